@@ -1,0 +1,31 @@
+// The dataset contract every source (IDX, .npy/.npz, ImageFolder) implements.
+// Samples come out preprocessed, float32, in the model's layout (NCHW), a batch at a time, so a dataset
+// larger than memory streams.
+
+export interface Batch {
+  /** Preprocessed samples, C order, shape [count, ...sampleShape]. */
+  x: Float32Array;
+  /** [count, ...sampleShape] */
+  shape: number[];
+  /** Class index per sample, or null when the dataset has no labels. */
+  labels: Int32Array | null;
+  /** Index of the first sample of this batch in the dataset. */
+  start: number;
+}
+
+export interface Dataset {
+  /** Stable identity of the data and its preprocessing (paths, sizes, mtimes, settings): a cache key. */
+  readonly identity: string;
+  /** Human-readable description, e.g. "IDX t10k-images-idx3-ubyte.gz (10000 × 1×28×28)". */
+  readonly description: string;
+  /** Number of samples. */
+  readonly length: number;
+  /** Shape of one preprocessed sample, e.g. [1, 28, 28]. */
+  readonly sampleShape: number[];
+  readonly hasLabels: boolean;
+  /** Class names where the source has them (ImageFolder folders, replens.json). */
+  readonly classNames?: string[];
+  /** Streams batches in order; stops early (throwing a ReplensError 'E_CANCELLED') when the signal aborts. */
+  batches(batchSize: number, opts?: { signal?: AbortSignal; start?: number; end?: number }): AsyncIterable<Batch>;
+  close?(): Promise<void>;
+}
