@@ -165,7 +165,7 @@ export class NpyWriter {
   private fd: number;
   private rows = 0;
   private headerBytes: number;
-  private readonly rowShape: number[];
+  readonly rowShape: number[];
   constructor(readonly file: string, readonly dtype: NpyDtype, rowShape: readonly number[]) {
     this.rowShape = [...rowShape];
     // Room for a 15-digit row count.

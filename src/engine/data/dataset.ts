@@ -29,3 +29,22 @@ export interface Dataset {
   batches(batchSize: number, opts?: { signal?: AbortSignal; start?: number; end?: number }): AsyncIterable<Batch>;
   close?(): Promise<void>;
 }
+
+export type DatasetFormat = 'idx' | 'npy' | 'npz' | 'imagefolder';
+
+/** Where the samples come from: the `dataset` block of replens.json (paths already resolved). */
+export interface DatasetSpec {
+  path: string;
+  /** Inferred from the path when absent: folder → imagefolder, .npz, .npy, else IDX by name or magic bytes. */
+  format?: DatasetFormat;
+  /** Labels file: IDX for idx, .npy for npy/npz (overrides the npz `y` entry). */
+  labels?: string;
+  /** .npz entry holding the samples (default `x`, else `images`, else `inputs`). */
+  x?: string;
+  /** .npz entry holding the labels (default `y`, else `labels`, else `targets`). */
+  y?: string;
+  /** Use only the first N samples. */
+  limit?: number;
+  /** Layout of 4-D arrays as stored (.npy/.npz/IDX); inferred when absent (see npyset.ts). */
+  layout?: 'NCHW' | 'NHWC';
+}

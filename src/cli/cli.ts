@@ -1,0 +1,175 @@
+// The `replens` command line: a thin shell over the engine (the same jobs the extension's worker runs).
+import { parseArgs } from 'util';
+import * as path from 'path';
+import { ReplensError, closest, errorCode, errorMessage, type ErrorCode } from '../engine/errors';
+import { runJob } from '../engine/jobs';
+import { formatShape, type LayerInfo } from '../engine/onnx/layers';
+import { loadModel } from '../engine/onnx/model';
+import { expandTensorSelectors } from '../engine/capture/select';
+import type { ActivationsJob, DatasetSource, InspectResult, Progress, RuntimeSettings } from '../shared/messages';
+
+const VERSION = '0.1.0';
+
+const USAGE = `replens ${VERSION} — what each layer of your CNN has learned
+
+Usage:
+  replens layers MODEL.onnx [--json] [--input-shape 1,3,224,224]
+  replens activations MODEL.onnx (--input X.npy | --data PATH) --tensors T1,T2 --out-dir DIR [options]
+
+activations options:
+  --tensors LIST        comma-separated tensor names, node names, or op:TYPE (every output of that op, e.g. op:Conv)
+  --input FILE.npy      one batch, samples first, float32, fed as is
+  --data PATH           a dataset streamed in batches: IDX (.gz), .npy, .npz, or an image folder (class = sub-folder)
+  --labels FILE         labels for --data (IDX or .npy)
+  --format F            idx | npy | npz | imagefolder (default: from the path)
+  --limit N             first N samples only
+  --config FILE         replens.json with dataset and preprocessing settings (default: found next to the data)
+  --reduce R            none | mean | max | avgpool:K | maxpool:K, per channel/window (default none)
+  --batch-size N        samples per onnxruntime run (default 64)
+  --out-dir DIR         where the .npy files and index.json go
+
+common options:
+  --ep auto|cpu|cuda    execution provider (default auto: CUDA when it loads, else CPU)
+  --threads N           onnxruntime intra-op threads (default: onnxruntime's choice)
+  --quiet               no progress on stderr
+  --json                machine-readable output
+  -h, --help            this help
+`;
+
+const EXIT: Partial<Record<ErrorCode | 'E_INTERNAL', number>> = { E_ARGUMENT: 2, E_CANCELLED: 130 };
+
+function fail(message: string): never {
+  throw new ReplensError('E_ARGUMENT', message);
+}
+
+function intOpt(v: string | undefined, name: string, min = 1): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min) fail(`--${name} must be an integer ≥ ${min}, got '${v}'`);
+  return n;
+}
+
+function runtimeOf(v: Record<string, unknown>): RuntimeSettings {
+  const ep = (v.ep as string | undefined) ?? 'auto';
+  if (!['auto', 'cpu', 'cuda'].includes(ep)) fail(`--ep must be auto, cpu or cuda, got '${ep}'`);
+  return { executionProvider: ep as RuntimeSettings['executionProvider'], intraOpThreads: intOpt(v.threads as string | undefined, 'threads') };
+}
+
+const OPTIONS = {
+  json: { type: 'boolean' }, quiet: { type: 'boolean' }, help: { type: 'boolean', short: 'h' }, version: { type: 'boolean' },
+  'input-shape': { type: 'string' }, input: { type: 'string' }, data: { type: 'string' }, labels: { type: 'string' },
+  format: { type: 'string' }, limit: { type: 'string' }, config: { type: 'string' }, tensors: { type: 'string' },
+  reduce: { type: 'string' }, 'batch-size': { type: 'string' }, 'out-dir': { type: 'string' }, ep: { type: 'string' },
+  threads: { type: 'string' }, 'memory-budget': { type: 'string' },
+} as const;
+
+function parse(argv: string[]) {
+  try {
+    return parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
+  } catch (e) {
+    const m = /Unknown option '(-+)([^']+)'/.exec(errorMessage(e));
+    if (m) fail(`unknown option '${m[1]}${m[2]}'; did you mean '--${closest(m[2], Object.keys(OPTIONS), 1)[0]}'? (replens --help)`);
+    fail(errorMessage(e).replace(/\. To specify.*$/, ''));
+  }
+}
+
+function progressPrinter(quiet: boolean): (p: Progress) => void {
+  if (quiet || !process.stderr.isTTY) return () => undefined;
+  return (p) => {
+    const frac = p.total > 0 ? p.done / p.total : 0;
+    const width = 28;
+    const bar = '█'.repeat(Math.round(frac * width)).padEnd(width, '░');
+    const eta = p.etaSeconds === null ? '' : ` ETA ${p.etaSeconds < 60 ? `${p.etaSeconds.toFixed(0)}s` : `${(p.etaSeconds / 60).toFixed(1)}min`}`;
+    process.stderr.write(`\r${p.stage} ${bar} ${p.done}/${p.total}${eta}${p.layer ? ` ${p.layer}` : ''}\x1b[K`);
+    if (p.done >= p.total) process.stderr.write('\n');
+  };
+}
+
+export function layerTable(layers: LayerInfo[]): string {
+  const rows = layers.map((l) => [l.name, l.op, l.output, formatShape(l.shape), String(l.params), l.module ?? '']);
+  const head = ['name', 'op', 'output', 'shape', 'params', 'module'];
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (r: string[]) => r.map((c, i) => (i === 4 ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ').trimEnd();
+  return [line(head), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
+}
+
+async function cmdLayers(pos: string[], v: Record<string, unknown>, signal: AbortSignal): Promise<void> {
+  if (pos.length !== 1) fail('layers takes one model: replens layers MODEL.onnx');
+  let inputShapes: Record<string, number[]> | undefined;
+  if (v['input-shape']) {
+    const dims = String(v['input-shape']).split(/[,x×]/).map(Number);
+    if (dims.some((d) => !Number.isInteger(d) || d < 1)) fail(`--input-shape must be positive integers like 1,3,224,224, got '${v['input-shape']}'`);
+    const model = await loadModel(pos[0], { externalData: false });
+    const inits = new Set(model.proto.graph!.initializer.map((t) => t.name));
+    const first = model.proto.graph!.input.find((i) => !inits.has(i.name));
+    if (first) inputShapes = { [first.name]: dims };
+  }
+  const res = (await runJob({ kind: 'inspect', modelPath: pos[0], inputShapes, runtime: runtimeOf(v) }, ctxFor(v, signal))) as InspectResult;
+  const s = res.summary;
+  if (v.json) {
+    process.stdout.write(JSON.stringify(s.layers.map((l) => ({ name: l.name, op: l.op, output: l.output, shape: l.shape, params: l.params, module: l.module, inputs: l.inputs, outputs: l.outputs })), null, 2) + '\n');
+    return;
+  }
+  process.stdout.write(layerTable(s.layers) + '\n');
+  process.stdout.write(`\n${s.layers.length} nodes, ${s.totalParams} parameters; inputs: ${s.inputs.map((i) => `${i.name} ${formatShape(i.shape)}`).join(', ')}; outputs: ${s.outputs.map((o) => `${o.name} ${formatShape(o.shape)}`).join(', ')}; opset ${s.opset}${s.producer ? `; ${s.producer}` : ''}\n`);
+}
+
+async function cmdActivations(pos: string[], v: Record<string, unknown>, signal: AbortSignal): Promise<void> {
+  if (pos.length !== 1) fail('activations takes one model: replens activations MODEL.onnx --input X.npy --tensors T --out-dir DIR');
+  if (!v.tensors) fail('activations needs --tensors (see replens layers MODEL for names; op:Conv selects every Conv output)');
+  if (!v['out-dir']) fail('activations needs --out-dir DIR');
+  if (!v.input === !v.data) fail('activations needs exactly one of --input FILE.npy and --data PATH');
+  const model = await loadModel(pos[0]);
+  const tensors = expandTensorSelectors(model.proto, String(v.tensors).split(',').map((t) => t.trim()).filter(Boolean));
+  const format = v.format as string | undefined;
+  if (format && !['idx', 'npy', 'npz', 'imagefolder'].includes(format)) fail(`--format must be idx, npy, npz or imagefolder, got '${format}'`);
+  const job: ActivationsJob = {
+    kind: 'activations', modelPath: pos[0], tensors, reduce: (v.reduce as string) ?? 'none', outDir: String(v['out-dir']),
+    input: v.input as string | undefined,
+    data: v.data ? { path: String(v.data), format: format as DatasetSource['format'], labels: v.labels as string | undefined, limit: intOpt(v.limit as string | undefined, 'limit') } : undefined,
+    configPath: v.config as string | undefined,
+    batchSize: intOpt(v['batch-size'] as string | undefined, 'batch-size'),
+    memoryBudgetMB: intOpt(v['memory-budget'] as string | undefined, 'memory-budget'),
+    runtime: runtimeOf(v),
+  };
+  const res = await runJob(job, ctxFor(v, signal));
+  if (res.kind !== 'activations') throw new Error('unexpected result');
+  if (v.json) { process.stdout.write(JSON.stringify(res, null, 2) + '\n'); return; }
+  process.stdout.write(`wrote ${Object.keys(res.files).length} tensors × ${res.samples} samples to ${path.resolve(res.outDir)} (index.json) in ${res.seconds.toFixed(1)} s on ${res.executionProvider.toUpperCase()}\n`);
+}
+
+function ctxFor(v: Record<string, unknown>, signal: AbortSignal) {
+  return {
+    signal,
+    progress: progressPrinter(!!v.quiet),
+    partial: () => undefined,
+    log: (line: string) => { if (!v.quiet && process.env.REPLENS_VERBOSE) process.stderr.write(line + '\n'); },
+  };
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const ac = new AbortController();
+  const onSigint = () => { if (ac.signal.aborted) process.exit(130); process.stderr.write('\nreplens: cancelling after the current batch (Ctrl-C again to quit now)\n'); ac.abort(); };
+  process.on('SIGINT', onSigint);
+  try {
+    const { values, positionals } = parse(argv);
+    if (values.version) { process.stdout.write(VERSION + '\n'); return 0; }
+    const [cmd, ...rest] = positionals;
+    if (values.help || !cmd || cmd === 'help') { process.stdout.write(USAGE); return cmd || values.help ? 0 : 2; }
+    switch (cmd) {
+      case 'layers': await cmdLayers(rest, values, ac.signal); return 0;
+      case 'activations': await cmdActivations(rest, values, ac.signal); return 0;
+      default: fail(`unknown command '${cmd}'; did you mean '${closest(cmd, ['layers', 'activations'], 1)[0]}'? (replens --help)`);
+    }
+  } catch (e) {
+    process.stderr.write(`replens: ${errorMessage(e)}\n`);
+    if (errorCode(e) === 'E_INTERNAL' && process.env.REPLENS_VERBOSE) process.stderr.write(String((e as Error).stack) + '\n');
+    return EXIT[errorCode(e)] ?? 1;
+  } finally {
+    process.off('SIGINT', onSigint);
+  }
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then((code) => { process.exitCode = code; });
+}

@@ -1,0 +1,185 @@
+// onnxruntime-node sessions: execution-provider choice (auto → CUDA when it loads, else CPU, with the reason),
+// a small LRU cache per (model, EP, threads), typed feeds validated before ORT sees them.
+import * as ort from 'onnxruntime-node';
+import { ReplensError, errorMessage } from '../errors';
+import { encodeModel } from '../onnx/model';
+import type { ModelProto } from '../onnx/proto';
+import type { Dim } from '../onnx/graph';
+
+export type ExecutionProvider = 'auto' | 'cpu' | 'cuda';
+
+export interface RuntimeOptions {
+  executionProvider?: ExecutionProvider;
+  /** Threads inside one operator; 0 or absent = onnxruntime's default. */
+  intraOpThreads?: number;
+  /** Threads across operators; 0 or absent = onnxruntime's default. */
+  interOpThreads?: number;
+  /** Receives one line per decision worth logging (EP fallback, session creation time). */
+  log?: (line: string) => void;
+}
+
+export interface IOInfo { name: string; type: string; shape: Dim[] }
+
+export interface ModelSession {
+  key: string;
+  session: ort.InferenceSession;
+  ep: 'cpu' | 'cuda';
+  inputs: IOInfo[];
+  outputs: IOInfo[];
+}
+
+export interface Feed { data: Float32Array | Float64Array | Int32Array | BigInt64Array | Uint8Array; dims: number[]; type?: string }
+
+function ioInfo(meta: readonly unknown[] | undefined, names: readonly string[]): IOInfo[] {
+  return names.map((name, i) => {
+    const m = (meta?.[i] ?? {}) as { isTensor?: boolean; type?: string; shape?: (number | string)[] };
+    return { name, type: m.type ?? 'unknown', shape: (m.shape ?? []).map((d): Dim => (typeof d === 'number' && d >= 0 ? d : typeof d === 'string' && d ? d : null)) };
+  });
+}
+
+/** Maps onnxruntime's multi-line creation errors to one line with the cause. */
+export function sessionError(e: unknown, what: string): ReplensError {
+  const msg = errorMessage(e);
+  const notRegistered = /(?:([\w.]+):)?(\w+)\((-?\d+)\) is not a registered function\/op/.exec(msg);
+  if (notRegistered) {
+    const op = notRegistered[1] ? `${notRegistered[1]}:${notRegistered[2]}` : notRegistered[2];
+    return new ReplensError('E_UNSUPPORTED_OP', `${what}: onnxruntime does not support operator '${op}' (opset ${notRegistered[3]})`);
+  }
+  const noImpl = /Could not find an implementation for (\w+)\((\d+)\) node with name '([^']*)'/.exec(msg);
+  if (noImpl) {
+    return new ReplensError('E_UNSUPPORTED_OP', `${what}: onnxruntime has no kernel for ${noImpl[1]} (opset ${noImpl[2]}) at node '${noImpl[3]}' for these input types`);
+  }
+  const firstLine = msg.replace(/^\[ONNXRuntimeError\]\s*:\s*\d+\s*:\s*\w+\s*:\s*/, '');
+  return new ReplensError('E_RUNTIME', `${what}: onnxruntime cannot load the model: ${firstLine}`);
+}
+
+export class SessionPool {
+  private cache = new Map<string, Promise<ModelSession>>();
+  /** Why CUDA was not used, once per pool (logged once, reported in results). */
+  cudaUnavailable: string | null = null;
+
+  constructor(private readonly opts: RuntimeOptions = {}, private readonly capacity = 6) {}
+
+  get options(): RuntimeOptions { return this.opts; }
+
+  /**
+   * A session for `model`, created once per key. `key` identifies the model bytes (a file path + mtime, or a
+   * derived-model hash); the EP and thread settings are added here.
+   */
+  get(key: string, model: ModelProto | Uint8Array, what: string): Promise<ModelSession> {
+    const ep = this.opts.executionProvider ?? 'auto';
+    const fullKey = `${key}|${ep}|${this.opts.intraOpThreads ?? 0}|${this.opts.interOpThreads ?? 0}`;
+    const hit = this.cache.get(fullKey);
+    if (hit) {
+      this.cache.delete(fullKey);
+      this.cache.set(fullKey, hit); // refresh LRU position
+      return hit;
+    }
+    const p = this.create(fullKey, model instanceof Uint8Array ? model : encodeModel(model), what);
+    this.cache.set(fullKey, p);
+    p.catch(() => this.cache.delete(fullKey));
+    while (this.cache.size > this.capacity) {
+      const [oldKey, old] = this.cache.entries().next().value as [string, Promise<ModelSession>];
+      this.cache.delete(oldKey);
+      old.then((s) => s.session.release()).catch(() => undefined);
+    }
+    return p;
+  }
+
+  private async create(key: string, bytes: Uint8Array, what: string): Promise<ModelSession> {
+    const want = this.opts.executionProvider ?? 'auto';
+    const base: ort.InferenceSession.SessionOptions = {
+      graphOptimizationLevel: 'all',
+      logSeverityLevel: 3,
+      ...(this.opts.intraOpThreads ? { intraOpNumThreads: this.opts.intraOpThreads } : {}),
+      ...(this.opts.interOpThreads ? { interOpNumThreads: this.opts.interOpThreads, executionMode: 'parallel' as const } : {}),
+    };
+    const t0 = Date.now();
+    let session: ort.InferenceSession | null = null;
+    let ep: 'cpu' | 'cuda' = 'cpu';
+    if (want === 'cuda' || (want === 'auto' && this.cudaUnavailable === null)) {
+      try {
+        session = await ort.InferenceSession.create(bytes, { ...base, executionProviders: ['cuda', 'cpu'] });
+        ep = 'cuda';
+      } catch (e) {
+        const why = errorMessage(e);
+        if (want === 'cuda') {
+          if (/cuda|provider|shared library/i.test(why)) {
+            throw new ReplensError('E_EXECUTION_PROVIDER', `the CUDA execution provider cannot be loaded (${why}); install the CUDA build of onnxruntime-node (see README) or set replens.executionProvider to cpu`);
+          }
+          throw sessionError(e, what);
+        }
+        if (!/cuda|provider|shared library/i.test(why)) throw sessionError(e, what);
+        this.cudaUnavailable = why;
+        this.opts.log?.(`execution provider: CUDA unavailable (${why}); using CPU`);
+      }
+    }
+    if (!session) {
+      try {
+        session = await ort.InferenceSession.create(bytes, { ...base, executionProviders: ['cpu'] });
+      } catch (e) {
+        throw sessionError(e, what);
+      }
+    }
+    const s = session as ort.InferenceSession & { inputMetadata?: readonly unknown[]; outputMetadata?: readonly unknown[] };
+    this.opts.log?.(`session ${what}: ${ep.toUpperCase()} execution provider, created in ${Date.now() - t0} ms`);
+    return { key, session, ep, inputs: ioInfo(s.inputMetadata, s.inputNames), outputs: ioInfo(s.outputMetadata, s.outputNames) };
+  }
+
+  async dispose(): Promise<void> {
+    const all = [...this.cache.values()];
+    this.cache.clear();
+    for (const p of all) {
+      try { await (await p).session.release(); } catch { /* already failed or released */ }
+    }
+  }
+}
+
+const TYPE_OF_ARRAY = (d: Feed['data']): string =>
+  d instanceof Float32Array ? 'float32' : d instanceof Float64Array ? 'float64' : d instanceof Int32Array ? 'int32' : d instanceof BigInt64Array ? 'int64' : 'uint8';
+
+/** Checks feeds against the session's inputs, naming the input and the mismatch. */
+export function validateFeeds(ms: ModelSession, feeds: Record<string, Feed>, what: string): void {
+  for (const inp of ms.inputs) {
+    const f = feeds[inp.name];
+    if (!f) throw new ReplensError('E_ARGUMENT', `${what}: no data for model input '${inp.name}' (inputs: ${ms.inputs.map((i) => i.name).join(', ')})`);
+    const type = f.type ?? TYPE_OF_ARRAY(f.data);
+    if (inp.type !== 'unknown' && type !== inp.type) {
+      throw new ReplensError('E_INPUT_DTYPE', `${what}: input '${inp.name}' takes ${inp.type}, got ${type}`);
+    }
+    const want = inp.shape;
+    const shapeText = (s: readonly Dim[]) => `[${s.map((d) => d ?? '?').join(', ')}]`;
+    if (want.length && f.dims.length !== want.length) {
+      throw new ReplensError('E_INPUT_SHAPE', `${what}: input '${inp.name}' takes rank ${want.length} ${shapeText(want)}, got shape ${shapeText(f.dims)}`);
+    }
+    want.forEach((d, i) => {
+      if (typeof d === 'number' && d !== f.dims[i]) {
+        throw new ReplensError('E_INPUT_SHAPE', `${what}: input '${inp.name}' takes shape ${shapeText(want)}, got ${shapeText(f.dims)} (dimension ${i} is ${f.dims[i]}, expected ${d})`);
+      }
+    });
+  }
+  for (const name of Object.keys(feeds)) {
+    if (!ms.inputs.some((i) => i.name === name)) throw new ReplensError('E_ARGUMENT', `${what}: the model has no input '${name}' (inputs: ${ms.inputs.map((i) => i.name).join(', ')})`);
+  }
+}
+
+export interface RunOutput { data: Float32Array | Int32Array | BigInt64Array | Uint8Array | Float64Array; dims: number[]; type: string }
+
+/** Runs the session; returns outputs by name. ORT errors become one-line E_RUNTIME errors. */
+export async function runSession(ms: ModelSession, feeds: Record<string, Feed>, what: string, fetches?: string[]): Promise<Record<string, RunOutput>> {
+  validateFeeds(ms, feeds, what);
+  const ortFeeds: Record<string, ort.Tensor> = {};
+  for (const [name, f] of Object.entries(feeds)) ortFeeds[name] = new ort.Tensor((f.type ?? TYPE_OF_ARRAY(f.data)) as 'float32', f.data as Float32Array, f.dims);
+  let out: ort.InferenceSession.OnnxValueMapType;
+  try {
+    out = fetches ? await ms.session.run(ortFeeds, fetches) : await ms.session.run(ortFeeds);
+  } catch (e) {
+    throw new ReplensError('E_RUNTIME', `${what}: onnxruntime failed: ${errorMessage(e)}`);
+  }
+  const result: Record<string, RunOutput> = {};
+  for (const [name, t] of Object.entries(out)) {
+    const tensor = t as ort.Tensor;
+    result[name] = { data: tensor.data as RunOutput['data'], dims: [...tensor.dims], type: tensor.type };
+  }
+  return result;
+}

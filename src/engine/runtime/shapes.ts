@@ -1,0 +1,89 @@
+// Tensor shapes: declared in the model where static, else from onnxruntime's own shape inference (output
+// metadata of a session exposing every tensor), else from real runs. Dims that follow the batch are reported with
+// the input's batch symbol.
+import { createHash } from 'crypto';
+import { ReplensError } from '../errors';
+import { cutGraph, declaredTensors, feedInputs, valueInfoOf, type Dim } from '../onnx/graph';
+import { encodeModel } from '../onnx/model';
+import type { ModelProto } from '../onnx/proto';
+import { ORT_TYPE } from '../onnx/proto';
+import { runSession, type Feed, type SessionPool } from './session';
+
+export interface ShapeOptions {
+  /** Concrete shapes for inputs with symbolic non-batch dims (e.g. H, W). */
+  inputShapes?: Record<string, number[]>;
+  /** Resolve unknown or symbolic dims by running the model (twice, on 1 and 2 zero samples). Default true. */
+  probe?: boolean;
+}
+
+export function modelKey(model: ModelProto): string {
+  return createHash('sha256').update(encodeModel(model)).digest('hex').slice(0, 24);
+}
+
+function zerosFeed(elemType: number, dims: number[]): Feed {
+  const n = dims.reduce((a, b) => a * b, 1);
+  const type = ORT_TYPE[elemType] ?? 'float32';
+  const data = type === 'float64' ? new Float64Array(n) : type === 'int64' ? new BigInt64Array(n) : type === 'int32' ? new Int32Array(n) : type === 'uint8' ? new Uint8Array(n) : new Float32Array(n);
+  return { data, dims, type };
+}
+
+/** The symbol naming the batch dimension of the first input ('N' when it has none). */
+export function batchSymbol(model: ModelProto): string {
+  const first = feedInputs(model.graph!)[0];
+  const d0 = first ? valueInfoOf(first)?.shape?.[0] : null;
+  return typeof d0 === 'string' && d0 ? d0 : 'N';
+}
+
+/**
+ * Shapes of every node output (and input). `key` identifies the model for the session cache.
+ */
+export async function tensorShapes(model: ModelProto, pool: SessionPool, key: string, opts: ShapeOptions = {}): Promise<Map<string, Dim[]>> {
+  const graph = model.graph!;
+  const shapes = new Map<string, Dim[]>();
+  for (const [name, info] of declaredTensors(graph)) if (info.shape) shapes.set(name, info.shape);
+  const outputs = [...new Set(graph.node.flatMap((n) => n.output).filter(Boolean))];
+  const exposed = cutGraph(model, { outputs });
+  const ms = await pool.get(`${key}#all-outputs`, exposed, 'shape inference');
+  for (const o of ms.outputs) if (o.shape.length && (!shapes.has(o.name) || !isStatic(shapes.get(o.name)!))) shapes.set(o.name, o.shape);
+  const unresolved = outputs.filter((o) => { const s = shapes.get(o); return !s || s.length === 0 || s.slice(1).some((d) => typeof d !== 'number'); });
+  if (!unresolved.length || opts.probe === false) return shapes;
+
+  // Run on 1 and on 2 samples: a dim that changes with the batch is the batch dim.
+  const sym = batchSymbol(model);
+  const runs: Record<string, { dims: number[] }>[] = [];
+  for (const b of [1, 2]) {
+    const feeds: Record<string, Feed> = {};
+    for (const inp of ms.inputs) {
+      const given = opts.inputShapes?.[inp.name];
+      const declared = feedInputs(graph).find((i) => i.name === inp.name);
+      const elemType = declared ? valueInfoOf(declared)?.elemType ?? 1 : 1;
+      let dims: number[];
+      if (given) dims = [b, ...given.slice(1)];
+      else {
+        const bad = inp.shape.slice(1).map((d, i) => [d, i + 1] as const).filter(([d]) => typeof d !== 'number');
+        if (bad.length || inp.shape.length === 0) {
+          throw new ReplensError('E_INPUT_SHAPE', `input '${inp.name}' has dynamic dims [${inp.shape.map((d) => d ?? '?').join(', ')}]; give a concrete input shape (--input-shape, --input or --data)`);
+        }
+        dims = [b, ...(inp.shape.slice(1) as number[])];
+      }
+      feeds[inp.name] = zerosFeed(elemType, dims);
+    }
+    runs.push(await runSession(ms, feeds, 'shape probe', unresolved));
+  }
+  for (const o of unresolved) {
+    const a = runs[0][o]?.dims, b = runs[1][o]?.dims;
+    if (!a || !b) continue;
+    shapes.set(o, a.map((d, i) => (b[i] === 2 * d && d > 0 && i === 0 ? sym : d !== b[i] ? sym : d)));
+  }
+  return shapes;
+}
+
+function isStatic(s: Dim[]): boolean {
+  return s.slice(1).every((d) => typeof d === 'number');
+}
+
+export function modelBytesKey(model: ModelProto): string {
+  return modelKey(model);
+}
+
+export { encodeModel };
