@@ -80,6 +80,12 @@ export function listLayers(model: ModelProto, shapes?: Map<string, Dim[]>): Mode
       index,
     };
   });
+  // torch names a module's second call `relu_1`: map it back to `relu` when that module exists.
+  const paths = new Set(layers.map((l) => l.module).filter((m): m is string => m !== null));
+  for (const l of layers) {
+    const m = l.module ? /^(.*)_(\d+)$/.exec(l.module) : null;
+    if (m && paths.has(m[1])) l.module = m[1];
+  }
   const opset = model.opsetImport.find((o) => !o.domain || o.domain === 'ai.onnx');
   let totalParams = 0;
   for (const v of inits.values()) totalParams += v;

@@ -1,5 +1,7 @@
 // onnxruntime-node sessions: execution-provider choice (auto → CUDA when it loads, else CPU, with the reason),
 // a small LRU cache per (model, EP, threads), typed feeds validated before ORT sees them.
+import * as fs from 'fs';
+import * as path from 'path';
 import * as ort from 'onnxruntime-node';
 import { ReplensError, errorMessage } from '../errors';
 import { encodeModel } from '../onnx/model';
@@ -53,6 +55,21 @@ export function sessionError(e: unknown, what: string): ReplensError {
   return new ReplensError('E_RUNTIME', `${what}: onnxruntime cannot load the model: ${firstLine}`);
 }
 
+/**
+ * Whether onnxruntime-node's CUDA provider library is installed. The CPU build (`onnxruntime-node-install=skip`)
+ * lacks it; probing by creating a session would only print onnxruntime's own load error to stderr.
+ */
+export function cudaProviderInstalled(): string | null {
+  try {
+    const dir = path.dirname(require.resolve('onnxruntime-node/package.json'));
+    const bin = path.join(dir, 'bin');
+    const found = fs.readdirSync(bin, { recursive: true }).map(String).some((f) => /libonnxruntime_providers_cuda\.so|onnxruntime_providers_cuda\.dll/.test(f));
+    return found ? null : 'onnxruntime-node is the CPU build (no CUDA provider library installed; see README, GPU)';
+  } catch (e) {
+    return `cannot locate onnxruntime-node (${errorMessage(e)})`;
+  }
+}
+
 export class SessionPool {
   private cache = new Map<string, Promise<ModelSession>>();
   /** Why CUDA was not used, once per pool (logged once, reported in results). */
@@ -97,6 +114,10 @@ export class SessionPool {
     const t0 = Date.now();
     let session: ort.InferenceSession | null = null;
     let ep: 'cpu' | 'cuda' = 'cpu';
+    if (want === 'auto' && this.cudaUnavailable === null) {
+      const why = cudaProviderInstalled();
+      if (why) { this.cudaUnavailable = why; this.opts.log?.(`execution provider: CUDA unavailable (${why}); using CPU`); }
+    }
     if (want === 'cuda' || (want === 'auto' && this.cudaUnavailable === null)) {
       try {
         session = await ort.InferenceSession.create(bytes, { ...base, executionProviders: ['cuda', 'cpu'] });

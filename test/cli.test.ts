@@ -1,0 +1,92 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { saveModel } from '../src/engine/onnx/model';
+import { readNpy, writeNpy } from '../src/engine/npy';
+import { zooModel, randomInput } from './helpers/models';
+import * as R from './helpers/reference';
+
+const ROOT = path.join(__dirname, '..');
+const CLI = path.join(ROOT, 'dist', 'cli.js');
+const FIX = path.join(__dirname, 'fixtures', 'onnx');
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'replens-cli-'));
+const z = zooModel();
+const modelPath = path.join(tmp, 'zoo.onnx');
+saveModel(z.model, modelPath);
+const x = randomInput(3, z.inputShape);
+const xPath = path.join(tmp, 'x.npy');
+writeNpy(xPath, { shape: [3, 4, 9, 9], data: x });
+
+function cli(...args: string[]) {
+  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', env: { ...process.env, REPLENS_VERBOSE: '' } });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+function failsWith(r: ReturnType<typeof cli>, code: number, re: RegExp) {
+  assert.equal(r.code, code, `exit code; stderr: ${r.err}`);
+  assert.match(r.err, re);
+  assert.equal(r.err.trim().split('\n').length, 1, `one line: ${r.err}`);
+}
+
+test('layers prints a table and --json the node list with name/op/output/shape', () => {
+  const t = cli('layers', modelPath);
+  assert.equal(t.code, 0, t.err);
+  const lines = t.out.split('\n');
+  assert.match(lines[0], /^name\s+op\s+output\s+shape\s+params\s+module$/);
+  assert.ok(lines.some((l) => /^\/block\/conv_a\/Conv\s+Conv\s+\/block\/conv_a\/Conv_output_0\s+batch×6×10×8\s+114\s+block\.conv_a$/.test(l)), t.out);
+  assert.match(t.out, /13 nodes, 539 parameters/);
+  const j = cli('layers', modelPath, '--json');
+  const rows = JSON.parse(j.out);
+  assert.equal(rows.length, 13);
+  for (const r of rows) for (const k of ['name', 'op', 'output', 'shape']) assert.ok(k in r, k);
+  assert.deepEqual(rows.find((r: { op: string }) => r.op === 'Gemm').shape, ['batch', 5]);
+});
+
+test('activations writes float32 .npy per tensor with safe names and index.json; values match the reference', () => {
+  const out = path.join(tmp, 'acts');
+  const r = cli('activations', modelPath, '--input', xPath, '--tensors', `${z.names.ca},${z.names.cc},logits`, '--out-dir', out, '--batch-size', '2');
+  assert.equal(r.code, 0, r.err);
+  const index = JSON.parse(fs.readFileSync(path.join(out, 'index.json'), 'utf8'));
+  assert.deepEqual(Object.keys(index).sort(), [z.names.ca, z.names.cc, 'logits'].sort());
+  const ref = z.reference(x);
+  for (const [tensor, file] of Object.entries(index) as [string, string][]) {
+    assert.match(file, /^[A-Za-z0-9._-]+\.npy$/);
+    const a = readNpy(path.join(out, file));
+    assert.equal(a.dtype, 'float32');
+    assert.deepEqual(a.shape, ref.get(tensor)!.shape);
+    assert.ok(R.maxAbsDiff(a.data as Float32Array, ref.get(tensor)!.data) < 1e-4, tensor);
+  }
+});
+
+test('activations --reduce mean and op: selectors', () => {
+  const out = path.join(tmp, 'mean');
+  const r = cli('activations', modelPath, '--input', xPath, '--tensors', 'op:Conv', '--reduce', 'mean', '--out-dir', out);
+  assert.equal(r.code, 0, r.err);
+  const index = JSON.parse(fs.readFileSync(path.join(out, 'index.json'), 'utf8'));
+  assert.deepEqual(Object.keys(index).sort(), [z.names.ca, z.names.cb, z.names.cs].sort());
+  const ref = z.reference(x);
+  const a = readNpy(path.join(out, index[z.names.cb]));
+  assert.deepEqual(a.shape, [3, 6]);
+  assert.ok(R.maxAbsDiff(a.data as Float32Array, R.globalAvg(ref.get(z.names.cb)!).data) < 1e-5);
+});
+
+test('bad input: one line naming the cause, non-zero exit', () => {
+  failsWith(cli('layers', path.join(FIX, 'notonnx.onnx')), 1, /notonnx\.onnx is not an ONNX model/);
+  failsWith(cli('layers', path.join(FIX, 'truncated.onnx')), 1, /truncated or corrupt/);
+  failsWith(cli('layers', path.join(tmp, 'missing.onnx')), 1, /missing\.onnx: no such file/);
+  failsWith(cli('layers', path.join(FIX, 'traversal', 'model.onnx')), 1, /outside the model's folder; refused/);
+  failsWith(cli('layers', path.join(FIX, 'custom-op.onnx')), 1, /does not support operator 'com\.example:FancyOp'/);
+  failsWith(cli('activations', modelPath, '--input', xPath, '--tensors', '/block/conv_a/Conv_out', '--out-dir', tmp), 1, /unknown tensor '\/block\/conv_a\/Conv_out'; closest: .*'\/block\/conv_a\/Conv_output_0'/);
+  const wrongShape = path.join(tmp, 'wrong.npy');
+  writeNpy(wrongShape, { shape: [2, 3, 9, 9], data: new Float32Array(2 * 3 * 81) });
+  failsWith(cli('activations', modelPath, '--input', wrongShape, '--tensors', 'logits', '--out-dir', tmp), 1, /wrong\.npy gives samples of shape \[2, 3, 9, 9\]; model input 'x' takes \[batch, 4, 9, 9\]/);
+  const wrongType = path.join(tmp, 'f64.npy');
+  writeNpy(wrongType, { shape: [1, 4, 9, 9], data: new Float64Array(324) });
+  failsWith(cli('activations', modelPath, '--input', wrongType, '--tensors', 'logits', '--out-dir', tmp), 1, /f64\.npy holds float64; model input 'x' takes float32/);
+  failsWith(cli('activations', modelPath, '--input', xPath, '--tensors', 'logits', '--out-dir', tmp, '--reduce', 'median'), 2, /--reduce 'median' is not one of/);
+  failsWith(cli('layers', modelPath, '--jsn'), 2, /unknown option '--jsn'; did you mean '--json'/);
+  failsWith(cli('layrs', modelPath), 2, /unknown command 'layrs'; did you mean 'layers'/);
+});
