@@ -45,6 +45,6 @@ export interface DatasetSpec {
   y?: string;
   /** Use only the first N samples. */
   limit?: number;
-  /** Layout of 4-D arrays as stored (.npy/.npz/IDX); inferred when absent (see npyset.ts). */
+  /** Layout of 4-D arrays as stored. Absent: IDX is NHWC; .npy/.npz are inferred (see `arrayGeometry` in source.ts). */
   layout?: 'NCHW' | 'NHWC';
 }

@@ -51,7 +51,11 @@ export interface SampleSource {
   readonly title: string;
   /** Notes for the description, e.g. "12 other files skipped". */
   readonly notes: string[];
-  read(start: number, count: number): Promise<RawSample[]>;
+  /**
+   * Hands samples [start, start + count) to `each` in order. A sample is only valid during its call (images are
+   * decoded one at a time so a batch of large photos is never held at full size).
+   */
+  read(start: number, count: number, each: (sample: RawSample, i: number) => void): Promise<void>;
 }
 
 /**

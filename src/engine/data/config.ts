@@ -1,0 +1,193 @@
+// replens.json: the dataset, its preprocessing and run settings for a project. Validated strictly so a typo
+// fails loudly (naming the key and the nearest known one) instead of being silently ignored.
+import * as fs from 'fs';
+import * as path from 'path';
+import { closest, editDistance, ReplensError } from '../errors';
+import { fileError } from '../npy';
+import type { DatasetSpec } from './dataset';
+import type { PreprocessConfig } from './preprocess';
+
+export const CONFIG_FILE = 'replens.json';
+
+export interface ReplensConfig {
+  dataset?: DatasetSpec;
+  preprocess?: PreprocessConfig;
+  classNames?: string[];
+  batchSize?: number;
+  memoryBudgetMB?: number;
+  executionProvider?: 'auto' | 'cpu' | 'cuda';
+}
+
+type Check = (v: unknown, key: string) => unknown;
+
+const fail = (where: string, msg: string) => new ReplensError('E_CONFIG', `${where}: ${msg}`);
+
+function oneOf(values: readonly string[]): Check {
+  return (v, key) => {
+    if (typeof v === 'string' && values.includes(v)) return v;
+    throw `${key} must be one of ${values.map((s) => `"${s}"`).join(', ')}${typeof v === 'string' ? ` (got "${v}")` : ''}`;
+  };
+}
+const str: Check = (v, key) => { if (typeof v === 'string' && v.length) return v; throw `${key} must be a non-empty string`; };
+const posInt: Check = (v, key) => { if (Number.isInteger(v) && (v as number) > 0) return v; throw `${key} must be a positive integer`; };
+const posNum: Check = (v, key) => { if (typeof v === 'number' && Number.isFinite(v) && v > 0) return v; throw `${key} must be a positive number`; };
+const numbers = (positive: boolean): Check => (v, key) => {
+  if (!Array.isArray(v) || !v.length || !v.every((x) => typeof x === 'number' && Number.isFinite(x))) throw `${key} must be an array of numbers`;
+  if (positive && !v.every((x) => x > 0)) throw `${key} must hold positive numbers`;
+  return [...v];
+};
+const strings: Check = (v, key) => {
+  if (Array.isArray(v) && v.every((x) => typeof x === 'string')) return [...v];
+  throw `${key} must be an array of strings`;
+};
+const resize: Check = (v, key) => {
+  if (Number.isInteger(v) && (v as number) > 0) return v;
+  if (Array.isArray(v) && v.length === 2 && v.every((x) => Number.isInteger(x) && x > 0)) return [v[0], v[1]];
+  throw `${key} must be a positive integer or [height, width]`;
+};
+const channels: Check = (v, key) => { if (v === 1 || v === 3) return v; throw `${key} must be 1 or 3`; };
+
+const DATASET: Record<keyof DatasetSpec, Check> = {
+  path: str, format: oneOf(['idx', 'npy', 'npz', 'imagefolder']), labels: str, x: str, y: str, limit: posInt,
+  layout: oneOf(['NCHW', 'NHWC']),
+};
+const PREPROCESS: Record<keyof PreprocessConfig, Check> = {
+  resize, scale: posNum, mean: numbers(false), std: numbers(true), channels, layout: oneOf(['NCHW', 'NHWC']),
+};
+const TOP: Record<keyof ReplensConfig | '$schema', Check | Record<string, Check>> = {
+  $schema: str, dataset: DATASET, preprocess: PREPROCESS, classNames: strings, batchSize: posInt, memoryBudgetMB: posNum,
+  executionProvider: oneOf(['auto', 'cpu', 'cuda']),
+};
+
+function unknownKey(key: string, known: string[], prefix: string): string {
+  const near = closest(key, known, 1)[0];
+  const close = near !== undefined && (editDistance(key.toLowerCase(), near.toLowerCase()) <= Math.max(2, near.length / 3) || near.toLowerCase().includes(key.toLowerCase()));
+  return `unknown key "${prefix}${key}"; ${close ? `did you mean "${prefix}${near}"?` : `known keys: ${known.map((k) => prefix + k).join(', ')}`}`;
+}
+
+function checkObject(obj: unknown, schema: Record<string, Check | Record<string, Check>>, prefix: string): Record<string, unknown> {
+  if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) throw `${prefix ? prefix.slice(0, -1) : 'the configuration'} must be an object`;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(obj)) {
+    const rule = schema[k];
+    if (!Object.prototype.hasOwnProperty.call(schema, k)) throw unknownKey(k, Object.keys(schema).filter((s) => s !== '$schema'), prefix);
+    if (v === undefined || v === null) continue;
+    out[k] = typeof rule === 'function' ? rule(v, prefix + k) : checkObject(v, rule, `${prefix}${k}.`);
+  }
+  return out;
+}
+
+/**
+ * Validates a configuration object (replens.json's content, or settings/flags shaped the same); `where` names its
+ * origin in errors. Relative dataset paths are resolved against `baseDir`.
+ */
+export function validateConfig(obj: unknown, where: string, baseDir?: string): ReplensConfig {
+  let cfg: ReplensConfig & { $schema?: string };
+  try { cfg = checkObject(obj, TOP, '') as ReplensConfig; } catch (e) {
+    if (typeof e === 'string') throw fail(where, e);
+    throw e;
+  }
+  delete cfg.$schema;
+  const ds = cfg.dataset;
+  if (ds) {
+    if (ds.path === undefined) throw fail(where, 'dataset.path is required when dataset is given');
+    if (baseDir) {
+      ds.path = path.resolve(baseDir, ds.path);
+      if (ds.labels) ds.labels = path.resolve(baseDir, ds.labels);
+    }
+  }
+  return cfg;
+}
+
+/** Offset of the first JSON syntax error in `s` (JSON.parse's messages do not always carry one), or -1. */
+function jsonErrorOffset(s: string): number {
+  let i = 0;
+  const lit = /-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?|true|false|null/y;
+  const ws = () => { while (i < s.length && ' \t\n\r'.includes(s[i])) i++; };
+  const str = () => {
+    for (i++; i < s.length && s[i] !== '"'; i++) { if (s.charCodeAt(i) < 0x20) throw i; if (s[i] === '\\') i++; }
+    if (i >= s.length) throw i;
+    i++;
+  };
+  const list = (close: string, item: () => void) => {
+    i++; ws();
+    if (s[i] === close) { i++; return; }
+    for (;;) {
+      item(); ws();
+      if (s[i] === ',') { i++; continue; }
+      if (s[i] === close) { i++; return; }
+      throw i;
+    }
+  };
+  const value = (): void => {
+    ws();
+    if (s[i] === '{') return list('}', () => { ws(); if (s[i] !== '"') throw i; str(); ws(); if (s[i] !== ':') throw i; i++; value(); });
+    if (s[i] === '[') return list(']', value);
+    if (s[i] === '"') return str();
+    lit.lastIndex = i;
+    const m = lit.exec(s);
+    if (!m) throw i;
+    i += m[0].length;
+  };
+  try { value(); ws(); return i < s.length ? i : -1; } catch (e) { if (typeof e === 'number') return e; throw e; }
+}
+
+/** " at line L, column C" of the first syntax error, or ''. */
+function jsonPosition(text: string): string {
+  const at = jsonErrorOffset(text);
+  if (at < 0) return '';
+  const before = text.slice(0, at);
+  return ` at line ${before.split('\n').length}, column ${at - before.lastIndexOf('\n')}`;
+}
+
+/** Reads and validates a replens.json; dataset paths in it are relative to its folder. */
+export function loadConfig(file: string): ReplensConfig {
+  let text: string;
+  try { text = fs.readFileSync(file, 'utf8'); } catch (e) { throw fileError(file, e); }
+  let obj: unknown;
+  text = text.replace(/^\uFEFF/, '');
+  try { obj = JSON.parse(text); } catch (e) {
+    throw fail(file, `invalid JSON${jsonPosition(text)} (${(e as Error).message})`);
+  }
+  return validateConfig(obj, file, path.dirname(path.resolve(file)));
+}
+
+/** The nearest replens.json in `startDir` or a folder above it (stopping after `stopAt` when given), or null. */
+export function findConfig(startDir: string, stopAt?: string): string | null {
+  let dir = path.resolve(startDir);
+  const stop = stopAt ? path.resolve(stopAt) : null;
+  for (;;) {
+    const f = path.join(dir, CONFIG_FILE);
+    try { if (fs.statSync(f).isFile()) return f; } catch { /* not here */ }
+    const up = path.dirname(dir);
+    if (up === dir || dir === stop) return null;
+    dir = up;
+  }
+}
+
+/** Settings layered over a file: like ReplensConfig, but a dataset block may omit the path (e.g. only `limit`). */
+export type ConfigOverride = Omit<ReplensConfig, 'dataset'> & { dataset?: Partial<DatasetSpec> };
+
+/**
+ * Layers settings: keys set in `override` (VS Code settings, CLI flags) win over `base` (the file); undefined keys
+ * fall through. `preprocess` merges key by key. `dataset` merges key by key too, unless the override names a
+ * different path: then it replaces the whole block, since labels, npz keys and limit belong to the base's file.
+ */
+export function mergeConfig(base: ReplensConfig, override: ConfigOverride): ReplensConfig {
+  const defined = <T extends object>(o: T | undefined): Partial<T> =>
+    Object.fromEntries(Object.entries(o ?? {}).filter(([, v]) => v !== undefined)) as Partial<T>;
+  const { dataset: od, ...rest } = override;
+  const out: ReplensConfig = { ...base, ...defined(rest) };
+  if (base.preprocess || override.preprocess) out.preprocess = { ...base.preprocess, ...defined(override.preprocess) };
+  const o = defined(od);
+  if (Object.keys(o).length) {
+    const b = base.dataset;
+    const samePath = b !== undefined && (o.path === undefined || path.resolve(o.path) === path.resolve(b.path));
+    const merged = samePath ? { ...b, ...o } : o;
+    if (merged.path === undefined) {
+      throw new ReplensError('E_CONFIG', `dataset.${Object.keys(o)[0]} is set but no dataset.path is (in replens.json or the replens.dataset setting)`);
+    }
+    out.dataset = merged as DatasetSpec;
+  }
+  return out;
+}

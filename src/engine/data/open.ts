@@ -1,0 +1,207 @@
+// Opens a dataset: picks the reader, decides the preprocessing (user settings, then what the model input implies,
+// then the source's own), checks labels and shapes up front, and streams preprocessed float32 batches.
+import { createHash } from 'crypto';
+import * as fs from 'fs';
+import * as path from 'path';
+import * as zlib from 'zlib';
+import { ReplensError, throwIfAborted } from '../errors';
+import { fileError, sizeOf } from '../npy';
+import type { Batch, Dataset, DatasetFormat, DatasetSpec } from './dataset';
+import { openIdxSource, isGzip, looksLikeIdx } from './idx';
+import { openImageFolderSource } from './imagefolder';
+import { openNpySource, openNpzSource } from './npyset';
+import {
+  canConvertChannels, defaultsFromModelInput, outputShape, preprocessInto, resolvePreprocess,
+  type PreprocessConfig, type ResolvedPreprocess,
+} from './preprocess';
+import type { SampleSource } from './source';
+
+export interface OpenOptions {
+  /** The user's preprocessing (replens.json / settings); unset keys come from the model input, then the source. */
+  preprocess?: PreprocessConfig;
+  /** The model's input shape, e.g. ['N', 1, 28, 28]: implies channels, resize and layout, and is checked. */
+  modelInputShape?: (number | string)[];
+  /** Class names (replens.json); labels must index into them. Replace ImageFolder's folder names (see folderLabels). */
+  classNames?: string[];
+}
+
+const NPY_MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59];
+
+/** The format of a dataset path: folder → imagefolder, .npz, .npy, IDX by name (…idx3…, …-ubyte), else by magic bytes. */
+export function inferFormat(p: string): DatasetFormat {
+  let st: fs.Stats;
+  try { st = fs.statSync(p); } catch (e) { throw fileError(p, e); }
+  if (st.isDirectory()) return 'imagefolder';
+  const base = path.basename(p).toLowerCase();
+  if (base.endsWith('.npz')) return 'npz';
+  if (base.endsWith('.npy')) return 'npy';
+  if (/idx\d|-ubyte/.test(base)) return 'idx';
+  let head: Buffer = Buffer.alloc(Math.min(st.size, 1 << 16));
+  try { const fd = fs.openSync(p, 'r'); fs.readSync(fd, head, 0, head.length, 0); fs.closeSync(fd); } catch (e) { throw fileError(p, e); }
+  if (head.length >= 4 && head.readUInt32BE(0) === 0x504b0304) return 'npz';
+  if (isGzip(head)) {
+    // A prefix of a gzip stream inflates as far as it goes with SYNC_FLUSH.
+    try { head = zlib.gunzipSync(head, { finishFlush: zlib.constants.Z_SYNC_FLUSH }); } catch { head = Buffer.alloc(0); }
+  }
+  if (NPY_MAGIC.every((b, i) => head[i] === b)) return 'npy';
+  if (looksLikeIdx(head)) return 'idx';
+  throw new ReplensError('E_DATASET', `cannot tell the format of ${p}; set dataset.format to idx, npy, npz or imagefolder`);
+}
+
+async function openSource(spec: DatasetSpec, format: DatasetFormat): Promise<SampleSource> {
+  let st: fs.Stats;
+  try { st = fs.statSync(spec.path); } catch (e) { throw fileError(spec.path, e); }
+  if ((format === 'imagefolder') !== st.isDirectory()) {
+    throw new ReplensError('E_DATASET', `${spec.path} is a ${st.isDirectory() ? 'folder' : 'file'}, but dataset.format is ${format}`);
+  }
+  if (spec.labels && format === 'imagefolder') throw new ReplensError('E_CONFIG', `dataset.labels cannot be used with an ImageFolder (${spec.path}): its labels are the class folders`);
+  switch (format) {
+    case 'idx': return openIdxSource(spec.path, { labels: spec.labels, layout: spec.layout });
+    case 'npy': return openNpySource(spec.path, { labels: spec.labels, layout: spec.layout });
+    case 'npz': return openNpzSource(spec.path, { x: spec.x, y: spec.y, labels: spec.labels, layout: spec.layout });
+    case 'imagefolder': return openImageFolderSource(spec.path);
+  }
+}
+
+const fmtShape = (s: readonly (number | string)[]) => s.join('×');
+
+/** Raises E_INPUT_SHAPE when a preprocessed sample does not fit the model input, saying which setting fixes it. */
+function checkModelShape(sample: number[], model: readonly (number | string)[], p: ResolvedPreprocess, source: SampleSource, where: string): void {
+  // Symbolic dims (and the -1/0 some exporters write for them) fit anything.
+  const fixed = (d: number | string): d is number => typeof d === 'number' && d > 0;
+  const fits = model.length === sample.length + 1 && sample.every((d, i) => !fixed(model[i + 1]) || model[i + 1] === d);
+  if (fits) return;
+  const head = `${where}: samples are ${fmtShape(sample)} after preprocessing but the model input is [${model.join(', ')}]`;
+  if (model.length !== 4) throw new ReplensError('E_INPUT_SHAPE', `${head}; RepLens feeds images as [N,C,H,W] or [N,H,W,C]`);
+  const want = defaultsFromModelInput(model);
+  const fixes: string[] = [];
+  if (want.layout && want.layout !== p.layout) fixes.push(`preprocess.layout to "${want.layout}"`);
+  const [, a, b, c] = model;
+  const wantC = want.layout === 'NHWC' ? c : a;
+  if (fixed(wantC) && wantC !== p.channels) {
+    if (canConvertChannels(source.geometry.channels, wantC)) fixes.push(`preprocess.channels to ${wantC}`);
+    else throw new ReplensError('E_INPUT_SHAPE', `${head}; the data has ${source.geometry.channels} channels, which cannot be converted to ${wantC}`);
+  }
+  const [h, w] = want.layout === 'NHWC' ? [a, b] : [b, c];
+  const [sh, sw] = p.layout === 'NHWC' ? [sample[0], sample[1]] : [sample[1], sample[2]];
+  if ((fixed(h) && h !== sh) || (fixed(w) && w !== sw)) {
+    fixes.push(fixed(h) && fixed(w) ? `preprocess.resize to [${h}, ${w}]` : 'preprocess.resize');
+  }
+  throw new ReplensError('E_INPUT_SHAPE', `${head}; set ${fixes.join(' and ') || 'preprocess.resize or preprocess.channels'}`);
+}
+
+/**
+ * ImageFolder labels when replens.json lists class names: if every class folder is named after one of them (exactly,
+ * or with characters unsafe in file names replaced by '_': "T-shirt/top" → "T-shirt_top"), labels follow the
+ * classNames order (the model's classes) instead of the folders' sorted order. With no folder matching, folders
+ * map to classNames by position, as torchvision's order gives them. A partial match is an error.
+ */
+function folderLabels(source: SampleSource, classNames: string[], root: string): Int32Array {
+  const folders = source.classNames!, labels = source.labels!;
+  const safe = (n: string) => n.replace(/[^\p{L}\p{N}._-]/gu, '_');
+  const index = folders.map((d) => {
+    const exact = classNames.indexOf(d);
+    return exact >= 0 ? exact : classNames.findIndex((n) => safe(n) === d);
+  });
+  if (index.every((i) => i < 0)) return labels;
+  const unmatched = folders.filter((_, k) => index[k] < 0);
+  if (unmatched.length) {
+    throw new ReplensError('E_LABELS', `class folders of ${root} partly match classNames: ${unmatched.map((d) => `"${d}"`).join(', ')} match${unmatched.length > 1 ? '' : 'es'} no entry`);
+  }
+  return labels.map((l) => index[l]);
+}
+
+/** `samples` in the source, of which the first `length` are used; `where` names the labels' origin. */
+function checkLabels(labels: Int32Array, samples: number, length: number, classNames: string[] | undefined, where: string): void {
+  if (labels.length !== samples) {
+    throw new ReplensError('E_LABELS', `labels: ${labels.length} entries for ${samples} samples in ${where}`);
+  }
+  for (let i = 0; i < length; i++) {
+    const v = labels[i];
+    if (v < 0) throw new ReplensError('E_LABELS', `labels: entry ${i} is ${v}; class indices cannot be negative, in ${where}`);
+    if (classNames && v >= classNames.length) {
+      throw new ReplensError('E_LABELS', `labels: entry ${i} is ${v} but there are only ${classNames.length} class names, in ${where}`);
+    }
+  }
+}
+
+async function identityOf(format: DatasetFormat, source: SampleSource, settings: Record<string, unknown>, p: ResolvedPreprocess, length: number): Promise<string> {
+  const files: [string, number, number][] = [];
+  for (let i = 0; i < source.files.length; i += 256) {
+    const chunk = source.files.slice(i, i + 256);
+    const stats = await Promise.all(chunk.map((f) => fs.promises.stat(f).catch((e) => { throw fileError(f, e); })));
+    stats.forEach((st, k) => files.push([path.resolve(chunk[k]), st.size, st.mtimeMs]));
+  }
+  const key = JSON.stringify({ v: 1, format, files, settings, preprocess: p, length });
+  return createHash('sha256').update(key).digest('hex');
+}
+
+export async function openDataset(spec: DatasetSpec, opts: OpenOptions = {}): Promise<Dataset> {
+  if (spec.limit !== undefined && !(Number.isInteger(spec.limit) && spec.limit > 0)) {
+    throw new ReplensError('E_CONFIG', `dataset.limit must be a positive integer (got ${spec.limit})`);
+  }
+  const format = spec.format ?? inferFormat(spec.path);
+  const source = await openSource(spec, format);
+  const length = Math.min(source.length, spec.limit ?? Infinity);
+  if (length === 0) {
+    throw new ReplensError('E_DATASET', format === 'imagefolder' ? `${spec.path} holds no .png/.jpg/.jpeg images` : `${spec.path} holds no samples`);
+  }
+  const classNames = opts.classNames ?? source.classNames;
+  const labels = source.labels && source.format === 'imagefolder' && opts.classNames ? folderLabels(source, opts.classNames, spec.path) : source.labels;
+  if (labels) checkLabels(labels, source.length, length, classNames, source.labelsFile ?? spec.path);
+
+  const model = opts.modelInputShape ? defaultsFromModelInput(opts.modelInputShape) : {};
+  const p = resolvePreprocess(opts.preprocess ?? {}, model, source);
+  const g = source.geometry;
+  if (!canConvertChannels(g.channels, p.channels)) {
+    throw new ReplensError('E_INPUT_SHAPE', `${spec.path}: samples have ${g.channels} channels, which cannot be converted to ${p.channels}; set preprocess.channels to ${g.channels} or use ${p.channels}-channel data`);
+  }
+  const sampleShape = outputShape(p, g.height, g.width);
+  if (opts.modelInputShape) checkModelShape(sampleShape, opts.modelInputShape, p, source, spec.path);
+
+  const notes = [...source.notes];
+  if (labels !== source.labels) notes.push('labels in classNames order');
+  if (length < source.length) notes.push(`first ${length} of ${source.length}`);
+  if (p.resize && (p.resize[0] !== g.height || p.resize[1] !== g.width)) {
+    notes.push(source.uniform ? `resized ${g.height}×${g.width} → ${p.resize.join('×')}` : `resized to ${p.resize.join('×')}`);
+  }
+  if (p.channels !== g.channels && !(source.format === 'imagefolder' && p.channels === 3)) notes.push(`${g.channels} → ${p.channels} channels`);
+  const description = `${source.title} (${length} × ${fmtShape(sampleShape)})${notes.length ? `, ${notes.join(', ')}` : ''}`;
+  // Labels remapped to classNames order change what a cached result's labels mean.
+  const settings = labels !== source.labels ? { ...source.settings, classOrder: opts.classNames } : source.settings;
+  const identity = await identityOf(format, source, settings, p, length);
+  const per = sizeOf(sampleShape);
+  const first = source.files[0];
+
+  async function* batches(batchSize: number, o: { signal?: AbortSignal; start?: number; end?: number } = {}): AsyncGenerator<Batch> {
+    const start = o.start ?? 0, end = o.end ?? length;
+    if (!(Number.isInteger(batchSize) && batchSize > 0)) throw new ReplensError('E_ARGUMENT', `batch size must be a positive integer (got ${batchSize})`);
+    if (!(Number.isInteger(start) && Number.isInteger(end) && start >= 0 && start <= end && end <= length)) {
+      throw new ReplensError('E_ARGUMENT', `batch range ${start}..${end} is outside the dataset's ${length} samples`);
+    }
+    for (let s = start; s < end; s += batchSize) {
+      throwIfAborted(o.signal);
+      const count = Math.min(batchSize, end - s);
+      const x = new Float32Array(count * per);
+      await source.read(s, count, (r, i) => {
+        if (!source.uniform && !p.resize && (r.height !== g.height || r.width !== g.width)) {
+          throw new ReplensError('E_INPUT_SHAPE', `${r.file} is ${r.height}×${r.width} but ${first} is ${g.height}×${g.width}; set preprocess.resize to give all images one size`);
+        }
+        preprocessInto(r, p, x, i * per);
+      });
+      throwIfAborted(o.signal);
+      yield { x, shape: [count, ...sampleShape], labels: labels ? labels.slice(s, s + count) : null, start: s };
+    }
+  }
+
+  return {
+    identity,
+    description,
+    length,
+    sampleShape,
+    hasLabels: labels !== null,
+    classNames,
+    batches,
+    async close() { /* readers hold no handles between batches */ },
+  };
+}
