@@ -87,6 +87,7 @@ test('bad input: one line naming the cause, non-zero exit', () => {
   writeNpy(wrongType, { shape: [1, 4, 9, 9], data: new Float64Array(324) });
   failsWith(cli('activations', modelPath, '--input', wrongType, '--tensors', 'logits', '--out-dir', tmp), 1, /f64\.npy holds float64; model input 'x' takes float32/);
   failsWith(cli('activations', modelPath, '--input', xPath, '--tensors', 'logits', '--out-dir', tmp, '--reduce', 'median'), 2, /--reduce 'median' is not one of/);
+  failsWith(cli('activations', modelPath, '--input', xPath, '--tensors', 'op:Conv', '--out-dir', tmp, '--memory-budget', '1', '--batch-size', '1000'), 1, /a batch of 1000 needs 5\.0 MB for its input and 3 captured tensors, over the 1 MB memory budget; use --batch-size 200 or raise the budget/);
   failsWith(cli('layers', modelPath, '--jsn'), 2, /unknown option '--jsn'; did you mean '--json'/);
   failsWith(cli('layrs', modelPath), 2, /unknown command 'layrs'; did you mean 'layers'/);
 });

@@ -3,7 +3,7 @@
 import * as path from 'path';
 import { ReplensError, throwIfAborted } from '../errors';
 import { loadModel } from '../onnx/model';
-import { feedInputs, valueInfoOf } from '../onnx/graph';
+import { feedInputs, valueInfoOf, type Dim } from '../onnx/graph';
 import { readNpy } from '../npy';
 import { arrayDataset } from '../data/array';
 import type { Dataset } from '../data/dataset';
@@ -38,6 +38,23 @@ function checkSampleShape(ds: Dataset, inputName: string, shape: (number | strin
   }
 }
 
+export const DEFAULT_BUDGET_MB = 2048;
+
+/**
+ * The files stream to disk, so what the budget bounds is one batch in flight: its input and every captured
+ * output. Checked before the first run, with the fix in the message.
+ */
+export function checkBatchBudget(outputs: { tensor: string; sampleShape: Dim[] | null }[], batchSize: number, sampleShape: number[], budgetMB: number): void {
+  const per = (s: readonly (Dim | number)[]) => s.reduce<number>((a, d) => a * (typeof d === 'number' ? d : 1), 1);
+  let perSample = per(sampleShape);
+  for (const o of outputs) perSample += o.sampleShape ? per(o.sampleShape) : 0;
+  const bytes = perSample * 4 * batchSize;
+  if (bytes > budgetMB * 1048576) {
+    const fit = Math.floor((budgetMB * 1048576) / (perSample * 4));
+    throw new ReplensError('E_MEMORY_BUDGET', `a batch of ${batchSize} needs ${(bytes / 1048576).toFixed(1)} MB for its input and ${outputs.length} captured tensors, over the ${budgetMB} MB memory budget; use --batch-size ${Math.max(1, fit)}${fit < 1 ? ' and --reduce mean' : ''} or raise the budget`);
+  }
+}
+
 export async function runActivationsJob(job: ActivationsJob, pool: SessionPool, ctx: JobContext): Promise<ActivationsResult> {
   const t0 = Date.now();
   const reduce = parseReduce(job.reduce);
@@ -58,8 +75,9 @@ export async function runActivationsJob(job: ActivationsJob, pool: SessionPool, 
   throwIfAborted(ctx.signal);
   const shapes = await tensorShapes(model.proto, pool, key, { inputShapes: { [input]: [1, ...ds.sampleShape] } });
   const plan = planCapture(model.proto, key, job.tensors, reduce, shapes);
-  const sink = new NpyDirSink(job.outDir, plan, { model: model.path, dataset: ds.description });
   const batchSize = job.batchSize ?? 64;
+  checkBatchBudget(plan.outputs, batchSize, ds.sampleShape, job.memoryBudgetMB ?? DEFAULT_BUDGET_MB);
+  const sink = new NpyDirSink(job.outDir, plan, { model: model.path, dataset: ds.description });
   let complete = false;
   try {
     for await (const b of runCapture(plan, pool, ds.batches(batchSize, { signal: ctx.signal }), { signal: ctx.signal, total: ds.length, onProgress: ctx.progress, what: path.basename(model.path) })) {
