@@ -88,6 +88,16 @@ test('bad input: one line naming the cause, non-zero exit', () => {
   failsWith(cli('activations', modelPath, '--input', wrongType, '--tensors', 'logits', '--out-dir', tmp), 1, /f64\.npy holds float64; model input 'x' takes float32/);
   failsWith(cli('activations', modelPath, '--input', xPath, '--tensors', 'logits', '--out-dir', tmp, '--reduce', 'median'), 2, /--reduce 'median' is not one of/);
   failsWith(cli('activations', modelPath, '--input', xPath, '--tensors', 'op:Conv', '--out-dir', tmp, '--memory-budget', '1', '--batch-size', '1000'), 1, /a batch of 1000 needs 5\.0 MB for its input and 3 captured tensors, over the 1 MB memory budget; use --batch-size 200 or raise the budget/);
+  // Data errors reach the CLI as one line too: a corrupt image (named), labels that do not match the samples.
+  const fashion = path.join(ROOT, 'examples', 'fashion-mnist');
+  const folder = path.join(tmp, 'images', 'Bag');
+  fs.mkdirSync(folder, { recursive: true });
+  fs.copyFileSync(path.join(fashion, 'images', 'Bag', fs.readdirSync(path.join(fashion, 'images', 'Bag'))[0]), path.join(folder, 'good.png'));
+  fs.writeFileSync(path.join(folder, 'broken.png'), Buffer.from('\x89PNG\r\n\x1a\nnot really'));
+  failsWith(cli('activations', path.join(fashion, 'model.onnx'), '--data', path.join(tmp, 'images'), '--tensors', 'logits', '--out-dir', path.join(tmp, 'img-out')), 1, /cannot decode .*broken\.png/);
+  const labels = path.join(tmp, 'labels.npy');
+  writeNpy(labels, { shape: [999], data: new Int32Array(999) });
+  failsWith(cli('activations', path.join(fashion, 'model.onnx'), '--data', path.join(fashion, 'data', 't10k-images-idx3-ubyte.gz'), '--labels', labels, '--tensors', 'logits', '--out-dir', path.join(tmp, 'lab-out')), 1, /999 .*1000/);
   failsWith(cli('layers', modelPath, '--jsn'), 2, /unknown option '--jsn'; did you mean '--json'/);
   failsWith(cli('layrs', modelPath), 2, /unknown command 'layrs'; did you mean 'layers'/);
 });

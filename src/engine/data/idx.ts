@@ -5,7 +5,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as zlib from 'zlib';
 import { ReplensError } from '../errors';
-import { fileError, sizeOf } from '../npy';
+import { fileError, readNpy, sizeOf } from '../npy';
 import { arrayGeometry, toLabels, type PixelArray, type SampleSource } from './source';
 
 export type IdxDtype = 'uint8' | 'int8' | 'int16' | 'int32' | 'float32' | 'float64';
@@ -97,6 +97,20 @@ export function readIdxLabels(file: string): Int32Array {
   return toLabels(idxValues(a, 0, a.shape[0]), a.shape, file);
 }
 
+/** Labels from an IDX file (raw or gzip) or a .npy file, told apart by their magic bytes, whatever the samples' format. */
+export function readLabelsFile(file: string): Int32Array {
+  const head = Buffer.alloc(6);
+  try {
+    const fd = fs.openSync(file, 'r');
+    try { fs.readSync(fd, head, 0, 6, 0); } finally { fs.closeSync(fd); }
+  } catch (e) { throw fileError(file, e); }
+  if (head.equals(Buffer.from([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]))) {
+    const a = readNpy(file);
+    return toLabels(a.data, a.shape, file);
+  }
+  return readIdxLabels(file);
+}
+
 /**
  * An IDX images file [n,h,w] or [n,h,w,c] (channels last unless `layout` says NCHW), with labels from `labelsFile`,
  * or from the sibling labels file when there is one and `labelsFile` is undefined.
@@ -106,7 +120,7 @@ export function openIdxSource(file: string, opts: { labels?: string; layout?: 'N
   if (a.shape.length === 1) throw new ReplensError('E_DATASET', `${file} is a rank-1 IDX file (labels?); point dataset.path at the images file and dataset.labels at this one`);
   const geometry = arrayGeometry(a.shape, a.shape.length === 4 ? opts.layout ?? 'NHWC' : undefined, file);
   const labelsFile = opts.labels ?? siblingIdxLabels(file) ?? undefined;
-  const labels = labelsFile ? readIdxLabels(labelsFile) : null;
+  const labels = labelsFile ? readLabelsFile(labelsFile) : null;
   const per = sizeOf(a.shape.slice(1));
   const n = a.shape[0];
   return {

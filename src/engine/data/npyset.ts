@@ -11,6 +11,7 @@ import { unzipSync } from 'fflate';
 import { closest, ReplensError } from '../errors';
 import { fileError, parseNpy, parseNpyHeader, readNpy, sizeOf, type NpyArray, type NpyData, type NpyDtype } from '../npy';
 import { arrayGeometry, numericView, toLabels, type SampleSource } from './source';
+import { readLabelsFile } from './idx';
 
 const ITEMSIZE: Record<NpyDtype, number> = {
   float32: 4, float64: 8, uint8: 1, int8: 1, int16: 2, int32: 4, int64: 8, uint16: 2, uint32: 4, bool: 1, float16: 2,
@@ -78,10 +79,6 @@ function rows(a: NpyArray): (start: number, count: number) => NpyData {
   return (start, count) => a.data.subarray(start * per, (start + count) * per) as NpyData;
 }
 
-function readLabelsNpy(file: string): Int32Array {
-  const a = readNpy(file);
-  return toLabels(a.data, a.shape, file);
-}
 
 /** A .npy of samples; C-order files are read a batch at a time. */
 export function openNpySource(file: string, opts: { labels?: string; layout?: 'NCHW' | 'NHWC' } = {}): SampleSource {
@@ -94,7 +91,7 @@ export function openNpySource(file: string, opts: { labels?: string; layout?: 'N
     fs.closeSync(fd);
   } catch (e) { throw fileError(file, e); }
   const h = parseNpyHeader(head, file);
-  const labels = opts.labels ? readLabelsNpy(opts.labels) : null;
+  const labels = opts.labels ? readLabelsFile(opts.labels) : null;
   const common = {
     format: 'npy' as const, file, shape: h.shape, dtype: h.dtype, layout: opts.layout, labels, labelsFile: opts.labels,
     files: opts.labels ? [file, opts.labels] : [file], settings: {}, title: `NPY ${path.basename(file)}`,
@@ -166,7 +163,7 @@ export function openNpzSource(file: string, opts: { x?: string; y?: string; labe
   const entries = unzip((n) => wanted.has(n));
   const x = parseNpy(entries[`${xKey}.npy`], `${file}:${xKey}`);
   let labels: Int32Array | null = null, labelsFile: string | undefined;
-  if (opts.labels) { labels = readLabelsNpy(opts.labels); labelsFile = opts.labels; }
+  if (opts.labels) { labels = readLabelsFile(opts.labels); labelsFile = opts.labels; }
   else if (yKey) { const y = parseNpy(entries[`${yKey}.npy`], `${file}:${yKey}`); labelsFile = `${file}:${yKey}`; labels = toLabels(y.data, y.shape, labelsFile); }
   return arraySource({
     format: 'npz', file, shape: x.shape, dtype: x.dtype, layout: opts.layout, fetch: rows(x), labels, labelsFile,

@@ -1,10 +1,8 @@
 // Tensor shapes: declared in the model where static, else from onnxruntime's own shape inference (output
 // metadata of a session exposing every tensor), else from real runs. Dims that follow the batch are reported with
 // the input's batch symbol.
-import { createHash } from 'crypto';
 import { ReplensError } from '../errors';
 import { cutGraph, declaredTensors, feedInputs, valueInfoOf, type Dim } from '../onnx/graph';
-import { encodeModel } from '../onnx/model';
 import type { ModelProto } from '../onnx/proto';
 import { ORT_TYPE } from '../onnx/proto';
 import { runSession, type Feed, type SessionPool } from './session';
@@ -14,10 +12,6 @@ export interface ShapeOptions {
   inputShapes?: Record<string, number[]>;
   /** Resolve unknown or symbolic dims by running the model (twice, on 1 and 2 zero samples). Default true. */
   probe?: boolean;
-}
-
-export function modelKey(model: ModelProto): string {
-  return createHash('sha256').update(encodeModel(model)).digest('hex').slice(0, 24);
 }
 
 function zerosFeed(elemType: number, dims: number[]): Feed {
@@ -81,9 +75,3 @@ export async function tensorShapes(model: ModelProto, pool: SessionPool, key: st
 function isStatic(s: Dim[]): boolean {
   return s.slice(1).every((d) => typeof d === 'number');
 }
-
-export function modelBytesKey(model: ModelProto): string {
-  return modelKey(model);
-}
-
-export { encodeModel };
