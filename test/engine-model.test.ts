@@ -123,3 +123,16 @@ test('torch.onnx node names map to PyTorch module paths', () => {
   assert.equal(torchModulePath('Conv_12'), null);
   assert.equal(torchModulePath(''), null);
 });
+
+test('execution provider: auto falls back to CPU with the reason; cuda fails with one line when CUDA is absent', async (t) => {
+  const { cudaProviderInstalled } = await import('../src/engine/runtime/session');
+  const why = cudaProviderInstalled();
+  if (!why) { t.skip('this machine has the CUDA provider installed'); return; }
+  const logs: string[] = [];
+  const auto = new SessionPool({ executionProvider: 'auto', log: (l) => logs.push(l) });
+  const ms = await auto.get('ep-auto', zooModel().model, 'zoo');
+  assert.equal(ms.ep, 'cpu');
+  assert.match(logs.join('\n'), /CUDA unavailable \(onnxruntime-node is the CPU build/);
+  const cuda = new SessionPool({ executionProvider: 'cuda' });
+  await rejectsWith(cuda.get('ep-cuda', zooModel().model, 'zoo'), 'E_EXECUTION_PROVIDER', /CUDA execution provider cannot be loaded/);
+});

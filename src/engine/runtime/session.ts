@@ -114,8 +114,11 @@ export class SessionPool {
     const t0 = Date.now();
     let session: ort.InferenceSession | null = null;
     let ep: 'cpu' | 'cuda' = 'cpu';
-    if (want === 'auto' && this.cudaUnavailable === null) {
+    if (want !== 'cpu' && this.cudaUnavailable === null) {
       const why = cudaProviderInstalled();
+      if (why && want === 'cuda') {
+        throw new ReplensError('E_EXECUTION_PROVIDER', `the CUDA execution provider cannot be loaded: ${why}; install it (README, GPU) or set replens.executionProvider / --ep to cpu`);
+      }
       if (why) { this.cudaUnavailable = why; this.opts.log?.(`execution provider: CUDA unavailable (${why}); using CPU`); }
     }
     if (want === 'cuda' || (want === 'auto' && this.cudaUnavailable === null)) {
