@@ -41,9 +41,11 @@ async function bench(label: string, model: ModelProto, sampleShape: number[], po
   };
   await runPlain(); await runCap(); // warm-up: session creation, allocator arenas
   let tPlain = 0, tCap = 0;
-  for (let done = 0; done < IMAGES; done += BLOCK) {
-    let t = process.hrtime.bigint(); await runPlain(); tPlain += Number(process.hrtime.bigint() - t) / 1e9;
-    t = process.hrtime.bigint(); await runCap(); tCap += Number(process.hrtime.bigint() - t) / 1e9;
+  const timed = async (f: () => Promise<unknown>) => { const t = process.hrtime.bigint(); await f(); return Number(process.hrtime.bigint() - t) / 1e9; };
+  for (let done = 0, i = 0; done < IMAGES; done += BLOCK, i++) {
+    // ABBA order: a slow drift of the machine's load hits both sides alike.
+    if (i % 2 === 0) { tPlain += await timed(runPlain); tCap += await timed(runCap); }
+    else { tCap += await timed(runCap); tPlain += await timed(runPlain); }
   }
   const plainRate = IMAGES / tPlain, capRate = IMAGES / tCap;
   console.log(`${label}: ${convs.length} conv outputs captured (reduce mean), ${IMAGES} images in batches of ${BATCH}`);

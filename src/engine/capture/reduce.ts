@@ -38,6 +38,8 @@ export interface ReducedOutput {
   applied: string;
   /** Shape of one sample after reduction (null when unknown until the first batch). */
   sampleShape: Dim[] | null;
+  /** The graph output carries trailing 1×1 dims to drop (global pooling). */
+  squeeze?: boolean;
 }
 
 /**
@@ -53,14 +55,13 @@ export function reductionFor(tensor: string, shape: Dim[] | null, r: Reduce, id:
   const base = `replens/reduce/${id}`;
   const spatial = shape!.slice(2);
   const channels = shape![1];
+  // Global pooling leaves [N, C, 1, 1]; the trailing ones are dropped in JavaScript (same memory layout), which
+  // is measurably faster than a Flatten node per tensor.
   const global = (kind: 'mean' | 'max', note: string) => {
-    const pooled = `${base}/pooled`, flat = `${base}/${kind}`;
+    const pooled = `${base}/${kind}`;
     return {
-      nodes: [
-        make.node({ name: `${base}/Global`, opType: kind === 'mean' ? 'GlobalAveragePool' : 'GlobalMaxPool', input: [tensor], output: [pooled] }),
-        make.node({ name: `${base}/Flatten`, opType: 'Flatten', input: [pooled], output: [flat], attribute: [make.attribute({ name: 'axis', type: 2, i: 1 })] }),
-      ],
-      out: { tensor, output: flat, applied: note, sampleShape: [channels] },
+      nodes: [make.node({ name: `${base}/Global`, opType: kind === 'mean' ? 'GlobalAveragePool' : 'GlobalMaxPool', input: [tensor], output: [pooled] })],
+      out: { tensor, output: pooled, applied: note, sampleShape: [channels], squeeze: true },
     };
   };
   switch (r.kind) {
