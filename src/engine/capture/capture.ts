@@ -44,7 +44,7 @@ export interface Packed { output: string; offset: number; width: number; total: 
 /**
  * Builds the capture model: the graph cut to what the tensors need, plus in-graph reductions. Reduced tensors of
  * known size are packed into one output ([N, Σ width], by Concat): onnxruntime returns one array instead of one per
- * tensor, which measured ~10 % faster on ResNet-20 with 21 captured convs.
+ * tensor; in A/B runs on ResNet-20 with 21 captured convs this was a few percent faster (near the noise here).
  */
 export function planCapture(model: ModelProto, modelKey: string, tensors: string[], reduce: Reduce, shapes: Map<string, Dim[]>): CapturePlan {
   if (!tensors.length) throw new ReplensError('E_ARGUMENT', 'no tensors to capture (give --tensors)');
