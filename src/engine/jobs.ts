@@ -19,13 +19,12 @@ export function poolFor(runtime: Job['runtime'], log: (line: string) => void): S
   const key = JSON.stringify(opts);
   let pool = pools.get(key);
   if (!pool) {
-    pool = new SessionPool({ ...opts, log: (l) => currentLog(l) });
+    pool = new SessionPool(opts);
     pools.set(key, pool);
   }
-  currentLog = log;
+  pool.log = log;
   return pool;
 }
-let currentLog: (line: string) => void = () => undefined;
 
 export async function runJob(job: Job, ctx: JobContext): Promise<JobResult> {
   const pool = poolFor(job.runtime, ctx.log);

@@ -74,8 +74,12 @@ export class SessionPool {
   private cache = new Map<string, Promise<ModelSession>>();
   /** Why CUDA was not used, once per pool (logged once, reported in results). */
   cudaUnavailable: string | null = null;
+  /** Where decisions are logged; a long-lived pool points it at the current job's log. */
+  log: (line: string) => void;
 
-  constructor(private readonly opts: RuntimeOptions = {}, private readonly capacity = 6) {}
+  constructor(private readonly opts: RuntimeOptions = {}, private readonly capacity = 6) {
+    this.log = opts.log ?? (() => undefined);
+  }
 
   get options(): RuntimeOptions { return this.opts; }
 
@@ -119,7 +123,7 @@ export class SessionPool {
       if (why && want === 'cuda') {
         throw new ReplensError('E_EXECUTION_PROVIDER', `the CUDA execution provider cannot be loaded: ${why}; install it (README, GPU) or set replens.executionProvider / --ep to cpu`);
       }
-      if (why) { this.cudaUnavailable = why; this.opts.log?.(`execution provider: CUDA unavailable (${why}); using CPU`); }
+      if (why) { this.cudaUnavailable = why; this.log(`execution provider: CUDA unavailable (${why}); using CPU`); }
     }
     if (want === 'cuda' || (want === 'auto' && this.cudaUnavailable === null)) {
       try {
@@ -135,7 +139,7 @@ export class SessionPool {
         }
         if (!/cuda|provider|shared library/i.test(why)) throw sessionError(e, what);
         this.cudaUnavailable = why;
-        this.opts.log?.(`execution provider: CUDA unavailable (${why}); using CPU`);
+        this.log(`execution provider: CUDA unavailable (${why}); using CPU`);
       }
     }
     if (!session) {
@@ -146,7 +150,7 @@ export class SessionPool {
       }
     }
     const s = session as ort.InferenceSession & { inputMetadata?: readonly unknown[]; outputMetadata?: readonly unknown[] };
-    this.opts.log?.(`session ${what}: ${ep.toUpperCase()} execution provider, created in ${Date.now() - t0} ms`);
+    this.log(`session ${what}: ${ep.toUpperCase()} execution provider, created in ${Date.now() - t0} ms`);
     return { key, session, ep, inputs: ioInfo(s.inputMetadata, s.inputNames), outputs: ioInfo(s.outputMetadata, s.outputNames) };
   }
 
