@@ -6,6 +6,7 @@ import { runJob } from '../engine/jobs';
 import { formatShape, type LayerInfo } from '../engine/onnx/layers';
 import { loadModel } from '../engine/onnx/model';
 import { expandTensorSelectors } from '../engine/capture/select';
+import { runMetric } from './metric';
 import type { ActivationsJob, DatasetSource, InspectResult, Progress, RuntimeSettings } from '../shared/messages';
 
 const VERSION = '0.1.0';
@@ -15,6 +16,12 @@ const USAGE = `replens ${VERSION} — what each layer of your CNN has learned
 Usage:
   replens layers MODEL.onnx [--json] [--input-shape 1,3,224,224]
   replens activations MODEL.onnx (--input X.npy | --data PATH) --tensors T1,T2 --out-dir DIR [options]
+  replens metric NAME [flags]      one metric on .npy inputs → one JSON object (see README, Metrics):
+    cka --x X.npy --y Y.npy [--kernel linear|rbf] [--threshold T] [--debiased] [--batch-size B]
+    cca --x --y [--epsilon E] | svcca --x --y [--keep-variance 0.99] | pwcca --x --y
+    twonn --x [--fraction 0.9] | selectivity --acts A.npy --labels y.npy [--eps E]
+    knn --x --k K | nncs --x --labels --k K [--pool avg|max --pool-size N|global] | nnls --x --y --k K
+    ars --acts A.npy
 
 activations options:
   --tensors LIST        comma-separated tensor names, node names, or op:TYPE (every output of that op, e.g. op:Conv)
@@ -152,6 +159,11 @@ export async function main(argv: string[]): Promise<number> {
   const onSigint = () => { if (ac.signal.aborted) process.exit(130); process.stderr.write('\nreplens: cancelling after the current batch (Ctrl-C again to quit now)\n'); ac.abort(); };
   process.on('SIGINT', onSigint);
   try {
+    // `metric` has its own flags per metric (src/cli/metric.ts).
+    if (argv[0] === 'metric') {
+      process.stdout.write(JSON.stringify(await runMetric(argv.slice(1))) + '\n');
+      return 0;
+    }
     const { values, positionals } = parse(argv);
     if (values.version) { process.stdout.write(VERSION + '\n'); return 0; }
     const [cmd, ...rest] = positionals;
@@ -159,7 +171,7 @@ export async function main(argv: string[]): Promise<number> {
     switch (cmd) {
       case 'layers': await cmdLayers(rest, values, ac.signal); return 0;
       case 'activations': await cmdActivations(rest, values, ac.signal); return 0;
-      default: fail(`unknown command '${cmd}'; did you mean '${closest(cmd, ['layers', 'activations'], 1)[0]}'? (replens --help)`);
+      default: fail(`unknown command '${cmd}'; did you mean '${closest(cmd, ['layers', 'activations', 'metric'], 1)[0]}'? (replens --help)`);
     }
   } catch (e) {
     process.stderr.write(`replens: ${errorMessage(e)}\n`);

@@ -1,0 +1,116 @@
+// `replens metric NAME …`: one metric on .npy inputs, one JSON object on stdout. Bad input (mismatched samples,
+// NaN/Inf, n too small, unknown flags) is a one-line error with exit code 2.
+import { parseArgs } from 'util';
+import { ReplensError, closest, errorMessage } from '../engine/errors';
+import { loadLabels, loadMatrix, sameSamples } from '../engine/metrics/input';
+import { cka } from '../engine/metrics/cka';
+import { cca, pwcca, svcca } from '../engine/metrics/cca';
+import { twoNN } from '../engine/metrics/twonn';
+import { classSelectivity } from '../engine/metrics/selectivity';
+import { knnGraph } from '../engine/metrics/knn';
+import { nncs } from '../engine/metrics/nncs';
+import { nnls } from '../engine/metrics/nnls';
+import { ars } from '../engine/metrics/ars';
+
+type Opt = { type: 'string' } | { type: 'boolean' };
+const S: Opt = { type: 'string' }, B: Opt = { type: 'boolean' };
+
+/** Flags per metric: the stable CLI contract (README, "Metrics"). */
+export const METRIC_FLAGS: Record<string, Record<string, Opt>> = {
+  cka: { x: S, y: S, kernel: S, threshold: S, debiased: B, 'batch-size': S },
+  cca: { x: S, y: S, epsilon: S },
+  svcca: { x: S, y: S, 'keep-variance': S },
+  pwcca: { x: S, y: S },
+  twonn: { x: S, fraction: S },
+  selectivity: { acts: S, labels: S, eps: S },
+  knn: { x: S, k: S },
+  nncs: { x: S, labels: S, k: S, pool: S, 'pool-size': S },
+  nnls: { x: S, y: S, k: S },
+  ars: { acts: S },
+};
+
+function bad(message: string): never {
+  throw new ReplensError('E_ARGUMENT', message);
+}
+
+function num(v: unknown, flag: string, check: (n: number) => boolean, want: string): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isFinite(n) || !check(n)) bad(`--${flag} must be ${want}, got '${v}'`);
+  return n;
+}
+const need = (v: unknown, flag: string): string => (typeof v === 'string' && v ? v : bad(`--${flag} is required`));
+const positiveInt = (n: number) => Number.isInteger(n) && n >= 1;
+
+export async function runMetric(argv: string[]): Promise<unknown> {
+  const [name, ...rest] = argv;
+  if (!name) bad(`metric needs a name: ${Object.keys(METRIC_FLAGS).join(', ')}`);
+  const flags = METRIC_FLAGS[name];
+  if (!flags) bad(`unknown metric '${name}'; did you mean '${closest(name, Object.keys(METRIC_FLAGS), 1)[0]}'? (${Object.keys(METRIC_FLAGS).join(', ')})`);
+  let v: Record<string, string | boolean | undefined>;
+  try {
+    const parsed = parseArgs({ args: rest, options: flags, allowPositionals: false, strict: true });
+    v = parsed.values as typeof v;
+  } catch (e) {
+    const m = /Unknown option '(-+)([^']+)'/.exec(errorMessage(e));
+    if (m) bad(`metric ${name} has no option '${m[1]}${m[2]}'; did you mean '--${closest(m[2], Object.keys(flags), 1)[0]}'? (options: ${Object.keys(flags).map((f) => `--${f}`).join(' ')})`);
+    bad(`metric ${name}: ${errorMessage(e).replace(/\. To specify.*$/, '')}`);
+  }
+  const X = () => loadMatrix(need(v.x, 'x'), '--x');
+  const XY = () => {
+    const x = X(), y = loadMatrix(need(v.y, 'y'), '--y');
+    sameSamples([['--x', x.rows], ['--y', y.rows]]);
+    return [x, y] as const;
+  };
+  switch (name) {
+    case 'cka': {
+      const kernel = (v.kernel as string | undefined) ?? 'linear';
+      if (kernel !== 'linear' && kernel !== 'rbf') bad(`--kernel must be linear or rbf, got '${kernel}'`);
+      const [x, y] = XY();
+      return cka(x, y, {
+        kernel, debiased: !!v.debiased,
+        threshold: num(v.threshold, 'threshold', (n) => n > 0, 'a positive number'),
+        batchSize: num(v['batch-size'], 'batch-size', positiveInt, 'a positive integer'),
+      });
+    }
+    case 'cca': { const [x, y] = XY(); return cca(x, y, { epsilon: num(v.epsilon, 'epsilon', (n) => n >= 0, 'a number ≥ 0') }); }
+    case 'svcca': { const [x, y] = XY(); return svcca(x, y, { keepVariance: num(v['keep-variance'], 'keep-variance', (n) => n > 0 && n <= 1, 'in (0, 1]') }); }
+    case 'pwcca': { const [x, y] = XY(); return pwcca(x, y); }
+    case 'twonn': return twoNN(X(), { fraction: num(v.fraction, 'fraction', (n) => n > 0 && n <= 1, 'in (0, 1]') });
+    case 'selectivity': {
+      const a = loadMatrix(need(v.acts, 'acts'), '--acts');
+      const labels = loadLabels(need(v.labels, 'labels'));
+      sameSamples([['--acts', a.rows], ['--labels', labels.length]]);
+      return classSelectivity(a.data, a.shape, labels, { eps: num(v.eps, 'eps', (n) => n >= 0, 'a number ≥ 0') });
+    }
+    case 'knn': {
+      const x = X();
+      const k = num(need(v.k, 'k'), 'k', positiveInt, 'a positive integer')!;
+      const idx = await knnGraph(x, k);
+      return { indices: Array.from({ length: x.rows }, (_, i) => Array.from(idx.subarray(i * k, (i + 1) * k))) };
+    }
+    case 'nncs': {
+      const x = X();
+      const labels = loadLabels(need(v.labels, 'labels'));
+      sameSamples([['--x', x.rows], ['--labels', labels.length]]);
+      const k = num(need(v.k, 'k'), 'k', positiveInt, 'a positive integer')!;
+      let pool: { kind: 'avg' | 'max'; size: number | 'global' } | undefined;
+      if (v.pool !== undefined) {
+        if (v.pool !== 'avg' && v.pool !== 'max') bad(`--pool must be avg or max, got '${v.pool}'`);
+        const sizeText = need(v['pool-size'], 'pool-size');
+        const size = sizeText === 'global' ? 'global' : num(sizeText, 'pool-size', positiveInt, "a positive integer or 'global'")!;
+        pool = { kind: v.pool, size };
+      } else if (v['pool-size'] !== undefined) bad('--pool-size goes with --pool avg|max');
+      return nncs(x, labels, k, { pool, shape: x.shape });
+    }
+    case 'nnls': {
+      const [x, y] = XY();
+      return nnls(x, y, num(need(v.k, 'k'), 'k', positiveInt, 'a positive integer')!);
+    }
+    case 'ars': {
+      const a = loadMatrix(need(v.acts, 'acts'), '--acts');
+      return ars(a.data, a.shape);
+    }
+  }
+  return bad(`unknown metric '${name}'`);
+}

@@ -1,0 +1,283 @@
+// The CCA family: CCA (mean canonical correlation), SVCCA (Raghu et al. 2017), PWCCA (Morcos et al. 2018, with
+// google/svcca pwcca.py semantics), and the explained-variance spectrum. Data are samples first: X is n×p1, Y n×p2.
+//
+// Conventions (decided in issue 4; the choices below are where the references are silent or ambiguous):
+// - Covariances are the unbiased ones (1/(n−1)) of the centred data. As in google/svcca's get_cca_similarity,
+//   Σxx, Σyy and Σxy are then rescaled by max|Σxx|, max|Σyy| and √(max|Σxx|·max|Σyy|) before the ridge
+//   `epsilon` is added to the diagonals of Σxx and Σyy. The rescale leaves ρ unchanged when epsilon = 0 and makes
+//   epsilon relative (scale-free), so the result stays invariant to isotropic scaling of X or Y with a ridge too.
+// - Rank deficiency: Σxx = E Λ Eᵀ; eigen-directions with λ ≤ tol·λmax (tol = 1e-10) are dropped and the data are
+//   whitened in the kept subspace, i.e. Σxx^{-1/2} is the pseudo-inverse square root E_r Λ_r^{-1/2} E_rᵀ. The
+//   canonical correlations are the singular values of K = Λx^{-1/2} E_xᵀ Σxy E_y Λy^{-1/2} (rx×ry), which are
+//   exactly the non-trivial singular values of the full Σxx^{-1/2} Σxy Σyy^{-1/2}; there are min(rx, ry) of them.
+//   `dropped` says how many directions each side lost. When nothing is dropped the whitening is L⁻ᵀ from a
+//   Cholesky factor instead (same ρ, faster; see `whitener`). n ≤ p is allowed: the covariance then has rank ≤ n−1,
+//   the extra directions are dropped, and the min(rx, ry) remaining correlations are (trivially) all ≈ 1.
+// - ρ is clamped to [0, 1] (round-off can push a perfect correlation to 1 + 1e-15).
+import { ReplensError } from '../errors';
+import { crossProduct, gemm, type Mat } from '../linalg/gemm';
+import { cholesky, invertLower } from '../linalg/cholesky';
+import { symEig } from '../linalg/eig';
+import { orthonormalBasis } from '../linalg/qr';
+import { svd } from '../linalg/svd';
+
+export interface CcaOptions {
+  /** Ridge added to the diagonals of the rescaled Σxx and Σyy (default 0). */
+  epsilon?: number;
+  /** Relative eigenvalue threshold below which covariance directions are dropped (default 1e-10). */
+  tol?: number;
+}
+
+export interface CcaResult {
+  value: number;
+  coefficients: number[];
+  dropped: { x: number; y: number };
+}
+
+const DEFAULT_TOL = 1e-10;
+
+// ---------------------------------------------------------------------------------------------------------------
+// Input checks
+
+function checkMat(m: Mat<Float64Array>, name: string): void {
+  if (!m || !(m.data instanceof Float64Array)) throw new ReplensError('E_ARGUMENT', `${name}: expected a float64 matrix`);
+  if (!Number.isInteger(m.rows) || !Number.isInteger(m.cols) || m.data.length !== m.rows * m.cols) throw new ReplensError('E_ARGUMENT', `${name}: ${m.data.length} values for a ${m.rows}×${m.cols} matrix`);
+  if (m.cols < 1) throw new ReplensError('E_ARGUMENT', `${name}: needs at least one feature`);
+  if (m.rows < 2) throw new ReplensError('E_ARGUMENT', `${name}: needs at least 2 samples, got ${m.rows}`);
+  for (let i = 0; i < m.data.length; i++) if (!Number.isFinite(m.data[i])) throw new ReplensError('E_ARGUMENT', `${name} contains NaN or Inf (sample ${Math.floor(i / m.cols)}, feature ${i % m.cols})`);
+}
+
+function checkPair(x: Mat<Float64Array>, y: Mat<Float64Array>): void {
+  checkMat(x, 'X');
+  checkMat(y, 'Y');
+  if (x.rows !== y.rows) throw new ReplensError('E_ARGUMENT', `X and Y have different sample counts (${x.rows} and ${y.rows})`);
+}
+
+function checkOpts(opts: CcaOptions): { epsilon: number; tol: number } {
+  const epsilon = opts.epsilon ?? 0, tol = opts.tol ?? DEFAULT_TOL;
+  if (!Number.isFinite(epsilon) || epsilon < 0) throw new ReplensError('E_ARGUMENT', `epsilon must be a finite number ≥ 0, got ${epsilon}`);
+  if (!Number.isFinite(tol) || tol < 0 || tol >= 1) throw new ReplensError('E_ARGUMENT', `tol must be in [0, 1), got ${tol}`);
+  return { epsilon, tol };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Shared pieces
+
+/** Column means and the centred copy. Two-pass (mean, then subtract) for accuracy with large offsets. */
+function centre(m: Mat<Float64Array>): { c: Mat<Float64Array>; mean: Float64Array } {
+  const { rows: n, cols: p, data } = m;
+  const mean = new Float64Array(p);
+  for (let i = 0; i < n; i++) for (let j = 0; j < p; j++) mean[j] += data[i * p + j];
+  for (let j = 0; j < p; j++) mean[j] /= n;
+  const c = new Float64Array(n * p);
+  for (let i = 0; i < n; i++) for (let j = 0; j < p; j++) c[i * p + j] = data[i * p + j] - mean[j];
+  return { c: { data: c, rows: n, cols: p }, mean };
+}
+
+function maxAbs(a: Float64Array): number {
+  let m = 0;
+  for (let i = 0; i < a.length; i++) { const v = Math.abs(a[i]); if (v > m) m = v; }
+  return m;
+}
+
+/** Kept eigen-directions of a covariance: E_r (p×r, row-major) and Λ_r. */
+function keptSubspace(s: Mat<Float64Array>, tol: number): { e: Mat<Float64Array>; lambda: Float64Array; dropped: number } {
+  const p = s.rows;
+  const eg = symEig(s.data, p);
+  const r = keptCount(eg.values, tol);
+  const e = new Float64Array(p * r);
+  for (let i = 0; i < p; i++) for (let j = 0; j < r; j++) e[i * r + j] = eg.vectors[i * p + j];
+  return { e: { data: e, rows: p, cols: r }, lambda: eg.values.slice(0, r), dropped: p - r };
+}
+
+function keptCount(values: Float64Array, tol: number): number {
+  const lmax = values[0];
+  let r = 0;
+  while (r < values.length && values[r] > tol * lmax && values[r] > 0) r++;
+  return r;
+}
+
+/**
+ * A whitening map W (p×r) with Wᵀ Σ W = I_r on the kept subspace. Full rank (nothing to drop): W = L⁻ᵀ from
+ * Cholesky — eigenvalues only plus two n³/3 kernels, about 3× faster than eigenvectors at p = 1,024. Otherwise,
+ * or when the caller needs the eigenbasis (PWCCA's U), W = E_r Λ_r^{-1/2}. Both give the same canonical
+ * correlations (whitenings differ by an orthogonal factor), so the choice is only about speed.
+ */
+function whitener(s: Mat<Float64Array>, tol: number, needBasis: boolean): { w: Mat<Float64Array>; dropped: number; e: Mat<Float64Array> | null } {
+  const p = s.rows;
+  if (!needBasis && keptCount(symEig(s.data, p, { vectors: false }).values, tol) === p) {
+    const l = cholesky(s.data, p);
+    if (l) {
+      const li = invertLower(l, p), w = new Float64Array(p * p);
+      for (let i = 0; i < p; i++) for (let j = 0; j <= i; j++) w[j * p + i] = li[i * p + j]; // W = (L⁻¹)ᵀ
+      return { w: { data: w, rows: p, cols: p }, dropped: 0, e: null };
+    }
+    // a non-positive pivot right at the tolerance: fall through to the eigen route
+  }
+  const ks = keptSubspace(s, tol), r = ks.lambda.length;
+  const w = ks.e.data.slice();
+  for (let i = 0; i < p; i++) for (let j = 0; j < r; j++) w[i * r + j] /= Math.sqrt(ks.lambda[j]);
+  return { w: { data: w, rows: p, cols: r }, dropped: ks.dropped, e: ks.e };
+}
+
+interface CcaCore {
+  rho: Float64Array;              // min(rx, ry) canonical correlations, descending, clamped to [0, 1]
+  dropped: { x: number; y: number };
+  rx: number;
+  ry: number;
+  /** K = Λx^{-1/2} E_xᵀ Σxy W_y (rx×ry) and X's kept eigenbasis E_x (only with needBasis), for PWCCA. */
+  k: Mat<Float64Array>;
+  ex: Mat<Float64Array> | null;
+  xc: Mat<Float64Array>;
+  meanX: Float64Array;
+}
+
+async function ccaCore(x: Mat<Float64Array>, y: Mat<Float64Array>, epsilon: number, tol: number, needBasis = false): Promise<CcaCore> {
+  const { c: xc, mean: meanX } = centre(x);
+  const { c: yc } = centre(y);
+  // The big products through onnxruntime (float64).
+  const [sxx, syy, sxy] = await Promise.all([crossProduct(xc, xc), crossProduct(yc, yc), crossProduct(xc, yc)]);
+  const xmax = maxAbs(sxx.data), ymax = maxAbs(syy.data);
+  if (xmax === 0) throw new ReplensError('E_ARGUMENT', 'X has no variance (every feature is constant)');
+  if (ymax === 0) throw new ReplensError('E_ARGUMENT', 'Y has no variance (every feature is constant)');
+  // Covariance rescaled by its largest entry, then the ridge; see the header. The 1/(n−1) of the covariance
+  // cancels in Σ/max|Σ|, so the raw cross-products are divided by their own maxima.
+  const fx = 1 / xmax, fy = 1 / ymax, fxy = 1 / Math.sqrt(xmax * ymax);
+  for (let i = 0; i < sxx.data.length; i++) sxx.data[i] *= fx;
+  for (let i = 0; i < syy.data.length; i++) syy.data[i] *= fy;
+  for (let i = 0; i < sxy.data.length; i++) sxy.data[i] *= fxy;
+  for (let i = 0; i < x.cols; i++) sxx.data[i * x.cols + i] += epsilon;
+  for (let i = 0; i < y.cols; i++) syy.data[i * y.cols + i] += epsilon;
+  // Y's whitening never affects the left singular vectors of K, so only X's side needs the eigenbasis.
+  const wx = whitener(sxx, tol, needBasis), wy = whitener(syy, tol, false);
+  const rx = wx.w.cols, ry = wy.w.cols;
+  // K = W_xᵀ Σxy W_y: the whitened cross-covariance restricted to the kept subspaces.
+  const k = await gemm(await gemm(wx.w, sxy, { transA: true }), wy.w); // rx×ry
+  const sv = await svd(k, { vectors: false });
+  const rho = Float64Array.from(sv.s, (v) => Math.min(1, Math.max(0, v)));
+  return { rho, dropped: { x: wx.dropped, y: wy.dropped }, rx, ry, k, ex: wx.e, xc, meanX };
+}
+
+function mean(a: ArrayLike<number>): number {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += a[i];
+  return s / a.length;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Public API
+
+/** Canonical correlations of X and Y; value = mean(ρ). */
+export async function cca(x: Mat<Float64Array>, y: Mat<Float64Array>, opts: CcaOptions = {}): Promise<CcaResult> {
+  checkPair(x, y);
+  const { epsilon, tol } = checkOpts(opts);
+  const r = await ccaCore(x, y, epsilon, tol);
+  return { value: mean(r.rho), coefficients: Array.from(r.rho), dropped: r.dropped };
+}
+
+/** Number of leading components whose squared singular values reach `keep` of the total. */
+function keepCount(s: Float64Array, keep: number): number {
+  let total = 0;
+  for (const v of s) total += v * v;
+  let cum = 0;
+  for (let i = 0; i < s.length; i++) {
+    cum += s[i] * s[i];
+    if (cum >= keep * total) return i + 1;
+  }
+  return s.length;
+}
+
+/**
+ * Centred data projected on its top singular directions: Xc·V_k = U_k·S_k, k by the variance rule. U_k·S_k
+ * comes straight from the SVD (no extra product). On the Gram route a left vector whose singular value is below
+ * √ε·s_max is zero, so such a direction (only reachable with keepVariance ≈ 1) becomes a zero column, which the
+ * CCA then drops as a null direction.
+ */
+async function svReduce(m: Mat<Float64Array>, keep: number, name: string): Promise<{ reduced: Mat<Float64Array>; k: number }> {
+  const { c } = centre(m);
+  const d = await svd(c);
+  if (d.s[0] === 0) throw new ReplensError('E_ARGUMENT', `${name} has no variance (every feature is constant)`);
+  const k = keepCount(d.s, keep);
+  const u = d.u!, n = u.rows, kk = u.cols;
+  const reduced = new Float64Array(n * k);
+  for (let i = 0; i < n; i++) for (let j = 0; j < k; j++) reduced[i * k + j] = u.data[i * kk + j] * d.s[j];
+  return { reduced: { data: reduced, rows: n, cols: k }, k };
+}
+
+/**
+ * SVCCA (Raghu et al. 2017): centre each neuron, SVD, keep the smallest k whose squared singular values reach
+ * `keepVariance` of the total (each side separately), project, then mean(ρ) of CCA on the reduced data.
+ */
+export async function svcca(x: Mat<Float64Array>, y: Mat<Float64Array>, opts: { keepVariance?: number; epsilon?: number; tol?: number } = {}): Promise<{ value: number; kx: number; ky: number; coefficients: number[] }> {
+  checkPair(x, y);
+  const keep = opts.keepVariance ?? 0.99;
+  if (!(keep > 0 && keep <= 1)) throw new ReplensError('E_ARGUMENT', `keepVariance must be in (0, 1], got ${keep}`);
+  const { epsilon, tol } = checkOpts(opts);
+  const [rx, ry] = await Promise.all([svReduce(x, keep, 'X'), svReduce(y, keep, 'Y')]);
+  const r = await ccaCore(rx.reduced, ry.reduced, epsilon, tol);
+  return { value: mean(r.rho), kx: rx.k, ky: ry.k, coefficients: Array.from(r.rho) };
+}
+
+/**
+ * PWCCA (Morcos et al. 2018) with google/svcca pwcca.py semantics, samples first:
+ *   K = Σxx^{-1/2} Σxy Σyy^{-1/2} = U S Vᵀ, ρ = diag(S); D = (X − m)·U + m; P = Q of QR(D);
+ *   α_i = Σ_j |⟨P_i, X_j⟩| over the raw columns X_j; α /= Σα; PWCCA = Σ α_i ρ_i.
+ * Choices:
+ * - X must have no more (kept) directions than Y so α and ρ have the same length; otherwise the roles are
+ *   swapped (`swapped`). With full-rank data this is "X has more neurons than Y".
+ * - Under rank deficiency U is the rx×rx left singular basis of the reduced K lifted back to neuron space,
+ *   U = E_x·U_r (p1×rx): the left singular vectors of the full K that carry its non-zero singular values. The
+ *   dropped directions have (X − m)·w = 0 and carry no canonical variate, so they get no weight. "+ m" then adds
+ *   the first rx neuron means to the rx columns (the reference adds m_i to direction i).
+ * - Because of that "+ m", PWCCA depends on the sign of each singular vector (D_i = X_c·u_i + m_i differs from
+ *   −X_c·u_i + m_i), which LAPACK leaves arbitrary. We fix it: each column of U has its largest-magnitude
+ *   component positive (lowest index on ties). The effect is not small: on the test fixtures (non-zero means)
+ *   random sign choices move PWCCA by up to ≈ 0.1, so google/svcca's value is not reproducible across BLAS builds.
+ */
+export async function pwcca(x: Mat<Float64Array>, y: Mat<Float64Array>, opts: CcaOptions = {}): Promise<{ value: number; swapped: boolean; coefficients: number[]; weights: number[] }> {
+  checkPair(x, y);
+  const { epsilon, tol } = checkOpts(opts);
+  // Rule: swap iff X keeps more directions than Y. Guess from the neuron counts (right unless rank deficiency
+  // reverses the order) so the expensive core usually runs once; the kept ranks do not depend on the order.
+  let swapped = x.cols > y.cols;
+  let r = swapped ? await ccaCore(y, x, epsilon, tol, true) : await ccaCore(x, y, epsilon, tol, true);
+  if (r.rx > r.ry) { swapped = !swapped; r = swapped ? await ccaCore(y, x, epsilon, tol, true) : await ccaCore(x, y, epsilon, tol, true); }
+  const a = swapped ? y : x;
+  const { rx } = r;
+  // Left singular vectors of K (rx ≤ ry): eigenvectors of K·Kᵀ (rx×rx), ordered like ρ.
+  const kkt = await gemm(r.k, r.k, { transB: true });
+  const ur = symEig(kkt.data, rx).vectors;
+  // U = E_x·U_r, then the sign convention.
+  const u = await gemm(r.ex!, { data: ur, rows: rx, cols: rx });
+  const p1 = u.rows;
+  for (let j = 0; j < rx; j++) {
+    let best = 0, bi = 0;
+    for (let i = 0; i < p1; i++) { const v = Math.abs(u.data[i * rx + j]); if (v > best) { best = v; bi = i; } }
+    if (u.data[bi * rx + j] < 0) for (let i = 0; i < p1; i++) u.data[i * rx + j] = -u.data[i * rx + j];
+  }
+  const d = await gemm(r.xc, u); // n×rx
+  for (let i = 0; i < d.rows; i++) for (let j = 0; j < rx; j++) d.data[i * rx + j] += r.meanX[j];
+  const q = await orthonormalBasis(d); // P: CholeskyQR2 through onnxruntime, Householder when ill-conditioned
+  const pa = await gemm(q, a, { transA: true }); // rx×p1: ⟨P_i, X_j⟩
+  const alpha = new Float64Array(rx);
+  for (let i = 0; i < rx; i++) { let s = 0; for (let j = 0; j < a.cols; j++) s += Math.abs(pa.data[i * a.cols + j]); alpha[i] = s; }
+  const total = alpha.reduce((s, v) => s + v, 0);
+  if (!(total > 0)) throw new ReplensError('E_ARGUMENT', 'PWCCA: the canonical directions have no projection on X (all weights are 0)');
+  let value = 0;
+  for (let i = 0; i < rx; i++) { alpha[i] /= total; value += alpha[i] * r.rho[i]; }
+  return { value, swapped, coefficients: Array.from(r.rho), weights: Array.from(alpha) };
+}
+
+/**
+ * Explained-variance spectrum: squared singular values over their total, descending, min(n, p) of them.
+ * Uncentred by default (the noise-perturbation SVD analyses the raw activations; centred = PCA).
+ */
+export async function explainedVariance(x: Mat<Float64Array>, opts: { centre?: boolean } = {}): Promise<number[]> {
+  checkMat(x, 'X');
+  const m = opts.centre ? centre(x).c : x;
+  const { s } = await svd(m, { vectors: false });
+  let total = 0;
+  for (const v of s) total += v * v;
+  if (total === 0) throw new ReplensError('E_ARGUMENT', 'X is all zeros: the explained variance is undefined');
+  return Array.from(s, (v) => (v * v) / total);
+}
