@@ -13,6 +13,7 @@ import type { ModelProto } from '../src/engine/onnx/proto';
 import { feedInputs } from '../src/engine/onnx/graph';
 import { rng } from '../src/engine/onnx/builder';
 import { resnet20 } from './resnet';
+import { benchMetrics } from './metrics';
 
 const IMAGES = Number(process.env.BENCH_IMAGES ?? 10000);
 const BATCH = Number(process.env.BENCH_BATCH ?? 100);
@@ -56,6 +57,13 @@ async function bench(label: string, model: ModelProto, sampleShape: number[], po
 }
 
 async function main() {
+  const mode = process.env.BENCH ?? 'all';
+  if (!['capture', 'metrics', 'all'].includes(mode)) throw new Error(`BENCH must be capture, metrics or all, not "${mode}"`);
+  if (mode !== 'metrics') await benchCapture();
+  if (mode !== 'capture') await benchMetrics();
+}
+
+async function benchCapture() {
   const pool = new SessionPool({ executionProvider: 'cpu' });
   console.log(`RepLens bench — ${os.cpus().length} cores (${os.cpus()[0]?.model ?? '?'}), node ${process.version}`);
   const r = rng(5);
