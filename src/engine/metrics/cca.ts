@@ -18,6 +18,7 @@ import { ReplensError } from '../errors';
 import { crossProduct, gemm, type Mat } from '../linalg/gemm';
 import { cholesky, invertLower } from '../linalg/cholesky';
 import { symEig } from '../linalg/eig';
+import { centreWithMeans } from './center';
 import { orthonormalBasis } from '../linalg/qr';
 import { svd } from '../linalg/svd';
 
@@ -65,13 +66,8 @@ function checkOpts(opts: CcaOptions): { epsilon: number; tol: number } {
 
 /** Column means and the centred copy. Two-pass (mean, then subtract) for accuracy with large offsets. */
 function centre(m: Mat<Float64Array>): { c: Mat<Float64Array>; mean: Float64Array } {
-  const { rows: n, cols: p, data } = m;
-  const mean = new Float64Array(p);
-  for (let i = 0; i < n; i++) for (let j = 0; j < p; j++) mean[j] += data[i * p + j];
-  for (let j = 0; j < p; j++) mean[j] /= n;
-  const c = new Float64Array(n * p);
-  for (let i = 0; i < n; i++) for (let j = 0; j < p; j++) c[i * p + j] = data[i * p + j] - mean[j];
-  return { c: { data: c, rows: n, cols: p }, mean };
+  const { data, mean } = centreWithMeans(m.data, m.rows, m.cols);
+  return { c: { data, rows: m.rows, cols: m.cols }, mean };
 }
 
 function maxAbs(a: Float64Array): number {

@@ -3,6 +3,11 @@
 
 /** A copy of X (n×p, row-major) with every column's mean subtracted; the means are accumulated in float64. */
 export function centerColumns(x: Float64Array, n: number, p: number): Float64Array {
+  return centreWithMeans(x, n, p).data;
+}
+
+/** Column-centred copy of an n×p row-major matrix, with the column means (PWCCA adds them back). */
+export function centreWithMeans(x: Float64Array, n: number, p: number): { data: Float64Array; mean: Float64Array } {
   const mean = new Float64Array(p);
   for (let i = 0; i < n; i++) {
     const r = i * p;
@@ -14,7 +19,7 @@ export function centerColumns(x: Float64Array, n: number, p: number): Float64Arr
     const r = i * p;
     for (let j = 0; j < p; j++) out[r + j] = x[r + j] - mean[j];
   }
-  return out;
+  return { data: out, mean };
 }
 
 /**
