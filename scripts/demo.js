@@ -3,8 +3,8 @@
 //  1. list the layers of a CNN trained on Fashion-MNIST (examples/fashion-mnist/model.onnx);
 //  2. stream 1,000 real Fashion-MNIST test images (IDX, gzip) through it, capturing every ReLU output reduced to
 //     per-channel means, plus the logits;
-//  3. read the .npy files back and report what the layers show: accuracy from the logits, and per layer the
-//     share of dead channels and how class-selective the channels are.
+//  3. read the .npy files back and report what the layers show: accuracy from the logits, and per layer dead
+//     channels, intrinsic dimension, nearest-neighbour class similarity and class selectivity (`replens metric`).
 const { spawnSync } = require('child_process');
 const fs = require('fs');
 const path = require('path');
@@ -53,28 +53,30 @@ for (let i = 0; i < logits.shape[0]; i++) {
 }
 console.log(`\nAccuracy on ${logits.shape[0]} bundled test images: ${(100 * correct / logits.shape[0]).toFixed(1)}% (model card, all 10,000: ${(100 * card.test_accuracy).toFixed(1)}%)`);
 
-// Class selectivity per channel (Morcos et al. 2018): (μ_max − μ_−max) / (μ_max + μ_−max) over class-mean activations.
-console.log('\nPer ReLU layer (channel means over 1,000 images; dead = never active):');
-console.log('layer'.padEnd(42) + 'channels  dead  mean sel.  most selective channel');
+// What each layer learned, with the metric CLI on the captured channel means: intrinsic dimension (TwoNN),
+// nearest-neighbour class similarity (NNCS, k = 10) and class selectivity (Morcos et al. 2018).
+function metric(...args) {
+  const r = spawnSync(process.execPath, [cli, 'metric', ...args], { cwd: root, encoding: 'utf8' });
+  if (r.status !== 0) { process.stderr.write(r.stderr); process.exit(r.status ?? 1); }
+  return JSON.parse(r.stdout);
+}
+const labelsFile = path.join(out, manifest.labels);
+console.log('\nPer ReLU layer (channel means over 1,000 images), via `replens metric`:');
+console.log('layer'.padEnd(34) + 'channels  dead  TwoNN ID  NNCS@10  selectivity  most selective channel');
 for (const [tensor, file] of Object.entries(index)) {
   if (tensor === 'logits') continue;
-  const a = readNpy(path.join(out, file));
+  const f = path.join(out, file);
+  const a = readNpy(f);
   const [n, C] = a.shape;
-  const sums = Array.from({ length: 10 }, () => new Float64Array(C));
-  const counts = new Float64Array(10);
   let dead = 0;
-  for (let c = 0; c < C; c++) { let any = false; for (let i = 0; i < n; i++) if (a.data[i * C + c] > 1e-6 || a.data[i * C + c] < -1e-6) { any = true; break; } if (!any) dead++; }
-  for (let i = 0; i < n; i++) { counts[labels[i]]++; for (let c = 0; c < C; c++) sums[labels[i]][c] += a.data[i * C + c]; }
-  let selSum = 0, best = { s: -Infinity, c: 0, k: 0 };
-  for (let c = 0; c < C; c++) {
-    const mu = sums.map((s, k) => s[c] / counts[k]);
-    const k = mu.indexOf(Math.max(...mu));
-    const rest = mu.filter((_, j) => j !== k).reduce((x, y) => x + y, 0) / 9;
-    const s = mu[k] + rest > 0 ? (mu[k] - rest) / (mu[k] + rest) : 0;
-    selSum += s;
-    if (s > best.s) best = { s, c, k };
-  }
+  for (let c = 0; c < C; c++) { let any = false; for (let i = 0; i < n && !any; i++) any = a.data[i * C + c] !== 0; if (!any) dead++; }
+  const id = metric('twonn', '--x', f);
+  const nn = metric('nncs', '--x', f, '--labels', labelsFile, '--k', '10');
+  const sel = metric('selectivity', '--acts', f, '--labels', labelsFile);
+  let best = 0;
+  for (let c = 1; c < C; c++) if (sel.per_unit[c] > sel.per_unit[best]) best = c;
   const name = tensor.replace(/_output_0$/, '');
-  console.log(`${name.padEnd(42)}${String(C).padStart(8)}${String(dead).padStart(6)}${(selSum / C).toFixed(3).padStart(11)}  #${best.c} → ${classes[best.k]} (${best.s.toFixed(2)})`);
+  console.log(`${name.padEnd(34)}${String(C).padStart(8)}${String(dead).padStart(6)}${id.value.toFixed(1).padStart(10)}${nn.value.toFixed(3).padStart(9)}${sel.value.toFixed(3).padStart(13)}  #${best} → ${classes[sel.argmax_class[best]]} (${sel.per_unit[best].toFixed(2)})`);
 }
+console.log('\nDeeper layers: neighbours share the class more often (NNCS) and channels answer to fewer classes (selectivity).');
 console.log(`\nFiles: ${rel(out)}/ (index.json maps tensor names to .npy files; manifest.json has shapes and settings)`);
