@@ -274,3 +274,50 @@ test('PWCCA swaps on kept directions, not raw neuron counts: 8 neurons of rank 5
   assert.ok(Math.abs(a.value - b.value) < 1e-12);
   assert.deepEqual((await cca(x, yy)).dropped, { x: 3, y: 0 });
 });
+
+test('SVCCA fast path (no re-whitening) agrees with the reference CCA on the reduced data', async () => {
+  const { svccaPathCounts } = await import('../src/engine/metrics/cca');
+  const check = async (x: Mat<Float64Array>, y: Mat<Float64Array>, keepVariance: number, what: string, expectFast = true) => {
+    for (const epsilon of [0, 1e-3]) {
+      const before = svccaPathCounts.fast;
+      const fast = await svcca(x, y, { keepVariance, epsilon });
+      const tookFast = svccaPathCounts.fast === before + 1;
+      if (expectFast) assert.equal(svccaPathCounts.fast, before + 1, `${what}, ε = ${epsilon}: fast path not taken`);
+      const ref = await svcca(x, y, { keepVariance, epsilon, reference: true });
+      assert.equal(fast.kx, ref.kx); assert.equal(fast.ky, ref.ky);
+      const d = maxDiff(fast.coefficients, ref.coefficients);
+      assert.ok(d < 1e-9 && Math.abs(fast.value - ref.value) < 1e-9, `${what}, ε = ${epsilon}: fast vs reference differ by ${d}`);
+      console.log(`SVCCA ${what}, ε = ${epsilon}: ${tookFast ? 'fast path' : 'fallback'}, max |fast − reference| = ${d.toExponential(2)}`);
+      if (epsilon > 0) {
+        const plain = await svcca(x, y, { keepVariance });
+        assert.ok(Math.abs(plain.value - fast.value) > 1e-9, `${what}: the ridge had no effect`);
+      }
+    }
+  };
+  const mix = (a: Mat<Float64Array>, b: Mat<Float64Array>, wa: number, decay: number) =>
+    ({ ...b, data: b.data.map((v, i) => decay ** (i % b.cols) * v + wa * a.data[i] + 2) });
+  // Jacobi-route SVD (small p) and Gram-route SVD (larger p), correlated with decaying spectra
+  const a = gaussian(71, 400, 12), b = mix(a, gaussian(72, 400, 12), 0.6, 0.85);
+  await check(a, b, 0.99, 'jacobi 99%');
+  await check(a, b, 0.9, 'jacobi 90%');
+  const c = mix(gaussian(73, 1500, 130), gaussian(74, 1500, 130), 0, 0.96), e = mix(c, gaussian(75, 1500, 130), 0.8, 0.97);
+  await check(c, e, 0.95, 'gram 95%');
+  await check(c, e, 0.99, 'gram 99%');
+  // rank-deficient side: Y has rank 5 in 12 neurons (keepVariance near 1 keeps exactly the 5 real directions)
+  const y = addOffset(await gemm(gaussian(76, 400, 5), gaussian(77, 5, 12)), 78);
+  const x = mix(y, gaussian(79, 400, 9), 0, 0.9);
+  const xs = { ...x, data: x.data.map((v, i) => v + 0.3 * y.data[Math.floor(i / 9) * 12 + (i % 9)]) };
+  await check(xs, y, 0.999999, 'rank-deficient Y');
+  const rd = await svcca(xs, y, { keepVariance: 0.999999 });
+  assert.equal(rd.ky, 5); assert.equal(rd.coefficients.length, 5);
+  // keepVariance = 1 also keeps Y's null directions; whichever path runs, the answer must match the reference
+  await check(xs, y, 1, 'rank-deficient Y, keep 100%', false);
+  // Gram route with a rank-deficient side and keepVariance = 1: zero columns in U
+  const g = addOffset(await gemm(gaussian(80, 1500, 20), gaussian(81, 20, 130)), 82);
+  await check(c, g, 1, 'gram rank-deficient, keep 100%', false);
+  // Gram route with singular values down to ~1e-6·s_1 kept: A·v/s loses orthogonality, so it must fall back
+  const ill = { ...c, data: c.data.map((v, i) => (v - 2) * 0.9 ** (i % 130)) };
+  const fb = svccaPathCounts.fallback;
+  await check(ill, g, 1, 'gram ill-conditioned, keep 100%', false);
+  assert.equal(svccaPathCounts.fallback, fb + 3, 'ill-conditioned U did not fall back'); // ε = 0, ε = 1e-3, and the ridge-effect call
+});

@@ -184,34 +184,123 @@ function keepCount(s: Float64Array, keep: number): number {
 }
 
 /**
- * Centred data projected on its top singular directions: Xc·V_k = U_k·S_k, k by the variance rule. U_k·S_k
- * comes straight from the SVD (no extra product). On the Gram route a left vector whose singular value is below
- * √ε·s_max is zero, so such a direction (only reachable with keepVariance ≈ 1) becomes a zero column, which the
- * CCA then drops as a null direction.
+ * Centred data's top singular directions, k by the variance rule: the left vectors U_k (n×k, copied out) and all
+ * singular values. The reduced data of the reference path is Xc·V_k = U_k·S_k. On the Gram route a left vector
+ * whose singular value is below √ε·s_max is zero, so such a direction (only reachable with keepVariance ≈ 1) is a
+ * zero column of the reduced data, which the CCA then drops as a null direction (or, with a ridge, keeps with a
+ * zero whitened row).
  */
-async function svReduce(m: Mat<Float64Array>, keep: number, name: string): Promise<{ reduced: Mat<Float64Array>; k: number }> {
+async function svReduce(m: Mat<Float64Array>, keep: number, name: string): Promise<{ u: Mat<Float64Array>; s: Float64Array; k: number }> {
   const { c } = centre(m);
   const d = await svd(c);
   if (d.s[0] === 0) throw new ReplensError('E_ARGUMENT', `${name} has no variance (every feature is constant)`);
   const k = keepCount(d.s, keep);
   const u = d.u!, n = u.rows, kk = u.cols;
-  const reduced = new Float64Array(n * k);
-  for (let i = 0; i < n; i++) for (let j = 0; j < k; j++) reduced[i * k + j] = u.data[i * kk + j] * d.s[j];
-  return { reduced: { data: reduced, rows: n, cols: k }, k };
+  const uk = new Float64Array(n * k);
+  for (let i = 0; i < n; i++) for (let j = 0; j < k; j++) uk[i * k + j] = u.data[i * kk + j];
+  return { u: { data: uk, rows: n, cols: k }, s: d.s, k };
+}
+
+/** The reference path's reduced data U_k·S_k. */
+function reducedData(r: { u: Mat<Float64Array>; s: Float64Array; k: number }): Mat<Float64Array> {
+  const { u, s, k } = r, n = u.rows, out = new Float64Array(n * k);
+  for (let i = 0; i < n; i++) for (let j = 0; j < k; j++) out[i * k + j] = u.data[i * k + j] * s[j];
+  return { data: out, rows: n, cols: k };
+}
+
+/** How often SVCCA took the fast path and the fallback (for tests and benchmarks). */
+export const svccaPathCounts = { fast: 0, fallback: 0 };
+
+/** Largest allowed |(UᵀU − D)·r|/|r| (D = 1 on non-zero columns, 0 on zero ones) for the SVCCA fast path. */
+const ORTHO_TOL = 1e-10;
+
+/**
+ * Whitening scale of each reduced direction, or null when U_k is not orthonormal enough for the fast path.
+ * Reduced data Xr = U_k S_k with UᵀU = I has Xrᵀ Xr = S² (diagonal). ccaCore rescales it by its largest entry
+ * s_1² and adds ε: a diagonal with a_i = t_i² + ε, t_i = s_i/s_1 (t_i = 0 for a zero column of U). Its eigenvalues
+ * are the a_i, λmax = a_1 = 1 + ε, so direction i is kept iff a_i > tol·λmax and a_i > 0, and whitened by
+ * a_i^{-1/2}. Σxy = S_x U_xᵀ U_y S_y / (s_x1 s_y1), so the whitened cross-covariance on the kept directions is
+ * K = D_x (U_xᵀ U_y) D_y with d_i = t_i / √(t_i² + ε) (= 1 when ε = 0): ρ = singular values of K (principal
+ * angles between the kept subspaces when ε = 0). Any other whitening of the same block differs by an orthogonal
+ * factor, so this matches ccaCore's Cholesky/eigen whitening exactly in exact arithmetic.
+ *
+ * Orthonormality check (O(n·k), no k×k product): the diagonal of UᵀU exactly (column norms; each must be 1 or an
+ * exact 0) plus ‖(UᵀU − D)·r‖ ≤ ORTHO_TOL·‖r‖ for two random vectors r, which sees any off-diagonal error of the
+ * size of ‖UᵀU − D‖_F (deterministic seed, so results are reproducible).
+ */
+function fastScales(u: Mat<Float64Array>, s: Float64Array, epsilon: number, tol: number): { kept: number[]; d: Float64Array } | null {
+  const n = u.rows, k = u.cols;
+  const isZero = new Uint8Array(k), norm2 = new Float64Array(k);
+  for (let i = 0; i < n; i++) { const o = i * k; for (let j = 0; j < k; j++) { const v = u.data[o + j]; norm2[j] += v * v; } }
+  for (let j = 0; j < k; j++) {
+    if (norm2[j] === 0) isZero[j] = 1;
+    else if (!(Math.abs(norm2[j] - 1) <= ORTHO_TOL)) return null;
+  }
+  if (isZero[0]) return null;
+  let seed = 0x9e3779b9 ^ (n * 31 + k);
+  const rand = (): number => { // mulberry32
+    seed = (seed + 0x6d2b79f5) >>> 0;
+    let t = seed;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296 - 0.5;
+  };
+  const w = new Float64Array(n), back = new Float64Array(k), r = new Float64Array(k);
+  for (let trial = 0; trial < 2; trial++) {
+    let rn = 0;
+    for (let j = 0; j < k; j++) { r[j] = isZero[j] ? 0 : rand(); rn += r[j] * r[j]; }
+    if (rn === 0) continue;
+    for (let i = 0; i < n; i++) { const o = i * k; let acc = 0; for (let j = 0; j < k; j++) acc += u.data[o + j] * r[j]; w[i] = acc; }
+    back.fill(0);
+    for (let i = 0; i < n; i++) { const o = i * k, wi = w[i]; for (let j = 0; j < k; j++) back[j] += u.data[o + j] * wi; }
+    let en = 0;
+    for (let j = 0; j < k; j++) { const e = back[j] - r[j]; en += e * e; }
+    if (!(Math.sqrt(en) <= ORTHO_TOL * Math.sqrt(rn))) return null;
+  }
+  const lmax = 1 + epsilon, kept: number[] = [], d: number[] = [];
+  for (let j = 0; j < k; j++) {
+    const t = isZero[j] ? 0 : s[j] / s[0], a = t * t + epsilon;
+    if (a > tol * lmax && a > 0) { kept.push(j); d.push(epsilon === 0 ? 1 : t / Math.sqrt(a)); }
+  }
+  return { kept, d: Float64Array.from(d) };
+}
+
+function columns(u: Mat<Float64Array>, idx: number[]): Mat<Float64Array> {
+  const n = u.rows, k = u.cols, r = idx.length;
+  if (r === k) return u;
+  const out = new Float64Array(n * r);
+  for (let i = 0; i < n; i++) for (let j = 0; j < r; j++) out[i * r + j] = u.data[i * k + idx[j]];
+  return { data: out, rows: n, cols: r };
 }
 
 /**
  * SVCCA (Raghu et al. 2017): centre each neuron, SVD, keep the smallest k whose squared singular values reach
  * `keepVariance` of the total (each side separately), project, then mean(ρ) of CCA on the reduced data.
+ * The CCA of the reduced data is done without re-whitening (see `fastScales`): ρ = singular values of
+ * D_x U_xᵀ U_y D_y. If either side's U_k is not orthonormal to ORTHO_TOL it falls back to the reference path,
+ * ccaCore on U_k·S_k; `reference: true` forces that path (tests, benchmarks).
  */
-export async function svcca(x: Mat<Float64Array>, y: Mat<Float64Array>, opts: { keepVariance?: number; epsilon?: number; tol?: number } = {}): Promise<{ value: number; kx: number; ky: number; coefficients: number[] }> {
+export async function svcca(x: Mat<Float64Array>, y: Mat<Float64Array>, opts: { keepVariance?: number; epsilon?: number; tol?: number; reference?: boolean } = {}): Promise<{ value: number; kx: number; ky: number; coefficients: number[] }> {
   checkPair(x, y);
   const keep = opts.keepVariance ?? 0.99;
   if (!(keep > 0 && keep <= 1)) throw new ReplensError('E_ARGUMENT', `keepVariance must be in (0, 1], got ${keep}`);
   const { epsilon, tol } = checkOpts(opts);
   const [rx, ry] = await Promise.all([svReduce(x, keep, 'X'), svReduce(y, keep, 'Y')]);
-  const r = await ccaCore(rx.reduced, ry.reduced, epsilon, tol);
-  return { value: mean(r.rho), kx: rx.k, ky: ry.k, coefficients: Array.from(r.rho) };
+  const fx = opts.reference ? null : fastScales(rx.u, rx.s, epsilon, tol);
+  const fy = fx ? fastScales(ry.u, ry.s, epsilon, tol) : null;
+  let rho: Float64Array;
+  if (fx && fy) {
+    const kr = fx.kept.length, kc = fy.kept.length;
+    const m = await gemm(columns(rx.u, fx.kept), columns(ry.u, fy.kept), { transA: true }); // kr×kc
+    for (let i = 0; i < kr; i++) for (let j = 0; j < kc; j++) m.data[i * kc + j] *= fx.d[i] * fy.d[j];
+    const sv = await svd(m, { vectors: false });
+    rho = Float64Array.from(sv.s, (v) => Math.min(1, Math.max(0, v)));
+    svccaPathCounts.fast++;
+  } else {
+    if (!opts.reference) svccaPathCounts.fallback++;
+    rho = (await ccaCore(reducedData(rx), reducedData(ry), epsilon, tol)).rho;
+  }
+  return { value: mean(rho), kx: rx.k, ky: ry.k, coefficients: Array.from(rho) };
 }
 
 /**
