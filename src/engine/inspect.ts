@@ -24,12 +24,12 @@ export async function inspectModel(modelPath: string, pool: SessionPool, opts: {
     if ((e as { code?: string }).code !== 'E_INPUT_SHAPE' || opts.inputShapes) throw e;
     shapes = await tensorShapes(model.proto, pool, key, { probe: false });
   }
-  const ms = await pool.get(key, model.proto, 'inspect');
+  // The shape session above already ran the model's ops on the pool's provider; no second session is needed.
   return {
     kind: 'inspect',
     modelPath: model.path,
     fileBytes: model.bytes,
-    executionProvider: ms.ep,
+    executionProvider: pool.executionProvider ?? 'cpu',
     summary: listLayers(model.proto, shapes),
   };
 }

@@ -74,6 +74,8 @@ export class SessionPool {
   private cache = new Map<string, Promise<ModelSession>>();
   /** Why CUDA was not used, once per pool (logged once, reported in results). */
   cudaUnavailable: string | null = null;
+  /** The provider the pool's sessions run on, once one was created (the choice is per pool settings). */
+  executionProvider: 'cpu' | 'cuda' | null = null;
   /** Where decisions are logged; a long-lived pool points it at the current job's log. */
   log: (line: string) => void;
 
@@ -151,6 +153,7 @@ export class SessionPool {
     }
     const s = session as ort.InferenceSession & { inputMetadata?: readonly unknown[]; outputMetadata?: readonly unknown[] };
     this.log(`session ${what}: ${ep.toUpperCase()} execution provider, created in ${Date.now() - t0} ms`);
+    this.executionProvider = ep;
     return { key, session, ep, inputs: ioInfo(s.inputMetadata, s.inputNames), outputs: ioInfo(s.outputMetadata, s.outputNames) };
   }
 
