@@ -57,12 +57,57 @@ export async function gemm<T extends Float64Array | Float32Array>(a: Mat<T>, b: 
   return { data: out.C.data as T, rows: m, cols: n };
 }
 
-/** X·Xᵀ (n×n) for X n×p: the linear-kernel Gram matrix. */
-export function gram<T extends Float64Array | Float32Array>(x: Mat<T>, pool?: SessionPool): Promise<Mat<T>> {
+/** X·Xᵀ (n×n) for X n×p: the linear-kernel Gram matrix (float64 from 1,024 rows: the blocked symmetric product). */
+export async function gram<T extends Float64Array | Float32Array>(x: Mat<T>, pool?: SessionPool): Promise<Mat<T>> {
+  if (x.data instanceof Float64Array && x.rows >= 1024 && !pool) {
+    return { data: (await symmetricGram(x.data, x.rows, x.cols)) as T, rows: x.rows, cols: x.rows };
+  }
   return gemm(x, x, { transB: true, pool });
 }
 
 /** Xᵀ·Y (p1×p2) for X n×p1, Y n×p2: the cross-product (covariance before scaling). */
 export function crossProduct<T extends Float64Array | Float32Array>(x: Mat<T>, y: Mat<T>, pool?: SessionPool): Promise<Mat<T>> {
   return gemm(x, y, { transA: true, pool });
+}
+
+/** Row blocks for symmetricGram: one plain Gemm below 1024 rows, else blocks of at most ~1000 rows, at most 8 blocks. */
+export function gramBlocks(n: number): number {
+  return n < 1024 ? 1 : Math.min(8, Math.ceil(n / 1024) + 1);
+}
+
+/**
+ * X·Xᵀ (n×n, symmetric) for row-major X n×p, computing only the row-block pairs i ≤ j through float64 Gemm and
+ * mirroring the rest: (B+1)/(2B) of the multiply-adds of one full product with B blocks (Gemm has no SYRK).
+ */
+export async function symmetricGram(x: Float64Array, n: number, p: number, blocks = gramBlocks(n)): Promise<Float64Array> {
+  const B = Math.max(1, Math.min(blocks, n));
+  if (B === 1) { const m: Mat<Float64Array> = { data: x, rows: n, cols: p }; return (await gemm(m, m, { transB: true })).data; }
+  const size = Math.ceil(n / B);
+  const out = new Float64Array(n * n);
+  for (let a0 = 0; a0 < n; a0 += size) {
+    const a1 = Math.min(n, a0 + size);
+    const xa: Mat<Float64Array> = { data: x.subarray(a0 * p, a1 * p), rows: a1 - a0, cols: p };
+    for (let b0 = a0; b0 < n; b0 += size) {
+      const b1 = Math.min(n, b0 + size), w = b1 - b0;
+      const c = (await gemm(xa, { data: x.subarray(b0 * p, b1 * p), rows: w, cols: p }, { transB: true })).data;
+      for (let i = a0; i < a1; i++) out.set(c.subarray((i - a0) * w, (i - a0 + 1) * w), i * n + b0);
+      if (b0 !== a0) mirrorTile(c, a1 - a0, w, out, n, b0, a0);
+    }
+  }
+  return out;
+}
+
+/** out[r0 + j, c0 + i] = c[i, j] for c h×w row-major, in 64×64 tiles (a cache-friendly transpose). */
+function mirrorTile(c: Float64Array, h: number, w: number, out: Float64Array, n: number, r0: number, c0: number): void {
+  const T = 64;
+  for (let ib = 0; ib < h; ib += T) {
+    const ie = Math.min(h, ib + T);
+    for (let jb = 0; jb < w; jb += T) {
+      const je = Math.min(w, jb + T);
+      for (let j = jb; j < je; j++) {
+        const o = (r0 + j) * n + c0;
+        for (let i = ib; i < ie; i++) out[o + i] = c[i * w + j];
+      }
+    }
+  }
 }

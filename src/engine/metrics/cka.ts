@@ -13,7 +13,10 @@
 // to a shift of the columns, so this changes no value, but it removes the cancellation that large column means
 // (e.g. post-ReLU activations) would cause in XXᵀ and in d² = g_ii + g_jj − 2g_ij.
 import { ReplensError } from '../errors';
-import { crossProduct, gemm, gram, Mat } from '../linalg/gemm';
+import { crossProduct, gramBlocks, symmetricGram, Mat } from '../linalg/gemm';
+
+// The blocked symmetric Gram lives with the other products; re-exported for callers that know it from here.
+export { symmetricGram };
 import { centerColumns, centerGram, frobeniusDot, uCenterGram } from './center';
 
 export type CkaForm = 'feature' | 'gram';
@@ -87,33 +90,6 @@ function linearGram(xc: Float64Array, n: number, p: number): Promise<Float64Arra
   return symmetricGram(xc, n, p);
 }
 
-/** Row blocks for symmetricGram: one plain Gemm below 1024 rows, else blocks of at most ~1000 rows, at most 8 blocks. */
-function gramBlocks(n: number): number {
-  return n < 1024 ? 1 : Math.min(8, Math.ceil(n / 1024) + 1);
-}
-
-/**
- * X·Xᵀ (n×n, symmetric) for row-major X n×p, computing only the row-block pairs i ≤ j through float64 Gemm and
- * mirroring the rest: (B+1)/(2B) of the multiply-adds of one full product with B blocks (Gemm has no SYRK).
- */
-export async function symmetricGram(x: Float64Array, n: number, p: number, blocks = gramBlocks(n)): Promise<Float64Array> {
-  const B = Math.max(1, Math.min(blocks, n));
-  if (B === 1) return (await gram({ data: x, rows: n, cols: p })).data;
-  const size = Math.ceil(n / B);
-  const out = new Float64Array(n * n);
-  for (let a0 = 0; a0 < n; a0 += size) {
-    const a1 = Math.min(n, a0 + size);
-    const xa: Mat<Float64Array> = { data: x.subarray(a0 * p, a1 * p), rows: a1 - a0, cols: p };
-    for (let b0 = a0; b0 < n; b0 += size) {
-      const b1 = Math.min(n, b0 + size), w = b1 - b0;
-      const c = (await gemm(xa, { data: x.subarray(b0 * p, b1 * p), rows: w, cols: p }, { transB: true })).data;
-      for (let i = a0; i < a1; i++) out.set(c.subarray((i - a0) * w, (i - a0 + 1) * w), i * n + b0);
-      if (b0 !== a0) mirrorTile(c, a1 - a0, w, out, n, b0, a0);
-    }
-  }
-  return out;
-}
-
 /**
  * The RBF Gram matrix exp(−d²/(2·threshold²·median(d²))) of (column-centred) data; d²_ij = g_ii + g_jj − 2g_ij from
  * the linear Gram, clamped at 0, the diagonal exactly 0. The median runs over all n² entries including the zero
@@ -175,20 +151,6 @@ function select(a: Float64Array, k: number): number {
   return a[k];
 }
 
-/** out[r0 + j, c0 + i] = c[i, j] for c h×w row-major, in 64×64 tiles (a cache-friendly transpose). */
-function mirrorTile(c: Float64Array, h: number, w: number, out: Float64Array, n: number, r0: number, c0: number): void {
-  const T = 64;
-  for (let ib = 0; ib < h; ib += T) {
-    const ie = Math.min(h, ib + T);
-    for (let jb = 0; jb < w; jb += T) {
-      const je = Math.min(w, jb + T);
-      for (let j = jb; j < je; j++) {
-        const o = (r0 + j) * n + c0;
-        for (let i = ib; i < ie; i++) out[o + i] = c[i * w + j];
-      }
-    }
-  }
-}
 
 // ---------------------------------------------------------------------------------------------------------------
 // Linear CKA
