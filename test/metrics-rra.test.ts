@@ -97,6 +97,44 @@ test('knnGraph: equals the numpy brute force (stable argsort) on the fixtures â€
   }
 });
 
+test('knnGraph, float32 screening: the same exact graph as float64 screening on the hand cases, ties and fixtures', async () => {
+  const screening = 'float32' as const;
+  assert.deepEqual(knnRows(await knnGraph(line(LINE), 2, { screening }), 2), LINE_K2);
+  assert.deepEqual(knnRows(await knnGraph(line(LINE.map((v) => v + 1e8)), 2, { screening }), 2), LINE_K2);
+  assert.deepEqual(knnRows(await knnGraph(line([0, 0, 1, 0]), 2, { screening }), 2), [[1, 3], [0, 3], [0, 1], [0, 1]]);
+  // The 12-way ring tie shifted by 1e8: far beyond float32's 24 bits, every ring distance screens as equal.
+  const ring = [[5, 0], [0, 5], [-5, 0], [0, -5], [3, 4], [4, 3], [-3, 4], [-4, 3], [3, -4], [4, -3], [-3, -4], [-4, -3]];
+  const pts = [...ring, [0, 0]].map(([a, b]) => [a + 1e8, b - 1e8]);
+  for (const k of [1, 3, 6, 11]) {
+    assert.deepEqual(await knnGraph(m(pts), k, { screening }), await knnGraph(m(pts), k, { screening: 'float64' }), `ring k = ${k}`);
+  }
+  for (const f of FX.knn) {
+    const rows = f.set === 'gauss40' ? (FX.sets.gauss as number[][]).slice(0, 40) : FX.sets[f.set];
+    const r = await knnWithDistances(m(rows), f.k, { screening });
+    assert.equal(r.screening, 'float32');
+    assert.deepEqual(knnRows(r.indices, f.k), f.indices, f.name);
+  }
+});
+
+test('knnGraph, float32 screening: ReLU-like data with a large mean and many near-ties equals float64 screening, every block size', async () => {
+  // 600 points in 64 dimensions: a large common offset (1e3), 8 coordinates in {0, Â½} so hundreds of distances
+  // tie exactly (more than the heap holds: rows are rescreened), and exact duplicates.
+  let seed = 7;
+  const r = () => { seed = (seed * 1103515245 + 12345) % 2147483648; return seed / 2147483648; };
+  const rows: number[][] = [];
+  for (let i = 0; i < 600; i++) {
+    if (i % 50 === 49) { rows.push(rows[i - 1].slice()); continue; }
+    rows.push(Array.from({ length: 64 }, (_, t) => 1e3 + (t % 8 === 0 ? Math.round(r()) / 2 : 0)));
+  }
+  const x = m(rows);
+  const want = await knnWithDistances(x, 10, { screening: 'float64' });
+  for (const blockRows of [64, 256, 1024]) {
+    const got = await knnWithDistances(x, 10, { screening: 'float32', blockRows });
+    assert.deepEqual(got.indices, want.indices, `blockRows ${blockRows}`);
+    assert.deepEqual(got.distances, want.distances);
+  }
+});
+
 test('knnGraph: argument errors are one-line E_ARGUMENT', async () => {
   const x = line(LINE);
   await rejects(knnGraph(x, 5), /smaller than the number of samples \(5\)/);

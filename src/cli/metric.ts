@@ -7,7 +7,7 @@ import { cka } from '../engine/metrics/cka';
 import { cca, pwcca, svcca } from '../engine/metrics/cca';
 import { twoNN } from '../engine/metrics/twonn';
 import { classSelectivity } from '../engine/metrics/selectivity';
-import { knnGraph } from '../engine/metrics/knn';
+import { knnWithDistances } from '../engine/metrics/knn';
 import { nncs } from '../engine/metrics/nncs';
 import { nnls } from '../engine/metrics/nnls';
 import { ars } from '../engine/metrics/ars';
@@ -86,8 +86,9 @@ export async function runMetric(argv: string[]): Promise<unknown> {
     case 'knn': {
       const x = X();
       const k = num(need(v.k, 'k'), 'k', positiveInt, 'a positive integer')!;
-      const idx = await knnGraph(x, k);
-      return { indices: Array.from({ length: x.rows }, (_, i) => Array.from(idx.subarray(i * k, (i + 1) * k))) };
+      const r = await knnWithDistances(x, k);
+      const idx = r.indices;
+      return { indices: Array.from({ length: x.rows }, (_, i) => Array.from(idx.subarray(i * k, (i + 1) * k))), precision: `exact float64 distances (${r.screening} GEMM screening)` };
     }
     case 'nncs': {
       const x = X();

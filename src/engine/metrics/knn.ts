@@ -1,16 +1,18 @@
 // Exact directed kNN graphs (RRA, thesis ch. 3 §3.2.1): Euclidean distance, the sample itself excluded, the k
 // nearest first, ties in distance broken by the LOWER sample index.
 //
-// Squared distances are computed tile by tile as ‖a‖² + ‖b‖² − 2abᵀ with a float64 onnxruntime Gemm, only for the
-// tiles on and above the diagonal (half the flops); memory beyond the data is O(blockRows²) for two tiles plus
-// O(N·k) for the result and the candidates. Each row keeps its k+1 best candidates in a bounded max-heap (no full
-// sort). The GEMM form carries rounding error, so the final order never trusts it:
-//  * the k candidates' distances are recomputed directly (Σ(a−b)², float64) and the row is ordered by
-//    (exact distance, index);
-//  * when the (k+1)-th GEMM distance is within the rounding bound of the k-th (a near-tie at the boundary: the Gemm
-//    error bound plus a relative 1e-9), every index whose GEMM distance lies within that bound is collected from a
-//    full Gram row, recomputed exactly, and the k best by (exact distance, index) are kept — so the tie rule holds
-//    even where the GEMM form would misorder.
+// Squared distances are screened tile by tile as ‖a‖² + ‖b‖² − 2abᵀ with an onnxruntime Gemm, only for the tiles
+// on and above the diagonal (half the flops); memory beyond the data is O(blockRows·D) for the tile operands plus
+// O(blockRows²) for two tiles and O(N·k) for the result and the candidates. Each row keeps its best candidates in
+// a bounded max-heap (no full sort). The GEMM form carries rounding error, so the final answer never trusts it:
+//  * every candidate whose screened distance lies within the proven rounding bound of the k-th one is recomputed
+//    directly (Σ(a−b)², float64) and the row is ordered by (exact distance, index);
+//  * when the heap's worst kept candidate is itself within that bound (more near-ties than the heap holds), the
+//    row is rescreened against all samples and every index within the bound is recomputed exactly — so the
+//    result is the exact float64 kNN graph with the tie rule, whatever the screening precision.
+// Screening precision: float64 for small problems; float32 (about 2.5× the GEMM throughput here) when N²·D is
+// large. For float32 the rows are centred first (distances do not change; the rounding bound, proportional to
+// ‖a‖·‖b‖, shrinks a lot for ReLU activations with a large common mean) and scaled by a power of two.
 import { ReplensError } from '../errors';
 import { gemm, Mat } from '../linalg/gemm';
 
@@ -106,41 +108,89 @@ class Heaps {
   }
 }
 
-const EPS = 2.220446049250313e-16;
+const EPS64 = 2.220446049250313e-16;
+const EPS32 = 5.960464477539063e-8; // unit roundoff 2⁻²⁴
+
+export type KnnScreening = 'auto' | 'float64' | 'float32';
+
+export interface KnnOptions {
+  /** Side of the square Gemm tiles (default 1024). */
+  blockRows?: number;
+  /** Precision of the GEMM screening; the result is the exact float64 graph either way. Default 'auto'. */
+  screening?: KnnScreening;
+}
+
+/** 'auto' screens in float32 from N²·D ≥ 2·10⁹ multiply-adds, where the GEMM dominates the time. */
+export function pickScreening(n: number, d: number, s: KnnScreening = 'auto'): 'float64' | 'float32' {
+  if (s !== 'auto') return s;
+  return n * n * d >= 2e9 ? 'float32' : 'float64';
+}
 
 /**
  * The exact kNN graph with distances. `x` is N×D float64, one sample per row.
- * `blockRows` is the side of the square Gemm tiles (memory 2·blockRows²·8 bytes with the prefetched tile, and
- * blockRows·N·8 for the near-tie pass when a row needs it);
- * by default 1024.
- *
  * Only the tiles on and above the diagonal are computed (the Gram matrix is symmetric, so half the flops): tile
  * (I, J) feeds the rows of I with the columns of J and, off the diagonal, the rows of J with the columns of I.
- * The next tile's Gemm runs in onnxruntime while this one is scanned. Rows with a near-tie at the k boundary are
- * resolved afterwards from a full row of GEMM distances (recomputed for those rows only).
+ * The next tile's Gemm runs in onnxruntime while this one is scanned.
  */
-export async function knnWithDistances(x: Mat<Float64Array>, k: number, opts: { blockRows?: number } = {}): Promise<KnnResult> {
+export async function knnWithDistances(x: Mat<Float64Array>, k: number, opts: KnnOptions = {}): Promise<KnnResult & { screening: 'float64' | 'float32'; rescreened: number; candidates: number }> {
   checkMat(x, 'x');
   const n = x.rows, D = x.cols, data = x.data;
   checkK(k, n);
   const B = opts.blockRows ?? 1024;
   if (!Number.isInteger(B) || B < 1) throw new ReplensError('E_ARGUMENT', `blockRows must be a positive integer, got ${B}`);
+  const screening = pickScreening(n, D, opts.screening);
+  const f32 = screening === 'float32';
 
+  // float32 screening works on centred rows scaled by a power of two (exact) so the largest |value| is about 1.
+  const mean = new Float64Array(D);
+  let scale = 1;
+  if (f32) {
+    for (let i = 0; i < n; i++) for (let t = 0, o = i * D; t < D; t++) mean[t] += data[o + t];
+    for (let t = 0; t < D; t++) mean[t] /= n;
+    let amax = 0;
+    for (let i = 0; i < n; i++) for (let t = 0, o = i * D; t < D; t++) amax = Math.max(amax, Math.abs(data[o + t] - mean[t]));
+    scale = amax > 0 ? 2 ** -Math.ceil(Math.log2(amax)) : 1;
+  }
+  // Squared norms of the screened rows (centred and scaled for float32), exact up to float64 rounding.
   const norms = new Float64Array(n);
   let sMax = 0;
   for (let i = 0; i < n; i++) {
     let s = 0;
-    for (let t = i * D, e = t + D; t < e; t++) s += data[t] * data[t];
+    for (let t = 0, o = i * D; t < D; t++) { const v = (data[o + t] - mean[t]) * scale; s += v * v; }
     norms[i] = s;
     if (s > sMax) sMax = s;
   }
+  const rootMax = Math.sqrt(sMax);
+  // Proven bound on |screened − true| squared distance for row i against any j (standard dot-product error
+  // analysis: γ_D·Σ|a||b| ≤ γ_D·‖a‖‖b‖, doubled, plus the float32 rounding of the operands and the norms; an
+  // absolute term covers float32 subnormals), with a relative 1e-9 on top.
+  const gamma = f32 ? (D + 4) * EPS32 * 1.01 : (D + 4) * EPS64 * 1.01;
+  const rowBound = (i: number) => 2 * gamma * Math.sqrt(norms[i]) * rootMax + (f32 ? D * 2 ** -120 : 0) + 4 * EPS64 * (norms[i] + sMax);
 
-  const cap = Math.min(k + 1, n - 1);
+  const operand = (rows: number[]): Mat => {
+    const count = rows.length;
+    const out = f32 ? new Float32Array(count * D) : new Float64Array(count * D);
+    for (let a = 0; a < count; a++) {
+      const o = rows[a] * D;
+      if (f32) for (let t = 0; t < D; t++) out[a * D + t] = (data[o + t] - mean[t]) * scale;
+      else out.set(data.subarray(o, o + D), a * D);
+    }
+    return { data: out, rows: count, cols: D };
+  };
+  const range = (r0: number) => Array.from({ length: Math.min(n, r0 + B) - r0 }, (_, a) => r0 + a);
+
+  const cap = Math.min(n - 1, f32 ? 2 * k + 8 : k + 1);
   const heaps = new Heaps(n, cap);
   const tiles: [number, number][] = [];
   for (let I = 0; I < n; I += B) for (let J = I; J < n; J += B) tiles.push([I, J]);
-  const slab = (r0: number) => ({ data: data.subarray(r0 * D, Math.min(n, r0 + B) * D).slice(), rows: Math.min(n, r0 + B) - r0, cols: D });
-  const run = (t: number) => { const [I, J] = tiles[t]; return gemm(slab(I), I === J ? slab(I) : slab(J), { transB: true }); };
+  let slabI = -1;
+  let slabA: Mat | null = null;
+  const run = (t: number) => {
+    const [I, J] = tiles[t];
+    if (slabI !== I) { slabA = operand(range(I)); slabI = I; }
+    const a = slabA!;
+    return gemm(a, I === J ? a : operand(range(J)), { transB: true }) as Promise<Mat>;
+  };
 
   let next = run(0);
   for (let t = 0; t < tiles.length; t++) {
@@ -174,7 +224,9 @@ export async function knnWithDistances(x: Mat<Float64Array>, k: number, opts: { 
 
   const indices = new Int32Array(n * k);
   const distances = new Float64Array(n * k);
+  let candidates = 0;
   const finish = (i: number, cand: number[]) => {
+    candidates += cand.length;
     const ex = cand.map((j) => exactSq(data, D, i, j));
     const order = cand.map((_, t) => t);
     order.sort((a, b) => (ex[a] - ex[b]) || (cand[a] - cand[b]));
@@ -183,36 +235,38 @@ export async function knnWithDistances(x: Mat<Float64Array>, k: number, opts: { 
       distances[i * k + t] = Math.sqrt(ex[order[t]]);
     }
   };
-  // Bound on |GEMM distance − exact distance| for row i (dot-product error ≤ D·eps·(‖a‖²+‖b‖²)/2, doubled, plus
-  // the norms), with the relative 1e-9 margin on top. A j can be in the exact top k only if its GEMM distance is
-  // ≤ d_k + 2·err, so when the (k+1)-th GEMM distance is above that, the GEMM top k is the exact set.
-  const limit = (i: number, dk: number) => dk + 2 * (4 * D * EPS * (norms[i] + sMax) + 1e-9 * Math.abs(dk));
-  const ties: number[] = [];
+  // A j can be in the exact top k only if its screened distance is ≤ d_k + 2·bound (d_k the k-th screened one).
+  const limit = (i: number, dk: number) => dk + 2 * (rowBound(i) + 1e-9 * Math.abs(dk));
+  const rescreen: number[] = [];
   const lims: number[] = [];
   for (let i = 0; i < n; i++) {
     const c = heaps.sorted(i);
     const lim = limit(i, c.d[k - 1]);
-    if (cap > k && c.d[k] <= lim) { ties.push(i); lims.push(lim); continue; }
-    finish(i, c.j.slice(0, k));
+    if (c.d.length > k && c.d[c.d.length - 1] <= lim && c.d.length < n - 1) { rescreen.push(i); lims.push(lim); continue; }
+    let m = k;
+    while (m < c.d.length && c.d[m] <= lim) m++;
+    finish(i, c.j.slice(0, m));
   }
-  // Near-ties at the boundary: every j whose GEMM distance is within the bound, from full rows of the Gram matrix.
-  for (let t0 = 0; t0 < ties.length; t0 += B) {
-    const rows = ties.slice(t0, t0 + B);
-    const block = new Float64Array(rows.length * D);
-    rows.forEach((i, a) => block.set(data.subarray(i * D, (i + 1) * D), a * D));
-    const g = (await gemm({ data: block, rows: rows.length, cols: D }, x, { transB: true })).data;
-    rows.forEach((i, a) => {
-      const cand: number[] = [];
-      const lim = lims[t0 + a], si = norms[i];
-      for (let j = 0; j < n; j++) if (j !== i && si + norms[j] - 2 * g[a * n + j] <= lim) cand.push(j);
-      finish(i, cand);
-    });
+  // More near-ties than the heap holds: every j within the bound, from full screened rows (column blocks of B).
+  for (let t0 = 0; t0 < rescreen.length; t0 += B) {
+    const rows = rescreen.slice(t0, t0 + B);
+    const a = operand(rows);
+    const cand: number[][] = rows.map(() => []);
+    for (let J = 0; J < n; J += B) {
+      const cols = range(J);
+      const g = (await (gemm(a, operand(cols), { transB: true }) as Promise<Mat>)).data;
+      rows.forEach((i, r) => {
+        const lim = lims[t0 + r], si = norms[i];
+        for (let b = 0; b < cols.length; b++) { const j = J + b; if (j !== i && si + norms[j] - 2 * g[r * cols.length + b] <= lim) cand[r].push(j); }
+      });
+    }
+    rows.forEach((i, r) => finish(i, cand[r]));
   }
-  return { indices, distances, n, k };
+  return { indices, distances, n, k, screening, rescreened: rescreen.length, candidates };
 }
 
 /** N×k row-major neighbour indices (Int32Array), nearest first, self excluded, ties to the lower index. */
-export async function knnGraph(x: Mat<Float64Array>, k: number, opts: { blockRows?: number } = {}): Promise<Int32Array> {
+export async function knnGraph(x: Mat<Float64Array>, k: number, opts: KnnOptions = {}): Promise<Int32Array> {
   return (await knnWithDistances(x, k, opts)).indices;
 }
 
