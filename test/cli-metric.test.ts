@@ -89,6 +89,21 @@ test('twonn, selectivity and ars give their documented keys and hand values', ()
   assert.ok(Math.abs(a.json.ars[0] - want) < 1e-12 && Math.abs(a.json.ars[1] - want) < 1e-12);
 });
 
+test('noise-svd: the orthogonal hand case, groups, centring and errors', () => {
+  // rows 3·e1, 1·e2, 2·e3: s = (3, 2, 1), EV = (9, 4, 1)/14; two such groups (the second scaled by 2: same ratios).
+  const one = [3, 0, 0, 0, 1, 0, 0, 0, 2];
+  const r1 = metric('noise-svd', '--acts', npy('ns1.npy', [3, 3], one));
+  assert.ok(Math.abs(r1.json.value - 9 / 14) < 1e-14);
+  assert.deepEqual(r1.json.singular_values.map((v: number) => +v.toFixed(12)), [3, 2, 1]);
+  const r2 = metric('noise-svd', '--acts', npy('ns2.npy', [6, 3], [...one, ...one.map((v) => 2 * v)]), '--group-size', '3');
+  assert.equal(r2.json.groups.length, 2);
+  assert.ok(Math.abs(r2.json.groups[1].s1 - 6) < 1e-12 && Math.abs(r2.json.groups[1].rest - 1 / 14) < 1e-14);
+  const same = metric('noise-svd', '--acts', npy('ns3.npy', [3, 2], [1, 2, 1, 2, 1, 2]));
+  assert.ok(Math.abs(same.json.value - 1) < 1e-15, 'identical copies: one component');
+  fails(metric('noise-svd', '--acts', npy('ns4.npy', [3, 2], [1, 2, 1, 2, 1, 2]), '--centre'), /do not vary/);
+  fails(metric('noise-svd', '--acts', npy('ns5.npy', [5, 2], new Array(10).fill(1)), '--group-size', '2'), /not a whole number of groups of 2/);
+});
+
 test('bad input: exit 2 with one line', () => {
   fails(metric('cka', '--x', x, '--y', npy('short.npy', [59, 5], new Array(59 * 5).fill(1))), /--x has 60 samples, --y has 59/);
   const nan = X.slice(); nan[17] = NaN;

@@ -11,6 +11,7 @@ import { knnWithDistances } from '../engine/metrics/knn';
 import { nncs } from '../engine/metrics/nncs';
 import { nnls } from '../engine/metrics/nnls';
 import { ars } from '../engine/metrics/ars';
+import { groupSpectrum, type GroupSpectrum } from '../engine/metrics/noise-svd';
 
 type Opt = { type: 'string' } | { type: 'boolean' };
 const S: Opt = { type: 'string' }, B: Opt = { type: 'boolean' };
@@ -27,6 +28,7 @@ export const METRIC_FLAGS: Record<string, Record<string, Opt>> = {
   nncs: { x: S, labels: S, k: S, pool: S, 'pool-size': S },
   nnls: { x: S, y: S, k: S },
   ars: { acts: S },
+  'noise-svd': { acts: S, 'group-size': S, centre: B },
 };
 
 function bad(message: string): never {
@@ -111,6 +113,23 @@ export async function runMetric(argv: string[]): Promise<unknown> {
     case 'ars': {
       const a = loadMatrix(need(v.acts, 'acts'), '--acts');
       return ars(a.data, a.shape);
+    }
+    case 'noise-svd': {
+      // One group (G, ...) of activations of noisy copies of an image, or consecutive groups of --group-size rows.
+      const a = loadMatrix(need(v.acts, 'acts'), '--acts');
+      const g = num(v['group-size'], 'group-size', (n) => Number.isInteger(n) && n >= 2, 'an integer ≥ 2') ?? a.rows;
+      if (a.rows < 2) bad(`--acts has ${a.rows} row; a group needs at least 2 noisy copies`);
+      if (a.rows % g) bad(`--acts has ${a.rows} rows, not a whole number of groups of ${g}`);
+      const groups: GroupSpectrum[] = [];
+      for (let r = 0; r < a.rows; r += g) groups.push(groupSpectrum(a.data.subarray(r * a.cols, (r + g) * a.cols), g, a.cols, { centre: !!v.centre }));
+      const mean = (f: (sp: GroupSpectrum) => number) => groups.reduce((s, sp) => s + f(sp), 0) / groups.length;
+      return {
+        value: mean((sp) => sp.explainedVariance[0]),
+        explained_variance: Array.from({ length: g }, (_, j) => mean((sp) => sp.explainedVariance[j])),
+        singular_values: Array.from({ length: g }, (_, j) => mean((sp) => sp.singularValues[j])),
+        groups: groups.map((sp) => ({ ev1: sp.explainedVariance[0], ev2: sp.explainedVariance[1] ?? 0, rest: sp.explainedVariance.slice(2).reduce((x, y) => x + y, 0), s1: sp.singularValues[0] })),
+        centred: !!v.centre,
+      };
     }
   }
   return bad(`unknown metric '${name}'`);
