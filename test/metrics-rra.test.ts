@@ -140,8 +140,8 @@ test('knnGraph: argument errors are one-line E_ARGUMENT', async () => {
   await rejects(knnGraph(x, 5), /smaller than the number of samples \(5\)/);
   await rejects(knnGraph(x, 0), /positive integer/);
   await rejects(knnGraph(x, 1.5), /positive integer/);
-  await rejects(knnGraph(line([0, NaN, 1]), 1), /non-finite/);
-  await rejects(knnGraph(line([0, Infinity, 1]), 1), /non-finite/);
+  await rejects(knnGraph(line([0, NaN, 1]), 1), /contains (NaN|Infinity)/);
+  await rejects(knnGraph(line([0, Infinity, 1]), 1), /contains (NaN|Infinity)/);
   await rejects(knnGraph(x, 1, { blockRows: 0 }), /blockRows/);
 });
 
@@ -184,7 +184,7 @@ test('NNLS: equals the numpy fixtures to 1e-12 per sample', async () => {
 test('NNLS: argument errors', async () => {
   await rejects(nnls(line(LINE), line([1, 2, 3, 4]), 2), /x has 5 samples but y has 4/);
   await rejects(nnls(line(LINE), line([1, 2, 3, 4, 5]), 5), /smaller than/);
-  await rejects(nnls(line(LINE), line([1, 2, NaN, 4, 5]), 2), /non-finite/);
+  await rejects(nnls(line(LINE), line([1, 2, NaN, 4, 5]), 2), /contains (NaN|Infinity)/);
 });
 
 test('poolFeatures: hand-computed avg/max, floor windows, global, pass-through for (n, F)', () => {

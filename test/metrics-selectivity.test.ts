@@ -52,7 +52,7 @@ test('classSelectivity: argument errors', () => {
   const bad = (fn: () => unknown, re: RegExp) => assert.throws(fn, (e: unknown) => e instanceof ReplensError && e.code === 'E_ARGUMENT' && re.test(e.message));
   bad(() => classSelectivity(f64([1, 2, 3, 4]), [2, 2], [0, 0]), /at least 2 classes/);
   bad(() => classSelectivity(f64([1, 2, 3, 4]), [2, 2], [0, 1, 1]), /3 entries but there are 2 samples/);
-  bad(() => classSelectivity(f64([1, NaN, 3, 4]), [2, 2], [0, 1]), /non-finite/);
+  bad(() => classSelectivity(f64([1, NaN, 3, 4]), [2, 2], [0, 1]), /activations contains NaN at flat index 1$/);
   bad(() => classSelectivity(f64([1, 2, 3]), [2, 2], [0, 1]), /needs 4 values/);
   bad(() => classSelectivity(f64([1, 2]), [2], [0, 1]), /shape \(n, units/);
   bad(() => classSelectivity(f64([1, 2, 3, 4]), [2, 2], [0, 1], { eps: -1 }), /eps/);

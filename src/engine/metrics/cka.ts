@@ -18,6 +18,7 @@ import { crossProduct, gramBlocks, symmetricGram, Mat } from '../linalg/gemm';
 // The blocked symmetric Gram lives with the other products; re-exported for callers that know it from here.
 export { symmetricGram };
 import { centerColumns, centerGram, frobeniusDot, uCenterGram } from './center';
+import { requireFinite } from './input';
 
 export type CkaForm = 'feature' | 'gram';
 type AnyMat = Mat<Float64Array | Float32Array>;
@@ -39,13 +40,7 @@ export interface CkaResult {
 function checkedData(m: AnyMat, name: string, where = ''): Float64Array {
   if (m.data.length !== m.rows * m.cols) throw new ReplensError('E_ARGUMENT', `${where}${name} has ${m.data.length} values, not ${m.rows}×${m.cols}`);
   const d = m.data;
-  for (let i = 0; i < d.length; i++) {
-    if (!Number.isFinite(d[i])) {
-      const r = Math.floor(i / m.cols), c = i - r * m.cols;
-      const what = Number.isNaN(d[i]) ? 'NaN' : d[i] > 0 ? 'Infinity' : '-Infinity';
-      throw new ReplensError('E_ARGUMENT', `${where}${name} contains ${what} at index [${r}, ${c}] (flat index ${i})`);
-    }
-  }
+  requireFinite(d, `${where}${name}`, m.cols);
   return d instanceof Float64Array ? d : Float64Array.from(d);
 }
 

@@ -20,6 +20,20 @@ export function toFloat64(a: NpyArray): Float64Array {
   return Float64Array.from(a.data as ArrayLike<number>);
 }
 
+/**
+ * Throws a one-line E_ARGUMENT naming the first NaN/±Infinity: "x contains NaN at index [3, 2] (flat index 17)"
+ * (row/column when `cols` is given). The one finiteness check of the metric library.
+ */
+export function requireFinite(data: ArrayLike<number>, what: string, cols?: number): void {
+  for (let i = 0; i < data.length; i++) {
+    const v = data[i];
+    if (Number.isFinite(v)) continue;
+    const name = Number.isNaN(v) ? 'NaN' : v > 0 ? 'Infinity' : '-Infinity';
+    const at = cols ? `index [${Math.floor(i / cols)}, ${i % cols}] (flat index ${i})` : `flat index ${i}`;
+    throw new ReplensError('E_ARGUMENT', `${what} contains ${name} at ${at}`);
+  }
+}
+
 /** The first non-finite value's index, or -1. */
 export function firstNonFinite(d: Float64Array): number {
   for (let i = 0; i < d.length; i++) if (!Number.isFinite(d[i])) return i;

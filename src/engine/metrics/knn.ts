@@ -15,6 +15,7 @@
 // ‖a‖·‖b‖, shrinks a lot for ReLU activations with a large common mean) and scaled by a power of two.
 import { ReplensError } from '../errors';
 import { gemm, Mat } from '../linalg/gemm';
+import { requireFinite } from './input';
 
 export interface KnnResult {
   /** N×k row-major neighbour indices, nearest first. */
@@ -25,10 +26,9 @@ export interface KnnResult {
   k: number;
 }
 
-export function checkFinite(data: ArrayLike<number>, what: string): void {
-  for (let i = 0; i < data.length; i++) {
-    if (!Number.isFinite(data[i])) throw new ReplensError('E_ARGUMENT', `${what} contains a non-finite value (${data[i]}) at flat index ${i}`);
-  }
+/** Finite values only (the library-wide check, see input.ts). */
+export function checkFinite(data: ArrayLike<number>, what: string, cols?: number): void {
+  requireFinite(data, what, cols);
 }
 
 export function checkK(k: number, n: number, what = 'k'): void {
@@ -40,7 +40,7 @@ function checkMat(x: Mat<Float64Array>, what: string): void {
   if (!(x.data instanceof Float64Array)) throw new ReplensError('E_ARGUMENT', `${what} must be float64`);
   if (x.data.length !== x.rows * x.cols) throw new ReplensError('E_ARGUMENT', `${what} has ${x.data.length} values, not ${x.rows}×${x.cols}`);
   if (x.cols < 1) throw new ReplensError('E_ARGUMENT', `${what} has no features`);
-  checkFinite(x.data, what);
+  checkFinite(x.data, what, x.cols);
 }
 
 /** Squared Euclidean distance between rows i and j, summed directly in float64. */
