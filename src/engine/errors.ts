@@ -22,7 +22,8 @@ export type ErrorCode =
   | 'E_CANCELLED'       // the user cancelled
   | 'E_WORKER'          // the worker thread died
   | 'E_PROTOCOL'        // a malformed message between host, worker and webview
-  | 'E_IO';             // reading or writing a file failed
+  | 'E_IO'              // reading or writing a file failed
+  | 'E_INTERNAL';       // a bug in RepLens (an invariant did not hold)
 
 export class ReplensError extends Error {
   override readonly name = 'ReplensError';
