@@ -14,6 +14,7 @@ import { feedInputs } from '../src/engine/onnx/graph';
 import { rng } from '../src/engine/onnx/builder';
 import { resnet20 } from './resnet';
 import { benchMetrics } from './metrics';
+import { benchGrad } from './grad';
 
 const IMAGES = Number(process.env.BENCH_IMAGES ?? 10000);
 const BATCH = Number(process.env.BENCH_BATCH ?? 100);
@@ -58,9 +59,10 @@ async function bench(label: string, model: ModelProto, sampleShape: number[], po
 
 async function main() {
   const mode = process.env.BENCH ?? 'all';
-  if (!['capture', 'metrics', 'all'].includes(mode)) throw new Error(`BENCH must be capture, metrics or all, not "${mode}"`);
-  if (mode !== 'metrics') await benchCapture();
-  if (mode !== 'capture') await benchMetrics();
+  if (!['capture', 'metrics', 'grad', 'all'].includes(mode)) throw new Error(`BENCH must be capture, metrics, grad or all, not "${mode}"`);
+  if (mode === 'capture' || mode === 'all') await benchCapture();
+  if (mode === 'metrics' || mode === 'all') await benchMetrics();
+  if (mode === 'grad' || mode === 'all') await benchGrad();
 }
 
 async function benchCapture() {

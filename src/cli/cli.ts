@@ -7,6 +7,7 @@ import { formatShape, type LayerInfo } from '../engine/onnx/layers';
 import { loadModel } from '../engine/onnx/model';
 import { expandTensorSelectors } from '../engine/capture/select';
 import { runMetric } from './metric';
+import { runGradCommand } from './grad';
 import type { ActivationsJob, DatasetSource, InspectResult, Progress, RuntimeSettings } from '../shared/messages';
 
 const VERSION = '0.1.0';
@@ -21,7 +22,11 @@ Usage:
     cca --x --y [--epsilon E] | svcca --x --y [--keep-variance 0.99] | pwcca --x --y
     twonn --x [--fraction 0.9] | selectivity --acts A.npy --labels y.npy [--eps E]
     knn --x --k K | nncs --x --labels --k K [--pool avg|max --pool-size N|global] | nnls --x --y --k K
-    ars --acts A.npy
+    ars --acts A.npy | noise-svd --acts A.npy [--group-size G] [--centre]
+  replens grad MODEL.onnx --input X.npy --tensor NAME --channel C [--mean] --out G.npy
+                                   d(Σ over batch and space of NAME[:, C]) / d input (--mean: the mean instead)
+  replens grad MODEL.onnx --input X.npy --mse-target T.npy --wrt INIT1,INIT2 --out-dir DIR
+                                   DIR/INIT1.npy, … = d mean((output − target)²) / d initializer
 
 activations options:
   --tensors LIST        comma-separated tensor names, node names, or op:TYPE (every output of that op, e.g. op:Conv)
@@ -68,6 +73,8 @@ const OPTIONS = {
   format: { type: 'string' }, limit: { type: 'string' }, config: { type: 'string' }, tensors: { type: 'string' },
   reduce: { type: 'string' }, 'batch-size': { type: 'string' }, 'out-dir': { type: 'string' }, ep: { type: 'string' },
   threads: { type: 'string' }, 'memory-budget': { type: 'string' },
+  tensor: { type: 'string' }, channel: { type: 'string' }, mean: { type: 'boolean' }, 'mse-target': { type: 'string' },
+  wrt: { type: 'string' }, out: { type: 'string' },
 } as const;
 
 function parse(argv: string[]) {
@@ -171,7 +178,16 @@ export async function main(argv: string[]): Promise<number> {
     switch (cmd) {
       case 'layers': await cmdLayers(rest, values, ac.signal); return 0;
       case 'activations': await cmdActivations(rest, values, ac.signal); return 0;
-      default: fail(`unknown command '${cmd}'; did you mean '${closest(cmd, ['layers', 'activations', 'metric'], 1)[0]}'? (replens --help)`);
+      case 'grad': {
+        if (rest.length !== 1) fail('grad takes one model: replens grad MODEL.onnx --input X.npy …');
+        const r = await runGradCommand({
+          model: rest[0], input: values.input, tensor: values.tensor, channel: values.channel, mean: values.mean,
+          mseTarget: values['mse-target'], wrt: values.wrt, out: values.out, outDir: values['out-dir'], runtime: runtimeOf(values),
+        });
+        process.stdout.write(JSON.stringify(r) + '\n');
+        return 0;
+      }
+      default: fail(`unknown command '${cmd}'; did you mean '${closest(cmd, ['layers', 'activations', 'metric', 'grad'], 1)[0]}'? (replens --help)`);
     }
   } catch (e) {
     process.stderr.write(`replens: ${errorMessage(e)}\n`);

@@ -27,6 +27,8 @@ export interface GradientSpec {
   wrt: string[];
   /** One objective value per sample (output shape [N]) instead of a scalar. */
   perSample?: boolean;
+  /** Forward tensors to output as well (logits for accuracy, batch statistics, …). */
+  extraOutputs?: string[];
 }
 
 export interface GradientModel {
@@ -43,6 +45,8 @@ export interface GradientModel {
   inputs: string[];
   /** Number of forward nodes on the differentiated path (for logs). */
   pathNodes: number;
+  /** Forward tensors output too (GradientSpec.extraOutputs). */
+  extras: string[];
 }
 
 /** The forward nodes the gradient needs a rule for, in graph order; throws naming every op without one. */
@@ -140,7 +144,7 @@ export async function buildGradientModel(model: ModelProto, spec: GradientSpec, 
     throw new ReplensError('E_UNKNOWN_TENSOR', `cannot differentiate with respect to '${w}': it is neither a graph input nor an initializer${known.length ? ` (did you mean ${closest(w, known, 3).map((s) => `'${s}'`).join(', ')}?)` : ''}`);
   }
   const objTensors = objectiveTensors(spec.objective);
-  requireTensors(graph, objTensors);
+  requireTensors(graph, [...objTensors, ...(spec.extraOutputs ?? [])]);
   for (const name of inputNames) if (!feeds[name]) throw new ReplensError('E_ARGUMENT', `gradient: no value for model input '${name}'`);
 
   const { nodes: path, depends } = differentiablePath(model, spec.wrt, objTensors);
@@ -194,6 +198,8 @@ export async function buildGradientModel(model: ModelProto, spec: GradientSpec, 
     outputs.push(out);
   }
 
+  for (const e of spec.extraOutputs ?? []) if (!outputs.includes(e)) outputs.push(e);
+
   // Assemble: forward graph + constants of the backward pass, cut to what the outputs need.
   const types = new Map<string, TensorInfo>();
   for (const [name, p] of probed) types.set(name, { elemType: p.elemType, shape: p.dims });
@@ -202,8 +208,13 @@ export async function buildGradientModel(model: ModelProto, spec: GradientSpec, 
     ...model,
     graph: {
       ...graph,
-      initializer: [...graph.initializer, ...ctx.initializers],
-      input: [...graph.input, ...obj.inputs.map((i) => makeValueInfo(i.name, { elemType: i.elemType, shape: i.dims }))],
+      // Promoted initializers become plain graph inputs (their current values are fed by default).
+      initializer: [...graph.initializer.filter((t) => !promoted.includes(t.name)), ...ctx.initializers],
+      input: [
+        ...graph.input.filter((i) => !promoted.includes(i.name)),
+        ...obj.inputs.map((i) => makeValueInfo(i.name, { elemType: i.elemType, shape: i.dims })),
+        ...promoted.map((p) => makeValueInfo(p, { elemType: probed.get(p)!.elemType, shape: probed.get(p)!.dims })),
+      ],
     } as typeof graph,
   } as ModelProto;
   const allInputs = [...inputNames, ...obj.inputs.map((i) => i.name), ...promoted];
@@ -211,13 +222,13 @@ export async function buildGradientModel(model: ModelProto, spec: GradientSpec, 
   const initialValues = new Map<string, Feed>();
   for (const p of promoted) initialValues.set(p, feedOfTensor(graph.initializer.find((t) => t.name === p)!));
   return {
-    proto, objective: obj.value, gradients, inputs: inputNames, pathNodes: path.length, initialValues,
+    proto, objective: obj.value, gradients, inputs: inputNames, pathNodes: path.length, initialValues, extras: spec.extraOutputs ?? [],
     extraInputs: [...obj.inputs, ...promoted.map((p) => ({ name: p, elemType: probed.get(p)!.elemType, dims: probed.get(p)!.dims }))],
   };
 }
 
 /** Runs a gradient model: the objective value(s) and each gradient. Initial values fill promoted initializers. */
-export async function runGradient(gm: GradientModel, pool: SessionPool, key: string, feeds: Record<string, Feed>): Promise<{ objective: RunOutput; gradients: Map<string, RunOutput> }> {
+export async function runGradient(gm: GradientModel, pool: SessionPool, key: string, feeds: Record<string, Feed>): Promise<{ objective: RunOutput; gradients: Map<string, RunOutput>; extras: Map<string, RunOutput> }> {
   const ms = await pool.get(key, gm.proto, 'gradient');
   const all: Record<string, Feed> = {};
   for (const [k, v] of gm.initialValues) all[k] = v;
@@ -230,5 +241,5 @@ export async function runGradient(gm: GradientModel, pool: SessionPool, key: str
   }
   const gradients = new Map<string, RunOutput>();
   for (const [w, o] of gm.gradients) gradients.set(w, out[o]);
-  return { objective: obj, gradients };
+  return { objective: obj, gradients, extras: new Map(gm.extras.map((e) => [e, out[e]])) };
 }
