@@ -1,9 +1,8 @@
 // A small network builder for the auxiliary networks of the analyses (decoders, disentanglers) and the example
 // models: conv, batch norm, ReLU, pooling, linear, flatten, residual add. One spec gives two ONNX graphs that
 // share the weights:
-//   'train' — BatchNorm written out in primitive ops with batch statistics (mean and biased variance over N, H, W),
-//             so its gradient comes from the elementwise and reduction rules, and the batch statistics are extra
-//             outputs (the trainer updates the running statistics from them, PyTorch style);
+//   'train' — BatchNormalization in training form (batch statistics over N, H, W; opset ≥ 14), whose batch mean and
+//             variance are extra outputs (the trainer updates the running statistics from them, PyTorch style);
 //   'eval'  — standard BatchNormalization with the running statistics: a normal inference model.
 // Weights are initialised like PyTorch's defaults (kaiming-uniform with a = √5: U(±1/√fan_in) for conv/linear
 // weights and biases; BN scale 1, shift 0, running mean 0, running variance 1), from a seeded generator.
@@ -134,7 +133,8 @@ function layerShape(l: Layer, shape: number[]): number[] {
 
 /** The ONNX graph of a spec with the state's current values as initializers. */
 export function buildNet(spec: NetSpec, state: NetState, opts: { mode: 'train' | 'eval'; batch?: number | string; opset?: number }): BuiltNet {
-  const opset = opts.opset ?? 13;
+  const opset = opts.opset ?? 15;
+  if (opts.mode === 'train' && opset < 14 && state.bn.size) throw new ReplensError('E_ARGUMENT', `training BatchNorm needs opset ≥ 14 (training_mode), got ${opset}`);
   const b = new GraphBuilder(spec.name, opset);
   const N = opts.batch ?? 'N';
   b.input(INPUT, [N, ...spec.input]);
@@ -165,22 +165,12 @@ export function buildNet(spec: NetSpec, state: NetState, opts: { mode: 'train' |
           if (opts.mode === 'eval') {
             x = b.node('BatchNormalization', [x, param(`${l.name}.weight`), param(`${l.name}.bias`), param(bn.mean), param(bn.var)], { epsilon: { float: bn.eps } }, { name: `${n}/BatchNormalization`, outputs: [`${n}/BatchNormalization_output_0`] });
           } else {
-            // Batch statistics over (N, H, W) written out, biased variance as PyTorch normalises with.
-            const axes = [0, 2, 3];
-            const rm = (t: string, o: string) => opset >= 18
-              ? b.node('ReduceMean', [t, b.initInt64(`${n}/axes_${o}`, [3], axes)], { keepdims: 1 }, { name: `${n}/${o}`, outputs: [`${n}/${o}_output_0`] })
-              : b.node('ReduceMean', [t], { axes, keepdims: 1 }, { name: `${n}/${o}`, outputs: [`${n}/${o}_output_0`] });
-            const mean = rm(x, 'mean');
-            const d = b.node('Sub', [x, mean], {}, { name: `${n}/centre`, outputs: [`${n}/centre_output_0`] });
-            const sq = b.node('Mul', [d, d], {}, { name: `${n}/square`, outputs: [`${n}/square_output_0`] });
-            const v = rm(sq, 'var');
-            const eps = b.init(`${n}/eps`, [], [bn.eps]);
-            const sd = b.node('Sqrt', [b.node('Add', [v, eps], {}, { name: `${n}/var_eps`, outputs: [`${n}/var_eps_output_0`] })], {}, { name: `${n}/std`, outputs: [`${n}/std_output_0`] });
-            const xh = b.node('Div', [d, sd], {}, { name: `${n}/normalise`, outputs: [`${n}/normalise_output_0`] });
-            const shape4 = b.initInt64(`${n}/channel_shape`, [4], [1, C, 1, 1]);
-            const g = b.node('Reshape', [param(`${l.name}.weight`), shape4], {}, { name: `${n}/scale`, outputs: [`${n}/scale_output_0`] });
-            const sh = b.node('Reshape', [param(`${l.name}.bias`), shape4], {}, { name: `${n}/shift`, outputs: [`${n}/shift_output_0`] });
-            x = b.node('Add', [b.node('Mul', [xh, g], {}, { name: `${n}/scaled`, outputs: [`${n}/scaled_output_0`] }), sh], {}, { name: `${n}/BatchNormalization`, outputs: [`${n}/BatchNormalization_output_0`] });
+            // Training form (opset ≥ 14): batch statistics. With zero running inputs and momentum 0 the two extra
+            // outputs are the batch mean and the biased batch variance; the trainer keeps the running averages.
+            const zm = b.init(`${n}/zero_mean`, [C], new Float32Array(C)), zv = b.init(`${n}/zero_var`, [C], new Float32Array(C));
+            const outs = [`${n}/BatchNormalization_output_0`, `${n}/batch_mean`, `${n}/batch_var`];
+            x = b.node('BatchNormalization', [x, param(`${l.name}.weight`), param(`${l.name}.bias`), zm, zv], { epsilon: { float: bn.eps }, momentum: { float: 0 }, training_mode: 1 }, { name: `${n}/BatchNormalization`, outputs: outs });
+            const mean = outs[1], v = outs[2];
             batchStats.set(l.name, { mean, var: v, count: nb * shape[1] * shape[2] });
           }
           break;
