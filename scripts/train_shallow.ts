@@ -21,7 +21,7 @@ function load(split: 'train' | 't10k', limit?: number): TrainData {
   const images = readIdx(path.join(DIR, `${split}-images-idx3-ubyte.gz`));
   const labelsIdx = readIdx(path.join(DIR, `${split}-labels-idx1-ubyte.gz`));
   const n = Math.min(limit ?? images.shape[0], images.shape[0]);
-  const px = idxValues(images, 0, n);
+  const px = idxValues(images, 0, n * 784);
   const x = new Float32Array(n * 784);
   const f = Math.fround;
   for (let i = 0; i < x.length; i++) x[i] = f(f(f(px[i]) / 255) - f(MEAN)) / f(STD);

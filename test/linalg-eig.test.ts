@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { symEig } from '../src/engine/linalg/eig';
+import { symEig, symEigAsync } from '../src/engine/linalg/eig';
 import { rng } from '../src/engine/onnx/builder';
 import { ReplensError } from '../src/engine/errors';
 
@@ -125,4 +125,19 @@ test('symEig: extreme scales and Wilkinson\'s W21+ (pairs agreeing to 14 digits)
   const e = check(w, m);
   assert.ok(Math.abs(e.values[0] - 10.746194182903393) < 1e-13, `λmax ${e.values[0]}`);
   assert.ok(e.values[0] - e.values[1] > 0 && e.values[0] - e.values[1] < 1e-12);
+});
+
+test('symEigAsync (fast path from n = 128) agrees with symEig: same values, same invariant subspaces', async () => {
+  for (const n of [127, 128, 160]) {
+    const a = randomSym(500 + n, n);
+    const s = symEig(a, n), f = await symEigAsync(a, n);
+    let norm = 0; for (const v of s.values) norm = Math.max(norm, Math.abs(v));
+    for (let i = 0; i < n; i++) assert.ok(Math.abs(f.values[i] - s.values[i]) < 1e-13 * norm, `n=${n} λ${i}`);
+    // simple spectrum: each eigenvector agrees up to sign
+    for (const j of [0, n >> 1, n - 1]) {
+      let dot = 0; for (let i = 0; i < n; i++) dot += f.vectors[i * n + j] * s.vectors[i * n + j];
+      assert.ok(Math.abs(Math.abs(dot) - 1) < 1e-10, `n=${n} vector ${j}: |⟨v_fast, v_sync⟩| = ${Math.abs(dot)}`);
+    }
+    if (n === 127) assert.deepEqual(Array.from(f.vectors), Array.from(s.vectors)); // below minN it is symEig itself
+  }
 });

@@ -276,7 +276,8 @@ test('PWCCA swaps on kept directions, not raw neuron counts: 8 neurons of rank 5
 });
 
 test('SVCCA fast path (no re-whitening) agrees with the reference CCA on the reduced data', async () => {
-  const { svccaPathCounts } = await import('../src/engine/metrics/cca');
+  const { svccaPathCounts, setCovPathMinP } = await import('../src/engine/metrics/cca');
+  setCovPathMinP(1e9); // this test is about the n×k path; the covariance path has its own test below
   const check = async (x: Mat<Float64Array>, y: Mat<Float64Array>, keepVariance: number, what: string, expectFast = true) => {
     for (const epsilon of [0, 1e-3]) {
       const before = svccaPathCounts.fast;
@@ -320,4 +321,36 @@ test('SVCCA fast path (no re-whitening) agrees with the reference CCA on the red
   const fb = svccaPathCounts.fallback;
   await check(ill, g, 1, 'gram ill-conditioned, keep 100%', false);
   assert.equal(svccaPathCounts.fallback, fb + 3, 'ill-conditioned U did not fall back'); // ε = 0, ε = 1e-3, and the ridge-effect call
+  setCovPathMinP(64);
+});
+
+test('SVCCA covariance path (no n×k singular vectors) agrees with the reference; ill-conditioned data falls back', async () => {
+  const { svccaPathCounts, setCovPathMinP } = await import('../src/engine/metrics/cca');
+  setCovPathMinP(1);
+  try {
+    const mix = (a: Mat<Float64Array>, b: Mat<Float64Array>, wa: number, decay: number) =>
+      ({ ...b, data: b.data.map((v, i) => decay ** (i % b.cols) * v + wa * a.data[i] + 2) });
+    const a = gaussian(71, 400, 12), b = mix(a, gaussian(72, 400, 12), 0.6, 0.85);
+    const c = mix(gaussian(73, 1500, 130), gaussian(74, 1500, 130), 0, 0.96), e = mix(c, gaussian(75, 1500, 130), 0.8, 0.97);
+    for (const [x, y, keep, what] of [[a, b, 0.99, 'p = 12, 99%'], [a, b, 0.9, 'p = 12, 90%'], [c, e, 0.95, 'p = 130, 95%'], [c, e, 0.99, 'p = 130, 99%']] as const) {
+      for (const epsilon of [0, 1e-3]) {
+        const before = svccaPathCounts.covariance;
+        const got = await svcca(x, y, { keepVariance: keep, epsilon });
+        assert.equal(svccaPathCounts.covariance, before + 1, `${what}, ε = ${epsilon}: covariance path not taken`);
+        const ref = await svcca(x, y, { keepVariance: keep, epsilon, reference: true });
+        assert.equal(got.kx, ref.kx); assert.equal(got.ky, ref.ky);
+        const d = maxDiff(got.coefficients, ref.coefficients);
+        assert.ok(d < 1e-10 && Math.abs(got.value - ref.value) < 1e-10, `${what}, ε = ${epsilon}: covariance vs reference differ by ${d}`);
+      }
+    }
+    // Singular values down to ~1e-6·s₁ kept: (s₁/s_k)²·ε is far above the tolerance, so another path answers.
+    const ill = { ...c, data: c.data.map((v, i) => (v - 2) * 0.9 ** (i % 130)) };
+    const before = svccaPathCounts.covariance;
+    const r = await svcca(ill, e, { keepVariance: 1 });
+    assert.equal(svccaPathCounts.covariance, before, 'ill-conditioned data must not take the covariance path');
+    const ref = await svcca(ill, e, { keepVariance: 1, reference: true });
+    assert.ok(Math.abs(r.value - ref.value) < 1e-9);
+  } finally {
+    setCovPathMinP(64);
+  }
 });

@@ -11,7 +11,7 @@
 //   Good enough for variance fractions and for keeping the dominant subspace (SVCCA, explained variance).
 import { ReplensError } from '../errors';
 import { crossProduct, gemm, gram, type Mat } from './gemm';
-import { symEig } from './eig';
+import { symEigAsync } from './eig';
 
 export interface SVD {
   u: Mat<Float64Array> | null; // n×k, null when not asked for
@@ -91,7 +91,7 @@ async function gramSvd(a: Mat<Float64Array>, wantVectors: boolean): Promise<SVD>
   const tall = a.rows >= a.cols;
   const k = Math.min(a.rows, a.cols);
   const gm = tall ? await crossProduct(a, a) : await gram(a);
-  const e = symEig(gm.data, k, { vectors: wantVectors });
+  const e = await symEigAsync(gm.data, k, { vectors: wantVectors });
   const s = Float64Array.from(e.values, (l) => Math.sqrt(Math.max(l, 0)));
   if (!wantVectors) return { u: null, s, v: null };
   const small = { data: e.vectors, rows: k, cols: k };

@@ -17,7 +17,7 @@
 import { ReplensError } from '../errors';
 import { crossProduct, gemm, type Mat } from '../linalg/gemm';
 import { cholesky, invertLower } from '../linalg/cholesky';
-import { symEig } from '../linalg/eig';
+import { symEigAsync } from '../linalg/eig';
 import { centreWithMeans } from './center';
 import { orthonormalBasis } from '../linalg/qr';
 import { svd } from '../linalg/svd';
@@ -77,9 +77,9 @@ function maxAbs(a: Float64Array): number {
 }
 
 /** Kept eigen-directions of a covariance: E_r (p×r, row-major) and Λ_r. */
-function keptSubspace(s: Mat<Float64Array>, tol: number): { e: Mat<Float64Array>; lambda: Float64Array; dropped: number } {
+async function keptSubspace(s: Mat<Float64Array>, tol: number): Promise<{ e: Mat<Float64Array>; lambda: Float64Array; dropped: number }> {
   const p = s.rows;
-  const eg = symEig(s.data, p);
+  const eg = await symEigAsync(s.data, p);
   const r = keptCount(eg.values, tol);
   const e = new Float64Array(p * r);
   for (let i = 0; i < p; i++) for (let j = 0; j < r; j++) e[i * r + j] = eg.vectors[i * p + j];
@@ -99,9 +99,9 @@ function keptCount(values: Float64Array, tol: number): number {
  * or when the caller needs the eigenbasis (PWCCA's U), W = E_r Λ_r^{-1/2}. Both give the same canonical
  * correlations (whitenings differ by an orthogonal factor), so the choice is only about speed.
  */
-function whitener(s: Mat<Float64Array>, tol: number, needBasis: boolean): { w: Mat<Float64Array>; dropped: number; e: Mat<Float64Array> | null } {
+async function whitener(s: Mat<Float64Array>, tol: number, needBasis: boolean): Promise<{ w: Mat<Float64Array>; dropped: number; e: Mat<Float64Array> | null }> {
   const p = s.rows;
-  if (!needBasis && keptCount(symEig(s.data, p, { vectors: false }).values, tol) === p) {
+  if (!needBasis && keptCount((await symEigAsync(s.data, p, { vectors: false })).values, tol) === p) {
     const l = cholesky(s.data, p);
     if (l) {
       const li = invertLower(l, p), w = new Float64Array(p * p);
@@ -110,7 +110,7 @@ function whitener(s: Mat<Float64Array>, tol: number, needBasis: boolean): { w: M
     }
     // a non-positive pivot right at the tolerance: fall through to the eigen route
   }
-  const ks = keptSubspace(s, tol), r = ks.lambda.length;
+  const ks = await keptSubspace(s, tol), r = ks.lambda.length;
   const w = ks.e.data.slice();
   for (let i = 0; i < p; i++) for (let j = 0; j < r; j++) w[i * r + j] /= Math.sqrt(ks.lambda[j]);
   return { w: { data: w, rows: p, cols: r }, dropped: ks.dropped, e: ks.e };
@@ -145,7 +145,7 @@ async function ccaCore(x: Mat<Float64Array>, y: Mat<Float64Array>, epsilon: numb
   for (let i = 0; i < x.cols; i++) sxx.data[i * x.cols + i] += epsilon;
   for (let i = 0; i < y.cols; i++) syy.data[i * y.cols + i] += epsilon;
   // Y's whitening never affects the left singular vectors of K, so only X's side needs the eigenbasis.
-  const wx = whitener(sxx, tol, needBasis), wy = whitener(syy, tol, false);
+  const wx = await whitener(sxx, tol, needBasis), wy = await whitener(syy, tol, false);
   const rx = wx.w.cols, ry = wy.w.cols;
   // K = W_xᵀ Σxy W_y: the whitened cross-covariance restricted to the kept subspaces.
   const k = await gemm(await gemm(wx.w, sxy, { transA: true }), wy.w); // rx×ry
@@ -208,8 +208,50 @@ function reducedData(r: { u: Mat<Float64Array>; s: Float64Array; k: number }): M
   return { data: out, rows: n, cols: k };
 }
 
-/** How often SVCCA took the fast path and the fallback (for tests and benchmarks). */
-export const svccaPathCounts = { fast: 0, fallback: 0 };
+/** How often SVCCA took each path (for tests and benchmarks). */
+export const svccaPathCounts = { fast: 0, fallback: 0, covariance: 0 };
+
+/** Neuron counts from which SVCCA uses the covariance path (below it the n×k path is cheap anyway). */
+let COV_PATH_MIN_P = 64;
+/** Tests lower the threshold to exercise the covariance path on small data. */
+export function setCovPathMinP(p: number): void { COV_PATH_MIN_P = p; }
+
+/**
+ * SVCCA without forming the n×k singular-vector matrices: with Xc = U_x S_x V_xᵀ (from the eigendecomposition of
+ * the covariance product Xcᵀ Xc), U_xᵀ U_y = S_x⁻¹ V_xᵀ (Xcᵀ Yc) V_y S_y⁻¹, so three p×n×p products and two p×p
+ * eigendecompositions replace two n×p×p products (U = Xc·V·S⁻¹) and an n×k×k one. The same whitening as
+ * `fastScales`. Accuracy: an eigenvector of the Gram form carries a relative error of about ε·(s₁/sᵢ)², so the path
+ * is taken only when every kept direction has (s₁/s_k)²·2⁻⁵² ≤ ORTHO_TOL (the orthonormality tolerance of the n×k
+ * path); otherwise null and the caller uses the other paths.
+ */
+async function svccaFromCovariances(x: Mat<Float64Array>, y: Mat<Float64Array>, keep: number, epsilon: number, tol: number): Promise<{ value: number; kx: number; ky: number; coefficients: number[] } | null> {
+  const xc = centre(x).c, yc = centre(y).c;
+  const [gx, gy, gxy] = await Promise.all([crossProduct(xc, xc), crossProduct(yc, yc), crossProduct(xc, yc)]);
+  const ex = await symEigAsync(gx.data, x.cols), ey = await symEigAsync(gy.data, y.cols);
+  const side = (e: { values: Float64Array; vectors: Float64Array }, p: number, name: string) => {
+    const sv = Float64Array.from(e.values, (l) => Math.sqrt(Math.max(l, 0)));
+    if (sv[0] === 0) throw new ReplensError('E_ARGUMENT', `${name} has no variance (every feature is constant)`);
+    const k = keepCount(sv, keep);
+    if (!(sv[k - 1] > 0) || (sv[0] / sv[k - 1]) ** 2 * 2 ** -52 > ORTHO_TOL) return null;
+    const lmax = 1 + epsilon, kept: number[] = [], scale: number[] = [];
+    for (let j = 0; j < k; j++) {
+      const t = sv[j] / sv[0], a = t * t + epsilon;
+      if (a > tol * lmax && a > 0) { kept.push(j); scale.push((epsilon === 0 ? 1 : t / Math.sqrt(a)) / sv[j]); }
+    }
+    const v = new Float64Array(p * kept.length);
+    for (let i = 0; i < p; i++) for (let j = 0; j < kept.length; j++) v[i * kept.length + j] = e.vectors[i * p + kept[j]];
+    return { k, v: { data: v, rows: p, cols: kept.length }, scale };
+  };
+  const sx = side(ex, x.cols, 'X'), sy = side(ey, y.cols, 'Y');
+  if (!sx || !sy) return null;
+  const t = await gemm(gxy, sy.v); // p1×ky
+  const m = await gemm(sx.v, t, { transA: true }); // kx×ky = V_xᵀ Σxy V_y
+  const kr = sx.scale.length, kc = sy.scale.length;
+  for (let i = 0; i < kr; i++) for (let j = 0; j < kc; j++) m.data[i * kc + j] *= sx.scale[i] * sy.scale[j];
+  const sv = await svd(m, { vectors: false });
+  const rho = Float64Array.from(sv.s, (v) => Math.min(1, Math.max(0, v)));
+  return { value: mean(rho), kx: sx.k, ky: sy.k, coefficients: Array.from(rho) };
+}
 
 /** Largest allowed |(UᵀU − D)·r|/|r| (D = 1 on non-zero columns, 0 on zero ones) for the SVCCA fast path. */
 const ORTHO_TOL = 1e-10;
@@ -285,6 +327,10 @@ export async function svcca(x: Mat<Float64Array>, y: Mat<Float64Array>, opts: { 
   const keep = opts.keepVariance ?? 0.99;
   if (!(keep > 0 && keep <= 1)) throw new ReplensError('E_ARGUMENT', `keepVariance must be in (0, 1], got ${keep}`);
   const { epsilon, tol } = checkOpts(opts);
+  if (!opts.reference && x.rows >= x.cols && y.rows >= y.cols && Math.min(x.cols, y.cols) >= COV_PATH_MIN_P) {
+    const r = await svccaFromCovariances(x, y, keep, epsilon, tol);
+    if (r) { svccaPathCounts.covariance++; return r; }
+  }
   const [rx, ry] = await Promise.all([svReduce(x, keep, 'X'), svReduce(y, keep, 'Y')]);
   const fx = opts.reference ? null : fastScales(rx.u, rx.s, epsilon, tol);
   const fy = fx ? fastScales(ry.u, ry.s, epsilon, tol) : null;
@@ -331,7 +377,7 @@ export async function pwcca(x: Mat<Float64Array>, y: Mat<Float64Array>, opts: Cc
   const { rx } = r;
   // Left singular vectors of K (rx ≤ ry): eigenvectors of K·Kᵀ (rx×rx), ordered like ρ.
   const kkt = await gemm(r.k, r.k, { transB: true });
-  const ur = symEig(kkt.data, rx).vectors;
+  const ur = (await symEigAsync(kkt.data, rx)).vectors;
   // U = E_x·U_r, then the sign convention.
   const u = await gemm(r.ex!, { data: ur, rows: rx, cols: rx });
   const p1 = u.rows;
