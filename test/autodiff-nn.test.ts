@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { GraphBuilder, float, rng, type AttrValue } from '../src/engine/onnx/builder';
 import { gradCheck, randomFeed } from './helpers/gradcheck';
 import type { Feed } from '../src/engine/runtime/session';
+import { convGradPaths } from '../src/engine/autodiff/rules/nn';
 
 const D = 11;
 const worst: Record<string, number> = {};
@@ -69,7 +70,64 @@ const convCases: Case[] = [
   { what: 'conv 1-D dilated depthwise', opset: 18, op: 'Conv', x: [2, 3, 12], inits: [['W', [3, 1, 3]]], attrs: { group: 3, dilations: [3], pads: [2, 2] } },
 ];
 
-for (const c of convCases) test(`Conv: ${c.what}`, async () => { await run(c); });
+// Extra shapes for the GEMM weight gradient and the input-gradient Conv (wide enough that 'auto' picks them).
+const convWideCases: Case[] = [
+  { what: 'conv wide 8→8 pad 1', opset: 13, op: 'Conv', x: [4, 8, 6, 5], inits: [['W', [8, 8, 3, 3]], ['B', [8]]], attrs: { pads: [1, 1, 1, 1] } },
+  { what: 'conv wide stride 2 pad 1', opset: 13, op: 'Conv', x: [4, 8, 7, 8], inits: [['W', [8, 8, 3, 3]]], attrs: { strides: [2, 2], pads: [1, 1, 1, 1] } },
+  { what: 'conv wide groups 2 asymmetric kernel 2x3 pads [1,0,0,2]', opset: 11, op: 'Conv', x: [2, 16, 5, 6], inits: [['W', [16, 8, 2, 3]], ['B', [16]]], attrs: { group: 2, pads: [1, 0, 0, 2] } },
+  { what: 'conv wide dilation [2,1] asymmetric pads [2,0,1,1]', opset: 17, op: 'Conv', x: [2, 8, 8, 6], inits: [['W', [8, 8, 3, 2]]], attrs: { dilations: [2, 1], pads: [2, 0, 1, 1] } },
+  { what: 'conv wide stride [1,2] dilation 2 groups 2', opset: 13, op: 'Conv', x: [4, 16, 9, 10], inits: [['W', [16, 8, 3, 3]]], attrs: { strides: [1, 2], dilations: [2, 2], pads: [1, 2, 2, 1], group: 2 } },
+  { what: 'conv pads beyond the kernel extent (input-grad Conv falls back)', opset: 13, op: 'Conv', x: [2, 8, 4, 4], inits: [['W', [8, 8, 3, 3]]], attrs: { pads: [3, 1, 1, 3] } },
+  { what: 'conv wide 1-D stride 1 pads [2,0]', opset: 13, op: 'Conv', x: [8, 8, 12], inits: [['W', [8, 8, 3]], ['B', [8]]], attrs: { pads: [2, 0] } },
+  { what: 'conv wide 3-D', opset: 13, op: 'Conv', x: [2, 8, 4, 5, 4], inits: [['W', [8, 8, 2, 3, 2]]], attrs: { pads: [1, 1, 0, 0, 1, 1] } },
+  { what: 'conv wide depthwise stride 1 pad 1', opset: 13, op: 'Conv', x: [2, 8, 6, 6], inits: [['W', [8, 1, 3, 3]], ['B', [8]]], attrs: { group: 8, pads: [1, 1, 1, 1] } },
+  { what: 'conv channel multiplier 2 (groups = C)', opset: 13, op: 'Conv', x: [2, 4, 6, 5], inits: [['W', [8, 1, 3, 3]]], attrs: { group: 4, pads: [1, 1, 1, 1] } },
+  { what: 'conv 1x1 kernel', opset: 13, op: 'Conv', x: [4, 8, 5, 5], inits: [['W', [8, 8, 1, 1]]] },
+];
+
+for (const c of [...convCases, ...convWideCases]) test(`Conv: ${c.what}`, async () => { await run(c); });
+
+// Every case again with each construction forced: GEMM / transposed-tensor-trick weight gradient, Conv /
+// ConvTranspose input gradient (the Conv form only applies at stride 1 and non-negative derived pads).
+// The second forced run also compares every gradient element against the first (not just the sampled coordinates).
+const forced: [typeof convGradPaths.weight, typeof convGradPaths.input][] = [['gemm', 'conv'], ['window', 'convTranspose']];
+const forcedGrads = new Map<string, Map<string, Float32Array | Float64Array>>();
+for (const [weight, input] of forced) {
+  test(`Conv (forced weight=${weight}, input=${input}): every case`, async () => {
+    Object.assign(convGradPaths, { weight, input });
+    try {
+      for (const c of [...convCases, ...convWideCases]) {
+        const r = await run({ ...c, what: `${c.what} [${weight}/${input}]` });
+        const ops = new Set(r.gm.proto.graph!.node.map((n) => n.opType));
+        const stride1 = !((c.attrs?.strides as number[] | undefined) ?? []).some((v) => v !== 1);
+        assert.equal(ops.has('MatMul'), weight === 'gemm', `${c.what}: MatMul in the backward graph`);
+        if (input === 'convTranspose' || !stride1) assert.ok(ops.has('ConvTranspose'), `${c.what}: ConvTranspose expected`);
+        else if (!c.what.includes('falls back')) assert.ok(!ops.has('ConvTranspose'), `${c.what}: no ConvTranspose expected`);
+        else assert.ok(ops.has('ConvTranspose'), `${c.what}: fallback ConvTranspose expected`);
+        const other = forcedGrads.get(c.what);
+        if (!other) { forcedGrads.set(c.what, r.grads); continue; }
+        for (const [name, g] of r.grads) {
+          const h = other.get(name)!;
+          let scale = 1e-6, diff = 0;
+          for (let i = 0; i < g.length; i++) { scale = Math.max(scale, Math.abs(h[i])); diff = Math.max(diff, Math.abs(g[i] - h[i])); }
+          assert.ok(diff <= 1e-5 * scale, `${c.what}: d/d${name} differs between the forced paths by ${diff} (scale ${scale})`);
+        }
+      }
+    } finally {
+      Object.assign(convGradPaths, { weight: 'auto', input: 'auto' });
+    }
+  });
+}
+
+test('Conv: auto path choice (GEMM for wide groups, window for depthwise; Conv input grad unless few channels)', async () => {
+  const ops = async (c: Case) => new Set((await run(c)).gm.proto.graph!.node.map((n) => n.opType));
+  const wide = await ops(convWideCases[0]);
+  assert.ok(wide.has('MatMul') && !wide.has('ConvTranspose'));
+  const dw = await ops(convWideCases[8]);
+  assert.ok(!dw.has('MatMul') && !dw.has('ConvTranspose'));
+  const narrow = await ops(convCases[0]); // C = 3: ConvTranspose input gradient, window weight gradient (3·4 < 64)
+  assert.ok(narrow.has('ConvTranspose') && !narrow.has('MatMul'));
+});
 
 // ---------------------------------------------------------------- ConvTranspose
 
