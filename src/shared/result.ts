@@ -1,0 +1,141 @@
+// The analysis result document (`result.json`), schema `replens.result/1`: what `replens analyze` writes, the
+// report and the editor panel draw, and the cache stores. Versioned; every field is documented in
+// docs/result-schema.md. Plain JSON (no typed arrays); null where a value is undefined (never NaN).
+
+export const RESULT_SCHEMA = 'replens.result/1';
+
+/** A layer as the result refers to it: the captured tensor and how to show it. */
+export interface LayerRef {
+  /** The captured tensor name (unique key). */
+  tensor: string;
+  /** Display label: the PyTorch module path when known, else the node name. */
+  label: string;
+  /** Producing node's op type. */
+  op: string;
+  /** Shape of one sample's activation, e.g. [64, 14, 14]. */
+  shape: number[];
+  /** Parameters of the producing node. */
+  params: number;
+  /** Position in the graph (depth order). */
+  index: number;
+}
+
+/** A square or rectangular matrix over layers. `values[i][j]` pairs rows[i] with cols[j]. */
+export interface LayerMatrix {
+  rows: string[]; // tensor names
+  cols: string[];
+  values: (number | null)[][];
+}
+
+export interface ModelRef {
+  path: string;
+  name: string;
+  sha256: string;
+  opset: number;
+  params: number;
+}
+
+export interface DatasetRef {
+  identity: string;
+  description: string;
+  /** Samples used by the analyses. */
+  samples: number;
+  hasLabels: boolean;
+  classNames?: string[];
+}
+
+export interface SummaryLayer {
+  tensor: string;
+  mean: number;
+  std: number;
+  /** Share of activations ≤ 0 (exactly 0 after ReLU). */
+  sparsity: number;
+  channels: number;
+  /** Channels whose activation is ≤ 0 for every sample. */
+  deadChannels: number;
+}
+
+export interface RraLayer {
+  tensor: string;
+  /** TwoNN intrinsic dimension (least-squares slope) and the maximum-likelihood form, points dropped. */
+  id: { twonn: number | null; ml: number | null; dropped: number } | null;
+  /** NNCS at k, null without labels. */
+  nncs: number | null;
+  /** Multi-scale NNCS per pooling ('avg2', 'max4', 'avgglobal', …), null where the layer has no spatial dims. */
+  multiScale?: Record<string, number | null>;
+}
+
+export interface RraResult {
+  k: number;
+  samples: number;
+  /** How k and the sample count were chosen (ch. 5 rule) and the values used. */
+  rule: string;
+  perLayer: RraLayer[];
+  nnls: LayerMatrix;
+  /** NNLS between the layers of the model and of the compared model (same samples). */
+  interModel?: LayerMatrix;
+  poolings: string[];
+}
+
+export interface SimilarityResult {
+  cka: LayerMatrix;
+  /** Debiased linear CKA, when asked. */
+  ckaDebiased?: LayerMatrix;
+  svcca: LayerMatrix;
+  pwcca: LayerMatrix;
+  /** Between the model (rows) and the compared model (cols). */
+  compare?: { cka: LayerMatrix; svcca: LayerMatrix; pwcca: LayerMatrix };
+  /** 'feature' | 'gram' | 'minibatch B' — how CKA was computed. */
+  ckaMethod: string;
+}
+
+export interface SelectivityLayer {
+  tensor: string;
+  mean: number;
+  median: number;
+  /** Histogram of per-unit selectivity over [0, 1]. */
+  histogram: { edges: number[]; counts: number[] };
+  perUnit: number[];
+}
+
+export interface NoiseSvdCellJson {
+  sigma: number;
+  /** −1 = all images. */
+  label: number;
+  images: number;
+  ev1: { mean: number; std: number };
+  ev2: { mean: number; std: number };
+  rest: { mean: number; std: number };
+  s1: { mean: number; std: number };
+  spectrum: number[];
+}
+
+export interface NoiseSvdResultJson {
+  settings: { sigmas: number[]; groupSize: number; seed: number; centre: boolean; clip: [number, number] | null; images: number };
+  /** One entry per checkpoint (one when a single model is analysed); `split` 'train' or 'test'. */
+  series: { checkpoint: string; epoch: number | null; split: 'train' | 'test'; layers: { tensor: string; features: number; cells: NoiseSvdCellJson[] }[] }[];
+}
+
+export interface AnalysisResult {
+  schema: typeof RESULT_SCHEMA;
+  createdAt: string;
+  tool: { name: 'replens'; version: string };
+  model: ModelRef;
+  compare?: ModelRef & { layers: LayerRef[] };
+  dataset: DatasetRef;
+  settings: { analyses: string[]; samples: number; seed: number; batchSize: number; k?: number; [key: string]: unknown };
+  layers: LayerRef[];
+  analyses: {
+    summary?: { perLayer: SummaryLayer[] };
+    rra?: RraResult;
+    similarity?: SimilarityResult;
+    selectivity?: { perLayer: SelectivityLayer[] };
+    noiseSvd?: NoiseSvdResultJson;
+  };
+  /** Seconds per analysis. */
+  timings: Record<string, number>;
+  /** Things the user should know: skipped analyses (no labels…), dropped points, fallbacks. */
+  notes: string[];
+  /** false while a run is in progress or after a cancel (finished layers are present). */
+  complete: boolean;
+}
