@@ -135,6 +135,18 @@ test('knnGraph, float32 screening: ReLU-like data with a large mean and many nea
   }
 });
 
+test('knnGraph: float32 samples give the same exact graph as the same values in float64', async () => {
+  const r = (() => { let s = 3; return () => { s = (s * 1103515245 + 12345) % 2147483648; return s / 2147483648; }; })();
+  const x32 = Float32Array.from({ length: 300 * 20 }, () => Math.round(r() * 8) / 8 + 100);
+  const x64 = Float64Array.from(x32);
+  for (const screening of ['float32', 'float64'] as const) {
+    const a = await knnWithDistances({ data: x32, rows: 300, cols: 20 }, 6, { screening });
+    const b = await knnWithDistances({ data: x64, rows: 300, cols: 20 }, 6, { screening });
+    assert.deepEqual(a.indices, b.indices, screening);
+    assert.deepEqual(a.distances, b.distances, screening);
+  }
+});
+
 test('knnGraph: argument errors are one-line E_ARGUMENT', async () => {
   const x = line(LINE);
   await rejects(knnGraph(x, 5), /smaller than the number of samples \(5\)/);

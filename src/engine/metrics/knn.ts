@@ -36,15 +36,18 @@ export function checkK(k: number, n: number, what = 'k'): void {
   if (k >= n) throw new ReplensError('E_ARGUMENT', `${what} = ${k} must be smaller than the number of samples (${n}), since a sample is not its own neighbour`);
 }
 
-function checkMat(x: Mat<Float64Array>, what: string): void {
-  if (!(x.data instanceof Float64Array)) throw new ReplensError('E_ARGUMENT', `${what} must be float64`);
+/** Samples as float64, or float32 (activations as captured: distances are still exact float64 sums of them). */
+type Samples = Mat<Float64Array> | Mat<Float32Array>;
+
+function checkMat(x: Samples, what: string): void {
+  if (!(x.data instanceof Float64Array) && !(x.data instanceof Float32Array)) throw new ReplensError('E_ARGUMENT', `${what} must be float64 or float32`);
   if (x.data.length !== x.rows * x.cols) throw new ReplensError('E_ARGUMENT', `${what} has ${x.data.length} values, not ${x.rows}×${x.cols}`);
   if (x.cols < 1) throw new ReplensError('E_ARGUMENT', `${what} has no features`);
   checkFinite(x.data, what, x.cols);
 }
 
 /** Squared Euclidean distance between rows i and j, summed directly in float64. */
-function exactSq(d: Float64Array, cols: number, i: number, j: number): number {
+function exactSq(d: Float64Array | Float32Array, cols: number, i: number, j: number): number {
   let s = 0;
   const a = i * cols, b = j * cols;
   for (let t = 0; t < cols; t++) { const v = d[a + t] - d[b + t]; s += v * v; }
@@ -132,7 +135,7 @@ export function pickScreening(n: number, d: number, s: KnnScreening = 'auto'): '
  * (I, J) feeds the rows of I with the columns of J and, off the diagonal, the rows of J with the columns of I.
  * The next tile's Gemm runs in onnxruntime while this one is scanned.
  */
-export async function knnWithDistances(x: Mat<Float64Array>, k: number, opts: KnnOptions = {}): Promise<KnnResult & { screening: 'float64' | 'float32'; rescreened: number; candidates: number }> {
+export async function knnWithDistances(x: Samples, k: number, opts: KnnOptions = {}): Promise<KnnResult & { screening: 'float64' | 'float32'; rescreened: number; candidates: number }> {
   checkMat(x, 'x');
   const n = x.rows, D = x.cols, data = x.data;
   checkK(k, n);
@@ -266,7 +269,7 @@ export async function knnWithDistances(x: Mat<Float64Array>, k: number, opts: Kn
 }
 
 /** N×k row-major neighbour indices (Int32Array), nearest first, self excluded, ties to the lower index. */
-export async function knnGraph(x: Mat<Float64Array>, k: number, opts: KnnOptions = {}): Promise<Int32Array> {
+export async function knnGraph(x: Samples, k: number, opts: KnnOptions = {}): Promise<Int32Array> {
   return (await knnWithDistances(x, k, opts)).indices;
 }
 
