@@ -27,7 +27,7 @@ async function variant(label: string, spec: NetSpec, state: NetState, inference:
   const relu4 = inference.graph!.node.filter((n) => n.opType === 'Relu')[3].output[0];
   const fwd = await pool.get(`${label}:fwd`, inference, 'forward');
   const outputs = inference.graph!.output.map((o) => o.name);
-  const C = (await runSession(fwd, { [input]: x }, 'probe', [relu4]))[relu4].dims[1];
+  const C = state.params.get('conv4.weight')!.dims[0];
   const iam = await buildGradientModel(inference, { objective: { kind: 'iam', tensor: relu4, channels: Array.from({ length: BATCH }, (_, i) => i % C) }, wrt: [input], perSample: true }, { [input]: x }, pool, `${label}:iam`);
   const net = buildNet(spec, state, { mode: 'train', batch: BATCH });
   const names = [...state.params.keys()];

@@ -29,6 +29,30 @@ function load(split: 'train' | 't10k', limit?: number): TrainData {
   return { x, labels, n };
 }
 
+/** examples/models/README.md from the model cards. */
+function writeReadme(cards: Record<string, any>): void {
+  const lines = [
+    '# Example models: the ARS paper\'s shallow CNN on Fashion-MNIST',
+    '',
+    'Trained with RepLens\'s own training engine (forward + backward as one ONNX Runtime graph, `src/engine/autodiff/`),',
+    'on the CPU, by `node --import tsx scripts/train_shallow.ts` (no Python). Regenerate with the same command; the seed',
+    'makes the initial weights and the shuffling reproducible (onnxruntime\'s multi-threaded reductions may still differ',
+    'in the last bits between machines).',
+    '',
+    '| model | architecture | test accuracy | epochs | batch | optimizer | seed | training time |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- |',
+  ];
+  for (const [name, c] of Object.entries(cards)) {
+    lines.push(`| \`${c.file}\` | ${c.architecture} | ${(100 * c.testAccuracy).toFixed(2)} % | ${c.training.epochs} | ${c.training.batchSize} | ${c.training.optimizer} | ${c.training.seed} | ${Math.round(c.training.seconds / 60)} min (${c.training.machine}, ${c.training.engine}) |`);
+    void name;
+  }
+  lines.push('', 'Data: ' + (Object.values(cards)[0] as any)?.data, '', 'Per-epoch history (train loss/accuracy, test loss/accuracy): `models.json`.',
+    '', 'Input: `input` float32 (N, 1, 28, 28); output: `logits` (N, 10), classes in Fashion-MNIST order (T-shirt/top, Trouser,',
+    'Pullover, Dress, Coat, Sandal, Shirt, Sneaker, Bag, Ankle boot). Node names follow PyTorch module paths (`/conv1/Conv`),',
+    'so `replens layers` shows `conv1`, `bn1`, …', '');
+  fs.writeFileSync(path.join(OUT, 'README.md'), lines.join('\n'));
+}
+
 async function main() {
   const { values } = parseArgs({ options: { epochs: { type: 'string' }, only: { type: 'string' }, limit: { type: 'string' }, seed: { type: 'string' } } });
   const epochs = Number(values.epochs ?? 3), seed = Number(values.seed ?? 2026);
@@ -65,6 +89,7 @@ async function main() {
       history: res.history.map((h) => ({ epoch: h.epoch, trainLoss: +h.loss.toFixed(5), trainAccuracy: +h.trainAccuracy!.toFixed(5), testLoss: +h.evalLoss!.toFixed(5), testAccuracy: h.evalAccuracy, seconds: Math.round(h.seconds) })),
     };
     fs.writeFileSync(cardFile, JSON.stringify(cards, null, 2) + '\n');
+    writeReadme(cards);
     console.log(`  wrote ${file}: test accuracy ${(100 * last.evalAccuracy!).toFixed(2)} % after ${seconds.toFixed(0)} s (checkpoints in ${ckDir})`);
   }
   await pool.dispose();
