@@ -27,6 +27,11 @@ const builds = [
     bundle: true, platform: 'browser', format: 'iife', target: 'es2022', sourcemap: !production, minify: true,
     entryPoints: ['webview/inspect/main.ts'], outfile: 'dist/webview/inspect.js', logLevel: 'warning',
   },
+  {
+    // the standalone report's page script: inlined into the HTML by webview/report/report.ts (no source map to load)
+    bundle: true, platform: 'browser', format: 'iife', target: 'es2022', sourcemap: false, minify: true,
+    entryPoints: ['webview/report/main.ts'], outfile: 'dist/webview/report.js', logLevel: 'warning',
+  },
 ];
 
 async function main() {

@@ -1,0 +1,592 @@
+// Charts of an analysis result (`replens.result/1`): pure functions from the result document and a theme to plotly
+// figure specs ({data, layout}), shared by the standalone HTML report and the editor panel. No DOM.
+//
+// Every builder returns null when its analysis is missing (or has nothing to draw). Undefined values stay null in
+// the spec (plotly draws gaps), never NaN and never 0. Labels come from the result's LayerRefs (the PyTorch module
+// path when known); long labels are cut in the middle on the axes and shown in full in the hover, escaped for
+// plotly's hover markup.
+import type { AnalysisResult, LayerMatrix, LayerRef, NoiseSvdCellJson } from '../../src/shared/result';
+import type { ChartTheme } from './theme';
+import { escapeLabel } from './params';
+import { formatCount, middleEllipsis } from '../format';
+
+export type Trace = Record<string, unknown> & { type: string; name?: string };
+
+export interface PlotFigure {
+  data: Trace[];
+  layout: Record<string, unknown>;
+}
+
+/** Longest axis label (characters) before it is cut in the middle. */
+export const AXIS_LABEL_MAX = 24;
+/** The heatmaps' fixed colour range. */
+export const HEATMAP_RANGE: [number, number] = [0, 1];
+
+// ---- values and labels -------------------------------------------------------------------------------------------
+
+/** A finite number, else null (JSON has no NaN; plotly draws null as a gap). */
+export function finite(v: unknown): number | null {
+  return typeof v === 'number' && Number.isFinite(v) ? v : null;
+}
+
+/** The exact value as hover text ("0.4837261"), "n/a" for null. */
+export function exact(v: number | null): string {
+  return v === null ? 'n/a' : String(v);
+}
+
+/** Four significant digits for hover lines ("0.4837", "18.37", "1,024"). */
+export function short(v: number | null): string {
+  if (v === null) return 'n/a';
+  if (Number.isInteger(v)) return formatCount(v);
+  return String(Number(v.toPrecision(4)));
+}
+
+/**
+ * Axis labels for a list of full labels: cut in the middle to `max`, made unique (plotly merges equal categories)
+ * by appending " #i" (the position) to repeats, then escaped (plotly reads markup in tick labels too).
+ */
+export function uniqueLabels(full: readonly string[], max = AXIS_LABEL_MAX): string[] {
+  const base = full.map((s) => middleEllipsis(s, max));
+  const seen = new Map<string, number>();
+  for (const b of base) seen.set(b, (seen.get(b) ?? 0) + 1);
+  return base.map((b, i) => escapeLabel(seen.get(b)! > 1 ? `${b} #${i}` : b));
+}
+
+interface Layer { tensor: string; label: string; ref: LayerRef | null }
+
+/**
+ * The given tensors as layers in depth order: known tensors by their LayerRef index, unknown ones (not in `refs`)
+ * after them, in the given order, labelled with the tensor name.
+ */
+export function depthOrder(tensors: readonly string[], refs: readonly LayerRef[]): Layer[] {
+  const byTensor = new Map(refs.map((r) => [r.tensor, r]));
+  const ls = tensors.map((t, pos) => ({ tensor: t, ref: byTensor.get(t) ?? null, pos }));
+  ls.sort((a, b) => (a.ref ? a.ref.index : Infinity) - (b.ref ? b.ref.index : Infinity) || a.pos - b.pos);
+  return ls.map(({ tensor, ref }) => ({ tensor, ref, label: ref?.label || tensor }));
+}
+
+function labelOf(tensor: string, refs: readonly LayerRef[]): string {
+  return refs.find((r) => r.tensor === tensor)?.label || tensor;
+}
+
+// ---- colours -----------------------------------------------------------------------------------------------------
+
+function luminance(colour: string): number | null {
+  let r: number, g: number, b: number;
+  const hex = /^#([0-9a-f]{3}|[0-9a-f]{6})$/i.exec(colour.trim());
+  const rgb = /^rgba?\(\s*([\d.]+)[\s,]+([\d.]+)[\s,]+([\d.]+)/i.exec(colour.trim());
+  if (hex) {
+    const h = hex[1].length === 3 ? hex[1].split('').map((c) => c + c).join('') : hex[1];
+    [r, g, b] = [0, 2, 4].map((i) => parseInt(h.slice(i, i + 2), 16));
+  } else if (rgb) {
+    [r, g, b] = [rgb[1], rgb[2], rgb[3]].map(Number);
+  } else return null;
+  return (0.2126 * r + 0.7152 * g + 0.0722 * b) / 255;
+}
+
+/** Whether the theme draws on a dark background. */
+export function isDark(theme: ChartTheme): boolean {
+  return (luminance(theme.background) ?? 1) < 0.5;
+}
+
+const PALETTE_LIGHT = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b', '#e377c2', '#17becf', '#7f7f7f', '#bcbd22'];
+const PALETTE_DARK = ['#4ea8ff', '#ff6b6b', '#5fd068', '#ffa94d', '#b197fc', '#d8a47f', '#f783ac', '#3bc9db', '#adb5bd', '#e0e05a'];
+
+/** A categorical palette that reads on the theme's background. */
+export function palette(theme: ChartTheme): string[] {
+  return isDark(theme) ? PALETTE_DARK : PALETTE_LIGHT;
+}
+
+/** Viridis: perceptually uniform, no grey (so a grey null cell stands out), readable on light and dark pages. */
+export const HEATMAP_COLORSCALE: [number, string][] = [
+  [0, '#440154'], [0.111, '#482878'], [0.222, '#3e4989'], [0.333, '#31688e'], [0.444, '#26828e'],
+  [0.556, '#1f9e89'], [0.667, '#35b779'], [0.778, '#6ece58'], [0.889, '#b5de2b'], [1, '#fde725'],
+];
+/** The colour of a null cell (the plot background behind the heatmap). */
+export function gapColour(theme: ChartTheme): string {
+  return isDark(theme) ? '#6b6b6b' : '#c8c8c8';
+}
+
+// ---- layout pieces -----------------------------------------------------------------------------------------------
+
+function tickFont(theme: ChartTheme) {
+  return { family: theme.fontFamily, size: Math.max(10, theme.fontSize - 2), color: theme.foreground };
+}
+
+function axis(theme: ChartTheme, title?: string): Record<string, unknown> {
+  return {
+    gridcolor: theme.grid,
+    linecolor: theme.grid,
+    zerolinecolor: theme.grid,
+    tickfont: tickFont(theme),
+    automargin: true,
+    ...(title ? { title: { text: title, font: { family: theme.fontFamily, size: theme.fontSize - 1, color: theme.mutedForeground }, standoff: 6 } } : {}),
+  };
+}
+
+/** Tick label angle over n layer labels: flat for a few, 45° for more, vertical when 45° would crowd. */
+function layerTickAngle(n: number): number {
+  return n > 30 ? -90 : n > 8 ? -45 : 0;
+}
+
+/** Figure height for a plot area of `plotPx` over a layer axis: room for the (turned) tick labels and the title. */
+function heightWithLabels(plotPx: number, labels: string[], theme: ChartTheme): number {
+  const angle = layerTickAngle(labels.length);
+  const longest = Math.max(1, ...labels.map((l) => l.length)) * Math.max(10, theme.fontSize - 2) * 0.6;
+  const ticks = angle === 0 ? theme.fontSize + 6 : longest * (angle === -90 ? 1 : 0.72) + 10;
+  return Math.round(plotPx + ticks + 2 * theme.fontSize + 40);
+}
+
+/** A category axis over layer labels in depth order; tick labels turn when there are many. */
+function layerAxis(theme: ChartTheme, labels: string[], title = 'layer (depth order)'): Record<string, unknown> {
+  return {
+    ...axis(theme, title),
+    type: 'category',
+    categoryorder: 'array',
+    categoryarray: labels,
+    tickangle: layerTickAngle(labels.length),
+    showgrid: false,
+    ticks: 'outside',
+    ticklen: 3,
+  };
+}
+
+function baseLayout(theme: ChartTheme, height: number): Record<string, unknown> {
+  return {
+    height,
+    autosize: true,
+    margin: { l: 8, r: 8, t: 8, b: 8, pad: 2 },
+    paper_bgcolor: theme.background,
+    plot_bgcolor: theme.background,
+    font: { family: theme.fontFamily, size: theme.fontSize, color: theme.foreground },
+    hovermode: 'closest',
+    hoverlabel: {
+      bgcolor: theme.hoverBackground,
+      bordercolor: theme.hoverBorder,
+      font: { family: theme.fontFamily, size: theme.fontSize, color: theme.hoverForeground },
+      align: 'left',
+    },
+    legend: {
+      orientation: 'h', x: 0, xanchor: 'left', y: 1.02, yanchor: 'bottom',
+      font: tickFont(theme), bgcolor: 'rgba(0,0,0,0)',
+    },
+    showlegend: true,
+  };
+}
+
+function line(name: string, x: string[], y: (number | null)[], hover: string[], colour: string, extra: Record<string, unknown> = {}): Trace {
+  return {
+    type: 'scatter',
+    mode: x.length > 40 ? 'lines' : 'lines+markers',
+    name,
+    x,
+    y,
+    connectgaps: false,
+    hovertext: hover,
+    hovertemplate: '%{hovertext}<extra></extra>',
+    line: { color: colour, width: 2 },
+    marker: { color: colour, size: 6 },
+    ...extra,
+  };
+}
+
+// ---- depth curves: intrinsic dimension and NNCS -----------------------------------------------------------------
+
+/** TwoNN intrinsic dimension (least squares and ML) on the left axis, NNCS on the right, over layer depth. */
+export function depthCurves(result: AnalysisResult, theme: ChartTheme): PlotFigure | null {
+  const rra = result.analyses.rra;
+  if (!rra || rra.perLayer.length === 0) return null;
+  const byTensor = new Map(rra.perLayer.map((l) => [l.tensor, l]));
+  const layers = depthOrder(rra.perLayer.map((l) => l.tensor), result.layers);
+  const x = uniqueLabels(layers.map((l) => l.label));
+  const rows = layers.map((l) => byTensor.get(l.tensor)!);
+  const twonn = rows.map((r) => finite(r.id?.twonn));
+  const ml = rows.map((r) => finite(r.id?.ml));
+  const nncs = rows.map((r) => finite(r.nncs));
+  const c = palette(theme);
+  const hover = (what: string, ys: (number | null)[], more?: (i: number) => string) =>
+    layers.map((l, i) => `<b>${escapeLabel(l.label)}</b><br>${what}: ${short(ys[i])}${more ? more(i) : ''}`);
+  const dropped = (i: number) => (rows[i].id && rows[i].id!.dropped > 0 ? `<br>points dropped: ${formatCount(rows[i].id!.dropped)}` : '');
+  const data: Trace[] = [
+    line('ID (TwoNN)', x, twonn, hover('ID (TwoNN)', twonn, dropped), c[0]),
+    line('ID (ML)', x, ml, hover('ID (ML)', ml, dropped), c[0], { line: { color: c[0], width: 2, dash: 'dot' }, marker: { color: c[0], size: 6, symbol: 'square' } }),
+  ];
+  const hasNncs = nncs.some((v) => v !== null);
+  if (hasNncs) data.push(line(`NNCS (k=${rra.k})`, x, nncs, hover(`NNCS (k=${rra.k})`, nncs), c[1], { yaxis: 'y2' }));
+  const layout = baseLayout(theme, heightWithLabels(250, x, theme));
+  layout.xaxis = layerAxis(theme, x);
+  layout.yaxis = { ...axis(theme, 'intrinsic dimension'), rangemode: 'tozero', title: { ...(axis(theme, 'intrinsic dimension').title as object), font: { family: theme.fontFamily, size: theme.fontSize - 1, color: c[0] } } };
+  if (hasNncs) {
+    layout.yaxis2 = { ...axis(theme, 'NNCS'), overlaying: 'y', side: 'right', range: [0, 1.02], tickmode: 'linear', tick0: 0, dtick: 0.2, showgrid: false, title: { text: 'NNCS', font: { family: theme.fontFamily, size: theme.fontSize - 1, color: c[1] }, standoff: 6 } };
+  }
+  return { data, layout };
+}
+
+// ---- multi-scale NNCS --------------------------------------------------------------------------------------------
+
+/** 'avg2' → 'avg 2', 'maxglobal' → 'max global'; anything else as is. */
+export function poolingName(p: string): string {
+  const m = /^(avg|max)\s*(.+)$/.exec(p);
+  return m ? `${m[1]} ${m[2]}` : p;
+}
+
+/** NNCS per pooling over depth (one line per pooling; the unpooled NNCS dashed for reference). */
+export function multiScaleChart(result: AnalysisResult, theme: ChartTheme): PlotFigure | null {
+  const rra = result.analyses.rra;
+  if (!rra || rra.perLayer.length === 0 || rra.poolings.length === 0) return null;
+  if (!rra.perLayer.some((l) => l.multiScale && Object.keys(l.multiScale).length > 0)) return null;
+  const byTensor = new Map(rra.perLayer.map((l) => [l.tensor, l]));
+  const layers = depthOrder(rra.perLayer.map((l) => l.tensor), result.layers);
+  const rows = layers.map((l) => byTensor.get(l.tensor)!);
+  const x = uniqueLabels(layers.map((l) => l.label));
+  const c = palette(theme);
+  // colour by window size, dash by kind: avg solid, max dotted
+  const sizes = [...new Set(rra.poolings.map((p) => /^(?:avg|max)\s*(.+)$/.exec(p)?.[1] ?? p))];
+  const hover = (name: string, ys: (number | null)[]) => layers.map((l, i) => `<b>${escapeLabel(l.label)}</b><br>${escapeLabel(name)}: ${short(ys[i])}`);
+  const data: Trace[] = [];
+  const unpooled = rows.map((r) => finite(r.nncs));
+  if (unpooled.some((v) => v !== null)) {
+    data.push(line('unpooled', x, unpooled, hover('unpooled', unpooled), theme.mutedForeground, { line: { color: theme.mutedForeground, width: 2, dash: 'dash' } }));
+  }
+  rra.poolings.forEach((p) => {
+    const y = rows.map((r) => finite(r.multiScale?.[p]));
+    const m = /^(avg|max)\s*(.+)$/.exec(p);
+    const colour = c[(1 + sizes.indexOf(m ? m[2] : p)) % c.length];
+    const kind = m?.[1];
+    data.push(line(escapeLabel(poolingName(p)), x, y, hover(poolingName(p), y), colour, {
+      line: { color: colour, width: 2, dash: kind === 'max' ? 'dot' : 'solid' },
+      marker: { color: colour, size: 6, symbol: kind === 'max' ? 'diamond' : 'circle' },
+    }));
+  });
+  const layout = baseLayout(theme, heightWithLabels(250, x, theme));
+  layout.xaxis = layerAxis(theme, x);
+  layout.yaxis = { ...axis(theme, `NNCS (k=${rra.k})`), range: [0, 1.02] };
+  return { data, layout };
+}
+
+// ---- layer × layer heatmaps --------------------------------------------------------------------------------------
+
+export interface HeatmapOptions {
+  /** Colour bar title, e.g. "CKA". */
+  metric: string;
+  /** Labels for the column tensors (the compared model's layers); default: the result's layers. */
+  colRefs?: readonly LayerRef[];
+  rowTitle?: string;
+  colTitle?: string;
+}
+
+/**
+ * A layer × layer matrix as a heatmap: rows top to bottom and columns left to right in the matrix's order, square
+ * cells, colour range fixed to [0, 1], null cells grey (the plot background), hover "row ↔ col: value" with the
+ * exact value and full labels.
+ */
+export function layerHeatmap(m: LayerMatrix | undefined | null, result: AnalysisResult, theme: ChartTheme, o: HeatmapOptions): PlotFigure | null {
+  if (!m || m.rows.length === 0 || m.cols.length === 0) return null;
+  const rowFull = m.rows.map((t) => labelOf(t, result.layers));
+  const colFull = m.cols.map((t) => labelOf(t, o.colRefs ?? result.layers));
+  const y = uniqueLabels(rowFull);
+  const x = uniqueLabels(colFull);
+  const z = m.rows.map((_, i) => m.cols.map((_, j) => finite(m.values[i]?.[j])));
+  const text = z.map((row, i) => row.map((v, j) => `${escapeLabel(rowFull[i])} ↔ ${escapeLabel(colFull[j])}: ${exact(v)}`));
+  // Explicit margins from the (shortened) label lengths and a plot side from the layer count, so the square plot
+  // fills the figure instead of floating in slack (automargin still grows them when the estimate is short).
+  const n = Math.max(m.rows.length, m.cols.length);
+  const side = Math.max(160, Math.min(380, n * 28));
+  const tickPx = Math.max(10, theme.fontSize - 2);
+  const charW = tickPx * 0.6;
+  // column labels: flat for a few, 45° for more, vertical when they would crowd at 45°
+  const angle = m.cols.length > 24 ? -90 : m.cols.length > 4 ? -45 : 0;
+  const longest = (xs: string[]) => Math.max(1, ...xs.map((s) => s.length));
+  const marginL = Math.ceil(longest(y) * charW + 12 + (o.rowTitle ? 22 : 0));
+  const marginB = Math.ceil((angle ? longest(x) * charW * (angle === -90 ? 1 : 0.72) + 14 : theme.fontSize + 10) + (o.colTitle ? 22 : 0));
+  // at most one label per ~1.3 lines of text along an axis (plotly skips the rest; the hover names every cell)
+  const maxTicks = Math.max(2, Math.floor(side / (tickPx * 1.3)));
+  const trace: Trace = {
+    type: 'heatmap',
+    name: escapeLabel(o.metric),
+    x,
+    y,
+    z,
+    zmin: HEATMAP_RANGE[0],
+    zmax: HEATMAP_RANGE[1],
+    zauto: false,
+    colorscale: HEATMAP_COLORSCALE,
+    hoverongaps: true,
+    text,
+    hovertemplate: '%{text}<extra></extra>',
+    colorbar: {
+      title: { text: escapeLabel(o.metric), font: { family: theme.fontFamily, size: theme.fontSize - 1, color: theme.mutedForeground }, side: 'right' },
+      tickfont: tickFont(theme),
+      outlinewidth: 0,
+      thickness: 12,
+      len: 1,
+      tickvals: [0, 0.25, 0.5, 0.75, 1],
+    },
+  };
+  const layout = baseLayout(theme, side + 12 + marginB);
+  layout.showlegend = false;
+  layout.plot_bgcolor = gapColour(theme);
+  layout.margin = { l: marginL, r: 8, t: 12, b: marginB, pad: 0 };
+  layout.xaxis = {
+    ...layerAxis(theme, x, o.colTitle ?? ''), showgrid: false, zeroline: false, showline: false, ticks: '',
+    tickangle: angle, constrain: 'domain',
+    ...(m.cols.length > maxTicks ? { nticks: maxTicks } : {}),
+  };
+  layout.yaxis = {
+    ...layerAxis(theme, y, o.rowTitle ?? ''), showgrid: false, zeroline: false, showline: false, ticks: '', tickangle: 0,
+    autorange: 'reversed', scaleanchor: 'x', scaleratio: 1, constrain: 'domain', constraintoward: 'top',
+    ...(m.rows.length > maxTicks ? { nticks: maxTicks } : {}),
+  };
+  return { data: [trace], layout };
+}
+
+export interface NamedFigure { id: string; title: string; figure: PlotFigure }
+
+/** The within-model heatmaps that are present: NNLS, CKA, debiased CKA, SVCCA, PWCCA. */
+export function similarityHeatmaps(result: AnalysisResult, theme: ChartTheme): NamedFigure[] {
+  const rra = result.analyses.rra, sim = result.analyses.similarity;
+  const k = rra ? ` (k=${rra.k})` : '';
+  const ckaNote = sim?.ckaMethod ? ` (${sim.ckaMethod})` : '';
+  const specs: [string, string, string, LayerMatrix | undefined][] = [
+    ['nnls', `NNLS${k}`, 'NNLS', rra?.nnls],
+    ['cka', `Linear CKA${ckaNote}`, 'CKA', sim?.cka],
+    ['cka-debiased', 'Debiased linear CKA', 'CKA (debiased)', sim?.ckaDebiased],
+    ['svcca', 'SVCCA', 'SVCCA', sim?.svcca],
+    ['pwcca', 'PWCCA', 'PWCCA', sim?.pwcca],
+  ];
+  const out: NamedFigure[] = [];
+  for (const [id, title, metric, m] of specs) {
+    const figure = layerHeatmap(m, result, theme, { metric });
+    if (figure) out.push({ id, title, figure });
+  }
+  return out;
+}
+
+/** The between-model heatmaps that are present (rows: this model, columns: the compared model). */
+export function compareHeatmaps(result: AnalysisResult, theme: ChartTheme): NamedFigure[] {
+  const rra = result.analyses.rra, cmp = result.analyses.similarity?.compare;
+  const other = result.compare?.name ?? 'compared model';
+  const o = { colRefs: result.compare?.layers ?? [], rowTitle: result.model.name, colTitle: other };
+  const specs: [string, string, string, LayerMatrix | undefined][] = [
+    ['compare-nnls', `NNLS${rra ? ` (k=${rra.k})` : ''}`, 'NNLS', rra?.interModel],
+    ['compare-cka', 'Linear CKA', 'CKA', cmp?.cka],
+    ['compare-svcca', 'SVCCA', 'SVCCA', cmp?.svcca],
+    ['compare-pwcca', 'PWCCA', 'PWCCA', cmp?.pwcca],
+  ];
+  const out: NamedFigure[] = [];
+  for (const [id, title, metric, m] of specs) {
+    const figure = layerHeatmap(m, result, theme, { ...o, metric });
+    if (figure) out.push({ id, title, figure });
+  }
+  return out;
+}
+
+// ---- selectivity -------------------------------------------------------------------------------------------------
+
+/** Per-layer distribution of per-unit selectivity (box plots) and the layer mean (line). */
+export function selectivityChart(result: AnalysisResult, theme: ChartTheme): PlotFigure | null {
+  const sel = result.analyses.selectivity;
+  if (!sel || sel.perLayer.length === 0) return null;
+  const byTensor = new Map(sel.perLayer.map((l) => [l.tensor, l]));
+  const layers = depthOrder(sel.perLayer.map((l) => l.tensor), result.layers);
+  const rows = layers.map((l) => byTensor.get(l.tensor)!);
+  const labels = uniqueLabels(layers.map((l) => l.label));
+  const c = palette(theme);
+  const bx: string[] = [], by: number[] = [];
+  rows.forEach((r, i) => {
+    for (const v of r.perUnit ?? []) {
+      const f = finite(v);
+      if (f !== null) { bx.push(labels[i]); by.push(f); }
+    }
+  });
+  const mean = rows.map((r) => finite(r.mean));
+  const median = rows.map((r) => finite(r.median));
+  const units = rows.map((r) => (r.perUnit ?? []).filter((v) => finite(v) !== null).length);
+  const data: Trace[] = [{
+    type: 'box',
+    name: 'per-unit selectivity',
+    x: bx,
+    y: by,
+    boxpoints: false,
+    fillcolor: isDark(theme) ? 'rgba(78,168,255,0.25)' : 'rgba(31,119,180,0.18)',
+    line: { color: c[0], width: 1.5 },
+    hoverinfo: 'y',
+    hoverlabel: { namelength: 0 },
+  }, line('mean', labels, mean,
+    layers.map((l, i) => `<b>${escapeLabel(l.label)}</b><br>mean: ${short(mean[i])}<br>median: ${short(median[i])}<br>units: ${formatCount(units[i])}`),
+    c[1], { marker: { color: c[1], size: 7, symbol: 'diamond' } })];
+  const layout = baseLayout(theme, heightWithLabels(250, labels, theme));
+  layout.xaxis = layerAxis(theme, labels);
+  layout.yaxis = { ...axis(theme, 'selectivity'), range: [0, 1.02] };
+  layout.boxmode = 'overlay';
+  return { data, layout };
+}
+
+// ---- noise SVD ---------------------------------------------------------------------------------------------------
+
+const METRICS: { key: 'ev1' | 'ev2' | 'rest'; title: string; axis: string }[] = [
+  { key: 'ev1', title: 'EV₁', axis: 'y' },
+  { key: 'ev2', title: 'EV₂', axis: 'y2' },
+  { key: 'rest', title: 'Σ EVⱼ, j≥3', axis: 'y3' },
+];
+const SYMBOLS = ['circle', 'square', 'diamond', 'triangle-up', 'x', 'star'];
+
+/** How the noise-SVD chart is laid out: over epochs (several checkpoints with epochs), checkpoints, or depth. */
+export function noiseSvdMode(result: AnalysisResult): 'epoch' | 'checkpoint' | 'depth' | null {
+  const ns = result.analyses.noiseSvd;
+  if (!ns || ns.series.length === 0) return null;
+  const checkpoints = new Set(ns.series.map((s) => s.checkpoint));
+  if (checkpoints.size < 2) return 'depth';
+  return ns.series.every((s) => finite(s.epoch) !== null) ? 'epoch' : 'checkpoint';
+}
+
+/** The all-images cell (label −1) for a σ, else null. */
+function cellFor(cells: readonly NoiseSvdCellJson[], sigma: number): NoiseSvdCellJson | null {
+  return cells.find((c) => c.sigma === sigma && c.label === -1) ?? null;
+}
+
+/**
+ * Noise SVD (explained variance of the noise-response spectrum): EV₁, EV₂ and the rest (Σ_{j≥3}) stacked in three
+ * panels. Several checkpoints with epochs: x = epoch, one line per (layer, σ, split), coloured by layer, marker by σ,
+ * dashed for train. One checkpoint: x = layer depth, one line per (σ, split). One legend entry toggles all panels.
+ */
+export function noiseSvdChart(result: AnalysisResult, theme: ChartTheme): PlotFigure | null {
+  const ns = result.analyses.noiseSvd;
+  const mode = noiseSvdMode(result);
+  if (!ns || !mode) return null;
+  const sigmas = [...new Set([...(ns.settings.sigmas ?? []), ...ns.series.flatMap((s) => s.layers.flatMap((l) => l.cells.map((c) => c.sigma)))])].sort((a, b) => a - b);
+  const splits = (['test', 'train'] as const).filter((sp) => ns.series.some((s) => s.split === sp));
+  const c = palette(theme);
+  const data: Trace[] = [];
+  const dash = (split: string) => (split === 'train' ? 'dot' : 'solid');
+  const value = (cell: NoiseSvdCellJson | null, key: 'ev1' | 'ev2' | 'rest') => finite(cell?.[key]?.mean);
+  const hoverLine = (cell: NoiseSvdCellJson | null, key: 'ev1' | 'ev2' | 'rest', title: string) =>
+    `${title}: ${short(value(cell, key))}${cell && finite(cell[key]?.std) !== null ? ` ± ${short(finite(cell[key].std))}` : ''}${cell ? `<br>images: ${formatCount(cell.images)}` : ''}`;
+  let xLayout: Record<string, unknown>;
+  let xCategories: string[] | null = null;
+
+  if (mode === 'depth') {
+    // one checkpoint: layers over depth, per (σ, split)
+    const tensors = [...new Set(ns.series.flatMap((s) => s.layers.map((l) => l.tensor)))];
+    const layers = depthOrder(tensors, result.layers);
+    const x = uniqueLabels(layers.map((l) => l.label));
+    sigmas.forEach((sigma, si) => splits.forEach((split) => {
+      const series = ns.series.find((s) => s.split === split)!;
+      const cells = layers.map((l) => {
+        const sl = series.layers.find((q) => q.tensor === l.tensor);
+        return sl ? cellFor(sl.cells, sigma) : null;
+      });
+      if (cells.every((cl) => cl === null)) return;
+      const name = `σ=${sigma} (${split})`;
+      const colour = c[si % c.length];
+      METRICS.forEach((m, mi) => data.push(line(name, x, cells.map((cl) => value(cl, m.key)),
+        layers.map((l, i) => `<b>${escapeLabel(l.label)}</b> ${escapeLabel(name)}<br>${hoverLine(cells[i], m.key, m.title)}`), colour, {
+          yaxis: m.axis, legendgroup: name, showlegend: mi === 0,
+          line: { color: colour, width: 2, dash: dash(split) }, marker: { color: colour, size: 6, symbol: SYMBOLS[si % SYMBOLS.length] },
+        })));
+    }));
+    xLayout = layerAxis(theme, x);
+    xCategories = x;
+  } else {
+    // several checkpoints: per (layer, σ, split) over epochs (or checkpoint names)
+    const tensors = [...new Set(ns.series.flatMap((s) => s.layers.map((l) => l.tensor)))];
+    const layers = depthOrder(tensors, result.layers);
+    const checkpoints: { checkpoint: string; epoch: number | null }[] = [];
+    for (const s of ns.series) if (!checkpoints.some((q) => q.checkpoint === s.checkpoint)) checkpoints.push({ checkpoint: s.checkpoint, epoch: finite(s.epoch) });
+    if (mode === 'epoch') checkpoints.sort((a, b) => a.epoch! - b.epoch!);
+    const x = mode === 'epoch' ? checkpoints.map((q) => q.epoch!) : uniqueLabels(checkpoints.map((q) => q.checkpoint));
+    layers.forEach((l, li) => sigmas.forEach((sigma, si) => splits.forEach((split) => {
+      const cells = checkpoints.map((q) => {
+        const series = ns.series.find((s) => s.checkpoint === q.checkpoint && s.split === split);
+        const sl = series?.layers.find((z) => z.tensor === l.tensor);
+        return sl ? cellFor(sl.cells, sigma) : null;
+      });
+      if (cells.every((cl) => cl === null)) return;
+      const name = escapeLabel(`${middleEllipsis(l.label, AXIS_LABEL_MAX)} σ=${sigma} (${split})`);
+      const colour = c[li % c.length];
+      METRICS.forEach((m, mi) => data.push({
+        ...line(name, x as string[], cells.map((cl) => value(cl, m.key)),
+          checkpoints.map((q, i) => `<b>${escapeLabel(l.label)}</b> σ=${sigma} (${split})<br>${mode === 'epoch' ? `epoch ${q.epoch}` : escapeLabel(q.checkpoint)}<br>${hoverLine(cells[i], m.key, m.title)}`),
+          colour, {
+            yaxis: m.axis, legendgroup: name, showlegend: mi === 0,
+            line: { color: colour, width: 1.8, dash: dash(split) }, marker: { color: colour, size: 6, symbol: SYMBOLS[si % SYMBOLS.length] },
+          }),
+        mode: 'lines+markers',
+      }));
+    })));
+    xLayout = mode === 'epoch'
+      ? { ...axis(theme, 'epoch'), type: 'linear', showgrid: true }
+      : layerAxis(theme, x as string[], 'checkpoint');
+    if (mode !== 'epoch') xCategories = x as string[];
+  }
+  if (data.length === 0) return null;
+  const layout = baseLayout(theme, xCategories ? heightWithLabels(560, xCategories, theme) : 640);
+  layout.xaxis = { ...xLayout, anchor: 'y3' };
+  const domains: [number, number][] = [[0.70, 1], [0.36, 0.64], [0, 0.30]];
+  METRICS.forEach((m, i) => {
+    layout[i === 0 ? 'yaxis' : `yaxis${i + 1}`] = { ...axis(theme, m.title), domain: domains[i], rangemode: 'tozero', anchor: 'x' };
+  });
+  layout.legend = {
+    orientation: 'v', x: 1.02, xanchor: 'left', y: 1, yanchor: 'top', font: tickFont(theme), bgcolor: 'rgba(0,0,0,0)',
+    title: { text: 'click to hide', font: { ...tickFont(theme), color: theme.mutedForeground } },
+  };
+  return { data, layout };
+}
+
+// ---- summary: sparsity and dead channels ------------------------------------------------------------------------
+
+/** Sparsity (share of activations ≤ 0) and dead channels per layer, two bar panels over depth. */
+export function summaryChart(result: AnalysisResult, theme: ChartTheme): PlotFigure | null {
+  const sum = result.analyses.summary;
+  if (!sum || sum.perLayer.length === 0) return null;
+  const byTensor = new Map(sum.perLayer.map((l) => [l.tensor, l]));
+  const layers = depthOrder(sum.perLayer.map((l) => l.tensor), result.layers);
+  const rows = layers.map((l) => byTensor.get(l.tensor)!);
+  const x = uniqueLabels(layers.map((l) => l.label));
+  const c = palette(theme);
+  const sparsity = rows.map((r) => finite(r.sparsity));
+  const dead = rows.map((r) => finite(r.deadChannels));
+  const bar = (name: string, y: (number | null)[], hover: string[], colour: string, yaxis: string): Trace => ({
+    type: 'bar', name, x, y, yaxis, hovertext: hover, hovertemplate: '%{hovertext}<extra></extra>',
+    marker: { color: colour, line: { width: 0 } },
+  });
+  const pct = (v: number | null) => (v === null ? 'n/a' : `${Number((v * 100).toPrecision(4))}%`);
+  const data: Trace[] = [
+    bar('sparsity', sparsity, layers.map((l, i) => `<b>${escapeLabel(l.label)}</b><br>sparsity: ${pct(sparsity[i])}<br>mean: ${short(finite(rows[i].mean))}, std: ${short(finite(rows[i].std))}`), c[0], 'y'),
+    bar('dead channels', dead, layers.map((l, i) => `<b>${escapeLabel(l.label)}</b><br>dead channels: ${short(dead[i])} of ${short(finite(rows[i].channels))}`), c[1], 'y2'),
+  ];
+  const layout = baseLayout(theme, heightWithLabels(300, x, theme));
+  layout.xaxis = { ...layerAxis(theme, x), anchor: 'y2' };
+  layout.yaxis = { ...axis(theme, 'sparsity'), domain: [0.56, 1], range: [0, 1], tickformat: '.0%', anchor: 'x' };
+  // whole channels: a small maximum would give fractional (and, rounded, repeated) ticks
+  const maxDead = Math.max(0, ...dead.map((v) => v ?? 0));
+  layout.yaxis2 = {
+    ...axis(theme, 'dead channels'), domain: [0, 0.44], tickformat: ',d', anchor: 'x',
+    ...(maxDead < 5 ? { range: [0, 5], dtick: 1 } : { rangemode: 'tozero' }),
+  };
+  // a few layers: keep the bars narrow rather than spanning the plot
+  layout.bargap = x.length <= 2 ? 0.75 : x.length <= 5 ? 0.5 : 0.25;
+  return { data, layout };
+}
+
+// ---- everything --------------------------------------------------------------------------------------------------
+
+export interface ReportChart extends NamedFigure {
+  section: 'depth' | 'multiscale' | 'similarity' | 'compare' | 'selectivity' | 'noise-svd' | 'summary';
+}
+
+/** Every chart the result has, in report order. */
+export function reportCharts(result: AnalysisResult, theme: ChartTheme): ReportChart[] {
+  const out: ReportChart[] = [];
+  const add = (section: ReportChart['section'], id: string, title: string, figure: PlotFigure | null) => {
+    if (figure) out.push({ section, id, title, figure });
+  };
+  add('depth', 'depth', 'Intrinsic dimension and NNCS over depth', depthCurves(result, theme));
+  add('multiscale', 'multiscale', 'Multi-scale NNCS', multiScaleChart(result, theme));
+  for (const h of similarityHeatmaps(result, theme)) out.push({ section: 'similarity', ...h });
+  for (const h of compareHeatmaps(result, theme)) out.push({ section: 'compare', ...h });
+  add('selectivity', 'selectivity', 'Selectivity per layer', selectivityChart(result, theme));
+  add('noise-svd', 'noise-svd', 'Noise SVD: explained variance', noiseSvdChart(result, theme));
+  add('summary', 'summary', 'Sparsity and dead channels', summaryChart(result, theme));
+  return out;
+}

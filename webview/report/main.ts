@@ -1,0 +1,123 @@
+// The report page's script (bundled to dist/webview/report.js, inlined into the report): reads the result from the
+// JSON data block, draws every chart with the pure builders, sorts the overview table on header clicks and switches
+// between the light and dark theme (re-rendering the charts). Plain DOM, no framework.
+import type { AnalysisResult } from '../../src/shared/result';
+import { reportCharts } from '../charts/analysis';
+import { OVERVIEW_COLUMNS, REPORT_THEMES, compareSort, type OverviewKey } from './overview';
+
+interface PlotlyApi {
+  react(el: HTMLElement, data: unknown[], layout: Record<string, unknown>, config?: Record<string, unknown>): Promise<unknown>;
+  Plots: { resize(el: HTMLElement): void };
+}
+type Mode = 'light' | 'dark';
+
+const PLOT_CONFIG = {
+  displaylogo: false,
+  responsive: true,
+  modeBarButtonsToRemove: ['select2d', 'lasso2d', 'autoScale2d', 'toggleSpikelines'],
+  toImageButtonOptions: { format: 'png', scale: 2 },
+};
+
+function readResult(): AnalysisResult {
+  const el = document.getElementById('replens-result');
+  if (!el || !el.textContent) throw new Error('the report has no result data block (#replens-result)');
+  return JSON.parse(el.textContent) as AnalysisResult;
+}
+
+const root = document.documentElement;
+const media = window.matchMedia ? window.matchMedia('(prefers-color-scheme: dark)') : null;
+let followSystem = root.dataset.themeChoice === 'auto';
+
+function currentMode(): Mode {
+  const t = root.dataset.theme;
+  if (t === 'light' || t === 'dark') return t;
+  return media?.matches ? 'dark' : 'light';
+}
+
+function renderCharts(result: AnalysisResult, mode: Mode): Promise<unknown> {
+  const plotly = (window as unknown as { Plotly?: PlotlyApi }).Plotly;
+  const charts = reportCharts(result, REPORT_THEMES[mode]);
+  const jobs: Promise<unknown>[] = [];
+  for (const c of charts) {
+    const el = document.getElementById(`chart-${c.id}`);
+    if (!el) continue;
+    if (!plotly) {
+      el.textContent = 'plotly did not load: the chart cannot be drawn';
+      el.className = 'chart chart-error';
+      continue;
+    }
+    jobs.push(plotly.react(el, c.figure.data, c.figure.layout, PLOT_CONFIG));
+  }
+  return Promise.all(jobs);
+}
+
+function setMode(result: AnalysisResult, mode: Mode): Promise<unknown> {
+  root.dataset.theme = mode;
+  const button = document.getElementById('theme-toggle');
+  if (button) {
+    button.textContent = mode === 'dark' ? 'Light theme' : 'Dark theme';
+    button.setAttribute('aria-pressed', String(mode === 'dark'));
+  }
+  root.dataset.rendered = 'pending';
+  return renderCharts(result, mode).then(() => { root.dataset.rendered = mode; });
+}
+
+// ---- the overview table -----------------------------------------------------------------------------------------
+
+function setupTable(): void {
+  const table = document.getElementById('overview-table') as HTMLTableElement | null;
+  if (!table) return;
+  const body = table.tBodies[0];
+  const numeric = new Map(OVERVIEW_COLUMNS.map((c) => [c.key as string, c.numeric]));
+  const key = (td: Element | undefined, num: boolean): number | string | null => {
+    const s = td?.getAttribute('data-sort') ?? '';
+    if (s === '') return null;
+    return num ? Number(s) : s;
+  };
+  let sort: { col: OverviewKey; dir: 'asc' | 'desc' } | null = null;
+  const apply = (col: OverviewKey) => {
+    const num = numeric.get(col) ?? false;
+    // first click: numbers largest first, text A→Z; again: reversed
+    const dir: 'asc' | 'desc' = sort && sort.col === col ? (sort.dir === 'asc' ? 'desc' : 'asc') : num && col !== 'index' ? 'desc' : 'asc';
+    sort = { col, dir };
+    const idx = OVERVIEW_COLUMNS.findIndex((c) => c.key === col);
+    const depth = OVERVIEW_COLUMNS.findIndex((c) => c.key === 'index');
+    const rows = Array.from(body.rows);
+    rows.sort((a, b) => compareSort(key(a.cells[idx], num), key(b.cells[idx], num), dir)
+      || compareSort(key(a.cells[depth], true), key(b.cells[depth], true), 'asc'));
+    body.append(...rows);
+    table.querySelectorAll('thead th').forEach((th) => {
+      th.setAttribute('aria-sort', th.getAttribute('data-col') === col ? (dir === 'asc' ? 'ascending' : 'descending') : 'none');
+    });
+  };
+  table.querySelectorAll<HTMLElement>('thead th[data-col]').forEach((th) => {
+    const col = th.dataset.col as OverviewKey;
+    th.addEventListener('click', () => apply(col));
+    th.addEventListener('keydown', (e) => {
+      if (e.key === 'Enter' || e.key === ' ') { e.preventDefault(); apply(col); }
+    });
+  });
+}
+
+// ---- start ------------------------------------------------------------------------------------------------------
+
+function main(): void {
+  setupTable();
+  let result: AnalysisResult;
+  try {
+    result = readResult();
+  } catch (e) {
+    root.dataset.rendered = 'error';
+    throw e;
+  }
+  void setMode(result, currentMode());
+  document.getElementById('theme-toggle')?.addEventListener('click', () => {
+    followSystem = false;
+    void setMode(result, currentMode() === 'dark' ? 'light' : 'dark');
+  });
+  media?.addEventListener?.('change', () => {
+    if (followSystem) void setMode(result, media.matches ? 'dark' : 'light');
+  });
+}
+
+main();

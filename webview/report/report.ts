@@ -1,0 +1,250 @@
+// The standalone HTML report of an analysis result: one self-contained file (plotly and the page script inlined, the
+// result as a JSON data block, no network: the CSP allows only the nonce'd inline scripts, inline styles and data:
+// images). The header and the overview table are rendered here; the page script (dist/webview/report.js, built
+// from webview/report/main.ts) draws the charts with the same pure builders and handles sorting and the theme toggle.
+import { randomBytes } from 'crypto';
+import * as fs from 'fs';
+import * as path from 'path';
+import type { AnalysisResult } from '../../src/shared/result';
+import { reportCharts, type ReportChart } from '../charts/analysis';
+import { baseName, formatCount } from '../format';
+import { OVERVIEW_COLUMNS, REPORT_FONT, REPORT_THEMES, overviewRows } from './overview';
+import { packageRoot } from './root';
+
+export type ReportTheme = 'light' | 'dark' | 'auto';
+
+export interface RenderReportOptions {
+  /** dist/webview/plotly.min.js's text. */
+  plotlyJs: string;
+  /** 'auto' follows the viewer's system setting until the toggle is used. */
+  theme: ReportTheme;
+  /** The page script; default: dist/webview/report.js read from the package root (built by `npm run build`). */
+  reportJs?: string;
+  /** Default: fresh random. */
+  nonce?: string;
+}
+
+/** Escapes text and double-quoted attribute values. */
+export function escapeHtml(s: string): string {
+  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+}
+
+/** JSON for a `<script type="application/json">` block: `<` escaped so no `</script>` or `<!--` can end it. */
+export function jsonForScript(value: unknown): string {
+  return JSON.stringify(value).replace(/</g, '\\u003c').replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
+}
+
+/**
+ * JavaScript for an inline `<script>`: `</script`, `<script` and `<!--` would end or confuse the HTML script
+ * element, so their `<` becomes `\x3C` (the same character inside the strings, regexes and comments where minified
+ * code has them); source-map comments are dropped (nothing to load them from).
+ */
+export function scriptForInline(js: string): string {
+  return js.replace(/<(\/?script|!--)/gi, '\\x3C$1').replace(/^\/\/# sourceMappingURL=.*$/gm, '');
+}
+
+export function reportCsp(nonce: string): string {
+  return ["default-src 'none'", 'img-src data:', "style-src 'unsafe-inline'", `script-src 'nonce-${nonce}'`, 'font-src data:'].join('; ') + ';';
+}
+
+/** dist/webview/report.js, with a clear error when it has not been built. */
+export function readReportBundle(root: string = packageRoot(__dirname)): string {
+  const file = path.join(root, 'dist', 'webview', 'report.js');
+  if (!fs.existsSync(file)) {
+    throw new Error(`the report page script ${file} is missing: build it with \`npm run build\` (esbuild.js) in ${root}`);
+  }
+  return fs.readFileSync(file, 'utf8');
+}
+
+const SECTIONS: { key: ReportChart['section']; title: string; note: (r: AnalysisResult) => string }[] = [
+  { key: 'depth', title: 'Intrinsic dimension and NNCS', note: (r) => `TwoNN intrinsic dimension (least squares solid, maximum likelihood dotted; left axis) and the nearest-neighbour class separation at k = ${r.analyses.rra?.k ?? '?'} (right axis), per layer in depth order.` },
+  { key: 'multiscale', title: 'Multi-scale NNCS', note: () => 'NNCS after pooling each layer’s feature maps (average solid, max dotted; colour = window). Layers without spatial dimensions have no value (gaps).' },
+  { key: 'similarity', title: 'Layer similarity', note: () => 'Layer × layer similarity in [0, 1]; grey cells are undefined. Hover a cell for the exact value.' },
+  { key: 'compare', title: 'Between models', note: (r) => `Rows: layers of ${r.model.name}; columns: layers of ${r.compare?.name ?? 'the compared model'} (same samples).` },
+  { key: 'selectivity', title: 'Class selectivity', note: () => 'Distribution of per-unit class selectivity in each layer (box: quartiles, whiskers: 1.5 IQR) and the layer mean.' },
+  { key: 'noise-svd', title: 'Noise SVD', note: () => 'Explained variance of the leading singular directions of the response to input noise: EV₁, EV₂ and the rest (Σ j≥3). Click a legend entry to hide its lines.' },
+  { key: 'summary', title: 'Activations', note: () => 'Share of activations ≤ 0 and channels that never activate, per layer.' },
+];
+
+function dl(items: [string, string][]): string {
+  return items.map(([k, v]) => `<div class="meta-item"><dt>${escapeHtml(k)}</dt><dd>${v}</dd></div>`).join('\n');
+}
+
+function settingValue(v: unknown): string {
+  if (Array.isArray(v)) return v.map((x) => (typeof x === 'string' ? x : JSON.stringify(x))).join(', ');
+  if (v !== null && typeof v === 'object') return JSON.stringify(v);
+  return String(v);
+}
+
+function header(r: AnalysisResult): string {
+  const e = escapeHtml;
+  const code = (s: string) => `<code>${e(s)}</code>`;
+  const meta: [string, string][] = [
+    ['Model', `<span title="${e(r.model.path)}">${e(r.model.path)}</span>`],
+    ['Parameters', e(formatCount(r.model.params))],
+    ['Opset', e(String(r.model.opset))],
+    ['SHA-256', `<span class="mono" title="${e(r.model.sha256)}">${e(r.model.sha256.slice(0, 12))}…</span>`],
+  ];
+  if (r.compare) meta.push(['Compared with', `<span title="${e(r.compare.path)}">${e(r.compare.path)}</span>`]);
+  meta.push(
+    ['Dataset', `${e(r.dataset.description || r.dataset.identity)}${r.dataset.description ? ` <span class="muted mono">${e(r.dataset.identity)}</span>` : ''}`],
+    ['Samples', `${e(formatCount(r.dataset.samples))}${r.dataset.hasLabels ? `, labelled${r.dataset.classNames ? ` (${r.dataset.classNames.length} classes)` : ''}` : ', no labels'}`],
+    ['Analyses', r.settings.analyses.map(code).join(' ')],
+  );
+  const settings = Object.entries(r.settings).filter(([k]) => k !== 'analyses').map(([k, v]) => `${code(k)} ${e(settingValue(v))}`).join(' · ');
+  meta.push(['Settings', settings]);
+  const timings = Object.entries(r.timings);
+  if (timings.length) meta.push(['Time', timings.map(([k, s]) => `${e(k)} ${e(s >= 10 ? s.toFixed(0) : s.toFixed(1))} s`).join(' · ')]);
+  meta.push(['Created', `${e(r.createdAt.replace('T', ' ').replace(/\.\d+Z$|Z$/, ' UTC'))} by ${e(r.tool.name)} ${e(r.tool.version)}`]);
+  const notes = r.notes.length
+    ? `<section id="notes" class="notes" aria-label="Notes"><h2>Notes</h2><ul>${r.notes.map((n) => `<li>${e(n)}</li>`).join('')}</ul></section>`
+    : '';
+  return `<header id="header">
+  <div class="title-row">
+    <h1 id="model-name" title="${e(r.model.path)}">${e(r.model.name || baseName(r.model.path))}</h1>
+    ${r.complete ? '' : '<span class="badge warn" id="incomplete">incomplete run</span>'}
+    <span class="spacer"></span>
+    <button id="theme-toggle" type="button" aria-label="Switch theme">Dark theme</button>
+  </div>
+  <dl id="model-meta" class="meta">
+${dl(meta)}
+  </dl>
+  ${notes}
+</header>`;
+}
+
+function overviewTable(r: AnalysisResult): string {
+  const e = escapeHtml;
+  const rows = overviewRows(r);
+  const head = OVERVIEW_COLUMNS.map((c) => `<th scope="col" class="col-${c.key}${c.numeric ? ' num' : ''}" data-col="${c.key}" tabindex="0" aria-sort="none" title="${e(c.title)}">${e(c.label)}<span class="sort-mark" aria-hidden="true"></span></th>`).join('');
+  const body = rows.map((row) => `<tr data-tensor="${e(row.tensor)}">${OVERVIEW_COLUMNS.map((c) => {
+    const cell = row.cells[c.key];
+    const sort = cell.sort === null ? '' : String(cell.sort);
+    const title = c.key === 'label' ? ` title="${e(row.tensor)}"` : '';
+    return `<td class="col-${c.key}${c.numeric ? ' num' : ''}${cell.sort === null ? ' empty' : ''}" data-sort="${e(sort)}"${title}>${e(cell.text)}</td>`;
+  }).join('')}</tr>`).join('\n');
+  return `<section id="sec-overview" class="section">
+  <h2>Layers <span class="count">${rows.length}</span></h2>
+  <p class="note">Click a column header to sort; click again to reverse. Empty cells (—): not computed for that layer.</p>
+  <div class="table-wrap">
+    <table id="overview-table">
+      <thead><tr>${head}</tr></thead>
+      <tbody>
+${body}
+      </tbody>
+    </table>
+  </div>
+</section>`;
+}
+
+function chartSections(r: AnalysisResult): { html: string; toc: [string, string][] } {
+  const charts = reportCharts(r, REPORT_THEMES.light);
+  const toc: [string, string][] = [['sec-overview', 'Layers']];
+  const parts: string[] = [];
+  for (const s of SECTIONS) {
+    const cs = charts.filter((c) => c.section === s.key);
+    if (cs.length === 0) continue;
+    toc.push([`sec-${s.key}`, s.title]);
+    const grid = cs.length > 1;
+    const title = s.key === 'compare' && r.compare ? `${s.title}: ${r.model.name} ↔ ${r.compare.name}` : s.title;
+    parts.push(`<section id="sec-${s.key}" class="section">
+  <h2>${escapeHtml(title)}</h2>
+  <p class="note">${escapeHtml(s.note(r))}</p>
+  <div class="${grid ? 'chart-grid' : 'chart-single'}">
+${cs.map((c) => `    <figure class="chart-card">${grid ? `<figcaption>${escapeHtml(c.title)}</figcaption>` : ''}<div class="chart" id="chart-${c.id}" data-chart="${c.id}" role="img" aria-label="${escapeHtml(c.title)}"></div></figure>`).join('\n')}
+  </div>
+</section>`);
+  }
+  const missing = ['summary', 'rra', 'similarity', 'selectivity', 'noiseSvd'].filter((k) => !(k in r.analyses));
+  if (missing.length) parts.push(`<p class="note" id="not-computed">Not in this result: ${missing.map((m) => escapeHtml(m)).join(', ')}.</p>`);
+  return { html: parts.join('\n'), toc };
+}
+
+const CSS = `
+:root { color-scheme: light; --fg: #3b3b3b; --bg: #ffffff; --muted: #6f6f6f; --border: #e0e0e0; --head: #f6f6f6; --hover: #f0f4fa; --accent: #005fb8; --chip: #f0f0f0; --warn: #9a6700; --warn-bg: #fff4d6; }
+html[data-theme="dark"] { color-scheme: dark; --fg: #cccccc; --bg: #1f1f1f; --muted: #9d9d9d; --border: #3c3c3c; --head: #252526; --hover: #2a2d2e; --accent: #4daafc; --chip: #2b2b2b; --warn: #e2c08d; --warn-bg: #3b3018; }
+@media (prefers-color-scheme: dark) {
+  html[data-theme="auto"] { color-scheme: dark; --fg: #cccccc; --bg: #1f1f1f; --muted: #9d9d9d; --border: #3c3c3c; --head: #252526; --hover: #2a2d2e; --accent: #4daafc; --chip: #2b2b2b; --warn: #e2c08d; --warn-bg: #3b3018; }
+}
+* { box-sizing: border-box; }
+html, body { margin: 0; padding: 0; }
+body { color: var(--fg); background: var(--bg); font-family: ${REPORT_FONT}; font-size: 14px; line-height: 1.45; padding: 20px 28px 48px; max-width: 1600px; margin: 0 auto; }
+h1, h2, h3 { font-weight: 600; margin: 0; }
+h1 { font-size: 1.6em; overflow-wrap: anywhere; }
+h2 { font-size: 1.2em; margin-bottom: 4px; }
+code, .mono { font-family: ui-monospace, "SF Mono", Menlo, Consolas, "DejaVu Sans Mono", monospace; font-size: 0.92em; }
+code { background: var(--chip); padding: 0 4px; border-radius: 3px; }
+.muted { color: var(--muted); }
+#header { border-bottom: 1px solid var(--border); padding-bottom: 14px; margin-bottom: 8px; }
+.title-row { display: flex; align-items: center; gap: 12px; flex-wrap: wrap; margin-bottom: 10px; }
+.spacer { flex: 1; }
+.badge { font-size: 0.85em; padding: 1px 8px; border-radius: 10px; border: 1px solid var(--border); }
+.badge.warn { color: var(--warn); background: var(--warn-bg); border-color: var(--warn); }
+#theme-toggle { font: inherit; color: var(--fg); background: var(--chip); border: 1px solid var(--border); border-radius: 4px; padding: 4px 12px; cursor: pointer; }
+#theme-toggle:hover { border-color: var(--accent); }
+.meta { display: grid; grid-template-columns: repeat(auto-fill, minmax(320px, 1fr)); gap: 6px 24px; margin: 0; }
+.meta-item { display: flex; gap: 10px; min-width: 0; }
+.meta dt { color: var(--muted); flex: 0 0 104px; }
+.meta dd { margin: 0; min-width: 0; overflow-wrap: anywhere; }
+.notes { margin-top: 12px; padding: 8px 12px; border-left: 3px solid var(--warn); background: var(--warn-bg); border-radius: 3px; }
+.notes h2 { font-size: 1em; }
+.notes ul { margin: 4px 0 0; padding-left: 20px; }
+nav#toc { position: sticky; top: 0; z-index: 10; background: var(--bg); border-bottom: 1px solid var(--border); padding: 8px 0; margin-bottom: 8px; display: flex; flex-wrap: wrap; gap: 4px 16px; }
+nav#toc a { color: var(--accent); text-decoration: none; }
+nav#toc a:hover { text-decoration: underline; }
+.section { margin: 28px 0 0; scroll-margin-top: 48px; }
+.note { color: var(--muted); margin: 0 0 10px; max-width: 110ch; }
+.count { color: var(--muted); font-weight: normal; font-size: 0.85em; }
+.table-wrap { overflow: auto; max-height: 70vh; border: 1px solid var(--border); border-radius: 4px; }
+table { border-collapse: collapse; width: 100%; font-variant-numeric: tabular-nums; }
+th, td { padding: 4px 10px; text-align: left; white-space: nowrap; border-bottom: 1px solid var(--border); }
+th { position: sticky; top: 0; background: var(--head); cursor: pointer; user-select: none; font-weight: 600; }
+th:hover, th:focus-visible { color: var(--accent); outline: none; }
+th.num, td.num { text-align: right; }
+td.col-label { max-width: 36ch; overflow: hidden; text-overflow: ellipsis; }
+td.empty { color: var(--muted); }
+tbody tr:hover { background: var(--hover); }
+.sort-mark { display: inline-block; width: 1em; color: var(--accent); }
+th[aria-sort="ascending"] .sort-mark::after { content: "▲"; font-size: 0.7em; }
+th[aria-sort="descending"] .sort-mark::after { content: "▼"; font-size: 0.7em; }
+figure { margin: 0; }
+.chart-grid { display: grid; grid-template-columns: repeat(auto-fill, minmax(520px, 1fr)); gap: 16px; }
+.chart-card { border: 1px solid var(--border); border-radius: 4px; padding: 8px; min-width: 0; }
+.chart-card figcaption { font-weight: 600; margin: 0 0 4px 4px; }
+.chart { width: 100%; min-height: 120px; }
+.chart-error { color: #d13438; }
+@media print { nav#toc, #theme-toggle { display: none; } }
+`;
+
+/** The report as one HTML document. */
+export function renderReport(result: AnalysisResult, opts: RenderReportOptions): string {
+  const e = escapeHtml;
+  const nonce = opts.nonce ?? randomBytes(18).toString('base64');
+  const reportJs = opts.reportJs ?? readReportBundle();
+  const { html: sections, toc } = chartSections(result);
+  const theme: ReportTheme = opts.theme === 'light' || opts.theme === 'dark' ? opts.theme : 'auto';
+  return `<!DOCTYPE html>
+<html lang="en" data-theme="${theme}" data-theme-choice="${theme}">
+<head>
+<meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="${e(reportCsp(nonce))}">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="color-scheme" content="light dark">
+<meta name="generator" content="${e(`${result.tool.name} ${result.tool.version}`)}">
+<title>RepLens report: ${e(result.model.name)}</title>
+<style>${CSS}</style>
+</head>
+<body>
+${header(result)}
+<nav id="toc" aria-label="Sections">${toc.map(([id, t]) => `<a href="#${id}">${e(t)}</a>`).join('')}</nav>
+<main>
+${overviewTable(result)}
+${sections}
+</main>
+<script type="application/json" id="replens-result">${jsonForScript(result)}</script>
+<script nonce="${e(nonce)}">${scriptForInline(opts.plotlyJs)}</script>
+<script nonce="${e(nonce)}">${scriptForInline(reportJs)}</script>
+</body>
+</html>
+`;
+}
