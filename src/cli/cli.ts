@@ -8,6 +8,7 @@ import { loadModel } from '../engine/onnx/model';
 import { expandTensorSelectors } from '../engine/capture/select';
 import { runMetric } from './metric';
 import { runGradCommand } from './grad';
+import { formatTable, runAnalyzeCommand } from './analyze';
 import type { ActivationsJob, DatasetSource, InspectResult, Progress, RuntimeSettings } from '../shared/messages';
 
 const VERSION = '0.1.0';
@@ -23,6 +24,9 @@ Usage:
     twonn --x [--fraction 0.9] | selectivity --acts A.npy --labels y.npy [--eps E]
     knn --x --k K | nncs --x --labels --k K [--pool avg|max --pool-size N|global] | nnls --x --y --k K
     ars --acts A.npy | noise-svd --acts A.npy [--group-size G] [--centre]
+  replens analyze MODEL.onnx --data PATH [--compare MODEL2.onnx] [--analyses summary,rra,similarity,selectivity]
+                 [--layers LIST] [--samples N] [--k K] [--out DIR] [--no-cache]
+                                   every activation analysis → DIR/result.json, report.html, CSV (default DIR replens-report)
   replens grad MODEL.onnx --input X.npy --tensor NAME --channel C [--mean] --out G.npy
                                    d(Σ over batch and space of NAME[:, C]) / d input (--mean: the mean instead)
   replens grad MODEL.onnx --input X.npy --mse-target T.npy --wrt INIT1,INIT2 --out-dir DIR
@@ -75,6 +79,8 @@ const OPTIONS = {
   threads: { type: 'string' }, 'memory-budget': { type: 'string' },
   tensor: { type: 'string' }, channel: { type: 'string' }, mean: { type: 'boolean' }, 'mse-target': { type: 'string' },
   wrt: { type: 'string' }, out: { type: 'string' },
+  compare: { type: 'string' }, analyses: { type: 'string' }, layers: { type: 'string' }, samples: { type: 'string' },
+  k: { type: 'string' }, seed: { type: 'string' }, 'no-cache': { type: 'boolean' },
 } as const;
 
 function parse(argv: string[]) {
@@ -178,6 +184,29 @@ export async function main(argv: string[]): Promise<number> {
     switch (cmd) {
       case 'layers': await cmdLayers(rest, values, ac.signal); return 0;
       case 'activations': await cmdActivations(rest, values, ac.signal); return 0;
+      case 'analyze': {
+        if (rest.length !== 1) fail('analyze takes one model: replens analyze MODEL.onnx --data PATH …');
+        if (!values.data) fail('analyze needs --data PATH (IDX, .npy, .npz or an image folder)');
+        const format = values.format as DatasetSource['format'] | undefined;
+        if (format && !['idx', 'npy', 'npz', 'imagefolder'].includes(format)) fail(`--format must be idx, npy, npz or imagefolder, got '${format}'`);
+        const out = values.out ?? 'replens-report';
+        const r = await runAnalyzeCommand({
+          model: rest[0], compare: values.compare, analyses: values.analyses,
+          data: { path: values.data, format, labels: values.labels, limit: intOpt(values.limit, 'limit') },
+          configPath: values.config, layers: values.layers ? values.layers.split(',').map((x) => x.trim()).filter(Boolean) : undefined,
+          samples: intOpt(values.samples, 'samples'), k: intOpt(values.k, 'k'), seed: intOpt(values.seed, 'seed', 0),
+          batchSize: intOpt(values['batch-size'], 'batch-size'), memoryBudgetMB: intOpt(values['memory-budget'], 'memory-budget'),
+          noCache: values['no-cache'], out, runtime: runtimeOf(values), onProgress: progressPrinter(!!values.quiet),
+          log: (line) => { if (process.env.REPLENS_VERBOSE) process.stderr.write(line + '\n'); }, signal: ac.signal,
+        });
+        if (values.json) process.stdout.write(JSON.stringify(r) + '\n');
+        else {
+          process.stdout.write(formatTable(r) + '\n');
+          for (const n of r.notes) process.stdout.write(`note: ${n}\n`);
+          process.stdout.write(`\n${r.dataset.samples} samples of ${r.dataset.description}; ${Object.entries(r.timings).map(([k, v]) => `${k} ${v.toFixed(1)} s`).join(', ')}\nwrote ${path.resolve(out)}/result.json, report.html, *.csv\n`);
+        }
+        return 0;
+      }
       case 'grad': {
         if (rest.length !== 1) fail('grad takes one model: replens grad MODEL.onnx --input X.npy …');
         const r = await runGradCommand({
@@ -187,7 +216,7 @@ export async function main(argv: string[]): Promise<number> {
         process.stdout.write(JSON.stringify(r) + '\n');
         return 0;
       }
-      default: fail(`unknown command '${cmd}'; did you mean '${closest(cmd, ['layers', 'activations', 'metric', 'grad'], 1)[0]}'? (replens --help)`);
+      default: fail(`unknown command '${cmd}'; did you mean '${closest(cmd, ['layers', 'activations', 'metric', 'grad', 'analyze'], 1)[0]}'? (replens --help)`);
     }
   } catch (e) {
     process.stderr.write(`replens: ${errorMessage(e)}\n`);

@@ -53,6 +53,8 @@ export interface SummaryLayer {
   channels: number;
   /** Channels whose activation is ≤ 0 for every sample. */
   deadChannels: number;
+  /** Smallest value seen (selectivity is defined for non-negative activations only). */
+  min?: number;
 }
 
 export interface RraLayer {

@@ -11,6 +11,7 @@ export class SummaryAccumulator {
   private nonPositive = 0;
   private values = 0;
   private channelMax: Float64Array | null = null;
+  private min = Infinity;
 
   constructor(readonly tensor: string) {}
 
@@ -22,7 +23,7 @@ export class SummaryAccumulator {
     if (!this.channelMax) this.channelMax = new Float64Array(C).fill(-Infinity);
     else if (this.channelMax.length !== C) throw new ReplensError('E_INTERNAL', `summary: layer '${this.tensor}' changed channel count`);
     const cm = this.channelMax;
-    let s = 0, q = 0, z = 0;
+    let s = 0, q = 0, z = 0, lo = this.min;
     for (let i = 0; i < count; i++) {
       for (let c = 0; c < C; c++) {
         const o = (i * C + c) * S;
@@ -31,12 +32,13 @@ export class SummaryAccumulator {
           const v = data[o + t];
           s += v; q += v * v;
           if (v <= 0) z++;
+          if (v < lo) lo = v;
           if (v > mx) mx = v;
         }
         cm[c] = mx;
       }
     }
-    this.sum += s; this.sumSq += q; this.nonPositive += z;
+    this.sum += s; this.sumSq += q; this.nonPositive += z; this.min = lo;
     this.values += count * C * S;
     this.n += count;
   }
@@ -47,6 +49,6 @@ export class SummaryAccumulator {
     const variance = Math.max(0, this.sumSq / this.values - mean * mean);
     let dead = 0;
     for (const m of this.channelMax) if (m <= 0) dead++;
-    return { tensor: this.tensor, mean, std: Math.sqrt(variance), sparsity: this.nonPositive / this.values, channels: this.channelMax.length, deadChannels: dead };
+    return { tensor: this.tensor, mean, std: Math.sqrt(variance), sparsity: this.nonPositive / this.values, channels: this.channelMax.length, deadChannels: dead, min: this.min };
   }
 }

@@ -12,13 +12,13 @@ export interface PoolSpec { kind: PoolKind; size: PoolSize }
 /** The thesis's scales: 2, 4, 8 and global, each with avg and max. */
 export const MULTI_SCALE_SIZES: readonly PoolSize[] = [2, 4, 8, 'global'];
 
-export function poolFeatures(acts: Float64Array, shape: number[], kind: PoolKind, size: PoolSize): { data: Float64Array; shape: number[] } {
+export function poolFeatures(acts: Float64Array | Float32Array, shape: number[], kind: PoolKind, size: PoolSize): { data: Float64Array; shape: number[] } {
   if (kind !== 'avg' && kind !== 'max') throw new ReplensError('E_ARGUMENT', `pool kind must be avg or max, got ${String(kind)}`);
   if (size !== 'global' && !(Number.isInteger(size) && size >= 1)) throw new ReplensError('E_ARGUMENT', `pool size must be a positive integer or global, got ${String(size)}`);
   if (shape.some((d) => !Number.isInteger(d) || d < 0)) throw new ReplensError('E_ARGUMENT', `bad shape [${shape.join(', ')}]`);
   const total = shape.reduce((a, b) => a * b, 1);
   if (total !== acts.length) throw new ReplensError('E_ARGUMENT', `shape [${shape.join(', ')}] needs ${total} values, got ${acts.length}`);
-  if (shape.length === 2) return { data: acts.slice(), shape: [...shape] };
+  if (shape.length === 2) return { data: Float64Array.from(acts), shape: [...shape] };
   if (shape.length !== 4) throw new ReplensError('E_ARGUMENT', `pooling needs activations of shape (n, C, H, W) or (n, F), got [${shape.join(', ')}]`);
   const [n, C, H, W] = shape;
   const sh = size === 'global' ? H : size, sw = size === 'global' ? W : size;

@@ -1,0 +1,220 @@
+// `replens analyze`: every activation analysis of a model on a dataset in one pass over the data, as a versioned
+// result document (src/shared/result.ts). One capture run feeds the streaming analyses (summary, selectivity) and
+// an ActivationStore (memory budget, spills to disk) from which the per-layer analyses (RRA, similarity) read one
+// layer at a time. Each analysis is cached by (model hash, dataset identity, analysis, settings).
+import * as crypto from 'crypto';
+import * as fs from 'fs';
+import * as path from 'path';
+import { ReplensError, throwIfAborted } from '../errors';
+import { loadModel } from '../onnx/model';
+import { feedInputs, valueInfoOf, type Dim } from '../onnx/graph';
+import { listLayers, type LayerInfo } from '../onnx/layers';
+import { tensorShapes } from '../runtime/shapes';
+import type { SessionPool } from '../runtime/session';
+import { planCapture, runCapture, singleInput } from '../capture/capture';
+import { parseReduce } from '../capture/reduce';
+import { ActivationStore } from '../capture/store';
+import { openDatasetFromJob } from '../capture/source';
+import { expandTensorSelectors } from '../capture/select';
+import type { Dataset } from '../data/dataset';
+import type { ProgressSink } from '../progress';
+import { rraDefaults } from '../metrics/rra-defaults';
+import type { DatasetSource } from '../../shared/messages';
+import { RESULT_SCHEMA, type AnalysisResult, type LayerRef, type ModelRef } from '../../shared/result';
+import { SummaryAccumulator } from './summary';
+import { SelectivityAccumulator } from './selectivity';
+import { runRra, type RraSettings } from './rra';
+import { runSimilarity } from './similarity';
+import { readCache, writeCache, cacheKey } from './cache';
+
+export const ANALYSES = ['summary', 'rra', 'similarity', 'selectivity', 'noise-svd'] as const;
+export type AnalysisName = (typeof ANALYSES)[number];
+export const VERSION = '0.1.0';
+
+export interface AnalyzeOptions {
+  model: string;
+  compare?: string;
+  data: DatasetSource;
+  configPath?: string;
+  analyses: AnalysisName[];
+  /** Tensor selectors (names, node names, op:TYPE); default: activations, pools and the outputs. */
+  layers?: string[];
+  samples?: number;
+  k?: number;
+  seed?: number;
+  batchSize?: number;
+  memoryBudgetMB?: number;
+  noCache?: boolean;
+  cacheDir?: string;
+  signal?: AbortSignal;
+  onProgress?: ProgressSink;
+  log?: (line: string) => void;
+  /** Called with the result so far after each analysis (streaming to a panel). */
+  onPartial?: (r: AnalysisResult) => void;
+}
+
+const ACTIVATION_OPS = new Set(['Relu', 'LeakyRelu', 'PRelu', 'Elu', 'Selu', 'Sigmoid', 'Tanh', 'HardSwish', 'HardSigmoid', 'Clip', 'Gelu', 'Mish', 'MaxPool', 'AveragePool', 'GlobalAveragePool', 'GlobalMaxPool']);
+
+/** Default taps: activation and pooling outputs in graph order, then the graph outputs. */
+export function defaultLayers(layers: LayerInfo[], outputs: string[]): string[] {
+  const taps = layers.filter((l) => ACTIVATION_OPS.has(l.op)).map((l) => l.output);
+  for (const o of outputs) if (!taps.includes(o)) taps.push(o);
+  return taps;
+}
+
+export async function sha256File(file: string): Promise<string> {
+  const h = crypto.createHash('sha256');
+  await new Promise<void>((resolve, reject) => fs.createReadStream(file).on('data', (d) => h.update(d)).on('end', resolve).on('error', reject));
+  return h.digest('hex');
+}
+
+interface Prepared {
+  ref: ModelRef;
+  layers: LayerRef[];
+  plan: ReturnType<typeof planCapture>;
+}
+
+async function prepareModel(file: string, selectors: string[] | undefined, sampleShape: number[], pool: SessionPool): Promise<Prepared> {
+  const m = await loadModel(file);
+  const proto = m.proto;
+  const input = singleInput(proto);
+  const sha = await sha256File(m.path);
+  const key = `${m.path}#${sha}`;
+  const shapes = await tensorShapes(proto, pool, key, { inputShapes: { [input]: [1, ...sampleShape] } });
+  const summary = listLayers(proto, shapes);
+  const taps = selectors?.length ? expandTensorSelectors(proto, selectors) : defaultLayers(summary.layers, proto.graph!.output.map((o) => o.name));
+  if (!taps.length) throw new ReplensError('E_ARGUMENT', `--layers ${selectors?.join(',')} names no tensor of ${path.basename(file)}`);
+  const byOutput = new Map<string, LayerInfo>();
+  for (const l of summary.layers) for (const o of l.outputs) byOutput.set(o, l);
+  const layers: LayerRef[] = taps.map((t) => {
+    const l = byOutput.get(t);
+    const shape = (shapes.get(t) ?? []).slice(1).map((d) => (typeof d === 'number' ? d : 0));
+    return { tensor: t, label: l ? (l.module ?? l.name) : t, op: l?.op ?? 'Input', shape, params: l?.params ?? 0, index: l?.index ?? -1 };
+  });
+  // PyTorch reuses one module for several calls (relu, relu_1 → layer1.0.relu): number the repeats.
+  const seen = new Map<string, number>();
+  for (const l of layers) { const c = (seen.get(l.label) ?? 0) + 1; seen.set(l.label, c); if (c > 1) l.label = `${l.label} (${c})`; }
+  const plan = planCapture(proto, key, taps, parseReduce('none'), shapes);
+  return { ref: { path: m.path, name: path.basename(m.path), sha256: sha, opset: summary.opset, params: summary.totalParams }, layers, plan };
+}
+
+/** Runs the requested analyses and returns the result document. */
+export async function analyze(o: AnalyzeOptions, pool: SessionPool): Promise<AnalysisResult> {
+  const t00 = Date.now();
+  const log = o.log ?? (() => undefined);
+  const analyses = [...new Set(o.analyses)];
+  for (const a of analyses) if (!ANALYSES.includes(a)) throw new ReplensError('E_ARGUMENT', `unknown analysis '${a}' (${ANALYSES.join(', ')})`);
+  if (!analyses.length) throw new ReplensError('E_ARGUMENT', `no analyses requested (${ANALYSES.join(', ')})`);
+  const m0 = await loadModel(o.model, { externalData: false });
+  const inputInfo = valueInfoOf(feedInputs(m0.proto.graph!)[0]);
+  const ds: Dataset = await openDatasetFromJob({ data: o.data, configPath: o.configPath }, (inputInfo?.shape ?? null) as Dim[] | null);
+  try {
+    const notes: string[] = [];
+    const main = await prepareModel(o.model, o.layers, ds.sampleShape, pool);
+    const cmp = o.compare ? await prepareModel(o.compare, o.layers, ds.sampleShape, pool) : null;
+    // Samples and k: the thesis's ch. 5 rule unless given (the number of classes comes from the labels we see).
+    const seed = o.seed ?? 0;
+    const batchSize = o.batchSize ?? 64;
+    let n = Math.min(ds.length, o.samples ?? Math.min(ds.length, 15000));
+    if (o.samples !== undefined && o.samples > ds.length) notes.push(`--samples ${o.samples} asked, the dataset has ${ds.length}: using ${ds.length}`);
+    if (n < 4) throw new ReplensError('E_DATASET', `the dataset has ${ds.length} sample${ds.length === 1 ? '' : 's'}; the analyses need at least 4`);
+
+    // ---- capture: one pass, streaming analyses fed batch by batch, the rest stored ----
+    const needStore = analyses.includes('rra') || analyses.includes('similarity');
+    const store = needStore ? new ActivationStore((o.memoryBudgetMB ?? 2048) * 2 ** 20) : null;
+    const storeCmp = needStore && cmp ? new ActivationStore((o.memoryBudgetMB ?? 2048) * 2 ** 20) : null;
+    const summaries = new Map(main.layers.map((l) => [l.tensor, new SummaryAccumulator(l.tensor)]));
+    const labelsAll: number[] = [];
+    const selectivityBatches: { data: Map<string, { data: Float32Array; dims: number[] }>; labels: Int32Array }[] = [];
+    let captured = 0;
+    for await (const b of runCapture(main.plan, pool, ds.batches(batchSize, { signal: o.signal, end: n }), { signal: o.signal, total: n, onProgress: o.onProgress, what: main.ref.name })) {
+      for (const l of main.layers) {
+        const v = b.values.get(l.tensor)!;
+        summaries.get(l.tensor)!.add(v.data, v.dims);
+        store?.append(l.tensor, v.data, b.count, v.dims.slice(1));
+      }
+      if (b.labels) labelsAll.push(...b.labels);
+      if (analyses.includes('selectivity') && b.labels) selectivityBatches.push({ data: new Map(main.layers.map((l) => [l.tensor, b.values.get(l.tensor)!])), labels: b.labels });
+      captured += b.count;
+    }
+    n = captured;
+    const labels = ds.hasLabels && labelsAll.length === n ? Int32Array.from(labelsAll) : null;
+    const classList = labels ? [...new Set(labels)].sort((a, b) => a - b) : [];
+    if (cmp) {
+      for await (const b of runCapture(cmp.plan, pool, ds.batches(batchSize, { signal: o.signal, end: n }), { signal: o.signal, total: n, onProgress: o.onProgress, what: cmp.ref.name })) {
+        for (const l of cmp.layers) { const v = b.values.get(l.tensor)!; storeCmp?.append(l.tensor, v.data, b.count, v.dims.slice(1)); }
+      }
+    }
+
+    const result: AnalysisResult = {
+      schema: RESULT_SCHEMA,
+      createdAt: new Date().toISOString(),
+      tool: { name: 'replens', version: VERSION },
+      model: main.ref,
+      ...(cmp ? { compare: { ...cmp.ref, layers: cmp.layers } } : {}),
+      dataset: { identity: ds.identity, description: ds.description, samples: n, hasLabels: !!labels, ...(ds.classNames ? { classNames: ds.classNames } : {}) },
+      settings: { analyses, samples: n, seed, batchSize },
+      layers: main.layers,
+      analyses: {},
+      timings: {},
+      notes,
+      complete: false,
+    };
+    const settingsKey = { samples: n, seed, batchSize, layers: main.layers.map((l) => l.tensor), compare: cmp?.ref.sha256 ?? null };
+    const cached = async <T>(name: string, extra: unknown, run: () => Promise<T>): Promise<T> => {
+      const key = cacheKey({ model: main.ref.sha256, dataset: ds.identity, analysis: name, settings: settingsKey, extra, version: VERSION });
+      if (!o.noCache) {
+        const hit = readCache<T>(o.cacheDir, key);
+        if (hit !== null) { log(`${name}: from the cache (${key.slice(0, 12)})`); return hit; }
+      }
+      const t0 = Date.now();
+      const value = await run();
+      result.timings[name] = (Date.now() - t0) / 1000;
+      writeCache(o.cacheDir, key, value);
+      return value;
+    };
+
+    if (analyses.includes('summary')) {
+      result.analyses.summary = await cached('summary', null, async () => ({ perLayer: main.layers.map((l) => summaries.get(l.tensor)!.result()) }));
+      o.onPartial?.(result);
+    }
+    if (analyses.includes('selectivity')) {
+      if (!labels || classList.length < 2) notes.push('selectivity skipped: it needs labels with at least 2 classes');
+      else {
+        result.analyses.selectivity = await cached('selectivity', null, async () => {
+          // Selectivity is defined for non-negative activations (ReLU outputs); layers with negative values are left out.
+          const ok = main.layers.filter((l) => (summaries.get(l.tensor)!.result().min ?? 0) >= 0);
+          const skipped = main.layers.filter((l) => !ok.includes(l)).map((l) => l.label);
+          if (skipped.length) notes.push(`selectivity left out for ${skipped.join(', ')}: negative activations (the index is defined for non-negative ones)`);
+          const acc = new Map(ok.map((l) => [l.tensor, new SelectivityAccumulator(l.tensor, classList)]));
+          for (const b of selectivityBatches) for (const l of ok) { const v = b.data.get(l.tensor)!; acc.get(l.tensor)!.add(v.data, v.dims, b.labels); }
+          return { perLayer: ok.map((l) => acc.get(l.tensor)!.result()) };
+        });
+        o.onPartial?.(result);
+      }
+    }
+    selectivityBatches.length = 0;
+    throwIfAborted(o.signal);
+    if (analyses.includes('rra')) {
+      const rule = rraDefaults(n, Math.max(1, classList.length || 1));
+      const k = o.k ?? rule.neighbours;
+      if (k >= n) throw new ReplensError('E_ARGUMENT', `k = ${k} needs more than ${k} samples; the run has ${n}`);
+      const settings: RraSettings = { k, poolings: ['avg2', 'max2', 'avg4', 'max4', 'avgglobal', 'maxglobal'], rule: o.k ? `k = ${k} (given), ${n} samples` : `${rule.rule}; ${n} samples used` };
+      result.settings.k = k;
+      if (!labels) notes.push('NNCS skipped: the dataset has no labels (intrinsic dimension and NNLS computed)');
+      result.analyses.rra = await cached('rra', settings, () => runRra(store!, main.layers, labels, settings, { storeB: storeCmp, layersB: cmp?.layers, signal: o.signal, onProgress: o.onProgress, notes }));
+      o.onPartial?.(result);
+    }
+    if (analyses.includes('similarity')) {
+      result.analyses.similarity = await cached('similarity', null, () => runSimilarity(store!, main.layers, { storeB: storeCmp, layersB: cmp?.layers, signal: o.signal, onProgress: o.onProgress, notes }));
+      o.onPartial?.(result);
+    }
+    if (analyses.includes('noise-svd')) notes.push('noise-svd runs from `replens analyze` in a later version; use the engine function noiseSvd() meanwhile');
+    store?.dispose(); storeCmp?.dispose();
+    result.complete = true;
+    result.timings.total = (Date.now() - t00) / 1000;
+    return result;
+  } finally {
+    await ds.close?.();
+  }
+}

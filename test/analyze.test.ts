@@ -1,0 +1,123 @@
+// `replens analyze` end to end on the bundled Fashion-MNIST model and real images: the result document against
+// the metric functions run on independently captured activations, the cache, compare mode, the files written,
+// and bad input.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { spawnSync } from 'child_process';
+import { analyze } from '../src/engine/analyses/analyze';
+import { SessionPool, runSession } from '../src/engine/runtime/session';
+import { loadModel } from '../src/engine/onnx/model';
+import { exposeTensors } from '../src/engine/onnx/graph';
+import { writeNpy } from '../src/engine/npy';
+import { readIdx, idxValues } from '../src/engine/data/idx';
+import { knnWithDistances } from '../src/engine/metrics/knn';
+import { twoNNFromGraph } from '../src/engine/metrics/twonn';
+import { nncsFromGraph } from '../src/engine/metrics/nncs';
+import { nnlsFromGraphs } from '../src/engine/metrics/nnls';
+import { linearCKA } from '../src/engine/metrics/cka';
+import { classSelectivity } from '../src/engine/metrics/selectivity';
+import { RESULT_SCHEMA } from '../src/shared/result';
+import { ReplensError } from '../src/engine/errors';
+
+const EX = path.join(__dirname, '..', 'examples', 'fashion-mnist');
+const MODEL = path.join(EX, 'model.onnx');
+const DATA = { path: path.join(EX, 'data', 't10k-images-idx3-ubyte.gz') };
+const CLI = path.join(__dirname, '..', 'dist', 'cli.js');
+const pool = new SessionPool({ executionProvider: 'cpu' });
+const cacheDir = fs.mkdtempSync(path.join(os.tmpdir(), 'replens-cache-'));
+const N = 200;
+
+/** The first n bundled test images as model input: ToTensor then Normalize(0.286, 0.353), step by step in float32. */
+function images(n: number): { x: Float32Array; y: Int32Array } {
+  const px = idxValues(readIdx(DATA.path), 0, n * 784);
+  const f = Math.fround;
+  const x = Float32Array.from({ length: n * 784 }, (_, i) => f(f(f(f(px[i]) / 255) - f(0.286)) / f(0.353)));
+  const y = Int32Array.from(idxValues(readIdx(path.join(EX, 'data', 't10k-labels-idx1-ubyte.gz')), 0, n) as ArrayLike<number>);
+  return { x, y };
+}
+
+test('analyze: every number equals the metric functions on independently captured activations', async () => {
+  const r = await analyze({ model: MODEL, data: DATA, analyses: ['summary', 'rra', 'similarity', 'selectivity'], samples: N, k: 5, cacheDir, noCache: true }, pool);
+  assert.equal(r.schema, RESULT_SCHEMA);
+  assert.equal(r.complete, true);
+  assert.equal(r.dataset.samples, N);
+  assert.equal(r.layers.length, 10);
+  assert.equal(new Set(r.layers.map((l) => l.label)).size, 10, 'labels are unique (repeated modules are numbered)');
+  // Reference: the first N test images, preprocessed here as torchvision does (replens.json), through a plain session.
+  const { proto } = await loadModel(MODEL);
+  const { x, y } = images(N);
+  const tensors = r.layers.map((l) => l.tensor);
+  const ms = await pool.get('analyze-ref', exposeTensors(proto, tensors, false), 'test');
+  const out = await runSession(ms, { input: { data: x, dims: [N, 1, 28, 28], type: 'float32' } }, 'test');
+  const graphs: Int32Array[] = [];
+  for (const [i, t] of tensors.entries()) {
+    const a = out[t].data as Float32Array, D = a.length / N;
+    const g = await knnWithDistances({ data: Float64Array.from(a), rows: N, cols: D }, 5, { screening: 'float64' });
+    graphs.push(g.indices);
+    const row = r.analyses.rra!.perLayer[i];
+    const id = twoNNFromGraph(g);
+    // The two graphs (capture plan vs exposed model) may fuse differently: activations agree to float32 rounding.
+    assert.ok(Math.abs(row.id!.twonn! - id.value) < 1e-6 * id.value, `${t}: ID ${row.id!.twonn} vs ${id.value}`);
+    assert.ok(Math.abs(row.nncs! - nncsFromGraph(g.indices, y, 5).value) < 1e-12, `${t}: NNCS`);
+  }
+  assert.ok(Math.abs(r.analyses.rra!.nnls.values[1][4]! - nnlsFromGraphs(graphs[1], graphs[4], N, 5).value) < 1e-12);
+  // CKA: float32 products of centred activations vs the float64 metric, to float32 accuracy.
+  const a2 = Float64Array.from(out[tensors[2]].data as Float32Array), a6 = Float64Array.from(out[tensors[6]].data as Float32Array);
+  const ref = await linearCKA({ data: a2, rows: N, cols: a2.length / N }, { data: a6, rows: N, cols: a6.length / N });
+  assert.ok(Math.abs(r.analyses.similarity!.cka.values[2][6]! - ref.value) < 1e-5, `CKA ${r.analyses.similarity!.cka.values[2][6]} vs ${ref.value}`);
+  assert.equal(r.analyses.similarity!.cka.values[3][3], 1);
+  // Selectivity: ReLU layers only (the logits are negative somewhere: left out with a note).
+  const sel = r.analyses.selectivity!.perLayer;
+  assert.ok(!sel.some((s) => s.tensor === 'logits'));
+  assert.ok(r.notes.some((n) => /selectivity left out for fc/.test(n)));
+  const s0 = classSelectivity(Float64Array.from(out[tensors[0]].data as Float32Array), [N, 32, 28, 28], y);
+  assert.ok(Math.abs(sel[0].mean - s0.value) < 1e-6, `selectivity ${sel[0].mean} vs ${s0.value}`);
+  // Summary: sparsity of a ReLU layer = share of exact zeros.
+  const z = (out[tensors[0]].data as Float32Array).reduce((c, v) => c + (v <= 0 ? 1 : 0), 0) / (out[tensors[0]].data as Float32Array).length;
+  assert.ok(Math.abs(r.analyses.summary!.perLayer[0].sparsity - z) < 1e-4);
+  // Multi-scale NNCS for conv layers; none for the flat ones.
+  assert.ok(r.analyses.rra!.perLayer[0].multiScale!.avg2! > 0);
+  assert.equal(r.analyses.rra!.perLayer[9].multiScale, undefined);
+});
+
+test('analyze: the cache returns the same document at once; compare mode against itself gives NNLS 1 on the diagonal', async () => {
+  const opts = { model: MODEL, data: DATA, analyses: ['summary', 'rra'] as ('summary' | 'rra')[], samples: 120, k: 4, cacheDir, layers: ['op:MaxPool', 'op:GlobalAveragePool', 'logits'] };
+  const a = await analyze(opts, pool);
+  assert.ok('rra' in a.timings);
+  const b = await analyze(opts, pool);
+  assert.ok(!('rra' in b.timings), 'second run: from the cache');
+  assert.deepEqual(b.analyses.rra, a.analyses.rra);
+  const c = await analyze({ ...opts, compare: MODEL, noCache: true }, pool);
+  const inter = c.analyses.rra!.interModel!;
+  for (let i = 0; i < 3; i++) assert.equal(inter.values[i][i], 1);
+});
+
+test('analyze CLI: writes result.json, report.html and CSVs; bad input is one line', () => {
+  const out = fs.mkdtempSync(path.join(os.tmpdir(), 'replens-analyze-'));
+  const run = (...args: string[]) => spawnSync(process.execPath, [CLI, 'analyze', ...args], { encoding: 'utf8', env: { ...process.env, REPLENS_CACHE_DIR: cacheDir } });
+  const r = run(MODEL, '--data', DATA.path, '--samples', '100', '--k', '4', '--analyses', 'summary,rra,selectivity', '--out', out, '--quiet');
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /layer\s+op\s+shape/);
+  for (const f of ['result.json', 'report.html', 'layers.csv', 'nnls.csv']) assert.ok(fs.existsSync(path.join(out, f)), f);
+  const doc = JSON.parse(fs.readFileSync(path.join(out, 'result.json'), 'utf8'));
+  assert.equal(doc.dataset.samples, 100);
+  assert.equal(fs.readFileSync(path.join(out, 'layers.csv'), 'utf8').trim().split('\n').length, 11);
+  const bad = (args: string[], re: RegExp) => { const b = run(...args); assert.notEqual(b.status, 0); assert.match(b.stderr, re); assert.equal(b.stderr.trim().split('\n').length, 1); };
+  bad([MODEL, '--data', DATA.path, '--analyses', 'rra,bogus'], /unknown analysis 'bogus'/);
+  bad([MODEL, '--data', DATA.path, '--layers', 'op:Softmax'], /Softmax/);
+  bad([MODEL], /needs --data/);
+});
+
+test('analyze: too few samples, unlabelled data', async () => {
+  await assert.rejects(analyze({ model: MODEL, data: DATA, analyses: ['rra'], samples: 3, cacheDir, noCache: true }, pool), (e: unknown) => e instanceof ReplensError && /at least 4/.test(e.message));
+  const npy = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'replens-nl-')), 'x.npy');
+  writeNpy(npy, { shape: [60, 1, 28, 28], data: images(60).x });
+  const r = await analyze({ model: MODEL, data: { path: npy }, analyses: ['rra', 'selectivity'], samples: 60, k: 3, cacheDir, noCache: true }, pool);
+  assert.ok(r.notes.some((n) => /selectivity skipped/.test(n)));
+  assert.ok(r.notes.some((n) => /NNCS skipped/.test(n)));
+  assert.equal(r.analyses.rra!.perLayer[0].nncs, null);
+  assert.ok(r.analyses.rra!.perLayer[0].id!.twonn! > 0);
+});
