@@ -111,6 +111,25 @@ test('analyze CLI: writes result.json, report.html and CSVs; bad input is one li
   bad([MODEL], /needs --data/);
 });
 
+test('analyze: noise-svd over checkpoints and both splits — one series each, fixed noise gives identical cells for identical models', async () => {
+  const ck = fs.mkdtempSync(path.join(os.tmpdir(), 'replens-ck-'));
+  for (const e of [1, 2]) fs.copyFileSync(MODEL, path.join(ck, `epoch-${e}.onnx`));
+  const r = await analyze({
+    model: MODEL, data: DATA, analyses: ['noise-svd'], samples: 50, cacheDir, noCache: true, layers: ['op:GlobalAveragePool', 'logits'],
+    checkpoints: [path.join(ck, 'epoch-1.onnx'), path.join(ck, 'epoch-2.onnx')], trainData: DATA, noiseImages: 1, sigmas: [0.1], groupSize: 8,
+  }, pool);
+  const ns = r.analyses.noiseSvd!;
+  assert.deepEqual(ns.series.map((s) => `${s.split}:${s.epoch}`), ['test:1', 'test:2', 'train:1', 'train:2']);
+  assert.equal(ns.settings.images, 10, 'one image per class');
+  assert.deepEqual(ns.settings.clip, [0, 1]);
+  // Same model, same images and noise: identical cells across checkpoints; EV₁ in (0, 1).
+  assert.deepEqual(ns.series[0].layers, ns.series[1].layers);
+  const cell = ns.series[0].layers[0].cells.find((c) => c.label === -1)!;
+  assert.equal(cell.images, 10);
+  assert.ok(cell.ev1.mean > 0 && cell.ev1.mean < 1);
+  assert.ok(Math.abs(cell.ev1.mean + cell.ev2.mean + cell.rest.mean - 1) < 1e-12);
+});
+
 test('analyze: too few samples, unlabelled data', async () => {
   await assert.rejects(analyze({ model: MODEL, data: DATA, analyses: ['rra'], samples: 3, cacheDir, noCache: true }, pool), (e: unknown) => e instanceof ReplensError && /at least 4/.test(e.message));
   const npy = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'replens-nl-')), 'x.npy');

@@ -26,6 +26,7 @@ Usage:
     ars --acts A.npy | noise-svd --acts A.npy [--group-size G] [--centre]
   replens analyze MODEL.onnx --data PATH [--compare MODEL2.onnx] [--analyses summary,rra,similarity,selectivity]
                  [--layers LIST] [--samples N] [--k K] [--out DIR] [--no-cache]
+                 noise-svd: [--checkpoints M1,M2,…] [--train-data PATH] [--noise-images 10] [--sigmas 0.2,0.1,0.01] [--group-size 64]
                                    every activation analysis → DIR/result.json, report.html, CSV (default DIR replens-report)
   replens grad MODEL.onnx --input X.npy --tensor NAME --channel C [--mean] --out G.npy
                                    d(Σ over batch and space of NAME[:, C]) / d input (--mean: the mean instead)
@@ -81,6 +82,8 @@ const OPTIONS = {
   wrt: { type: 'string' }, out: { type: 'string' },
   compare: { type: 'string' }, analyses: { type: 'string' }, layers: { type: 'string' }, samples: { type: 'string' },
   k: { type: 'string' }, seed: { type: 'string' }, 'no-cache': { type: 'boolean' },
+  checkpoints: { type: 'string' }, 'train-data': { type: 'string' }, 'noise-images': { type: 'string' }, sigmas: { type: 'string' },
+  'group-size': { type: 'string' },
 } as const;
 
 function parse(argv: string[]) {
@@ -197,6 +200,10 @@ export async function main(argv: string[]): Promise<number> {
           samples: intOpt(values.samples, 'samples'), k: intOpt(values.k, 'k'), seed: intOpt(values.seed, 'seed', 0),
           batchSize: intOpt(values['batch-size'], 'batch-size'), memoryBudgetMB: intOpt(values['memory-budget'], 'memory-budget'),
           noCache: values['no-cache'], out, runtime: runtimeOf(values), onProgress: progressPrinter(!!values.quiet),
+          checkpoints: values.checkpoints ? values.checkpoints.split(',').map((x) => x.trim()).filter(Boolean) : undefined,
+          trainData: values['train-data'] ? { path: values['train-data'] } : undefined,
+          noiseImages: intOpt(values['noise-images'], 'noise-images'), groupSize: intOpt(values['group-size'], 'group-size', 2),
+          sigmas: values.sigmas ? values.sigmas.split(',').map((x) => { const v = Number(x); if (!(v >= 0) || !Number.isFinite(v)) fail(`--sigmas must be numbers ≥ 0, got '${x}'`); return v; }) : undefined,
           log: (line) => { if (process.env.REPLENS_VERBOSE) process.stderr.write(line + '\n'); }, signal: ac.signal,
         });
         if (values.json) process.stdout.write(JSON.stringify(r) + '\n');

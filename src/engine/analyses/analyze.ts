@@ -20,12 +20,13 @@ import type { Dataset } from '../data/dataset';
 import type { ProgressSink } from '../progress';
 import { rraDefaults } from '../metrics/rra-defaults';
 import type { DatasetSource } from '../../shared/messages';
-import { RESULT_SCHEMA, type AnalysisResult, type LayerRef, type ModelRef } from '../../shared/result';
+import { RESULT_SCHEMA, type AnalysisResult, type LayerRef, type ModelRef, type NoiseSvdResultJson } from '../../shared/result';
 import { SummaryAccumulator } from './summary';
 import { SelectivityAccumulator } from './selectivity';
 import { runRra, type RraSettings } from './rra';
 import { runSimilarity } from './similarity';
 import { readCache, writeCache, cacheKey } from './cache';
+import { noiseSvd } from '../metrics/noise-svd';
 
 export const ANALYSES = ['summary', 'rra', 'similarity', 'selectivity', 'noise-svd'] as const;
 export type AnalysisName = (typeof ANALYSES)[number];
@@ -49,6 +50,14 @@ export interface AnalyzeOptions {
   signal?: AbortSignal;
   onProgress?: ProgressSink;
   log?: (line: string) => void;
+  /** noise-svd: models to run it on, e.g. one checkpoint per epoch (default: the model). */
+  checkpoints?: string[];
+  /** noise-svd: training images (split 'train'); the analysed data is the 'test' split. */
+  trainData?: DatasetSource;
+  /** noise-svd: images per class (default 10), σ values (default 0.2, 0.1, 0.01), copies per image (default 64). */
+  noiseImages?: number;
+  sigmas?: number[];
+  groupSize?: number;
   /** Called with the result so far after each analysis (streaming to a panel). */
   onPartial?: (r: AnalysisResult) => void;
 }
@@ -96,6 +105,26 @@ async function prepareModel(file: string, selectors: string[] | undefined, sampl
   for (const l of layers) { const c = (seen.get(l.label) ?? 0) + 1; seen.set(l.label, c); if (c > 1) l.label = `${l.label} (${c})`; }
   const plan = planCapture(proto, key, taps, parseReduce('none'), shapes);
   return { ref: { path: m.path, name: path.basename(m.path), sha256: sha, opset: summary.opset, params: summary.totalParams }, layers, plan };
+}
+
+/** The first `per` images of each class (or the first 10·per without labels), as model input. */
+async function pickImages(ds: Dataset, per: number, batchSize: number, signal?: AbortSignal): Promise<{ x: Float32Array; labels: Int32Array }> {
+  const size = ds.sampleShape.reduce((a, b) => a * b, 1);
+  const taken = new Map<number, number>();
+  const xs: Float32Array[] = [], ls: number[] = [];
+  const want = ds.hasLabels ? Infinity : 10 * per;
+  for await (const b of ds.batches(batchSize, { signal })) {
+    for (let i = 0; i < b.shape[0]; i++) {
+      const label = b.labels ? b.labels[i] : -1;
+      if ((taken.get(label) ?? 0) >= per) continue;
+      taken.set(label, (taken.get(label) ?? 0) + 1);
+      xs.push(b.x.slice(i * size, (i + 1) * size)); ls.push(label);
+    }
+    if (ls.length >= want || (ds.hasLabels && [...taken.values()].every((c) => c >= per) && taken.size >= (ds.classNames?.length ?? 10))) break;
+  }
+  const x = new Float32Array(xs.length * size);
+  xs.forEach((v, i) => x.set(v, i * size));
+  return { x, labels: Int32Array.from(ls) };
 }
 
 /** Runs the requested analyses and returns the result document. */
@@ -209,7 +238,33 @@ export async function analyze(o: AnalyzeOptions, pool: SessionPool): Promise<Ana
       result.analyses.similarity = await cached('similarity', null, () => runSimilarity(store!, main.layers, { storeB: storeCmp, layersB: cmp?.layers, signal: o.signal, onProgress: o.onProgress, notes }));
       o.onPartial?.(result);
     }
-    if (analyses.includes('noise-svd')) notes.push('noise-svd runs from `replens analyze` in a later version; use the engine function noiseSvd() meanwhile');
+    if (analyses.includes('noise-svd')) {
+      const per = o.noiseImages ?? 10;
+      const settings = { per, sigmas: o.sigmas ?? [0.2, 0.1, 0.01], groupSize: o.groupSize ?? 64, checkpoints: o.checkpoints ?? [], train: o.trainData?.path ?? null };
+      result.analyses.noiseSvd = await cached('noise-svd', settings, async () => {
+        const splits: { split: 'train' | 'test'; ds: Dataset }[] = [{ split: 'test', ds }];
+        if (o.trainData) splits.push({ split: 'train', ds: await openDatasetFromJob({ data: o.trainData, configPath: o.configPath }, (inputInfo?.shape ?? null) as Dim[] | null) });
+        const files = o.checkpoints?.length ? o.checkpoints : [o.model];
+        const out: NoiseSvdResultJson = { settings: { sigmas: settings.sigmas, groupSize: settings.groupSize, seed, centre: false, clip: ds.pixelSpace?.clip ?? null, images: 0 }, series: [] };
+        for (const { split, ds: d } of splits) {
+          const pick = await pickImages(d, per, batchSize, o.signal);
+          out.settings.images = pick.labels.length;
+          for (const file of files) {
+            throwIfAborted(o.signal);
+            const m = await loadModel(file);
+            const r = await noiseSvd(m.proto, `${m.path}#noise`, pool, main.layers.map((l) => l.tensor), pick.x, d.sampleShape, d.hasLabels ? pick.labels : null, {
+              sigmas: settings.sigmas, groupSize: settings.groupSize, seed, signal: o.signal, onProgress: o.onProgress,
+              pixel: d.pixelSpace ?? { mean: [0], std: [1], layout: 'NCHW', clip: null },
+            });
+            const ep = /epoch[-_]?(\d+)/i.exec(path.basename(file));
+            out.series.push({ checkpoint: path.basename(file), epoch: ep ? Number(ep[1]) : null, split, layers: r.layers });
+          }
+          if (d !== ds) await d.close?.();
+        }
+        return out;
+      });
+      o.onPartial?.(result);
+    }
     store?.dispose(); storeCmp?.dispose();
     result.complete = true;
     result.timings.total = (Date.now() - t00) / 1000;

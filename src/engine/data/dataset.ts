@@ -25,6 +25,11 @@ export interface Dataset {
   readonly hasLabels: boolean;
   /** Class names where the source has them (ImageFolder folders, replens.json). */
   readonly classNames?: string[];
+  /**
+   * How model input maps back to pixel units: input = (pixel − mean)/std per channel; `clip` is the valid pixel
+   * range ([0, 1] for 8-bit sources after ToTensor), null when unknown. Noise in pixel units uses it.
+   */
+  readonly pixelSpace?: { mean: number[]; std: number[]; layout: 'NCHW' | 'NHWC'; clip: [number, number] | null };
   /** Streams batches in order; stops early (throwing a ReplensError 'E_CANCELLED') when the signal aborts. */
   batches(batchSize: number, opts?: { signal?: AbortSignal; start?: number; end?: number }): AsyncIterable<Batch>;
   close?(): Promise<void>;

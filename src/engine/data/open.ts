@@ -201,6 +201,7 @@ export async function openDataset(spec: DatasetSpec, opts: OpenOptions = {}): Pr
     sampleShape,
     hasLabels: labels !== null,
     classNames,
+    pixelSpace: { mean: p.mean, std: p.std, layout: p.layout, clip: p.divisor !== null || Math.abs(p.scale * 255 - 1) < 1e-9 ? [0, 1] : null },
     batches,
     async close() { /* readers hold no handles between batches */ },
   };
