@@ -130,6 +130,32 @@ test('analyze: noise-svd over checkpoints and both splits — one series each, f
   assert.ok(Math.abs(cell.ev1.mean + cell.ev2.mean + cell.rest.mean - 1) < 1e-12);
 });
 
+test('analyze: minibatch CKA (above the Gram limit) equals minibatchCKA on the same consecutive batches', async () => {
+  const { SIMILARITY_LIMITS, batchBounds } = await import('../src/engine/analyses/similarity');
+  const { minibatchCKA } = await import('../src/engine/metrics/cka');
+  const saved = { ...SIMILARITY_LIMITS };
+  Object.assign(SIMILARITY_LIMITS, { maxGramSamples: 50, minibatch: 40 });
+  try {
+    const n = 130;
+    const r = await analyze({ model: MODEL, data: DATA, analyses: ['similarity'], samples: n, cacheDir, noCache: true, layers: ['op:MaxPool', 'op:GlobalAveragePool', 'logits'] }, pool);
+    assert.match(r.analyses.similarity!.ckaMethod, /minibatch/);
+    const { proto } = await loadModel(MODEL);
+    const { x } = images(n);
+    const tensors = r.layers.map((l) => l.tensor);
+    const ms = await pool.get('analyze-mb', exposeTensors(proto, tensors, false), 'test');
+    const out = await runSession(ms, { input: { data: x, dims: [n, 1, 28, 28], type: 'float32' } }, 'test');
+    const mat = (t: string, s: number, e: number) => { const a = out[t].data as Float32Array, D = a.length / n; return { data: Float64Array.from(a.subarray(s * D, e * D)), rows: e - s, cols: D }; };
+    const bounds = batchBounds(n, 40);
+    assert.deepEqual(bounds.map(([s, e]) => e - s), [32, 33, 32, 33]);
+    const ref = await minibatchCKA(bounds.map(([s, e]) => ({ x: mat(tensors[0], s, e), y: mat(tensors[2], s, e) })));
+    const got = r.analyses.similarity!.cka.values[0][2]!;
+    assert.ok(Math.abs(got - ref.value) < 1e-5, `minibatch CKA ${got} vs ${ref.value}`);
+    assert.equal(r.analyses.similarity!.cka.values[1][1], 1);
+  } finally {
+    Object.assign(SIMILARITY_LIMITS, saved);
+  }
+});
+
 test('analyze: too few samples, unlabelled data', async () => {
   await assert.rejects(analyze({ model: MODEL, data: DATA, analyses: ['rra'], samples: 3, cacheDir, noCache: true }, pool), (e: unknown) => e instanceof ReplensError && /at least 4/.test(e.message));
   const npy = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'replens-nl-')), 'x.npy');

@@ -156,6 +156,7 @@ export async function analyze(o: AnalyzeOptions, pool: SessionPool): Promise<Ana
     const labelsAll: number[] = [];
     const selectivityBatches: { data: Map<string, { data: Float32Array; dims: number[] }>; labels: Int32Array }[] = [];
     let captured = 0;
+    const tCapture = Date.now();
     for await (const b of runCapture(main.plan, pool, ds.batches(batchSize, { signal: o.signal, end: n }), { signal: o.signal, total: n, onProgress: o.onProgress, what: main.ref.name })) {
       for (const l of main.layers) {
         const v = b.values.get(l.tensor)!;
@@ -167,6 +168,7 @@ export async function analyze(o: AnalyzeOptions, pool: SessionPool): Promise<Ana
       captured += b.count;
     }
     n = captured;
+    const captureSeconds = (Date.now() - tCapture) / 1000;
     const labels = ds.hasLabels && labelsAll.length === n ? Int32Array.from(labelsAll) : null;
     const classList = labels ? [...new Set(labels)].sort((a, b) => a - b) : [];
     if (cmp) {
@@ -185,7 +187,7 @@ export async function analyze(o: AnalyzeOptions, pool: SessionPool): Promise<Ana
       settings: { analyses, samples: n, seed, batchSize },
       layers: main.layers,
       analyses: {},
-      timings: {},
+      timings: { 'capture (onnxruntime inference + stores)': captureSeconds },
       notes,
       complete: false,
     };
@@ -231,11 +233,11 @@ export async function analyze(o: AnalyzeOptions, pool: SessionPool): Promise<Ana
       const settings: RraSettings = { k, poolings: ['avg2', 'max2', 'avg4', 'max4', 'avgglobal', 'maxglobal'], rule: o.k ? `k = ${k} (given), ${n} samples` : `${rule.rule}; ${n} samples used` };
       result.settings.k = k;
       if (!labels) notes.push('NNCS skipped: the dataset has no labels (intrinsic dimension and NNLS computed)');
-      result.analyses.rra = await cached('rra', settings, () => runRra(store!, main.layers, labels, settings, { storeB: storeCmp, layersB: cmp?.layers, signal: o.signal, onProgress: o.onProgress, notes }));
+      result.analyses.rra = await cached('rra', settings, () => runRra(store!, main.layers, labels, settings, { storeB: storeCmp, layersB: cmp?.layers, signal: o.signal, onProgress: o.onProgress, notes, timings: result.timings }));
       o.onPartial?.(result);
     }
     if (analyses.includes('similarity')) {
-      result.analyses.similarity = await cached('similarity', null, () => runSimilarity(store!, main.layers, { storeB: storeCmp, layersB: cmp?.layers, signal: o.signal, onProgress: o.onProgress, notes }));
+      result.analyses.similarity = await cached('similarity', null, () => runSimilarity(store!, main.layers, { storeB: storeCmp, layersB: cmp?.layers, signal: o.signal, onProgress: o.onProgress, notes, timings: result.timings }));
       o.onPartial?.(result);
     }
     if (analyses.includes('noise-svd')) {

@@ -30,8 +30,9 @@ const finite = (v: number) => (Number.isFinite(v) ? v : null);
 
 export async function runRra(
   store: ActivationStore, layers: LayerRef[], labels: Int32Array | null, s: RraSettings,
-  o: { storeB?: ActivationStore | null; layersB?: LayerRef[]; signal?: AbortSignal; onProgress?: ProgressSink; notes?: string[] } = {},
+  o: { storeB?: ActivationStore | null; layersB?: LayerRef[]; signal?: AbortSignal; onProgress?: ProgressSink; notes?: string[]; timings?: Record<string, number> } = {},
 ): Promise<RraResult> {
+  const knn = async (...a: Parameters<typeof knnWithDistances>) => { const t0 = Date.now(); try { return await knnWithDistances(...a); } finally { if (o.timings) o.timings['rra: kNN graphs'] = (o.timings['rra: kNN graphs'] ?? 0) + (Date.now() - t0) / 1000; } };
   const n = store.rows(layers[0].tensor);
   const spatial = (l: LayerRef) => l.shape.length === 3 && l.shape[1] > 1;
   const units = layers.length + layers.filter(spatial).length * s.poolings.length + (o.layersB?.length ?? 0);
@@ -43,7 +44,7 @@ export async function runRra(
     throwIfAborted(o.signal);
     const data = store.materialize(l.tensor);
     const D = data.length / n;
-    const g = await knnWithDistances({ data, rows: n, cols: D }, s.k);
+    const g = await knn({ data, rows: n, cols: D }, s.k);
     graphs.push(g.indices);
     const id = twoNNFromGraph(g);
     if (id.dropped && o.notes) o.notes.push(`TwoNN on ${l.label}: ${id.dropped} point${id.dropped === 1 ? '' : 's'} with r1 = 0 or r1 = r2 dropped`);
@@ -61,7 +62,7 @@ export async function runRra(
         const [C, H, W] = l.shape;
         if (size !== 'global' && (size > H || size > W)) { row.multiScale[p] = null; progress.update(++done); continue; }
         const pooled = poolFeatures(data, [n, C, H, W], kind, size);
-        const pg = await knnWithDistances({ data: pooled.data, rows: n, cols: pooled.data.length / n }, s.k);
+        const pg = await knn({ data: pooled.data, rows: n, cols: pooled.data.length / n }, s.k);
         row.multiScale[p] = nncsFromGraph(pg.indices, labels, s.k).value;
         progress.update(++done, `${l.label} ${p}`);
       }
@@ -78,7 +79,7 @@ export async function runRra(
     for (const l of o.layersB) {
       throwIfAborted(o.signal);
       const data = o.storeB.materialize(l.tensor);
-      graphsB.push((await knnWithDistances({ data, rows: n, cols: data.length / n }, s.k)).indices);
+      graphsB.push((await knn({ data, rows: n, cols: data.length / n }, s.k)).indices);
       progress.update(++done, `compare ${l.label}`);
     }
     result.interModel = { rows: names, cols: o.layersB.map((l) => l.tensor), values: nnlsMatrix(graphs, graphsB, n, s.k) };

@@ -2,68 +2,124 @@
 // models on the same samples.
 //  * CKA on the full flattened activations, Gram form: per layer the centred Gram Kc = Xc·Xcᵀ (columns centred in
 //    float64, the product in float32 through onnxruntime — the activations are float32 already — and everything
-//    after in float64); CKA(a, b) = ⟨Kc_a, Kc_b⟩ / (‖Kc_a‖·‖Kc_b‖). Above MAX_GRAM_SAMPLES the n×n Grams would not
-//    fit, so each pair is minibatch CKA (Nguyen et al.) over batches of MINIBATCH samples.
+//    after in float64); CKA(a, b) = ⟨Kc_a, Kc_b⟩ / (‖Kc_a‖·‖Kc_b‖). Above SIMILARITY_LIMITS.maxGramSamples the n×n Grams would not
+//    fit, so each pair is minibatch CKA (Nguyen et al.) over batches of about SIMILARITY_LIMITS.minibatch samples.
 //  * SVCCA / PWCCA on units: conv layers are reduced to per-channel spatial means (the neurons are channels, as
 //    Raghu et al. and Morcos et al. do for conv layers, so the neuron count stays below the sample count).
 import { throwIfAborted, errorMessage } from '../errors';
 import type { ActivationStore } from '../capture/store';
 import { gemm } from '../linalg/gemm';
-import { cka } from '../metrics/cka';
-import { frobeniusDot } from '../metrics/center';
+import { frobeniusDot, uCenterGram } from '../metrics/center';
 import { pwcca, svcca } from '../metrics/cca';
 import { ProgressTracker, type ProgressSink } from '../progress';
 import type { LayerMatrix, LayerRef, SimilarityResult } from '../../shared/result';
 
-export const MAX_GRAM_SAMPLES = 5000;
-export const MINIBATCH = 1000;
+/** Above `maxGramSamples` CKA switches to minibatches of about `minibatch` samples (tests lower both). */
+export const SIMILARITY_LIMITS = { maxGramSamples: 5000, minibatch: 1000 };
 
 interface Rep {
-  /** Centred Gram (n×n, float64) or null in minibatch mode. */
+  /** Gram mode: the centred Gram (n×n, float64). */
   gram: Float64Array | null;
+  /** Minibatch mode: the U-centred Gram of each batch (float32 storage, float64 sums). */
+  batchGrams: Float32Array[] | null;
+  /** ‖Kc‖ (Gram mode) or √Σ_b⟨U(K_b), U(K_b)⟩ (minibatch mode). */
   norm: number;
   /** Unit activations for CCA, n×units float64. */
   units: { data: Float64Array; rows: number; cols: number };
-  /** The raw activations, kept only in minibatch mode. */
-  raw: Float32Array | null;
 }
 
-async function representation(store: ActivationStore, l: LayerRef, minibatch: boolean): Promise<Rep> {
-  const data = store.materialize(l.tensor);
-  const n = store.rows(l.tensor), D = data.length / n;
-  // Units: spatial means per channel for (C, H, W) layers.
-  const C = l.shape.length >= 2 ? l.shape[0] : D, S = D / C;
-  const units = new Float64Array(n * C);
-  for (let i = 0; i < n; i++) for (let c = 0; c < C; c++) { let s = 0; const o = (i * C + c) * S; for (let t = 0; t < S; t++) s += data[o + t]; units[i * C + c] = s / S; }
-  if (minibatch) return { gram: null, norm: 0, units: { data: units, rows: n, cols: C }, raw: data };
+/** Consecutive batches of nearly equal size (each ≥ 4 when n ≥ 4·count), as [start, end) pairs. */
+export function batchBounds(n: number, size: number): [number, number][] {
+  const count = Math.max(1, Math.ceil(n / size));
+  const out: [number, number][] = [];
+  for (let b = 0; b < count; b++) out.push([Math.floor((b * n) / count), Math.floor(((b + 1) * n) / count)]);
+  return out;
+}
+
+/** Rows [start, end) of a stored tensor, assembled across the store's chunks. */
+function* rowRanges(store: ActivationStore, tensor: string, D: number, bounds: [number, number][]): Generator<Float32Array> {
+  let k = 0;
+  let buf = new Float32Array((bounds[0][1] - bounds[0][0]) * D), fill = 0;
+  for (const c of store.chunks(tensor, 4096)) {
+    let off = 0;
+    while (off < c.rows && k < bounds.length) {
+      const want = bounds[k][1] - bounds[k][0];
+      const take = Math.min(want - fill, c.rows - off);
+      buf.set(c.data.subarray(off * D, (off + take) * D), fill * D);
+      fill += take; off += take;
+      if (fill === want) {
+        yield buf;
+        k++;
+        if (k < bounds.length) { buf = new Float32Array((bounds[k][1] - bounds[k][0]) * D); fill = 0; }
+      }
+    }
+  }
+}
+
+/** Column-centred float32 copy (means in float64). */
+function centred(data: Float32Array, n: number, D: number): Float32Array {
   const mean = new Float64Array(D);
   for (let i = 0; i < n; i++) for (let t = 0, o = i * D; t < D; t++) mean[t] += data[o + t];
   for (let t = 0; t < D; t++) mean[t] /= n;
   const xc = new Float32Array(n * D);
   for (let i = 0; i < n; i++) for (let t = 0, o = i * D; t < D; t++) xc[o + t] = data[o + t] - mean[t];
+  return xc;
+}
+
+async function representation(store: ActivationStore, l: LayerRef, minibatch: boolean): Promise<Rep> {
+  const n = store.rows(l.tensor);
+  const D = store.rowShape(l.tensor).reduce((a, b) => a * b, 1);
+  // Units: spatial means per channel for (C, H, W) layers.
+  const C = l.shape.length >= 2 ? l.shape[0] : D, S = D / C;
+  const units = new Float64Array(n * C);
+  const addUnits = (data: Float32Array, start: number, rows: number) => {
+    for (let i = 0; i < rows; i++) for (let c = 0; c < C; c++) { let s = 0; const o = (i * C + c) * S; for (let t = 0; t < S; t++) s += data[o + t]; units[(start + i) * C + c] = s / S; }
+  };
+  if (minibatch) {
+    // Per batch: U(K_b) of the batch (features centred within the batch first — U-centring is invariant to it, and
+    // it keeps the float32 products accurate), stored once per layer so every pair costs only dot products.
+    const bounds = batchBounds(n, SIMILARITY_LIMITS.minibatch);
+    const grams: Float32Array[] = [];
+    let self = 0, b = 0;
+    for (const x of rowRanges(store, l.tensor, D, bounds)) {
+      const [start, end] = bounds[b++], rows = end - start;
+      addUnits(x, start, rows);
+      const xc = centred(x, rows, D);
+      const k = Float64Array.from((await gemm({ data: xc, rows, cols: D }, { data: xc, rows, cols: D }, { transB: true })).data);
+      uCenterGram(k, rows);
+      self += frobeniusDot(k, k);
+      grams.push(Float32Array.from(k));
+    }
+    return { gram: null, batchGrams: grams, norm: Math.sqrt(self), units: { data: units, rows: n, cols: C } };
+  }
+  const data = store.materialize(l.tensor);
+  addUnits(data, 0, n);
+  const xc = centred(data, n, D);
   const k = await gemm({ data: xc, rows: n, cols: D }, { data: xc, rows: n, cols: D }, { transB: true });
   const gram = Float64Array.from(k.data);
-  return { gram, norm: Math.sqrt(frobeniusDot(gram, gram)), units: { data: units, rows: n, cols: C }, raw: null };
+  return { gram, batchGrams: null, norm: Math.sqrt(frobeniusDot(gram, gram)), units: { data: units, rows: n, cols: C } };
 }
 
 async function ckaOf(a: Rep, b: Rep): Promise<number | null> {
-  if (a.gram && b.gram) return a.norm > 0 && b.norm > 0 ? frobeniusDot(a.gram, b.gram) / (a.norm * b.norm) : null;
-  const n = a.units.rows;
-  const r = await cka({ data: a.raw!, rows: n, cols: a.raw!.length / n }, { data: b.raw!, rows: n, cols: b.raw!.length / n }, { batchSize: MINIBATCH });
-  return Number.isFinite(r.value) ? r.value : null;
+  if (!(a.norm > 0 && b.norm > 0)) return null;
+  if (a.gram && b.gram) return frobeniusDot(a.gram, b.gram) / (a.norm * b.norm);
+  let s = 0;
+  a.batchGrams!.forEach((g, i) => { const h = b.batchGrams![i]; for (let t = 0; t < g.length; t++) s += g[t] * h[t]; });
+  return s / (a.norm * b.norm);
 }
 
 export async function runSimilarity(
   store: ActivationStore, layers: LayerRef[],
-  o: { storeB?: ActivationStore | null; layersB?: LayerRef[]; signal?: AbortSignal; onProgress?: ProgressSink; notes?: string[] } = {},
+  o: { storeB?: ActivationStore | null; layersB?: LayerRef[]; signal?: AbortSignal; onProgress?: ProgressSink; notes?: string[]; timings?: Record<string, number> } = {},
 ): Promise<SimilarityResult> {
+  const timed = async <T>(key: string, f: () => Promise<T>): Promise<T> => { const t0 = Date.now(); try { return await f(); } finally { if (o.timings) o.timings[key] = (o.timings[key] ?? 0) + (Date.now() - t0) / 1000; } };
   const n = store.rows(layers[0].tensor);
-  const minibatch = n > MAX_GRAM_SAMPLES;
+  const minibatch = n > SIMILARITY_LIMITS.maxGramSamples;
   const reps: Rep[] = [];
   const L = layers.length, LB = o.layersB?.length ?? 0;
   const progress = new ProgressTracker(o.onProgress, 'similarity', L + LB + L * L + L * LB);
   let done = 0;
-  for (const l of layers) { throwIfAborted(o.signal); reps.push(await representation(store, l, minibatch)); progress.update(++done, l.label); }
+  for (const l of layers) { throwIfAborted(o.signal); reps.push(await timed('similarity: CKA Grams', () => representation(store, l, minibatch))); progress.update(++done, l.label); }
   const failed = new Set<string>();
   const safe = async (what: string, f: () => Promise<number>): Promise<number | null> => {
     try {
@@ -84,10 +140,10 @@ export async function runSimilarity(
         if (same && j < i) { c.values[i][j] = c.values[j][i]; s.values[i][j] = s.values[j][i]; }
         else if (same && i === j) { c.values[i][j] = 1; s.values[i][j] = 1; }
         else {
-          c.values[i][j] = await ckaOf(A[i], B[j]);
-          s.values[i][j] = await safe('SVCCA', async () => (await svcca(A[i].units, B[j].units)).value);
+          c.values[i][j] = await timed('similarity: CKA Grams', () => ckaOf(A[i], B[j]));
+          s.values[i][j] = await timed('similarity: SVCCA/PWCCA', () => safe('SVCCA', async () => (await svcca(A[i].units, B[j].units)).value));
         }
-        p.values[i][j] = same && i === j ? 1 : await safe('PWCCA', async () => (await pwcca(A[i].units, B[j].units)).value);
+        p.values[i][j] = same && i === j ? 1 : await timed('similarity: SVCCA/PWCCA', () => safe('PWCCA', async () => (await pwcca(A[i].units, B[j].units)).value));
         progress.update(++done);
       }
     }
@@ -95,10 +151,10 @@ export async function runSimilarity(
   };
   const names = layers.map((l) => l.tensor);
   const within = await matrices(reps, reps, names, names, true);
-  const result: SimilarityResult = { ...within, ckaMethod: minibatch ? `minibatch ${MINIBATCH} (float32 Grams, float64 sums)` : 'gram (float32 products of centred activations, float64 sums)' };
+  const result: SimilarityResult = { ...within, ckaMethod: minibatch ? `minibatch ≈ ${SIMILARITY_LIMITS.minibatch} (unbiased HSIC per batch; float32 products, float64 sums)` : 'gram (float32 products of centred activations, float64 sums)' };
   if (o.storeB && o.layersB) {
     const repsB: Rep[] = [];
-    for (const l of o.layersB) { throwIfAborted(o.signal); repsB.push(await representation(o.storeB, l, minibatch)); progress.update(++done, `compare ${l.label}`); }
+    for (const l of o.layersB) { throwIfAborted(o.signal); repsB.push(await timed('similarity: CKA Grams', () => representation(o.storeB!, l, minibatch))); progress.update(++done, `compare ${l.label}`); }
     result.compare = await matrices(reps, repsB, names, o.layersB.map((l) => l.tensor), false);
   }
   return result;
