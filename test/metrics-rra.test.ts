@@ -147,6 +147,33 @@ test('knnGraph: float32 samples give the same exact graph as the same values in 
   }
 });
 
+test("knn order 'set': the exact neighbour sets and the exact two nearest, on tie-heavy and random data", async () => {
+  let seed = 11;
+  const r = () => { seed = (seed * 1103515245 + 12345) % 2147483648; return seed / 2147483648; };
+  const cases: [string, Mat<Float64Array>, number][] = [];
+  // many exact ties (8 coordinates in {0, ½}) on a large offset, and duplicates
+  const tie: number[][] = [];
+  for (let i = 0; i < 400; i++) tie.push(i % 40 === 39 ? tie[i - 1].slice() : Array.from({ length: 32 }, (_, t) => 1e3 + (t % 4 === 0 ? Math.round(r()) / 2 : 0)));
+  cases.push(['ties', m(tie), 12]);
+  // ReLU-like random data
+  cases.push(['relu', m(Array.from({ length: 500 }, () => Array.from({ length: 48 }, () => Math.max(0, r() * 2 - 1.2)))), 25]);
+  for (const [name, x, k] of cases) {
+    for (const screening of ['float32', 'float64'] as const) {
+      const a = await knnWithDistances(x, k, { screening });
+      const b = await knnWithDistances(x, k, { screening, order: 'set' });
+      for (let i = 0; i < x.rows; i++) {
+        const sa = [...a.indices.subarray(i * k, (i + 1) * k)].sort((p, q) => p - q), sb = [...b.indices.subarray(i * k, (i + 1) * k)].sort((p, q) => p - q);
+        assert.deepEqual(sb, sa, `${name} ${screening} row ${i}: neighbour set`);
+        for (let t = 0; t < 2; t++) {
+          assert.equal(b.indices[i * k + t], a.indices[i * k + t], `${name} ${screening} row ${i}: neighbour ${t}`);
+          assert.equal(b.distances[i * k + t], a.distances[i * k + t]);
+        }
+      }
+      assert.ok(b.candidates <= a.candidates, `${name}: set mode recomputes no more (${b.candidates} vs ${a.candidates})`);
+    }
+  }
+});
+
 test('knnGraph: argument errors are one-line E_ARGUMENT', async () => {
   const x = line(LINE);
   await rejects(knnGraph(x, 5), /smaller than the number of samples \(5\)/);

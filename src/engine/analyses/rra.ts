@@ -2,7 +2,8 @@
 // intrinsic dimension (its first two neighbours), NNCS (with labels) and the layer × layer NNLS matrix; the
 // multi-scale variant pools each conv layer with non-overlapping avg/max windows (2, 4, global) and repeats the
 // kNN (ch. 6, Algorithm 1); with a second model on the same samples, the inter-model NNLS matrix (ch. 4).
-// Layers are read one at a time from the ActivationStore; only the N×k neighbour indices are kept.
+// Layers are read one at a time from the ActivationStore; only the N×k neighbour indices are kept. The graphs are
+// built in kNN's 'set' order (exact neighbour sets and exact two nearest: all that TwoNN, NNCS and NNLS read).
 import { throwIfAborted } from '../errors';
 import type { ActivationStore } from '../capture/store';
 import { knnWithDistances } from '../metrics/knn';
@@ -44,7 +45,7 @@ export async function runRra(
     throwIfAborted(o.signal);
     const data = store.materialize(l.tensor);
     const D = data.length / n;
-    const g = await knn({ data, rows: n, cols: D }, s.k);
+    const g = await knn({ data, rows: n, cols: D }, s.k, { order: 'set' });
     graphs.push(g.indices);
     const id = twoNNFromGraph(g);
     if (id.dropped && o.notes) o.notes.push(`TwoNN on ${l.label}: ${id.dropped} point${id.dropped === 1 ? '' : 's'} with r1 = 0 or r1 = r2 dropped`);
@@ -62,7 +63,7 @@ export async function runRra(
         const [C, H, W] = l.shape;
         if (size !== 'global' && (size > H || size > W)) { row.multiScale[p] = null; progress.update(++done); continue; }
         const pooled = poolFeatures(data, [n, C, H, W], kind, size);
-        const pg = await knn({ data: pooled.data, rows: n, cols: pooled.data.length / n }, s.k);
+        const pg = await knn({ data: pooled.data, rows: n, cols: pooled.data.length / n }, s.k, { order: 'set' });
         row.multiScale[p] = nncsFromGraph(pg.indices, labels, s.k).value;
         progress.update(++done, `${l.label} ${p}`);
       }
@@ -79,7 +80,7 @@ export async function runRra(
     for (const l of o.layersB) {
       throwIfAborted(o.signal);
       const data = o.storeB.materialize(l.tensor);
-      graphsB.push((await knn({ data, rows: n, cols: data.length / n }, s.k)).indices);
+      graphsB.push((await knn({ data, rows: n, cols: data.length / n }, s.k, { order: 'set' })).indices);
       progress.update(++done, `compare ${l.label}`);
     }
     result.interModel = { rows: names, cols: o.layersB.map((l) => l.tensor), values: nnlsMatrix(graphs, graphsB, n, s.k) };

@@ -121,6 +121,12 @@ export interface KnnOptions {
   blockRows?: number;
   /** Precision of the GEMM screening; the result is the exact float64 graph either way. Default 'auto'. */
   screening?: KnnScreening;
+  /**
+   * 'exact' (default): every neighbour ordered by its exact distance. 'set': the exact neighbour SET and the exact
+   * two nearest (what TwoNN, NNCS and NNLS need); the other neighbours follow in screened order with screened
+   * distances. It recomputes only the candidates the rounding bound leaves in doubt, which matters for large k.
+   */
+  order?: 'exact' | 'set';
 }
 
 /** 'auto' screens in float32 from N²·D ≥ 2·10⁹ multiply-adds, where the GEMM dominates the time. */
@@ -228,14 +234,40 @@ export async function knnWithDistances(x: Samples, k: number, opts: KnnOptions =
   const indices = new Int32Array(n * k);
   const distances = new Float64Array(n * k);
   let candidates = 0;
-  const finish = (i: number, cand: number[]) => {
-    candidates += cand.length;
-    const ex = cand.map((j) => exactSq(data, D, i, j));
-    const order = cand.map((_, t) => t);
-    order.sort((a, b) => (ex[a] - ex[b]) || (cand[a] - cand[b]));
-    for (let t = 0; t < k; t++) {
-      indices[i * k + t] = cand[order[t]];
-      distances[i * k + t] = Math.sqrt(ex[order[t]]);
+  const setMode = opts.order === 'set';
+  const margin = (i: number, dk: number) => 2 * (rowBound(i) + 1e-9 * Math.abs(dk));
+  /** `cand` with their screened squared distances `sd` (any order); every possible member is among them. */
+  const finish = (i: number, cand: number[], sd: number[]) => {
+    if (!setMode) {
+      candidates += cand.length;
+      const ex = cand.map((j) => exactSq(data, D, i, j));
+      const order = cand.map((_, t) => t);
+      order.sort((a, b) => (ex[a] - ex[b]) || (cand[a] - cand[b]));
+      for (let t = 0; t < k; t++) {
+        indices[i * k + t] = cand[order[t]];
+        distances[i * k + t] = Math.sqrt(ex[order[t]]);
+      }
+      return;
+    }
+    const byScreen = cand.map((_, t) => t).sort((a, b) => (sd[a] - sd[b]) || (cand[a] - cand[b]));
+    const t = sd[byScreen[k - 1]], w = margin(i, t);
+    // Sure members: screened below t − w, so at most k − 1 points can be closer. The rest is decided exactly.
+    const sure: number[] = [], doubt: number[] = [];
+    for (const q of byScreen) (sd[q] < t - w ? sure : doubt).push(q);
+    const exact = new Map<number, number>();
+    const ex = (q: number) => { let v = exact.get(q); if (v === undefined) { v = exactSq(data, D, i, cand[q]); exact.set(q, v); } return v; };
+    doubt.sort((a, b) => (ex(a) - ex(b)) || (cand[a] - cand[b]));
+    const members = [...sure, ...doubt.slice(0, k - sure.length)].sort((a, b) => (sd[a] - sd[b]) || (cand[a] - cand[b]));
+    // The two nearest: only members screened within w of the second one can be among them.
+    const u = sd[members[1]], w2 = margin(i, u);
+    const zone = members.filter((q) => sd[q] <= u + w2).sort((a, b) => (ex(a) - ex(b)) || (cand[a] - cand[b]));
+    const inZone = new Set(zone);
+    const ordered = [...zone, ...members.filter((q) => !inZone.has(q))];
+    candidates += exact.size;
+    for (let r = 0; r < k; r++) {
+      const q = ordered[r];
+      indices[i * k + r] = cand[q];
+      distances[i * k + r] = exact.has(q) ? Math.sqrt(exact.get(q)!) : Math.sqrt(Math.max(0, sd[q])) / scale;
     }
   };
   // A j can be in the exact top k only if its screened distance is ≤ d_k + 2·bound (d_k the k-th screened one).
@@ -248,22 +280,26 @@ export async function knnWithDistances(x: Samples, k: number, opts: KnnOptions =
     if (c.d.length > k && c.d[c.d.length - 1] <= lim && c.d.length < n - 1) { rescreen.push(i); lims.push(lim); continue; }
     let m = k;
     while (m < c.d.length && c.d[m] <= lim) m++;
-    finish(i, c.j.slice(0, m));
+    finish(i, c.j.slice(0, m), c.d.slice(0, m));
   }
   // More near-ties than the heap holds: every j within the bound, from full screened rows (column blocks of B).
   for (let t0 = 0; t0 < rescreen.length; t0 += B) {
     const rows = rescreen.slice(t0, t0 + B);
     const a = operand(rows);
     const cand: number[][] = rows.map(() => []);
+    const cd: number[][] = rows.map(() => []);
     for (let J = 0; J < n; J += B) {
       const cols = range(J);
       const g = (await (gemm(a, operand(cols), { transB: true }) as Promise<Mat>)).data;
       rows.forEach((i, r) => {
         const lim = lims[t0 + r], si = norms[i];
-        for (let b = 0; b < cols.length; b++) { const j = J + b; if (j !== i && si + norms[j] - 2 * g[r * cols.length + b] <= lim) cand[r].push(j); }
+        for (let b = 0; b < cols.length; b++) {
+          const j = J + b, d = si + norms[j] - 2 * g[r * cols.length + b];
+          if (j !== i && d <= lim) { cand[r].push(j); cd[r].push(d); }
+        }
       });
     }
-    rows.forEach((i, r) => finish(i, cand[r]));
+    rows.forEach((i, r) => finish(i, cand[r], cd[r]));
   }
   return { indices, distances, n, k, screening, rescreened: rescreen.length, candidates };
 }
