@@ -1,0 +1,38 @@
+// Analyze bench (issue 6, "Performance and scale"): the full `analyze` of the shallow CNN (examples/models) on
+// 10,000 Fashion-MNIST test images (Debian's dataset-fashion-mnist; the 1,000 bundled ones when it is missing),
+// every analysis but noise-svd, with the time of each phase and its share, and the peak RSS against the memory
+// budget. Goal: dominated by the GEMM-bound parts (no single non-GEMM step above 20 %).
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { analyze } from '../src/engine/analyses/analyze';
+import { SessionPool } from '../src/engine/runtime/session';
+
+export async function benchAnalyze(): Promise<void> {
+  const full = '/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz';
+  const data = fs.existsSync(full) ? full : path.join('examples', 'fashion-mnist', 'data', 't10k-images-idx3-ubyte.gz');
+  const samples = Number(process.env.BENCH_ANALYZE_SAMPLES ?? 10000);
+  const budgetMB = Number(process.env.BENCH_ANALYZE_BUDGET_MB ?? 6144);
+  const model = path.join('examples', 'models', 'shallow_cnn.onnx');
+  const pool = new SessionPool({ executionProvider: 'cpu' });
+  console.log(`\nRepLens analyze bench — ${os.cpus().length} cores; ${model} on ${data} (${samples} samples), memory budget ${budgetMB} MB`);
+  let peak = process.memoryUsage().rss;
+  const rss0 = peak;
+  const timer = setInterval(() => { peak = Math.max(peak, process.memoryUsage().rss); }, 20);
+  const t0 = Date.now();
+  try {
+    const r = await analyze({
+      model, data: { path: data, labels: data.replace('images-idx3', 'labels-idx1') }, configPath: path.join('examples', 'fashion-mnist', 'replens.json'),
+      analyses: ['summary', 'rra', 'similarity', 'selectivity'], samples, noCache: true, memoryBudgetMB: budgetMB,
+    }, pool);
+    const total = (Date.now() - t0) / 1000;
+    console.log(`  ${r.dataset.samples} samples, k = ${r.analyses.rra?.k}; total ${total.toFixed(1)} s; peak RSS ${(peak / 2 ** 20).toFixed(0)} MB (+${((peak - rss0) / 2 ** 20).toFixed(0)} MB)`);
+    const rows = Object.entries(r.timings).filter(([k]) => k !== 'total');
+    for (const [k, v] of rows) console.log(`  ${k.padEnd(44)} ${v.toFixed(1).padStart(8)} s  ${(100 * v / total).toFixed(1).padStart(5)} %`);
+    const knn = r.timings['rra: kNN graphs'] ?? 0, grams = r.timings['similarity: CKA Grams'] ?? 0, cap = r.timings['capture (onnxruntime inference + stores)'] ?? 0;
+    console.log(`  GEMM-bound (ORT inference + kNN graphs + CKA Grams): ${(100 * (knn + grams + cap) / total).toFixed(1)} %; the rest: ${(100 * (1 - (knn + grams + cap) / total)).toFixed(1)} %`);
+  } finally {
+    clearInterval(timer);
+    await pool.dispose();
+  }
+}
