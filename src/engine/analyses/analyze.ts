@@ -154,7 +154,8 @@ export async function analyze(o: AnalyzeOptions, pool: SessionPool): Promise<Ana
     const storeCmp = needStore && cmp ? new ActivationStore((o.memoryBudgetMB ?? 2048) * 2 ** 20) : null;
     const summaries = new Map(main.layers.map((l) => [l.tensor, new SummaryAccumulator(l.tensor)]));
     const labelsAll: number[] = [];
-    const selectivityBatches: { data: Map<string, { data: Float32Array; dims: number[] }>; labels: Int32Array }[] = [];
+    // Selectivity accumulates batch by batch like the summary (which layers qualify is decided at the end).
+    const selectivity = analyses.includes('selectivity') ? new Map(main.layers.map((l) => [l.tensor, new SelectivityAccumulator(l.tensor)])) : null;
     let captured = 0;
     const tCapture = Date.now();
     for await (const b of runCapture(main.plan, pool, ds.batches(batchSize, { signal: o.signal, end: n }), { signal: o.signal, total: n, onProgress: o.onProgress, what: main.ref.name })) {
@@ -164,7 +165,7 @@ export async function analyze(o: AnalyzeOptions, pool: SessionPool): Promise<Ana
         store?.append(l.tensor, v.data, b.count, v.dims.slice(1));
       }
       if (b.labels) labelsAll.push(...b.labels);
-      if (analyses.includes('selectivity') && b.labels) selectivityBatches.push({ data: new Map(main.layers.map((l) => [l.tensor, b.values.get(l.tensor)!])), labels: b.labels });
+      if (selectivity && b.labels) for (const l of main.layers) { const v = b.values.get(l.tensor)!; selectivity.get(l.tensor)!.add(v.data, v.dims, b.labels); }
       captured += b.count;
     }
     n = captured;
@@ -217,14 +218,11 @@ export async function analyze(o: AnalyzeOptions, pool: SessionPool): Promise<Ana
           const ok = main.layers.filter((l) => (summaries.get(l.tensor)!.result().min ?? 0) >= 0);
           const skipped = main.layers.filter((l) => !ok.includes(l)).map((l) => l.label);
           if (skipped.length) notes.push(`selectivity left out for ${skipped.join(', ')}: negative activations (the index is defined for non-negative ones)`);
-          const acc = new Map(ok.map((l) => [l.tensor, new SelectivityAccumulator(l.tensor, classList)]));
-          for (const b of selectivityBatches) for (const l of ok) { const v = b.data.get(l.tensor)!; acc.get(l.tensor)!.add(v.data, v.dims, b.labels); }
-          return { perLayer: ok.map((l) => acc.get(l.tensor)!.result()) };
+          return { perLayer: ok.map((l) => selectivity!.get(l.tensor)!.result()) };
         });
         o.onPartial?.(result);
       }
     }
-    selectivityBatches.length = 0;
     throwIfAborted(o.signal);
     if (analyses.includes('rra')) {
       const rule = rraDefaults(n, Math.max(1, classList.length || 1));

@@ -7,48 +7,50 @@ import type { SelectivityLayer } from '../../shared/result';
 export const HISTOGRAM_BINS = 20;
 
 export class SelectivityAccumulator {
-  private sums: Float64Array | null = null; // unit-major: sums[u * K + k]
-  private counts = new Map<number, number>();
+  /** Per class label: for each unit, the sum over that class's samples of the unit's spatial mean. */
+  private readonly sums = new Map<number, Float64Array>();
+  private readonly counts = new Map<number, number>();
   private units = 0;
-  private readonly classIndex = new Map<number, number>();
+  private readonly allowed: Set<number> | null;
 
-  constructor(readonly tensor: string, readonly classes: number[]) {
-    classes.forEach((c, i) => this.classIndex.set(c, i));
+  /** `classes`, when given, are the only labels accepted; otherwise classes are the labels seen. */
+  constructor(readonly tensor: string, classes?: number[]) {
+    this.allowed = classes ? new Set(classes) : null;
   }
 
   add(data: Float32Array, dims: number[], labels: ArrayLike<number>): void {
     const count = dims[0], U = dims[1], S = dims.slice(2).reduce((a, b) => a * b, 1);
     if (labels.length !== count) throw new ReplensError('E_LABELS', `selectivity: ${labels.length} labels for a batch of ${count}`);
-    const K = this.classes.length;
-    if (!this.sums) { this.sums = new Float64Array(U * K); this.units = U; }
-    const sums = this.sums;
+    if (!this.units) this.units = U;
     for (let i = 0; i < count; i++) {
-      const k = this.classIndex.get(labels[i]);
-      if (k === undefined) throw new ReplensError('E_LABELS', `selectivity: label ${labels[i]} is not among the classes (${this.classes.join(', ')})`);
+      const k = labels[i];
+      if (this.allowed && !this.allowed.has(k)) throw new ReplensError('E_LABELS', `selectivity: label ${k} is not among the classes (${[...this.allowed].join(', ')})`);
+      let row = this.sums.get(k);
+      if (!row) { row = new Float64Array(U); this.sums.set(k, row); }
       this.counts.set(k, (this.counts.get(k) ?? 0) + 1);
       for (let u = 0; u < U; u++) {
         const o = (i * U + u) * S;
         let s = 0;
         for (let t = 0; t < S; t++) s += data[o + t];
-        sums[u * K + k] += s / S;
+        row[u] += s / S;
       }
     }
   }
 
   /** Per-unit SI = (μmax − μ−max)/(μmax + μ−max + eps) over the classes that have samples; dead units 0. */
   perUnit(eps = 0): number[] {
-    if (!this.sums) throw new ReplensError('E_ARGUMENT', `selectivity: no samples for layer '${this.tensor}'`);
+    if (!this.units) throw new ReplensError('E_ARGUMENT', `selectivity: no samples for layer '${this.tensor}'`);
     const present = [...this.counts.keys()].sort((a, b) => a - b);
     if (present.length < 2) throw new ReplensError('E_ARGUMENT', `selectivity needs at least 2 classes with samples, found ${present.length}`);
-    const K = this.classes.length;
+    const means = present.map((k) => { const row = this.sums.get(k)!, c = this.counts.get(k)!; return Float64Array.from(row, (v) => v / c); });
     const out: number[] = [];
     for (let u = 0; u < this.units; u++) {
       let best = -Infinity, all = 0, nonZero = false;
-      for (const k of present) {
-        const m = this.sums[u * K + k] / this.counts.get(k)!;
-        if (m !== 0) nonZero = true;
-        if (m > best) best = m;
-        all += m;
+      for (const m of means) {
+        const v = m[u];
+        if (v !== 0) nonZero = true;
+        if (v > best) best = v;
+        all += v;
       }
       const rest = (all - best) / (present.length - 1);
       const den = best + rest + eps;
