@@ -17,20 +17,12 @@ import type { AnalysisResult } from '../src/shared/result';
 import { reportCharts } from '../webview/charts/analysis';
 import { REPORT_THEMES } from '../webview/report/overview';
 import { writeReport } from '../webview/report/write';
+import { browserUnavailable, launchChromium } from './helpers/browser';
 
 const ROOT = path.join(__dirname, '..');
-const PW_DIR = process.env.REPLENS_PLAYWRIGHT || path.join(ROOT, '.e2e-cache', 'tools', 'node_modules', 'playwright-core');
-const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 const FIXTURE = path.join(ROOT, 'test', 'fixtures', 'report', 'sample-result.json');
 
-function unavailable(): string | false {
-  if (!fs.existsSync(path.join(PW_DIR, 'package.json'))) {
-    return `playwright-core not found at ${PW_DIR}: run test/e2e/setup.sh, or set REPLENS_PLAYWRIGHT to a playwright-core folder`;
-  }
-  if (!fs.existsSync(CHROMIUM)) return `no browser at ${CHROMIUM}: apt-get install chromium, or set CHROMIUM`;
-  return false;
-}
-const SKIP = unavailable();
+const SKIP = browserUnavailable();
 if (SKIP) console.log(`# report-browser: SKIPPED: ${SKIP}`);
 const opts = { skip: SKIP || undefined, timeout: 90000 } as const;
 
@@ -91,13 +83,7 @@ before(async () => {
   console.log(`# report shots: ${dir}`);
   writeReport(result, path.join(dir, 'report-light.html'), { theme: 'light' });
   writeReport(result, path.join(dir, 'report-auto.html'), { theme: 'auto' });
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const { chromium } = require(PW_DIR);
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
-  });
+  browser = await launchChromium();
 });
 
 after(async () => {

@@ -21,21 +21,13 @@ import { inspectModel } from '../src/engine/inspect';
 import type { HostToWebview, InspectResult } from '../src/shared/messages';
 import { inspectHtml, makeNonce } from '../src/extension/inspectHtml';
 import { cellText } from '../webview/inspect/table';
+import { browserUnavailable, launchChromium } from './helpers/browser';
 
 const ROOT = path.join(__dirname, '..');
 const OUT = path.join(ROOT, 'test-out');
-const PW_DIR = process.env.REPLENS_PLAYWRIGHT || path.join(ROOT, '.e2e-cache', 'tools', 'node_modules', 'playwright-core');
-const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 
-function unavailable(): string | false {
-  if (!fs.existsSync(path.join(PW_DIR, 'package.json'))) {
-    return `playwright-core not found at ${PW_DIR}: run test/e2e/setup.sh, or set REPLENS_PLAYWRIGHT to a playwright-core folder`;
-  }
-  if (!fs.existsSync(CHROMIUM)) return `no browser at ${CHROMIUM}: apt-get install chromium, or set CHROMIUM`;
-  return false;
-}
 const step = (m: string) => { if (process.env.REPLENS_TEST_DEBUG) console.log(`# ${m}`); };
-const SKIP = unavailable();
+const SKIP = browserUnavailable();
 if (SKIP) console.log(`# webview-browser: SKIPPED: ${SKIP}`);
 
 // ---- VS Code's theme variables (a subset of Dark Modern / Light Modern, as the webview host sets them on <html>) ---
@@ -233,13 +225,7 @@ before(async () => {
   result = await inspectModel(modelPath, new SessionPool({ executionProvider: 'cpu' }));
   step('inspected');
   srv = await serve();
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const { chromium } = require(PW_DIR);
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
-  });
+  browser = await launchChromium();
 });
 
 after(async () => {
