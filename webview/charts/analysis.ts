@@ -6,7 +6,7 @@
 // path when known); long labels are cut in the middle on the axes and shown in full in the hover, escaped for
 // plotly's hover markup.
 import type { AnalysisResult, LayerMatrix, LayerRef, NoiseSvdCellJson } from '../../src/shared/result';
-import type { ChartTheme } from './theme';
+import { hoverLabel, type ChartTheme } from './theme';
 import { escapeLabel } from './params';
 import { formatCount, middleEllipsis } from '../format';
 
@@ -160,12 +160,7 @@ function baseLayout(theme: ChartTheme, height: number): Record<string, unknown> 
     plot_bgcolor: theme.background,
     font: { family: theme.fontFamily, size: theme.fontSize, color: theme.foreground },
     hovermode: 'closest',
-    hoverlabel: {
-      bgcolor: theme.hoverBackground,
-      bordercolor: theme.hoverBorder,
-      font: { family: theme.fontFamily, size: theme.fontSize, color: theme.hoverForeground },
-      align: 'left',
-    },
+    hoverlabel: hoverLabel(theme),
     legend: {
       orientation: 'h', x: 0, xanchor: 'left', y: 1.02, yanchor: 'bottom',
       font: tickFont(theme), bgcolor: 'rgba(0,0,0,0)',

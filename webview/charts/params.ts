@@ -1,7 +1,7 @@
 // Parameters per layer as a horizontal bar chart: a pure function from the Inspect summary to a plotly figure spec,
 // so the panel and a standalone HTML report draw the same chart.
 import type { LayerInfo, ModelSummary } from '../../src/engine/onnx/layers';
-import type { ChartTheme } from './theme';
+import { hoverLabel, type ChartTheme } from './theme';
 import { formatCompact, formatCount, middleEllipsis } from '../format';
 
 export interface BarTrace {
@@ -84,12 +84,7 @@ export function paramChart(summary: ModelSummary, theme: ChartTheme): Figure {
     showlegend: false,
     bargap: 0.3,
     hovermode: 'closest',
-    hoverlabel: {
-      bgcolor: theme.hoverBackground,
-      bordercolor: theme.hoverBorder,
-      font: { family: theme.fontFamily, size: theme.fontSize, color: theme.hoverForeground },
-      align: 'left',
-    },
+    hoverlabel: hoverLabel(theme),
     xaxis: {
       ...axis,
       title: { text: 'parameters', font: { ...tickFont, color: theme.mutedForeground }, standoff: 8 },

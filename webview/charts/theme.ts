@@ -71,3 +71,13 @@ export function themeFromCssVars(cssVar: (name: string) => string, dark: boolean
     hoverBorder: v('--vscode-editorHoverWidget-border', '--vscode-editorWidget-border') ?? d.hoverBorder,
   };
 }
+
+/** Hover labels in the theme's colours (shared by every chart builder). */
+export function hoverLabel(theme: ChartTheme): Record<string, unknown> {
+  return {
+    bgcolor: theme.hoverBackground,
+    bordercolor: theme.hoverBorder,
+    font: { family: theme.fontFamily, size: theme.fontSize, color: theme.hoverForeground },
+    align: 'left',
+  };
+}
