@@ -156,6 +156,40 @@ test('analyze: minibatch CKA (above the Gram limit) equals minibatchCKA on the s
   }
 });
 
+test('analyze --compare-data: the same images under another normalisation pass the order check; a swap is caught and only the comparison is dropped', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'replens-cmpdata-'));
+  const n = 40;
+  const px = Uint8Array.from(idxValues(readIdx(DATA.path), 0, n * 784) as ArrayLike<number>);
+  const y = Int32Array.from(images(n).y);
+  const write = (name: string, pixels: Uint8Array, labels: Int32Array, mean: number, std: number) => {
+    const d = path.join(dir, name);
+    fs.mkdirSync(d);
+    writeNpy(path.join(d, 'x.npy'), { shape: [n, 1, 28, 28], data: pixels });
+    writeNpy(path.join(d, 'y.npy'), { shape: [n], data: labels });
+    fs.writeFileSync(path.join(d, 'replens.json'), JSON.stringify({ dataset: { path: 'x.npy', labels: 'y.npy' }, preprocess: { scale: 1 / 255, mean: [mean], std: [std], layout: 'NCHW' } }));
+    return { path: path.join(d, 'x.npy') };
+  };
+  const a = write('a', px, y, 0.286, 0.353);
+  const b = write('b', px, y, 0.5, 0.25); // same images, another Normalize
+  const swapped = Uint8Array.from(px), ys = Int32Array.from(y);
+  swapped.set(px.subarray(9 * 784, 10 * 784), 5 * 784); swapped.set(px.subarray(5 * 784, 6 * 784), 9 * 784);
+  [ys[5], ys[9]] = [y[9], y[5]];
+  const c = write('c', swapped, ys, 0.286, 0.353);
+  const opts = { model: MODEL, compare: MODEL, data: a, analyses: ['rra'] as 'rra'[], k: 3, cacheDir, noCache: true, layers: ['op:GlobalAveragePool', 'logits'] };
+  const ok = await analyze({ ...opts, compareData: b }, pool);
+  assert.equal(ok.compare?.dataset?.orderCheck, 'images');
+  const inter = ok.analyses.rra!.interModel!;
+  assert.ok(inter.values[0][0]! < 1, 'another normalisation changes the activations');
+  const same = await analyze({ ...opts, compareData: write('d', px, y, 0.286, 0.353) }, pool);
+  assert.deepEqual(same.analyses.rra!.interModel!.values.map((r, i) => r[i]), [1, 1]);
+  const bad = await analyze({ ...opts, compareData: c }, pool);
+  assert.equal(bad.compare, undefined);
+  assert.equal(bad.analyses.rra!.interModel, undefined);
+  assert.ok(bad.analyses.rra!.perLayer[0].nncs! > 0, 'the single-model analyses still ran');
+  assert.ok(bad.notes.some((t) => /comparison skipped: --data and --compare-data do not hold the same samples in the same order: sample 5 is a different image/.test(t)), bad.notes.join(' | '));
+  await assert.rejects(analyze({ ...opts, compare: undefined, compareData: b }, pool), /--compare-data needs --compare/);
+});
+
 test('analyze: too few samples, unlabelled data', async () => {
   await assert.rejects(analyze({ model: MODEL, data: DATA, analyses: ['rra'], samples: 3, cacheDir, noCache: true }, pool), (e: unknown) => e instanceof ReplensError && /at least 4/.test(e.message));
   const npy = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'replens-nl-')), 'x.npy');

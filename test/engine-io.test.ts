@@ -59,6 +59,30 @@ test('ActivationStore spills past its budget, reads back exactly, and refuses to
   store.dispose();
 });
 
+test('ActivationStore.source: blocks and rows across chunk edges, from memory (views) and from the spill file', () => {
+  const rows = 23, rowShape = [3];
+  const all = Float32Array.from({ length: rows * 3 }, (_, i) => i * 0.5 - 7);
+  for (const budget of [1 << 20, 64]) {
+    const store = new ActivationStore(budget, tmp);
+    for (let r = 0; r < rows; r += 4) store.append('x', all.subarray(r * 3, Math.min(rows, r + 4) * 3), Math.min(4, rows - r), rowShape);
+    assert.equal(store.spilled.length, budget === 64 ? 1 : 0);
+    const src = store.source('x');
+    assert.equal(src.rows, rows); assert.equal(src.cols, 3);
+    for (const [s, c] of [[0, 23], [0, 4], [1, 2], [3, 6], [4, 4], [19, 4], [22, 1], [5, 0]]) {
+      assert.deepEqual([...src.block(s, c)], [...all.subarray(s * 3, (s + c) * 3)], `block ${s}+${c} budget ${budget}`);
+    }
+    const r7 = src.row(7, 0), r20 = src.row(20, 1);
+    assert.deepEqual([...r7], [...all.subarray(21, 24)]);
+    assert.deepEqual([...r20], [...all.subarray(60, 63)]);
+    if (budget > 64) assert.equal(src.block(4, 4).buffer, src.row(5, 0).buffer, 'in-memory rows inside a chunk are views');
+    assert.throws(() => src.block(20, 4), /rows \[20, 24\) of 'x' asked, it has 23/);
+    store.append('tmp', new Float32Array(300), 100, rowShape);
+    store.remove('tmp');
+    assert.deepEqual(store.tensors(), ['x']);
+    store.dispose();
+  }
+});
+
 test('tensor names become safe, unique file names', () => {
   assert.equal(safeStem('/layer1/layer1.0/conv1/Conv_output_0'), 'layer1_layer1.0_conv1_Conv_output_0');
   assert.equal(safeStem('onnx::Conv_12:0'), 'onnx_Conv_12_0');

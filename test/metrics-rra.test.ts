@@ -4,6 +4,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'fs';
 import * as path from 'path';
+import * as os from 'os';
+import { ActivationStore } from '../src/engine/capture/store';
 import { mat, Mat } from '../src/engine/linalg/gemm';
 import { knnGraph, knnWithDistances, knnRows } from '../src/engine/metrics/knn';
 import { nncs, nncsFromGraph } from '../src/engine/metrics/nncs';
@@ -85,6 +87,39 @@ test('knnGraph: the same graph for every block size', async () => {
   const x = m(s);
   const want = await knnGraph(x, 7);
   for (const blockRows of [1, 3, 17, 80, 1000]) assert.deepEqual(await knnGraph(x, 7, { blockRows }), want, `blockRows ${blockRows}`);
+});
+
+test('knnWithDistances from a spilled ActivationStore (RowSource): the same exact graph as from memory', async () => {
+  const s = FX.sets.gauss as number[][];
+  const store = new ActivationStore(256, fs.mkdtempSync(path.join(os.tmpdir(), 'replens-knn-')));
+  const D = s[0].length;
+  for (let r = 0; r < s.length; r += 6) { const part = s.slice(r, r + 6); store.append('x', Float32Array.from(part.flat()), part.length, [D]); }
+  assert.deepEqual(store.spilled, ['x']);
+  const x32 = m(s.map((row) => row.map((v) => Math.fround(v))));
+  for (const screening of ['float64', 'float32'] as const) {
+    for (const order of ['exact', 'set'] as const) {
+      const want = await knnWithDistances(x32, 7, { screening, order, blockRows: 9 });
+      const got = await knnWithDistances(store.source('x'), 7, { screening, order, blockRows: 9 });
+      assert.deepEqual(got.indices, want.indices, `${screening} ${order}`);
+      assert.deepEqual(got.distances, want.distances, `${screening} ${order}`);
+    }
+  }
+  // Ties beyond the heap force the rescreen path, which reads arbitrary rows from the file.
+  let seed = 11;
+  const rnd = () => { seed = (seed * 1103515245 + 12345) % 2147483648; return seed / 2147483648; };
+  const cube = Array.from({ length: 120 }, () => Array.from({ length: 8 }, () => 1e3 + Math.round(rnd()) / 2));
+  const tiny = new ActivationStore(16, fs.mkdtempSync(path.join(os.tmpdir(), 'replens-knn-')));
+  for (const p of cube) tiny.append('r', Float32Array.from(p), 1, [8]);
+  const cubeWant = await knnWithDistances(m(cube), 3, { screening: 'float64' });
+  const cubeGot = await knnWithDistances(tiny.source('r'), 3, { screening: 'float32', blockRows: 32 });
+  assert.ok(cubeGot.rescreened > 0);
+  assert.deepEqual(cubeGot.indices, cubeWant.indices);
+  assert.deepEqual(cubeGot.distances, cubeWant.distances);
+  // A NaN in the file is named by its row and column.
+  tiny.append('bad', Float32Array.from([1, 2, 3, NaN]), 2, [2]);
+  tiny.append('bad', Float32Array.from([0, 0]), 1, [2]);
+  await rejects(knnWithDistances(tiny.source('bad'), 1), /x contains NaN at index \[1, 1\]/);
+  store.dispose(); tiny.dispose();
 });
 
 test('knnGraph: equals the numpy brute force (stable argsort) on the fixtures — indices exactly, distances to 1e-9', async () => {

@@ -123,7 +123,11 @@ export interface AnalysisResult {
   createdAt: string;
   tool: { name: 'replens'; version: string };
   model: ModelRef;
-  compare?: ModelRef & { layers: LayerRef[] };
+  /**
+   * The second model of `--compare`; `dataset` when it read its own (`--compare-data`), with how its sample order
+   * was verified against the first ('images', 'labels' or 'none').
+   */
+  compare?: ModelRef & { layers: LayerRef[]; dataset?: { identity: string; description: string; orderCheck: 'images' | 'labels' | 'none' } };
   dataset: DatasetRef;
   settings: { analyses: string[]; samples: number; seed: number; batchSize: number; k?: number; [key: string]: unknown };
   layers: LayerRef[];

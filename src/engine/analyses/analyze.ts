@@ -27,6 +27,7 @@ import { runRra, type RraSettings } from './rra';
 import { runSimilarity } from './similarity';
 import { readCache, writeCache, cacheKey } from './cache';
 import { noiseSvd } from '../metrics/noise-svd';
+import { SampleOrder, tapBatches } from './sample-order';
 
 export const ANALYSES = ['summary', 'rra', 'similarity', 'selectivity', 'noise-svd'] as const;
 export type AnalysisName = (typeof ANALYSES)[number];
@@ -36,6 +37,8 @@ export interface AnalyzeOptions {
   model: string;
   compare?: string;
   data: DatasetSource;
+  /** The compared model's own dataset (another preprocessing); it must list the same samples in the same order. */
+  compareData?: DatasetSource;
   configPath?: string;
   analyses: AnalysisName[];
   /** Tensor selectors (names, node names, op:TYPE); default: activations, pools and the outputs. */
@@ -137,10 +140,19 @@ export async function analyze(o: AnalyzeOptions, pool: SessionPool): Promise<Ana
   const m0 = await loadModel(o.model, { externalData: false });
   const inputInfo = valueInfoOf(feedInputs(m0.proto.graph!)[0]);
   const ds: Dataset = await openDatasetFromJob({ data: o.data, configPath: o.configPath }, (inputInfo?.shape ?? null) as Dim[] | null);
+  let dsB: Dataset | null = null;
+  let store: ActivationStore | null = null, storeCmp: ActivationStore | null = null;
   try {
     const notes: string[] = [];
     const main = await prepareModel(o.model, o.layers, ds.sampleShape, pool);
-    const cmp = o.compare ? await prepareModel(o.compare, o.layers, ds.sampleShape, pool) : null;
+    if (o.compareData && !o.compare) throw new ReplensError('E_ARGUMENT', '--compare-data needs --compare MODEL2');
+    if (o.compare && o.compareData) {
+      const mB = await loadModel(o.compare, { externalData: false });
+      const infoB = valueInfoOf(feedInputs(mB.proto.graph!)[0]);
+      dsB = await openDatasetFromJob({ data: o.compareData }, (infoB?.shape ?? null) as Dim[] | null);
+    }
+    let cmp = o.compare ? await prepareModel(o.compare, o.layers, (dsB ?? ds).sampleShape, pool) : null;
+    const order = dsB ? new SampleOrder(ds, dsB) : null;
     // Samples and k: the thesis's ch. 5 rule unless given (the number of classes comes from the labels we see).
     const seed = o.seed ?? 0;
     const batchSize = o.batchSize ?? 64;
@@ -150,15 +162,16 @@ export async function analyze(o: AnalyzeOptions, pool: SessionPool): Promise<Ana
 
     // ---- capture: one pass, streaming analyses fed batch by batch, the rest stored ----
     const needStore = analyses.includes('rra') || analyses.includes('similarity');
-    const store = needStore ? new ActivationStore((o.memoryBudgetMB ?? 2048) * 2 ** 20) : null;
-    const storeCmp = needStore && cmp ? new ActivationStore((o.memoryBudgetMB ?? 2048) * 2 ** 20) : null;
+    store = needStore ? new ActivationStore((o.memoryBudgetMB ?? 2048) * 2 ** 20) : null;
+    storeCmp = needStore && cmp ? new ActivationStore((o.memoryBudgetMB ?? 2048) * 2 ** 20) : null;
     const summaries = new Map(main.layers.map((l) => [l.tensor, new SummaryAccumulator(l.tensor)]));
     const labelsAll: number[] = [];
     // Selectivity accumulates batch by batch like the summary (which layers qualify is decided at the end).
     const selectivity = analyses.includes('selectivity') ? new Map(main.layers.map((l) => [l.tensor, new SelectivityAccumulator(l.tensor)])) : null;
     let captured = 0;
     const tCapture = Date.now();
-    for await (const b of runCapture(main.plan, pool, ds.batches(batchSize, { signal: o.signal, end: n }), { signal: o.signal, total: n, onProgress: o.onProgress, what: main.ref.name })) {
+    const mainBatches = ds.batches(batchSize, { signal: o.signal, end: n });
+    for await (const b of runCapture(main.plan, pool, order ? tapBatches(mainBatches, (x) => order.record(x)) : mainBatches, { signal: o.signal, total: n, onProgress: o.onProgress, what: main.ref.name })) {
       for (const l of main.layers) {
         const v = b.values.get(l.tensor)!;
         summaries.get(l.tensor)!.add(v.data, v.dims);
@@ -172,18 +185,33 @@ export async function analyze(o: AnalyzeOptions, pool: SessionPool): Promise<Ana
     const captureSeconds = (Date.now() - tCapture) / 1000;
     const labels = ds.hasLabels && labelsAll.length === n ? Int32Array.from(labelsAll) : null;
     const classList = labels ? [...new Set(labels)].sort((a, b) => a - b) : [];
+    if (cmp && dsB && dsB.length < n) {
+      notes.push(`comparison skipped: --compare-data has ${dsB.length} samples, the run uses ${n}`);
+      cmp = null;
+    }
+    if (cmp && order?.kind === 'none') notes.push('the sample order of --compare-data could not be verified (different input shapes or no pixel mapping, and no labels)');
     if (cmp) {
-      for await (const b of runCapture(cmp.plan, pool, ds.batches(batchSize, { signal: o.signal, end: n }), { signal: o.signal, total: n, onProgress: o.onProgress, what: cmp.ref.name })) {
-        for (const l of cmp.layers) { const v = b.values.get(l.tensor)!; storeCmp?.append(l.tensor, v.data, b.count, v.dims.slice(1)); }
+      const batchesB = (dsB ?? ds).batches(batchSize, { signal: o.signal, end: n });
+      try {
+        for await (const b of runCapture(cmp.plan, pool, order ? tapBatches(batchesB, (x) => order.check(x)) : batchesB, { signal: o.signal, total: n, onProgress: o.onProgress, what: cmp.ref.name })) {
+          for (const l of cmp.layers) { const v = b.values.get(l.tensor)!; storeCmp?.append(l.tensor, v.data, b.count, v.dims.slice(1)); }
+        }
+      } catch (e) {
+        // Different samples: the single-model analyses still run; the comparison is dropped with the reason.
+        if (!(e instanceof ReplensError && e.code === 'E_DATASET' && order)) throw e;
+        notes.push(`comparison skipped: ${e.message}`);
+        log(`comparison skipped: ${e.message}`);
+        cmp = null;
       }
     }
+    if (!cmp && storeCmp) { storeCmp.dispose(); storeCmp = null; }
 
     const result: AnalysisResult = {
       schema: RESULT_SCHEMA,
       createdAt: new Date().toISOString(),
       tool: { name: 'replens', version: VERSION },
       model: main.ref,
-      ...(cmp ? { compare: { ...cmp.ref, layers: cmp.layers } } : {}),
+      ...(cmp ? { compare: { ...cmp.ref, layers: cmp.layers, ...(dsB && order ? { dataset: { identity: dsB.identity, description: dsB.description, orderCheck: order.kind } } : {}) } } : {}),
       dataset: { identity: ds.identity, description: ds.description, samples: n, hasLabels: !!labels, ...(ds.classNames ? { classNames: ds.classNames } : {}) },
       settings: { analyses, samples: n, seed, batchSize },
       layers: main.layers,
@@ -192,7 +220,7 @@ export async function analyze(o: AnalyzeOptions, pool: SessionPool): Promise<Ana
       notes,
       complete: false,
     };
-    const settingsKey = { samples: n, seed, batchSize, layers: main.layers.map((l) => l.tensor), compare: cmp?.ref.sha256 ?? null };
+    const settingsKey = { samples: n, seed, batchSize, layers: main.layers.map((l) => l.tensor), compare: cmp?.ref.sha256 ?? null, compareData: cmp && dsB ? dsB.identity : null };
     const cached = async <T>(name: string, extra: unknown, run: () => Promise<T>): Promise<T> => {
       const key = cacheKey({ model: main.ref.sha256, dataset: ds.identity, analysis: name, settings: settingsKey, extra, version: VERSION });
       if (!o.noCache) {
@@ -265,11 +293,13 @@ export async function analyze(o: AnalyzeOptions, pool: SessionPool): Promise<Ana
       });
       o.onPartial?.(result);
     }
-    store?.dispose(); storeCmp?.dispose();
     result.complete = true;
     result.timings.total = (Date.now() - t00) / 1000;
     return result;
   } finally {
+    // Spill files go on success, error and cancel alike.
+    store?.dispose(); storeCmp?.dispose();
     await ds.close?.();
+    await dsB?.close?.();
   }
 }

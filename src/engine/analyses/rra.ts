@@ -2,8 +2,11 @@
 // intrinsic dimension (its first two neighbours), NNCS (with labels) and the layer × layer NNLS matrix; the
 // multi-scale variant pools each conv layer with non-overlapping avg/max windows (2, 4, global) and repeats the
 // kNN (ch. 6, Algorithm 1); with a second model on the same samples, the inter-model NNLS matrix (ch. 4).
-// Layers are read one at a time from the ActivationStore; only the N×k neighbour indices are kept. The graphs are
-// built in kNN's 'set' order (exact neighbour sets and exact two nearest: all that TwoNN, NNCS and NNLS read).
+// Layers are read tile by tile from the ActivationStore (in memory or spilled to disk; never a whole layer at once)
+// and only the N×k neighbour indices are kept, so a run stays within the memory budget whatever N is. Pooled copies
+// are made chunk by chunk into the same store (float32, like the activations) and dropped after their graph.
+// The graphs are built in kNN's 'set' order (exact neighbour sets and exact two nearest: all that TwoNN, NNCS and
+// NNLS read).
 import { throwIfAborted } from '../errors';
 import type { ActivationStore } from '../capture/store';
 import { knnWithDistances } from '../metrics/knn';
@@ -27,6 +30,9 @@ export function parsePooling(name: string): { kind: PoolKind; size: PoolSize } {
   return { kind: m[1] as PoolKind, size: m[2] === 'global' ? 'global' : Number(m[2]) };
 }
 
+/** The store entry of a pooled copy (a name no ONNX tensor has). */
+const pooledName = (tensor: string, pooling: string) => `replens:pooled:${pooling}:${tensor}`;
+
 const finite = (v: number) => (Number.isFinite(v) ? v : null);
 
 export async function runRra(
@@ -43,9 +49,7 @@ export async function runRra(
   const perLayer: RraLayer[] = [];
   for (const l of layers) {
     throwIfAborted(o.signal);
-    const data = store.materialize(l.tensor);
-    const D = data.length / n;
-    const g = await knn({ data, rows: n, cols: D }, s.k, { order: 'set' });
+    const g = await knn(store.source(l.tensor), s.k, { order: 'set' });
     graphs.push(g.indices);
     const id = twoNNFromGraph(g);
     if (id.dropped && o.notes) o.notes.push(`TwoNN on ${l.label}: ${id.dropped} point${id.dropped === 1 ? '' : 's'} with r1 = 0 or r1 = r2 dropped`);
@@ -62,9 +66,15 @@ export async function runRra(
         const { kind, size } = parsePooling(p);
         const [C, H, W] = l.shape;
         if (size !== 'global' && (size > H || size > W)) { row.multiScale[p] = null; progress.update(++done); continue; }
-        const pooled = poolFeatures(data, [n, C, H, W], kind, size);
-        const pg = await knn({ data: pooled.data, rows: n, cols: pooled.data.length / n }, s.k, { order: 'set' });
-        row.multiScale[p] = nncsFromGraph(pg.indices, labels, s.k).value;
+        const name = pooledName(l.tensor, p);
+        try {
+          for (const c of store.chunks(l.tensor, Math.max(1, Math.floor((1 << 22) / (C * H * W))))) {
+            const pooled = poolFeatures(c.data, [c.rows, C, H, W], kind, size);
+            store.append(name, Float32Array.from(pooled.data), c.rows, pooled.shape.slice(1));
+          }
+          const pg = await knn(store.source(name), s.k, { order: 'set' });
+          row.multiScale[p] = nncsFromGraph(pg.indices, labels, s.k).value;
+        } finally { store.remove(name); }
         progress.update(++done, `${l.label} ${p}`);
       }
     } else if (spatial(l)) {
@@ -79,8 +89,7 @@ export async function runRra(
     const graphsB: Int32Array[] = [];
     for (const l of o.layersB) {
       throwIfAborted(o.signal);
-      const data = o.storeB.materialize(l.tensor);
-      graphsB.push((await knn({ data, rows: n, cols: data.length / n }, s.k, { order: 'set' })).indices);
+      graphsB.push((await knn(o.storeB.source(l.tensor), s.k, { order: 'set' })).indices);
       progress.update(++done, `compare ${l.label}`);
     }
     result.interModel = { rows: names, cols: o.layersB.map((l) => l.tensor), values: nnlsMatrix(graphs, graphsB, n, s.k) };

@@ -7,6 +7,7 @@ import * as path from 'path';
 import { ReplensError } from '../errors';
 import { NpyWriter, parseNpyHeader } from '../npy';
 import { safeStem } from './npydir';
+import type { RowSource } from '../metrics/knn';
 
 interface Entry {
   rowShape: number[];
@@ -15,6 +16,8 @@ interface Entry {
   chunks: Float32Array[];
   bytesInMemory: number;
   spill: NpyWriter | null;
+  /** Read handle on the spill file, opened by the first source() and closed with the entry. */
+  readFd?: number;
 }
 
 export class ActivationStore {
@@ -114,8 +117,66 @@ export class ActivationStore {
     } finally { fs.closeSync(fd); }
   }
 
+  /**
+   * A tensor's rows for reading on demand (kNN tiles, single rows): views of the in-memory chunks where a block lies
+   * in one chunk, else copies; positioned reads from the spill file. Nothing beyond the asked rows is held.
+   */
+  source(tensor: string): RowSource {
+    const e = this.entry(tensor);
+    const D = e.rowSize, n = e.rows;
+    const check = (start: number, count: number) => {
+      if (!(start >= 0 && count >= 0 && start + count <= n)) throw new ReplensError('E_INTERNAL', `rows [${start}, ${start + count}) of '${tensor}' asked, it has ${n}`);
+    };
+    if (e.spill) {
+      const file = e.spill.file;
+      const fd = (e.readFd ??= fs.openSync(file, 'r'));
+      const head = Buffer.alloc(4096);
+      fs.readSync(fd, head, 0, head.length, 0);
+      const offset = parseNpyHeader(head, file).dataOffset;
+      const slots = [new Float32Array(D), new Float32Array(D)];
+      const read = (start: number, out: Float32Array) => {
+        fs.readSync(fd, new Uint8Array(out.buffer, out.byteOffset, out.byteLength), 0, out.byteLength, offset + start * D * 4);
+        return out;
+      };
+      return { rows: n, cols: D, block: (s, c) => { check(s, c); return read(s, new Float32Array(c * D)); }, row: (i, slot) => { check(i, 1); return read(i, slots[slot]); } };
+    }
+    const starts: number[] = [];
+    let at = 0;
+    for (const c of e.chunks) { starts.push(at); at += c.length / D; }
+    const chunkOf = (r: number) => { // last chunk starting at or before r
+      let lo = 0, hi = starts.length - 1;
+      while (lo < hi) { const mid = (lo + hi + 1) >> 1; if (starts[mid] <= r) lo = mid; else hi = mid - 1; }
+      return lo;
+    };
+    const block = (s: number, c: number): Float32Array => {
+      check(s, c);
+      const q = chunkOf(s), off = s - starts[q];
+      if (off + c <= e.chunks[q].length / D) return e.chunks[q].subarray(off * D, (off + c) * D);
+      const out = new Float32Array(c * D);
+      let filled = 0;
+      for (let p = q; filled < c; p++) {
+        const from = p === q ? off : 0;
+        const take = Math.min(c - filled, e.chunks[p].length / D - from);
+        out.set(e.chunks[p].subarray(from * D, (from + take) * D), filled * D);
+        filled += take;
+      }
+      return out;
+    };
+    return { rows: n, cols: D, block, row: (i) => block(i, 1) };
+  }
+
+  /** Forgets a tensor (and deletes its spill file): derived data such as pooled copies. */
+  remove(tensor: string): void {
+    const e = this.entries.get(tensor);
+    if (!e) return;
+    this.memoryBytes -= e.bytesInMemory;
+    if (e.readFd !== undefined) fs.closeSync(e.readFd);
+    if (e.spill) { e.spill.close(); fs.rmSync(e.spill.file, { force: true }); }
+    this.entries.delete(tensor);
+  }
+
   dispose(): void {
-    for (const e of this.entries.values()) e.spill?.close();
+    for (const e of this.entries.values()) { e.spill?.close(); if (e.readFd !== undefined) fs.closeSync(e.readFd); }
     this.entries.clear();
     this.memoryBytes = 0;
     if (this.spillDir) fs.rmSync(this.spillDir, { recursive: true, force: true });

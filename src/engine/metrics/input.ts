@@ -24,12 +24,13 @@ export function toFloat64(a: NpyArray): Float64Array {
  * Throws a one-line E_ARGUMENT naming the first NaN/±Infinity: "x contains NaN at index [3, 2] (flat index 17)"
  * (row/column when `cols` is given). The one finiteness check of the metric library.
  */
-export function requireFinite(data: ArrayLike<number>, what: string, cols?: number): void {
+export function requireFinite(data: ArrayLike<number>, what: string, cols?: number, firstRow = 0): void {
   for (let i = 0; i < data.length; i++) {
     const v = data[i];
     if (Number.isFinite(v)) continue;
     const name = Number.isNaN(v) ? 'NaN' : v > 0 ? 'Infinity' : '-Infinity';
-    const at = cols ? `index [${Math.floor(i / cols)}, ${i % cols}] (flat index ${i})` : `flat index ${i}`;
+    const f = i + firstRow * (cols ?? 0); // data may be a block of rows starting at firstRow
+    const at = cols ? `index [${Math.floor(f / cols)}, ${f % cols}] (flat index ${f})` : `flat index ${f}`;
     throw new ReplensError('E_ARGUMENT', `${what} contains ${name} at ${at}`);
   }
 }

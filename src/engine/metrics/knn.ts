@@ -27,8 +27,8 @@ export interface KnnResult {
 }
 
 /** Finite values only (the library-wide check, see input.ts). */
-export function checkFinite(data: ArrayLike<number>, what: string, cols?: number): void {
-  requireFinite(data, what, cols);
+export function checkFinite(data: ArrayLike<number>, what: string, cols?: number, firstRow = 0): void {
+  requireFinite(data, what, cols, firstRow);
 }
 
 export function checkK(k: number, n: number, what = 'k'): void {
@@ -38,6 +38,31 @@ export function checkK(k: number, n: number, what = 'k'): void {
 
 /** Samples as float64, or float32 (activations as captured: distances are still exact float64 sums of them). */
 type Samples = Mat<Float64Array> | Mat<Float32Array>;
+type Row = Float64Array | Float32Array;
+
+/**
+ * Samples read on demand, never all at once: activations spilled to disk or held in batch-sized chunks
+ * (ActivationStore.source). The kNN reads one tile of rows at a time plus single rows for the exact re-rank, so
+ * its memory is O(blockRows·D) whatever N·D is.
+ */
+export interface RowSource {
+  readonly rows: number;
+  readonly cols: number;
+  /** Rows [start, start + count) as one contiguous row-major array (a view or a fresh copy). */
+  block(start: number, count: number): Row;
+  /** Row i. The source may reuse one buffer per `slot`, so a caller holds at most two rows at a time. */
+  row(i: number, slot: 0 | 1): Row;
+}
+
+/** A whole in-memory matrix as a RowSource (views, no copies). */
+export function matSource(x: Samples): RowSource {
+  const { data, rows, cols } = x;
+  return { rows, cols, block: (s, c) => data.subarray(s * cols, (s + c) * cols), row: (i) => data.subarray(i * cols, (i + 1) * cols) };
+}
+
+function isSource(x: Samples | RowSource): x is RowSource {
+  return typeof (x as RowSource).block === 'function';
+}
 
 function checkMat(x: Samples, what: string): void {
   if (!(x.data instanceof Float64Array) && !(x.data instanceof Float32Array)) throw new ReplensError('E_ARGUMENT', `${what} must be float64 or float32`);
@@ -46,13 +71,15 @@ function checkMat(x: Samples, what: string): void {
   checkFinite(x.data, what, x.cols);
 }
 
-/** Squared Euclidean distance between rows i and j, summed directly in float64. */
-function exactSq(d: Float64Array | Float32Array, cols: number, i: number, j: number): number {
+/** Squared Euclidean distance between two rows, summed directly in float64. */
+function exactSq(a: Row, b: Row): number {
   let s = 0;
-  const a = i * cols, b = j * cols;
-  for (let t = 0; t < cols; t++) { const v = d[a + t] - d[b + t]; s += v * v; }
+  for (let t = 0; t < a.length; t++) { const v = a[t] - b[t]; s += v * v; }
   return s;
 }
+
+/** Rows per block of a streaming pass over a source: about 4 M values. */
+const passRows = (cols: number) => Math.max(1, Math.floor((1 << 22) / cols));
 
 /** (d, j) < (d', j') lexicographically. */
 function before(d1: number, j1: number, d2: number, j2: number): boolean {
@@ -136,14 +163,17 @@ export function pickScreening(n: number, d: number, s: KnnScreening = 'auto'): '
 }
 
 /**
- * The exact kNN graph with distances. `x` is N×D float64, one sample per row.
+ * The exact kNN graph with distances. `x` is N×D float64 or float32, one sample per row, in memory or as a
+ * RowSource (then no more than a tile of rows is held at once).
  * Only the tiles on and above the diagonal are computed (the Gram matrix is symmetric, so half the flops): tile
  * (I, J) feeds the rows of I with the columns of J and, off the diagonal, the rows of J with the columns of I.
  * The next tile's Gemm runs in onnxruntime while this one is scanned.
  */
-export async function knnWithDistances(x: Samples, k: number, opts: KnnOptions = {}): Promise<KnnResult & { screening: 'float64' | 'float32'; rescreened: number; candidates: number }> {
-  checkMat(x, 'x');
-  const n = x.rows, D = x.cols, data = x.data;
+export async function knnWithDistances(x: Samples | RowSource, k: number, opts: KnnOptions = {}): Promise<KnnResult & { screening: 'float64' | 'float32'; rescreened: number; candidates: number }> {
+  if (!isSource(x)) checkMat(x, 'x');
+  else if (!(x.cols >= 1)) throw new ReplensError('E_ARGUMENT', 'x has no features');
+  const src = isSource(x) ? x : matSource(x);
+  const n = src.rows, D = src.cols;
   checkK(k, n);
   const B = opts.blockRows ?? 1024;
   if (!Number.isInteger(B) || B < 1) throw new ReplensError('E_ARGUMENT', `blockRows must be a positive integer, got ${B}`);
@@ -153,22 +183,30 @@ export async function knnWithDistances(x: Samples, k: number, opts: KnnOptions =
   // float32 screening works on centred rows scaled by a power of two (exact) so the largest |value| is about 1.
   const mean = new Float64Array(D);
   let scale = 1;
+  /** One streaming pass over all rows, a block at a time. */
+  const pass = (f: (data: Row, start: number, rows: number) => void) => {
+    const P = passRows(D);
+    for (let r0 = 0; r0 < n; r0 += P) { const c = Math.min(P, n - r0); f(src.block(r0, c), r0, c); }
+  };
+  if (isSource(x)) pass((d, r0) => checkFinite(d, 'x', D, r0));
   if (f32) {
-    for (let i = 0; i < n; i++) for (let t = 0, o = i * D; t < D; t++) mean[t] += data[o + t];
+    pass((d, _, rows) => { for (let i = 0; i < rows; i++) for (let t = 0, o = i * D; t < D; t++) mean[t] += d[o + t]; });
     for (let t = 0; t < D; t++) mean[t] /= n;
     let amax = 0;
-    for (let i = 0; i < n; i++) for (let t = 0, o = i * D; t < D; t++) amax = Math.max(amax, Math.abs(data[o + t] - mean[t]));
+    pass((d, _, rows) => { for (let i = 0; i < rows; i++) for (let t = 0, o = i * D; t < D; t++) amax = Math.max(amax, Math.abs(d[o + t] - mean[t])); });
     scale = amax > 0 ? 2 ** -Math.ceil(Math.log2(amax)) : 1;
   }
   // Squared norms of the screened rows (centred and scaled for float32), exact up to float64 rounding.
   const norms = new Float64Array(n);
   let sMax = 0;
-  for (let i = 0; i < n; i++) {
-    let s = 0;
-    for (let t = 0, o = i * D; t < D; t++) { const v = (data[o + t] - mean[t]) * scale; s += v * v; }
-    norms[i] = s;
-    if (s > sMax) sMax = s;
-  }
+  pass((d, r0, rows) => {
+    for (let i = 0; i < rows; i++) {
+      let s = 0;
+      for (let t = 0, o = i * D; t < D; t++) { const v = (d[o + t] - mean[t]) * scale; s += v * v; }
+      norms[r0 + i] = s;
+      if (s > sMax) sMax = s;
+    }
+  });
   const rootMax = Math.sqrt(sMax);
   // Proven bound on |screened − true| squared distance for row i against any j (standard dot-product error
   // analysis: γ_D·Σ|a||b| ≤ γ_D·‖a‖‖b‖, doubled, plus the float32 rounding of the operands and the norms; an
@@ -176,17 +214,25 @@ export async function knnWithDistances(x: Samples, k: number, opts: KnnOptions =
   const gamma = f32 ? (D + 4) * EPS32 * 1.01 : (D + 4) * EPS64 * 1.01;
   const rowBound = (i: number) => 2 * gamma * Math.sqrt(norms[i]) * rootMax + (f32 ? D * 2 ** -120 : 0) + 4 * EPS64 * (norms[i] + sMax);
 
-  const operand = (rows: number[]): Mat => {
-    const count = rows.length;
-    const out = f32 ? new Float32Array(count * D) : new Float64Array(count * D);
-    for (let a = 0; a < count; a++) {
-      const o = rows[a] * D;
-      if (f32) for (let t = 0; t < D; t++) out[a * D + t] = (data[o + t] - mean[t]) * scale;
-      else out.set(data.subarray(o, o + D), a * D);
-    }
+  /** Screening operand from rows of `d` (row a of the result is row a of d). */
+  const toOperand = (d: Row, count: number, out: Float32Array | Float64Array, at: number) => {
+    if (!f32) { out.set(d.subarray(0, count * D), at * D); return; }
+    for (let a = 0; a < count; a++) for (let t = 0, o = a * D, w = (at + a) * D; t < D; t++) out[w + t] = (d[o + t] - mean[t]) * scale;
+  };
+  const alloc = (count: number) => (f32 ? new Float32Array(count * D) : new Float64Array(count * D));
+  /** Rows [r0, r0 + B) as a screening operand. */
+  const blockOperand = (r0: number): Mat => {
+    const count = Math.min(n, r0 + B) - r0;
+    const out = alloc(count);
+    toOperand(src.block(r0, count), count, out, 0);
     return { data: out, rows: count, cols: D };
   };
-  const range = (r0: number) => Array.from({ length: Math.min(n, r0 + B) - r0 }, (_, a) => r0 + a);
+  /** Arbitrary rows as a screening operand. */
+  const rowsOperand = (rows: number[]): Mat => {
+    const out = alloc(rows.length);
+    rows.forEach((i, a) => toOperand(src.row(i, 0), 1, out, a));
+    return { data: out, rows: rows.length, cols: D };
+  };
 
   const cap = Math.min(n - 1, f32 ? 2 * k + 8 : k + 1);
   const heaps = new Heaps(n, cap);
@@ -196,9 +242,9 @@ export async function knnWithDistances(x: Samples, k: number, opts: KnnOptions =
   let slabA: Mat | null = null;
   const run = (t: number) => {
     const [I, J] = tiles[t];
-    if (slabI !== I) { slabA = operand(range(I)); slabI = I; }
+    if (slabI !== I) { slabA = blockOperand(I); slabI = I; }
     const a = slabA!;
-    return gemm(a, I === J ? a : operand(range(J)), { transB: true }) as Promise<Mat>;
+    return gemm(a, I === J ? a : blockOperand(J), { transB: true }) as Promise<Mat>;
   };
 
   let next = run(0);
@@ -238,9 +284,11 @@ export async function knnWithDistances(x: Samples, k: number, opts: KnnOptions =
   const margin = (i: number, dk: number) => 2 * (rowBound(i) + 1e-9 * Math.abs(dk));
   /** `cand` with their screened squared distances `sd` (any order); every possible member is among them. */
   const finish = (i: number, cand: number[], sd: number[]) => {
+    const xi = src.row(i, 0);
+    const exactTo = (j: number) => exactSq(xi, src.row(j, 1));
     if (!setMode) {
       candidates += cand.length;
-      const ex = cand.map((j) => exactSq(data, D, i, j));
+      const ex = cand.map(exactTo);
       const order = cand.map((_, t) => t);
       order.sort((a, b) => (ex[a] - ex[b]) || (cand[a] - cand[b]));
       for (let t = 0; t < k; t++) {
@@ -255,7 +303,7 @@ export async function knnWithDistances(x: Samples, k: number, opts: KnnOptions =
     const sure: number[] = [], doubt: number[] = [];
     for (const q of byScreen) (sd[q] < t - w ? sure : doubt).push(q);
     const exact = new Map<number, number>();
-    const ex = (q: number) => { let v = exact.get(q); if (v === undefined) { v = exactSq(data, D, i, cand[q]); exact.set(q, v); } return v; };
+    const ex = (q: number) => { let v = exact.get(q); if (v === undefined) { v = exactTo(cand[q]); exact.set(q, v); } return v; };
     doubt.sort((a, b) => (ex(a) - ex(b)) || (cand[a] - cand[b]));
     const members = [...sure, ...doubt.slice(0, k - sure.length)].sort((a, b) => (sd[a] - sd[b]) || (cand[a] - cand[b]));
     // The two nearest: only members screened within w of the second one can be among them.
@@ -285,16 +333,16 @@ export async function knnWithDistances(x: Samples, k: number, opts: KnnOptions =
   // More near-ties than the heap holds: every j within the bound, from full screened rows (column blocks of B).
   for (let t0 = 0; t0 < rescreen.length; t0 += B) {
     const rows = rescreen.slice(t0, t0 + B);
-    const a = operand(rows);
+    const a = rowsOperand(rows);
     const cand: number[][] = rows.map(() => []);
     const cd: number[][] = rows.map(() => []);
     for (let J = 0; J < n; J += B) {
-      const cols = range(J);
-      const g = (await (gemm(a, operand(cols), { transB: true }) as Promise<Mat>)).data;
+      const cols = blockOperand(J);
+      const g = (await (gemm(a, cols, { transB: true }) as Promise<Mat>)).data;
       rows.forEach((i, r) => {
         const lim = lims[t0 + r], si = norms[i];
-        for (let b = 0; b < cols.length; b++) {
-          const j = J + b, d = si + norms[j] - 2 * g[r * cols.length + b];
+        for (let b = 0; b < cols.rows; b++) {
+          const j = J + b, d = si + norms[j] - 2 * g[r * cols.rows + b];
           if (j !== i && d <= lim) { cand[r].push(j); cd[r].push(d); }
         }
       });
@@ -305,7 +353,7 @@ export async function knnWithDistances(x: Samples, k: number, opts: KnnOptions =
 }
 
 /** N×k row-major neighbour indices (Int32Array), nearest first, self excluded, ties to the lower index. */
-export async function knnGraph(x: Samples, k: number, opts: KnnOptions = {}): Promise<Int32Array> {
+export async function knnGraph(x: Samples | RowSource, k: number, opts: KnnOptions = {}): Promise<Int32Array> {
   return (await knnWithDistances(x, k, opts)).indices;
 }
 
