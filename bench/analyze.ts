@@ -8,8 +8,15 @@ import * as path from 'path';
 import { analyze } from '../src/engine/analyses/analyze';
 import { SessionPool } from '../src/engine/runtime/session';
 
+/** The kernel's peak RSS of this process (VmHWM), which also sees peaks between timer ticks; null off Linux. */
+function peakRssKernel(): number | null {
+  try { const m = /VmHWM:\s+(\d+) kB/.exec(fs.readFileSync('/proc/self/status', 'utf8')); return m ? Number(m[1]) * 1024 : null; } catch { return null; }
+}
+
 export async function benchAnalyze(): Promise<void> {
-  const full = '/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz';
+  // BENCH_ANALYZE_SPLIT=train reads the 60,000 training images (the memory-budget run); BENCH_ANALYZE_LAYERS a list.
+  const split = process.env.BENCH_ANALYZE_SPLIT === 'train' ? 'train' : 't10k';
+  const full = `/usr/share/datasets/fashion-mnist/${split}-images-idx3-ubyte.gz`;
   const data = fs.existsSync(full) ? full : path.join('examples', 'fashion-mnist', 'data', 't10k-images-idx3-ubyte.gz');
   const samples = Number(process.env.BENCH_ANALYZE_SAMPLES ?? 10000);
   const budgetMB = Number(process.env.BENCH_ANALYZE_BUDGET_MB ?? 6144);
@@ -24,9 +31,13 @@ export async function benchAnalyze(): Promise<void> {
     const r = await analyze({
       model, data: { path: data, labels: data.replace('images-idx3', 'labels-idx1') }, configPath: path.join('examples', 'fashion-mnist', 'replens.json'),
       analyses: ['summary', 'rra', 'similarity', 'selectivity'], samples, noCache: true, memoryBudgetMB: budgetMB,
+      layers: process.env.BENCH_ANALYZE_LAYERS?.split(','),
     }, pool);
     const total = (Date.now() - t0) / 1000;
-    console.log(`  ${r.dataset.samples} samples, k = ${r.analyses.rra?.k}; total ${total.toFixed(1)} s; peak RSS ${(peak / 2 ** 20).toFixed(0)} MB (+${((peak - rss0) / 2 ** 20).toFixed(0)} MB)`);
+    const hwm = peakRssKernel();
+    const bytes = r.layers.reduce((a, l) => a + l.shape.reduce((x, y) => x * y, 1), 0) * 4 * r.dataset.samples;
+    console.log(`  ${r.dataset.samples} samples, ${r.layers.length} layers (${(bytes / 2 ** 30).toFixed(2)} GB of float32 activations), k = ${r.analyses.rra?.k}; total ${total.toFixed(1)} s`);
+    console.log(`  peak RSS ${((hwm ?? peak) / 2 ** 20).toFixed(0)} MB (${hwm ? 'kernel VmHWM' : 'sampled'}; ${(rss0 / 2 ** 20).toFixed(0)} MB before the run) against the ${budgetMB} MB budget`);
     const rows = Object.entries(r.timings).filter(([k]) => k !== 'total');
     for (const [k, v] of rows) console.log(`  ${k.padEnd(44)} ${v.toFixed(1).padStart(8)} s  ${(100 * v / total).toFixed(1).padStart(5)} %`);
     const knn = r.timings['rra: kNN graphs'] ?? 0, grams = r.timings['similarity: CKA Grams'] ?? 0, cap = r.timings['capture (onnxruntime inference + stores)'] ?? 0;

@@ -2,7 +2,7 @@
 // models on the same samples.
 //  * CKA on the full flattened activations, Gram form: per layer the centred Gram Kc = Xc·Xcᵀ (columns centred in
 //    float64, the product in float32 through onnxruntime — the activations are float32 already — and everything
-//    after in float64); CKA(a, b) = ⟨Kc_a, Kc_b⟩ / (‖Kc_a‖·‖Kc_b‖). Above SIMILARITY_LIMITS.maxGramSamples the n×n Grams would not
+//    after in float64), built tile by tile from row blocks read from the store (memory or spill file); CKA(a, b) = ⟨Kc_a, Kc_b⟩ / (‖Kc_a‖·‖Kc_b‖). Above SIMILARITY_LIMITS.maxGramSamples the n×n Grams would not
 //    fit, so each pair is minibatch CKA (Nguyen et al.) over batches of about SIMILARITY_LIMITS.minibatch samples.
 //  * SVCCA / PWCCA on units: conv layers are reduced to per-channel spatial means (the neurons are channels, as
 //    Raghu et al. and Morcos et al. do for conv layers, so the neuron count stays below the sample count).
@@ -56,7 +56,7 @@ function* rowRanges(store: ActivationStore, tensor: string, D: number, bounds: [
   }
 }
 
-/** Column-centred float32 copy (means in float64). */
+/** Column-centred float32 copy of a batch (means in float64). */
 function centred(data: Float32Array, n: number, D: number): Float32Array {
   const mean = new Float64Array(D);
   for (let i = 0; i < n; i++) for (let t = 0, o = i * D; t < D; t++) mean[t] += data[o + t];
@@ -92,11 +92,31 @@ async function representation(store: ActivationStore, l: LayerRef, minibatch: bo
     }
     return { gram: null, batchGrams: grams, norm: Math.sqrt(self), units: { data: units, rows: n, cols: C } };
   }
-  const data = store.materialize(l.tensor);
-  addUnits(data, 0, n);
-  const xc = centred(data, n, D);
-  const k = await gemm({ data: xc, rows: n, cols: D }, { data: xc, rows: n, cols: D }, { transB: true });
-  const gram = Float64Array.from(k.data);
+  // Gram mode, streamed: column means in one pass, then Kc block by block (tiles on and above the diagonal) from
+  // centred row blocks of ≤ 64 MB each, so no more than two blocks of the layer are ever held.
+  const src = store.source(l.tensor);
+  const B = Math.max(1, Math.min(n, Math.floor(2 ** 24 / D)));
+  const mean = new Float64Array(D);
+  for (let s0 = 0; s0 < n; s0 += B) {
+    const rows = Math.min(B, n - s0), x = src.block(s0, rows);
+    addUnits(x as Float32Array, s0, rows);
+    for (let i = 0; i < rows; i++) for (let t = 0, o = i * D; t < D; t++) mean[t] += x[o + t];
+  }
+  for (let t = 0; t < D; t++) mean[t] /= n;
+  const centredBlock = (s0: number) => {
+    const rows = Math.min(B, n - s0), x = src.block(s0, rows), out = new Float32Array(rows * D);
+    for (let i = 0; i < rows; i++) for (let t = 0, o = i * D; t < D; t++) out[o + t] = x[o + t] - mean[t];
+    return { data: out, rows, cols: D };
+  };
+  const gram = new Float64Array(n * n);
+  for (let I = 0; I < n; I += B) {
+    const a = centredBlock(I);
+    for (let J = I; J < n; J += B) {
+      const b = J === I ? a : centredBlock(J);
+      const k = (await gemm(a, b, { transB: true })).data;
+      for (let i = 0; i < a.rows; i++) for (let j = 0; j < b.rows; j++) { const v = k[i * b.rows + j]; gram[(I + i) * n + J + j] = v; gram[(J + j) * n + I + i] = v; }
+    }
+  }
   return { gram, batchGrams: null, norm: Math.sqrt(frobeniusDot(gram, gram)), units: { data: units, rows: n, cols: C } };
 }
 
