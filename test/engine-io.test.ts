@@ -76,7 +76,12 @@ test('ActivationStore.source: blocks and rows across chunk edges, from memory (v
     assert.deepEqual([...r20], [...all.subarray(60, 63)]);
     if (budget > 64) assert.equal(src.block(4, 4).buffer, src.row(5, 0).buffer, 'in-memory rows inside a chunk are views');
     assert.throws(() => src.block(20, 4), /rows \[20, 24\) of 'x' asked, it has 23/);
-    store.append('tmp', new Float32Array(300), 100, rowShape);
+    // Spilled while the source is in use (another tensor pushes it out): reads follow it to the file.
+    const big = Math.ceil(budget / 12);
+    store.append('tmp', new Float32Array(big * 3), big, rowShape);
+    assert.ok(store.spilled.includes('x'));
+    assert.deepEqual([...src.block(3, 6)], [...all.subarray(9, 27)]);
+    assert.deepEqual([...src.row(22, 1)], [...all.subarray(66, 69)]);
     store.remove('tmp');
     assert.deepEqual(store.tensors(), ['x']);
     store.dispose();

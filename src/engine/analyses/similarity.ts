@@ -9,7 +9,7 @@
 import { throwIfAborted, errorMessage } from '../errors';
 import type { ActivationStore } from '../capture/store';
 import { gemm } from '../linalg/gemm';
-import { frobeniusDot, uCenterGram } from '../metrics/center';
+import { uCenterGram } from '../metrics/center';
 import { pwcca, svcca } from '../metrics/cca';
 import { ProgressTracker, type ProgressSink } from '../progress';
 import type { LayerMatrix, LayerRef, SimilarityResult } from '../../shared/result';
@@ -18,11 +18,13 @@ import type { LayerMatrix, LayerRef, SimilarityResult } from '../../shared/resul
 export const SIMILARITY_LIMITS = { maxGramSamples: 5000, minibatch: 1000 };
 
 interface Rep {
-  /** Gram mode: the centred Gram (n×n, float64). */
-  gram: Float64Array | null;
-  /** Minibatch mode: the U-centred Gram of each batch (float32 storage, float64 sums). */
-  batchGrams: Float32Array[] | null;
-  /** ‖Kc‖ (Gram mode) or √Σ_b⟨U(K_b), U(K_b)⟩ (minibatch mode). */
+  /**
+   * Store entry holding the layer's Gram(s) as one flat float32 stream: the centred n×n Gram (Gram mode) or the
+   * U-centred Gram of each batch one after the other (minibatch mode). In the store they count against the memory
+   * budget and spill to disk like activations; a pair's CKA is one streamed dot product of two entries.
+   */
+  grams: string;
+  /** ‖Kc‖ (Gram mode) or √Σ_b⟨U(K_b), U(K_b)⟩ (minibatch mode), from the float32 values as stored. */
   norm: number;
   /** Unit activations for CCA, n×units float64. */
   units: { data: Float64Array; rows: number; cols: number };
@@ -79,7 +81,7 @@ async function representation(store: ActivationStore, l: LayerRef, minibatch: bo
     // Per batch: U(K_b) of the batch (features centred within the batch first — U-centring is invariant to it, and
     // it keeps the float32 products accurate), stored once per layer so every pair costs only dot products.
     const bounds = batchBounds(n, SIMILARITY_LIMITS.minibatch);
-    const grams: Float32Array[] = [];
+    const name = gramName(l.tensor);
     let self = 0, b = 0;
     for (const x of rowRanges(store, l.tensor, D, bounds)) {
       const [start, end] = bounds[b++], rows = end - start;
@@ -87,10 +89,11 @@ async function representation(store: ActivationStore, l: LayerRef, minibatch: bo
       const xc = centred(x, rows, D);
       const k = Float64Array.from((await gemm({ data: xc, rows, cols: D }, { data: xc, rows, cols: D }, { transB: true })).data);
       uCenterGram(k, rows);
-      self += frobeniusDot(k, k);
-      grams.push(Float32Array.from(k));
+      const k32 = Float32Array.from(k);
+      self += dot32(k32, k32);
+      store.append(name, k32, k32.length, [1]);
     }
-    return { gram: null, batchGrams: grams, norm: Math.sqrt(self), units: { data: units, rows: n, cols: C } };
+    return { grams: name, norm: Math.sqrt(self), units: { data: units, rows: n, cols: C } };
   }
   // Gram mode, streamed: column means in one pass, then Kc block by block (tiles on and above the diagonal) from
   // centred row blocks of ≤ 64 MB each, so no more than two blocks of the layer are ever held.
@@ -108,23 +111,39 @@ async function representation(store: ActivationStore, l: LayerRef, minibatch: bo
     for (let i = 0; i < rows; i++) for (let t = 0, o = i * D; t < D; t++) out[o + t] = x[o + t] - mean[t];
     return { data: out, rows, cols: D };
   };
-  const gram = new Float64Array(n * n);
+  // One row band of Kc at a time (B rows × n), appended to the store in row order.
+  const name = gramName(l.tensor);
+  let self = 0;
   for (let I = 0; I < n; I += B) {
     const a = centredBlock(I);
-    for (let J = I; J < n; J += B) {
+    const band = new Float32Array(a.rows * n);
+    for (let J = 0; J < n; J += B) {
       const b = J === I ? a : centredBlock(J);
       const k = (await gemm(a, b, { transB: true })).data;
-      for (let i = 0; i < a.rows; i++) for (let j = 0; j < b.rows; j++) { const v = k[i * b.rows + j]; gram[(I + i) * n + J + j] = v; gram[(J + j) * n + I + i] = v; }
+      for (let i = 0; i < a.rows; i++) band.set(k.subarray(i * b.rows, (i + 1) * b.rows), i * n + J);
     }
+    self += dot32(band, band);
+    store.append(name, band, band.length, [1]);
   }
-  return { gram, batchGrams: null, norm: Math.sqrt(frobeniusDot(gram, gram)), units: { data: units, rows: n, cols: C } };
+  return { grams: name, norm: Math.sqrt(self), units: { data: units, rows: n, cols: C } };
 }
 
-async function ckaOf(a: Rep, b: Rep): Promise<number | null> {
-  if (!(a.norm > 0 && b.norm > 0)) return null;
-  if (a.gram && b.gram) return frobeniusDot(a.gram, b.gram) / (a.norm * b.norm);
+/** The store entry of a layer's Gram stream (a name no ONNX tensor has). */
+const gramName = (tensor: string) => `replens:gram:${tensor}`;
+
+function dot32(a: Float32Array, b: Float32Array): number {
   let s = 0;
-  a.batchGrams!.forEach((g, i) => { const h = b.batchGrams![i]; for (let t = 0; t < g.length; t++) s += g[t] * h[t]; });
+  for (let i = 0; i < a.length; i++) s += a[i] * b[i];
+  return s;
+}
+
+/** ⟨Ka, Kb⟩ / (‖Ka‖·‖Kb‖), streaming both Gram entries in lockstep (float64 sums). */
+async function ckaOf(a: Rep, storeA: ActivationStore, b: Rep, storeB: ActivationStore): Promise<number | null> {
+  if (!(a.norm > 0 && b.norm > 0)) return null;
+  const CH = 1 << 20;
+  const sb = storeB.source(b.grams);
+  let s = 0;
+  for (const c of storeA.chunks(a.grams, CH)) s += dot32(c.data, sb.block(c.start, c.rows) as Float32Array);
   return s / (a.norm * b.norm);
 }
 
@@ -160,7 +179,7 @@ export async function runSimilarity(
         if (same && j < i) { c.values[i][j] = c.values[j][i]; s.values[i][j] = s.values[j][i]; }
         else if (same && i === j) { c.values[i][j] = 1; s.values[i][j] = 1; }
         else {
-          c.values[i][j] = await timed('similarity: CKA Grams', () => ckaOf(A[i], B[j]));
+          c.values[i][j] = await timed('similarity: CKA Grams', () => ckaOf(A[i], store, B[j], same ? store : o.storeB!));
           s.values[i][j] = await timed('similarity: SVCCA/PWCCA', () => safe('SVCCA', async () => (await svcca(A[i].units, B[j].units)).value));
         }
         p.values[i][j] = same && i === j ? 1 : await timed('similarity: SVCCA/PWCCA', () => safe('PWCCA', async () => (await pwcca(A[i].units, B[j].units)).value));
@@ -170,12 +189,16 @@ export async function runSimilarity(
     return { cka: c, svcca: s, pwcca: p };
   };
   const names = layers.map((l) => l.tensor);
-  const within = await matrices(reps, reps, names, names, true);
-  const result: SimilarityResult = { ...within, ckaMethod: minibatch ? `minibatch ≈ ${SIMILARITY_LIMITS.minibatch} (unbiased HSIC per batch; float32 products, float64 sums)` : 'gram (float32 products of centred activations, float64 sums)' };
-  if (o.storeB && o.layersB) {
-    const repsB: Rep[] = [];
-    for (const l of o.layersB) { throwIfAborted(o.signal); repsB.push(await timed('similarity: CKA Grams', () => representation(o.storeB!, l, minibatch))); progress.update(++done, `compare ${l.label}`); }
-    result.compare = await matrices(reps, repsB, names, o.layersB.map((l) => l.tensor), false);
-  }
-  return result;
+  try {
+    const within = await matrices(reps, reps, names, names, true);
+    const result: SimilarityResult = { ...within, ckaMethod: minibatch ? `minibatch ≈ ${SIMILARITY_LIMITS.minibatch} (unbiased HSIC per batch; float32 products, float64 sums)` : 'gram (float32 products of centred activations, Grams kept in float32, float64 sums)' };
+    if (o.storeB && o.layersB) {
+      const repsB: Rep[] = [];
+      for (const l of o.layersB) { throwIfAborted(o.signal); repsB.push(await timed('similarity: CKA Grams', () => representation(o.storeB!, l, minibatch))); progress.update(++done, `compare ${l.label}`); }
+      try {
+        result.compare = await matrices(reps, repsB, names, o.layersB.map((l) => l.tensor), false);
+      } finally { for (const r of repsB) o.storeB.remove(r.grams); }
+    }
+    return result;
+  } finally { for (const r of reps) store.remove(r.grams); }
 }

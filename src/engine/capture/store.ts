@@ -127,29 +127,30 @@ export class ActivationStore {
     const check = (start: number, count: number) => {
       if (!(start >= 0 && count >= 0 && start + count <= n)) throw new ReplensError('E_INTERNAL', `rows [${start}, ${start + count}) of '${tensor}' asked, it has ${n}`);
     };
-    if (e.spill) {
-      const file = e.spill.file;
+    // The entry may spill while the source is in use (other tensors appended meanwhile): each read looks again.
+    const slots = [new Float32Array(D), new Float32Array(D)];
+    let offset = -1;
+    const fromFile = (start: number, out: Float32Array) => {
+      const file = e.spill!.file;
       const fd = (e.readFd ??= fs.openSync(file, 'r'));
-      const head = Buffer.alloc(4096);
-      fs.readSync(fd, head, 0, head.length, 0);
-      const offset = parseNpyHeader(head, file).dataOffset;
-      const slots = [new Float32Array(D), new Float32Array(D)];
-      const read = (start: number, out: Float32Array) => {
-        fs.readSync(fd, new Uint8Array(out.buffer, out.byteOffset, out.byteLength), 0, out.byteLength, offset + start * D * 4);
-        return out;
-      };
-      return { rows: n, cols: D, block: (s, c) => { check(s, c); return read(s, new Float32Array(c * D)); }, row: (i, slot) => { check(i, 1); return read(i, slots[slot]); } };
-    }
-    const starts: number[] = [];
-    let at = 0;
-    for (const c of e.chunks) { starts.push(at); at += c.length / D; }
+      if (offset < 0) {
+        const head = Buffer.alloc(4096);
+        fs.readSync(fd, head, 0, head.length, 0);
+        offset = parseNpyHeader(head, file).dataOffset;
+      }
+      fs.readSync(fd, new Uint8Array(out.buffer, out.byteOffset, out.byteLength), 0, out.byteLength, offset + start * D * 4);
+      return out;
+    };
+    let starts: number[] = [];
     const chunkOf = (r: number) => { // last chunk starting at or before r
+      if (starts.length !== e.chunks.length) { starts = []; let at = 0; for (const c of e.chunks) { starts.push(at); at += c.length / D; } }
       let lo = 0, hi = starts.length - 1;
       while (lo < hi) { const mid = (lo + hi + 1) >> 1; if (starts[mid] <= r) lo = mid; else hi = mid - 1; }
       return lo;
     };
     const block = (s: number, c: number): Float32Array => {
       check(s, c);
+      if (e.spill) return fromFile(s, new Float32Array(c * D));
       const q = chunkOf(s), off = s - starts[q];
       if (off + c <= e.chunks[q].length / D) return e.chunks[q].subarray(off * D, (off + c) * D);
       const out = new Float32Array(c * D);
@@ -162,7 +163,8 @@ export class ActivationStore {
       }
       return out;
     };
-    return { rows: n, cols: D, block, row: (i) => block(i, 1) };
+    const row = (i: number, slot: 0 | 1) => { if (!e.spill) return block(i, 1); check(i, 1); return fromFile(i, slots[slot]); };
+    return { rows: n, cols: D, block, row };
   }
 
   /** Forgets a tensor (and deletes its spill file): derived data such as pooled copies. */

@@ -144,7 +144,7 @@ const EPS32 = 5.960464477539063e-8; // unit roundoff 2⁻²⁴
 export type KnnScreening = 'auto' | 'float64' | 'float32';
 
 export interface KnnOptions {
-  /** Side of the square Gemm tiles (default 1024). */
+  /** Side of the square Gemm tiles (default 1024, fewer rows for wide samples so an operand stays ≤ 64 MB). */
   blockRows?: number;
   /** Precision of the GEMM screening; the result is the exact float64 graph either way. Default 'auto'. */
   screening?: KnnScreening;
@@ -175,7 +175,7 @@ export async function knnWithDistances(x: Samples | RowSource, k: number, opts: 
   const src = isSource(x) ? x : matSource(x);
   const n = src.rows, D = src.cols;
   checkK(k, n);
-  const B = opts.blockRows ?? 1024;
+  const B = opts.blockRows ?? Math.max(128, Math.min(1024, Math.floor(2 ** 24 / D)));
   if (!Number.isInteger(B) || B < 1) throw new ReplensError('E_ARGUMENT', `blockRows must be a positive integer, got ${B}`);
   const screening = pickScreening(n, D, opts.screening);
   const f32 = screening === 'float32';
