@@ -2,6 +2,7 @@
 import { SessionPool, type RuntimeOptions } from './runtime/session';
 import { inspectModel } from './inspect';
 import { runActivationsJob } from './capture/activations';
+import { runAnalyzeJob } from './analyses/job';
 import { assertNever, type Job, type JobResult, type PartialResult, type Progress } from '../shared/messages';
 
 export interface JobContext {
@@ -33,6 +34,8 @@ export async function runJob(job: Job, ctx: JobContext): Promise<JobResult> {
       return inspectModel(job.modelPath, pool, { inputShapes: job.inputShapes, signal: ctx.signal });
     case 'activations':
       return runActivationsJob(job, pool, ctx);
+    case 'analyze':
+      return runAnalyzeJob(job, pool, ctx);
     default:
       return assertNever(job, 'job');
   }

@@ -3,6 +3,7 @@
 // switch exhaustively over `type` (see `assertNever`). Add a job kind or a message type here first.
 import type { ModelSummary } from '../engine/onnx/layers';
 import type { RuntimeOptions } from '../engine/runtime/session';
+import type { AnalysisResult } from './result';
 
 export const PROTOCOL_VERSION = 1;
 
@@ -54,7 +55,25 @@ export interface ActivationsJob {
   runtime?: RuntimeSettings;
 }
 
-export type Job = InspectJob | ActivationsJob;
+/** `replens analyze` as a job: every analysis of one model (optionally against a second) on a dataset. */
+export interface AnalyzeJob {
+  kind: 'analyze';
+  modelPath: string;
+  compare?: string;
+  data: DatasetSource;
+  configPath?: string;
+  /** summary, rra, similarity, selectivity, noise-svd */
+  analyses: string[];
+  layers?: string[];
+  samples?: number;
+  k?: number;
+  memoryBudgetMB?: number;
+  noCache?: boolean;
+  cacheDir?: string;
+  runtime?: RuntimeSettings;
+}
+
+export type Job = InspectJob | ActivationsJob | AnalyzeJob;
 
 export interface InspectResult {
   kind: 'inspect';
@@ -74,14 +93,24 @@ export interface ActivationsResult {
   seconds: number;
 }
 
-export type JobResult = InspectResult | ActivationsResult;
+/** Every node's torch module path and graph index: what code lenses match layer definitions against. */
+export interface ModuleIndex { module: string; index: number; op: string }
+
+export interface AnalyzeJobResult {
+  kind: 'analyze';
+  result: AnalysisResult;
+  modules: ModuleIndex[];
+  executionProvider: string;
+  seconds: number;
+}
+
+export type JobResult = InspectResult | ActivationsResult | AnalyzeJobResult;
 
 /** A piece of a result that is final and can be shown before the job ends. */
-export interface PartialResult {
-  kind: 'tensor-written';
-  tensor: string;
-  file: string;
-}
+export type PartialResult =
+  | { kind: 'tensor-written'; tensor: string; file: string }
+  /** The analysis document so far (finished analyses and layers); sent at most a few times a second. */
+  | { kind: 'analysis'; result: AnalysisResult };
 
 // ---- host ↔ worker ----------------------------------------------------------------------------------------------
 
@@ -108,6 +137,37 @@ export type WebviewToHost =
   | { v: 1; type: 'ready' }
   | { v: 1; type: 'showLog' }
   | { v: 1; type: 'retry' };
+
+// ---- host ↔ webview (the Analysis panel: one per model) ------------------------------------------------------
+
+export type AnalysisRunState = 'running' | 'complete' | 'cancelled' | 'failed';
+
+/** What the panel shows about the run it belongs to. */
+export interface AnalysisRunInfo {
+  modelPath: string;
+  compare?: string;
+  dataset: string;
+  analyses: string[];
+  samples?: number;
+}
+
+export type HostToAnalysisView =
+  | { v: 1; type: 'run'; run: AnalysisRunInfo }
+  | { v: 1; type: 'progress'; progress: Progress }
+  /** The document so far (`running`), the final one, or what a cancelled or failed run had finished. */
+  | { v: 1; type: 'result'; result: AnalysisResult; state: AnalysisRunState }
+  | { v: 1; type: 'error'; error: ErrorInfo }
+  /** Scroll to and highlight a layer (a code lens was clicked). */
+  | { v: 1; type: 'reveal'; tensor: string }
+  | { v: 1; type: 'exported'; what: string; path: string };
+
+export type AnalysisViewToHost =
+  | { v: 1; type: 'ready' }
+  | { v: 1; type: 'showLog' }
+  | { v: 1; type: 'rerun' }
+  | { v: 1; type: 'cancel' }
+  | { v: 1; type: 'export'; format: 'html' | 'json' | 'csv' }
+  | { v: 1; type: 'png'; chart: string; dataUrl: string };
 
 // ---- validation ---------------------------------------------------------------------------------------------
 
@@ -165,6 +225,13 @@ function checkJob(j: unknown): void {
       if (o.data !== undefined) { need(isObj(o.data), "'data' must be an object"); str(o.data as Obj, 'path'); }
       int(o, 'batchSize', true); int(o, 'memoryBudgetMB', true);
       return;
+    case 'analyze':
+      str(o, 'modelPath'); str(o, 'compare', true); str(o, 'configPath', true); str(o, 'cacheDir', true);
+      need(isObj(o.data), "'data' must be an object"); str(o.data as Obj, 'path');
+      need(Array.isArray(o.analyses) && o.analyses.length > 0 && o.analyses.every((t) => typeof t === 'string'), "'analyses' must be a non-empty array of strings");
+      need(o.layers === undefined || (Array.isArray(o.layers) && o.layers.every((t) => typeof t === 'string')), "'layers' must be an array of strings");
+      int(o, 'samples', true); int(o, 'k', true); int(o, 'memoryBudgetMB', true);
+      return;
     default:
       need(false, `unknown job kind '${String(o.kind)}'`);
   }
@@ -202,4 +269,27 @@ export function parseHostToWebview(m: unknown): HostToWebview {
 
 export function parseWebviewToHost(m: unknown): WebviewToHost {
   return header(m, ['ready', 'showLog', 'retry']) as unknown as WebviewToHost;
+}
+
+export function parseHostToAnalysisView(m: unknown): HostToAnalysisView {
+  const o = header(m, ['run', 'progress', 'result', 'error', 'reveal', 'exported']);
+  switch (o.type) {
+    case 'run': need(isObj(o.run) && typeof (o.run as Obj).modelPath === 'string', "'run' must name the model"); break;
+    case 'progress': need(isObj(o.progress), "'progress' must be an object"); break;
+    case 'result':
+      need(isObj(o.result) && (o.result as Obj).schema === 'replens.result/1', "'result' must be a replens.result/1 document");
+      need(['running', 'complete', 'cancelled', 'failed'].includes(o.state as string), "'state' must be running, complete, cancelled or failed");
+      break;
+    case 'error': need(isObj(o.error) && typeof (o.error as Obj).message === 'string', "'error' must carry a message"); break;
+    case 'reveal': str(o, 'tensor'); break;
+    case 'exported': str(o, 'what'); str(o, 'path'); break;
+  }
+  return o as unknown as HostToAnalysisView;
+}
+
+export function parseAnalysisViewToHost(m: unknown): AnalysisViewToHost {
+  const o = header(m, ['ready', 'showLog', 'rerun', 'cancel', 'export', 'png']);
+  if (o.type === 'export') need(['html', 'json', 'csv'].includes(o.format as string), "'format' must be html, json or csv");
+  if (o.type === 'png') { str(o, 'chart'); need(typeof o.dataUrl === 'string' && (o.dataUrl as string).startsWith('data:image/png;base64,'), "'dataUrl' must be a PNG data URL"); }
+  return o as unknown as AnalysisViewToHost;
 }

@@ -131,6 +131,8 @@ export interface AnalysisResult {
   dataset: DatasetRef;
   settings: { analyses: string[]; samples: number; seed: number; batchSize: number; k?: number; [key: string]: unknown };
   layers: LayerRef[];
+  /** Every node of the model with a torch module path: module, node index, op (code lenses match against it). */
+  modules?: { module: string; index: number; op: string }[];
   analyses: {
     summary?: { perLayer: SummaryLayer[] };
     rra?: RraResult;

@@ -82,6 +82,8 @@ export async function sha256File(file: string): Promise<string> {
 
 interface Prepared {
   ref: ModelRef;
+  /** Every node's torch module path (where it has one) and graph index. */
+  modules: { module: string; index: number; op: string }[];
   layers: LayerRef[];
   plan: ReturnType<typeof planCapture>;
 }
@@ -107,7 +109,8 @@ async function prepareModel(file: string, selectors: string[] | undefined, sampl
   const seen = new Map<string, number>();
   for (const l of layers) { const c = (seen.get(l.label) ?? 0) + 1; seen.set(l.label, c); if (c > 1) l.label = `${l.label} (${c})`; }
   const plan = planCapture(proto, key, taps, parseReduce('none'), shapes);
-  return { ref: { path: m.path, name: path.basename(m.path), sha256: sha, opset: summary.opset, params: summary.totalParams }, layers, plan };
+  const modules = summary.layers.filter((l) => l.module).map((l) => ({ module: l.module!, index: l.index, op: l.op }));
+  return { ref: { path: m.path, name: path.basename(m.path), sha256: sha, opset: summary.opset, params: summary.totalParams }, modules, layers, plan };
 }
 
 /** The first `per` images of each class (or the first 10·per without labels), as model input. */
@@ -215,6 +218,7 @@ export async function analyze(o: AnalyzeOptions, pool: SessionPool): Promise<Ana
       dataset: { identity: ds.identity, description: ds.description, samples: n, hasLabels: !!labels, ...(ds.classNames ? { classNames: ds.classNames } : {}) },
       settings: { analyses, samples: n, seed, batchSize },
       layers: main.layers,
+      modules: main.modules,
       analyses: {},
       timings: { 'capture (onnxruntime inference + stores)': captureSeconds },
       notes,
@@ -259,7 +263,10 @@ export async function analyze(o: AnalyzeOptions, pool: SessionPool): Promise<Ana
       const settings: RraSettings = { k, poolings: ['avg2', 'max2', 'avg4', 'max4', 'avgglobal', 'maxglobal'], rule: o.k ? `k = ${k} (given), ${n} samples` : `${rule.rule}; ${n} samples used` };
       result.settings.k = k;
       if (!labels) notes.push('NNCS skipped: the dataset has no labels (intrinsic dimension and NNLS computed)');
-      result.analyses.rra = await cached('rra', settings, () => runRra(store!, main.layers, labels, settings, { storeB: storeCmp, layersB: cmp?.layers, signal: o.signal, onProgress: o.onProgress, notes, timings: result.timings }));
+      result.analyses.rra = await cached('rra', settings, () => runRra(store!, main.layers, labels, settings, {
+        storeB: storeCmp, layersB: cmp?.layers, signal: o.signal, onProgress: o.onProgress, notes, timings: result.timings,
+        onLayer: (partial) => { result.analyses.rra = partial; o.onPartial?.(result); },
+      }));
       o.onPartial?.(result);
     }
     if (analyses.includes('similarity')) {

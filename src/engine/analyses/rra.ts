@@ -37,7 +37,11 @@ const finite = (v: number) => (Number.isFinite(v) ? v : null);
 
 export async function runRra(
   store: ActivationStore, layers: LayerRef[], labels: Int32Array | null, s: RraSettings,
-  o: { storeB?: ActivationStore | null; layersB?: LayerRef[]; signal?: AbortSignal; onProgress?: ProgressSink; notes?: string[]; timings?: Record<string, number> } = {},
+  o: {
+    storeB?: ActivationStore | null; layersB?: LayerRef[]; signal?: AbortSignal; onProgress?: ProgressSink; notes?: string[]; timings?: Record<string, number>;
+    /** After each layer: the result so far (per-layer rows; the NNLS matrices come at the end). */
+    onLayer?: (partial: RraResult) => void;
+  } = {},
 ): Promise<RraResult> {
   const knn = async (...a: Parameters<typeof knnWithDistances>) => { const t0 = Date.now(); try { return await knnWithDistances(...a); } finally { if (o.timings) o.timings['rra: kNN graphs'] = (o.timings['rra: kNN graphs'] ?? 0) + (Date.now() - t0) / 1000; } };
   const n = store.rows(layers[0].tensor);
@@ -81,6 +85,7 @@ export async function runRra(
       done += s.poolings.length;
     }
     perLayer.push(row);
+    o.onLayer?.({ k: s.k, samples: n, rule: s.rule, perLayer: [...perLayer], nnls: { rows: [], cols: [], values: [] }, poolings: s.poolings });
   }
   const names = layers.map((l) => l.tensor);
   const nnls = { rows: names, cols: names, values: nnlsMatrix(graphs, graphs, n, s.k) };
