@@ -1,12 +1,21 @@
 // RepLens' VS Code entry point: a thin shell. It owns the output channel, one analysis worker (started on first use,
 // so onnxruntime never runs on the extension host's thread) and the Inspect panels; every command handler catches
 // everything, so a failing model or a dying worker never takes the extension host down.
+import * as fs from 'fs';
 import * as path from 'path';
 import * as vscode from 'vscode';
 import { AnalysisWorker } from '../worker/client';
 import { errorCode, errorMessage } from '../engine/errors';
-import type { ErrorInfo, InspectJob } from '../shared/messages';
+import { writeAtomic } from '../engine/analyses/cache';
+import { writeResultFiles } from '../engine/analyses/export';
+import type { AnalyzeJob, ErrorInfo, InspectJob, Progress } from '../shared/messages';
+import type { AnalysisResult } from '../shared/result';
+import { writeReport } from '../../webview/report/write';
 import { INSPECT_VIEW_TYPE, InspectPanels } from './inspectPanel';
+import { ANALYSIS_VIEW_TYPE, AnalysisPanels } from './analysisPanel';
+import { AnalyzeFlow, isCommandOptions, type AnalyzeCommandOptions } from './analyzeFlow';
+import { LayerLensProvider } from './codeLens';
+import { ResultRegistry } from './results';
 import { isOnnxPath, runtimeSettings, timestamp } from './settings';
 
 let worker: AnalysisWorker | null = null;
@@ -36,9 +45,135 @@ export function activate(context: vscode.ExtensionContext): void {
   });
   context.subscriptions.push(panels, vscode.window.registerWebviewPanelSerializer(INSPECT_VIEW_TYPE, panels));
 
+  // ---- analyses: registry (lenses, status bar, restored panels), panels, runs with a notification -------------
+  const storage = context.storageUri ?? context.globalStorageUri;
+  const registry = new ResultRegistry(storage ? path.join(storage.fsPath, 'results') : null, log);
+  const SELECTED = 'replens.lensModel';
+  const selected = (): string | null => {
+    const s = context.workspaceState.get<string>(SELECTED);
+    if (s && registry.get(s)) return s;
+    return registry.models()[0] ?? null;
+  };
+  const status = vscode.window.createStatusBarItem('replens.status', vscode.StatusBarAlignment.Left, 50);
+  status.name = 'RepLens';
+  context.subscriptions.push(status);
+  const runningProgress = new Map<string, Progress>();
+  const updateStatus = () => {
+    const running = [...runningProgress.entries()];
+    if (running.length) {
+      const [m, p] = running[0];
+      status.text = `$(sync~spin) RepLens: ${path.basename(m)} ${p.stage}${p.total > 0 ? ` ${p.done}/${p.total}` : ''}`;
+      status.tooltip = 'RepLens is analysing; cancel from the notification or the panel';
+      status.command = 'replens.showLog';
+      status.show();
+      return;
+    }
+    const sel = selected();
+    if (!sel) { status.hide(); return; }
+    status.text = `$(graph) RepLens: ${path.basename(sel)}`;
+    status.tooltip = `Code lenses show ${sel}; click to choose another analysed model`;
+    status.command = 'replens.selectModel';
+    status.show();
+  };
+  context.subscriptions.push(registry.onDidChange(updateStatus));
+  updateStatus();
+
+  const progressListeners = new Map<string, (p: Progress | null) => void>();
+  const analysisPanels = new AnalysisPanels({
+    extensionUri: context.extensionUri,
+    registry,
+    runner: () => analysis,
+    log,
+    showLog,
+    notify: (e) => { void vscode.window.showErrorMessage(`RepLens: ${e.message}`, 'Show Log').then((pick) => { if (pick) showLog(); }, () => undefined); },
+    onProgress: (p, modelPath) => {
+      if (p) runningProgress.set(path.resolve(modelPath), p); else runningProgress.delete(path.resolve(modelPath));
+      progressListeners.get(path.resolve(modelPath))?.(p);
+      updateStatus();
+    },
+    onResult: (result, modules, state) => {
+      registry.set(result.model.path, result, modules, state);
+      if (state === 'complete') void context.workspaceState.update(SELECTED, path.resolve(result.model.path)).then(updateStatus);
+    },
+    exportResult: (result, format) => exportResult(result, format),
+    savePng: async (chart, png) => {
+      const uri = await vscode.window.showSaveDialog({ defaultUri: defaultExportUri(`${chart}.png`), filters: { PNG: ['png'] }, title: 'RepLens: save chart as PNG' });
+      if (!uri) return null;
+      fs.writeFileSync(uri.fsPath, png);
+      return uri.fsPath;
+    },
+  });
+  context.subscriptions.push(analysisPanels, vscode.window.registerWebviewPanelSerializer(ANALYSIS_VIEW_TYPE, analysisPanels));
+
+  const flow = new AnalyzeFlow(context.workspaceState, log);
+  /** Runs a job in its panel under a cancellable notification with per-layer progress and ETA. */
+  const runJob = (job: AnalyzeJob) => vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, cancellable: true, title: `RepLens: ${path.basename(job.modelPath)}` }, async (progress, token) => {
+    const key = path.resolve(job.modelPath);
+    let last = 0;
+    progressListeners.set(key, (p) => {
+      if (!p) return;
+      const pct = p.total > 0 ? (100 * p.done) / p.total : 0;
+      const eta = p.etaSeconds === null ? '' : ` · ${p.etaSeconds < 90 ? `${Math.ceil(p.etaSeconds)} s` : `${Math.round(p.etaSeconds / 60)} min`} left`;
+      progress.report({ message: `${p.stage}${p.layer ? ` — ${p.layer}` : ''}${p.total > 0 ? ` ${p.done}/${p.total}` : ''}${eta}`, increment: pct >= last ? pct - last : undefined });
+      last = pct;
+    });
+    const sub = token.onCancellationRequested(() => analysisPanels.cancel(job.modelPath));
+    try {
+      const state = await analysisPanels.run(job);
+      if (state === 'failed') void vscode.window.showErrorMessage(`RepLens: the analysis of ${path.basename(job.modelPath)} failed; see its panel`, 'Show Log').then((p) => { if (p) showLog(); });
+    } finally {
+      sub.dispose();
+      progressListeners.delete(key);
+    }
+  });
+
+  const analyzeCommand = (compare: boolean) => (arg?: unknown, args?: unknown) =>
+    guard(compare ? 'Compare With' : 'Analyze Model', log, showLog, async () => {
+      const opts: AnalyzeCommandOptions = isCommandOptions(args) ? args : {};
+      const targets = await modelTargets(arg, isCommandOptions(args) ? undefined : args, compare ? 'Compare With' : 'Analyze Model');
+      if (!targets) return;
+      if (!(await requireTrust('analyse models', log))) return;
+      const job = await flow.job(targets[0], opts, compare);
+      if (!job) { log('analyze: not started (a picker was dismissed)'); return; }
+      await runJob(job);
+    });
+  context.subscriptions.push(
+    vscode.commands.registerCommand('replens.analyzeModel', analyzeCommand(false)),
+    vscode.commands.registerCommand('replens.compareWith', analyzeCommand(true)),
+    vscode.commands.registerCommand('replens.showLog', showLog),
+    vscode.commands.registerCommand('replens.revealLayer', (modelPath?: unknown, tensor?: unknown) =>
+      guard('Reveal Layer', log, showLog, async () => {
+        if (typeof modelPath !== 'string' || typeof tensor !== 'string') return;
+        analysisPanels.reveal(modelPath, tensor);
+      })),
+    vscode.commands.registerCommand('replens.selectModel', () =>
+      guard('Select Model', log, showLog, async () => {
+        const models = registry.models();
+        if (!models.length) { void vscode.window.showInformationMessage('RepLens: no analysed model yet. Right-click an .onnx file → RepLens: Analyze Model…'); return; }
+        const cur = selected();
+        const pick = await vscode.window.showQuickPick(models.map((m) => {
+          const r = registry.get(m)!;
+          return { label: path.basename(m), description: m === cur ? 'shown in code lenses' : vscode.workspace.asRelativePath(m), detail: `${r.result.dataset.samples} samples · ${r.result.settings.analyses.join(', ')} · ${r.state}`, m };
+        }), { title: 'RepLens: model for code lenses and hovers' });
+        if (!pick) return;
+        await context.workspaceState.update(SELECTED, pick.m);
+        lenses.refresh();
+        updateStatus();
+      })),
+    vscode.commands.registerCommand('replens.toggleCodeLens', () =>
+      guard('Toggle Code Lens', log, showLog, async () => {
+        const cfg = vscode.workspace.getConfiguration('replens');
+        await cfg.update('codeLens.enabled', !cfg.get<boolean>('codeLens.enabled', true), vscode.ConfigurationTarget.Global);
+      })),
+  );
+
+  const lenses = new LayerLensProvider(registry, selected, log);
+  const python: vscode.DocumentSelector = [{ language: 'python', scheme: 'file' }, { language: 'python', scheme: 'untitled' }];
+  context.subscriptions.push(lenses, vscode.languages.registerCodeLensProvider(python, lenses), vscode.languages.registerHoverProvider(python, lenses));
+
   context.subscriptions.push(vscode.commands.registerCommand('replens.inspectModel', (arg?: unknown, args?: unknown) =>
     guard('Inspect Model', log, showLog, async () => {
-      const targets = await modelTargets(arg, args);
+      const targets = await modelTargets(arg, args, 'Inspect Model');
       if (!targets) return;
       if (!vscode.workspace.isTrusted) {
         log('inspect refused: the workspace is not trusted');
@@ -90,7 +225,7 @@ function uriOf(x: unknown): vscode.Uri | null {
  * The models to inspect: the explorer's selection (or the clicked file), else the active editor's .onnx file, else
  * one picked from the workspace's .onnx files. Null when there is nothing to do (the user was told why).
  */
-async function modelTargets(arg: unknown, args: unknown): Promise<string[] | null> {
+async function modelTargets(arg: unknown, args: unknown, title: string): Promise<string[] | null> {
   let uris: vscode.Uri[] = [];
   if (Array.isArray(args)) uris = args.map(uriOf).filter((u): u is vscode.Uri => u !== null);
   if (!uris.length) { const u = uriOf(arg); if (u) uris = [u]; }
@@ -99,13 +234,13 @@ async function modelTargets(arg: unknown, args: unknown): Promise<string[] | nul
     if (active && isOnnxPath(active.path)) uris = [active];
   }
   if (!uris.length) {
-    const picked = await pickModel();
+    const picked = await pickModel(title);
     if (!picked) return null;
     uris = [picked];
   }
   const local = uris.filter((u) => u.scheme === 'file');
   if (local.length < uris.length) {
-    void vscode.window.showErrorMessage(`RepLens: can only inspect files on disk (not ${uris.find((u) => u.scheme !== 'file')!.toString()})`);
+    void vscode.window.showErrorMessage(`RepLens: can only open model files on disk (not ${uris.find((u) => u.scheme !== 'file')!.toString()})`);
     if (!local.length) return null;
   }
   const onnx = local.filter((u) => isOnnxPath(u.fsPath));
@@ -122,7 +257,7 @@ function activeEditorUri(): vscode.Uri | null {
   return vscode.window.activeTextEditor?.document.uri ?? null;
 }
 
-async function pickModel(): Promise<vscode.Uri | null> {
+async function pickModel(title: string): Promise<vscode.Uri | null> {
   if (!vscode.workspace.workspaceFolders?.length) {
     void vscode.window.showInformationMessage('RepLens: open a folder with .onnx models, or right-click an .onnx file to inspect it.');
     return null;
@@ -138,6 +273,39 @@ async function pickModel(): Promise<vscode.Uri | null> {
     description: path.dirname(vscode.workspace.asRelativePath(uri, true)),
     uri,
   }));
-  const pick = await vscode.window.showQuickPick(items, { title: 'RepLens: Inspect Model', placeHolder: 'Pick an ONNX model', matchOnDescription: true });
+  const pick = await vscode.window.showQuickPick(items, { title: `RepLens: ${title}`, placeHolder: 'Pick an ONNX model', matchOnDescription: true });
   return pick?.uri ?? null;
+}
+
+/** True in a trusted workspace; otherwise says why nothing runs and offers to manage trust. */
+async function requireTrust(what: string, log: (l: string) => void): Promise<boolean> {
+  if (vscode.workspace.isTrusted) return true;
+  log(`refused to ${what}: the workspace is not trusted`);
+  const pick = await vscode.window.showWarningMessage(`RepLens runs models only in trusted workspaces. Trust this workspace to ${what}.`, 'Manage Workspace Trust');
+  if (pick) await vscode.commands.executeCommand('workbench.trust.manage');
+  return false;
+}
+
+function defaultExportUri(name: string): vscode.Uri | undefined {
+  const root = vscode.workspace.workspaceFolders?.[0]?.uri;
+  return root ? vscode.Uri.joinPath(root, name) : undefined;
+}
+
+/** Export from the panel: the standalone HTML report, result.json, or a folder of CSV files. */
+async function exportResult(result: AnalysisResult, format: 'html' | 'json' | 'csv'): Promise<string | null> {
+  const stem = path.basename(result.model.path).replace(/\.onnx$/i, '');
+  if (format === 'csv') {
+    const dirs = await vscode.window.showOpenDialog({ canSelectFolders: true, canSelectFiles: false, title: 'RepLens: folder for layers.csv and the matrices', openLabel: 'Export here', defaultUri: vscode.workspace.workspaceFolders?.[0]?.uri });
+    if (!dirs?.length) return null;
+    writeResultFiles(result, dirs[0].fsPath);
+    return dirs[0].fsPath;
+  }
+  const uri = await vscode.window.showSaveDialog({
+    defaultUri: defaultExportUri(format === 'html' ? `${stem}-report.html` : `${stem}-result.json`),
+    filters: format === 'html' ? { HTML: ['html'] } : { JSON: ['json'] }, title: `RepLens: export ${format.toUpperCase()}`,
+  });
+  if (!uri) return null;
+  if (format === 'html') writeReport(result, uri.fsPath);
+  else writeAtomic(uri.fsPath, JSON.stringify(result, null, 1) + '\n');
+  return uri.fsPath;
 }

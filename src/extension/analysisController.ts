@@ -1,0 +1,192 @@
+// What one Analysis panel does, without vscode: runs the analyze job on the worker, streams the partial documents
+// (finished analyses and layers) and progress to the webview, keeps what finished when the run is cancelled or
+// fails, replays its state when the webview (re)loads, and answers the webview's Cancel / Re-run / Export / Show
+// Log. analysisPanel.ts wires it to a WebviewPanel; extension.ts supplies the job and the side effects.
+import * as path from 'path';
+import { ReplensError, errorCode, errorMessage } from '../engine/errors';
+import {
+  assertNever, parseAnalysisViewToHost, type AnalysisRunInfo, type AnalysisRunState, type AnalysisViewToHost, type AnalyzeJob,
+  type AnalyzeJobResult, type ErrorInfo, type HostToAnalysisView, type JobResult, type Progress,
+} from '../shared/messages';
+import type { AnalysisResult } from '../shared/result';
+import type { RunHandlers } from '../worker/client';
+
+export interface AnalyzeRunner {
+  run(job: AnalyzeJob, handlers: RunHandlers): Promise<JobResult>;
+}
+
+export interface AnalysisControllerHost {
+  post(message: HostToAnalysisView): void | PromiseLike<unknown>;
+  runner(): AnalyzeRunner;
+  log(line: string): void;
+  showLog(): void;
+  /** Progress of the running job (the notification and the status bar follow it); null when it ends. */
+  onProgress?(p: Progress | null, modelPath: string): void;
+  /** A finished (or partly finished, on cancel) document: code lenses and the status bar read it. */
+  onResult?(result: AnalysisResult, modules: AnalyzeJobResult['modules'], state: AnalysisRunState): void;
+  /** Export: asks where and writes; resolves to the path written, or null when the user cancelled. */
+  exportResult?(result: AnalysisResult, format: 'html' | 'json' | 'csv'): Promise<string | null>;
+  savePng?(chart: string, png: Buffer): Promise<string | null>;
+  /** A failure worth a notification besides the error card (the worker died). */
+  notify?(error: ErrorInfo): void;
+}
+
+export class AnalysisController {
+  private running: AbortController | null = null;
+  private generation = 0;
+  private disposed = false;
+  private job: AnalyzeJob | null = null;
+  private runInfo: AnalysisRunInfo | null = null;
+  private result: AnalysisResult | null = null;
+  private state: AnalysisRunState | null = null;
+  private error: ErrorInfo | null = null;
+  private progress: Progress | null = null;
+
+  constructor(private readonly host: AnalysisControllerHost) {}
+
+  get busy(): boolean { return this.running !== null; }
+  get lastResult(): AnalysisResult | null { return this.result; }
+  get lastState(): AnalysisRunState | null { return this.state; }
+
+  /** Shows a result that is already there (restored panel, cache) without running anything. */
+  showResult(result: AnalysisResult, run: AnalysisRunInfo): void {
+    this.runInfo = run;
+    this.result = result;
+    this.state = result.complete ? 'complete' : 'cancelled';
+    this.error = null;
+    this.send({ v: 1, type: 'run', run });
+    this.send({ v: 1, type: 'result', result, state: this.state });
+  }
+
+  /** Runs `job` (a running one is cancelled first). Resolves when it ends; never rejects. */
+  async start(job: AnalyzeJob): Promise<AnalysisRunState> {
+    if (this.disposed) return 'cancelled';
+    this.cancel('superseded by a new run');
+    const gen = ++this.generation;
+    const ac = new AbortController();
+    this.running = ac;
+    this.job = job;
+    this.runInfo = { modelPath: job.modelPath, compare: job.compare, dataset: job.data.path, analyses: job.analyses, samples: job.samples };
+    this.result = null; this.state = 'running'; this.error = null; this.progress = null;
+    const name = path.basename(job.modelPath);
+    const rt = job.runtime ?? {};
+    this.host.log(`analyze ${job.modelPath}${job.compare ? ` vs ${job.compare}` : ''} on ${job.data.path}: ${job.analyses.join(', ')}, ${job.samples ?? 'default'} samples (executionProvider ${rt.executionProvider ?? 'auto'}, intraOpThreads ${rt.intraOpThreads ?? 0})`);
+    this.send({ v: 1, type: 'run', run: this.runInfo });
+    const live = () => gen === this.generation && !this.disposed;
+    const t0 = Date.now();
+    const secs = () => ((Date.now() - t0) / 1000).toFixed(1);
+    try {
+      const r = await this.host.runner().run(job, {
+        signal: ac.signal,
+        onProgress: (progress) => {
+          if (!live()) return;
+          this.progress = progress;
+          this.host.onProgress?.(progress, job.modelPath);
+          this.send({ v: 1, type: 'progress', progress });
+        },
+        onPartial: (p) => {
+          if (!live() || p.kind !== 'analysis') return;
+          this.result = p.result;
+          this.send({ v: 1, type: 'result', result: p.result, state: 'running' });
+        },
+      });
+      if (r.kind !== 'analyze') throw new ReplensError('E_PROTOCOL', `the worker answered an analyze job with a '${r.kind}' result`);
+      if (!live()) return 'cancelled';
+      this.result = r.result; this.state = 'complete';
+      this.host.log(`analyze ${name}: done in ${secs()} s on ${r.executionProvider}; ${Object.entries(r.result.timings).map(([k, v]) => `${k} ${v.toFixed(1)} s`).join(', ')}`);
+      for (const n of r.result.notes) this.host.log(`analyze ${name}: note: ${n}`);
+      this.send({ v: 1, type: 'result', result: r.result, state: 'complete' });
+      this.host.onResult?.(r.result, r.modules, 'complete');
+      return 'complete';
+    } catch (e) {
+      const error: ErrorInfo = { code: errorCode(e), message: errorMessage(e) };
+      if (gen !== this.generation || this.disposed) { this.host.log(`analyze ${name}: stopped (${error.message}) after ${secs()} s`); return 'cancelled'; }
+      const cancelled = error.code === 'E_CANCELLED';
+      this.state = cancelled ? 'cancelled' : 'failed';
+      this.host.log(cancelled ? `analyze ${name}: cancelled after ${secs()} s${this.result ? ' (finished layers kept)' : ''}` : `analyze ${name} failed after ${secs()} s: [${error.code}] ${error.message}`);
+      // What finished stays on screen (and feeds the lenses); a failure adds the error card.
+      if (this.result) {
+        this.send({ v: 1, type: 'result', result: this.result, state: this.state });
+        this.host.onResult?.(this.result, this.result.modules ?? [], this.state);
+      }
+      if (!cancelled) {
+        this.error = error;
+        this.send({ v: 1, type: 'error', error });
+        if (error.code === 'E_WORKER') this.host.notify?.(error);
+      }
+      return this.state;
+    } finally {
+      if (gen === this.generation) { this.running = null; this.progress = null; this.host.onProgress?.(null, job.modelPath); }
+    }
+  }
+
+  /** Stops the running job (its partial result stays, marked cancelled). */
+  cancel(why = 'cancelled'): void {
+    if (!this.running) return;
+    this.host.log(`analyze: cancelling the running job (${why})`);
+    this.running.abort();
+  }
+
+  reveal(tensor: string): void {
+    this.send({ v: 1, type: 'reveal', tensor });
+  }
+
+  onMessage(raw: unknown): Promise<void> {
+    let msg: AnalysisViewToHost;
+    try { msg = parseAnalysisViewToHost(raw); } catch (e) { this.host.log(`ignored a webview message: ${errorMessage(e)}`); return Promise.resolve(); }
+    switch (msg.type) {
+      case 'ready': this.replay(); return Promise.resolve();
+      case 'showLog': this.host.showLog(); return Promise.resolve();
+      case 'cancel': this.cancel('Cancel in the panel'); return Promise.resolve();
+      case 'rerun': return this.job ? this.start({ ...this.job, noCache: false }).then(() => undefined) : Promise.resolve();
+      case 'export': return this.exportAs(msg.format);
+      case 'png': return this.png(msg.chart, msg.dataUrl);
+      default: return assertNever(msg);
+    }
+  }
+
+  private async exportAs(format: 'html' | 'json' | 'csv'): Promise<void> {
+    if (!this.result || !this.host.exportResult) return;
+    try {
+      const file = await this.host.exportResult(this.result, format);
+      if (file) { this.host.log(`exported ${format.toUpperCase()} to ${file}`); this.send({ v: 1, type: 'exported', what: format.toUpperCase(), path: file }); }
+    } catch (e) {
+      this.host.log(`export failed: ${errorMessage(e)}`);
+      this.send({ v: 1, type: 'error', error: { code: errorCode(e), message: `export failed: ${errorMessage(e)}` } });
+    }
+  }
+
+  private async png(chart: string, dataUrl: string): Promise<void> {
+    if (!this.host.savePng) return;
+    try {
+      const file = await this.host.savePng(chart, Buffer.from(dataUrl.slice('data:image/png;base64,'.length), 'base64'));
+      if (file) this.send({ v: 1, type: 'exported', what: 'PNG', path: file });
+    } catch (e) {
+      this.host.log(`saving the PNG failed: ${errorMessage(e)}`);
+    }
+  }
+
+  /** The webview (re)loaded: everything it needs to show the current state. */
+  private replay(): void {
+    if (this.runInfo) this.send({ v: 1, type: 'run', run: this.runInfo });
+    if (this.result && this.state) this.send({ v: 1, type: 'result', result: this.result, state: this.state });
+    if (this.progress && this.running) this.send({ v: 1, type: 'progress', progress: this.progress });
+    if (this.error) this.send({ v: 1, type: 'error', error: this.error });
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.cancel('panel closed');
+    this.disposed = true;
+  }
+
+  private send(message: HostToAnalysisView): void {
+    if (this.disposed) return;
+    try {
+      const p = this.host.post(message);
+      if (p && typeof p.then === 'function') p.then(undefined, (e: unknown) => this.host.log(`posting to the webview failed: ${errorMessage(e)}`));
+    } catch (e) {
+      this.host.log(`posting to the webview failed: ${errorMessage(e)}`);
+    }
+  }
+}

@@ -1,0 +1,159 @@
+// The Analysis panel without vscode: the controller with a fake runner (streaming, cancel keeps what finished,
+// replay on ready, export), the result registry on disk, the throttle, the tab registry; and the analyze job on the
+// real worker (partial documents per finished layer, cancel midway).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { AnalysisController, type AnalysisControllerHost, type AnalyzeRunner } from '../src/extension/analysisController';
+import { ResultRegistry } from '../src/extension/results';
+import { analysisHtml } from '../src/extension/analysisHtml';
+import { throttle } from '../src/engine/analyses/job';
+import { AnalysisWorker, type RunHandlers } from '../src/worker/client';
+import { ReplensError } from '../src/engine/errors';
+import { parseAnalysisViewToHost, parseHostToAnalysisView, type AnalyzeJob, type HostToAnalysisView, type JobResult } from '../src/shared/messages';
+import type { AnalysisResult } from '../src/shared/result';
+import { PANEL_TABS, panelTabs, sparklinePoints } from '../webview/analysis/tabs';
+import { DEFAULT_LIGHT } from '../webview/charts/theme';
+
+const SAMPLE = JSON.parse(fs.readFileSync(path.join(__dirname, 'fixtures', 'report', 'sample-result.json'), 'utf8')) as AnalysisResult;
+const WORKER = path.join(__dirname, '..', 'dist', 'worker.js');
+const EX = path.join(__dirname, '..', 'examples');
+const job: AnalyzeJob = { kind: 'analyze', modelPath: '/m/a.onnx', data: { path: '/d/x.npy' }, analyses: ['rra'], samples: 100 };
+const flush = () => new Promise((r) => setImmediate(r));
+
+class FakeRunner implements AnalyzeRunner {
+  calls: { handlers: RunHandlers; resolve: (r: JobResult) => void; reject: (e: Error) => void }[] = [];
+  run(_job: AnalyzeJob, handlers: RunHandlers): Promise<JobResult> {
+    return new Promise((resolve, reject) => {
+      this.calls.push({ handlers, resolve, reject });
+      handlers.signal?.addEventListener('abort', () => reject(new ReplensError('E_CANCELLED', 'cancelled')));
+    });
+  }
+}
+
+function harness() {
+  const posted: HostToAnalysisView[] = [];
+  const results: { state: string; layers: number }[] = [];
+  const runner = new FakeRunner();
+  const host: AnalysisControllerHost = {
+    post: (m) => { posted.push(parseHostToAnalysisView(JSON.parse(JSON.stringify(m)))); },
+    runner: () => runner, log: () => undefined, showLog: () => undefined,
+    onResult: (r, _m, state) => results.push({ state, layers: r.analyses.rra?.perLayer.length ?? 0 }),
+    exportResult: async (_r, f) => `/out/x.${f}`,
+  };
+  return { c: new AnalysisController(host), posted, results, runner };
+}
+
+const partial = (layers: number): AnalysisResult => ({ ...SAMPLE, complete: false, analyses: { ...SAMPLE.analyses, rra: { ...SAMPLE.analyses.rra!, perLayer: SAMPLE.analyses.rra!.perLayer.slice(0, layers) } } });
+
+test('controller: partial documents stream as "running"; the final one is complete and goes to the registry', async () => {
+  const { c, posted, results, runner } = harness();
+  const done = c.start(job);
+  await flush();
+  runner.calls[0].handlers.onProgress!({ stage: 'RRA: kNN graphs', done: 1, total: 4, etaSeconds: 3 });
+  runner.calls[0].handlers.onPartial!({ kind: 'analysis', result: partial(1) });
+  runner.calls[0].resolve({ kind: 'analyze', result: SAMPLE, modules: [], executionProvider: 'cpu', seconds: 1 });
+  assert.equal(await done, 'complete');
+  assert.deepEqual(posted.map((m) => m.type === 'result' ? `result:${m.state}` : m.type), ['run', 'progress', 'result:running', 'result:complete']);
+  assert.deepEqual(results, [{ state: 'complete', layers: SAMPLE.analyses.rra!.perLayer.length }]);
+  // The webview reloads: it gets the run and the final document again.
+  posted.length = 0;
+  await c.onMessage({ v: 1, type: 'ready' });
+  assert.deepEqual(posted.map((m) => m.type), ['run', 'result']);
+  await c.onMessage({ v: 1, type: 'export', format: 'csv' });
+  assert.deepEqual(posted.at(-1), { v: 1, type: 'exported', what: 'CSV', path: '/out/x.csv' });
+});
+
+test('controller: Cancel keeps the finished layers (state cancelled, no error card); a failure adds the error', async () => {
+  const { c, posted, results, runner } = harness();
+  const done = c.start(job);
+  await flush();
+  runner.calls[0].handlers.onPartial!({ kind: 'analysis', result: partial(2) });
+  await c.onMessage({ v: 1, type: 'cancel' });
+  assert.equal(await done, 'cancelled');
+  const last = posted.at(-1)!;
+  assert.equal(last.type, 'result');
+  if (last.type === 'result') { assert.equal(last.state, 'cancelled'); assert.equal(last.result.analyses.rra!.perLayer.length, 2); }
+  assert.ok(!posted.some((m) => m.type === 'error'));
+  assert.deepEqual(results, [{ state: 'cancelled', layers: 2 }]);
+  const again = c.start(job);
+  await flush();
+  runner.calls[1].reject(new ReplensError('E_DATASET', 'x.npy: bad'));
+  assert.equal(await again, 'failed');
+  assert.deepEqual(posted.at(-1), { v: 1, type: 'error', error: { code: 'E_DATASET', message: 'x.npy: bad' } });
+});
+
+test('messages: the analysis view protocol refuses malformed messages with one line', () => {
+  assert.throws(() => parseHostToAnalysisView({ v: 1, type: 'result', result: { schema: 'x' }, state: 'running' }), /replens.result\/1/);
+  assert.throws(() => parseHostToAnalysisView({ v: 1, type: 'result', result: SAMPLE, state: 'paused' }), /'state' must be/);
+  assert.throws(() => parseAnalysisViewToHost({ v: 1, type: 'export', format: 'pdf' }), /html, json or csv/);
+  assert.throws(() => parseAnalysisViewToHost({ v: 1, type: 'png', chart: 'a', dataUrl: 'data:text/html,<b>' }), /PNG data URL/);
+});
+
+test('registry: results survive a reload from disk; unreadable files are skipped with a note', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'replens-reg-'));
+  const a = new ResultRegistry(dir);
+  let changes = 0;
+  a.onDidChange(() => changes++);
+  a.set('/m/a.onnx', SAMPLE, [{ module: 'conv1', index: 0, op: 'Conv' }], 'complete');
+  assert.equal(changes, 1);
+  fs.writeFileSync(path.join(dir, 'junk.json'), '{');
+  const logs: string[] = [];
+  const b = new ResultRegistry(dir, (l) => logs.push(l));
+  assert.deepEqual(b.models(), [path.resolve('/m/a.onnx')]);
+  assert.deepEqual(b.get('/m/a.onnx')!.modules, [{ module: 'conv1', index: 0, op: 'Conv' }]);
+  assert.equal(b.get('/m/a.onnx')!.result.model.sha256, SAMPLE.model.sha256);
+  assert.match(logs.join(), /skipped the stored result junk\.json/);
+});
+
+test('throttle: at most one send per interval, the latest value, flush sends what is pending', async () => {
+  let t = 0;
+  const sent: number[] = [];
+  const th = throttle<number>((v) => sent.push(v), 100, () => t);
+  th.push(1); th.push(2); th.push(3);
+  assert.deepEqual(sent, [1]);
+  t = 50; th.push(4);
+  th.flush();
+  assert.deepEqual(sent, [1, 4]);
+  th.flush();
+  assert.deepEqual(sent, [1, 4]);
+});
+
+test('tabs: each analysis of the sample result gets its tab and the report charts are all placed exactly once', () => {
+  const tabs = panelTabs(SAMPLE, DEFAULT_LIGHT);
+  assert.deepEqual(tabs.map((t) => t.tab.id), PANEL_TABS.filter((t) => t.has(SAMPLE)).map((t) => t.id));
+  assert.ok(tabs.some((t) => t.tab.id === 'rra' && t.charts.some((c) => c.id === 'nnls')));
+  const placed = tabs.flatMap((t) => t.charts.map((c) => c.id));
+  assert.equal(new Set(placed).size, placed.length);
+  assert.equal(sparklinePoints([0, 2, 1], 60, 16), '0.0,16.0 30.0,0.0 60.0,8.0');
+  assert.equal(sparklinePoints([0, 0], 60, 16), '');
+  const html = analysisHtml({ cspSource: 'vscode-resource:', nonce: 'N0nce', plotlyUri: 'p.js', scriptUri: 's.js', styleUri: 'c.css', modelPath: '/m/<a>.onnx' });
+  assert.match(html, /script-src 'nonce-N0nce'/);
+  assert.equal((html.match(/<script nonce="N0nce"/g) ?? []).length, 2);
+  assert.ok(!html.includes('<a>.onnx'));
+});
+
+test('with the real worker: partial documents per finished RRA layer; cancel midway keeps them', { skip: !fs.existsSync(WORKER) && 'dist/worker.js is missing (npm run build)' }, async () => {
+  const w = new AnalysisWorker(WORKER);
+  const cacheDir = fs.mkdtempSync(path.join(os.tmpdir(), 'replens-wcache-'));
+  const base: AnalyzeJob = {
+    kind: 'analyze', modelPath: path.join(EX, 'fashion-mnist', 'model.onnx'), data: { path: path.join(EX, 'fashion-mnist', 'data', 't10k-images-idx3-ubyte.gz') },
+    analyses: ['summary', 'rra'], samples: 150, k: 4, cacheDir, noCache: true, runtime: { executionProvider: 'cpu' },
+  };
+  try {
+    const seen: number[] = [];
+    const r = await w.run(base, { onPartial: (p) => { if (p.kind === 'analysis') seen.push(p.result.analyses.rra?.perLayer.length ?? 0); } });
+    assert.equal(r.kind, 'analyze');
+    if (r.kind !== 'analyze') return;
+    assert.ok(r.modules.some((m) => m.module === 'stem.conv'), 'module index for the lenses');
+    assert.ok(seen.length >= 2 && seen.at(-1)! >= 1, `partials ${seen}`);
+    assert.ok(seen.every((v, i) => i === 0 || v >= seen[i - 1]), 'monotone');
+    // Cancel once two layers are done: the last partial still has them.
+    const ac = new AbortController();
+    let kept = 0;
+    await assert.rejects(w.run(base, { signal: ac.signal, onPartial: (p) => { if (p.kind !== 'analysis') return; kept = p.result.analyses.rra?.perLayer.length ?? 0; if (kept >= 2) ac.abort(); } }), (e: unknown) => e instanceof ReplensError && e.code === 'E_CANCELLED');
+    assert.ok(kept >= 2 && kept < r.result.layers.length, `kept ${kept}`);
+  } finally { await w.dispose(); }
+});
