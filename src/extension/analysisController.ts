@@ -41,6 +41,8 @@ export class AnalysisController {
   private state: AnalysisRunState | null = null;
   private error: ErrorInfo | null = null;
   private progress: Progress | null = null;
+  /** The layer a lens asked for: replayed after the result, since a hidden panel's webview reloads on reveal. */
+  private revealed: string | null = null;
 
   constructor(private readonly host: AnalysisControllerHost) {}
 
@@ -128,6 +130,7 @@ export class AnalysisController {
   }
 
   reveal(tensor: string): void {
+    this.revealed = tensor;
     this.send({ v: 1, type: 'reveal', tensor });
   }
 
@@ -172,6 +175,7 @@ export class AnalysisController {
     if (this.result && this.state) this.send({ v: 1, type: 'result', result: this.result, state: this.state });
     if (this.progress && this.running) this.send({ v: 1, type: 'progress', progress: this.progress });
     if (this.error) this.send({ v: 1, type: 'error', error: this.error });
+    if (this.revealed) this.send({ v: 1, type: 'reveal', tensor: this.revealed });
   }
 
   dispose(): void {

@@ -124,6 +124,11 @@ if [ ! -f "$MODEL" ]; then
 fi
 cp "$MODEL" "$WS/model.onnx"
 printf 'this is not an ONNX model\n' > "$WS/broken.onnx"
+# The analysis story: the trained shallow CNN with its PyTorch source, and a dataset described by replens.json.
+cp "$REPO/examples/models/shallow_cnn.onnx" "$REPO/examples/models/shallow_cnn.py" "$WS/"
+mkdir -p "$WS/fashion/data"
+cp "$REPO/examples/fashion-mnist/replens.json" "$WS/fashion/"
+cp "$REPO"/examples/fashion-mnist/data/t10k-*-ubyte.gz "$WS/fashion/data/"
 say "workspace: $WS (model.onnx from $MODEL, $(du -k "$MODEL" | cut -f1) KB; broken.onnx)"
 phase_done install
 
@@ -146,12 +151,20 @@ phase_done "code-server start"
 
 # --- 6. the browser test -----------------------------------------------------------------------------------------
 set +e
-CS_URL="http://127.0.0.1:$PORT" WS_DIR="$WS" SHOTS_DIR="$SHOTS" PW_DIR="$CACHE/tools/node_modules/playwright-core" \
-  node "$HERE/inspect.e2e.js" &
-PWPID=$!       # in the background + wait, so that INT/TERM reach the trap at once
-wait "$PWPID"
-RC=$?
-PWPID=""
+RC=0
+E2E_PASS=0 E2E_FAIL=0
+for script in inspect analyze; do
+  CS_URL="http://127.0.0.1:$PORT" WS_DIR="$WS" SHOTS_DIR="$SHOTS" PW_DIR="$CACHE/tools/node_modules/playwright-core" \
+    node "$HERE/$script.e2e.js" > >(tee "$LOGS/$script.log") 2>&1 &
+  PWPID=$!       # in the background + wait, so that INT/TERM reach the trap at once
+  wait "$PWPID"
+  R=$?
+  PWPID=""
+  [ "$R" = 0 ] || RC=$R
+  line=$(grep -E '^e2e: [0-9]+ passed, [0-9]+ failed' "$LOGS/$script.log" | tail -1)
+  E2E_PASS=$((E2E_PASS + $(echo "${line:-e2e: 0 passed, 1 failed}" | awk '{print $2}')))
+  E2E_FAIL=$((E2E_FAIL + $(echo "${line:-e2e: 0 passed, 1 failed}" | awk '{print $4}')))
+done
 set -e
 phase_done "playwright"
 
@@ -169,4 +182,6 @@ say "timings:"
 for t in "${TIMINGS[@]}"; do printf '    %s\n' "$t"; done
 printf '    %-22s %4d s\n' total $((SECONDS - T_START))
 if [ "$RC" = 0 ]; then say "PASSED"; else say "FAILED (exit $RC); logs in $LOGS, screenshots in $SHOTS"; fi
+# The closing line CI reads: both scripts' checks together.
+echo "e2e: $E2E_PASS passed, $E2E_FAIL failed"
 exit $RC

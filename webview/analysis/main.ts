@@ -180,6 +180,13 @@ function ensureTabs(r: AnalysisResult): void {
   selectedTab = present[idx].id;
 }
 
+/** Shows `selectedTab` when the tabs already exist (a reveal switches to Layers). */
+function syncTab(r: AnalysisResult): void {
+  const tabs = $('tabs') as HTMLElement & { selectedIndex: number };
+  const idx = PANEL_TABS.filter((t) => t.has(r)).findIndex((t) => t.id === selectedTab);
+  if (idx >= 0 && tabs.selectedIndex !== idx) tabs.selectedIndex = idx;
+}
+
 async function renderCharts(r: AnalysisResult): Promise<void> {
   const P = plotly();
   const theme = readTheme();
@@ -233,18 +240,21 @@ function render(): void {
     if (!r) return;
     renderTable(r);
     ensureTabs(r);
+    syncTab(r);
     void renderCharts(r);
+    if (revealTensor) {
+      const row = document.querySelector<HTMLElement>(`#layer-table tr[data-tensor="${CSS.escape(revealTensor)}"]`);
+      row?.scrollIntoView({ block: 'center' });
+      document.body.dataset.revealed = row ? revealTensor : '';
+    }
   });
 }
 
 function reveal(tensor: string): void {
   revealTensor = tensor;
   selectedTab = 'layers';
-  const tabs = document.getElementById('tabs') as (HTMLElement & { selectedIndex: number }) | null;
-  if (tabs) tabs.selectedIndex = 0;
-  if (view.result) renderTable(view.result);
-  const row = document.querySelector<HTMLElement>(`#layer-table tr[data-tensor="${CSS.escape(tensor)}"]`);
-  row?.scrollIntoView({ block: 'center' });
+  view.tab = 'layers';
+  render();
 }
 
 // ---- messages ----------------------------------------------------------------------------------------------------

@@ -191,7 +191,7 @@ export async function runSimilarity(
   const names = layers.map((l) => l.tensor);
   try {
     const within = await matrices(reps, reps, names, names, true);
-    const result: SimilarityResult = { ...within, ckaMethod: minibatch ? `minibatch ≈ ${SIMILARITY_LIMITS.minibatch} (unbiased HSIC per batch; float32 products, float64 sums)` : 'gram (float32 products of centred activations, Grams kept in float32, float64 sums)' };
+    const result: SimilarityResult = { ...within, ckaMethod: minibatch ? `minibatch ${SIMILARITY_LIMITS.minibatch}` : 'gram' };
     if (o.storeB && o.layersB) {
       const repsB: Rep[] = [];
       for (const l of o.layersB) { throwIfAborted(o.signal); repsB.push(await timed('similarity: CKA Grams', () => representation(o.storeB!, l, minibatch))); progress.update(++done, `compare ${l.label}`); }

@@ -1,0 +1,187 @@
+// RepLens end-to-end test of the analysis experience, driven through the real VS Code UI (code-server + chromium).
+// Started by test/e2e/run.sh after inspect.e2e.js, in the same workspace.
+//
+// User story: right-click shallow_cnn.onnx -> "Analyze Model…" -> accept the analyses -> pick the workspace's
+// replens.json dataset -> 200 samples -> the "RepLens: shallow_cnn.onnx" panel fills in: the layer table (one row
+// per analysed layer, with ID and NNCS) and plotly charts on the Layers and RRA tabs; screenshots in the dark and the
+// light theme. Then shallow_cnn.py shows code lenses with the numbers above the layer definitions. Finally a run on
+// the larger model.onnx is cancelled from the panel once its first RRA layers are in: the panel says "cancelled" and
+// keeps those layers.
+'use strict';
+const { log, sleep, shot, check, failures, attachConsole, setPhase, runCommand, closeAllEditors, clearNotifications,
+  ensureExplorer, viaExplorer, webview, waitForTab, launch, finish, start } = require('./lib');
+
+const CS_URL = process.env.CS_URL || 'http://127.0.0.1:8080';
+const WS_DIR = process.env.WS_DIR;
+const ANALYZE = /^\s*(RepLens:\s*)?Analyze Model…\s*$/;
+if (!WS_DIR) { console.error('WS_DIR is not set (run test/e2e/run.sh)'); process.exit(2); }
+
+/** Answers the three pickers of Analyze Model…: analyses (as pre-selected), the dataset (first item), the samples. */
+async function answerPickers(page, samples) {
+  const input = page.locator('.quick-input-widget input');
+  const title = page.locator('.quick-input-widget .quick-input-title');
+  const waitTitle = async (re) => {
+    for (let i = 0; i < 60; i++) {
+      if (await input.isVisible().catch(() => false) && re.test(await title.innerText().catch(() => ''))) return;
+      await sleep(250);
+    }
+    throw new Error(`no picker titled ${re}; visible title: "${await title.innerText().catch(() => '')}"`);
+  };
+  await waitTitle(/analyses to run/);
+  await shot(page, 'a01-analyses-picker');
+  await page.keyboard.press('Enter');
+  await waitTitle(/dataset/);
+  await page.locator('.quick-input-list .monaco-list-row').first().waitFor({ timeout: 10000 });
+  await shot(page, 'a02-dataset-picker');
+  await page.keyboard.press('Enter');
+  await waitTitle(/samples/);
+  await input.fill(String(samples));
+  await page.keyboard.press('Enter');
+}
+
+/** Waits for the panel body's data-done ('complete', 'cancelled', 'failed'); returns it or 'timeout'. */
+async function waitDone(page, timeout) {
+  const deadline = Date.now() + timeout;
+  while (Date.now() < deadline) {
+    try {
+      const done = await webview(page).locator('body').getAttribute('data-done', { timeout: 1000 });
+      if (done) return done;
+    } catch (e) { /* frame not there yet */ }
+    await sleep(500);
+  }
+  return 'timeout';
+}
+
+async function tableReport(page) {
+  return webview(page).locator('#layer-table').evaluate((t) => {
+    const head = [...t.querySelectorAll('thead th')].map((th) => th.textContent.trim());
+    const rows = [...t.querySelectorAll('tbody tr')].map((r) => [...r.querySelectorAll('td')].map((td) => td.textContent.trim()));
+    return { head, rows, sparks: t.querySelectorAll('tbody svg.sparkline polyline').length };
+  });
+}
+
+async function selectTab(page, title) {
+  const tab = webview(page).locator('vscode-tab-header', { hasText: title }).first();
+  await tab.click();
+  await sleep(300);
+}
+
+/** Switches between the light and the dark theme (code-server starts in Light Modern). */
+async function toggleTheme(page) {
+  await runCommand(page, 'Preferences: Toggle between Light/Dark Themes');
+  await sleep(1500);
+}
+
+async function main() {
+  const browser = await launch();
+  const page = await browser.newPage({ viewport: { width: 1500, height: 950 } });
+  attachConsole(page);
+  try {
+    const url = `${CS_URL}/?folder=${encodeURIComponent(WS_DIR)}`;
+    log('open', url);
+    await page.goto(url);
+    await page.waitForSelector('.monaco-workbench .part.statusbar', { timeout: 90000 });
+    await ensureExplorer(page);
+
+    // 1. Analyze the shallow CNN from the Explorer
+    setPhase('analyze shallow_cnn.onnx');
+    await viaExplorer(page, 'shallow_cnn.onnx', 'a00-context-menu', ANALYZE);
+    await answerPickers(page, 200);
+    await waitForTab(page, 'RepLens: shallow_cnn.onnx', 60000);
+    check(true, 'panel "RepLens: shallow_cnn.onnx" opened');
+    const notification = page.locator('.notification-toast', { hasText: 'RepLens: shallow_cnn.onnx' }).first();
+    if (await notification.isVisible().catch(() => false)) { log('progress notification:', (await notification.innerText()).replace(/\s+/g, ' ')); await shot(page, 'a03-running'); }
+    const done = await waitDone(page, 240000);
+    check(done === 'complete', `shallow_cnn.onnx: the run ends complete (${done})`);
+    const t = await tableReport(page);
+    log('table head:', t.head.join(' | '));
+    for (const r of t.rows.slice(0, 3)) log('   row:', r.join(' | '));
+    check(t.rows.length === 7, `the layer table has the 7 default taps (${t.rows.length})`);
+    const idCol = t.head.indexOf('ID'), nncsCol = t.head.indexOf('NNCS');
+    check(idCol > 0 && t.rows.every((r) => Number(r[idCol]) > 0), 'every row has an intrinsic dimension > 0');
+    check(nncsCol > 0 && t.rows.every((r) => Number(r[nncsCol]) > 0 && Number(r[nncsCol]) <= 1), 'every row has NNCS in (0, 1]');
+    check(t.sparks >= 5, `selectivity sparklines drawn (${t.sparks})`);
+    const layersCharts = await webview(page).locator('#charts-layers .chart .main-svg').count();
+    check(layersCharts >= 1, `the Layers tab has a rendered plotly chart (${layersCharts})`);
+    await shot(page, 'a04-panel-light');
+    await selectTab(page, 'RRA');
+    await webview(page).locator('#charts-rra .chart .main-svg').first().waitFor({ timeout: 20000 }).catch(() => {});
+    const rraCharts = await webview(page).locator('#charts-rra .chart .main-svg').count();
+    check(rraCharts >= 3, `the RRA tab draws depth curves, multi-scale NNCS and the NNLS heatmap (${rraCharts} charts)`);
+    const heat = await webview(page).locator('#charts-rra .heatmaplayer, #charts-rra .hm').count();
+    check(heat >= 1, `the NNLS heatmap is drawn (${heat})`);
+    await shot(page, 'a05-rra-light');
+    await toggleTheme(page);
+    const dark = await webview(page).locator('body').getAttribute('class');
+    check(/vscode-dark/.test(dark || ''), `the panel follows the dark theme (body class "${dark}")`);
+    await shot(page, 'a06-rra-dark');
+    await selectTab(page, 'Layers');
+    await sleep(800);
+    await shot(page, 'a07-layers-dark');
+    await selectTab(page, 'Similarity');
+    await sleep(1200);
+    await shot(page, 'a07b-similarity-dark');
+    await toggleTheme(page);
+    const status = page.locator('.statusbar-item', { hasText: 'RepLens: shallow_cnn.onnx' }).first();
+    check(await status.isVisible().catch(() => false), 'the status bar names the model the lenses show');
+
+    // 2. Code lenses on the PyTorch definition
+    setPhase('code lenses');
+    await runCommand(page, 'Go to File');
+    await page.locator('.quick-input-widget input').fill('shallow_cnn.py');
+    await page.locator('.quick-input-list .monaco-list-row', { hasText: 'shallow_cnn.py' }).first().waitFor({ timeout: 10000 });
+    await page.keyboard.press('Enter');
+    await waitForTab(page, 'shallow_cnn.py', 30000);
+    const lens = page.locator('.codelens-decoration a, .codelens-decoration span', { hasText: 'RepLens' });
+    await lens.first().waitFor({ timeout: 30000 }).catch(() => {});
+    const lensTexts = (await lens.allInnerTexts().catch(() => [])).map((x) => x.trim());
+    log('lenses:', lensTexts.join(' || '));
+    check(lensTexts.length >= 7, `code lenses over the layer definitions (${lensTexts.length})`);
+    check(lensTexts.some((x) => /^RepLens: ID \d+\.\d · NNCS 0\.\d\d( · sel 0\.\d\d)?$/.test(x)), 'a lens reads "RepLens: ID x.x · NNCS 0.xx …" for an analysed layer');
+    check(lensTexts.some((x) => /\(relu1\)/.test(x)), 'the conv1 lens shows the numbers of its ReLU (relu1)');
+    await shot(page, 'a08-code-lenses');
+    // Clicking a lens reveals the layer in the panel.
+    await lens.filter({ hasText: /^RepLens: ID/ }).first().click().catch((e) => log('lens click:', e.message.split('\n')[0]));
+    await sleep(1500);
+    const revealed = await webview(page).locator('#layer-table tr.revealed').count().catch(() => 0);
+    check(revealed === 1, `clicking a lens highlights its layer in the panel (${revealed})`);
+    await shot(page, 'a09-lens-revealed');
+
+    // 3. Cancel a run midway: the finished layers stay
+    setPhase('cancel');
+    await closeAllEditors(page);
+    await clearNotifications(page);
+    await viaExplorer(page, 'model.onnx', null, ANALYZE);
+    await answerPickers(page, 1000);
+    await waitForTab(page, 'RepLens: model.onnx', 60000);
+    let kept = 0;
+    for (let i = 0; i < 480 && kept < 1; i++) {
+      const r = await tableReport(page).catch(() => null);
+      if (r) { const c = r.head.indexOf('ID'); kept = c > 0 ? r.rows.filter((row) => Number(row[c]) > 0).length : 0; }
+      if (kept < 1) await sleep(250);
+    }
+    check(kept >= 1, `model.onnx: the first RRA layers stream in before the run ends (${kept})`);
+    await webview(page).locator('#cancel-button').click();
+    const cancelled = await waitDone(page, 60000);
+    check(cancelled === 'cancelled', `Cancel in the panel stops the run (${cancelled})`);
+    const after = await tableReport(page);
+    const c = after.head.indexOf('ID');
+    const left = after.rows.filter((row) => Number(row[c]) > 0).length;
+    check(left >= kept && left < after.rows.length, `the finished layers stay after the cancel (${left} of ${after.rows.length})`);
+    const statusText = (await webview(page).locator('#status').innerText()).trim();
+    check(/cancelled/.test(statusText), `#status says "${statusText}"`);
+    await shot(page, 'a10-cancelled');
+    const crashed = page.locator('.notification-toast', { hasText: /Extension host .*(terminated|crashed)/i });
+    check(!(await crashed.isVisible().catch(() => false)), 'no "extension host terminated" notification');
+  } catch (e) {
+    failures.push(String((e && e.message) || e).split('\n')[0]);
+    log('ERROR', (e && e.stack) || e);
+    await shot(page, 'a99-failure');
+  } finally {
+    await sleep(500);
+    await browser.close().catch(() => {});
+  }
+  return finish();
+}
+
+start(main, 9 * 60 * 1000);
