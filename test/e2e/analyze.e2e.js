@@ -9,7 +9,7 @@
 // keeps those layers.
 'use strict';
 const { log, sleep, shot, check, failures, attachConsole, setPhase, runCommand, closeAllEditors, clearNotifications,
-  ensureExplorer, viaExplorer, webview, waitForTab, launch, finish, start } = require('./lib');
+  ensureExplorer, viaExplorer, webview, waitForTab, launch, openWorkbench, finish, start } = require('./lib');
 
 const CS_URL = process.env.CS_URL || 'http://127.0.0.1:8080';
 const WS_DIR = process.env.WS_DIR;
@@ -74,14 +74,8 @@ async function toggleTheme(page) {
 
 async function main() {
   const browser = await launch();
-  const page = await browser.newPage({ viewport: { width: 1500, height: 950 } });
-  attachConsole(page);
+  const page = await openWorkbench(browser, CS_URL, WS_DIR, { width: 1500, height: 950 });
   try {
-    const url = `${CS_URL}/?folder=${encodeURIComponent(WS_DIR)}`;
-    log('open', url);
-    await page.goto(url);
-    await page.waitForSelector('.monaco-workbench .part.statusbar', { timeout: 90000 });
-    await ensureExplorer(page);
 
     // 1. Analyze the shallow CNN from the Explorer
     setPhase('analyze shallow_cnn.onnx');
@@ -140,6 +134,15 @@ async function main() {
     check(lensTexts.some((x) => /^RepLens: ID \d+\.\d · NNCS 0\.\d\d( · sel 0\.\d\d)?$/.test(x)), 'a lens reads "RepLens: ID x.x · NNCS 0.xx …" for an analysed layer');
     check(lensTexts.some((x) => /\(relu1\)/.test(x)), 'the conv1 lens shows the numbers of its ReLU (relu1)');
     await shot(page, 'a08-code-lenses');
+    // The hover over a definition: a compact table of the layer's numbers.
+    await page.locator('.view-line', { hasText: 'self.relu2 = nn.ReLU()' }).first().locator('span', { hasText: 'relu2' }).first().hover();
+    const hover = page.locator('.monaco-hover-content', { hasText: 'RepLens' }).first();
+    await hover.waitFor({ timeout: 10000 }).catch(() => {});
+    const hoverText = (await hover.innerText().catch(() => '')).replace(/\s+/g, ' ');
+    log('hover:', hoverText);
+    check(/shallow_cnn\.onnx/.test(hoverText) && /relu2/.test(hoverText) && /NNCS/.test(hoverText), 'hovering self.relu2 shows its row of numbers');
+    await shot(page, 'a08b-hover');
+    await page.keyboard.press('Escape');
     // Clicking a lens reveals the layer in the panel.
     await lens.filter({ hasText: /^RepLens: ID/ }).first().click().catch((e) => log('lens click:', e.message.split('\n')[0]));
     await sleep(1500);

@@ -8,7 +8,7 @@
 //      PW_DIR (playwright-core folder), CHROMIUM (default /usr/bin/chromium), REPLENS_E2E_HEADED=1, REPLENS_E2E_DEBUG=1
 'use strict';
 const { log, sleep, shot, check, failures, attachConsole, setPhase, runCommand, closeAllEditors, clearNotifications, explorerRow,
-  ensureExplorer, viaExplorer, webview, waitForTab, launch, finish, start } = require('./lib');
+  ensureExplorer, viaExplorer, webview, waitForTab, launch, openWorkbench, finish, start } = require('./lib');
 
 const CS_URL = process.env.CS_URL || 'http://127.0.0.1:8080';
 const WS_DIR = process.env.WS_DIR;
@@ -73,15 +73,8 @@ async function assertLayerPanel(page, label) {
 // ---- main -----------------------------------------------------------------------------------------------------------
 async function main() {
   const browser = await launch();
-  const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
-  attachConsole(page);
+  const page = await openWorkbench(browser, CS_URL, WS_DIR, { width: 1400, height: 900 });
   try {
-    const url = `${CS_URL}/?folder=${encodeURIComponent(WS_DIR)}`;
-    log('open', url);
-    await page.goto(url);
-    await page.waitForSelector('.monaco-workbench .part.statusbar', { timeout: 90000 });
-    log('workbench loaded');
-    await ensureExplorer(page);
     await explorerRow(page, 'model.onnx').waitFor({ state: 'visible', timeout: 60000 });
     await shot(page, '01-workbench');
 

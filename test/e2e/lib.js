@@ -161,6 +161,19 @@ function launch() {
   });
 }
 
+/** A new page on the workspace in code-server, console captured, the Explorer showing. */
+async function openWorkbench(browser, csUrl, wsDir, viewport) {
+  const page = await browser.newPage({ viewport });
+  attachConsole(page);
+  const url = `${csUrl}/?folder=${encodeURIComponent(wsDir)}`;
+  log('open', url);
+  await page.goto(url);
+  await page.waitForSelector('.monaco-workbench .part.statusbar', { timeout: 90000 });
+  log('workbench loaded');
+  await ensureExplorer(page);
+  return page;
+}
+
 /** The closing summary: console errors from the webviews fail the run; returns the exit code. */
 function finish() {
   const wvErrors = webviewErrors();
@@ -190,5 +203,5 @@ function start(main, totalMs) {
 
 module.exports = {
   log, sleep, shot, check, failures, attachConsole, setPhase, runCommand, closeAllEditors, clearNotifications, explorerRow,
-  ensureExplorer, viaExplorer, webview, waitForTab, launch, finish, start,
+  ensureExplorer, viaExplorer, webview, waitForTab, launch, openWorkbench, finish, start,
 };

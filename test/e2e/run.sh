@@ -54,7 +54,7 @@ phase_done build
 # --- 3. package (with dependencies: onnxruntime-node is not bundled) ---------------------------------------------
 VSIX=$CACHE/replens-e2e.vsix
 rm -f "$VSIX"
-(cd "$EXT_DIR" && "$VSCE" package --allow-missing-repository --skip-license --no-update-package-json \
+(cd "$EXT_DIR" && "$VSCE" package --allow-missing-repository --no-rewrite-relative-links --skip-license --no-update-package-json \
     --out "$VSIX" < /dev/null) > "$LOGS/vsce.log" 2>&1 || { cat "$LOGS/vsce.log"; say "vsce package FAILED"; exit 1; }
 VSIX_MB=$(du -m "$VSIX" | cut -f1)
 say "vsix: $VSIX (${VSIX_MB} MB)"
