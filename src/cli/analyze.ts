@@ -1,6 +1,5 @@
 // `replens analyze`: runs the analyses, writes DIR/result.json, DIR/report.html and CSV files, prints a compact
 // per-layer table.
-import * as fs from 'fs';
 import * as path from 'path';
 import { ReplensError } from '../engine/errors';
 import { analyze, ANALYSES, type AnalysisName, type AnalyzeOptions } from '../engine/analyses/analyze';
