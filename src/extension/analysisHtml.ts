@@ -49,6 +49,7 @@ export function analysisHtml(o: AnalysisHtmlOptions): string {
   <section id="error-card" class="error-card" role="alert" hidden>
     <div class="error-title">Analysis failed <vscode-badge id="error-code" variant="default"></vscode-badge></div>
     <p id="error-message"></p>
+    <vscode-button id="error-log-button" secondary>Show Log</vscode-button>
   </section>
   <p id="empty" class="empty">No result yet: right-click a model in the Explorer and choose <b>RepLens: Analyze Model…</b></p>
   <section id="results" hidden>

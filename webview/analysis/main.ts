@@ -292,6 +292,7 @@ $('tabs').addEventListener('vsc-tabs-select', (e: Event) => {
 $('cancel-button').addEventListener('click', () => post({ v: 1, type: 'cancel' }));
 $('rerun-button').addEventListener('click', () => post({ v: 1, type: 'rerun' }));
 $('show-log-button').addEventListener('click', () => post({ v: 1, type: 'showLog' }));
+$('error-log-button').addEventListener('click', () => post({ v: 1, type: 'showLog' }));
 $('export-html').addEventListener('click', () => post({ v: 1, type: 'export', format: 'html' }));
 $('export-json').addEventListener('click', () => post({ v: 1, type: 'export', format: 'json' }));
 $('export-csv').addEventListener('click', () => post({ v: 1, type: 'export', format: 'csv' }));
