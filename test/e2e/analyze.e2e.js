@@ -174,6 +174,28 @@ async function main() {
     const statusText = (await webview(page).locator('#status').innerText()).trim();
     check(/cancelled/.test(statusText), `#status says "${statusText}"`);
     await shot(page, 'a10-cancelled');
+    // 4. Compare With…: the second model from a picker, the between-model heatmaps on the Compare tab
+    setPhase('compare');
+    await closeAllEditors(page);
+    await clearNotifications(page);
+    await viaExplorer(page, 'shallow_cnn.onnx', null, /^\s*(RepLens:\s*)?Compare With…\s*$/);
+    const input = page.locator('.quick-input-widget input');
+    await input.waitFor({ state: 'visible', timeout: 10000 });
+    await input.fill('model.onnx');
+    await page.locator('.quick-input-list .monaco-list-row', { hasText: 'model.onnx' }).first().waitFor({ timeout: 10000 });
+    await page.keyboard.press('Enter');
+    await answerPickers(page, 200);
+    await waitForTab(page, 'RepLens: shallow_cnn.onnx', 60000);
+    const cmpDone = await waitDone(page, 240000);
+    check(cmpDone === 'complete', `compare run ends complete (${cmpDone})`);
+    await selectTab(page, 'Compare');
+    await webview(page).locator('#charts-compare .chart .main-svg').first().waitFor({ timeout: 20000 }).catch(() => {});
+    const cmpCharts = await webview(page).locator('#charts-compare .chart .main-svg').count();
+    check(cmpCharts >= 4, `the Compare tab draws inter-model NNLS, CKA, SVCCA, PWCCA (${cmpCharts} charts)`);
+    const meta = (await webview(page).locator('#run-meta').innerText()).trim();
+    check(/compared with model\.onnx/.test(meta), `the run line names the second model ("${meta}")`);
+    await shot(page, 'a11-compare');
+
     const crashed = page.locator('.notification-toast', { hasText: /Extension host .*(terminated|crashed)/i });
     check(!(await crashed.isVisible().catch(() => false)), 'no "extension host terminated" notification');
   } catch (e) {
