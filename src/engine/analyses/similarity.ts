@@ -38,10 +38,13 @@ export function batchBounds(n: number, size: number): [number, number][] {
   return out;
 }
 
-/** Rows [start, end) of a stored tensor, assembled across the store's chunks. */
+/**
+ * Rows [start, end) of a stored tensor, assembled across the store's chunks into ONE reused buffer (each yield is a
+ * view of it, valid until the next): a layer's batches never pile up as garbage between collections.
+ */
 function* rowRanges(store: ActivationStore, tensor: string, D: number, bounds: [number, number][]): Generator<Float32Array> {
-  let k = 0;
-  let buf = new Float32Array((bounds[0][1] - bounds[0][0]) * D), fill = 0;
+  const buf = new Float32Array(Math.max(...bounds.map(([s, e]) => e - s)) * D);
+  let k = 0, fill = 0;
   for (const c of store.chunks(tensor, 4096)) {
     let off = 0;
     while (off < c.rows && k < bounds.length) {
@@ -49,21 +52,17 @@ function* rowRanges(store: ActivationStore, tensor: string, D: number, bounds: [
       const take = Math.min(want - fill, c.rows - off);
       buf.set(c.data.subarray(off * D, (off + take) * D), fill * D);
       fill += take; off += take;
-      if (fill === want) {
-        yield buf;
-        k++;
-        if (k < bounds.length) { buf = new Float32Array((bounds[k][1] - bounds[k][0]) * D); fill = 0; }
-      }
+      if (fill === want) { yield buf.subarray(0, want * D); k++; fill = 0; }
     }
   }
 }
 
-/** Column-centred float32 copy of a batch (means in float64). */
-function centred(data: Float32Array, n: number, D: number): Float32Array {
+/** Column-centred float32 copy of a batch (means in float64), into `out` (a view of it is returned). */
+function centred(data: Float32Array, n: number, D: number, out: Float32Array): Float32Array {
   const mean = new Float64Array(D);
   for (let i = 0; i < n; i++) for (let t = 0, o = i * D; t < D; t++) mean[t] += data[o + t];
   for (let t = 0; t < D; t++) mean[t] /= n;
-  const xc = new Float32Array(n * D);
+  const xc = out.subarray(0, n * D);
   for (let i = 0; i < n; i++) for (let t = 0, o = i * D; t < D; t++) xc[o + t] = data[o + t] - mean[t];
   return xc;
 }
@@ -83,10 +82,11 @@ async function representation(store: ActivationStore, l: LayerRef, minibatch: bo
     const bounds = batchBounds(n, SIMILARITY_LIMITS.minibatch);
     const name = gramName(l.tensor);
     let self = 0, b = 0;
+    const centredBuf = new Float32Array(Math.max(...bounds.map(([s0, e0]) => e0 - s0)) * D);
     for (const x of rowRanges(store, l.tensor, D, bounds)) {
       const [start, end] = bounds[b++], rows = end - start;
       addUnits(x, start, rows);
-      const xc = centred(x, rows, D);
+      const xc = centred(x, rows, D, centredBuf);
       const k = Float64Array.from((await gemm({ data: xc, rows, cols: D }, { data: xc, rows, cols: D }, { transB: true })).data);
       uCenterGram(k, rows);
       const k32 = Float32Array.from(k);
@@ -95,19 +95,23 @@ async function representation(store: ActivationStore, l: LayerRef, minibatch: bo
     }
     return { grams: name, norm: Math.sqrt(self), units: { data: units, rows: n, cols: C } };
   }
-  // Gram mode, streamed: column means in one pass, then Kc block by block (tiles on and above the diagonal) from
+  // Gram mode, streamed: column means in one pass, then Kc one row band at a time (every tile of the band, so the
+  // band can go to the store before the next; twice the flops of the symmetric half, at most 5,000 samples) from
   // centred row blocks of ≤ 64 MB each, so no more than two blocks of the layer are ever held.
   const src = store.source(l.tensor);
   const B = Math.max(1, Math.min(n, Math.floor(2 ** 24 / D)));
   const mean = new Float64Array(D);
+  const readBuf = new Float32Array(B * D);
   for (let s0 = 0; s0 < n; s0 += B) {
-    const rows = Math.min(B, n - s0), x = src.block(s0, rows);
+    const rows = Math.min(B, n - s0), x = src.block(s0, rows, readBuf);
     addUnits(x as Float32Array, s0, rows);
     for (let i = 0; i < rows; i++) for (let t = 0, o = i * D; t < D; t++) mean[t] += x[o + t];
   }
   for (let t = 0; t < D; t++) mean[t] /= n;
-  const centredBlock = (s0: number) => {
-    const rows = Math.min(B, n - s0), x = src.block(s0, rows), out = new Float32Array(rows * D);
+  // Reused for full blocks (the short last one gets its own): two centred blocks and one read buffer in all.
+  const bufA = new Float32Array(B * D), bufB = new Float32Array(B * D);
+  const centredBlock = (s0: number, buf: Float32Array) => {
+    const rows = Math.min(B, n - s0), x = src.block(s0, rows, readBuf), out = rows === B ? buf : new Float32Array(rows * D);
     for (let i = 0; i < rows; i++) for (let t = 0, o = i * D; t < D; t++) out[o + t] = x[o + t] - mean[t];
     return { data: out, rows, cols: D };
   };
@@ -115,10 +119,10 @@ async function representation(store: ActivationStore, l: LayerRef, minibatch: bo
   const name = gramName(l.tensor);
   let self = 0;
   for (let I = 0; I < n; I += B) {
-    const a = centredBlock(I);
+    const a = centredBlock(I, bufA);
     const band = new Float32Array(a.rows * n);
     for (let J = 0; J < n; J += B) {
-      const b = J === I ? a : centredBlock(J);
+      const b = J === I ? a : centredBlock(J, bufB);
       const k = (await gemm(a, b, { transB: true })).data;
       for (let i = 0; i < a.rows; i++) band.set(k.subarray(i * b.rows, (i + 1) * b.rows), i * n + J);
     }

@@ -148,12 +148,13 @@ export class ActivationStore {
       while (lo < hi) { const mid = (lo + hi + 1) >> 1; if (starts[mid] <= r) lo = mid; else hi = mid - 1; }
       return lo;
     };
-    const block = (s: number, c: number): Float32Array => {
+    const block = (s: number, c: number, into?: Float32Array): Float32Array => {
       check(s, c);
-      if (e.spill) return fromFile(s, new Float32Array(c * D));
+      const target = () => (into && into.length >= c * D ? into.subarray(0, c * D) : new Float32Array(c * D));
+      if (e.spill) return fromFile(s, target());
       const q = chunkOf(s), off = s - starts[q];
       if (off + c <= e.chunks[q].length / D) return e.chunks[q].subarray(off * D, (off + c) * D);
-      const out = new Float32Array(c * D);
+      const out = target();
       let filled = 0;
       for (let p = q; filled < c; p++) {
         const from = p === q ? off : 0;

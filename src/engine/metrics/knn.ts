@@ -48,8 +48,11 @@ type Row = Float64Array | Float32Array;
 export interface RowSource {
   readonly rows: number;
   readonly cols: number;
-  /** Rows [start, start + count) as one contiguous row-major array (a view or a fresh copy). */
-  block(start: number, count: number): Row;
+  /**
+   * Rows [start, start + count) as one contiguous row-major array: a view, or a copy — into `into` when given and
+   * large enough (so a caller reading tile after tile reuses one buffer instead of allocating per tile).
+   */
+  block(start: number, count: number, into?: Float32Array): Row;
   /** Row i. The source may reuse one buffer per `slot`, so a caller holds at most two rows at a time. */
   row(i: number, slot: 0 | 1): Row;
 }
@@ -184,9 +187,12 @@ export async function knnWithDistances(x: Samples | RowSource, k: number, opts: 
   const mean = new Float64Array(D);
   let scale = 1;
   /** One streaming pass over all rows, a block at a time. */
+  // Buffers reused across tiles: long runs allocate nothing per tile (transient tile garbage, not live data, is what
+  // drives the resident size up between collections).
+  const passBuf = isSource(x) ? new Float32Array(Math.min(n, passRows(D)) * D) : undefined;
   const pass = (f: (data: Row, start: number, rows: number) => void) => {
     const P = passRows(D);
-    for (let r0 = 0; r0 < n; r0 += P) { const c = Math.min(P, n - r0); f(src.block(r0, c), r0, c); }
+    for (let r0 = 0; r0 < n; r0 += P) { const c = Math.min(P, n - r0); f(src.block(r0, c, passBuf), r0, c); }
   };
   if (isSource(x)) pass((d, r0) => checkFinite(d, 'x', D, r0));
   if (f32) {
@@ -220,11 +226,15 @@ export async function knnWithDistances(x: Samples | RowSource, k: number, opts: 
     for (let a = 0; a < count; a++) for (let t = 0, o = a * D, w = (at + a) * D; t < D; t++) out[w + t] = (d[o + t] - mean[t]) * scale;
   };
   const alloc = (count: number) => (f32 ? new Float32Array(count * D) : new Float64Array(count * D));
-  /** Rows [r0, r0 + B) as a screening operand. */
-  const blockOperand = (r0: number): Mat => {
+  const readBuf = isSource(x) ? new Float32Array(Math.min(n, B) * D) : undefined;
+  // Two operand buffers: the row slab of the current tile row and the column block. No GEMM is in flight when one is
+  // refilled (the next tile's GEMM starts only after this one's result arrived).
+  const slabBuf = alloc(Math.min(n, B)), colBuf = alloc(Math.min(n, B));
+  /** Rows [r0, r0 + B) as a screening operand, in `buf` (a fresh array for a short last block). */
+  const blockOperand = (r0: number, buf: Float32Array | Float64Array): Mat => {
     const count = Math.min(n, r0 + B) - r0;
-    const out = alloc(count);
-    toOperand(src.block(r0, count), count, out, 0);
+    const out = count * D === buf.length ? buf : alloc(count);
+    toOperand(src.block(r0, count, readBuf), count, out, 0);
     return { data: out, rows: count, cols: D };
   };
   /** Arbitrary rows as a screening operand. */
@@ -242,9 +252,9 @@ export async function knnWithDistances(x: Samples | RowSource, k: number, opts: 
   let slabA: Mat | null = null;
   const run = (t: number) => {
     const [I, J] = tiles[t];
-    if (slabI !== I) { slabA = blockOperand(I); slabI = I; }
+    if (slabI !== I) { slabA = blockOperand(I, slabBuf); slabI = I; }
     const a = slabA!;
-    return gemm(a, I === J ? a : blockOperand(J), { transB: true }) as Promise<Mat>;
+    return gemm(a, I === J ? a : blockOperand(J, colBuf), { transB: true }) as Promise<Mat>;
   };
 
   let next = run(0);
@@ -337,7 +347,7 @@ export async function knnWithDistances(x: Samples | RowSource, k: number, opts: 
     const cand: number[][] = rows.map(() => []);
     const cd: number[][] = rows.map(() => []);
     for (let J = 0; J < n; J += B) {
-      const cols = blockOperand(J);
+      const cols = blockOperand(J, colBuf);
       const g = (await (gemm(a, cols, { transB: true }) as Promise<Mat>)).data;
       rows.forEach((i, r) => {
         const lim = lims[t0 + r], si = norms[i];
