@@ -45,7 +45,7 @@ export function batchBounds(n: number, size: number): [number, number][] {
 function* rowRanges(store: ActivationStore, tensor: string, D: number, bounds: [number, number][]): Generator<Float32Array> {
   const buf = new Float32Array(Math.max(...bounds.map(([s, e]) => e - s)) * D);
   let k = 0, fill = 0;
-  for (const c of store.chunks(tensor, 4096)) {
+  for (const c of store.chunks(tensor, Math.max(1, Math.floor((1 << 22) / D)))) { // ≤ 16 MB per read
     let off = 0;
     while (off < c.rows && k < bounds.length) {
       const want = bounds[k][1] - bounds[k][0];
@@ -146,8 +146,9 @@ async function ckaOf(a: Rep, storeA: ActivationStore, b: Rep, storeB: Activation
   if (!(a.norm > 0 && b.norm > 0)) return null;
   const CH = 1 << 20;
   const sb = storeB.source(b.grams);
+  const into = new Float32Array(CH);
   let s = 0;
-  for (const c of storeA.chunks(a.grams, CH)) s += dot32(c.data, sb.block(c.start, c.rows) as Float32Array);
+  for (const c of storeA.chunks(a.grams, CH)) s += dot32(c.data, sb.block(c.start, c.rows, into) as Float32Array);
   return s / (a.norm * b.norm);
 }
 

@@ -88,7 +88,10 @@ export class ActivationStore {
     return out;
   }
 
-  /** Rows in chunks of at most `rowsPerChunk`, from memory or from the spill file. */
+  /**
+   * Rows in chunks of at most `rowsPerChunk`, from memory (views) or from the spill file — read into ONE buffer
+   * reused for every chunk, so a chunk's data is valid only until the next iteration (copy what you keep).
+   */
   *chunks(tensor: string, rowsPerChunk: number): Generator<{ start: number; rows: number; data: Float32Array }> {
     const e = this.entry(tensor);
     if (!e.spill) {
@@ -108,10 +111,11 @@ export class ActivationStore {
       const head = Buffer.alloc(4096);
       fs.readSync(fd, head, 0, head.length, 0);
       const offset = parseNpyHeader(head, e.spill.file).dataOffset;
+      const whole = new Float32Array(Math.min(rowsPerChunk, e.rows) * e.rowSize);
       for (let r = 0; r < e.rows; r += rowsPerChunk) {
         const n = Math.min(rowsPerChunk, e.rows - r);
-        const buf = new Float32Array(n * e.rowSize);
-        fs.readSync(fd, new Uint8Array(buf.buffer), 0, buf.byteLength, offset + r * e.rowSize * 4);
+        const buf = whole.subarray(0, n * e.rowSize);
+        fs.readSync(fd, new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength), 0, buf.byteLength, offset + r * e.rowSize * 4);
         yield { start: r, rows: n, data: buf };
       }
     } finally { fs.closeSync(fd); }
