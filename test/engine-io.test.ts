@@ -51,7 +51,10 @@ test('ActivationStore spills past its budget, reads back exactly, and refuses to
   store.append('b', new Float32Array(24).fill(7), 2, rowShape);
   assert.ok(store.bytesInMemory <= 1024);
   assert.deepEqual(store.spilled, ['a']);
-  const chunks = [...store.chunks('a', 7)].map((c) => ({ ...c, data: c.data.slice() })); // spilled chunks share one buffer
+  // Spilled chunks share one read buffer: copy each during the iteration.
+  const chunks = Array.from(store.chunks('a', 7), (c) => ({ ...c, data: c.data.slice() }));
+  const shared = [...store.chunks('a', 7)];
+  assert.equal(shared[0].data.buffer, shared[7].data.buffer, 'one buffer for every chunk read from the file');
   assert.equal(chunks.length, 8);
   assert.deepEqual(Float32Array.from(chunks.flatMap((c) => [...c.data])), all);
   assert.deepEqual([...store.materialize('b')], new Array(24).fill(7));
