@@ -10,6 +10,7 @@ import {
 } from '../shared/messages';
 import type { AnalysisResult } from '../shared/result';
 import type { RunHandlers } from '../worker/client';
+import { postSafely } from './post';
 
 export interface AnalyzeRunner {
   run(job: AnalyzeJob, handlers: RunHandlers): Promise<JobResult>;
@@ -186,11 +187,6 @@ export class AnalysisController {
 
   private send(message: HostToAnalysisView): void {
     if (this.disposed) return;
-    try {
-      const p = this.host.post(message);
-      if (p && typeof p.then === 'function') p.then(undefined, (e: unknown) => this.host.log(`posting to the webview failed: ${errorMessage(e)}`));
-    } catch (e) {
-      this.host.log(`posting to the webview failed: ${errorMessage(e)}`);
-    }
+    postSafely((m: HostToAnalysisView) => this.host.post(m), message, (l) => this.host.log(l));
   }
 }

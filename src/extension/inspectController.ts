@@ -7,6 +7,7 @@ import {
   assertNever, parseWebviewToHost, type ErrorInfo, type HostToWebview, type InspectJob, type JobResult, type WebviewToHost,
 } from '../shared/messages';
 import type { RunHandlers } from '../worker/client';
+import { postSafely } from './post';
 
 function formatCount(n: number): string {
   return Math.round(n).toString().replace(/\B(?=(\d{3})+(?!\d))/g, ',');
@@ -126,11 +127,6 @@ export class InspectController {
   private send(message: HostToWebview): void {
     this.last = message;
     if (this.disposed) return;
-    try {
-      const p = this.host.post(message);
-      if (p && typeof p.then === 'function') p.then(undefined, (e: unknown) => this.host.log(`posting to the webview failed: ${errorMessage(e)}`));
-    } catch (e) {
-      this.host.log(`posting to the webview failed: ${errorMessage(e)}`);
-    }
+    postSafely((m: HostToWebview) => this.host.post(m), message, (l) => this.host.log(l));
   }
 }

@@ -13,6 +13,7 @@ import {
   type HostToAnalysisView, type Progress,
 } from '../../src/shared/messages';
 import type { AnalysisResult } from '../../src/shared/result';
+import { byId, documentModelPath } from '../dom';
 import { themeFromCssVars, type ChartTheme } from '../charts/theme';
 import { compareSort, OVERVIEW_COLUMNS, overviewRows, type OverviewKey } from '../report/overview';
 import { PANEL_TABS, panelTabs, sparklinePoints } from './tabs';
@@ -27,12 +28,8 @@ interface PlotlyApi {
 interface ViewState { v: 1; modelPath: string; run?: AnalysisRunInfo; result?: AnalysisResult; state?: AnalysisRunState; tab?: string; sort?: { col: OverviewKey; dir: 'asc' | 'desc' } | null }
 
 const vscode = acquireVsCodeApi();
-const $ = <T extends HTMLElement = HTMLElement>(id: string): T => {
-  const el = document.getElementById(id);
-  if (!el) throw new Error(`the panel document has no #${id}`);
-  return el as T;
-};
-const modelPath = document.querySelector<HTMLMetaElement>('meta[name="replens-model"]')?.content ?? '';
+const $ = byId;
+const modelPath = documentModelPath();
 const post = (m: AnalysisViewToHost) => vscode.postMessage(m);
 const plotly = () => (window as unknown as { Plotly?: PlotlyApi }).Plotly ?? null;
 const PLOT_CONFIG = { displaylogo: false, responsive: true, modeBarButtonsToRemove: ['toImage', 'sendDataToCloud', 'select2d', 'lasso2d'] };

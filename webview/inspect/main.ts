@@ -8,6 +8,7 @@ import {
 } from '../../src/shared/messages';
 import type { LayerInfo } from '../../src/engine/onnx/layers';
 import { paramChart } from '../charts/params';
+import { byId, documentModelPath } from '../dom';
 import { themeFromCssVars, type ChartTheme } from '../charts/theme';
 import { baseName, formatBytes, formatCount, formatShape } from '../format';
 import { cellText, COLUMN_KEYS, isColumnKey, matchesFilter, nextSort, sortLayers, type ColumnKey, type SortState } from './table';
@@ -36,13 +37,8 @@ interface ViewState {
 }
 
 const vscode = acquireVsCodeApi();
-const $ = <T extends HTMLElement = HTMLElement>(id: string): T => {
-  const el = document.getElementById(id);
-  if (!el) throw new Error(`the panel document has no #${id}`);
-  return el as T;
-};
-
-const modelPath = document.querySelector<HTMLMetaElement>('meta[name="replens-model"]')?.content ?? '';
+const $ = byId;
+const modelPath = documentModelPath();
 let state: ViewState = restoreState();
 let current: InspectResult | null = null;
 
