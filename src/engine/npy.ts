@@ -3,6 +3,9 @@
 // so activations of a dataset larger than memory go straight to disk.
 import * as fs from 'fs';
 import { ReplensError } from './errors';
+import { fileError, readRegularFileSync } from './fsafe';
+
+export { fileError };
 
 export type NpyDtype = 'float32' | 'float64' | 'uint8' | 'int8' | 'int16' | 'int32' | 'int64' | 'uint16' | 'uint32' | 'bool' | 'float16';
 export type NpyData = Float32Array | Float64Array | Uint8Array | Int8Array | Int16Array | Int32Array | BigInt64Array | Uint16Array | Uint32Array;
@@ -105,16 +108,8 @@ function fortranToC(src: NpyData, shape: number[]): NpyData {
 
 export function readNpy(file: string): NpyArray {
   let buf: Buffer;
-  try { buf = fs.readFileSync(file); } catch (e) { throw fileError(file, e); }
+  buf = readRegularFileSync(file, { what: 'a .npy file', code: 'E_DATASET' });
   return parseNpy(buf, file);
-}
-
-export function fileError(file: string, e: unknown): ReplensError {
-  const code = (e as NodeJS.ErrnoException)?.code;
-  if (code === 'ENOENT') return new ReplensError('E_NOT_FOUND', `${file}: no such file`);
-  if (code === 'EISDIR') return new ReplensError('E_IO', `${file} is a folder, not a file`);
-  if (code === 'EACCES') return new ReplensError('E_IO', `${file}: permission denied`);
-  return new ReplensError('E_IO', `${file}: ${(e as Error)?.message ?? e}`);
 }
 
 export function dtypeOf(data: NpyData): NpyDtype {
