@@ -8,6 +8,7 @@ import { SessionPool } from '../engine/runtime/session';
 import type { AnalysisResult } from '../shared/result';
 import type { RuntimeSettings } from '../shared/messages';
 import { writeReport } from '../../webview/report/write';
+import { printable } from '../shared/printable';
 
 export interface AnalyzeArgs extends Omit<AnalyzeOptions, 'analyses'> {
   analyses?: string;
@@ -30,9 +31,10 @@ export async function runAnalyzeCommand(a: AnalyzeArgs): Promise<AnalysisResult>
   }
 }
 
-/** The terminal table. */
+/** The terminal table; names are shown with control characters escaped (widths measured on what is printed). */
 export function formatTable(r: AnalysisResult): string {
-  const { header, rows } = overviewRows(r);
+  const { header } = overviewRows(r);
+  const rows = overviewRows(r).rows.map((x) => x.map(printable));
   const w = header.map((h, i) => Math.max(h.length, ...rows.map((x) => x[i].length)));
   const line = (x: string[]) => x.map((c, i) => (i >= 3 ? c.padStart(w[i]) : c.padEnd(w[i]))).join('  ').trimEnd();
   return [line(header), line(w.map((n) => '-'.repeat(n))), ...rows.map(line)].join('\n');

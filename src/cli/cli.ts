@@ -10,6 +10,7 @@ import { runMetric } from './metric';
 import { runGradCommand } from './grad';
 import { formatTable, runAnalyzeCommand } from './analyze';
 import type { ActivationsJob, DatasetSource, InspectResult, Progress, RuntimeSettings } from '../shared/messages';
+import { printable } from '../shared/printable';
 
 const VERSION = '0.1.0';
 
@@ -103,13 +104,15 @@ function progressPrinter(quiet: boolean): (p: Progress) => void {
     const width = 28;
     const bar = '█'.repeat(Math.round(frac * width)).padEnd(width, '░');
     const eta = p.etaSeconds === null ? '' : ` ETA ${p.etaSeconds < 60 ? `${p.etaSeconds.toFixed(0)}s` : `${(p.etaSeconds / 60).toFixed(1)}min`}`;
-    process.stderr.write(`\r${p.stage} ${bar} ${p.done}/${p.total}${eta}${p.layer ? ` ${p.layer}` : ''}\x1b[K`);
+    // our own \r and \x1b[K redraw the line; the stage and layer names are escaped
+    process.stderr.write(`\r${printable(p.stage)} ${bar} ${p.done}/${p.total}${eta}${p.layer ? ` ${printable(p.layer)}` : ''}\x1b[K`);
     if (p.done >= p.total) process.stderr.write('\n');
   };
 }
 
+/** The layers as a table; names are shown with control characters escaped (widths measured on what is printed). */
 export function layerTable(layers: LayerInfo[]): string {
-  const rows = layers.map((l) => [l.name, l.op, l.output, formatShape(l.shape), String(l.params), l.module ?? '']);
+  const rows = layers.map((l) => [l.name, l.op, l.output, formatShape(l.shape), String(l.params), l.module ?? ''].map(printable));
   const head = ['name', 'op', 'output', 'shape', 'params', 'module'];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (r: string[]) => r.map((c, i) => (i === 4 ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ').trimEnd();
@@ -134,7 +137,7 @@ async function cmdLayers(pos: string[], v: Record<string, unknown>, signal: Abor
     return;
   }
   process.stdout.write(layerTable(s.layers) + '\n');
-  process.stdout.write(`\n${s.layers.length} nodes, ${s.totalParams} parameters; inputs: ${s.inputs.map((i) => `${i.name} ${formatShape(i.shape)}`).join(', ')}; outputs: ${s.outputs.map((o) => `${o.name} ${formatShape(o.shape)}`).join(', ')}; opset ${s.opset}${s.producer ? `; ${s.producer}` : ''}\n`);
+  process.stdout.write(printable(`\n${s.layers.length} nodes, ${s.totalParams} parameters; inputs: ${s.inputs.map((i) => `${i.name} ${formatShape(i.shape)}`).join(', ')}; outputs: ${s.outputs.map((o) => `${o.name} ${formatShape(o.shape)}`).join(', ')}; opset ${s.opset}${s.producer ? `; ${s.producer}` : ''}`) + '\n');
 }
 
 async function cmdActivations(pos: string[], v: Record<string, unknown>, signal: AbortSignal): Promise<void> {
@@ -166,7 +169,7 @@ function ctxFor(v: Record<string, unknown>, signal: AbortSignal) {
     signal,
     progress: progressPrinter(!!v.quiet),
     partial: () => undefined,
-    log: (line: string) => { if (!v.quiet && process.env.REPLENS_VERBOSE) process.stderr.write(line + '\n'); },
+    log: (line: string) => { if (!v.quiet && process.env.REPLENS_VERBOSE) process.stderr.write(printable(line) + '\n'); },
   };
 }
 
@@ -205,13 +208,13 @@ export async function main(argv: string[]): Promise<number> {
           trainData: values['train-data'] ? { path: values['train-data'] } : undefined,
           noiseImages: intOpt(values['noise-images'], 'noise-images'), groupSize: intOpt(values['group-size'], 'group-size', 2),
           sigmas: values.sigmas ? values.sigmas.split(',').map((x) => { const v = Number(x); if (!(v >= 0) || !Number.isFinite(v)) fail(`--sigmas must be numbers ≥ 0, got '${x}'`); return v; }) : undefined,
-          log: (line) => { if (process.env.REPLENS_VERBOSE) process.stderr.write(line + '\n'); }, signal: ac.signal,
+          log: (line) => { if (process.env.REPLENS_VERBOSE) process.stderr.write(printable(line) + '\n'); }, signal: ac.signal,
         });
         if (values.json) process.stdout.write(JSON.stringify(r) + '\n');
         else {
           process.stdout.write(formatTable(r) + '\n');
-          for (const n of r.notes) process.stdout.write(`note: ${n}\n`);
-          process.stdout.write(`\n${r.dataset.samples} samples of ${r.dataset.description}; ${Object.entries(r.timings).map(([k, v]) => `${k} ${v.toFixed(1)} s`).join(', ')}\nwrote ${path.resolve(out)}/result.json, report.html, *.csv\n`);
+          for (const n of r.notes) process.stdout.write(`note: ${printable(n)}\n`);
+          process.stdout.write(`\n${r.dataset.samples} samples of ${printable(r.dataset.description)}; ${Object.entries(r.timings).map(([k, v]) => `${k} ${v.toFixed(1)} s`).join(', ')}\nwrote ${path.resolve(out)}/result.json, report.html, *.csv\n`);
         }
         return 0;
       }

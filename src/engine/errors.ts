@@ -1,5 +1,6 @@
 // One error type for everything the engine rejects. The message is one line that names the cause;
 // `code` lets the CLI pick an exit code and the panel pick an icon without parsing text.
+import { printable } from '../shared/printable';
 
 export type ErrorCode =
   | 'E_ARGUMENT'        // a bad option or argument value
@@ -32,9 +33,12 @@ export class ReplensError extends Error {
   }
 }
 
-/** Collapses whitespace so messages stay one line in a terminal, a notification or an error card. */
+/**
+ * Collapses whitespace so messages stay one line in a terminal, a notification or an error card, and shows other
+ * control characters as escapes: messages quote node names and paths, which must not drive a terminal.
+ */
 export function oneLine(message: string): string {
-  return message.replace(/\s*\n\s*/g, ' ').replace(/\s{2,}/g, ' ').trim();
+  return printable(message.replace(/\s+/g, ' ').trim());
 }
 
 /** The one-line message for anything thrown. */

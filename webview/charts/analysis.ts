@@ -3,11 +3,11 @@
 //
 // Every builder returns null when its analysis is missing (or has nothing to draw). Undefined values stay null in
 // the spec (plotly draws gaps), never NaN and never 0. Labels come from the result's LayerRefs (the PyTorch module
-// path when known); long labels are cut in the middle on the axes and shown in full in the hover, escaped for
-// plotly's hover markup.
+// path when known); long labels are cut in the middle on the axes and shown in full in the hover. Every name, title
+// and label reaches plotly through plotlyText (./text): plotly reads markup, entities, TeX and templates in text.
 import type { AnalysisResult, LayerMatrix, LayerRef, NoiseSvdCellJson } from '../../src/shared/result';
 import { hoverLabel, type ChartTheme } from './theme';
-import { escapeLabel } from './params';
+import { drawnLength, hoverLines, plotlyText } from './text';
 import { formatCount, middleEllipsis } from '../format';
 
 export type Trace = Record<string, unknown> & { type: string; name?: string };
@@ -49,7 +49,7 @@ export function uniqueLabels(full: readonly string[], max = AXIS_LABEL_MAX): str
   const base = full.map((s) => middleEllipsis(s, max));
   const seen = new Map<string, number>();
   for (const b of base) seen.set(b, (seen.get(b) ?? 0) + 1);
-  return base.map((b, i) => escapeLabel(seen.get(b)! > 1 ? `${b} #${i}` : b));
+  return base.map((b, i) => plotlyText(seen.get(b)! > 1 ? `${b} #${i}` : b));
 }
 
 interface Layer { tensor: string; label: string; ref: LayerRef | null }
@@ -120,7 +120,7 @@ function axis(theme: ChartTheme, title?: string): Record<string, unknown> {
     zerolinecolor: theme.grid,
     tickfont: tickFont(theme),
     automargin: true,
-    ...(title ? { title: { text: title, font: { family: theme.fontFamily, size: theme.fontSize - 1, color: theme.mutedForeground }, standoff: 6 } } : {}),
+    ...(title ? { title: { text: plotlyText(title), font: { family: theme.fontFamily, size: theme.fontSize - 1, color: theme.mutedForeground }, standoff: 6 } } : {}),
   };
 }
 
@@ -132,7 +132,7 @@ function layerTickAngle(n: number): number {
 /** Figure height for a plot area of `plotPx` over a layer axis: room for the (turned) tick labels and the title. */
 function heightWithLabels(plotPx: number, labels: string[], theme: ChartTheme): number {
   const angle = layerTickAngle(labels.length);
-  const longest = Math.max(1, ...labels.map((l) => l.length)) * Math.max(10, theme.fontSize - 2) * 0.6;
+  const longest = Math.max(1, ...labels.map(drawnLength)) * Math.max(10, theme.fontSize - 2) * 0.6;
   const ticks = angle === 0 ? theme.fontSize + 6 : longest * (angle === -90 ? 1 : 0.72) + 10;
   return Math.round(plotPx + ticks + 2 * theme.fontSize + 40);
 }
@@ -169,11 +169,12 @@ function baseLayout(theme: ChartTheme, height: number): Record<string, unknown> 
   };
 }
 
+/** A line trace; `name` is text (escaped here), `hover` is built with hoverLines. */
 function line(name: string, x: string[], y: (number | null)[], hover: string[], colour: string, extra: Record<string, unknown> = {}): Trace {
   return {
     type: 'scatter',
     mode: x.length > 40 ? 'lines' : 'lines+markers',
-    name,
+    name: plotlyText(name),
     x,
     y,
     connectgaps: false,
@@ -199,9 +200,9 @@ export function depthCurves(result: AnalysisResult, theme: ChartTheme): PlotFigu
   const ml = rows.map((r) => finite(r.id?.ml));
   const nncs = rows.map((r) => finite(r.nncs));
   const c = palette(theme);
-  const hover = (what: string, ys: (number | null)[], more?: (i: number) => string) =>
-    layers.map((l, i) => `<b>${escapeLabel(l.label)}</b><br>${what}: ${short(ys[i])}${more ? more(i) : ''}`);
-  const dropped = (i: number) => (rows[i].id && rows[i].id!.dropped > 0 ? `<br>points dropped: ${formatCount(rows[i].id!.dropped)}` : '');
+  const hover = (what: string, ys: (number | null)[], more?: (i: number) => string[]) =>
+    layers.map((l, i) => hoverLines(l.label, [`${what}: ${short(ys[i])}`, ...(more ? more(i) : [])]));
+  const dropped = (i: number) => (rows[i].id && rows[i].id!.dropped > 0 ? [`points dropped: ${formatCount(rows[i].id!.dropped)}`] : []);
   const data: Trace[] = [
     line('ID (TwoNN)', x, twonn, hover('ID (TwoNN)', twonn, dropped), c[0]),
     line('ID (ML)', x, ml, hover('ID (ML)', ml, dropped), c[0], { line: { color: c[0], width: 2, dash: 'dot' }, marker: { color: c[0], size: 6, symbol: 'square' } }),
@@ -237,7 +238,7 @@ export function multiScaleChart(result: AnalysisResult, theme: ChartTheme): Plot
   const c = palette(theme);
   // colour by window size, dash by kind: avg solid, max dotted
   const sizes = [...new Set(rra.poolings.map((p) => /^(?:avg|max)\s*(.+)$/.exec(p)?.[1] ?? p))];
-  const hover = (name: string, ys: (number | null)[]) => layers.map((l, i) => `<b>${escapeLabel(l.label)}</b><br>${escapeLabel(name)}: ${short(ys[i])}`);
+  const hover = (name: string, ys: (number | null)[]) => layers.map((l, i) => hoverLines(l.label, [`${name}: ${short(ys[i])}`]));
   const data: Trace[] = [];
   const unpooled = rows.map((r) => finite(r.nncs));
   if (unpooled.some((v) => v !== null)) {
@@ -248,7 +249,7 @@ export function multiScaleChart(result: AnalysisResult, theme: ChartTheme): Plot
     const m = /^(avg|max)\s*(.+)$/.exec(p);
     const colour = c[(1 + sizes.indexOf(m ? m[2] : p)) % c.length];
     const kind = m?.[1];
-    data.push(line(escapeLabel(poolingName(p)), x, y, hover(poolingName(p), y), colour, {
+    data.push(line(poolingName(p), x, y, hover(poolingName(p), y), colour, {
       line: { color: colour, width: 2, dash: kind === 'max' ? 'dot' : 'solid' },
       marker: { color: colour, size: 6, symbol: kind === 'max' ? 'diamond' : 'circle' },
     }));
@@ -282,7 +283,7 @@ export function layerHeatmap(m: LayerMatrix | undefined | null, result: Analysis
   const y = uniqueLabels(rowFull);
   const x = uniqueLabels(colFull);
   const z = m.rows.map((_, i) => m.cols.map((_, j) => finite(m.values[i]?.[j])));
-  const text = z.map((row, i) => row.map((v, j) => `${escapeLabel(rowFull[i])} ↔ ${escapeLabel(colFull[j])}: ${exact(v)}`));
+  const text = z.map((row, i) => row.map((v, j) => plotlyText(`${rowFull[i]} ↔ ${colFull[j]}: ${exact(v)}`)));
   // Explicit margins from the (shortened) label lengths and a plot side from the layer count, so the square plot
   // fills the figure instead of floating in slack (automargin still grows them when the estimate is short).
   const n = Math.max(m.rows.length, m.cols.length);
@@ -291,14 +292,14 @@ export function layerHeatmap(m: LayerMatrix | undefined | null, result: Analysis
   const charW = tickPx * 0.6;
   // column labels: flat for a few, 45° for more, vertical when they would crowd at 45°
   const angle = m.cols.length > 24 ? -90 : m.cols.length > 4 ? -45 : 0;
-  const longest = (xs: string[]) => Math.max(1, ...xs.map((s) => s.length));
+  const longest = (xs: string[]) => Math.max(1, ...xs.map(drawnLength));
   const marginL = Math.ceil(longest(y) * charW + 12 + (o.rowTitle ? 22 : 0));
   const marginB = Math.ceil((angle ? longest(x) * charW * (angle === -90 ? 1 : 0.72) + 14 : theme.fontSize + 10) + (o.colTitle ? 22 : 0));
   // at most one label per ~1.3 lines of text along an axis (plotly skips the rest; the hover names every cell)
   const maxTicks = Math.max(2, Math.floor(side / (tickPx * 1.3)));
   const trace: Trace = {
     type: 'heatmap',
-    name: escapeLabel(o.metric),
+    name: plotlyText(o.metric),
     x,
     y,
     z,
@@ -310,7 +311,7 @@ export function layerHeatmap(m: LayerMatrix | undefined | null, result: Analysis
     text,
     hovertemplate: '%{text}<extra></extra>',
     colorbar: {
-      title: { text: escapeLabel(o.metric), font: { family: theme.fontFamily, size: theme.fontSize - 1, color: theme.mutedForeground }, side: 'right' },
+      title: { text: plotlyText(o.metric), font: { family: theme.fontFamily, size: theme.fontSize - 1, color: theme.mutedForeground }, side: 'right' },
       tickfont: tickFont(theme),
       outlinewidth: 0,
       thickness: 12,
@@ -408,7 +409,7 @@ export function selectivityChart(result: AnalysisResult, theme: ChartTheme): Plo
     hoverinfo: 'y',
     hoverlabel: { namelength: 0 },
   }, line('mean', labels, mean,
-    layers.map((l, i) => `<b>${escapeLabel(l.label)}</b><br>mean: ${short(mean[i])}<br>median: ${short(median[i])}<br>units: ${formatCount(units[i])}`),
+    layers.map((l, i) => hoverLines(l.label, [`mean: ${short(mean[i])}`, `median: ${short(median[i])}`, `units: ${formatCount(units[i])}`])),
     c[1], { marker: { color: c[1], size: 7, symbol: 'diamond' } })];
   const layout = baseLayout(theme, heightWithLabels(250, labels, theme));
   layout.xaxis = layerAxis(theme, labels);
@@ -455,8 +456,10 @@ export function noiseSvdChart(result: AnalysisResult, theme: ChartTheme): PlotFi
   const data: Trace[] = [];
   const dash = (split: string) => (split === 'train' ? 'dot' : 'solid');
   const value = (cell: NoiseSvdCellJson | null, key: 'ev1' | 'ev2' | 'rest') => finite(cell?.[key]?.mean);
-  const hoverLine = (cell: NoiseSvdCellJson | null, key: 'ev1' | 'ev2' | 'rest', title: string) =>
-    `${title}: ${short(value(cell, key))}${cell && finite(cell[key]?.std) !== null ? ` ± ${short(finite(cell[key].std))}` : ''}${cell ? `<br>images: ${formatCount(cell.images)}` : ''}`;
+  const hoverLine = (cell: NoiseSvdCellJson | null, key: 'ev1' | 'ev2' | 'rest', title: string) => [
+    `${title}: ${short(value(cell, key))}${cell && finite(cell[key]?.std) !== null ? ` ± ${short(finite(cell[key].std))}` : ''}`,
+    ...(cell ? [`images: ${formatCount(cell.images)}`] : []),
+  ];
   let xLayout: Record<string, unknown>;
   let xCategories: string[] | null = null;
 
@@ -475,8 +478,8 @@ export function noiseSvdChart(result: AnalysisResult, theme: ChartTheme): PlotFi
       const name = `σ=${sigma} (${split})`;
       const colour = c[si % c.length];
       METRICS.forEach((m, mi) => data.push(line(name, x, cells.map((cl) => value(cl, m.key)),
-        layers.map((l, i) => `<b>${escapeLabel(l.label)}</b> ${escapeLabel(name)}<br>${hoverLine(cells[i], m.key, m.title)}`), colour, {
-          yaxis: m.axis, legendgroup: name, showlegend: mi === 0,
+        layers.map((l, i) => hoverLines(`${l.label} ${name}`, hoverLine(cells[i], m.key, m.title))), colour, {
+          yaxis: m.axis, legendgroup: plotlyText(name), showlegend: mi === 0,
           line: { color: colour, width: 2, dash: dash(split) }, marker: { color: colour, size: 6, symbol: SYMBOLS[si % SYMBOLS.length] },
         })));
     }));
@@ -497,13 +500,13 @@ export function noiseSvdChart(result: AnalysisResult, theme: ChartTheme): PlotFi
         return sl ? cellFor(sl.cells, sigma) : null;
       });
       if (cells.every((cl) => cl === null)) return;
-      const name = escapeLabel(`${middleEllipsis(l.label, AXIS_LABEL_MAX)} σ=${sigma} (${split})`);
+      const name = `${middleEllipsis(l.label, AXIS_LABEL_MAX)} σ=${sigma} (${split})`;
       const colour = c[li % c.length];
       METRICS.forEach((m, mi) => data.push({
         ...line(name, x as string[], cells.map((cl) => value(cl, m.key)),
-          checkpoints.map((q, i) => `<b>${escapeLabel(l.label)}</b> σ=${sigma} (${split})<br>${mode === 'epoch' ? `epoch ${q.epoch}` : escapeLabel(q.checkpoint)}<br>${hoverLine(cells[i], m.key, m.title)}`),
+          checkpoints.map((q, i) => hoverLines(`${l.label} σ=${sigma} (${split})`, [mode === 'epoch' ? `epoch ${q.epoch}` : q.checkpoint, ...hoverLine(cells[i], m.key, m.title)])),
           colour, {
-            yaxis: m.axis, legendgroup: name, showlegend: mi === 0,
+            yaxis: m.axis, legendgroup: plotlyText(name), showlegend: mi === 0,
             line: { color: colour, width: 1.8, dash: dash(split) }, marker: { color: colour, size: 6, symbol: SYMBOLS[si % SYMBOLS.length] },
           }),
         mode: 'lines+markers',
@@ -542,13 +545,13 @@ export function summaryChart(result: AnalysisResult, theme: ChartTheme): PlotFig
   const sparsity = rows.map((r) => finite(r.sparsity));
   const dead = rows.map((r) => finite(r.deadChannels));
   const bar = (name: string, y: (number | null)[], hover: string[], colour: string, yaxis: string): Trace => ({
-    type: 'bar', name, x, y, yaxis, hovertext: hover, hovertemplate: '%{hovertext}<extra></extra>',
+    type: 'bar', name: plotlyText(name), x, y, yaxis, hovertext: hover, hovertemplate: '%{hovertext}<extra></extra>',
     marker: { color: colour, line: { width: 0 } },
   });
   const pct = (v: number | null) => (v === null ? 'n/a' : `${Number((v * 100).toPrecision(4))}%`);
   const data: Trace[] = [
-    bar('sparsity', sparsity, layers.map((l, i) => `<b>${escapeLabel(l.label)}</b><br>sparsity: ${pct(sparsity[i])}<br>mean: ${short(finite(rows[i].mean))}, std: ${short(finite(rows[i].std))}`), c[0], 'y'),
-    bar('dead channels', dead, layers.map((l, i) => `<b>${escapeLabel(l.label)}</b><br>dead channels: ${short(dead[i])} of ${short(finite(rows[i].channels))}`), c[1], 'y2'),
+    bar('sparsity', sparsity, layers.map((l, i) => hoverLines(l.label, [`sparsity: ${pct(sparsity[i])}`, `mean: ${short(finite(rows[i].mean))}, std: ${short(finite(rows[i].std))}`])), c[0], 'y'),
+    bar('dead channels', dead, layers.map((l, i) => hoverLines(l.label, [`dead channels: ${short(dead[i])} of ${short(finite(rows[i].channels))}`])), c[1], 'y2'),
   ];
   const layout = baseLayout(theme, heightWithLabels(300, x, theme));
   layout.xaxis = { ...layerAxis(theme, x), anchor: 'y2' };

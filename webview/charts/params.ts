@@ -2,6 +2,7 @@
 // so the panel and a standalone HTML report draw the same chart.
 import type { LayerInfo, ModelSummary } from '../../src/engine/onnx/layers';
 import { hoverLabel, type ChartTheme } from './theme';
+import { hoverLines, plotlyText } from './text';
 import { formatCompact, formatCount, middleEllipsis } from '../format';
 
 export interface BarTrace {
@@ -17,7 +18,7 @@ export interface BarTrace {
   textposition: 'outside';
   cliponaxis: boolean;
   textfont: { color: string; size: number };
-  /** Layer names, so a click or hover can find the table row. */
+  /** Layer names, so a click can find the table row (raw: data for the click handler, never drawn). */
   customdata: string[];
   hovertext: string[];
   hovertemplate: string;
@@ -36,7 +37,7 @@ const MARGIN_T = 8, MARGIN_B = 44;
 /**
  * One bar label per layer: the PyTorch module path when the exporter recorded one (short, and what the user wrote),
  * else the node name; long labels are cut in the middle; duplicates get the op, then the layer index, appended
- * (plotly merges equal categories).
+ * (plotly merges equal categories); then escaped for plotly (escaping keeps distinct labels distinct).
  */
 export function barLabels(layers: readonly LayerInfo[]): string[] {
   const base = layers.map((l) => middleEllipsis(l.module ? l.module : l.name, LABEL_MAX));
@@ -44,20 +45,15 @@ export function barLabels(layers: readonly LayerInfo[]): string[] {
   const c1 = count(base);
   const withOp = base.map((b, i) => (c1.get(b)! > 1 ? `${b} · ${layers[i].op}` : b));
   const c2 = count(withOp);
-  return withOp.map((b, i) => (c2.get(b)! > 1 ? `${b} #${layers[i].index}` : b));
-}
-
-/** Escapes the characters plotly's hover labels read as markup. */
-export function escapeLabel(s: string): string {
-  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+  return withOp.map((b, i) => plotlyText(c2.get(b)! > 1 ? `${b} #${layers[i].index}` : b));
 }
 
 /** The hover text of one bar: name, op, module path (when known) and the exact count. */
 export function hoverText(l: LayerInfo): string {
-  const lines = [`<b>${escapeLabel(l.name)}</b>`, `op: ${escapeLabel(l.op)}`];
-  if (l.module) lines.push(`module: ${escapeLabel(l.module)}`);
+  const lines = [`op: ${l.op}`];
+  if (l.module) lines.push(`module: ${l.module}`);
   lines.push(`params: ${formatCount(l.params)}`);
-  return lines.join('<br>');
+  return hoverLines(l.name, lines);
 }
 
 /** The figure: one bar per layer with parameters (> 0), in graph order, top to bottom. */
