@@ -4,13 +4,13 @@
 //   grad MODEL --input x.npy --mse-target t.npy --wrt INIT1,INIT2 --out-dir D
 //       D/INIT1.npy, … = d mean((output − target)²) / d initializer
 // Prints one JSON object (objective value, files written, seconds) on stdout.
-import * as fs from 'fs';
 import * as path from 'path';
 import { ReplensError } from '../engine/errors';
 import { loadModel } from '../engine/onnx/model';
 import { feedInputs, valueInfoOf } from '../engine/onnx/graph';
 import { readNpy, writeNpy } from '../engine/npy';
-import { safeStem } from '../engine/capture/npydir';
+import { tensorFileNames } from '../engine/capture/npydir';
+import { ensureDir } from '../engine/fswrite';
 import { buildGradientModel, runGradient } from '../engine/autodiff/gradient';
 import { TARGET_INPUT, type Objective } from '../engine/autodiff/objective';
 import { SessionPool, type Feed } from '../engine/runtime/session';
@@ -90,18 +90,14 @@ export async function runGradCommand(a: GradArgs): Promise<unknown> {
     const asF32 = (d: ArrayLike<number>) => (d instanceof Float32Array ? d : Float32Array.from(d));
     if (channelMode) {
       const g = res.gradients.get(wrt[0])!;
-      fs.mkdirSync(path.dirname(path.resolve(a.out!)), { recursive: true });
       writeNpy(a.out!, { shape: g.dims, data: asF32(g.data as Float32Array) });
       files[wrt[0]] = path.resolve(a.out!);
     } else {
-      fs.mkdirSync(a.outDir!, { recursive: true });
-      const used = new Set<string>();
+      ensureDir(a.outDir!);
+      const names = tensorFileNames(wrt);
       for (const w of wrt) {
-        let stem = safeStem(w);
-        while (used.has(stem)) stem += '_';
-        used.add(stem);
         const g = res.gradients.get(w)!;
-        const file = path.join(a.outDir!, `${stem}.npy`);
+        const file = path.join(a.outDir!, names.get(w)!);
         writeNpy(file, { shape: g.dims, data: asF32(g.data as Float32Array) });
         files[w] = path.resolve(file);
       }

@@ -1,12 +1,11 @@
 // RepLens' VS Code entry point: a thin shell. It owns the output channel, one analysis worker (started on first use,
 // so onnxruntime never runs on the extension host's thread) and the Inspect panels; every command handler catches
 // everything, so a failing model or a dying worker never takes the extension host down.
-import * as fs from 'fs';
 import * as path from 'path';
 import * as vscode from 'vscode';
 import { AnalysisWorker } from '../worker/client';
 import { errorCode, errorMessage } from '../engine/errors';
-import { writeAtomic } from '../engine/analyses/cache';
+import { writeAtomic, writeAtomicVia } from '../engine/fswrite';
 import { writeResultFiles } from '../engine/analyses/export';
 import type { AnalyzeJob, ErrorInfo, InspectJob, Progress } from '../shared/messages';
 import type { AnalysisResult } from '../shared/result';
@@ -99,7 +98,7 @@ export function activate(context: vscode.ExtensionContext): void {
     savePng: async (chart, png) => {
       const uri = await vscode.window.showSaveDialog({ defaultUri: defaultExportUri(`${chart}.png`), filters: { PNG: ['png'] }, title: 'RepLens: save chart as PNG' });
       if (!uri) return null;
-      fs.writeFileSync(uri.fsPath, png);
+      writeAtomic(uri.fsPath, png);
       return uri.fsPath;
     },
   });
@@ -305,7 +304,7 @@ async function exportResult(result: AnalysisResult, format: 'html' | 'json' | 'c
     filters: format === 'html' ? { HTML: ['html'] } : { JSON: ['json'] }, title: `RepLens: export ${format.toUpperCase()}`,
   });
   if (!uri) return null;
-  if (format === 'html') writeReport(result, uri.fsPath);
+  if (format === 'html') writeAtomicVia(uri.fsPath, (out) => { out.release(); writeReport(result, out.path); });
   else writeAtomic(uri.fsPath, JSON.stringify(result, null, 1) + '\n');
   return uri.fsPath;
 }

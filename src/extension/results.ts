@@ -6,7 +6,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import type { AnalysisRunState, ModuleIndex } from '../shared/messages';
 import type { AnalysisResult } from '../shared/result';
-import { writeAtomic } from '../engine/analyses/cache';
+import { writeAtomic } from '../engine/fswrite';
 
 export interface StoredAnalysis {
   modelPath: string;

@@ -1,10 +1,12 @@
 // The analysis cache: one JSON file per (model hash, dataset identity, analysis, settings) key under
-// $REPLENS_CACHE_DIR, else $XDG_CACHE_HOME/replens, else ~/.cache/replens. Writes are atomic (a temporary file
-// in the same folder, then rename), so a cancelled or crashed run never leaves a half-written entry.
+// $REPLENS_CACHE_DIR, else $XDG_CACHE_HOME/replens, else ~/.cache/replens. Writes are atomic (fswrite.ts: a temporary
+// file created exclusively in the same folder, then rename), so a cancelled or crashed run never leaves a half-written
+// entry and a symlink in the cache folder is replaced rather than followed.
 import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { writeAtomic } from '../fswrite';
 
 export function cacheRoot(dir?: string): string {
   return dir ?? process.env.REPLENS_CACHE_DIR ?? path.join(process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), '.cache'), 'replens');
@@ -30,21 +32,9 @@ export function readCache<T>(dir: string | undefined, key: string): T | null {
 }
 
 export function writeCache(dir: string | undefined, key: string, value: unknown): void {
-  const root = cacheRoot(dir);
   try {
-    fs.mkdirSync(root, { recursive: true });
-    const tmp = path.join(root, `.${key}.${process.pid}.${Date.now()}.tmp`);
-    fs.writeFileSync(tmp, JSON.stringify(value));
-    fs.renameSync(tmp, path.join(root, `${key}.json`));
+    writeAtomic(path.join(cacheRoot(dir), `${key}.json`), JSON.stringify(value));
   } catch {
     // A cache that cannot be written only costs time next run.
   }
-}
-
-/** Writes `file` atomically (temporary file + rename). */
-export function writeAtomic(file: string, text: string): void {
-  fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
-  const tmp = `${file}.${process.pid}.tmp`;
-  fs.writeFileSync(tmp, text);
-  fs.renameSync(tmp, file);
 }

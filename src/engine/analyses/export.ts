@@ -1,8 +1,7 @@
 // The result document as files: result.json and CSV (the per-layer overview and each layer × layer matrix). The CLI
 // writes them next to the report; the editor panel's Export writes the same files.
-import * as fs from 'fs';
 import * as path from 'path';
-import { writeAtomic } from './cache';
+import { ensureDir, writeAtomic } from '../fswrite';
 import type { AnalysisResult, LayerMatrix } from '../../shared/result';
 
 const fmt = (v: number | null | undefined, d = 3) => (v === null || v === undefined || !Number.isFinite(v) ? '—' : v.toFixed(d));
@@ -59,9 +58,9 @@ export function matrixCsvs(result: AnalysisResult): { name: string; csv: string 
   return mats.filter(([, m]) => m && m.rows.length).map(([name, m]) => ({ name, csv: matrixCsv(m!, label) }));
 }
 
-/** DIR/result.json, DIR/layers.csv and DIR/<matrix>.csv (atomic writes); returns the files written. */
+/** DIR/result.json, DIR/layers.csv and DIR/<matrix>.csv (atomic writes: symlinks there are replaced, not followed); returns the files written. */
 export function writeResultFiles(result: AnalysisResult, dir: string): string[] {
-  fs.mkdirSync(dir, { recursive: true });
+  ensureDir(dir);
   const files = [path.join(dir, 'result.json'), path.join(dir, 'layers.csv')];
   writeAtomic(files[0], JSON.stringify(result, null, 1) + '\n');
   writeAtomic(files[1], layersCsv(result));

@@ -24,6 +24,7 @@ export class ActivationStore {
   private entries = new Map<string, Entry>();
   private memoryBytes = 0;
   private spillDir: string | null = null;
+  private spillCount = 0;
 
   constructor(readonly budgetBytes: number, private readonly spillRoot = os.tmpdir()) {
     if (!(budgetBytes > 0)) throw new ReplensError('E_ARGUMENT', `memory budget must be positive, got ${budgetBytes}`);
@@ -67,7 +68,8 @@ export class ActivationStore {
     for (const [tensor, e] of candidates) {
       if (this.memoryBytes + incoming <= this.budgetBytes) break;
       if (!this.spillDir) this.spillDir = fs.mkdtempSync(path.join(this.spillRoot, 'replens-spill-'));
-      e.spill = new NpyWriter(path.join(this.spillDir, `${safeStem(tensor)}-${this.entries.size}-${Date.now()}.npy`), 'float32', e.rowShape);
+      // In place (read while written), created exclusively; the counter keeps names apart when stems coincide.
+      e.spill = new NpyWriter(path.join(this.spillDir, `${safeStem(tensor)}-${this.spillCount++}.npy`), 'float32', e.rowShape, { inPlace: true });
       for (const c of e.chunks) e.spill.append(c, c.length / e.rowSize);
       this.memoryBytes -= e.bytesInMemory;
       e.chunks = [];
@@ -178,12 +180,12 @@ export class ActivationStore {
     if (!e) return;
     this.memoryBytes -= e.bytesInMemory;
     if (e.readFd !== undefined) fs.closeSync(e.readFd);
-    if (e.spill) { e.spill.close(); fs.rmSync(e.spill.file, { force: true }); }
+    e.spill?.abort();
     this.entries.delete(tensor);
   }
 
   dispose(): void {
-    for (const e of this.entries.values()) { e.spill?.close(); if (e.readFd !== undefined) fs.closeSync(e.readFd); }
+    for (const e of this.entries.values()) { if (e.readFd !== undefined) fs.closeSync(e.readFd); e.spill?.abort(); }
     this.entries.clear();
     this.memoryBytes = 0;
     if (this.spillDir) fs.rmSync(this.spillDir, { recursive: true, force: true });
