@@ -3,8 +3,7 @@
 // so activations of a dataset larger than memory go straight to disk.
 import * as fs from 'fs';
 import { ReplensError } from './errors';
-import { fileError, readRegularFileSync } from './fsafe';
-import { OutputFile, writeAtomic } from './fswrite';
+import { DEFAULT_MAX_READ_BYTES, fileError, formatBytes, openRegular, readRange } from './fsafe';
 
 export { fileError };
 
@@ -37,6 +36,14 @@ export function sizeOf(shape: readonly number[]): number {
   return n;
 }
 
+/** Longest .npy header accepted (numpy itself refuses headers over 10,000 bytes unless told otherwise). */
+export const NPY_MAX_HEADER = 1 << 16;
+
+/** Bytes of array data a parsed header declares. */
+export function npyDataBytes(h: { dtype: NpyDtype; shape: readonly number[] }): number {
+  return sizeOf(h.shape) * ITEMSIZE[h.dtype];
+}
+
 /** Parses the .npy header; `what` names the file in errors. */
 export function parseNpyHeader(buf: Uint8Array, what: string): { dtype: NpyDtype; shape: number[]; fortran: boolean; dataOffset: number } {
   const b = Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
@@ -46,6 +53,7 @@ export function parseNpyHeader(buf: Uint8Array, what: string): { dtype: NpyDtype
   if (major === 1) { headerLen = b.readUInt16LE(8); start = 10; }
   else if (major === 2 || major === 3) { if (b.length < 12) throw new ReplensError('E_DATASET', `${what} is truncated`); headerLen = b.readUInt32LE(8); start = 12; }
   else throw new ReplensError('E_DATASET', `${what}: unsupported .npy format version ${major}`);
+  if (headerLen > NPY_MAX_HEADER) throw new ReplensError('E_DATASET', `${what}: .npy header of ${headerLen} bytes is over the ${NPY_MAX_HEADER}-byte limit; refused`);
   if (b.length < start + headerLen) throw new ReplensError('E_DATASET', `${what} is truncated (header)`);
   const header = b.subarray(start, start + headerLen).toString(major === 3 ? 'utf8' : 'latin1');
   const descr = /'descr'\s*:\s*'([^']+)'/.exec(header)?.[1];
@@ -55,7 +63,7 @@ export function parseNpyHeader(buf: Uint8Array, what: string): { dtype: NpyDtype
   const dtype = DESCR[descr];
   if (!dtype) throw new ReplensError('E_DATASET', `${what}: unsupported dtype '${descr}' (big-endian, object or structured arrays are not supported)`);
   const shape = shapeText.split(',').map((s) => s.trim()).filter((s) => s.length > 0).map(Number);
-  if (shape.some((d) => !Number.isInteger(d) || d < 0)) throw new ReplensError('E_DATASET', `${what}: malformed shape (${shapeText})`);
+  if (shape.some((d) => !Number.isSafeInteger(d) || d < 0)) throw new ReplensError('E_DATASET', `${what}: malformed shape (${shapeText})`);
   return { dtype, shape, fortran, dataOffset: start + headerLen };
 }
 
@@ -81,7 +89,7 @@ function typedView(dtype: NpyDtype, bytes: Uint8Array, count: number): NpyData {
 export function parseNpy(buf: Uint8Array, what = 'array'): NpyArray {
   const h = parseNpyHeader(buf, what);
   const count = sizeOf(h.shape);
-  const need = count * ITEMSIZE[h.dtype];
+  const need = npyDataBytes(h);
   if (buf.length - h.dataOffset < need) {
     throw new ReplensError('E_DATASET', `${what} is truncated: header says shape (${h.shape.join(', ')}) = ${need} bytes, file has ${buf.length - h.dataOffset}`);
   }
@@ -107,10 +115,24 @@ function fortranToC(src: NpyData, shape: number[]): NpyData {
   return out;
 }
 
-export function readNpy(file: string): NpyArray {
-  let buf: Buffer;
-  buf = readRegularFileSync(file, { what: 'a .npy file', code: 'E_DATASET' });
-  return parseNpy(buf, file);
+/**
+ * Reads a whole .npy file (regular files only). The header is read first and its declared size checked against
+ * the file and `maxBytes` (default DEFAULT_MAX_READ_BYTES) before the data is allocated.
+ */
+export function readNpy(file: string, o: { maxBytes?: number } = {}): NpyArray {
+  const max = o.maxBytes ?? DEFAULT_MAX_READ_BYTES;
+  const f = openRegular(file, { what: 'a .npy file', code: 'E_DATASET' });
+  try {
+    const h = parseNpyHeader(readRange(f, file, 0, Math.min(f.size, 12 + NPY_MAX_HEADER), { code: 'E_DATASET' }), file);
+    const need = npyDataBytes(h);
+    if (f.size - h.dataOffset < need) {
+      throw new ReplensError('E_DATASET', `${file} is truncated: header says shape (${h.shape.join(', ')}) = ${need} bytes, file has ${f.size - h.dataOffset}`);
+    }
+    if (need > max) {
+      throw new ReplensError('E_MEMORY_BUDGET', `${file}: header shape (${h.shape.join(', ')}) needs ${formatBytes(need)}, over the ${formatBytes(max)} limit for an array read into memory; refused`);
+    }
+    return parseNpy(readRange(f, file, 0, h.dataOffset + need, { code: 'E_DATASET' }), file);
+  } finally { f.close(); }
 }
 
 export function dtypeOf(data: NpyData): NpyDtype {
@@ -149,67 +171,47 @@ export function encodeNpy(arr: { shape: readonly number[]; data: NpyData; dtype?
   return Buffer.concat([header, body]);
 }
 
-/** Writes a whole array atomically (temporary file + rename, so a symlink at `file` is replaced, not followed). */
 export function writeNpy(file: string, arr: { shape: readonly number[]; data: NpyData; dtype?: NpyDtype }): void {
-  writeAtomic(file, encodeNpy(arr));
+  try { fs.writeFileSync(file, encodeNpy(arr)); } catch (e) { throw fileError(file, e); }
 }
 
 /**
- * Appends rows (first axis) to a .npy file as they arrive; `close()` patches the row count into the header and
- * moves the file into place (rows go to a temporary file next to `file` until then, see fswrite.ts), `abort()`
- * drops it. Rows must all have the same trailing shape. `inPlace`: write `file` directly (created exclusively), for
- * scratch files read while they are written.
+ * Appends rows (first axis) to a .npy file as they arrive; `close()` patches the row count into the header.
+ * Rows must all have the same trailing shape.
  */
 export class NpyWriter {
-  private out: OutputFile | null;
+  private fd: number;
   private rows = 0;
   private headerBytes: number;
   readonly rowShape: number[];
-  private readonly rowBytes: number;
-  constructor(readonly file: string, readonly dtype: NpyDtype, rowShape: readonly number[], o: { inPlace?: boolean } = {}) {
+  constructor(readonly file: string, readonly dtype: NpyDtype, rowShape: readonly number[]) {
     this.rowShape = [...rowShape];
-    this.rowBytes = sizeOf(rowShape) * ITEMSIZE[dtype];
     // Room for a 15-digit row count.
     const header = npyHeader(dtype, [0, ...rowShape], 16);
     this.headerBytes = header.length;
-    this.out = new OutputFile(file, o);
-    try { this.out.write(header, 0); } catch (e) { this.out.discard(); throw e; }
+    try {
+      this.fd = fs.openSync(file, 'w');
+      fs.writeSync(this.fd, header);
+    } catch (e) { throw fileError(file, e); }
   }
   get rowCount(): number { return this.rows; }
-  /** Where the bytes are until `close()`. */
-  get path(): string { return this.out?.path ?? this.file; }
   append(data: NpyData, rows: number): void {
     if (data.length !== rows * sizeOf(this.rowShape)) {
       throw new ReplensError('E_ARGUMENT', `npy writer ${this.file}: ${data.length} values is not ${rows} rows of (${this.rowShape.join(', ')})`);
     }
-    if (data.byteLength !== rows * this.rowBytes) throw new ReplensError('E_ARGUMENT', `npy writer ${this.file}: ${dtypeOf(data)} values for a ${this.dtype} file`);
-    if (!this.out) throw new ReplensError('E_INTERNAL', `npy writer ${this.file}: append after close`);
-    const end = this.headerBytes + this.rows * this.rowBytes;
-    try {
-      this.out.write(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), end);
-    } catch (e) {
-      this.out.truncate(end); // a part-written batch is not a row: keep the file what the header will say
-      throw e;
-    }
+    fs.writeSync(this.fd, new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
     this.rows += rows;
   }
-  /** Finishes the file with the rows appended so far (also after a cancel: they stay readable). */
   close(): void {
-    if (!this.out) return;
-    const out = this.out;
-    this.out = null;
+    if (this.fd < 0) return;
     const header = npyHeader(this.dtype, [this.rows, ...this.rowShape], 16);
     // Same length: the padding absorbs the longer row count.
     const fixed = Buffer.alloc(this.headerBytes, 0x20);
     header.copy(fixed, 0, 0, Math.min(header.length, this.headerBytes));
     fixed.writeUInt16LE(this.headerBytes - 10, 8);
     fixed[this.headerBytes - 1] = 0x0a;
-    try { out.write(fixed, 0); } catch (e) { out.discard(); throw e; }
-    out.commit();
-  }
-  /** Drops the file: nothing is left at the temporary name (nor at `file`, when written in place). */
-  abort(): void {
-    this.out?.discard();
-    this.out = null;
+    fs.writeSync(this.fd, fixed, 0, fixed.length, 0);
+    fs.closeSync(this.fd);
+    this.fd = -1;
   }
 }

@@ -1,17 +1,18 @@
 // Samples in NumPy files: one .npy (+ an optional labels .npy) or an .npz archive.
 //  - .npy in C order is read from disk a batch at a time, so arrays larger than memory stream;
-//    Fortran-order .npy and .npz entries are loaded whole.
+//    Fortran-order .npy and .npz entries are loaded whole (their declared sizes checked against the memory budget
+//    first; .npz entries are inflated with a bound and their CRC-32 checked, see zip.ts).
 //  - .npz entries: samples from `x` (else `images`, else `inputs`, else the only entry), labels from `y`
 //    (else `labels`, else `targets`; the partner of the samples key is tried first). `dataset.x`/`dataset.y` name others.
 //  - uint8 arrays are raw pixels (default scale 1/255); any other dtype is taken as already scaled (scale 1).
 //  - Shapes: [n,h,w] gray, [n,c,h,w], or [n,h,w,c] when `dataset.layout` is NHWC or the shape says so unambiguously.
-import * as fs from 'fs';
 import * as path from 'path';
-import { unzipSync } from 'fflate';
 import { closest, ReplensError } from '../errors';
-import { fileError, parseNpy, parseNpyHeader, readNpy, sizeOf, type NpyArray, type NpyData, type NpyDtype } from '../npy';
-import { arrayGeometry, numericView, toLabels, type SampleSource } from './source';
+import { openRegular, readRange } from '../fsafe';
+import { NPY_MAX_HEADER, npyDataBytes, parseNpy, parseNpyHeader, readNpy, sizeOf, type NpyArray, type NpyData, type NpyDtype } from '../npy';
+import { arrayGeometry, checkBudget, DEFAULT_DATA_BUDGET_BYTES, numericView, toLabels, type SampleSource } from './source';
 import { readLabelsFile } from './idx';
+import { readZipDirectory, readZipEntry, type ZipEntry } from './zip';
 
 const ITEMSIZE: Record<NpyDtype, number> = {
   float32: 4, float64: 8, uint8: 1, int8: 1, int16: 2, int32: 4, int64: 8, uint16: 2, uint32: 4, bool: 1, float16: 2,
@@ -81,46 +82,39 @@ function rows(a: NpyArray): (start: number, count: number) => NpyData {
 
 
 /** A .npy of samples; C-order files are read a batch at a time. */
-export function openNpySource(file: string, opts: { labels?: string; layout?: 'NCHW' | 'NHWC' } = {}): SampleSource {
-  let fd: number, size: number, head: Buffer;
+export function openNpySource(file: string, opts: { labels?: string; layout?: 'NCHW' | 'NHWC'; maxBytes?: number } = {}): SampleSource {
+  const maxBytes = opts.maxBytes ?? DEFAULT_DATA_BUDGET_BYTES;
+  const f = openRegular(file, { what: 'a .npy file', code: 'E_DATASET' });
+  let size: number, head: Buffer;
   try {
-    fd = fs.openSync(file, 'r');
-    size = fs.fstatSync(fd).size;
-    head = Buffer.alloc(Math.min(size, 1 << 20));
-    fs.readSync(fd, head, 0, head.length, 0);
-    fs.closeSync(fd);
-  } catch (e) { throw fileError(file, e); }
+    size = f.size;
+    head = readRange(f, file, 0, Math.min(size, 12 + NPY_MAX_HEADER), { code: 'E_DATASET' });
+  } finally { f.close(); }
   const h = parseNpyHeader(head, file);
-  const labels = opts.labels ? readLabelsFile(opts.labels) : null;
+  const need = h.dataOffset + npyDataBytes(h);
+  if (size < need) throw new ReplensError('E_DATASET', `${file} is truncated: header says shape (${h.shape.join(', ')}) = ${need - h.dataOffset} bytes, file has ${size - h.dataOffset}`);
+  // The geometry first: a zero-sized or non-image shape is refused before labels are read.
+  arrayGeometry(h.shape, opts.layout, file);
+  const labels = opts.labels ? readLabelsFile(opts.labels, maxBytes) : null;
   const common = {
     format: 'npy' as const, file, shape: h.shape, dtype: h.dtype, layout: opts.layout, labels, labelsFile: opts.labels,
     files: opts.labels ? [file, opts.labels] : [file], settings: {}, title: `NPY ${path.basename(file)}`,
     notes: opts.labels ? [`labels ${path.basename(opts.labels)}`] : [],
   };
-  if (h.fortran) return arraySource({ ...common, fetch: rows(readNpy(file)) });
+  if (h.fortran) return arraySource({ ...common, fetch: rows(readNpy(file, { maxBytes })) });
   const rowBytes = sizeOf(h.shape.slice(1)) * ITEMSIZE[h.dtype];
-  const need = h.dataOffset + h.shape[0] * rowBytes;
-  if (size < need) throw new ReplensError('E_DATASET', `${file} is truncated: header says shape (${h.shape.join(', ')}) = ${need - h.dataOffset} bytes, file has ${size - h.dataOffset}`);
   return arraySource({
     ...common,
     fetch(start, count) {
-      // A fresh buffer per batch: aligned for the typed view, and nothing held between batches.
-      const bytes = new Uint8Array(count * rowBytes);
-      let fd = -1;
+      checkBudget(file, `a batch of ${count} rows`, count * rowBytes, maxBytes);
+      // A fresh buffer per batch: aligned for the typed view, and nothing held between batches. Reopened per batch
+      // (no handle held between batches), by type again, so a file swapped for a FIFO is refused, not waited on.
+      const g = openRegular(file, { what: 'a .npy file', code: 'E_DATASET' });
       try {
-        fd = fs.openSync(file, 'r');
-        let done = 0;
-        while (done < bytes.length) {
-          const n = fs.readSync(fd, bytes, done, bytes.length - done, h.dataOffset + start * rowBytes + done);
-          if (n === 0) throw new ReplensError('E_DATASET', `${file} ended early (was it modified while reading?)`);
-          done += n;
-        }
-      } catch (e) {
-        throw e instanceof ReplensError ? e : fileError(file, e);
-      } finally {
-        if (fd >= 0) fs.closeSync(fd);
-      }
-      return viewAs(h.dtype, bytes);
+        if (g.size < need) throw new ReplensError('E_DATASET', `${file} shrank to ${g.size} bytes while being read (it needs ${need})`);
+        const bytes = readRange(g, file, h.dataOffset + start * rowBytes, count * rowBytes, { code: 'E_DATASET' });
+        return viewAs(h.dtype, new Uint8Array(bytes));
+      } finally { g.close(); }
     },
   });
 }
@@ -139,32 +133,35 @@ function pickKey(want: string | undefined, defaults: string[], keys: string[], w
   throw new ReplensError('E_DATASET', `${what} has no '${defaults.join("', '")}' entry; set ${setting} to one of: ${keys.join(', ') || '(empty archive)'}`);
 }
 
-/** An .npz holding samples and, optionally, labels. */
-export function openNpzSource(file: string, opts: { x?: string; y?: string; labels?: string; layout?: 'NCHW' | 'NHWC' } = {}): SampleSource {
-  let buf: Buffer;
-  try { buf = fs.readFileSync(file); } catch (e) { throw fileError(file, e); }
-  const unzip = (want: (name: string) => boolean) => {
-    try { return unzipSync(buf, { filter: (f) => want(f.name) }); } catch (e) {
-      throw new ReplensError('E_DATASET', `${file} is not a readable .npz (zip) archive: ${(e as Error).message}`);
+/** The entries named `<key>.npy` of an archive (the last one when a name repeats, as Python's zipfile does). */
+function npyEntries(entries: ZipEntry[]): Map<string, ZipEntry> {
+  const out = new Map<string, ZipEntry>();
+  for (const e of entries) if (e.name.endsWith('.npy')) out.set(e.name.slice(0, -4), e);
+  return out;
+}
+
+/** An .npz holding samples and, optionally, labels. Only the entries used are read; each is checked (see zip.ts). */
+export function openNpzSource(file: string, opts: { x?: string; y?: string; labels?: string; layout?: 'NCHW' | 'NHWC'; maxBytes?: number } = {}): SampleSource {
+  const maxBytes = opts.maxBytes ?? DEFAULT_DATA_BUDGET_BYTES;
+  const f = openRegular(file, { what: 'an .npz file', code: 'E_DATASET' });
+  let x: NpyArray, y: NpyArray | null = null, xKey: string, yKey: string | undefined;
+  try {
+    const byKey = npyEntries(readZipDirectory(f, file));
+    const keys = [...byKey.keys()];
+    xKey = pickKey(opts.x, NPZ_X_KEYS, keys, file, 'dataset.x', true)!;
+    if (!opts.labels) {
+      const partner = NPZ_Y_KEYS[NPZ_X_KEYS.indexOf(xKey)];
+      const order = partner ? [partner, ...NPZ_Y_KEYS.filter((k) => k !== partner)] : NPZ_Y_KEYS;
+      yKey = pickKey(opts.y, order, keys.filter((k) => k !== xKey), file, 'dataset.y', false);
     }
-  };
-  // First pass lists the entries without inflating any.
-  const names: string[] = [];
-  unzip((n) => { names.push(n); return false; });
-  const keys = names.filter((n) => n.endsWith('.npy')).map((n) => n.slice(0, -4));
-  const xKey = pickKey(opts.x, NPZ_X_KEYS, keys, file, 'dataset.x', true)!;
-  let yKey: string | undefined;
-  if (!opts.labels) {
-    const partner = NPZ_Y_KEYS[NPZ_X_KEYS.indexOf(xKey)];
-    const order = partner ? [partner, ...NPZ_Y_KEYS.filter((k) => k !== partner)] : NPZ_Y_KEYS;
-    yKey = pickKey(opts.y, order, keys.filter((k) => k !== xKey), file, 'dataset.y', false);
-  }
-  const wanted = new Set([xKey, yKey].filter((k): k is string => !!k).map((k) => `${k}.npy`));
-  const entries = unzip((n) => wanted.has(n));
-  const x = parseNpy(entries[`${xKey}.npy`], `${file}:${xKey}`);
+    const load = (key: string) => parseNpy(readZipEntry(f, file, byKey.get(key)!, maxBytes), `${file}:${key}`);
+    x = load(xKey);
+    arrayGeometry(x.shape, opts.layout, `${file}:${xKey}`);
+    if (yKey) y = load(yKey);
+  } finally { f.close(); }
   let labels: Int32Array | null = null, labelsFile: string | undefined;
-  if (opts.labels) { labels = readLabelsFile(opts.labels); labelsFile = opts.labels; }
-  else if (yKey) { const y = parseNpy(entries[`${yKey}.npy`], `${file}:${yKey}`); labelsFile = `${file}:${yKey}`; labels = toLabels(y.data, y.shape, labelsFile); }
+  if (opts.labels) { labels = readLabelsFile(opts.labels, maxBytes); labelsFile = opts.labels; }
+  else if (y) { labelsFile = `${file}:${yKey}`; labels = toLabels(numericView(y.data, y.dtype), y.shape, labelsFile); }
   return arraySource({
     format: 'npz', file, shape: x.shape, dtype: x.dtype, layout: opts.layout, fetch: rows(x), labels, labelsFile,
     files: opts.labels ? [file, opts.labels] : [file],

@@ -3,18 +3,18 @@
 import { createHash } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
-import * as zlib from 'zlib';
 import { ReplensError, throwIfAborted } from '../errors';
-import { fileError, sizeOf } from '../npy';
+import { describeKind, fileError, formatBytes, readHead } from '../fsafe';
+import { sizeOf } from '../npy';
 import type { Batch, Dataset, DatasetFormat, DatasetSpec } from './dataset';
-import { openIdxSource, isGzip, looksLikeIdx } from './idx';
+import { gunzipHead, openIdxSource, isGzip, looksLikeIdx } from './idx';
 import { openImageFolderSource } from './imagefolder';
 import { openNpySource, openNpzSource } from './npyset';
 import {
   canConvertChannels, defaultsFromModelInput, outputShape, preprocessInto, resolvePreprocess,
   type PreprocessConfig, type ResolvedPreprocess,
 } from './preprocess';
-import type { SampleSource } from './source';
+import { checkBudget, DEFAULT_DATA_BUDGET_BYTES, type SampleSource } from './source';
 
 export interface OpenOptions {
   /** The user's preprocessing (replens.json / settings); unset keys come from the model input, then the source. */
@@ -23,43 +23,52 @@ export interface OpenOptions {
   modelInputShape?: (number | string)[];
   /** Class names (replens.json); labels must index into them. Replace ImageFolder's folder names (see folderLabels). */
   classNames?: string[];
+  /**
+   * The memory budget (replens.memoryBudgetMB / --memory-budget; default 2048): data loaded whole (IDX, .npz
+   * entries, labels), a decoded image and a batch must each fit in it. Checked from headers, before allocating.
+   */
+  memoryBudgetMB?: number;
 }
 
 const NPY_MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59];
 
 /** The format of a dataset path: folder → imagefolder, .npz, .npy, IDX by name (…idx3…, …-ubyte), else by magic bytes. */
 export function inferFormat(p: string): DatasetFormat {
-  let st: fs.Stats;
-  try { st = fs.statSync(p); } catch (e) { throw fileError(p, e); }
+  const st = statDataset(p);
   if (st.isDirectory()) return 'imagefolder';
   const base = path.basename(p).toLowerCase();
   if (base.endsWith('.npz')) return 'npz';
   if (base.endsWith('.npy')) return 'npy';
   if (/idx\d|-ubyte/.test(base)) return 'idx';
-  let head: Buffer = Buffer.alloc(Math.min(st.size, 1 << 16));
-  try { const fd = fs.openSync(p, 'r'); fs.readSync(fd, head, 0, head.length, 0); fs.closeSync(fd); } catch (e) { throw fileError(p, e); }
+  let head = readHead(p, 1 << 14, { what: 'a dataset', code: 'E_DATASET' });
   if (head.length >= 4 && head.readUInt32BE(0) === 0x504b0304) return 'npz';
-  if (isGzip(head)) {
-    // A prefix of a gzip stream inflates as far as it goes with SYNC_FLUSH.
-    try { head = zlib.gunzipSync(head, { finishFlush: zlib.constants.Z_SYNC_FLUSH }); } catch { head = Buffer.alloc(0); }
-  }
+  if (isGzip(head)) head = gunzipHead(head);
   if (NPY_MAGIC.every((b, i) => head[i] === b)) return 'npy';
   if (looksLikeIdx(head)) return 'idx';
   throw new ReplensError('E_DATASET', `cannot tell the format of ${p}; set dataset.format to idx, npy, npz or imagefolder`);
 }
 
-async function openSource(spec: DatasetSpec, format: DatasetFormat): Promise<SampleSource> {
+/** Stats a dataset path: a folder or a regular file; a FIFO, device or socket is refused by type before any open. */
+function statDataset(p: string): fs.Stats {
   let st: fs.Stats;
-  try { st = fs.statSync(spec.path); } catch (e) { throw fileError(spec.path, e); }
+  try { st = fs.statSync(p); } catch (e) { throw fileError(p, e); }
+  if (!st.isDirectory() && !st.isFile()) {
+    throw new ReplensError('E_DATASET', `${p} is ${describeKind(st)}, not a regular file or a folder; refused (RepLens reads only regular files)`);
+  }
+  return st;
+}
+
+async function openSource(spec: DatasetSpec, format: DatasetFormat, maxBytes: number): Promise<SampleSource> {
+  const st = statDataset(spec.path);
   if ((format === 'imagefolder') !== st.isDirectory()) {
     throw new ReplensError('E_DATASET', `${spec.path} is a ${st.isDirectory() ? 'folder' : 'file'}, but dataset.format is ${format}`);
   }
   if (spec.labels && format === 'imagefolder') throw new ReplensError('E_CONFIG', `dataset.labels cannot be used with an ImageFolder (${spec.path}): its labels are the class folders`);
   switch (format) {
-    case 'idx': return openIdxSource(spec.path, { labels: spec.labels, layout: spec.layout });
-    case 'npy': return openNpySource(spec.path, { labels: spec.labels, layout: spec.layout });
-    case 'npz': return openNpzSource(spec.path, { x: spec.x, y: spec.y, labels: spec.labels, layout: spec.layout });
-    case 'imagefolder': return openImageFolderSource(spec.path);
+    case 'idx': return openIdxSource(spec.path, { labels: spec.labels, layout: spec.layout, maxBytes });
+    case 'npy': return openNpySource(spec.path, { labels: spec.labels, layout: spec.layout, maxBytes });
+    case 'npz': return openNpzSource(spec.path, { x: spec.x, y: spec.y, labels: spec.labels, layout: spec.layout, maxBytes });
+    case 'imagefolder': return openImageFolderSource(spec.path, { maxBytes });
   }
 }
 
@@ -140,8 +149,11 @@ export async function openDataset(spec: DatasetSpec, opts: OpenOptions = {}): Pr
   if (spec.limit !== undefined && !(Number.isInteger(spec.limit) && spec.limit > 0)) {
     throw new ReplensError('E_CONFIG', `dataset.limit must be a positive integer (got ${spec.limit})`);
   }
+  const budget = opts.memoryBudgetMB;
+  if (budget !== undefined && !(Number.isFinite(budget) && budget > 0)) throw new ReplensError('E_CONFIG', `memoryBudgetMB must be a positive number (got ${budget})`);
+  const maxBytes = budget !== undefined ? Math.floor(budget * 2 ** 20) : DEFAULT_DATA_BUDGET_BYTES;
   const format = spec.format ?? inferFormat(spec.path);
-  const source = await openSource(spec, format);
+  const source = await openSource(spec, format, maxBytes);
   const length = Math.min(source.length, spec.limit ?? Infinity);
   if (length === 0) {
     throw new ReplensError('E_DATASET', format === 'imagefolder' ? `${spec.path} holds no .png/.jpg/.jpeg images` : `${spec.path} holds no samples`);
@@ -171,6 +183,8 @@ export async function openDataset(spec: DatasetSpec, opts: OpenOptions = {}): Pr
   const settings = labels !== source.labels ? { ...source.settings, classOrder: opts.classNames } : source.settings;
   const identity = await identityOf(format, source, settings, p, length);
   const per = sizeOf(sampleShape);
+  // A resize (or a stored sample) can make one preprocessed sample larger than the budget.
+  checkBudget(spec.path, `one preprocessed sample (${fmtShape(sampleShape)} float32)`, per * 4, maxBytes);
   const first = source.files[0];
 
   async function* batches(batchSize: number, o: { signal?: AbortSignal; start?: number; end?: number } = {}): AsyncGenerator<Batch> {
@@ -182,6 +196,9 @@ export async function openDataset(spec: DatasetSpec, opts: OpenOptions = {}): Pr
     for (let s = start; s < end; s += batchSize) {
       throwIfAborted(o.signal);
       const count = Math.min(batchSize, end - s);
+      if (count * per * 4 > maxBytes) {
+        throw new ReplensError('E_MEMORY_BUDGET', `${spec.path}: a batch of ${count} samples of ${fmtShape(sampleShape)} float32 needs ${formatBytes(count * per * 4)}, over the ${formatBytes(maxBytes)} memory budget; use a smaller batch size`);
+      }
       const x = new Float32Array(count * per);
       await source.read(s, count, (r, i) => {
         if (!source.uniform && !p.resize && (r.height !== g.height || r.width !== g.width)) {

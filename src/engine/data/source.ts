@@ -1,8 +1,22 @@
 // What every reader (IDX, .npy/.npz, ImageFolder) hands to `open.ts`: samples as stored, a batch at a time,
 // before any preprocessing. Keeping readers this dumb puts resize/normalise/layout in one place (preprocess.ts).
 import { ReplensError } from '../errors';
+import { formatBytes } from '../fsafe';
 import type { NpyData, NpyDtype } from '../npy';
 import type { DatasetFormat } from './dataset';
+
+/**
+ * The most a reader loads into memory at once when the caller states no budget: the project's default memory
+ * budget (memoryBudgetMB = 2048).
+ */
+export const DEFAULT_DATA_BUDGET_BYTES = 2048 * 2 ** 20;
+
+/** Refuses `bytes` declared by a header (`what`, e.g. "header shape (…)") when over `maxBytes`, before allocating. */
+export function checkBudget(file: string, what: string, bytes: number, maxBytes: number): void {
+  if (bytes > maxBytes) {
+    throw new ReplensError('E_MEMORY_BUDGET', `${file}: ${what} needs ${formatBytes(bytes)}, over the ${formatBytes(maxBytes)} memory budget for data held in memory; refused`);
+  }
+}
 
 export type PixelArray = Uint8Array | Int8Array | Uint16Array | Int16Array | Int32Array | Uint32Array | Float32Array | Float64Array;
 
@@ -63,6 +77,16 @@ export interface SampleSource {
  * only when that is unambiguous (last dim 1/3/4 and second dim not), else NCHW as PyTorch stores it.
  */
 export function arrayGeometry(shape: readonly number[], layout: 'NCHW' | 'NHWC' | undefined, what: string): Geometry {
+  const g = geometryOf(shape, layout);
+  if (!g) throw new ReplensError('E_DATASET', `${what}: samples of shape (${shape.join(', ')}) are not images; expected [n,h,w], [n,c,h,w] or [n,h,w,c]`);
+  // A zero-sized sample would reach the model as an empty tensor and come back as NaN activations.
+  if (!(g.height > 0 && g.width > 0 && g.channels > 0)) {
+    throw new ReplensError('E_DATASET', `${what}: samples of shape (${shape.join(', ')}) have a zero-sized dimension (${g.height}×${g.width}, ${g.channels} channel${g.channels === 1 ? '' : 's'}); no pixels to read`);
+  }
+  return g;
+}
+
+function geometryOf(shape: readonly number[], layout: 'NCHW' | 'NHWC' | undefined): Geometry | null {
   if (shape.length === 3) return { height: shape[1], width: shape[2], channels: 1, planar: true };
   if (shape.length === 4) {
     const small = (d: number) => d === 1 || d === 3 || d === 4;
@@ -71,7 +95,7 @@ export function arrayGeometry(shape: readonly number[], layout: 'NCHW' | 'NHWC' 
       ? { height: shape[1], width: shape[2], channels: shape[3], planar: false }
       : { height: shape[2], width: shape[3], channels: shape[1], planar: true };
   }
-  throw new ReplensError('E_DATASET', `${what}: samples of shape (${shape.join(', ')}) are not images; expected [n,h,w], [n,c,h,w] or [n,h,w,c]`);
+  return null;
 }
 
 const F16 = new Float32Array(1);
