@@ -4,6 +4,7 @@
 import * as fs from 'fs';
 import { ReplensError } from './errors';
 import { DEFAULT_MAX_READ_BYTES, fileError, formatBytes, openRegular, readRange } from './fsafe';
+import { OutputFile, writeAtomic } from './fswrite';
 
 export { fileError };
 
@@ -171,47 +172,67 @@ export function encodeNpy(arr: { shape: readonly number[]; data: NpyData; dtype?
   return Buffer.concat([header, body]);
 }
 
+/** Writes a whole array atomically (temporary file + rename, so a symlink at `file` is replaced, not followed). */
 export function writeNpy(file: string, arr: { shape: readonly number[]; data: NpyData; dtype?: NpyDtype }): void {
-  try { fs.writeFileSync(file, encodeNpy(arr)); } catch (e) { throw fileError(file, e); }
+  writeAtomic(file, encodeNpy(arr));
 }
 
 /**
- * Appends rows (first axis) to a .npy file as they arrive; `close()` patches the row count into the header.
- * Rows must all have the same trailing shape.
+ * Appends rows (first axis) to a .npy file as they arrive; `close()` patches the row count into the header and
+ * moves the file into place (rows go to a temporary file next to `file` until then, see fswrite.ts), `abort()`
+ * drops it. Rows must all have the same trailing shape. `inPlace`: write `file` directly (created exclusively), for
+ * scratch files read while they are written.
  */
 export class NpyWriter {
-  private fd: number;
+  private out: OutputFile | null;
   private rows = 0;
   private headerBytes: number;
   readonly rowShape: number[];
-  constructor(readonly file: string, readonly dtype: NpyDtype, rowShape: readonly number[]) {
+  private readonly rowBytes: number;
+  constructor(readonly file: string, readonly dtype: NpyDtype, rowShape: readonly number[], o: { inPlace?: boolean } = {}) {
     this.rowShape = [...rowShape];
+    this.rowBytes = sizeOf(rowShape) * ITEMSIZE[dtype];
     // Room for a 15-digit row count.
     const header = npyHeader(dtype, [0, ...rowShape], 16);
     this.headerBytes = header.length;
-    try {
-      this.fd = fs.openSync(file, 'w');
-      fs.writeSync(this.fd, header);
-    } catch (e) { throw fileError(file, e); }
+    this.out = new OutputFile(file, o);
+    try { this.out.write(header, 0); } catch (e) { this.out.discard(); throw e; }
   }
   get rowCount(): number { return this.rows; }
+  /** Where the bytes are until `close()`. */
+  get path(): string { return this.out?.path ?? this.file; }
   append(data: NpyData, rows: number): void {
     if (data.length !== rows * sizeOf(this.rowShape)) {
       throw new ReplensError('E_ARGUMENT', `npy writer ${this.file}: ${data.length} values is not ${rows} rows of (${this.rowShape.join(', ')})`);
     }
-    fs.writeSync(this.fd, new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+    if (data.byteLength !== rows * this.rowBytes) throw new ReplensError('E_ARGUMENT', `npy writer ${this.file}: ${dtypeOf(data)} values for a ${this.dtype} file`);
+    if (!this.out) throw new ReplensError('E_INTERNAL', `npy writer ${this.file}: append after close`);
+    const end = this.headerBytes + this.rows * this.rowBytes;
+    try {
+      this.out.write(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), end);
+    } catch (e) {
+      this.out.truncate(end); // a part-written batch is not a row: keep the file what the header will say
+      throw e;
+    }
     this.rows += rows;
   }
+  /** Finishes the file with the rows appended so far (also after a cancel: they stay readable). */
   close(): void {
-    if (this.fd < 0) return;
+    if (!this.out) return;
+    const out = this.out;
+    this.out = null;
     const header = npyHeader(this.dtype, [this.rows, ...this.rowShape], 16);
     // Same length: the padding absorbs the longer row count.
     const fixed = Buffer.alloc(this.headerBytes, 0x20);
     header.copy(fixed, 0, 0, Math.min(header.length, this.headerBytes));
     fixed.writeUInt16LE(this.headerBytes - 10, 8);
     fixed[this.headerBytes - 1] = 0x0a;
-    fs.writeSync(this.fd, fixed, 0, fixed.length, 0);
-    fs.closeSync(this.fd);
-    this.fd = -1;
+    try { out.write(fixed, 0); } catch (e) { out.discard(); throw e; }
+    out.commit();
+  }
+  /** Drops the file: nothing is left at the temporary name (nor at `file`, when written in place). */
+  abort(): void {
+    this.out?.discard();
+    this.out = null;
   }
 }
