@@ -1,9 +1,11 @@
 // Reading and writing ONNX models, with external tensor data resolved inside the model's folder only.
 import * as fs from 'fs';
 import * as path from 'path';
-import { ReplensError } from '../errors';
-import { fileError } from '../npy';
-import { onnx, num, type GraphProto, type ModelProto, type TensorProto } from './proto';
+import { constants as bufferConstants } from 'buffer';
+import { Reader, Writer } from 'protobufjs/minimal';
+import { ReplensError, errorMessage } from '../errors';
+import { fileError, formatBytes, openRegular, readRange, type RegularFile } from '../fsafe';
+import { onnx, num, type AttributeProto, type GraphProto, type ModelProto, type NodeProto, type TensorProto } from './proto';
 
 export interface LoadedModel {
   /** Absolute path of the .onnx file, or a label for models built in memory. */
@@ -16,6 +18,13 @@ export interface LoadedModel {
 }
 
 const EXTERNAL = onnx.TensorProto.DataLocation.EXTERNAL;
+
+/** Protobuf cannot parse a message over 2 GiB; larger models must keep their weights in external data. */
+export const MAX_MODEL_FILE_BYTES = 2 ** 31 - 1;
+/** Most external data one model may bring into memory, all tensors together. */
+export const MAX_EXTERNAL_BYTES = 2 ** 33;
+/** Most external data one tensor may have: it becomes one Buffer. */
+const MAX_TENSOR_BYTES = bufferConstants.MAX_LENGTH;
 
 /**
  * Decodes ONNX bytes. A file that is not protobuf, or protobuf that is not a ModelProto, is E_NOT_ONNX;
@@ -65,80 +74,221 @@ function looksLikeText(bytes: Uint8Array): boolean {
 
 export async function loadModel(file: string, opts: { externalData?: boolean } = {}): Promise<LoadedModel> {
   const abs = path.resolve(file);
-  let bytes: Buffer;
-  try {
-    bytes = await fs.promises.readFile(abs);
-  } catch (e) {
-    throw fileError(file, e);
-  }
+  const bytes = readModelFile(abs, file);
   const proto = decodeModel(bytes, path.basename(abs));
   const loaded: LoadedModel = { path: abs, proto, bytes: bytes.length, externalTensors: [] };
   if (opts.externalData !== false) loaded.bytes += resolveExternalData(proto, path.dirname(abs), loaded.externalTensors);
   return loaded;
 }
 
-/** Every tensor in the model: graph initializers, Constant node values and those of subgraphs. */
-function* allTensors(graph: GraphProto): Generator<TensorProto> {
-  yield* graph.initializer;
-  for (const node of graph.node) {
-    for (const a of node.attribute) {
-      if (a.t) yield a.t;
-      yield* a.tensors;
-      if (a.g) yield* allTensors(a.g);
-      for (const g of a.graphs) yield* allTensors(g);
+/**
+ * The bytes of a .onnx file. Anything but a regular file (a FIFO, /dev/zero behind a symlink) is refused by type
+ * before a byte is read, and so is a file over protobuf's limit, which no parser could take anyway.
+ */
+function readModelFile(abs: string, shown: string): Buffer {
+  const f = openRegular(abs, { what: 'model' });
+  try {
+    if (f.size > MAX_MODEL_FILE_BYTES) {
+      throw new ReplensError('E_MODEL_CORRUPT', `${shown} is ${formatBytes(f.size)}, over protobuf's 2 GiB limit for one .onnx file; refused (larger models keep their weights in external data files)`);
     }
+    return readRange(f, shown, 0, f.size);
+  } finally {
+    f.close();
   }
+}
+
+/** A TensorProto of the model and where it sits, for messages. */
+export interface TensorRef { tensor: TensorProto; where: string }
+
+export interface TensorWalk {
+  refs: TensorRef[];
+  /** Writes back function attribute defaults that were decoded from raw unknown fields, once their tensors changed. */
+  commit(): void;
+}
+
+type FunctionProto = ModelProto['functions'][number];
+
+/**
+ * Every TensorProto in the model, wherever onnx.proto allows one: initializers and sparse initializers, node
+ * attributes (t, tensors, sparse_tensor, sparse_tensors) and the subgraphs in g / graphs, recursively; the nodes and
+ * attribute defaults of model-local functions; the training_info graphs. onnxruntime reads external data in any of
+ * them, so none may be skipped.
+ */
+export function modelTensors(model: ModelProto): TensorWalk {
+  const refs: TensorRef[] = [];
+  const commits: (() => void)[] = [];
+  if (model.graph) graphTensors(model.graph, 'graph', refs);
+  for (const fn of model.functions) {
+    const where = `function '${fn.domain ? `${fn.domain}:` : ''}${fn.name}'`;
+    nodesTensors(fn.node, where, refs);
+    commits.push(...functionDefaultTensors(fn, where, refs));
+  }
+  model.trainingInfo.forEach((ti, i) => {
+    if (ti.initialization) graphTensors(ti.initialization, `training_info[${i}] initialization graph`, refs);
+    if (ti.algorithm) graphTensors(ti.algorithm, `training_info[${i}] algorithm graph`, refs);
+  });
+  return { refs, commit: () => commits.forEach((c) => c()) };
+}
+
+function graphTensors(g: GraphProto, kind: string, out: TensorRef[]): void {
+  const where = g.name ? `${kind} '${g.name}'` : kind;
+  for (const t of g.initializer) out.push({ tensor: t, where: `initializer of ${where}` });
+  for (const s of g.sparseInitializer) sparseTensors(s, `sparse initializer of ${where}`, out);
+  nodesTensors(g.node, where, out);
+}
+
+function nodesTensors(nodes: NodeProto[], where: string, out: TensorRef[]): void {
+  for (const n of nodes) {
+    for (const a of n.attribute) attributeTensors(a, `attribute '${a.name}' of node '${n.name || n.opType}' in ${where}`, out);
+  }
+}
+
+function attributeTensors(a: AttributeProto, where: string, out: TensorRef[]): void {
+  if (a.t) out.push({ tensor: a.t, where });
+  for (const t of a.tensors) out.push({ tensor: t, where });
+  if (a.sparseTensor) sparseTensors(a.sparseTensor, where, out);
+  for (const s of a.sparseTensors) sparseTensors(s, where, out);
+  if (a.g) graphTensors(a.g, `subgraph of ${where}`, out);
+  for (const g of a.graphs) graphTensors(g, `subgraph of ${where}`, out);
+}
+
+function sparseTensors(s: NonNullable<AttributeProto['sparseTensor']>, where: string, out: TensorRef[]): void {
+  if (s.values) out.push({ tensor: s.values, where: `values of ${where}` });
+  if (s.indices) out.push({ tensor: s.indices, where: `indices of ${where}` });
+}
+
+// FunctionProto.attribute_proto (field 11, IR 9) postdates the IR 8 schema compiled here, so protobufjs holds it as a
+// raw unknown field when unknown fields are kept. onnxruntime applies those defaults, tensors included, so they are
+// decoded and walked like the rest and re-encoded after their tensors changed.
+const FUNCTION_ATTRIBUTE_PROTO_TAG = (11 << 3) | 2;
+
+function functionDefaultTensors(fn: FunctionProto, where: string, out: TensorRef[]): (() => void)[] {
+  const raw = (fn as { $unknowns?: Uint8Array[] }).$unknowns;
+  if (!raw) return [];
+  const commits: (() => void)[] = [];
+  raw.forEach((chunk, i) => {
+    let attr: AttributeProto;
+    try {
+      const r = Reader.create(chunk);
+      if (r.uint32() !== FUNCTION_ATTRIBUTE_PROTO_TAG) return;
+      attr = onnx.AttributeProto.decode(r, r.uint32()) as unknown as AttributeProto;
+    } catch (e) {
+      throw new ReplensError('E_MODEL_CORRUPT', `${where} has a corrupt attribute default (${errorMessage(e)})`);
+    }
+    attributeTensors(attr, `default of attribute '${attr.name}' of ${where}`, out);
+    commits.push(() => { raw[i] = onnx.AttributeProto.encode(attr, Writer.create().uint32(FUNCTION_ATTRIBUTE_PROTO_TAG).fork()).ldelim().finish(); });
+  });
+  return commits;
+}
+
+function label(r: TensorRef): string {
+  return r.tensor.name ? `tensor '${r.tensor.name}' (${r.where})` : `the tensor of ${r.where}`;
 }
 
 /**
- * Reads external data into raw_data. Locations are resolved against the model's folder and must stay inside it:
- * a path that leaves the folder (`../`, an absolute path, a symlink pointing out) is refused, never read.
+ * Throws if any tensor still refers to external data. onnxruntime, given a model as bytes, would resolve such a
+ * location against the process's working directory, outside any folder check; only models whose external data
+ * RepLens read itself (loadModel) may reach it.
  */
-export function resolveExternalData(model: ModelProto, modelDir: string, names: string[] = []): number {
-  if (!model.graph) return 0;
-  const root = fs.realpathSync(modelDir);
-  const files = new Map<string, Buffer>();
-  let total = 0;
-  for (const t of allTensors(model.graph)) {
-    if (t.dataLocation !== EXTERNAL) continue;
-    const kv = new Map(t.externalData.map((e) => [e.key, e.value]));
-    const location = kv.get('location');
-    if (!location) throw new ReplensError('E_EXTERNAL_DATA', `tensor '${t.name}' is marked external but names no location`);
-    const file = safeJoin(root, location, t.name);
-    let buf = files.get(file);
-    if (!buf) {
-      try { buf = fs.readFileSync(file); } catch (e) {
-        throw new ReplensError('E_EXTERNAL_DATA', `external data '${location}' of tensor '${t.name}' cannot be read: ${fileError(file, e).message}`);
-      }
-      files.set(file, buf);
-      total += buf.length;
-    }
-    const offset = Number(kv.get('offset') ?? 0);
-    const length = kv.has('length') ? Number(kv.get('length')) : buf.length - offset;
-    if (!Number.isInteger(offset) || !Number.isInteger(length) || offset < 0 || length < 0 || offset + length > buf.length) {
-      throw new ReplensError('E_EXTERNAL_DATA', `external data of tensor '${t.name}' (offset ${offset}, length ${length}) lies beyond the end of '${location}' (${buf.length} bytes)`);
-    }
-    t.rawData = buf.subarray(offset, offset + length);
-    t.dataLocation = onnx.TensorProto.DataLocation.DEFAULT;
-    t.externalData = [];
-    names.push(t.name);
+export function assertNoExternalData(model: ModelProto, what: string): void {
+  for (const r of modelTensors(model).refs) {
+    if (r.tensor.dataLocation !== EXTERNAL) continue;
+    const location = r.tensor.externalData.find((e) => e.key === 'location')?.value ?? '';
+    throw new ReplensError('E_EXTERNAL_DATA', `${what}: ${label(r)} still refers to external data '${location}' that RepLens has not read; refused (load the model with its external data)`);
   }
-  return total;
 }
 
-function safeJoin(root: string, location: string, tensor: string): string {
+/** One tensor's external data: which open file, which bytes. */
+interface PlannedRead { ref: TensorRef; location: string; f: RegularFile; offset: number; length: number }
+
+/**
+ * Reads external data into raw_data, for every tensor of the model. Locations are resolved against the model's
+ * folder and must stay inside it: a path that leaves the folder (`../`, an absolute path, a symlink pointing out)
+ * is refused, never read; so is anything but a regular file. Every range and the total are checked before any
+ * tensor is read, and only the declared byte ranges are read. Returns the number of bytes read.
+ */
+export function resolveExternalData(model: ModelProto, modelDir: string, names: string[] = []): number {
+  const walk = modelTensors(model);
+  const external = walk.refs.filter((r) => r.tensor.dataLocation === EXTERNAL);
+  if (!external.length) return 0;
+  let root: string;
+  try { root = fs.realpathSync(modelDir); } catch (e) { throw fileError(modelDir, e); }
+  const open = new Map<string, RegularFile>();
+  try {
+    const reads: PlannedRead[] = [];
+    let total = 0;
+    for (const ref of external) {
+      const p = planRead(ref, root, open);
+      total += p.length;
+      if (total > MAX_EXTERNAL_BYTES) {
+        throw new ReplensError('E_EXTERNAL_DATA', `external data of ${label(ref)} (${formatBytes(p.length)}) brings the model's external data to ${formatBytes(total)}, over the ${formatBytes(MAX_EXTERNAL_BYTES)} limit; refused`);
+      }
+      reads.push(p);
+    }
+    for (const p of reads) {
+      const t = p.ref.tensor;
+      t.rawData = readRange(p.f, p.location, p.offset, p.length, { code: 'E_EXTERNAL_DATA' });
+      t.dataLocation = onnx.TensorProto.DataLocation.DEFAULT;
+      t.externalData = [];
+      names.push(t.name || `(${p.ref.where})`);
+    }
+    walk.commit();
+    return total;
+  } finally {
+    for (const f of open.values()) f.close();
+  }
+}
+
+function planRead(ref: TensorRef, root: string, open: Map<string, RegularFile>): PlannedRead {
+  const kv = new Map(ref.tensor.externalData.map((e) => [e.key, e.value]));
+  const location = kv.get('location');
+  if (!location) throw new ReplensError('E_EXTERNAL_DATA', `${label(ref)} is marked external but names no location`);
+  const file = safeJoin(root, location, ref);
+  let f = open.get(file);
+  if (!f) {
+    try {
+      f = openRegular(file, { code: 'E_EXTERNAL_DATA', what: 'external data' });
+    } catch (e) {
+      throw new ReplensError('E_EXTERNAL_DATA', `external data '${location}' of ${label(ref)} cannot be read: ${errorMessage(e)}`);
+    }
+    open.set(file, f);
+  }
+  const offset = byteCount(kv.get('offset') ?? '0', 'offset', ref);
+  const length = kv.has('length') ? byteCount(kv.get('length')!, 'length', ref) : f.size - offset;
+  if (length < 0 || offset + length > f.size) {
+    throw new ReplensError('E_EXTERNAL_DATA', `external data of ${label(ref)} (offset ${offset}, length ${kv.get('length') ?? 'to the end'}) lies beyond the end of '${location}' (${f.size} bytes)`);
+  }
+  if (length > MAX_TENSOR_BYTES) {
+    throw new ReplensError('E_EXTERNAL_DATA', `external data of ${label(ref)} is ${formatBytes(length)}, over the ${formatBytes(MAX_TENSOR_BYTES)} one tensor can hold; refused`);
+  }
+  return { ref, location, f, offset, length };
+}
+
+/** A non-negative decimal byte count, as onnx writes them; anything else is refused rather than guessed at. */
+function byteCount(v: string, key: string, ref: TensorRef): number {
+  const n = /^[0-9]{1,16}$/.test(v) ? Number(v) : NaN;
+  if (!Number.isSafeInteger(n)) throw new ReplensError('E_EXTERNAL_DATA', `external data of ${label(ref)} has ${key} '${v}', not a byte count`);
+  return n;
+}
+
+function safeJoin(root: string, location: string, ref: TensorRef): string {
   const refuse = () => new ReplensError('E_PATH_TRAVERSAL',
-    `external data path '${location}' of tensor '${tensor}' points outside the model's folder; refused (external data must sit beside the model)`);
+    `external data path '${location}' of ${label(ref)} points outside the model's folder; refused (external data must sit beside the model)`);
   if (path.isAbsolute(location) || /^[a-zA-Z]:[\\/]/.test(location) || location.includes('\0')) throw refuse();
   const joined = path.resolve(root, location);
   const rel = path.relative(root, joined);
-  if (rel === '' || rel.startsWith('..') || path.isAbsolute(rel)) throw refuse();
+  if (leavesRoot(rel)) throw refuse();
   // A symlink inside the folder may still lead out of it.
   let real: string;
   try { real = fs.realpathSync(joined); } catch { return joined; /* missing: reported by the reader */ }
   const relReal = path.relative(root, real);
-  if (relReal.startsWith('..') || path.isAbsolute(relReal)) throw refuse();
+  if (leavesRoot(relReal)) throw refuse();
   return real;
+}
+
+/** Whether a path relative to the model's folder is the folder itself or lies outside it. */
+function leavesRoot(rel: string): boolean {
+  return rel === '' || rel === '..' || rel.startsWith(`..${path.sep}`) || path.isAbsolute(rel);
 }
 
 export function encodeModel(model: ModelProto): Uint8Array {

@@ -4,8 +4,8 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as ort from 'onnxruntime-node';
 import { ReplensError, errorMessage } from '../errors';
-import { encodeModel } from '../onnx/model';
-import type { ModelProto } from '../onnx/proto';
+import { assertNoExternalData, encodeModel } from '../onnx/model';
+import { onnx, type ModelProto } from '../onnx/proto';
 import type { Dim } from '../onnx/graph';
 
 export type ExecutionProvider = 'auto' | 'cpu' | 'cuda';
@@ -70,6 +70,25 @@ export function cudaProviderInstalled(): string | null {
   }
 }
 
+/**
+ * The bytes onnxruntime gets, for every session (also one created outside SessionPool): only a model without
+ * external references (onnxruntime would resolve them against the working directory, past every folder check).
+ * Bytes are decoded and re-encoded, so onnxruntime parses exactly what was checked (protobufjs and onnxruntime's
+ * protobuf differ on repeated singular fields and on unknown fields).
+ */
+export function encodeForRuntime(model: ModelProto | Uint8Array, what: string): Uint8Array {
+  let proto: ModelProto;
+  if (model instanceof Uint8Array) {
+    try { proto = onnx.ModelProto.decode(model) as unknown as ModelProto; } catch (e) {
+      throw new ReplensError('E_MODEL_CORRUPT', `${what}: the model bytes are not a valid ModelProto (${errorMessage(e)})`);
+    }
+  } else {
+    proto = model;
+  }
+  assertNoExternalData(proto, what);
+  return encodeModel(proto);
+}
+
 export class SessionPool {
   private cache = new Map<string, Promise<ModelSession>>();
   /** Why CUDA was not used, once per pool (logged once, reported in results). */
@@ -98,7 +117,7 @@ export class SessionPool {
       this.cache.set(fullKey, hit); // refresh LRU position
       return hit;
     }
-    const p = this.create(fullKey, model instanceof Uint8Array ? model : encodeModel(model), what);
+    const p = this.create(fullKey, model, what);
     this.cache.set(fullKey, p);
     p.catch(() => this.cache.delete(fullKey));
     while (this.cache.size > this.capacity) {
@@ -109,7 +128,8 @@ export class SessionPool {
     return p;
   }
 
-  private async create(key: string, bytes: Uint8Array, what: string): Promise<ModelSession> {
+  private async create(key: string, model: ModelProto | Uint8Array, what: string): Promise<ModelSession> {
+    const bytes = encodeForRuntime(model, what);
     const want = this.opts.executionProvider ?? 'auto';
     const base: ort.InferenceSession.SessionOptions = {
       graphOptimizationLevel: 'all',
