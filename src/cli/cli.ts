@@ -41,7 +41,8 @@ activations options:
   --labels FILE         labels for --data (IDX or .npy)
   --format F            idx | npy | npz | imagefolder (default: from the path)
   --limit N             first N samples only
-  --config FILE         replens.json with dataset and preprocessing settings (default: found next to the data)
+  --config FILE         replens.json with dataset and preprocessing settings (default: the nearest one from the
+                        data's folder up to its project root, a folder with .git or package.json)
   --reduce R            none | mean | max | avgpool:K | maxpool:K, per channel/window (default none)
   --batch-size N        samples per onnxruntime run (default 64)
   --out-dir DIR         where the .npy files and index.json go

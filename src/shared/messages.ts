@@ -47,6 +47,8 @@ export interface ActivationsJob {
   data?: DatasetSource;
   /** replens.json to take preprocessing and dataset settings from. */
   configPath?: string;
+  /** Without configPath, replens.json discovery climbs from the data no higher than this folder (a workspace root). */
+  configRoot?: string;
   tensors: string[];
   reduce: string;
   outDir: string;
@@ -62,6 +64,8 @@ export interface AnalyzeJob {
   compare?: string;
   data: DatasetSource;
   configPath?: string;
+  /** As ActivationsJob.configRoot: the extension passes the data's workspace folder. */
+  configRoot?: string;
   /** summary, rra, similarity, selectivity, noise-svd */
   analyses: string[];
   layers?: string[];
@@ -219,14 +223,14 @@ function checkJob(j: unknown): void {
       need(o.inputShapes === undefined || isObj(o.inputShapes), "'inputShapes' must be an object");
       return;
     case 'activations':
-      str(o, 'modelPath'); str(o, 'outDir'); str(o, 'reduce'); str(o, 'input', true); str(o, 'configPath', true);
+      str(o, 'modelPath'); str(o, 'outDir'); str(o, 'reduce'); str(o, 'input', true); str(o, 'configPath', true); str(o, 'configRoot', true);
       need(Array.isArray(o.tensors) && o.tensors.every((t) => typeof t === 'string'), "'tensors' must be an array of strings");
       need(o.input !== undefined || isObj(o.data), "an activations job needs 'input' or 'data'");
       if (o.data !== undefined) { need(isObj(o.data), "'data' must be an object"); str(o.data as Obj, 'path'); }
       int(o, 'batchSize', true); int(o, 'memoryBudgetMB', true);
       return;
     case 'analyze':
-      str(o, 'modelPath'); str(o, 'compare', true); str(o, 'configPath', true); str(o, 'cacheDir', true);
+      str(o, 'modelPath'); str(o, 'compare', true); str(o, 'configPath', true); str(o, 'configRoot', true); str(o, 'cacheDir', true);
       need(isObj(o.data), "'data' must be an object"); str(o.data as Obj, 'path');
       need(Array.isArray(o.analyses) && o.analyses.length > 0 && o.analyses.every((t) => typeof t === 'string'), "'analyses' must be a non-empty array of strings");
       need(o.layers === undefined || (Array.isArray(o.layers) && o.layers.every((t) => typeof t === 'string')), "'layers' must be an array of strings");

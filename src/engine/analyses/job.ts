@@ -34,7 +34,7 @@ export async function runAnalyzeJob(job: AnalyzeJob, pool: SessionPool, ctx: Job
   const partials = throttle<AnalysisResult>((r) => ctx.partial({ kind: 'analysis', result: r }), intervalMs);
   try {
     const result = await analyze({
-      model: job.modelPath, compare: job.compare, data: job.data, configPath: job.configPath, analyses: job.analyses as AnalysisName[],
+      model: job.modelPath, compare: job.compare, data: job.data, configPath: job.configPath, configRoot: job.configRoot, analyses: job.analyses as AnalysisName[],
       layers: job.layers, samples: job.samples, k: job.k, memoryBudgetMB: job.memoryBudgetMB, noCache: job.noCache, cacheDir: job.cacheDir,
       signal: ctx.signal, onProgress: ctx.progress, log: ctx.log, onPartial: (r) => partials.push(snapshot(r)),
     }, pool);

@@ -160,9 +160,56 @@ export function findConfig(startDir: string, stopAt?: string): string | null {
     const f = path.join(dir, CONFIG_FILE);
     try { if (fs.statSync(f).isFile()) return f; } catch { /* not here */ }
     const up = path.dirname(dir);
-    if (up === dir || dir === stop) return null;
+    if (up === dir || (stop !== null && samePath(dir, stop))) return null;
     dir = up;
   }
+}
+
+/** What makes a folder a project root: discovery never climbs above one. */
+export const PROJECT_MARKERS = ['.git', 'package.json'];
+
+const samePath = (a: string, b: string) => (process.platform === 'win32' ? a.toLowerCase() === b.toLowerCase() : a === b);
+const exists = (f: string) => { try { fs.statSync(f); return true; } catch { return false; } };
+
+/** The data's own root: the dataset folder for an image folder, the file's folder for a file (or a missing path). */
+export function dataRoot(dataPath: string): string {
+  const p = path.resolve(dataPath);
+  try { if (fs.statSync(p).isDirectory()) return p; } catch { /* missing: its folder */ }
+  return path.dirname(p);
+}
+
+/**
+ * The highest folder discovery looks in for data under `root`: the first folder at or above it that is `stopAt`
+ * (the extension's workspace folder) or holds a .git or a package.json. Data in no project sees only its own root.
+ */
+export function discoveryLimit(root: string, stopAt?: string): string {
+  const stop = stopAt ? path.resolve(stopAt) : null;
+  for (let dir = root; ; dir = path.dirname(dir)) {
+    if ((stop !== null && samePath(dir, stop)) || PROJECT_MARKERS.some((m) => exists(path.join(dir, m)))) return dir;
+    if (path.dirname(dir) === dir) return root;
+  }
+}
+
+export interface ConfigDiscovery {
+  /** Where the climb ends (inclusive) besides a project root: the extension passes the workspace folder. */
+  stopAt?: string;
+  log?: (line: string) => void;
+}
+
+/**
+ * The replens.json for a dataset: `given` (--config, a picked file) when set, else the nearest one from the data's
+ * own root (see dataRoot) up to the root of the project it lies in (see discoveryLimit), never above: a stray
+ * replens.json in a home or parent folder must not change a run's preprocessing. Logs which file is used.
+ */
+export function configFor(given: string | undefined, dataPath: string, o: ConfigDiscovery = {}): string | null {
+  const log = o.log ?? (() => undefined);
+  if (given) { log(`config: ${path.resolve(given)} (given)`); return given; }
+  const root = dataRoot(dataPath);
+  const limit = discoveryLimit(root, o.stopAt);
+  const found = findConfig(root, limit);
+  const span = samePath(root, limit) ? root : `${root} up to ${limit}`;
+  log(found ? `config: ${found}` : `config: none (no ${CONFIG_FILE} in ${span})`);
+  return found;
 }
 
 /** Settings layered over a file: like ReplensConfig, but a dataset block may omit the path (e.g. only `limit`). */
