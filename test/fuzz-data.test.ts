@@ -3,7 +3,7 @@
 // deletion, chunk duplication) and pushed through the opener the CLI uses, reading every batch. Each case must end
 // in success or a one-line ReplensError whose code is not E_INTERNAL, with memory staying bounded. Deterministic:
 // a fixed seed drives a small PRNG, so a failure names a case that reproduces.
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'fs';
 import * as os from 'os';
@@ -159,6 +159,15 @@ async function readAll(spec: DatasetSpec, opts: Parameters<typeof openDataset>[1
   await ds.close?.();
 }
 
+const made: string[] = [];
+after(() => { for (const d of made) fs.rmSync(d, { recursive: true, force: true }); });
+
+function tmpDir(prefix: string): string {
+  const d = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  made.push(d);
+  return d;
+}
+
 interface Tally { ok: number; errors: Map<string, number> }
 
 /** Runs one case: success, or a one-line ReplensError that is not E_INTERNAL; anything else fails the test. */
@@ -179,7 +188,7 @@ async function runCase(label: string, fn: () => Promise<void>, tally: Tally): Pr
 const summary = (t: Tally) => `${t.ok} read, errors ${[...t.errors].map(([c, n]) => `${c} ${n}`).join(', ')}`;
 
 test('fuzz: mutated IDX, .npy, .npz, PNG, JPEG and labels files end in success or a one-line ReplensError', async (t) => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'replens-fuzz-'));
+  const dir = tmpDir('replens-fuzz-');
   const rnd = prng(SEED);
   const tally: Tally = { ok: 0, errors: new Map() };
   for (const s of seeds(dir)) {
@@ -200,7 +209,7 @@ test('fuzz: mutated IDX, .npy, .npz, PNG, JPEG and labels files end in success o
 });
 
 test('fuzz: the unmutated seeds all read', async () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'replens-fuzz-'));
+  const dir = tmpDir('replens-fuzz-');
   for (const s of seeds(dir)) {
     const file = path.join(dir, s.file);
     fs.writeFileSync(file, s.bytes);
@@ -209,7 +218,7 @@ test('fuzz: the unmutated seeds all read', async () => {
 });
 
 test('fuzz: mutated replens.json texts load (and their dataset opens) or fail with a one-line ReplensError', async (t) => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'replens-fuzz-cfg-'));
+  const dir = tmpDir('replens-fuzz-cfg-');
   fs.writeFileSync(path.join(dir, 'images-idx3-ubyte'), idx(0x08, [4, 5, 6], Buffer.alloc(120, 9)));
   fs.writeFileSync(path.join(dir, 'labels-idx1-ubyte'), idx(0x08, [4], Buffer.from([0, 1, 1, 0])));
   const config = {

@@ -122,7 +122,8 @@ function jpegHeader(b: Buffer): ImageHeader | null {
     if (m >= 0xc0 && m <= 0xcf && m !== 0xc4 && m !== 0xc8 && m !== 0xcc) {
       if (p + 10 > b.length) return null;
       const height = b.readUInt16BE(p + 5), width = b.readUInt16BE(p + 7), comps = b[p + 9];
-      // jpeg-js: 16-bit coefficients per component (rounded up to whole blocks) and the RGB output.
+      // jpeg-js: 16-bit coefficients per component (rounded up to whole blocks) and the RGB output. rawBytes 0: a
+      // progressive JPEG's end-of-band runs let a tiny file declare a large frame, so the file size bounds nothing.
       return { kind: 'JPEG', width, height, rawBytes: 0, workBytes: width * height * (4 * Math.max(1, comps) + 3) };
     }
     p += 2 + b.readUInt16BE(p + 2);
