@@ -250,6 +250,9 @@ test('side files that are not regular files, or too short, end in one line and n
   await refused('offset-past-end', base('w.bin', { offset: 24 }), 'E_EXTERNAL_DATA', /\(offset 24, length 16\) lies beyond the end of 'w\.bin'/, short);
   await refused('bad-offset', base('w.bin', { offset: '-4' }), 'E_EXTERNAL_DATA', /has offset '-4', not a byte count/, short);
   await refused('huge-length', base('w.bin', { length: '99999999999999999999' }), 'E_EXTERNAL_DATA', /has length '99999999999999999999', not a byte count/, short);
+  // Untrusted strings stay one line and carry no terminal control sequences into a message.
+  await refused('nul', base('w.bin\0/../../secret'), 'E_EXTERNAL_DATA', /external data path 'w\.bin\\x00\/\.\.\/\.\.\/secret' of tensor 'c_ext' .*contains a NUL byte; refused$/);
+  await refused('control', base('\u001b[2J\nw.bin'), 'E_EXTERNAL_DATA', /^external data '\\x1b\[2J\\nw\.bin' of tensor 'c_ext' [^\u0000-\u001f\u007f]* cannot be read: [^\u0000-\u001f\u007f]*no such file$/);
   await refused('no-location', model([constant('c', make.tensor({ name: 'c_ext', dims: [4], dataType: F, dataLocation: onnx.TensorProto.DataLocation.EXTERNAL })), node('Add', ['x', 'c'], ['y'])]),
     'E_EXTERNAL_DATA', /tensor 'c_ext' \(attribute 'value' of node 'c' in graph 'main'\) is marked external but names no location/);
   // Sizes are checked before anything is read: sparse files, so the test allocates nothing.

@@ -4,6 +4,7 @@ import * as path from 'path';
 import { constants as bufferConstants } from 'buffer';
 import { Reader, Writer } from 'protobufjs/minimal';
 import { ReplensError, errorMessage } from '../errors';
+import { printable } from '../../shared/printable';
 import { fileError, formatBytes, openRegular, readRange, type RegularFile } from '../fsafe';
 import { onnx, num, type AttributeProto, type GraphProto, type ModelProto, type NodeProto, type TensorProto } from './proto';
 
@@ -53,11 +54,11 @@ export function decodeModel(bytes: Uint8Array, what: string): ModelProto {
   for (const n of graph.node) for (const o of n.output) known.add(o);
   for (const n of graph.node) {
     for (const i of n.input) {
-      if (!known.has(i)) throw new ReplensError('E_MODEL_CORRUPT', `${what} is truncated or corrupt: node '${n.name || n.opType}' reads tensor '${i}' that nothing produces`);
+      if (!known.has(i)) throw new ReplensError('E_MODEL_CORRUPT', `${what} is truncated or corrupt: node ${q(n.name || n.opType)} reads tensor ${q(i)} that nothing produces`);
     }
   }
   for (const o of graph.output) {
-    if (!known.has(o.name)) throw new ReplensError('E_MODEL_CORRUPT', `${what} is truncated or corrupt: graph output '${o.name}' is never produced`);
+    if (!known.has(o.name)) throw new ReplensError('E_MODEL_CORRUPT', `${what} is truncated or corrupt: graph output ${q(o.name)} is never produced`);
   }
   return model;
 }
@@ -119,7 +120,7 @@ export function modelTensors(model: ModelProto): TensorWalk {
   const commits: (() => void)[] = [];
   if (model.graph) graphTensors(model.graph, 'graph', refs);
   for (const fn of model.functions) {
-    const where = `function '${fn.domain ? `${fn.domain}:` : ''}${fn.name}'`;
+    const where = `function ${q(fn.domain ? `${fn.domain}:${fn.name}` : fn.name)}`;
     nodesTensors(fn.node, where, refs);
     commits.push(...functionDefaultTensors(fn, where, refs));
   }
@@ -131,7 +132,7 @@ export function modelTensors(model: ModelProto): TensorWalk {
 }
 
 function graphTensors(g: GraphProto, kind: string, out: TensorRef[]): void {
-  const where = g.name ? `${kind} '${g.name}'` : kind;
+  const where = g.name ? `${kind} ${q(g.name)}` : kind;
   for (const t of g.initializer) out.push({ tensor: t, where: `initializer of ${where}` });
   for (const s of g.sparseInitializer) sparseTensors(s, `sparse initializer of ${where}`, out);
   nodesTensors(g.node, where, out);
@@ -139,7 +140,7 @@ function graphTensors(g: GraphProto, kind: string, out: TensorRef[]): void {
 
 function nodesTensors(nodes: NodeProto[], where: string, out: TensorRef[]): void {
   for (const n of nodes) {
-    for (const a of n.attribute) attributeTensors(a, `attribute '${a.name}' of node '${n.name || n.opType}' in ${where}`, out);
+    for (const a of n.attribute) attributeTensors(a, `attribute ${q(a.name)} of node ${q(n.name || n.opType)} in ${where}`, out);
   }
 }
 
@@ -175,14 +176,23 @@ function functionDefaultTensors(fn: FunctionProto, where: string, out: TensorRef
     } catch (e) {
       throw new ReplensError('E_MODEL_CORRUPT', `${where} has a corrupt attribute default (${errorMessage(e)})`);
     }
-    attributeTensors(attr, `default of attribute '${attr.name}' of ${where}`, out);
+    attributeTensors(attr, `default of attribute ${q(attr.name)} of ${where}`, out);
     commits.push(() => { raw[i] = onnx.AttributeProto.encode(attr, Writer.create().uint32(FUNCTION_ATTRIBUTE_PROTO_TAG).fork()).ldelim().finish(); });
   });
   return commits;
 }
 
 function label(r: TensorRef): string {
-  return r.tensor.name ? `tensor '${r.tensor.name}' (${r.where})` : `the tensor of ${r.where}`;
+  return r.tensor.name ? `tensor ${q(r.tensor.name)} (${r.where})` : `the tensor of ${r.where}`;
+}
+
+/**
+ * An untrusted name from the model, quoted for a message: control characters escaped here, so a newline in a name
+ * reads as \n rather than a space (ReplensError escapes the rest of the message), and the length capped.
+ */
+function q(s: string): string {
+  const esc = printable(s);
+  return `'${esc.length > 120 ? `${esc.slice(0, 120)}…` : esc}'`;
 }
 
 /**
@@ -194,7 +204,7 @@ export function assertNoExternalData(model: ModelProto, what: string): void {
   for (const r of modelTensors(model).refs) {
     if (r.tensor.dataLocation !== EXTERNAL) continue;
     const location = r.tensor.externalData.find((e) => e.key === 'location')?.value ?? '';
-    throw new ReplensError('E_EXTERNAL_DATA', `${what}: ${label(r)} still refers to external data '${location}' that RepLens has not read; refused (load the model with its external data)`);
+    throw new ReplensError('E_EXTERNAL_DATA', `${what}: ${label(r)} still refers to external data ${q(location)} that RepLens has not read; refused (load the model with its external data)`);
   }
 }
 
@@ -227,7 +237,7 @@ export function resolveExternalData(model: ModelProto, modelDir: string, names: 
     }
     for (const p of reads) {
       const t = p.ref.tensor;
-      t.rawData = readRange(p.f, p.location, p.offset, p.length, { code: 'E_EXTERNAL_DATA' });
+      t.rawData = readRange(p.f, `external data ${q(p.location)}`, p.offset, p.length, { code: 'E_EXTERNAL_DATA' });
       t.dataLocation = onnx.TensorProto.DataLocation.DEFAULT;
       t.externalData = [];
       names.push(t.name || `(${p.ref.where})`);
@@ -249,14 +259,14 @@ function planRead(ref: TensorRef, root: string, open: Map<string, RegularFile>):
     try {
       f = openRegular(file, { code: 'E_EXTERNAL_DATA', what: 'external data' });
     } catch (e) {
-      throw new ReplensError('E_EXTERNAL_DATA', `external data '${location}' of ${label(ref)} cannot be read: ${errorMessage(e)}`);
+      throw new ReplensError('E_EXTERNAL_DATA', `external data ${q(location)} of ${label(ref)} cannot be read: ${errorMessage(e)}`);
     }
     open.set(file, f);
   }
   const offset = byteCount(kv.get('offset') ?? '0', 'offset', ref);
   const length = kv.has('length') ? byteCount(kv.get('length')!, 'length', ref) : f.size - offset;
   if (length < 0 || offset + length > f.size) {
-    throw new ReplensError('E_EXTERNAL_DATA', `external data of ${label(ref)} (offset ${offset}, length ${kv.get('length') ?? 'to the end'}) lies beyond the end of '${location}' (${f.size} bytes)`);
+    throw new ReplensError('E_EXTERNAL_DATA', `external data of ${label(ref)} (offset ${offset}, length ${kv.get('length') ?? 'to the end'}) lies beyond the end of ${q(location)} (${f.size} bytes)`);
   }
   if (length > MAX_TENSOR_BYTES) {
     throw new ReplensError('E_EXTERNAL_DATA', `external data of ${label(ref)} is ${formatBytes(length)}, over the ${formatBytes(MAX_TENSOR_BYTES)} one tensor can hold; refused`);
@@ -267,14 +277,15 @@ function planRead(ref: TensorRef, root: string, open: Map<string, RegularFile>):
 /** A non-negative decimal byte count, as onnx writes them; anything else is refused rather than guessed at. */
 function byteCount(v: string, key: string, ref: TensorRef): number {
   const n = /^[0-9]{1,16}$/.test(v) ? Number(v) : NaN;
-  if (!Number.isSafeInteger(n)) throw new ReplensError('E_EXTERNAL_DATA', `external data of ${label(ref)} has ${key} '${v}', not a byte count`);
+  if (!Number.isSafeInteger(n)) throw new ReplensError('E_EXTERNAL_DATA', `external data of ${label(ref)} has ${key} ${q(v)}, not a byte count`);
   return n;
 }
 
 function safeJoin(root: string, location: string, ref: TensorRef): string {
   const refuse = () => new ReplensError('E_PATH_TRAVERSAL',
-    `external data path '${location}' of ${label(ref)} points outside the model's folder; refused (external data must sit beside the model)`);
-  if (path.isAbsolute(location) || /^[a-zA-Z]:[\\/]/.test(location) || location.includes('\0')) throw refuse();
+    `external data path ${q(location)} of ${label(ref)} points outside the model's folder; refused (external data must sit beside the model)`);
+  if (location.includes('\0')) throw new ReplensError('E_EXTERNAL_DATA', `external data path ${q(location)} of ${label(ref)} contains a NUL byte; refused`);
+  if (path.isAbsolute(location) || /^[a-zA-Z]:[\\/]/.test(location)) throw refuse();
   const joined = path.resolve(root, location);
   const rel = path.relative(root, joined);
   if (leavesRoot(rel)) throw refuse();
