@@ -21,8 +21,10 @@ const node = {
 const builds = [
   { ...node, entryPoints: ['src/extension/extension.ts'], outfile: 'dist/extension.js' },
   { ...node, entryPoints: ['src/worker/worker.ts'], outfile: 'dist/worker.js' },
-  { ...node, entryPoints: ['src/cli/cli.ts'], outfile: 'dist/cli.js', banner: { js: '#!/usr/bin/env node' } },
+  { ...node, entryPoints: ['src/cli/launch.ts'], outfile: 'dist/cli.js', banner: { js: '#!/usr/bin/env node' } },
   { ...node, entryPoints: ['bench/bench.ts'], outfile: 'dist/bench.js' },
+  // the shape probe's child process (src/engine/runtime/probe.ts finds it beside the bundle that forks it)
+  { ...node, entryPoints: ['src/engine/runtime/probe-child.ts'], outfile: 'dist/probe.js' },
   {
     bundle: true, platform: 'browser', format: 'iife', target: 'es2022', sourcemap: !production, minify: true,
     entryPoints: ['webview/inspect/main.ts'], outfile: 'dist/webview/inspect.js', logLevel: 'warning',

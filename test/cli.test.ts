@@ -37,7 +37,7 @@ test('layers prints a table and --json the node list with name/op/output/shape',
   const lines = t.out.split('\n');
   assert.match(lines[0], /^name\s+op\s+output\s+shape\s+params\s+module$/);
   assert.ok(lines.some((l) => /^\/block\/conv_a\/Conv\s+Conv\s+\/block\/conv_a\/Conv_output_0\s+batch×6×10×8\s+114\s+block\.conv_a$/.test(l)), t.out);
-  assert.match(t.out, /13 nodes, 539 parameters/);
+  assert.match(t.out, /\n\n13 nodes, 539 parameters/);
   const j = cli('layers', modelPath, '--json');
   const rows = JSON.parse(j.out);
   assert.equal(rows.length, 13);

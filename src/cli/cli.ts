@@ -17,7 +17,7 @@ const VERSION = '0.1.0';
 const USAGE = `replens ${VERSION} — what each layer of your CNN has learned
 
 Usage:
-  replens layers MODEL.onnx [--json] [--input-shape 1,3,224,224]
+  replens layers MODEL.onnx [--json] [--input-shape 1,3,224,224] [--memory-budget MB]
   replens activations MODEL.onnx (--input X.npy | --data PATH) --tensors T1,T2 --out-dir DIR [options]
   replens metric NAME [flags]      one metric on .npy inputs → one JSON object (see README, Metrics):
     cka --x X.npy --y Y.npy [--kernel linear|rbf] [--threshold T] [--debiased] [--batch-size B]
@@ -98,8 +98,11 @@ function parse(argv: string[]) {
   }
 }
 
+/** Whether progress bars go to stderr: a terminal, as told by the launcher when the command runs in its worker. */
+let stderrIsTTY = !!process.stderr.isTTY;
+
 function progressPrinter(quiet: boolean): (p: Progress) => void {
-  if (quiet || !process.stderr.isTTY) return () => undefined;
+  if (quiet || !stderrIsTTY) return () => undefined;
   return (p) => {
     const frac = p.total > 0 ? p.done / p.total : 0;
     const width = 28;
@@ -131,14 +134,14 @@ async function cmdLayers(pos: string[], v: Record<string, unknown>, signal: Abor
     const first = model.proto.graph!.input.find((i) => !inits.has(i.name));
     if (first) inputShapes = { [first.name]: dims };
   }
-  const res = (await runJob({ kind: 'inspect', modelPath: pos[0], inputShapes, runtime: runtimeOf(v) }, ctxFor(v, signal))) as InspectResult;
+  const res = (await runJob({ kind: 'inspect', modelPath: pos[0], inputShapes, memoryBudgetMB: intOpt(v['memory-budget'] as string | undefined, 'memory-budget'), runtime: runtimeOf(v) }, ctxFor(v, signal))) as InspectResult;
   const s = res.summary;
   if (v.json) {
     process.stdout.write(JSON.stringify(s.layers.map((l) => ({ name: l.name, op: l.op, output: l.output, shape: l.shape, params: l.params, module: l.module, inputs: l.inputs, outputs: l.outputs })), null, 2) + '\n');
     return;
   }
   process.stdout.write(layerTable(s.layers) + '\n');
-  process.stdout.write(printable(`\n${s.layers.length} nodes, ${s.totalParams} parameters; inputs: ${s.inputs.map((i) => `${i.name} ${formatShape(i.shape)}`).join(', ')}; outputs: ${s.outputs.map((o) => `${o.name} ${formatShape(o.shape)}`).join(', ')}; opset ${s.opset}${s.producer ? `; ${s.producer}` : ''}`) + '\n');
+  process.stdout.write('\n' + printable(`${s.layers.length} nodes, ${s.totalParams} parameters; inputs: ${s.inputs.map((i) => `${i.name} ${formatShape(i.shape)}`).join(', ')}; outputs: ${s.outputs.map((o) => `${o.name} ${formatShape(o.shape)}`).join(', ')}; opset ${s.opset}${s.producer ? `; ${s.producer}` : ''}`) + '\n');
 }
 
 async function cmdActivations(pos: string[], v: Record<string, unknown>, signal: AbortSignal): Promise<void> {
@@ -174,10 +177,20 @@ function ctxFor(v: Record<string, unknown>, signal: AbortSignal) {
   };
 }
 
-export async function main(argv: string[]): Promise<number> {
+export interface MainOptions {
+  /** Cancels the command (the launcher's first Ctrl-C). Without one, main handles SIGINT itself. */
+  signal?: AbortSignal;
+  stderrIsTTY?: boolean;
+}
+
+/** Runs one command; resolves to the process exit code. */
+export async function main(argv: string[], opts: MainOptions = {}): Promise<number> {
   const ac = new AbortController();
+  if (opts.stderrIsTTY !== undefined) stderrIsTTY = opts.stderrIsTTY;
+  opts.signal?.addEventListener('abort', () => ac.abort(), { once: true });
+  if (opts.signal?.aborted) ac.abort();
   const onSigint = () => { if (ac.signal.aborted) process.exit(130); process.stderr.write('\nreplens: cancelling after the current batch (Ctrl-C again to quit now)\n'); ac.abort(); };
-  process.on('SIGINT', onSigint);
+  if (!opts.signal) process.on('SIGINT', onSigint);
   try {
     // `metric` has its own flags per metric (src/cli/metric.ts).
     if (argv[0] === 'metric') {
@@ -239,6 +252,3 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-if (require.main === module) {
-  main(process.argv.slice(2)).then((code) => { process.exitCode = code; });
-}

@@ -16,6 +16,7 @@ import { AnalyzeFlow, isCommandOptions, type AnalyzeCommandOptions } from './ana
 import { LayerLensProvider } from './codeLens';
 import { ResultRegistry } from './results';
 import { isOnnxPath, runtimeSettings, timestamp } from './settings';
+import { applyTelemetryPolicy } from '../engine/runtime/telemetry';
 
 let worker: AnalysisWorker | null = null;
 
@@ -25,6 +26,9 @@ export function activate(context: vscode.ExtensionContext): void {
   context.subscriptions.push(out);
   const version = (context.extension?.packageJSON as { version?: string } | undefined)?.version ?? '?';
   log(`RepLens ${version} activated (node ${process.version}, ${process.platform}-${process.arch}, workspace ${vscode.workspace.isTrusted ? 'trusted' : 'not trusted'})`);
+  // Before the worker loads onnxruntime, which reads the switch once per process (engine/runtime/telemetry.ts).
+  const telemetry = applyTelemetryPolicy(vscode.workspace.getConfiguration('replens').get<boolean>('onnxruntimeTelemetry', false));
+  log(`onnxruntime telemetry: ${telemetry === 'user-set' ? `ORT_DISABLE_TELEMETRY=${process.env.ORT_DISABLE_TELEMETRY} as set in the environment` : telemetry}`);
 
   // AnalysisWorker starts its thread on the first run and again after a crash.
   const analysis = new AnalysisWorker(path.join(context.extensionPath, 'dist', 'worker.js'), (line) => log(`worker: ${line}`));

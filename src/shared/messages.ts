@@ -36,6 +36,8 @@ export interface InspectJob {
   modelPath: string;
   /** Concrete shapes for inputs with dynamic non-batch dims. */
   inputShapes?: Record<string, number[]>;
+  /** The shape probe's memory limit (MB). */
+  memoryBudgetMB?: number;
   runtime?: RuntimeSettings;
 }
 
@@ -221,6 +223,7 @@ function checkJob(j: unknown): void {
     case 'inspect':
       str(o, 'modelPath');
       need(o.inputShapes === undefined || isObj(o.inputShapes), "'inputShapes' must be an object");
+      int(o, 'memoryBudgetMB', true);
       return;
     case 'activations':
       str(o, 'modelPath'); str(o, 'outDir'); str(o, 'reduce'); str(o, 'input', true); str(o, 'configPath', true); str(o, 'configRoot', true);

@@ -90,13 +90,13 @@ interface Prepared {
   plan: ReturnType<typeof planCapture>;
 }
 
-async function prepareModel(file: string, selectors: string[] | undefined, sampleShape: number[], pool: SessionPool): Promise<Prepared> {
+async function prepareModel(file: string, selectors: string[] | undefined, sampleShape: number[], pool: SessionPool, probe: { memoryBudgetMB?: number; signal?: AbortSignal }): Promise<Prepared> {
   const m = await loadModel(file);
   const proto = m.proto;
   const input = singleInput(proto);
   const sha = await sha256File(m.path);
   const key = `${m.path}#${sha}`;
-  const shapes = await tensorShapes(proto, pool, key, { inputShapes: { [input]: [1, ...sampleShape] } });
+  const shapes = await tensorShapes(proto, pool, key, { inputShapes: { [input]: [1, ...sampleShape] }, ...probe });
   const summary = listLayers(proto, shapes);
   const taps = selectors?.length ? expandTensorSelectors(proto, selectors) : defaultLayers(summary.layers, proto.graph!.output.map((o) => o.name));
   if (!taps.length) throw new ReplensError('E_ARGUMENT', `--layers ${selectors?.join(',')} names no tensor of ${path.basename(file)}`);
@@ -149,14 +149,14 @@ export async function analyze(o: AnalyzeOptions, pool: SessionPool): Promise<Ana
   let store: ActivationStore | null = null, storeCmp: ActivationStore | null = null;
   try {
     const notes: string[] = [];
-    const main = await prepareModel(o.model, o.layers, ds.sampleShape, pool);
+    const main = await prepareModel(o.model, o.layers, ds.sampleShape, pool, { memoryBudgetMB: o.memoryBudgetMB, signal: o.signal });
     if (o.compareData && !o.compare) throw new ReplensError('E_ARGUMENT', '--compare-data needs --compare MODEL2');
     if (o.compare && o.compareData) {
       const mB = await loadModel(o.compare, { externalData: false });
       const infoB = valueInfoOf(feedInputs(mB.proto.graph!)[0]);
       dsB = await openDatasetFromJob({ data: o.compareData, configRoot: o.configRoot }, (infoB?.shape ?? null) as Dim[] | null, log);
     }
-    let cmp = o.compare ? await prepareModel(o.compare, o.layers, (dsB ?? ds).sampleShape, pool) : null;
+    let cmp = o.compare ? await prepareModel(o.compare, o.layers, (dsB ?? ds).sampleShape, pool, { memoryBudgetMB: o.memoryBudgetMB, signal: o.signal }) : null;
     const order = dsB ? new SampleOrder(ds, dsB) : null;
     // Samples and k: the thesis's ch. 5 rule unless given (the number of classes comes from the labels we see).
     const seed = o.seed ?? 0;

@@ -73,7 +73,7 @@ export async function runActivationsJob(job: ActivationsJob, pool: SessionPool, 
     throw new ReplensError('E_ARGUMENT', 'give --input FILE.npy or --data PATH');
   }
   throwIfAborted(ctx.signal);
-  const shapes = await tensorShapes(model.proto, pool, key, { inputShapes: { [input]: [1, ...ds.sampleShape] } });
+  const shapes = await tensorShapes(model.proto, pool, key, { inputShapes: { [input]: [1, ...ds.sampleShape] }, memoryBudgetMB: job.memoryBudgetMB, signal: ctx.signal });
   const plan = planCapture(model.proto, key, job.tensors, reduce, shapes);
   const batchSize = job.batchSize ?? 64;
   checkBatchBudget(plan.outputs, batchSize, ds.sampleShape, job.memoryBudgetMB ?? DEFAULT_BUDGET_MB);

@@ -3,22 +3,22 @@
 // the input's batch symbol.
 import { ReplensError } from '../errors';
 import { cutGraph, declaredTensors, feedInputs, valueInfoOf, type Dim } from '../onnx/graph';
+import { encodeModel } from '../onnx/model';
 import type { ModelProto } from '../onnx/proto';
-import { ORT_TYPE } from '../onnx/proto';
-import { runSession, type Feed, type SessionPool } from './session';
+import { refuseEndlessLoops } from './loops';
+import { probeRuns, type ProbeFeed } from './probe';
+import type { SessionPool } from './session';
 
 export interface ShapeOptions {
   /** Concrete shapes for inputs with symbolic non-batch dims (e.g. H, W). */
   inputShapes?: Record<string, number[]>;
   /** Resolve unknown or symbolic dims by running the model (twice, on 1 and 2 zero samples). Default true. */
   probe?: boolean;
-}
-
-function zerosFeed(elemType: number, dims: number[]): Feed {
-  const n = dims.reduce((a, b) => a * b, 1);
-  const type = ORT_TYPE[elemType] ?? 'float32';
-  const data = type === 'float64' ? new Float64Array(n) : type === 'int64' ? new BigInt64Array(n) : type === 'int32' ? new Int32Array(n) : type === 'uint8' ? new Uint8Array(n) : new Float32Array(n);
-  return { data, dims, type };
+  /** The probe's memory limit (default 2048 MB, the default budget). */
+  memoryBudgetMB?: number;
+  /** The probe's time limit (default REPLENS_PROBE_TIMEOUT_S or 120 s). */
+  timeoutMs?: number;
+  signal?: AbortSignal;
 }
 
 /** The symbol naming the batch dimension of the first input ('N' when it has none). */
@@ -33,6 +33,8 @@ export function batchSymbol(model: ModelProto): string {
  */
 export async function tensorShapes(model: ModelProto, pool: SessionPool, key: string, opts: ShapeOptions = {}): Promise<Map<string, Dim[]>> {
   const graph = model.graph!;
+  // Every path that runs a model lists its shapes first: refuse loops that can never end before any run.
+  refuseEndlessLoops(model);
   const shapes = new Map<string, Dim[]>();
   for (const [name, info] of declaredTensors(graph)) if (info.shape) shapes.set(name, info.shape);
   const outputs = [...new Set(graph.node.flatMap((n) => n.output).filter(Boolean))];
@@ -42,11 +44,12 @@ export async function tensorShapes(model: ModelProto, pool: SessionPool, key: st
   const unresolved = outputs.filter((o) => { const s = shapes.get(o); return !s || s.length === 0 || s.slice(1).some((d) => typeof d !== 'number'); });
   if (!unresolved.length || opts.probe === false) return shapes;
 
-  // Run on 1 and on 2 samples: a dim that changes with the batch is the batch dim.
+  // Run on 1 and on 2 samples: a dim that changes with the batch is the batch dim. The runs happen in a child
+  // process bounded in time and memory (probe.ts): a model that spins or explodes must not take this process along.
   const sym = batchSymbol(model);
-  const runs: Record<string, { dims: number[] }>[] = [];
+  const runs: ProbeFeed[][] = [];
   for (const b of [1, 2]) {
-    const feeds: Record<string, Feed> = {};
+    const feeds: ProbeFeed[] = [];
     for (const inp of ms.inputs) {
       const given = opts.inputShapes?.[inp.name];
       const declared = feedInputs(graph).find((i) => i.name === inp.name);
@@ -60,12 +63,15 @@ export async function tensorShapes(model: ModelProto, pool: SessionPool, key: st
         }
         dims = [b, ...(inp.shape.slice(1) as number[])];
       }
-      feeds[inp.name] = zerosFeed(elemType, dims);
+      feeds.push({ name: inp.name, elemType, dims });
     }
-    runs.push(await runSession(ms, feeds, 'shape probe', unresolved));
+    runs.push(feeds);
   }
+  const [one, two] = await probeRuns({ model: encodeModel(exposed), runs, fetches: unresolved, threads: pool.options.intraOpThreads }, {
+    budgetBytes: (opts.memoryBudgetMB ?? 2048) * 2 ** 20, timeoutMs: opts.timeoutMs, signal: opts.signal, what: 'shape probe',
+  });
   for (const o of unresolved) {
-    const a = runs[0][o]?.dims, b = runs[1][o]?.dims;
+    const a = one[o], b = two[o];
     if (!a || !b) continue;
     shapes.set(o, a.map((d, i) => (b[i] === 2 * d && d > 0 && i === 0 ? sym : d !== b[i] ? sym : d)));
   }
