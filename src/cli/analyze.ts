@@ -5,7 +5,6 @@ import { ReplensError } from '../engine/errors';
 import { analyze, ANALYSES, type AnalysisName, type AnalyzeOptions } from '../engine/analyses/analyze';
 import { overviewRows, writeResultFiles } from '../engine/analyses/export';
 import { SessionPool } from '../engine/runtime/session';
-import { writeAtomicVia } from '../engine/fswrite';
 import type { AnalysisResult } from '../shared/result';
 import type { RuntimeSettings } from '../shared/messages';
 import { writeReport } from '../../webview/report/write';
@@ -26,7 +25,7 @@ export async function runAnalyzeCommand(a: AnalyzeArgs): Promise<AnalysisResult>
     const result = await analyze({ ...a, analyses: names as AnalysisName[] }, pool);
     writeResultFiles(result, a.out);
     // writeReport takes a file name: it fills the temporary file, which then replaces report.html.
-    writeAtomicVia(path.join(a.out, 'report.html'), (out) => { out.release(); writeReport(result, out.path); });
+    writeReport(result, path.join(a.out, 'report.html'));
     return result;
   } finally {
     await pool.dispose();

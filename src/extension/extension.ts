@@ -5,7 +5,7 @@ import * as path from 'path';
 import * as vscode from 'vscode';
 import { AnalysisWorker } from '../worker/client';
 import { errorCode, errorMessage } from '../engine/errors';
-import { writeAtomic, writeAtomicVia } from '../engine/fswrite';
+import { writeAtomic } from '../engine/fswrite';
 import { writeResultFiles } from '../engine/analyses/export';
 import type { AnalyzeJob, ErrorInfo, InspectJob, Progress } from '../shared/messages';
 import type { AnalysisResult } from '../shared/result';
@@ -308,7 +308,7 @@ async function exportResult(result: AnalysisResult, format: 'html' | 'json' | 'c
     filters: format === 'html' ? { HTML: ['html'] } : { JSON: ['json'] }, title: `RepLens: export ${format.toUpperCase()}`,
   });
   if (!uri) return null;
-  if (format === 'html') writeAtomicVia(uri.fsPath, (out) => { out.release(); writeReport(result, out.path); });
+  if (format === 'html') writeReport(result, uri.fsPath);
   else writeAtomic(uri.fsPath, JSON.stringify(result, null, 1) + '\n');
   return uri.fsPath;
 }

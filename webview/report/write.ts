@@ -3,6 +3,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import type { AnalysisResult } from '../../src/shared/result';
+import { ensureDir, writeAtomic } from '../../src/engine/fswrite';
 import { readReportBundle, renderReport, type ReportTheme } from './report';
 import { packageRoot } from './root';
 
@@ -12,7 +13,7 @@ export interface WriteReportOptions {
   root?: string;
 }
 
-/** Renders `result` to `file` (folders created); returns the number of bytes written. */
+/** Renders `result` to `file` (folders created, written atomically); returns the number of bytes written. */
 export function writeReport(result: AnalysisResult, file: string, o: WriteReportOptions = {}): number {
   const root = o.root ?? packageRoot(__dirname);
   const plotlyFile = path.join(root, 'dist', 'webview', 'plotly.min.js');
@@ -20,7 +21,8 @@ export function writeReport(result: AnalysisResult, file: string, o: WriteReport
     throw new Error(`${plotlyFile} is missing: build it with \`npm run build\` (esbuild.js copies plotly.js-dist-min) in ${root}`);
   }
   const html = renderReport(result, { plotlyJs: fs.readFileSync(plotlyFile, 'utf8'), reportJs: readReportBundle(root), theme: o.theme ?? 'auto' });
-  fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
-  fs.writeFileSync(file, html);
+  ensureDir(path.dirname(path.resolve(file)));
+  // A temporary file renamed into place: a symlink planted at `file` is replaced, never written through.
+  writeAtomic(file, html);
   return Buffer.byteLength(html);
 }

@@ -144,7 +144,7 @@ export async function analyze(o: AnalyzeOptions, pool: SessionPool): Promise<Ana
   if (!analyses.length) throw new ReplensError('E_ARGUMENT', `no analyses requested (${ANALYSES.join(', ')})`);
   const m0 = await loadModel(o.model, { externalData: false });
   const inputInfo = valueInfoOf(feedInputs(m0.proto.graph!)[0]);
-  const ds: Dataset = await openDatasetFromJob({ data: o.data, configPath: o.configPath, configRoot: o.configRoot }, (inputInfo?.shape ?? null) as Dim[] | null, log);
+  const ds: Dataset = await openDatasetFromJob({ data: o.data, configPath: o.configPath, configRoot: o.configRoot, memoryBudgetMB: o.memoryBudgetMB }, (inputInfo?.shape ?? null) as Dim[] | null, log);
   let dsB: Dataset | null = null;
   let store: ActivationStore | null = null, storeCmp: ActivationStore | null = null;
   try {
@@ -154,7 +154,7 @@ export async function analyze(o: AnalyzeOptions, pool: SessionPool): Promise<Ana
     if (o.compare && o.compareData) {
       const mB = await loadModel(o.compare, { externalData: false });
       const infoB = valueInfoOf(feedInputs(mB.proto.graph!)[0]);
-      dsB = await openDatasetFromJob({ data: o.compareData, configRoot: o.configRoot }, (infoB?.shape ?? null) as Dim[] | null, log);
+      dsB = await openDatasetFromJob({ data: o.compareData, configRoot: o.configRoot, memoryBudgetMB: o.memoryBudgetMB }, (infoB?.shape ?? null) as Dim[] | null, log);
     }
     let cmp = o.compare ? await prepareModel(o.compare, o.layers, (dsB ?? ds).sampleShape, pool, { memoryBudgetMB: o.memoryBudgetMB, signal: o.signal }) : null;
     const order = dsB ? new SampleOrder(ds, dsB) : null;
@@ -280,7 +280,7 @@ export async function analyze(o: AnalyzeOptions, pool: SessionPool): Promise<Ana
       const settings = { per, sigmas: o.sigmas ?? [0.2, 0.1, 0.01], groupSize: o.groupSize ?? 64, checkpoints: o.checkpoints ?? [], train: o.trainData?.path ?? null };
       result.analyses.noiseSvd = await cached('noise-svd', settings, async () => {
         const splits: { split: 'train' | 'test'; ds: Dataset }[] = [{ split: 'test', ds }];
-        if (o.trainData) splits.push({ split: 'train', ds: await openDatasetFromJob({ data: o.trainData, configPath: o.configPath, configRoot: o.configRoot }, (inputInfo?.shape ?? null) as Dim[] | null, log) });
+        if (o.trainData) splits.push({ split: 'train', ds: await openDatasetFromJob({ data: o.trainData, configPath: o.configPath, configRoot: o.configRoot, memoryBudgetMB: o.memoryBudgetMB }, (inputInfo?.shape ?? null) as Dim[] | null, log) });
         const files = o.checkpoints?.length ? o.checkpoints : [o.model];
         const out: NoiseSvdResultJson = { settings: { sigmas: settings.sigmas, groupSize: settings.groupSize, seed, centre: false, clip: ds.pixelSpace?.clip ?? null, images: 0 }, series: [] };
         for (const { split, ds: d } of splits) {

@@ -8,7 +8,7 @@ import { configFor, loadConfig } from '../data/config';
 import type { Dim } from '../onnx/graph';
 import type { ActivationsJob } from '../../shared/messages';
 
-export async function openDatasetFromJob(job: Pick<ActivationsJob, 'data' | 'configPath' | 'configRoot'>, modelInputShape: Dim[] | null, log?: (line: string) => void): Promise<Dataset> {
+export async function openDatasetFromJob(job: Pick<ActivationsJob, 'data' | 'configPath' | 'configRoot' | 'memoryBudgetMB'>, modelInputShape: Dim[] | null, log?: (line: string) => void): Promise<Dataset> {
   const data = job.data!;
   const dataPath = path.resolve(data.path);
   const configFile = configFor(job.configPath, dataPath, { stopAt: job.configRoot, log });
@@ -21,5 +21,9 @@ export async function openDatasetFromJob(job: Pick<ActivationsJob, 'data' | 'con
     ...(data.labels ? { labels: path.resolve(data.labels) } : {}),
     ...(data.limit ? { limit: data.limit } : {}),
   };
-  return openDataset(spec, { preprocess: config?.preprocess, modelInputShape: modelInputShape?.map((d) => d ?? '?'), classNames: config?.classNames });
+  return openDataset(spec, {
+    preprocess: config?.preprocess, modelInputShape: modelInputShape?.map((d) => d ?? '?'), classNames: config?.classNames,
+    // Data read whole (IDX, .npz, labels) and decoded images are checked against the budget before allocating.
+    memoryBudgetMB: job.memoryBudgetMB ?? config?.memoryBudgetMB,
+  });
 }

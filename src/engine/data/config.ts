@@ -3,7 +3,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { closest, editDistance, ReplensError } from '../errors';
-import { fileError } from '../npy';
+import { readRegularFileSync } from '../fsafe';
 import type { DatasetSpec } from './dataset';
 import type { PreprocessConfig } from './preprocess';
 
@@ -142,8 +142,8 @@ function jsonPosition(text: string): string {
 
 /** Reads and validates a replens.json; dataset paths in it are relative to its folder. */
 export function loadConfig(file: string): ReplensConfig {
-  let text: string;
-  try { text = fs.readFileSync(file, 'utf8'); } catch (e) { throw fileError(file, e); }
+  // A FIFO or device given as --config must not block or stream forever; a config is small.
+  let text = readRegularFileSync(file, { what: 'replens.json', code: 'E_CONFIG', maxBytes: 1 << 20 }).toString('utf8');
   let obj: unknown;
   text = text.replace(/^\uFEFF/, '');
   try { obj = JSON.parse(text); } catch (e) {
