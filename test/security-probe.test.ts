@@ -133,7 +133,8 @@ test('probeRuns reports onnxruntime failures as one line', async () => {
     (e) => codeOf(e) === 'E_RUNTIME' && /^shape probe: onnxruntime failed: /.test((e as Error).message) && !/\n/.test((e as Error).message));
 });
 
-test('Ctrl-C: the first cancels, the second ends the process at once even while onnxruntime spins', { skip: process.platform === 'win32' }, async () => {
+// The timeout only ends a broken run of this test (the child would spin forever); a passing run takes about a second.
+test('Ctrl-C: the first cancels, the second ends the process at once even while onnxruntime spins', { skip: process.platform === 'win32', timeout: 300_000 }, async (t) => {
   // Shapes fully declared, so no probe runs: the capture itself spins inside onnxruntime, in the CLI's worker.
   const file = path.join(tmp, 'spin-fixed.onnx');
   saveModel(loopModel({ cond: 'iter>=0', shape: [1, 1, 4, 4], declareLoopOutput: true }), file);
@@ -142,16 +143,23 @@ test('Ctrl-C: the first cancels, the second ends the process at once even while 
   const child = spawn(process.execPath, [CLI, 'activations', file, '--input', x, '--tensors', 'y', '--out-dir', path.join(tmp, 'out')], {
     env: { ...process.env, REPLENS_VERBOSE: '1' }, stdio: ['ignore', 'ignore', 'pipe'],
   });
+  t.after(() => { child.kill('SIGKILL'); });
   let stderr = '';
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
-  const waitFor = (re: RegExp) => new Promise<void>((resolve) => {
-    const check = () => { if (re.test(stderr)) { child.stderr!.off('data', onData); resolve(); } };
+  let ended = false;
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => { ended = true; resolve({ code, signal }); }));
+  // Resolves when stderr matches; fails (instead of waiting forever) if the process ends first.
+  const waitFor = (re: RegExp) => new Promise<void>((resolve, reject) => {
+    const check = () => {
+      if (re.test(stderr)) { child.stderr!.off('data', onData); resolve(); }
+      else if (ended) reject(new Error(`the CLI ended before printing ${re}: ${stderr}`));
+    };
     const onData = (d: Buffer) => { stderr += d.toString(); check(); };
     child.stderr!.on('data', onData);
+    child.on('exit', check);
     check();
   });
-  // The capture session is created right before the run that never returns.
-  await waitFor(/session capture.*created/);
+  // The capture session (named after the model file) is created right before the run that never returns.
+  await waitFor(/session spin-fixed\.onnx: .*created/);
   child.kill('SIGINT');
   await waitFor(/cancelling after the current batch/);
   child.kill('SIGINT');

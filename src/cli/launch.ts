@@ -7,6 +7,9 @@ import { applyTelemetryPolicy } from '../engine/runtime/telemetry';
 import { main } from './cli';
 
 interface LaunchData { argv: string[]; stderrIsTTY: boolean }
+/** Output of the command, posted by the worker: a worker's own stdio is flushed by its event loop, which a blocking
+ * onnxruntime run stalls, so a progress line or log written just before a long run would show only after it. */
+interface Output { fd: 1 | 2; text: string }
 
 function launch(argv: string[]): void {
   // Before the worker loads onnxruntime: the switch is read from the process environment (telemetry.ts).
@@ -19,6 +22,7 @@ function launch(argv: string[]): void {
     process.off('SIGINT', onSigint);
   };
   process.on('SIGINT', onSigint);
+  worker.on('message', (m: Output) => (m.fd === 1 ? process.stdout : process.stderr).write(m.text));
   worker.on('error', (e) => { process.stderr.write(`replens: ${e.message}\n`); process.exitCode = 70; });
   worker.on('exit', (code) => {
     process.off('SIGINT', onSigint);
@@ -30,6 +34,16 @@ function runInWorker(): void {
   const data = workerData as LaunchData;
   const ac = new AbortController();
   parentPort!.on('message', (m) => { if (m === 'cancel') ac.abort(); });
+  for (const fd of [1, 2] as const) {
+    const stream = fd === 1 ? process.stdout : process.stderr;
+    stream.write = ((chunk: string | Uint8Array, enc?: unknown, cb?: unknown) => {
+      const text = typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8');
+      parentPort!.postMessage({ fd, text } satisfies Output);
+      const done = typeof enc === 'function' ? enc : cb;
+      if (typeof done === 'function') queueMicrotask(() => (done as () => void)());
+      return true;
+    }) as typeof stream.write;
+  }
   // The port would keep the worker alive once the command is done.
   parentPort!.unref();
   main(data.argv, { signal: ac.signal, stderrIsTTY: data.stderrIsTTY }).then((code) => { process.exitCode = code; });
