@@ -10,6 +10,7 @@ import type { Dataset } from '../data/dataset';
 import { openDatasetFromJob } from './source';
 import type { SessionPool } from '../runtime/session';
 import { tensorShapes } from '../runtime/shapes';
+import { adaptBatch } from '../runtime/batch';
 import { fileKey } from '../inspect';
 import { typeName } from '../onnx/proto';
 import type { ActivationsJob, ActivationsResult } from '../../shared/messages';
@@ -73,8 +74,12 @@ export async function runActivationsJob(job: ActivationsJob, pool: SessionPool, 
     throw new ReplensError('E_ARGUMENT', 'give --input FILE.npy or --data PATH');
   }
   throwIfAborted(ctx.signal);
-  const shapes = await tensorShapes(model.proto, pool, key, { inputShapes: { [input]: [1, ...ds.sampleShape] }, memoryBudgetMB: job.memoryBudgetMB, signal: ctx.signal });
-  const plan = planCapture(model.proto, key, job.tensors, reduce, shapes);
+  // A fixed batch size (the most common export): a relaxed copy when that is safe, else runs at that size.
+  const batching = await adaptBatch(model.proto, input, ds.sampleShape, pool, key);
+  if (batching.note) ctx.log(`activations: ${batching.note}`);
+  const proto = batching.proto, runKey = key + batching.keySuffix;
+  const shapes = await tensorShapes(proto, pool, runKey, { inputShapes: { [input]: [batching.runBatch ?? 1, ...ds.sampleShape] }, memoryBudgetMB: job.memoryBudgetMB, signal: ctx.signal });
+  const plan = planCapture(proto, runKey, job.tensors, reduce, shapes, batching.runBatch);
   const batchSize = job.batchSize ?? 64;
   checkBatchBudget(plan.outputs, batchSize, ds.sampleShape, job.memoryBudgetMB ?? DEFAULT_BUDGET_MB);
   const sink = new NpyDirSink(job.outDir, plan, { model: model.path, dataset: ds.description });

@@ -4,6 +4,7 @@ import { ReplensError, throwIfAborted } from '../errors';
 import { cutGraph, feedInputs, requireTensors, type Dim } from '../onnx/graph';
 import { make, type ModelProto, type NodeProto } from '../onnx/proto';
 import { runSession, type SessionPool } from '../runtime/session';
+import { firstRows, rebatch } from '../runtime/batch';
 import type { Batch } from '../data/dataset';
 import { ProgressTracker, type ProgressSink } from '../progress';
 import { reductionFor, reduceName, type Reduce, type ReducedOutput } from './reduce';
@@ -17,6 +18,8 @@ export interface CapturePlan {
   /** Tensors whose values travel in a packed output. */
   packed: Map<string, Packed>;
   reduce: Reduce;
+  /** Samples per run when the model's batch size is fixed (runtime/batch.ts); null when any batch size runs. */
+  runBatch: number | null;
 }
 
 export interface CapturedTensor { data: Float32Array; dims: number[] }
@@ -46,7 +49,7 @@ export interface Packed { output: string; offset: number; width: number; total: 
  * known size are packed into one output ([N, Σ width], by Concat): onnxruntime returns one array instead of one per
  * tensor; in A/B runs on ResNet-20 with 21 captured convs this was a few percent faster (near the noise here).
  */
-export function planCapture(model: ModelProto, modelKey: string, tensors: string[], reduce: Reduce, shapes: Map<string, Dim[]>): CapturePlan {
+export function planCapture(model: ModelProto, modelKey: string, tensors: string[], reduce: Reduce, shapes: Map<string, Dim[]>, runBatch: number | null = null): CapturePlan {
   if (!tensors.length) throw new ReplensError('E_ARGUMENT', 'no tensors to capture (give --tensors)');
   const graph = model.graph!;
   requireTensors(graph, tensors);
@@ -89,7 +92,7 @@ export function planCapture(model: ModelProto, modelKey: string, tensors: string
   }
   const graphOutputs = [...new Set(outputs.map((o) => packed.get(o.tensor)?.output ?? o.output))];
   const proto = cutGraph(model, { inputs: [input], outputs: graphOutputs, extraNodes: nodes });
-  return { proto, key: `${modelKey}#capture:${reduceName(reduce)}:${unique.join('\u0000')}`, input, outputs, packed, reduce };
+  return { proto, key: `${modelKey}#capture:${reduceName(reduce)}:${unique.join('\u0000')}`, input, outputs, packed, reduce, runBatch };
 }
 
 /** One tensor's values out of a packed [N, total] array. */
@@ -120,8 +123,11 @@ export async function* runCapture(plan: CapturePlan, pool: SessionPool, batches:
   const ms = await pool.get(plan.key, plan.proto, what);
   const progress = new ProgressTracker(opts.onProgress, 'capturing activations', opts.total ?? 0);
   let done = 0;
-  for await (const b of batches) {
+  // A model with a fixed batch size runs on exactly that many samples; the padding of the last run is dropped.
+  const runs: AsyncIterable<Batch & { valid?: number }> = plan.runBatch ? rebatch(batches, plan.runBatch) : batches;
+  for await (const b of runs) {
     throwIfAborted(opts.signal);
+    const rows = b.shape[0], valid = b.valid ?? rows;
     const out = await runSession(ms, { [plan.input]: { data: b.x, dims: b.shape, type: 'float32' } }, what);
     const values = new Map<string, CapturedTensor>();
     for (const o of plan.outputs) {
@@ -129,14 +135,15 @@ export async function* runCapture(plan: CapturePlan, pool: SessionPool, batches:
       if (p) {
         const t = out[p.output];
         const n = t.dims[0];
-        values.set(o.tensor, { data: unpack(toFloat32(t.data as Float32Array), n, p), dims: [n, ...(o.sampleShape as number[])] });
+        values.set(o.tensor, { data: firstRows(unpack(toFloat32(t.data as Float32Array), n, p), n, valid), dims: [valid, ...(o.sampleShape as number[])] });
         continue;
       }
       const t = out[o.output];
-      values.set(o.tensor, { data: toFloat32(t.data as Float32Array), dims: o.squeeze ? t.dims.slice(0, 2) : t.dims });
+      const dims = o.squeeze ? t.dims.slice(0, 2) : [...t.dims];
+      values.set(o.tensor, { data: firstRows(toFloat32(t.data as Float32Array), t.dims[0], valid), dims: [valid, ...dims.slice(1)] });
     }
-    done += b.shape[0];
+    done += valid;
     progress.update(done);
-    yield { start: b.start, count: b.shape[0], labels: b.labels, values };
+    yield { start: b.start, count: valid, labels: b.labels, values };
   }
 }

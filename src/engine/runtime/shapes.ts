@@ -8,6 +8,7 @@ import type { ModelProto } from '../onnx/proto';
 import { refuseEndlessLoops } from './loops';
 import { probeRuns, type ProbeFeed } from './probe';
 import type { SessionPool } from './session';
+import { fixedBatch } from './batch';
 
 export interface ShapeOptions {
   /** Concrete shapes for inputs with symbolic non-batch dims (e.g. H, W). */
@@ -47,8 +48,10 @@ export async function tensorShapes(model: ModelProto, pool: SessionPool, key: st
   // Run on 1 and on 2 samples: a dim that changes with the batch is the batch dim. The runs happen in a child
   // process bounded in time and memory (probe.ts): a model that spins or explodes must not take this process along.
   const sym = batchSymbol(model);
+  // A fixed batch size runs only at that size; its first dims are then numbers, not the batch symbol.
+  const fixed = fixedBatch(model, feedInputs(graph)[0]?.name ?? '');
   const runs: ProbeFeed[][] = [];
-  for (const b of [1, 2]) {
+  for (const b of fixed ? [fixed] : [1, 2]) {
     const feeds: ProbeFeed[] = [];
     for (const inp of ms.inputs) {
       const given = opts.inputShapes?.[inp.name];
@@ -67,9 +70,14 @@ export async function tensorShapes(model: ModelProto, pool: SessionPool, key: st
     }
     runs.push(feeds);
   }
-  const [one, two] = await probeRuns({ model: encodeModel(exposed), runs, fetches: unresolved, threads: pool.options.intraOpThreads }, {
+  const probed = await probeRuns({ model: encodeModel(exposed), runs, fetches: unresolved, threads: pool.options.intraOpThreads }, {
     budgetBytes: (opts.memoryBudgetMB ?? 2048) * 2 ** 20, timeoutMs: opts.timeoutMs, signal: opts.signal, what: 'shape probe',
   });
+  if (fixed) {
+    for (const o of unresolved) if (probed[0][o]) shapes.set(o, probed[0][o]);
+    return shapes;
+  }
+  const [one, two] = probed;
   for (const o of unresolved) {
     const a = one[o], b = two[o];
     if (!a || !b) continue;
