@@ -107,7 +107,7 @@ test('activations on fixed-batch models at the default batch size equal runs at 
     const out = path.join(tmp, `out-${batch}-${kind}`);
     const log: string[] = [];
     const res = await runActivationsJob({ kind: 'activations', modelPath: file, tensors: ['relu_out', 'y'], reduce: 'none', outDir: out, input: xFile },
-      pool, { progress: () => undefined, partial: () => undefined, log: (l) => log.push(l) });
+      pool, { signal: new AbortController().signal, progress: () => undefined, partial: () => undefined, log: (l) => { log.push(l); } });
     assert.equal(res.samples, n);
     assert.ok(log.some((l) => /batch size is fixed at/.test(l)), log.join('\n'));
     for (const t of ['relu_out', 'y']) {

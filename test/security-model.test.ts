@@ -8,7 +8,6 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as ort from 'onnxruntime-node';
-import { Writer } from 'protobufjs/minimal';
 import { encodeModel, loadModel, modelTensors, resolveExternalData, saveModel } from '../src/engine/onnx/model';
 import { onnx, make, type ModelProto, type NodeProto, type TensorProto } from '../src/engine/onnx/proto';
 import { float32Tensor, int64Tensor } from '../src/engine/onnx/tensor';
@@ -107,15 +106,13 @@ const CASES: Record<string, (t: TensorProto) => ModelProto> = {
   }),
 };
 
-// FunctionProto.attribute_proto (field 11) is unknown to the IR 8 schema: it travels as a raw unknown field.
+// FunctionProto.attribute_proto (field 11, IR 9): an attribute default whose tensor onnxruntime applies.
 function withDefault(t: TensorProto): ModelProto {
   const f = fn('AddC', [
     node('Constant', [], ['c'], [make.attribute({ name: 'value', type: A.TENSOR, refAttrName: 'w' })]),
     node('Add', ['x', 'c'], ['y']),
   ]);
-  f.attribute = ['w'];
-  const chunk = onnx.AttributeProto.encode(make.attribute({ name: 'w', type: A.TENSOR, t }), Writer.create().uint32((11 << 3) | 2).fork()).ldelim().finish();
-  Object.defineProperty(f, '$unknowns', { value: [chunk], writable: true, enumerable: false, configurable: true });
+  f.attributeProto = [make.attribute({ name: 'w', type: A.TENSOR, t })];
   return model([node('AddC', ['x'], ['y'], [], 'replens.test')], { functions: [f] });
 }
 
@@ -160,7 +157,7 @@ test('modelTensors finds a tensor in every place onnx.proto has one', () => {
   m.graph = make.graph({ name: 'main', initializer: [t('init')], sparseInitializer: [S('sparse')], node: [everything] });
   m.functions[0].node.push(node('Constant', [], ['k2'], [make.attribute({ name: 'sparse_value', type: A.SPARSE_TENSOR, sparseTensor: S('fn.sparse') })]));
   m.trainingInfo = make.model({ trainingInfo: [{ initialization: g('ti.init', 'ti.init'), algorithm: g('ti.algo', 'ti.algo') }] }).trainingInfo;
-  const names = modelTensors(m).refs.map((r) => r.tensor.name).sort();
+  const names = modelTensors(m).map((r) => r.tensor.name).sort();
   const graphNames = (p: string) => [`${p}.init`, `${p}.sparse`, `${p}.sparse.idx`, `${p}.const`];
   const want = ['init', 'sparse', 'sparse.idx', 'attr.t', 'attr.ts0', 'attr.ts1', 'attr.st', 'attr.st.idx', 'attr.sts0', 'attr.sts0.idx', 'attr.sts1', 'attr.sts1.idx',
     ...graphNames('g'), ...graphNames('gs0'), ...graphNames('deep'), 'fn.default', 'fn.sparse', 'fn.sparse.idx', ...graphNames('ti.init'), ...graphNames('ti.algo')].sort();
@@ -198,7 +195,7 @@ test('a model with unresolved external data never reaches onnxruntime', async ()
     await rejectsWith(pool.get(`lazy-${name}`, lazy.proto, name), 'E_EXTERNAL_DATA', /still refers to external data/);
     // …and loading it with its data resolves every one of them.
     const full = await loadModel(path.join(dir, 'model.onnx'));
-    assert.ok(modelTensors(full.proto).refs.every((r) => r.tensor.dataLocation !== onnx.TensorProto.DataLocation.EXTERNAL), name);
+    assert.ok(modelTensors(full.proto).every((r) => r.tensor.dataLocation !== onnx.TensorProto.DataLocation.EXTERNAL), name);
     assert.deepEqual(full.externalTensors, ['c_ext'], name);
   }
 });

@@ -2,7 +2,6 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { constants as bufferConstants } from 'buffer';
-import { Reader, Writer } from 'protobufjs/minimal';
 import { ReplensError, errorMessage } from '../errors';
 import { printable } from '../../shared/printable';
 import { fileError, formatBytes, openRegular, readRange, type RegularFile } from '../fsafe';
@@ -101,34 +100,26 @@ function readModelFile(abs: string, shown: string): Buffer {
 /** A TensorProto of the model and where it sits, for messages. */
 export interface TensorRef { tensor: TensorProto; where: string }
 
-export interface TensorWalk {
-  refs: TensorRef[];
-  /** Writes back function attribute defaults that were decoded from raw unknown fields, once their tensors changed. */
-  commit(): void;
-}
-
-type FunctionProto = ModelProto['functions'][number];
-
 /**
  * Every TensorProto in the model, wherever onnx.proto allows one: initializers and sparse initializers, node
  * attributes (t, tensors, sparse_tensor, sparse_tensors) and the subgraphs in g / graphs, recursively; the nodes and
  * attribute defaults of model-local functions; the training_info graphs. onnxruntime reads external data in any of
  * them, so none may be skipped.
  */
-export function modelTensors(model: ModelProto): TensorWalk {
+export function modelTensors(model: ModelProto): TensorRef[] {
   const refs: TensorRef[] = [];
-  const commits: (() => void)[] = [];
   if (model.graph) graphTensors(model.graph, 'graph', refs);
   for (const fn of model.functions) {
     const where = `function ${q(fn.domain ? `${fn.domain}:${fn.name}` : fn.name)}`;
     nodesTensors(fn.node, where, refs);
-    commits.push(...functionDefaultTensors(fn, where, refs));
+    // Attribute defaults (FunctionProto.attribute_proto, IR 9): onnxruntime applies them, tensors included.
+    for (const a of fn.attributeProto) attributeTensors(a, `default of attribute ${q(a.name)} of ${where}`, refs);
   }
   model.trainingInfo.forEach((ti, i) => {
     if (ti.initialization) graphTensors(ti.initialization, `training_info[${i}] initialization graph`, refs);
     if (ti.algorithm) graphTensors(ti.algorithm, `training_info[${i}] algorithm graph`, refs);
   });
-  return { refs, commit: () => commits.forEach((c) => c()) };
+  return refs;
 }
 
 function graphTensors(g: GraphProto, kind: string, out: TensorRef[]): void {
@@ -158,30 +149,6 @@ function sparseTensors(s: NonNullable<AttributeProto['sparseTensor']>, where: st
   if (s.indices) out.push({ tensor: s.indices, where: `indices of ${where}` });
 }
 
-// FunctionProto.attribute_proto (field 11, IR 9) postdates the IR 8 schema compiled here, so protobufjs holds it as a
-// raw unknown field when unknown fields are kept. onnxruntime applies those defaults, tensors included, so they are
-// decoded and walked like the rest and re-encoded after their tensors changed.
-const FUNCTION_ATTRIBUTE_PROTO_TAG = (11 << 3) | 2;
-
-function functionDefaultTensors(fn: FunctionProto, where: string, out: TensorRef[]): (() => void)[] {
-  const raw = (fn as { $unknowns?: Uint8Array[] }).$unknowns;
-  if (!raw) return [];
-  const commits: (() => void)[] = [];
-  raw.forEach((chunk, i) => {
-    let attr: AttributeProto;
-    try {
-      const r = Reader.create(chunk);
-      if (r.uint32() !== FUNCTION_ATTRIBUTE_PROTO_TAG) return;
-      attr = onnx.AttributeProto.decode(r, r.uint32()) as unknown as AttributeProto;
-    } catch (e) {
-      throw new ReplensError('E_MODEL_CORRUPT', `${where} has a corrupt attribute default (${errorMessage(e)})`);
-    }
-    attributeTensors(attr, `default of attribute ${q(attr.name)} of ${where}`, out);
-    commits.push(() => { raw[i] = onnx.AttributeProto.encode(attr, Writer.create().uint32(FUNCTION_ATTRIBUTE_PROTO_TAG).fork()).ldelim().finish(); });
-  });
-  return commits;
-}
-
 function label(r: TensorRef): string {
   return r.tensor.name ? `tensor ${q(r.tensor.name)} (${r.where})` : `the tensor of ${r.where}`;
 }
@@ -201,7 +168,7 @@ function q(s: string): string {
  * RepLens read itself (loadModel) may reach it.
  */
 export function assertNoExternalData(model: ModelProto, what: string): void {
-  for (const r of modelTensors(model).refs) {
+  for (const r of modelTensors(model)) {
     if (r.tensor.dataLocation !== EXTERNAL) continue;
     const location = r.tensor.externalData.find((e) => e.key === 'location')?.value ?? '';
     throw new ReplensError('E_EXTERNAL_DATA', `${what}: ${label(r)} still refers to external data ${q(location)} that RepLens has not read; refused (load the model with its external data)`);
@@ -218,8 +185,7 @@ interface PlannedRead { ref: TensorRef; location: string; f: RegularFile; offset
  * tensor is read, and only the declared byte ranges are read. Returns the number of bytes read.
  */
 export function resolveExternalData(model: ModelProto, modelDir: string, names: string[] = []): number {
-  const walk = modelTensors(model);
-  const external = walk.refs.filter((r) => r.tensor.dataLocation === EXTERNAL);
+  const external = modelTensors(model).filter((r) => r.tensor.dataLocation === EXTERNAL);
   if (!external.length) return 0;
   let root: string;
   try { root = fs.realpathSync(modelDir); } catch (e) { throw fileError(modelDir, e); }
@@ -242,7 +208,6 @@ export function resolveExternalData(model: ModelProto, modelDir: string, names: 
       t.externalData = [];
       names.push(t.name || `(${p.ref.where})`);
     }
-    walk.commit();
     return total;
   } finally {
     for (const f of open.values()) f.close();

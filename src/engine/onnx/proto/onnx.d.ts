@@ -401,11 +401,17 @@ export namespace onnx {
         /** NodeProto domain. */
         domain: string;
 
+        /** NodeProto overload. */
+        overload: string;
+
         /** NodeProto attribute. */
         attribute: onnx.AttributeProto.$Properties[];
 
         /** NodeProto docString. */
         docString: string;
+
+        /** NodeProto metadataProps. */
+        metadataProps: onnx.StringStringEntryProto.$Properties[];
 
         /**
          * Creates a new NodeProto instance using the specified properties.
@@ -461,11 +467,17 @@ export namespace onnx {
             /** NodeProto domain */
             domain?: (string|null);
 
+            /** NodeProto overload */
+            overload?: (string|null);
+
             /** NodeProto attribute */
             attribute?: (onnx.AttributeProto.$Properties[]|null);
 
             /** NodeProto docString */
             docString?: (string|null);
+
+            /** NodeProto metadataProps */
+            metadataProps?: (onnx.StringStringEntryProto.$Properties[]|null);
 
             /** Unknown fields preserved while decoding when enabled */
             $unknowns?: Uint8Array[];
@@ -478,8 +490,10 @@ export namespace onnx {
           name?: string|null;
           opType?: string|null;
           domain?: string|null;
+          overload?: string|null;
           attribute?: onnx.AttributeProto.$Shape[]|null;
           docString?: string|null;
+          metadataProps?: onnx.StringStringEntryProto.$Shape[]|null;
           $unknowns?: Uint8Array[];
         };
     }
@@ -2206,6 +2220,18 @@ export namespace onnx {
         /** FunctionProto domain. */
         domain: string;
 
+        /** FunctionProto attributeProto. */
+        attributeProto: onnx.AttributeProto.$Properties[];
+
+        /** FunctionProto valueInfo. */
+        valueInfo: onnx.ValueInfoProto.$Properties[];
+
+        /** FunctionProto overload. */
+        overload: string;
+
+        /** FunctionProto metadataProps. */
+        metadataProps: onnx.StringStringEntryProto.$Properties[];
+
         /**
          * Creates a new FunctionProto instance using the specified properties.
          * @param [properties] Properties to set
@@ -2269,6 +2295,18 @@ export namespace onnx {
             /** FunctionProto domain */
             domain?: (string|null);
 
+            /** FunctionProto attributeProto */
+            attributeProto?: (onnx.AttributeProto.$Properties[]|null);
+
+            /** FunctionProto valueInfo */
+            valueInfo?: (onnx.ValueInfoProto.$Properties[]|null);
+
+            /** FunctionProto overload */
+            overload?: (string|null);
+
+            /** FunctionProto metadataProps */
+            metadataProps?: (onnx.StringStringEntryProto.$Properties[]|null);
+
             /** Unknown fields preserved while decoding when enabled */
             $unknowns?: Uint8Array[];
         }
@@ -2283,6 +2321,10 @@ export namespace onnx {
           docString?: string|null;
           opsetImport?: onnx.OperatorSetIdProto.$Shape[]|null;
           domain?: string|null;
+          attributeProto?: onnx.AttributeProto.$Shape[]|null;
+          valueInfo?: onnx.ValueInfoProto.$Shape[]|null;
+          overload?: string|null;
+          metadataProps?: onnx.StringStringEntryProto.$Shape[]|null;
           $unknowns?: Uint8Array[];
         };
     }

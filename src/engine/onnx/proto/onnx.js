@@ -817,8 +817,10 @@ $root.onnx = (function() {
          * @property {string|null} [name] NodeProto name
          * @property {string|null} [opType] NodeProto opType
          * @property {string|null} [domain] NodeProto domain
+         * @property {string|null} [overload] NodeProto overload
          * @property {Array.<onnx.AttributeProto.$Properties>|null} [attribute] NodeProto attribute
          * @property {string|null} [docString] NodeProto docString
+         * @property {Array.<onnx.StringStringEntryProto.$Properties>|null} [metadataProps] NodeProto metadataProps
          * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
          */
 
@@ -838,8 +840,10 @@ $root.onnx = (function() {
          *   name?: string|null;
          *   opType?: string|null;
          *   domain?: string|null;
+         *   overload?: string|null;
          *   attribute?: Array.<onnx.AttributeProto.$Shape>|null;
          *   docString?: string|null;
+         *   metadataProps?: Array.<onnx.StringStringEntryProto.$Shape>|null;
          *   $unknowns?: Array.<Uint8Array>;
          * }} onnx.NodeProto.$Shape
          */
@@ -856,6 +860,7 @@ $root.onnx = (function() {
             this.input = [];
             this.output = [];
             this.attribute = [];
+            this.metadataProps = [];
             if (properties)
                 for (var keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
                     if (properties[keys[i]] != null && keys[i] !== "__proto__")
@@ -903,6 +908,14 @@ $root.onnx = (function() {
         NodeProto.prototype.domain = "";
 
         /**
+         * NodeProto overload.
+         * @member {string} overload
+         * @memberof onnx.NodeProto
+         * @instance
+         */
+        NodeProto.prototype.overload = "";
+
+        /**
          * NodeProto attribute.
          * @member {Array.<onnx.AttributeProto.$Properties>} attribute
          * @memberof onnx.NodeProto
@@ -917,6 +930,14 @@ $root.onnx = (function() {
          * @instance
          */
         NodeProto.prototype.docString = "";
+
+        /**
+         * NodeProto metadataProps.
+         * @member {Array.<onnx.StringStringEntryProto.$Properties>} metadataProps
+         * @memberof onnx.NodeProto
+         * @instance
+         */
+        NodeProto.prototype.metadataProps = $util.emptyArray;
 
         /**
          * Creates a new NodeProto instance using the specified properties.
@@ -967,6 +988,11 @@ $root.onnx = (function() {
                 writer.uint32(/* id 6, wireType 2 =*/50).string(message.docString);
             if (message.domain != null && $Object.hasOwnProperty.call(message, "domain"))
                 writer.uint32(/* id 7, wireType 2 =*/58).string(message.domain);
+            if (message.overload != null && $Object.hasOwnProperty.call(message, "overload"))
+                writer.uint32(/* id 8, wireType 2 =*/66).string(message.overload);
+            if (message.metadataProps != null && message.metadataProps.length)
+                for (var i = 0; i < message.metadataProps.length; ++i)
+                    $root.onnx.StringStringEntryProto.encode(message.metadataProps[i], writer.uint32(/* id 9, wireType 2 =*/74).fork(), _depth + 1).ldelim();
             if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                 for (var i = 0; i < message.$unknowns.length; ++i)
                     writer.raw(message.$unknowns[i]);
@@ -1045,6 +1071,12 @@ $root.onnx = (function() {
                         message.domain = reader.string();
                         continue;
                     }
+                case 8: {
+                        if (wireType !== 2)
+                            break;
+                        message.overload = reader.string();
+                        continue;
+                    }
                 case 5: {
                         if (wireType !== 2)
                             break;
@@ -1057,6 +1089,14 @@ $root.onnx = (function() {
                         if (wireType !== 2)
                             break;
                         message.docString = reader.string();
+                        continue;
+                    }
+                case 9: {
+                        if (wireType !== 2)
+                            break;
+                        if (!(message.metadataProps && message.metadataProps.length))
+                            message.metadataProps = [];
+                        message.metadataProps.push($root.onnx.StringStringEntryProto.decode(reader, reader.size(), $undefined, _depth + 1));
                         continue;
                     }
                 }
@@ -5043,6 +5083,10 @@ $root.onnx = (function() {
          * @property {string|null} [docString] FunctionProto docString
          * @property {Array.<onnx.OperatorSetIdProto.$Properties>|null} [opsetImport] FunctionProto opsetImport
          * @property {string|null} [domain] FunctionProto domain
+         * @property {Array.<onnx.AttributeProto.$Properties>|null} [attributeProto] FunctionProto attributeProto
+         * @property {Array.<onnx.ValueInfoProto.$Properties>|null} [valueInfo] FunctionProto valueInfo
+         * @property {string|null} [overload] FunctionProto overload
+         * @property {Array.<onnx.StringStringEntryProto.$Properties>|null} [metadataProps] FunctionProto metadataProps
          * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
          */
 
@@ -5065,6 +5109,10 @@ $root.onnx = (function() {
          *   docString?: string|null;
          *   opsetImport?: Array.<onnx.OperatorSetIdProto.$Shape>|null;
          *   domain?: string|null;
+         *   attributeProto?: Array.<onnx.AttributeProto.$Shape>|null;
+         *   valueInfo?: Array.<onnx.ValueInfoProto.$Shape>|null;
+         *   overload?: string|null;
+         *   metadataProps?: Array.<onnx.StringStringEntryProto.$Shape>|null;
          *   $unknowns?: Array.<Uint8Array>;
          * }} onnx.FunctionProto.$Shape
          */
@@ -5083,6 +5131,9 @@ $root.onnx = (function() {
             this.attribute = [];
             this.node = [];
             this.opsetImport = [];
+            this.attributeProto = [];
+            this.valueInfo = [];
+            this.metadataProps = [];
             if (properties)
                 for (var keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
                     if (properties[keys[i]] != null && keys[i] !== "__proto__")
@@ -5154,6 +5205,38 @@ $root.onnx = (function() {
         FunctionProto.prototype.domain = "";
 
         /**
+         * FunctionProto attributeProto.
+         * @member {Array.<onnx.AttributeProto.$Properties>} attributeProto
+         * @memberof onnx.FunctionProto
+         * @instance
+         */
+        FunctionProto.prototype.attributeProto = $util.emptyArray;
+
+        /**
+         * FunctionProto valueInfo.
+         * @member {Array.<onnx.ValueInfoProto.$Properties>} valueInfo
+         * @memberof onnx.FunctionProto
+         * @instance
+         */
+        FunctionProto.prototype.valueInfo = $util.emptyArray;
+
+        /**
+         * FunctionProto overload.
+         * @member {string} overload
+         * @memberof onnx.FunctionProto
+         * @instance
+         */
+        FunctionProto.prototype.overload = "";
+
+        /**
+         * FunctionProto metadataProps.
+         * @member {Array.<onnx.StringStringEntryProto.$Properties>} metadataProps
+         * @memberof onnx.FunctionProto
+         * @instance
+         */
+        FunctionProto.prototype.metadataProps = $util.emptyArray;
+
+        /**
          * Creates a new FunctionProto instance using the specified properties.
          * @function create
          * @memberof onnx.FunctionProto
@@ -5206,6 +5289,17 @@ $root.onnx = (function() {
                     $root.onnx.OperatorSetIdProto.encode(message.opsetImport[i], writer.uint32(/* id 9, wireType 2 =*/74).fork(), _depth + 1).ldelim();
             if (message.domain != null && $Object.hasOwnProperty.call(message, "domain"))
                 writer.uint32(/* id 10, wireType 2 =*/82).string(message.domain);
+            if (message.attributeProto != null && message.attributeProto.length)
+                for (var i = 0; i < message.attributeProto.length; ++i)
+                    $root.onnx.AttributeProto.encode(message.attributeProto[i], writer.uint32(/* id 11, wireType 2 =*/90).fork(), _depth + 1).ldelim();
+            if (message.valueInfo != null && message.valueInfo.length)
+                for (var i = 0; i < message.valueInfo.length; ++i)
+                    $root.onnx.ValueInfoProto.encode(message.valueInfo[i], writer.uint32(/* id 12, wireType 2 =*/98).fork(), _depth + 1).ldelim();
+            if (message.overload != null && $Object.hasOwnProperty.call(message, "overload"))
+                writer.uint32(/* id 13, wireType 2 =*/106).string(message.overload);
+            if (message.metadataProps != null && message.metadataProps.length)
+                for (var i = 0; i < message.metadataProps.length; ++i)
+                    $root.onnx.StringStringEntryProto.encode(message.metadataProps[i], writer.uint32(/* id 14, wireType 2 =*/114).fork(), _depth + 1).ldelim();
             if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                 for (var i = 0; i < message.$unknowns.length; ++i)
                     writer.raw(message.$unknowns[i]);
@@ -5306,6 +5400,36 @@ $root.onnx = (function() {
                         if (wireType !== 2)
                             break;
                         message.domain = reader.string();
+                        continue;
+                    }
+                case 11: {
+                        if (wireType !== 2)
+                            break;
+                        if (!(message.attributeProto && message.attributeProto.length))
+                            message.attributeProto = [];
+                        message.attributeProto.push($root.onnx.AttributeProto.decode(reader, reader.size(), $undefined, _depth + 1));
+                        continue;
+                    }
+                case 12: {
+                        if (wireType !== 2)
+                            break;
+                        if (!(message.valueInfo && message.valueInfo.length))
+                            message.valueInfo = [];
+                        message.valueInfo.push($root.onnx.ValueInfoProto.decode(reader, reader.size(), $undefined, _depth + 1));
+                        continue;
+                    }
+                case 13: {
+                        if (wireType !== 2)
+                            break;
+                        message.overload = reader.string();
+                        continue;
+                    }
+                case 14: {
+                        if (wireType !== 2)
+                            break;
+                        if (!(message.metadataProps && message.metadataProps.length))
+                            message.metadataProps = [];
+                        message.metadataProps.push($root.onnx.StringStringEntryProto.decode(reader, reader.size(), $undefined, _depth + 1));
                         continue;
                     }
                 }
