@@ -28,6 +28,8 @@ import { runSimilarity } from './similarity';
 import { readCache, writeCache, cacheKey } from './cache';
 import { noiseSvd } from '../metrics/noise-svd';
 import { SampleOrder, tapBatches } from './sample-order';
+import { DegeneracyCheck } from './degenerate';
+import type { LayerMatrix, SimilarityResult } from '../../shared/result';
 
 export const ANALYSES = ['summary', 'rra', 'similarity', 'selectivity', 'noise-svd'] as const;
 export type AnalysisName = (typeof ANALYSES)[number];
@@ -135,6 +137,23 @@ async function pickImages(ds: Dataset, per: number, batchSize: number, signal?: 
   return { x, labels: Int32Array.from(ls) };
 }
 
+/** `m` over the given rows and columns: the pairs it has keep their values, the others are null. */
+function widen(m: LayerMatrix | undefined, rows: string[], cols: string[]): LayerMatrix {
+  const ri = new Map((m?.rows ?? []).map((t, i) => [t, i])), ci = new Map((m?.cols ?? []).map((t, i) => [t, i]));
+  return { rows, cols, values: rows.map((r) => cols.map((c) => (ri.has(r) && ci.has(c) ? m!.values[ri.get(r)!][ci.get(c)!] : null))) };
+}
+
+/** A similarity result over every layer (and compared layer) from one over the non-degenerate ones. */
+function widenSimilarity(r: SimilarityResult | null, names: string[], namesB: string[] | null): SimilarityResult {
+  const out: SimilarityResult = { cka: widen(r?.cka, names, names), svcca: widen(r?.svcca, names, names), pwcca: widen(r?.pwcca, names, names), ckaMethod: r?.ckaMethod ?? 'none' };
+  if (r?.ckaDebiased) out.ckaDebiased = widen(r.ckaDebiased, names, names);
+  if (namesB) out.compare = { cka: widen(r?.compare?.cka, names, namesB), svcca: widen(r?.compare?.svcca, names, namesB), pwcca: widen(r?.compare?.pwcca, names, namesB) };
+  if (r?.cca) out.cca = r.cca; // SVCCA/PWCCA guard record, failures and warnings (per layer / named pairs: no widening)
+  if (r?.ccaFailures) out.ccaFailures = r.ccaFailures;
+  if (r?.warnings) out.warnings = r.warnings;
+  return out;
+}
+
 /** Runs the requested analyses and returns the result document. */
 export async function analyze(o: AnalyzeOptions, pool: SessionPool): Promise<AnalysisResult> {
   const t00 = Date.now();
@@ -170,6 +189,7 @@ export async function analyze(o: AnalyzeOptions, pool: SessionPool): Promise<Ana
     store = needStore ? new ActivationStore((o.memoryBudgetMB ?? 2048) * 2 ** 20) : null;
     storeCmp = needStore && cmp ? new ActivationStore((o.memoryBudgetMB ?? 2048) * 2 ** 20) : null;
     const summaries = new Map(main.layers.map((l) => [l.tensor, new SummaryAccumulator(l.tensor)]));
+    const health = new Map(main.layers.map((l) => [l.tensor, new DegeneracyCheck()]));
     const labelsAll: number[] = [];
     // Selectivity accumulates batch by batch like the summary (which layers qualify is decided at the end).
     const selectivity = analyses.includes('selectivity') ? new Map(main.layers.map((l) => [l.tensor, new SelectivityAccumulator(l.tensor)])) : null;
@@ -180,6 +200,7 @@ export async function analyze(o: AnalyzeOptions, pool: SessionPool): Promise<Ana
       for (const l of main.layers) {
         const v = b.values.get(l.tensor)!;
         summaries.get(l.tensor)!.add(v.data, v.dims);
+        health.get(l.tensor)!.add(v.data, b.count);
         store?.append(l.tensor, v.data, b.count, v.dims.slice(1));
       }
       if (b.labels) labelsAll.push(...b.labels);
@@ -195,11 +216,12 @@ export async function analyze(o: AnalyzeOptions, pool: SessionPool): Promise<Ana
       cmp = null;
     }
     if (cmp && order?.kind === 'none') notes.push('the sample order of --compare-data could not be verified (different input shapes or no pixel mapping, and no labels)');
+    const healthB = new Map((cmp?.layers ?? []).map((l) => [l.tensor, new DegeneracyCheck()]));
     if (cmp) {
       const batchesB = (dsB ?? ds).batches(batchSize, { signal: o.signal, end: n });
       try {
         for await (const b of runCapture(cmp.plan, pool, order ? tapBatches(batchesB, (x) => order.check(x)) : batchesB, { signal: o.signal, total: n, onProgress: o.onProgress, what: cmp.ref.name })) {
-          for (const l of cmp.layers) { const v = b.values.get(l.tensor)!; storeCmp?.append(l.tensor, v.data, b.count, v.dims.slice(1)); }
+          for (const l of cmp.layers) { const v = b.values.get(l.tensor)!; healthB.get(l.tensor)!.add(v.data, b.count); storeCmp?.append(l.tensor, v.data, b.count, v.dims.slice(1)); }
         }
       } catch (e) {
         // Different samples: the single-model analyses still run; the comparison is dropped with the reason.
@@ -227,21 +249,31 @@ export async function analyze(o: AnalyzeOptions, pool: SessionPool): Promise<Ana
       complete: false,
     };
     const settingsKey = { samples: n, seed, batchSize, layers: main.layers.map((l) => l.tensor), compare: cmp?.ref.sha256 ?? null, compareData: cmp && dsB ? dsB.identity : null };
+    // An entry keeps the notes its analysis wrote (skipped layers, dropped points), so a cache hit reports them too.
     const cached = async <T>(name: string, extra: unknown, run: () => Promise<T>): Promise<T> => {
-      const key = cacheKey({ model: main.ref.sha256, dataset: ds.identity, analysis: name, settings: settingsKey, extra, version: VERSION });
+      const key = cacheKey({ model: main.ref.sha256, dataset: ds.identity, analysis: name, settings: settingsKey, extra, version: VERSION, entry: 2 });
       if (!o.noCache) {
-        const hit = readCache<T>(o.cacheDir, key);
-        if (hit !== null) { log(`${name}: from the cache (${key.slice(0, 12)})`); return hit; }
+        const hit = readCache<{ value: T; notes: string[] }>(o.cacheDir, key);
+        if (hit !== null && Array.isArray(hit.notes)) { log(`${name}: from the cache (${key.slice(0, 12)})`); notes.push(...hit.notes); return hit.value; }
       }
-      const t0 = Date.now();
+      const t0 = Date.now(), before = notes.length;
       const value = await run();
       result.timings[name] = (Date.now() - t0) / 1000;
-      writeCache(o.cacheDir, key, value);
+      writeCache(o.cacheDir, key, { value, notes: notes.slice(before) });
       return value;
     };
+    // Degenerate layers (degenerate.ts): skipped metric by metric with a note, never the end of the run.
+    const skipNote = (metric: string, label: string, reason: string) => notes.push(`${metric} skipped for ${label}: ${reason}`);
+    const reasons = (layers: LayerRef[], h: Map<string, DegeneracyCheck>) => new Map(layers.flatMap((l) => { const r = h.get(l.tensor)!.reason(); return r ? [[l.tensor, r] as const] : []; }));
+    /** Layers whose values are all finite; a note per left-out layer (summary and selectivity need finite values only). */
+    const finiteLayers = (metric: string) => main.layers.filter((l) => {
+      const h = health.get(l.tensor)!;
+      if (h.hasNonFinite) skipNote(metric, l.label, h.reason()!);
+      return !h.hasNonFinite;
+    });
 
     if (analyses.includes('summary')) {
-      result.analyses.summary = await cached('summary', null, async () => ({ perLayer: main.layers.map((l) => summaries.get(l.tensor)!.result()) }));
+      result.analyses.summary = await cached('summary', null, async () => ({ perLayer: finiteLayers('summary').map((l) => summaries.get(l.tensor)!.result()) }));
       o.onPartial?.(result);
     }
     if (analyses.includes('selectivity')) {
@@ -249,8 +281,9 @@ export async function analyze(o: AnalyzeOptions, pool: SessionPool): Promise<Ana
       else {
         result.analyses.selectivity = await cached('selectivity', null, async () => {
           // Selectivity is defined for non-negative activations (ReLU outputs); layers with negative values are left out.
-          const ok = main.layers.filter((l) => (summaries.get(l.tensor)!.result().min ?? 0) >= 0);
-          const skipped = main.layers.filter((l) => !ok.includes(l)).map((l) => l.label);
+          const finite = finiteLayers('selectivity');
+          const ok = finite.filter((l) => (summaries.get(l.tensor)!.result().min ?? 0) >= 0);
+          const skipped = finite.filter((l) => !ok.includes(l)).map((l) => l.label);
           if (skipped.length) notes.push(`selectivity left out for ${skipped.join(', ')}: negative activations (the index is defined for non-negative ones)`);
           return { perLayer: ok.map((l) => selectivity!.get(l.tensor)!.result()) };
         });
@@ -267,12 +300,21 @@ export async function analyze(o: AnalyzeOptions, pool: SessionPool): Promise<Ana
       if (!labels) notes.push('NNCS skipped: the dataset has no labels (intrinsic dimension and NNLS computed)');
       result.analyses.rra = await cached('rra', settings, () => runRra(store!, main.layers, labels, settings, {
         storeB: storeCmp, layersB: cmp?.layers, signal: o.signal, onProgress: o.onProgress, notes, timings: result.timings,
+        skip: reasons(main.layers, health), skipB: reasons(cmp?.layers ?? [], healthB), labelB: (l) => `${l.label} of ${cmp!.ref.name}`,
         onLayer: (partial) => { result.analyses.rra = partial; o.onPartial?.(result); },
       }));
       o.onPartial?.(result);
     }
     if (analyses.includes('similarity')) {
-      result.analyses.similarity = await cached('similarity', null, () => runSimilarity(store!, main.layers, { storeB: storeCmp, layersB: cmp?.layers, signal: o.signal, onProgress: o.onProgress, notes, timings: result.timings }));
+      result.analyses.similarity = await cached('similarity', null, async () => {
+        // Degenerate layers never reach runSimilarity: their rows and columns are null, the rest is unchanged.
+        const skipA = reasons(main.layers, health), skipB = reasons(cmp?.layers ?? [], healthB);
+        for (const l of main.layers) if (skipA.has(l.tensor)) for (const m of ['CKA', 'SVCCA', 'PWCCA']) skipNote(m, l.label, skipA.get(l.tensor)!);
+        for (const l of cmp?.layers ?? []) if (skipB.has(l.tensor)) for (const m of ['CKA', 'SVCCA', 'PWCCA']) skipNote(m, `${l.label} of ${cmp!.ref.name}`, skipB.get(l.tensor)!);
+        const okA = main.layers.filter((l) => !skipA.has(l.tensor)), okB = (cmp?.layers ?? []).filter((l) => !skipB.has(l.tensor));
+        const r: SimilarityResult | null = okA.length ? await runSimilarity(store!, okA, { storeB: okB.length ? storeCmp : null, layersB: okB.length ? okB : undefined, signal: o.signal, onProgress: o.onProgress, notes, timings: result.timings }) : null;
+        return widenSimilarity(r, main.layers.map((l) => l.tensor), cmp ? cmp.layers.map((l) => l.tensor) : null);
+      });
       o.onPartial?.(result);
     }
     if (analyses.includes('noise-svd')) {

@@ -7,7 +7,10 @@
 // are made chunk by chunk into the same store (float32, like the activations) and dropped after their graph.
 // The graphs are built in kNN's 'set' order (exact neighbour sets and exact two nearest: all that TwoNN, NNCS and
 // NNLS read).
-import { throwIfAborted } from '../errors';
+// A degenerate layer (non-finite values, every sample equal, every point duplicated) never ends the run: the
+// metric it breaks is null for that layer, with a note "<metric> skipped for <layer>: <reason>"; the other
+// layers' numbers are exactly those of a run without it (NNLS is computed over the layers that have a graph).
+import { ReplensError, throwIfAborted } from '../errors';
 import type { ActivationStore } from '../capture/store';
 import { knnWithDistances } from '../metrics/knn';
 import { twoNNFromGraph } from '../metrics/twonn';
@@ -35,10 +38,27 @@ const pooledName = (tensor: string, pooling: string) => `replens:pooled:${poolin
 
 const finite = (v: number) => (Number.isFinite(v) ? v : null);
 
+/** A metric refusing its input (too few points left, NaN, …): E_ARGUMENT. Cancellation and failures still throw. */
+const isDomainError = (e: unknown): e is ReplensError => e instanceof ReplensError && e.code === 'E_ARGUMENT';
+
+/** NNLS over the layers that have a graph; null rows/columns for those that have none. */
+export function nnlsWithGaps(a: (Int32Array | null)[], b: (Int32Array | null)[], n: number, k: number): (number | null)[][] {
+  const ia = a.flatMap((g, i) => (g ? [i] : [])), ib = b.flatMap((g, i) => (g ? [i] : []));
+  const ga = ia.map((i) => a[i]!), gb = a === b ? ga : ib.map((i) => b[i]!);
+  const m = nnlsMatrix(ga, gb, n, k);
+  const out = a.map(() => b.map(() => null as number | null));
+  ia.forEach((i, r) => ib.forEach((j, c) => { out[i][j] = m[r][c]; }));
+  return out;
+}
+
 export async function runRra(
   store: ActivationStore, layers: LayerRef[], labels: Int32Array | null, s: RraSettings,
   o: {
     storeB?: ActivationStore | null; layersB?: LayerRef[]; signal?: AbortSignal; onProgress?: ProgressSink; notes?: string[]; timings?: Record<string, number>;
+    /** Layers (by tensor) whose kNN graph is meaningless, with the reason: every metric of theirs is null. */
+    skip?: Map<string, string>; skipB?: Map<string, string>;
+    /** How a compared layer is named in notes. */
+    labelB?: (l: LayerRef) => string;
     /** After each layer: the result so far (per-layer rows; the NNLS matrices come at the end). */
     onLayer?: (partial: RraResult) => void;
   } = {},
@@ -49,36 +69,44 @@ export async function runRra(
   const units = layers.length + layers.filter(spatial).length * s.poolings.length + (o.layersB?.length ?? 0);
   const progress = new ProgressTracker(o.onProgress, 'RRA: kNN graphs', units);
   let done = 0;
-  const graphs: Int32Array[] = [];
+  const skipped = (metrics: string[], label: string, reason: string) => { for (const m of metrics) o.notes?.push(`${m} skipped for ${label}: ${reason}`); };
+  /** f's value, or null with a note when the metric refuses this layer's data. */
+  const orNull = async <T>(metrics: string[], label: string, f: () => T | Promise<T>): Promise<T | null> => {
+    try { return await f(); } catch (e) {
+      if (!isDomainError(e)) throw e;
+      skipped(metrics, label, e.message);
+      return null;
+    }
+  };
+  /** The layer's graph, or null (with a note for each metric that needed it). */
+  const graphOf = async (st: ActivationStore, l: LayerRef, label: string, reason: string | undefined, metrics: string[]) => {
+    if (reason) { skipped(metrics, label, reason); return null; }
+    return orNull(metrics, label, () => knn(st.source(l.tensor), s.k, { order: 'set' }));
+  };
+  const graphs: (Int32Array | null)[] = [];
   const perLayer: RraLayer[] = [];
   for (const l of layers) {
     throwIfAborted(o.signal);
-    const g = await knn(store.source(l.tensor), s.k, { order: 'set' });
-    graphs.push(g.indices);
-    const id = twoNNFromGraph(g);
-    if (id.dropped && o.notes) o.notes.push(`TwoNN on ${l.label}: ${id.dropped} point${id.dropped === 1 ? '' : 's'} with r1 = 0 or r1 = r2 dropped`);
+    const multi = spatial(l) && labels;
+    const needs = ['TwoNN', ...(labels ? ['NNCS'] : []), ...(multi ? ['multi-scale NNCS'] : []), 'NNLS'];
+    const g = await graphOf(store, l, l.label, o.skip?.get(l.tensor), needs);
+    graphs.push(g?.indices ?? null);
+    const id = g ? await orNull(['TwoNN'], l.label, () => twoNNFromGraph(g)) : null;
+    if (id?.dropped && o.notes) o.notes.push(`TwoNN on ${l.label}: ${id.dropped} point${id.dropped === 1 ? '' : 's'} with r1 = 0 or r1 = r2 dropped`);
     const row: RraLayer = {
       tensor: l.tensor,
-      id: { twonn: finite(id.value), ml: finite(id.ml), dropped: id.dropped },
-      nncs: labels ? nncsFromGraph(g.indices, labels, s.k).value : null,
+      id: id ? { twonn: finite(id.value), ml: finite(id.ml), dropped: id.dropped } : null,
+      nncs: labels && g ? nncsFromGraph(g.indices, labels, s.k).value : null,
     };
     progress.update(++done, l.label);
-    if (spatial(l) && labels) {
+    if (multi && !g) {
+      row.multiScale = Object.fromEntries(s.poolings.map((p) => [p, null]));
+      done += s.poolings.length;
+    } else if (multi) {
       row.multiScale = {};
       for (const p of s.poolings) {
         throwIfAborted(o.signal);
-        const { kind, size } = parsePooling(p);
-        const [C, H, W] = l.shape;
-        if (size !== 'global' && (size > H || size > W)) { row.multiScale[p] = null; progress.update(++done); continue; }
-        const name = pooledName(l.tensor, p);
-        try {
-          for (const c of store.chunks(l.tensor, Math.max(1, Math.floor((1 << 22) / (C * H * W))))) {
-            const pooled = poolFeatures(c.data, [c.rows, C, H, W], kind, size);
-            store.append(name, Float32Array.from(pooled.data), c.rows, pooled.shape.slice(1));
-          }
-          const pg = await knn(store.source(name), s.k, { order: 'set' });
-          row.multiScale[p] = nncsFromGraph(pg.indices, labels, s.k).value;
-        } finally { store.remove(name); }
+        row.multiScale[p] = await pooledNncs(store, l, p, labels, (src) => orNull([`multi-scale NNCS (${p})`], l.label, () => knn(src, s.k, { order: 'set' })), s.k);
         progress.update(++done, `${l.label} ${p}`);
       }
     } else if (spatial(l)) {
@@ -88,16 +116,38 @@ export async function runRra(
     o.onLayer?.({ k: s.k, samples: n, rule: s.rule, perLayer: [...perLayer], nnls: { rows: [], cols: [], values: [] }, poolings: s.poolings });
   }
   const names = layers.map((l) => l.tensor);
-  const nnls = { rows: names, cols: names, values: nnlsMatrix(graphs, graphs, n, s.k) };
+  const nnls = { rows: names, cols: names, values: nnlsWithGaps(graphs, graphs, n, s.k) };
   const result: RraResult = { k: s.k, samples: n, rule: s.rule, perLayer, nnls, poolings: s.poolings };
   if (o.storeB && o.layersB) {
-    const graphsB: Int32Array[] = [];
+    const graphsB: (Int32Array | null)[] = [];
     for (const l of o.layersB) {
       throwIfAborted(o.signal);
-      graphsB.push((await knn(o.storeB.source(l.tensor), s.k, { order: 'set' })).indices);
+      const label = o.labelB?.(l) ?? l.label;
+      graphsB.push((await graphOf(o.storeB, l, label, o.skipB?.get(l.tensor), ['inter-model NNLS']))?.indices ?? null);
       progress.update(++done, `compare ${l.label}`);
     }
-    result.interModel = { rows: names, cols: o.layersB.map((l) => l.tensor), values: nnlsMatrix(graphs, graphsB, n, s.k) };
+    result.interModel = { rows: names, cols: o.layersB.map((l) => l.tensor), values: nnlsWithGaps(graphs, graphsB, n, s.k) };
   }
   return result;
+}
+
+/**
+ * NNCS after pooling a (C, H, W) layer (ch. 6): the pooled copy is made chunk by chunk into the store and dropped
+ * after its graph. Null when the window is larger than the map or the graph is refused (`graph` notes why).
+ */
+async function pooledNncs(
+  store: ActivationStore, l: LayerRef, p: string, labels: Int32Array, graph: (src: ReturnType<ActivationStore['source']>) => Promise<{ indices: Int32Array } | null>, k: number,
+): Promise<number | null> {
+  const { kind, size } = parsePooling(p);
+  const [C, H, W] = l.shape;
+  if (size !== 'global' && (size > H || size > W)) return null;
+  const name = pooledName(l.tensor, p);
+  try {
+    for (const c of store.chunks(l.tensor, Math.max(1, Math.floor((1 << 22) / (C * H * W))))) {
+      const pooled = poolFeatures(c.data, [c.rows, C, H, W], kind, size);
+      store.append(name, Float32Array.from(pooled.data), c.rows, pooled.shape.slice(1));
+    }
+    const pg = await graph(store.source(name));
+    return pg ? nncsFromGraph(pg.indices, labels, k).value : null;
+  } finally { store.remove(name); }
 }
