@@ -10,6 +10,7 @@ import { loadModel } from '../engine/onnx/model';
 import { feedInputs, valueInfoOf } from '../engine/onnx/graph';
 import { readNpy, writeNpy } from '../engine/npy';
 import { tensorFileNames } from '../engine/capture/npydir';
+import { expandTensorSelectors } from '../engine/capture/select';
 import { ensureDir } from '../engine/fswrite';
 import { buildGradientModel, runGradient } from '../engine/autodiff/gradient';
 import { TARGET_INPUT, type Objective } from '../engine/autodiff/objective';
@@ -65,7 +66,10 @@ export async function runGradCommand(a: GradArgs): Promise<unknown> {
     const c = Number(a.channel);
     if (!Number.isInteger(c) || c < 0) bad(`--channel must be an integer ≥ 0, got '${a.channel}'`);
     if (!a.out) bad('grad --tensor … writes one file: give --out G.npy');
-    objective = { kind: 'channel', tensor: a.tensor, channel: c, reduce: a.mean ? 'mean' : 'sum' };
+    // A tensor, node or module name, as --tensors takes them (one tensor).
+    const [tensor, ...more] = expandTensorSelectors(proto, [a.tensor]);
+    if (more.length) bad(`--tensor '${a.tensor}' names ${more.length + 1} tensors; give one`);
+    objective = { kind: 'channel', tensor, channel: c, reduce: a.mean ? 'mean' : 'sum' };
     wrt = a.wrt ? a.wrt.split(',').map((s) => s.trim()).filter(Boolean) : [inputName];
     if (wrt.length !== 1 || wrt[0] !== inputName) bad('grad --tensor … differentiates with respect to the input; use --mse-target with --wrt for initializers');
   } else {

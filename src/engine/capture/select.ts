@@ -1,13 +1,30 @@
-// Turns what a user types after --tensors into tensor names: a tensor name, a node name (its first output), or
-// `op:TYPE` for the first output of every node of that op type.
+// Turns what a user types after --tensors, --layers or grad --tensor into tensor names: a tensor name, a node name
+// (its first output), a PyTorch module path (`layer1.0.relu`, `layer1.0`: the module's output), or `op:TYPE` for
+// the first output of every node of that op type. One naming scheme for every command.
 import { ReplensError, closest } from '../errors';
 import type { ModelProto } from '../onnx/proto';
 import { allTensorNames } from '../onnx/graph';
+import { listLayers } from '../onnx/layers';
+
+/**
+ * Module path → the module's output: the first output of the last node (in graph order) inside the module or its
+ * children. A module called more than once gives the output of its last call.
+ */
+export function moduleOutputs(model: ModelProto): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const l of listLayers(model).layers) {
+    if (l.module === null || !l.output) continue;
+    const parts = l.module ? l.module.split('.') : [];
+    for (let k = parts.length; k >= 1; k--) out.set(parts.slice(0, k).join('.'), l.output);
+  }
+  return out;
+}
 
 export function expandTensorSelectors(model: ModelProto, selectors: string[]): string[] {
   const graph = model.graph!;
   const tensors = new Set(allTensorNames(graph));
   const byNode = new Map(graph.node.filter((n) => n.name).map((n) => [n.name, n.output[0]]));
+  let modules: Map<string, string> | null = null;
   const out: string[] = [];
   for (const s of selectors) {
     if (tensors.has(s)) { out.push(s); continue; }
@@ -23,7 +40,10 @@ export function expandTensorSelectors(model: ModelProto, selectors: string[]): s
       out.push(...matches);
       continue;
     }
-    const names = [...tensors, ...byNode.keys()];
+    modules ??= moduleOutputs(model);
+    const viaModule = modules.get(s);
+    if (viaModule) { out.push(viaModule); continue; }
+    const names = [...tensors, ...byNode.keys(), ...modules.keys()];
     throw new ReplensError('E_UNKNOWN_TENSOR', `unknown tensor '${s}'; closest: ${closest(s, names).map((c) => `'${c}'`).join(', ')} (see 'replens layers')`);
   }
   return [...new Set(out)];

@@ -1,5 +1,5 @@
 // The layer listing: one row per node with its output shape, parameter count and PyTorch module path.
-import { num, type ModelProto } from './proto';
+import { num, type ModelProto, type NodeProto } from './proto';
 import { elementCount } from './tensor';
 import { feedInputs, initializerNames, valueInfoOf, type Dim } from './graph';
 
@@ -19,7 +19,11 @@ export interface LayerInfo {
   shape: Dim[] | null;
   /** Elements in the initializers the node reads (weights, biases, BN statistics). */
   params: number;
-  /** PyTorch module path from torch.onnx's scoped node names, e.g. 'layer1.0.conv1'; '' for the root module; null when the name carries no scope. */
+  /**
+   * PyTorch module path, e.g. 'layer1.0.conv1'; '' for the root module; null when the model does not say. Read from
+   * the node's `pkg.torch.onnx.name_scopes` metadata (torch's dynamo exporter, the default since torch 2.9) or from
+   * its scoped name (the TorchScript exporter).
+   */
   module: string | null;
   index: number;
 }
@@ -55,6 +59,39 @@ export function torchModulePath(nodeName: string): string | null {
   return parts.join('.');
 }
 
+/** Strings of a Python list literal, as torch writes it with repr(): ['', 'layer1', 'layer1.0']. */
+export function parsePythonStrings(text: string): string[] | null {
+  const t = text.trim();
+  if (!t.startsWith('[') || !t.endsWith(']')) return null;
+  const out: string[] = [];
+  const re = /\s*(?:'((?:[^'\\]|\\.)*)'|"((?:[^"\\]|\\.)*)")\s*(,|$)/y;
+  const body = t.slice(1, -1);
+  re.lastIndex = 0;
+  while (re.lastIndex < body.length) {
+    const start = re.lastIndex;
+    const m = re.exec(body);
+    if (!m || m.index !== start) return body.slice(start).trim() === '' ? out : null;
+    const raw = m[1] ?? m[2];
+    out.push(raw.replace(/\\(.)/g, (_, c: string) => (c === 'n' ? '\n' : c === 't' ? '\t' : c)));
+    if (m[3] === '') break;
+  }
+  return out;
+}
+
+const NAME_SCOPES = 'pkg.torch.onnx.name_scopes';
+
+/**
+ * The module path in torch's dynamo-exporter metadata: `name_scopes` lists the cumulative module paths from the
+ * root ('') down to the node's own name (the FX node, e.g. 'linear_8'), so the module is the entry before the last.
+ */
+export function dynamoModulePath(node: NodeProto): string | null {
+  const entry = node.metadataProps?.find((p) => p.key === NAME_SCOPES);
+  if (!entry) return null;
+  const scopes = parsePythonStrings(entry.value);
+  if (!scopes || scopes.length < 2) return scopes?.length === 1 ? '' : null;
+  return scopes[scopes.length - 2];
+}
+
 /** The layer listing. `shapes` (from `tensorShapes`) fills output shapes the model does not declare. */
 export function listLayers(model: ModelProto, shapes?: Map<string, Dim[]>): ModelSummary {
   const graph = model.graph!;
@@ -76,7 +113,7 @@ export function listLayers(model: ModelProto, shapes?: Map<string, Dim[]>): Mode
       inputs: n.input.filter((i) => i && !initNames.has(i)),
       shape: shapes?.get(output) ?? declared.get(output) ?? null,
       params,
-      module: torchModulePath(n.name),
+      module: dynamoModulePath(n) ?? torchModulePath(n.name),
       index,
     };
   });

@@ -29,6 +29,7 @@ export const make = {
   valueInfo: (p: onnx.ValueInfoProto.$Properties) => onnx.ValueInfoProto.create(p) as unknown as ValueInfoProto,
   attribute: (p: onnx.AttributeProto.$Properties) => onnx.AttributeProto.create(p) as unknown as AttributeProto,
   opset: (domain: string, version: number) => onnx.OperatorSetIdProto.create({ domain, version }),
+  entry: (key: string, value: string) => onnx.StringStringEntryProto.create({ key, value }) as unknown as Msg<onnx.StringStringEntryProto.$Properties>,
 };
 
 export function num(v: number | Long | null | undefined): number {
