@@ -128,8 +128,9 @@ const FIELD_MUTATIONS: Record<string, (r: Rand, m: ModelProto) => string | void>
     if (!m.graph) return;
     const t = make.tensor({ name: 'hidden', dims: [1], dataType: 1, dataLocation: 1, externalData: [onnx.StringStringEntryProto.create({ key: 'location', value: pick(r, LOCATIONS) })] });
     const A = onnx.AttributeProto.AttributeType;
-    const where = pick(r, ['function', 'sparse', 'training']);
+    const where = pick(r, ['function', 'default', 'sparse', 'training']);
     if (where === 'function') m.functions.push(onnx.FunctionProto.create({ name: 'F', domain: 'x', node: [make.node({ opType: 'Constant', output: ['h'], attribute: [make.attribute({ name: 'value', type: A.TENSOR, t })] })] }) as never);
+    if (where === 'default') m.functions.push(onnx.FunctionProto.create({ name: 'D', domain: 'x', attributeProto: [make.attribute({ name: 'w', type: A.TENSOR, t })] }) as never);
     if (where === 'sparse') m.graph.sparseInitializer.push(onnx.SparseTensorProto.create({ values: t, indices: make.tensor({ name: 'i', dims: [1], dataType: 7, int64Data: [0] }), dims: [4] }) as never);
     if (where === 'training') m.trainingInfo.push(onnx.TrainingInfoProto.create({ initialization: make.graph({ name: 'ti', initializer: [t] }) }) as never);
     return `hidden ${where} ${t.externalData[0].value}`;
