@@ -23,8 +23,8 @@ const EXTERNAL = onnx.TensorProto.DataLocation.EXTERNAL;
 export const MAX_MODEL_FILE_BYTES = 2 ** 31 - 1;
 /** Most external data one model may bring into memory, all tensors together. */
 export const MAX_EXTERNAL_BYTES = 2 ** 33;
-/** Most external data one tensor may have: it becomes one Buffer. */
-const MAX_TENSOR_BYTES = bufferConstants.MAX_LENGTH;
+/** Most external data one tensor may have: it becomes one Buffer (4 GiB on Node 20; fixed so limits match everywhere). */
+const MAX_TENSOR_BYTES = Math.min(bufferConstants.MAX_LENGTH, 2 ** 32);
 
 /**
  * Decodes ONNX bytes. A file that is not protobuf, or protobuf that is not a ModelProto, is E_NOT_ONNX;
@@ -89,7 +89,7 @@ function readModelFile(abs: string, shown: string): Buffer {
   const f = openRegular(abs, { what: 'model' });
   try {
     if (f.size > MAX_MODEL_FILE_BYTES) {
-      throw new ReplensError('E_MODEL_CORRUPT', `${shown} is ${formatBytes(f.size)}, over protobuf's 2 GiB limit for one .onnx file; refused (larger models keep their weights in external data files)`);
+      throw new ReplensError('E_MODEL_CORRUPT', `${shown} is ${formatBytes(f.size)} (${f.size} bytes), over protobuf's limit of ${MAX_MODEL_FILE_BYTES} bytes for one .onnx file; refused (larger models keep their weights in external data files)`);
     }
     return readRange(f, shown, 0, f.size);
   } finally {
@@ -234,7 +234,7 @@ function planRead(ref: TensorRef, root: string, open: Map<string, RegularFile>):
     throw new ReplensError('E_EXTERNAL_DATA', `external data of ${label(ref)} (offset ${offset}, length ${kv.get('length') ?? 'to the end'}) lies beyond the end of ${q(location)} (${f.size} bytes)`);
   }
   if (length > MAX_TENSOR_BYTES) {
-    throw new ReplensError('E_EXTERNAL_DATA', `external data of ${label(ref)} is ${formatBytes(length)}, over the ${formatBytes(MAX_TENSOR_BYTES)} one tensor can hold; refused`);
+    throw new ReplensError('E_EXTERNAL_DATA', `external data of ${label(ref)} is ${length} bytes (${formatBytes(length)}), over the ${MAX_TENSOR_BYTES} bytes one tensor can hold in memory; refused`);
   }
   return { ref, location, f, offset, length };
 }
