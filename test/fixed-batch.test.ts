@@ -13,6 +13,7 @@ import { readNpy, writeNpy } from '../src/engine/npy';
 import { SessionPool, runSession } from '../src/engine/runtime/session';
 import { adaptBatch, fixedBatch, rebatch } from '../src/engine/runtime/batch';
 import { runActivationsJob } from '../src/engine/capture/activations';
+import { analyze } from '../src/engine/analyses/analyze';
 import type { Batch } from '../src/engine/data/dataset';
 
 const pool = new SessionPool({ executionProvider: 'cpu' });
@@ -120,4 +121,26 @@ test('activations on fixed-batch models at the default batch size equal runs at 
       assert.ok(err < 1e-5, `${batch}/${kind} ${t}: max error ${err}`);
     }
   }
+});
+
+test('analyze runs fixed-batch models: the relaxed and the padded paths give the same numbers, and say what they did', async () => {
+  const n = 9;
+  const xFile = path.join(tmp, 'x9.npy');
+  writeNpy(xFile, { shape: [n, 2, 5, 5], data: samples(n, 11) });
+  const results = [];
+  for (const kind of ['flatten', 'reshape-constant'] as const) {
+    const file = path.join(tmp, `analyze-${kind}.onnx`);
+    saveModel(model(2, kind), file);
+    const r = await analyze({ model: file, data: { path: xFile }, analyses: ['summary', 'rra'], layers: ['relu_out', 'y'], k: 3, noCache: true, cacheDir: path.join(tmp, 'cache') }, pool);
+    assert.equal(r.complete, true);
+    assert.equal(r.dataset.samples, n);
+    assert.ok(r.notes.some((note) => new RegExp(kind === 'flatten' ? 'fixed at 2; running a copy with a free batch dimension' : 'fixed at 2 and cannot be freed').test(note)), r.notes.join('\n'));
+    results.push(r);
+  }
+  const [relaxed, padded] = results;
+  for (const [i, a] of relaxed.analyses.summary!.perLayer.entries()) {
+    const b = padded.analyses.summary!.perLayer[i];
+    assert.ok(Math.abs(a.mean - b.mean) < 1e-6 && Math.abs(a.std - b.std) < 1e-6, `${a.tensor}: ${a.mean}/${a.std} vs ${b.mean}/${b.std}`);
+  }
+  assert.deepEqual(padded.analyses.rra!.perLayer.map((l) => l.id?.twonn?.toFixed(4)), relaxed.analyses.rra!.perLayer.map((l) => l.id?.twonn?.toFixed(4)));
 });

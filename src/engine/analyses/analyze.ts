@@ -10,6 +10,7 @@ import { loadModel } from '../onnx/model';
 import { feedInputs, valueInfoOf, type Dim } from '../onnx/graph';
 import { listLayers, type LayerInfo } from '../onnx/layers';
 import { tensorShapes } from '../runtime/shapes';
+import { adaptBatch } from '../runtime/batch';
 import type { SessionPool } from '../runtime/session';
 import { planCapture, runCapture, singleInput } from '../capture/capture';
 import { parseReduce } from '../capture/reduce';
@@ -90,15 +91,19 @@ interface Prepared {
   modules: { module: string; index: number; op: string }[];
   layers: LayerRef[];
   plan: ReturnType<typeof planCapture>;
+  /** What was done about a fixed batch size (runtime/batch.ts), for the notes; null for a dynamic batch. */
+  batchNote: string | null;
 }
 
 async function prepareModel(file: string, selectors: string[] | undefined, sampleShape: number[], pool: SessionPool, probe: { memoryBudgetMB?: number; signal?: AbortSignal }): Promise<Prepared> {
   const m = await loadModel(file);
-  const proto = m.proto;
-  const input = singleInput(proto);
+  const input = singleInput(m.proto);
   const sha = await sha256File(m.path);
-  const key = `${m.path}#${sha}`;
-  const shapes = await tensorShapes(proto, pool, key, { inputShapes: { [input]: [1, ...sampleShape] }, ...probe });
+  // A fixed batch size (the most common export): a relaxed copy when that is safe, else runs at that size.
+  const batching = await adaptBatch(m.proto, input, sampleShape, pool, `${m.path}#${sha}`);
+  const proto = batching.proto;
+  const key = `${m.path}#${sha}${batching.keySuffix}`;
+  const shapes = await tensorShapes(proto, pool, key, { inputShapes: { [input]: [batching.runBatch ?? 1, ...sampleShape] }, ...probe });
   const summary = listLayers(proto, shapes);
   const taps = selectors?.length ? expandTensorSelectors(proto, selectors) : defaultLayers(summary.layers, proto.graph!.output.map((o) => o.name));
   if (!taps.length) throw new ReplensError('E_ARGUMENT', `--layers ${selectors?.join(',')} names no tensor of ${path.basename(file)}`);
@@ -112,9 +117,10 @@ async function prepareModel(file: string, selectors: string[] | undefined, sampl
   // PyTorch reuses one module for several calls (relu, relu_1 → layer1.0.relu): number the repeats.
   const seen = new Map<string, number>();
   for (const l of layers) { const c = (seen.get(l.label) ?? 0) + 1; seen.set(l.label, c); if (c > 1) l.label = `${l.label} (${c})`; }
-  const plan = planCapture(proto, key, taps, parseReduce('none'), shapes);
+  const plan = planCapture(proto, key, taps, parseReduce('none'), shapes, batching.runBatch);
   const modules = summary.layers.filter((l) => l.module).map((l) => ({ module: l.module!, index: l.index, op: l.op }));
-  return { ref: { path: m.path, name: path.basename(m.path), sha256: sha, opset: summary.opset, params: summary.totalParams }, modules, layers, plan };
+  const batchNote = batching.note && `${path.basename(m.path)}: ${batching.note}`;
+  return { ref: { path: m.path, name: path.basename(m.path), sha256: sha, opset: summary.opset, params: summary.totalParams }, modules, layers, plan, batchNote };
 }
 
 /** The first `per` images of each class (or the first 10·per without labels), as model input. */
@@ -176,6 +182,7 @@ export async function analyze(o: AnalyzeOptions, pool: SessionPool): Promise<Ana
       dsB = await openDatasetFromJob({ data: o.compareData, configRoot: o.configRoot, memoryBudgetMB: o.memoryBudgetMB }, (infoB?.shape ?? null) as Dim[] | null, log);
     }
     let cmp = o.compare ? await prepareModel(o.compare, o.layers, (dsB ?? ds).sampleShape, pool, { memoryBudgetMB: o.memoryBudgetMB, signal: o.signal }) : null;
+    for (const note of [main.batchNote, cmp?.batchNote]) if (note) { notes.push(note); log(note); }
     const order = dsB ? new SampleOrder(ds, dsB) : null;
     // Samples and k: the thesis's ch. 5 rule unless given (the number of classes comes from the labels we see).
     const seed = o.seed ?? 0;
@@ -331,7 +338,12 @@ export async function analyze(o: AnalyzeOptions, pool: SessionPool): Promise<Ana
           for (const file of files) {
             throwIfAborted(o.signal);
             const m = await loadModel(file);
-            const r = await noiseSvd(m.proto, `${m.path}#noise`, pool, main.layers.map((l) => l.tensor), pick.x, d.sampleShape, d.hasLabels ? pick.labels : null, {
+            // Noise groups run G samples at once: a fixed batch must be freed, or be G.
+            const fixed = await adaptBatch(m.proto, singleInput(m.proto), d.sampleShape, pool, `${m.path}#noise-batch`);
+            if (fixed.runBatch !== null && fixed.runBatch !== settings.groupSize) {
+              throw new ReplensError('E_INPUT_SHAPE', `noise-svd runs groups of ${settings.groupSize} samples, but ${fixed.note}; set --group-size ${fixed.runBatch}`);
+            }
+            const r = await noiseSvd(fixed.proto, `${m.path}#noise${fixed.keySuffix}`, pool, main.layers.map((l) => l.tensor), pick.x, d.sampleShape, d.hasLabels ? pick.labels : null, {
               sigmas: settings.sigmas, groupSize: settings.groupSize, seed, signal: o.signal, onProgress: o.onProgress,
               pixel: d.pixelSpace ?? { mean: [0], std: [1], layout: 'NCHW', clip: null },
             });

@@ -3,11 +3,10 @@
 // the input's batch symbol.
 import { ReplensError } from '../errors';
 import { cutGraph, declaredTensors, feedInputs, valueInfoOf, type Dim } from '../onnx/graph';
-import { encodeModel } from '../onnx/model';
 import type { ModelProto } from '../onnx/proto';
 import { refuseEndlessLoops } from './loops';
 import { probeRuns, type ProbeFeed } from './probe';
-import type { SessionPool } from './session';
+import { encodeForRuntime, type SessionPool } from './session';
 import { fixedBatch } from './batch';
 
 export interface ShapeOptions {
@@ -70,7 +69,7 @@ export async function tensorShapes(model: ModelProto, pool: SessionPool, key: st
     }
     runs.push(feeds);
   }
-  const probed = await probeRuns({ model: encodeModel(exposed), runs, fetches: unresolved, threads: pool.options.intraOpThreads }, {
+  const probed = await probeRuns({ model: encodeForRuntime(exposed, 'shape probe'), runs, fetches: unresolved, threads: pool.options.intraOpThreads }, {
     budgetBytes: (opts.memoryBudgetMB ?? 2048) * 2 ** 20, timeoutMs: opts.timeoutMs, signal: opts.signal, what: 'shape probe',
   });
   if (fixed) {
