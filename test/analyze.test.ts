@@ -4,7 +4,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
 import { spawnSync } from 'child_process';
 import { analyze } from '../src/engine/analyses/analyze';
@@ -21,13 +20,14 @@ import { linearCKA } from '../src/engine/metrics/cka';
 import { classSelectivity } from '../src/engine/metrics/selectivity';
 import { RESULT_SCHEMA } from '../src/shared/result';
 import { ReplensError } from '../src/engine/errors';
+import { tempDir } from './helpers/tmp';
 
 const EX = path.join(__dirname, '..', 'examples', 'fashion-mnist');
 const MODEL = path.join(EX, 'model.onnx');
 const DATA = { path: path.join(EX, 'data', 't10k-images-idx3-ubyte.gz') };
 const CLI = path.join(__dirname, '..', 'dist', 'cli.js');
 const pool = new SessionPool({ executionProvider: 'cpu' });
-const cacheDir = fs.mkdtempSync(path.join(os.tmpdir(), 'replens-cache-'));
+const cacheDir = tempDir('replens-cache-');
 const N = 200;
 
 /** The first n bundled test images as model input: ToTensor then Normalize(0.286, 0.353), step by step in float32. */
@@ -96,7 +96,7 @@ test('analyze: the cache returns the same document at once; compare mode against
 });
 
 test('analyze CLI: writes result.json, report.html and CSVs; bad input is one line', () => {
-  const out = fs.mkdtempSync(path.join(os.tmpdir(), 'replens-analyze-'));
+  const out = tempDir('replens-analyze-');
   const run = (...args: string[]) => spawnSync(process.execPath, [CLI, 'analyze', ...args], { encoding: 'utf8', env: { ...process.env, REPLENS_CACHE_DIR: cacheDir } });
   const r = run(MODEL, '--data', DATA.path, '--samples', '100', '--k', '4', '--analyses', 'summary,rra,selectivity', '--out', out, '--quiet');
   assert.equal(r.status, 0, r.stderr);
@@ -112,7 +112,7 @@ test('analyze CLI: writes result.json, report.html and CSVs; bad input is one li
 });
 
 test('analyze: noise-svd over checkpoints and both splits — one series each, fixed noise gives identical cells for identical models', async () => {
-  const ck = fs.mkdtempSync(path.join(os.tmpdir(), 'replens-ck-'));
+  const ck = tempDir('replens-ck-');
   for (const e of [1, 2]) fs.copyFileSync(MODEL, path.join(ck, `epoch-${e}.onnx`));
   const r = await analyze({
     model: MODEL, data: DATA, analyses: ['noise-svd'], samples: 50, cacheDir, noCache: true, layers: ['op:GlobalAveragePool', 'logits'],
@@ -157,7 +157,7 @@ test('analyze: minibatch CKA (above the Gram limit) equals minibatchCKA on the s
 });
 
 test('analyze --compare-data: the same images under another normalisation pass the order check; a swap is caught and only the comparison is dropped', async () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'replens-cmpdata-'));
+  const dir = tempDir('replens-cmpdata-');
   const n = 40;
   const px = Uint8Array.from(idxValues(readIdx(DATA.path), 0, n * 784) as ArrayLike<number>);
   const y = Int32Array.from(images(n).y);
@@ -192,7 +192,7 @@ test('analyze --compare-data: the same images under another normalisation pass t
 
 test('analyze: too few samples, unlabelled data', async () => {
   await assert.rejects(analyze({ model: MODEL, data: DATA, analyses: ['rra'], samples: 3, cacheDir, noCache: true }, pool), (e: unknown) => e instanceof ReplensError && /at least 4/.test(e.message));
-  const npy = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'replens-nl-')), 'x.npy');
+  const npy = path.join(tempDir('replens-nl-'), 'x.npy');
   writeNpy(npy, { shape: [60, 1, 28, 28], data: images(60).x });
   const r = await analyze({ model: MODEL, data: { path: npy }, analyses: ['rra', 'selectivity'], samples: 60, k: 3, cacheDir, noCache: true }, pool);
   assert.ok(r.notes.some((n) => /selectivity skipped/.test(n)));

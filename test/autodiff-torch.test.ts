@@ -6,12 +6,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
 import { spawnSync } from 'child_process';
 import { runGradCommand } from '../src/cli/grad';
 import { readNpy } from '../src/engine/npy';
 import { safeStem } from '../src/engine/capture/npydir';
+import { tempDir } from './helpers/tmp';
 
 const DIR = path.join(__dirname, 'fixtures', 'grad');
 const manifest = JSON.parse(fs.readFileSync(path.join(DIR, 'manifest.json'), 'utf8')) as { cases: Case[] };
@@ -23,7 +23,7 @@ interface Case {
   wrt?: string[]; expected: Record<string, string>; op_types: string[];
 }
 
-const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'replens-grad-'));
+const tmp = tempDir('replens-grad-');
 const f32 = (file: string) => Float64Array.from(readNpy(file).data as Float32Array);
 
 /** max |a − b| / max |b| */

@@ -3,7 +3,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
 import { OptimizerState, learningRate, epochOrder, train, evaluate, type Optimizer } from '../src/engine/autodiff/train';
 import { buildNet, initState, shallowCnn, type NetSpec } from '../src/engine/autodiff/netbuilder';
@@ -12,6 +11,7 @@ import { runSession, SessionPool } from '../src/engine/runtime/session';
 import { rng } from '../src/engine/onnx/builder';
 import { ReplensError } from '../src/engine/errors';
 import { gradCheck, randomFeed } from './helpers/gradcheck';
+import { tempDir } from './helpers/tmp';
 
 const FX = JSON.parse(fs.readFileSync(path.join(__dirname, 'fixtures', 'optim', 'optim.json'), 'utf8'));
 const pool = new SessionPool({ executionProvider: 'cpu' });
@@ -100,7 +100,7 @@ test('training converges on a separable task, with and without BatchNorm; checkp
     const spec = tiny(bn);
     const state = initState(spec, 1);
     const data = blobs(256, 5), held = blobs(128, 6);
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'replens-train-'));
+    const dir = tempDir('replens-train-');
     const before = await evaluate(spec, state, held, 'cross-entropy', pool);
     const t = await train(spec, state, data, { epochs: 3, batchSize: 30, loss: 'cross-entropy', optimizer: { kind: 'adam', lr: 0.01 }, seed: 2, evalData: held, checkpointDir: dir }, pool);
     assert.equal(t.history.length, 3);

@@ -3,13 +3,13 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
 import { writeNpy } from '../src/engine/npy';
 import { rng } from '../src/engine/onnx/builder';
+import { tempDir } from './helpers/tmp';
 
 const CLI = path.join(__dirname, '..', 'dist', 'cli.js');
-const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'replens-metric-'));
+const tmp = tempDir('replens-metric-');
 const r = rng(17);
 function npy(name: string, shape: number[], data: ArrayLike<number>, type: 'f64' | 'f32' | 'i64' = 'f64'): string {
   const file = path.join(tmp, name);

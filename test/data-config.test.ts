@@ -1,13 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
 import { ReplensError } from '../src/engine/errors';
 import { findConfig, loadConfig, mergeConfig, validateConfig } from '../src/engine/data/config';
+import { tempDir } from './helpers/tmp';
 
 function tmpDir(): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), 'replens-cfg-'));
+  return tempDir('replens-cfg-');
 }
 function write(dir: string, obj: unknown): string {
   const f = path.join(dir, 'replens.json');

@@ -1,18 +1,18 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
 import * as zlib from 'zlib';
 import { ReplensError } from '../src/engine/errors';
 import { idxValues, parseIdx, readIdx } from '../src/engine/data/idx';
 import { openDataset } from '../src/engine/data/open';
 import type { Batch, Dataset } from '../src/engine/data/dataset';
+import { tempDir } from './helpers/tmp';
 
 const FMNIST = '/usr/share/datasets/fashion-mnist';
 
 function tmpDir(): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), 'replens-idx-'));
+  return tempDir('replens-idx-');
 }
 
 /** An IDX file written byte by byte: magic 0 0 type rank, big-endian dims, then the payload. */

@@ -1,7 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
 import * as zlib from 'zlib';
 import { PNG } from 'pngjs';
@@ -10,11 +9,12 @@ import { ReplensError } from '../src/engine/errors';
 import { decodeImage, scanImageFolder } from '../src/engine/data/imagefolder';
 import { openDataset } from '../src/engine/data/open';
 import type { Batch } from '../src/engine/data/dataset';
+import { tempDir } from './helpers/tmp';
 
 const f = Math.fround;
 
 function tmpDir(): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), 'replens-if-'));
+  return tempDir('replens-if-');
 }
 
 /** 8-bit PNG via pngjs from RGBA pixels; `colorType` 0 gray, 2 RGB, 6 RGBA. */

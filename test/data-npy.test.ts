@@ -1,19 +1,19 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
 import { zipSync } from 'fflate';
 import { ReplensError } from '../src/engine/errors';
 import { encodeNpy, type NpyData } from '../src/engine/npy';
 import { openDataset } from '../src/engine/data/open';
 import type { Batch, Dataset, DatasetSpec } from '../src/engine/data/dataset';
+import { tempDir } from './helpers/tmp';
 
 const FIX = path.join(__dirname, 'fixtures', 'data');
 const f = Math.fround;
 
 function tmpDir(): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), 'replens-npy-'));
+  return tempDir('replens-npy-');
 }
 
 function npz(file: string, entries: Record<string, { shape: number[]; data: NpyData }>, level: 0 | 6 = 6): string {

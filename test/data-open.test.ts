@@ -1,7 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
 import * as zlib from 'zlib';
 import { zipSync } from 'fflate';
@@ -9,11 +8,12 @@ import { ReplensError } from '../src/engine/errors';
 import { encodeNpy, type NpyData } from '../src/engine/npy';
 import { inferFormat, openDataset } from '../src/engine/data/open';
 import type { Batch } from '../src/engine/data/dataset';
+import { tempDir } from './helpers/tmp';
 
 const f = Math.fround;
 
 function tmpDir(): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), 'replens-open-'));
+  return tempDir('replens-open-');
 }
 function npz(file: string, entries: Record<string, { shape: number[]; data: NpyData }>): string {
   const files: Record<string, Uint8Array> = {};

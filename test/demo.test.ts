@@ -5,10 +5,11 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
+import { tempDir } from './helpers/tmp';
 
 test('npm run demo: layers, then analyze with every analysis and a comparison, report.html written', () => {
   const root = path.join(__dirname, '..');
-  const r = spawnSync(process.execPath, [path.join(root, 'scripts', 'demo.js')], { cwd: root, encoding: 'utf8', env: { ...process.env, REPLENS_CACHE_DIR: fs.mkdtempSync(path.join(require('os').tmpdir(), 'demo-cache-')) } });
+  const r = spawnSync(process.execPath, [path.join(root, 'scripts', 'demo.js')], { cwd: root, encoding: 'utf8', env: { ...process.env, REPLENS_CACHE_DIR: tempDir('demo-cache-') } });
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, /13 nodes, 321738 parameters/);
   assert.match(r.stdout, /1000 samples of IDX t10k-images-idx3-ubyte\.gz/);

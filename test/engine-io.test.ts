@@ -1,14 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
 import { NpyWriter, encodeNpy, parseNpy, readNpy } from '../src/engine/npy';
 import { ActivationStore } from '../src/engine/capture/store';
 import { safeStem, tensorFileNames } from '../src/engine/capture/npydir';
 import { ReplensError, closest } from '../src/engine/errors';
+import { tempDir } from './helpers/tmp';
 
-const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'replens-io-'));
+const tmp = tempDir('replens-io-');
 
 test('npy: header and data as numpy writes them (hand-built bytes), and round trips', () => {
   // numpy.save of np.arange(6, dtype='<f4').reshape(2,3): magic, v1.0, header len 118, dict padded to 128 bytes.

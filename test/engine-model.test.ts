@@ -1,7 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
 import { decodeModel, encodeModel, loadModel, saveModel } from '../src/engine/onnx/model';
 import { onnx } from '../src/engine/onnx/proto';
@@ -12,10 +11,11 @@ import { tensorShapes } from '../src/engine/runtime/shapes';
 import { ReplensError } from '../src/engine/errors';
 import { zooModel, randomInput } from './helpers/models';
 import * as R from './helpers/reference';
+import { tempDir } from './helpers/tmp';
 
 const FIX = path.join(__dirname, 'fixtures', 'onnx');
 const pool = new SessionPool({ executionProvider: 'cpu' });
-const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'replens-model-'));
+const tmp = tempDir('replens-model-');
 
 async function rejectsWith(p: Promise<unknown>, code: string, re: RegExp) {
   await assert.rejects(p, (e: unknown) => {

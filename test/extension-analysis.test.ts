@@ -4,7 +4,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
 import { AnalysisController, type AnalysisControllerHost, type AnalyzeRunner } from '../src/extension/analysisController';
 import { ResultRegistry } from '../src/extension/results';
@@ -17,6 +16,7 @@ import type { AnalysisResult } from '../src/shared/result';
 import { PANEL_TABS, panelTabs, sparklinePoints } from '../webview/analysis/tabs';
 import { DEFAULT_LIGHT } from '../webview/charts/theme';
 import { gatedWorker, runGated } from './helpers/gate';
+import { tempDir } from './helpers/tmp';
 
 const SAMPLE = JSON.parse(fs.readFileSync(path.join(__dirname, 'fixtures', 'report', 'sample-result.json'), 'utf8')) as AnalysisResult;
 const WORKER = path.join(__dirname, '..', 'dist', 'worker.js');
@@ -93,9 +93,8 @@ test('messages: the analysis view protocol refuses malformed messages with one l
   assert.throws(() => parseAnalysisViewToHost({ v: 1, type: 'png', chart: 'a', dataUrl: 'data:text/html,<b>' }), /PNG data URL/);
 });
 
-test('registry: results survive a reload from disk; unreadable files are skipped with a note', (t) => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'replens-reg-'));
-  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+test('registry: results survive a reload from disk; unreadable files are skipped with a note', () => {
+  const dir = tempDir('replens-reg-');
   const a = new ResultRegistry(dir);
   let changes = 0;
   a.onDidChange(() => changes++);
@@ -139,7 +138,7 @@ test('tabs: each analysis of the sample result gets its tab and the report chart
 
 test('with the real worker: partial documents per finished RRA layer; cancel midway keeps them', { timeout: 300_000, skip: !fs.existsSync(WORKER) && 'dist/worker.js is missing (npm run build)' }, async () => {
   const w = new AnalysisWorker(WORKER);
-  const cacheDir = fs.mkdtempSync(path.join(os.tmpdir(), 'replens-wcache-'));
+  const cacheDir = tempDir('replens-wcache-');
   const base: AnalyzeJob = {
     kind: 'analyze', modelPath: path.join(EX, 'fashion-mnist', 'model.onnx'), data: { path: path.join(EX, 'fashion-mnist', 'data', 't10k-images-idx3-ubyte.gz') },
     analyses: ['summary', 'rra'], samples: 150, k: 4, cacheDir, noCache: true, runtime: { executionProvider: 'cpu' },
@@ -162,5 +161,5 @@ test('with the real worker: partial documents per finished RRA layer; cancel mid
       await assert.rejects(runGated(g, { on: 'partial', min: 2, spacingMs: 300 }, base, { signal: ac.signal, onPartial: (p) => { if (p.kind !== 'analysis') return; kept = p.result.analyses.rra?.perLayer.length ?? 0; if (kept >= 2) ac.abort(); } }), (e: unknown) => e instanceof ReplensError && e.code === 'E_CANCELLED');
       assert.equal(kept, 2);
     } finally { await g.dispose(); }
-  } finally { await w.dispose(); fs.rmSync(cacheDir, { recursive: true, force: true }); }
+  } finally { await w.dispose(); }
 });

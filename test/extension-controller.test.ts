@@ -1,7 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
 import { InspectController, type InspectControllerHost, type JobRunner } from '../src/extension/inspectController';
 import { runtimeSettings, timestamp, isOnnxPath } from '../src/extension/settings';
@@ -10,6 +9,7 @@ import { AnalysisWorker, type RunHandlers } from '../src/worker/client';
 import { saveModel } from '../src/engine/onnx/model';
 import type { ErrorInfo, HostToWebview, InspectJob, InspectResult, JobResult } from '../src/shared/messages';
 import { zooModel } from './helpers/models';
+import { tempDir } from './helpers/tmp';
 
 const fakeResult = (modelPath: string): InspectResult => ({
   kind: 'inspect', modelPath, fileBytes: 10, executionProvider: 'cpu',
@@ -134,7 +134,7 @@ test('a failing post (the panel is gone) is logged, not thrown', async () => {
 
 const WORKER = path.join(__dirname, '..', 'dist', 'worker.js');
 test('with the real worker: a model is inspected off the host thread; a corrupt file gives an error card message', { skip: !fs.existsSync(WORKER) && 'dist/worker.js is missing (npm run build)' }, async () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'replens-ext-'));
+  const dir = tempDir('replens-ext-');
   const good = path.join(dir, 'zoo.onnx');
   const bad = path.join(dir, 'broken.onnx');
   saveModel(zooModel().model, good);

@@ -5,7 +5,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
 import Long from 'long';
 import { decodeModel, encodeModel, loadModel } from '../src/engine/onnx/model';
@@ -15,10 +14,11 @@ import { inspectModel } from '../src/engine/inspect';
 import { SessionPool } from '../src/engine/runtime/session';
 import { ReplensError } from '../src/engine/errors';
 import { zooModel } from './helpers/models';
+import { tempDir } from './helpers/tmp';
 
 const ROOT = path.join(__dirname, '..');
 const FIX = path.join(__dirname, 'fixtures', 'onnx');
-const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'replens-fuzz-'));
+const tmp = tempDir('replens-fuzz-');
 const CASES = Number(process.env.REPLENS_FUZZ_CASES ?? 400);
 const SEED = Number(process.env.REPLENS_FUZZ_SEED ?? 20240611);
 const RSS_LIMIT = 2 * 2 ** 30;

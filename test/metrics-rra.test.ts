@@ -4,7 +4,6 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'fs';
 import * as path from 'path';
-import * as os from 'os';
 import { ActivationStore } from '../src/engine/capture/store';
 import { mat, Mat } from '../src/engine/linalg/gemm';
 import { knnGraph, knnWithDistances, knnRows } from '../src/engine/metrics/knn';
@@ -14,6 +13,7 @@ import { twoNN } from '../src/engine/metrics/twonn';
 import { poolFeatures } from '../src/engine/metrics/pooling';
 import { balancedSubset, rraDefaults } from '../src/engine/metrics/rra-defaults';
 import { ReplensError } from '../src/engine/errors';
+import { tempDir } from './helpers/tmp';
 
 const FX = JSON.parse(fs.readFileSync(path.join(__dirname, 'fixtures', 'metrics', 'rra', 'rra.json'), 'utf8'));
 
@@ -91,7 +91,7 @@ test('knnGraph: the same graph for every block size', async () => {
 
 test('knnWithDistances from a spilled ActivationStore (RowSource): the same exact graph as from memory', async () => {
   const s = FX.sets.gauss as number[][];
-  const store = new ActivationStore(256, fs.mkdtempSync(path.join(os.tmpdir(), 'replens-knn-')));
+  const store = new ActivationStore(256, tempDir('replens-knn-'));
   const D = s[0].length;
   for (let r = 0; r < s.length; r += 6) { const part = s.slice(r, r + 6); store.append('x', Float32Array.from(part.flat()), part.length, [D]); }
   assert.deepEqual(store.spilled, ['x']);
@@ -108,7 +108,7 @@ test('knnWithDistances from a spilled ActivationStore (RowSource): the same exac
   let seed = 11;
   const rnd = () => { seed = (seed * 1103515245 + 12345) % 2147483648; return seed / 2147483648; };
   const cube = Array.from({ length: 120 }, () => Array.from({ length: 8 }, () => 1e3 + Math.round(rnd()) / 2));
-  const tiny = new ActivationStore(16, fs.mkdtempSync(path.join(os.tmpdir(), 'replens-knn-')));
+  const tiny = new ActivationStore(16, tempDir('replens-knn-'));
   for (const p of cube) tiny.append('r', Float32Array.from(p), 1, [8]);
   const cubeWant = await knnWithDistances(m(cube), 3, { screening: 'float64' });
   const cubeGot = await knnWithDistances(tiny.source('r'), 3, { screening: 'float32', blockRows: 32 });

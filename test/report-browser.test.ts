@@ -10,7 +10,6 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'child_process';
 import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
 import { pathToFileURL } from 'url';
 import type { AnalysisResult } from '../src/shared/result';
@@ -18,6 +17,7 @@ import { reportCharts } from '../webview/charts/analysis';
 import { REPORT_THEMES } from '../webview/report/overview';
 import { writeReport } from '../webview/report/write';
 import { browserUnavailable, launchChromium } from './helpers/browser';
+import { tempDir } from './helpers/tmp';
 
 const ROOT = path.join(__dirname, '..');
 const FIXTURE = path.join(ROOT, 'test', 'fixtures', 'report', 'sample-result.json');
@@ -79,7 +79,7 @@ before(async () => {
   if (SKIP) return;
   ensureBuilt();
   result = JSON.parse(fs.readFileSync(FIXTURE, 'utf8'));
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'replens-report-'));
+  dir = tempDir('replens-report-');
   console.log(`# report shots: ${dir}`);
   writeReport(result, path.join(dir, 'report-light.html'), { theme: 'light' });
   writeReport(result, path.join(dir, 'report-auto.html'), { theme: 'auto' });

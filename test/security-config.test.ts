@@ -11,9 +11,10 @@ import { configFor, dataRoot, discoveryLimit } from '../src/engine/data/config';
 import { openDatasetFromJob } from '../src/engine/capture/source';
 import { writeNpy } from '../src/engine/npy';
 import { parseHostToWorker } from '../src/shared/messages';
+import { tempDir } from './helpers/tmp';
 
 function tmpDir(): string {
-  return fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'replens-cfg-')));
+  return fs.realpathSync(tempDir('replens-cfg-'));
 }
 function put(file: string, content: unknown = {}): string {
   fs.mkdirSync(path.dirname(file), { recursive: true });

@@ -4,7 +4,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
 import { GraphBuilder } from '../src/engine/onnx/builder';
 import { saveModel } from '../src/engine/onnx/model';
@@ -19,8 +18,9 @@ import { runGradCommand } from '../src/cli/grad';
 import { ReplensError } from '../src/engine/errors';
 import type { ActivationsJob } from '../src/shared/messages';
 import type { JobContext } from '../src/engine/jobs';
+import { tempDir } from './helpers/tmp';
 
-const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'replens-secout-'));
+const tmp = tempDir('replens-secout-');
 const pool = new SessionPool({ executionProvider: 'cpu', intraOpThreads: 1 });
 const N = 40, D = 3;
 

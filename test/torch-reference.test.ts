@@ -3,10 +3,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
 import { runJob } from '../src/engine/jobs';
 import { readNpy } from '../src/engine/npy';
+import { tempDir } from './helpers/tmp';
 
 const REF = path.join(__dirname, 'fixtures', 'fashion-ref');
 
@@ -14,7 +14,7 @@ test('every captured tensor of the Fashion-MNIST CNN matches PyTorch forward hoo
   const index = JSON.parse(fs.readFileSync(path.join(REF, 'index.json'), 'utf8'));
   const tensors = Object.keys(index.tensors);
   assert.ok(tensors.length >= 25, `${tensors.length} reference tensors`);
-  const out = fs.mkdtempSync(path.join(os.tmpdir(), 'replens-torchref-'));
+  const out = tempDir('replens-torchref-');
   const res = await runJob(
     { kind: 'activations', modelPath: path.join(REF, index.model), input: path.join(REF, index.input), tensors: [...tensors, 'logits'], reduce: 'none', outDir: out, runtime: { executionProvider: 'cpu' } },
     { signal: new AbortController().signal, progress: () => undefined, partial: () => undefined, log: () => undefined },

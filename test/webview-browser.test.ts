@@ -11,7 +11,6 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as http from 'http';
-import * as os from 'os';
 import * as path from 'path';
 import type { AddressInfo } from 'net';
 import { GraphBuilder, float } from '../src/engine/onnx/builder';
@@ -22,6 +21,7 @@ import type { HostToWebview, InspectResult } from '../src/shared/messages';
 import { inspectHtml, makeNonce } from '../src/extension/inspectHtml';
 import { cellText } from '../webview/inspect/table';
 import { browserUnavailable, launchChromium } from './helpers/browser';
+import { tempDir } from './helpers/tmp';
 
 const ROOT = path.join(__dirname, '..');
 const OUT = path.join(ROOT, 'test-out');
@@ -219,7 +219,7 @@ before(async () => {
   step('before');
   ensureBuilt();
   step('built');
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'replens-webview-'));
+  const dir = tempDir('replens-webview-');
   const modelPath = path.join(dir, 'small-cnn.onnx');
   saveModel(smallCnn(), modelPath);
   result = await inspectModel(modelPath, new SessionPool({ executionProvider: 'cpu' }));

@@ -1,6 +1,8 @@
 // Captured activations held for analyses within a memory budget. Rows stay in memory until the budget is
 // reached; beyond it each tensor's rows spill to a .npy file and are read back in chunks. Asking to hold more
 // than the budget in memory at once is an E_MEMORY_BUDGET error naming the sizes.
+// Spill folders are named after the owning process (replens-spill-<pid>-XXXXXX): a run killed outright (SIGKILL, a
+// crash) cannot remove its own, so each new store removes those whose owner process is gone.
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -28,6 +30,7 @@ export class ActivationStore {
 
   constructor(readonly budgetBytes: number, private readonly spillRoot = os.tmpdir()) {
     if (!(budgetBytes > 0)) throw new ReplensError('E_ARGUMENT', `memory budget must be positive, got ${budgetBytes}`);
+    removeStaleSpills(spillRoot);
   }
 
   get bytesInMemory(): number { return this.memoryBytes; }
@@ -67,7 +70,7 @@ export class ActivationStore {
     const candidates = [...this.entries].filter(([, e]) => !e.spill).sort((a, b) => b[1].bytesInMemory - a[1].bytesInMemory);
     for (const [tensor, e] of candidates) {
       if (this.memoryBytes + incoming <= this.budgetBytes) break;
-      if (!this.spillDir) this.spillDir = fs.mkdtempSync(path.join(this.spillRoot, 'replens-spill-'));
+      if (!this.spillDir) this.spillDir = fs.mkdtempSync(path.join(this.spillRoot, `${SPILL_PREFIX}${process.pid}-`));
       // In place (read while written), created exclusively; the counter keeps names apart when stems coincide.
       e.spill = new NpyWriter(path.join(this.spillDir, `${safeStem(tensor)}-${this.spillCount++}.npy`), 'float32', e.rowShape, { inPlace: true });
       for (const c of e.chunks) e.spill.append(c, c.length / e.rowSize);
@@ -191,6 +194,41 @@ export class ActivationStore {
     if (this.spillDir) fs.rmSync(this.spillDir, { recursive: true, force: true });
     this.spillDir = null;
   }
+}
+
+const SPILL_PREFIX = 'replens-spill-';
+/** What mkdtemp makes of `${SPILL_PREFIX}${pid}-`: six random characters. */
+const SPILL_NAME = /^replens-spill-(\d+)-[A-Za-z0-9]{6}$/;
+
+/** Whether a process with this id exists (signal 0 only checks; EPERM: it exists but belongs to someone else). */
+export function processAlive(pid: number): boolean {
+  try { process.kill(pid, 0); return true; } catch (e) { return (e as NodeJS.ErrnoException).code === 'EPERM'; }
+}
+
+/**
+ * Removes spill folders under `root` left by RepLens processes that no longer run: only folders (not links) named
+ * exactly as a store names them, owned by this user, whose pid is not alive. A live process's folder — this one's
+ * included — is never touched; a reused pid only keeps a stale folder longer. Returns the folders removed.
+ */
+export function removeStaleSpills(root: string): string[] {
+  let names: string[];
+  try { names = fs.readdirSync(root); } catch { return []; }
+  const uid = process.getuid?.();
+  const removed: string[] = [];
+  for (const name of names) {
+    const m = SPILL_NAME.exec(name);
+    if (!m) continue;
+    const pid = Number(m[1]);
+    if (pid === process.pid || processAlive(pid)) continue;
+    const dir = path.join(root, name);
+    try {
+      const st = fs.lstatSync(dir);
+      if (!st.isDirectory() || (uid !== undefined && st.uid !== uid)) continue;
+      fs.rmSync(dir, { recursive: true, force: true });
+      removed.push(dir);
+    } catch { /* gone meanwhile, or not ours to remove: a later store tries again */ }
+  }
+  return removed;
 }
 
 function mb(bytes: number): string {
