@@ -15,6 +15,7 @@ import { ensureDir } from '../engine/fswrite';
 import { buildGradientModel, runGradient } from '../engine/autodiff/gradient';
 import { TARGET_INPUT, type Objective } from '../engine/autodiff/objective';
 import { SessionPool, type Feed } from '../engine/runtime/session';
+import { adaptBatch, fixedBatch } from '../engine/runtime/batch';
 import type { RuntimeSettings } from '../shared/messages';
 
 export interface GradArgs {
@@ -81,8 +82,17 @@ export async function runGradCommand(a: GradArgs): Promise<unknown> {
   }
   const pool = new SessionPool({ executionProvider: a.runtime.executionProvider, intraOpThreads: a.runtime.intraOpThreads });
   try {
-    const key = `${path.resolve(a.model)}#grad`;
-    const gm = await buildGradientModel(proto, { objective, wrt }, feeds, pool, key);
+    let key = `${path.resolve(a.model)}#grad`;
+    // A fixed batch size that --input does not match: free it when that is safe (runtime/batch.ts).
+    let model = proto;
+    const batch = fixedBatch(proto, inputName);
+    if (batch !== null && x.dims[0] !== batch) {
+      const adapted = await adaptBatch(proto, inputName, x.dims.slice(1), pool, key);
+      if (adapted.runBatch !== null) bad(`--input has ${x.dims[0]} samples, but ${adapted.note?.replace(/; running .*$/, '')}; give ${batch} sample${batch === 1 ? '' : 's'} per call`);
+      model = adapted.proto;
+      key += adapted.keySuffix;
+    }
+    const gm = await buildGradientModel(model, { objective, wrt }, feeds, pool, key);
     if (mseMode) {
       const t = floatFeed(a.mseTarget!, '--mse-target', elemType);
       const want = gm.extraInputs.find((i) => i.name === TARGET_INPUT)!.dims;
