@@ -16,6 +16,7 @@ import { resnet20 } from './resnet';
 import { benchMetrics } from './metrics';
 import { benchGrad } from './grad';
 import { benchAnalyze } from './analyze';
+import { benchSimilarity } from './similarity';
 
 const IMAGES = Number(process.env.BENCH_IMAGES ?? 10000);
 const BATCH = Number(process.env.BENCH_BATCH ?? 100);
@@ -60,11 +61,12 @@ async function bench(label: string, model: ModelProto, sampleShape: number[], po
 
 async function main() {
   const mode = process.env.BENCH ?? 'all';
-  if (!['capture', 'metrics', 'grad', 'analyze', 'all'].includes(mode)) throw new Error(`BENCH must be capture, metrics, grad, analyze or all, not "${mode}"`);
+  if (!['capture', 'metrics', 'grad', 'analyze', 'similarity', 'all'].includes(mode)) throw new Error(`BENCH must be capture, metrics, grad, analyze, similarity or all, not "${mode}"`);
   if (mode === 'capture' || mode === 'all') await benchCapture();
   if (mode === 'metrics' || mode === 'all') await benchMetrics();
   if (mode === 'grad' || mode === 'all') await benchGrad();
   if (mode === 'analyze' || mode === 'all') await benchAnalyze();
+  if (mode === 'similarity' || mode === 'all') await benchSimilarity();
 }
 
 async function benchCapture() {

@@ -89,6 +89,40 @@ export interface SimilarityResult {
   compare?: { cka: LayerMatrix; svcca: LayerMatrix; pwcca: LayerMatrix };
   /** 'feature' | 'gram' | 'minibatch B' — how CKA was computed. */
   ckaMethod: string;
+  /**
+   * SVCCA/PWCCA's guard against the trivial regime (kept directions near n): the rule, the cap (`maxDims`, null
+   * with the guard off), the rule's limit ⌊n/10⌋ and what each layer kept. A cell is 'capped' when either layer is
+   * capped, 'trivial' when either layer kept more than `limit` directions (`ccaCellFlag`).
+   */
+  cca?: { rule: string; maxDims: number | null; limit: number; samples: number; perLayer: CcaLayerDims[]; perLayerB?: CcaLayerDims[] };
+  /** SVCCA/PWCCA cells (or whole layers, col '*') that are null because the computation failed, and why. */
+  ccaFailures?: { metric: string; row: string; col: string; reason: string }[];
+  /** Things the views show next to the matrices (also in the result's notes). */
+  warnings?: string[];
+}
+
+export type CcaCellFlag = 'capped' | 'trivial' | null;
+
+/** How a SVCCA (or PWCCA) cell between two layers was computed, from their CcaLayerDims. */
+export function ccaCellFlag(a: CcaLayerDims | undefined, b: CcaLayerDims | undefined, metric: 'svcca' | 'pwcca', limit: number): CcaCellFlag {
+  if (!a || !b) return null;
+  const kept = (d: CcaLayerDims) => (metric === 'svcca' ? d.svccaDims : d.pwccaDims);
+  const full = (d: CcaLayerDims) => (metric === 'svcca' ? d.varianceDims : d.rank);
+  if (Math.max(kept(a), kept(b)) > limit) return 'trivial';
+  return kept(a) < full(a) || kept(b) < full(b) ? 'capped' : null;
+}
+
+/** What SVCCA/PWCCA kept of a layer's units (channels of conv layers). */
+export interface CcaLayerDims {
+  tensor: string;
+  units: number;
+  /** Numerical rank of the centred units. */
+  rank: number;
+  /** Directions reaching 99 % of the variance, before the cap. */
+  varianceDims: number;
+  svccaDims: number;
+  pwccaDims: number;
+  capped: boolean;
 }
 
 export interface SelectivityLayer {

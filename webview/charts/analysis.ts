@@ -5,7 +5,7 @@
 // the spec (plotly draws gaps), never NaN and never 0. Labels come from the result's LayerRefs (the PyTorch module
 // path when known); long labels are cut in the middle on the axes and shown in full in the hover. Every name, title
 // and label reaches plotly through plotlyText (./text): plotly reads markup, entities, TeX and templates in text.
-import type { AnalysisResult, LayerMatrix, LayerRef, NoiseSvdCellJson } from '../../src/shared/result';
+import { ccaCellFlag, type AnalysisResult, type CcaLayerDims, type LayerMatrix, type LayerRef, type NoiseSvdCellJson } from '../../src/shared/result';
 import { hoverLabel, type ChartTheme } from './theme';
 import { drawnLength, hoverLines, plotlyText } from './text';
 import { formatCount, middleEllipsis } from '../format';
@@ -269,6 +269,8 @@ export interface HeatmapOptions {
   colRefs?: readonly LayerRef[];
   rowTitle?: string;
   colTitle?: string;
+  /** An extra hover line per cell (e.g. the SVCCA/PWCCA trivial-regime warning), null for none. */
+  cellNote?: (row: string, col: string) => string | null;
 }
 
 /**
@@ -283,7 +285,10 @@ export function layerHeatmap(m: LayerMatrix | undefined | null, result: Analysis
   const y = uniqueLabels(rowFull);
   const x = uniqueLabels(colFull);
   const z = m.rows.map((_, i) => m.cols.map((_, j) => finite(m.values[i]?.[j])));
-  const text = z.map((row, i) => row.map((v, j) => plotlyText(`${rowFull[i]} ↔ ${colFull[j]}: ${exact(v)}`)));
+  const text = z.map((row, i) => row.map((v, j) => {
+    const note = v === null ? null : o.cellNote?.(m.rows[i], m.cols[j]) ?? null;
+    return plotlyText(`${rowFull[i]} ↔ ${colFull[j]}: ${exact(v)}${note ? ` — ${note}` : ''}`);
+  }));
   // Explicit margins from the (shortened) label lengths and a plot side from the layer count, so the square plot
   // fills the figure instead of floating in slack (automargin still grows them when the estimate is short).
   const n = Math.max(m.rows.length, m.cols.length);
@@ -338,21 +343,48 @@ export function layerHeatmap(m: LayerMatrix | undefined | null, result: Analysis
 
 export interface NamedFigure { id: string; title: string; figure: PlotFigure }
 
+/**
+ * SVCCA/PWCCA's guard (issue 13) as the views show it: a title suffix saying what the cap did or that cells are in
+ * the trivial regime, and a per-cell hover note.
+ */
+function ccaGuardView(result: AnalysisResult, metric: 'svcca' | 'pwcca', compare: boolean): { suffix: string; cellNote: (row: string, col: string) => string | null } {
+  const g = result.analyses.similarity?.cca;
+  if (!g) return { suffix: '', cellNote: () => null };
+  const A = new Map<string, CcaLayerDims>(g.perLayer.map((d) => [d.tensor, d]));
+  const B = new Map<string, CcaLayerDims>((compare ? g.perLayerB ?? [] : g.perLayer).map((d) => [d.tensor, d]));
+  let trivial = 0, capped = 0;
+  for (const a of A.values()) for (const b of B.values()) {
+    if (!compare && a === b) continue;
+    const f = ccaCellFlag(a, b, metric, g.limit);
+    if (f === 'trivial') trivial++; else if (f === 'capped') capped++;
+  }
+  const suffix = trivial ? ` — ⚠ ${trivial} cell(s) in the trivial regime (> ${g.limit} kept directions of ${g.samples} samples): near 1 by construction`
+    : capped && g.maxDims !== null ? ` (≤ ${g.maxDims} directions per layer: ⌊n/10⌋ of ${g.samples} samples)` : '';
+  const cellNote = (row: string, col: string) => {
+    if (!compare && row === col) return null;
+    const f = ccaCellFlag(A.get(row), B.get(col), metric, g.limit);
+    return f === 'trivial' ? `⚠ trivial regime: more than ${g.limit} kept directions of ${g.samples} samples, independent data would score near 1`
+      : f === 'capped' ? `capped at ${g.maxDims} directions (⌊n/10⌋)` : null;
+  };
+  return { suffix, cellNote };
+}
+
 /** The within-model heatmaps that are present: NNLS, CKA, debiased CKA, SVCCA, PWCCA. */
 export function similarityHeatmaps(result: AnalysisResult, theme: ChartTheme): NamedFigure[] {
   const rra = result.analyses.rra, sim = result.analyses.similarity;
   const k = rra ? ` (k=${rra.k})` : '';
   const ckaNote = sim?.ckaMethod ? ` (${sim.ckaMethod})` : '';
-  const specs: [string, string, string, LayerMatrix | undefined][] = [
+  const sv = ccaGuardView(result, 'svcca', false), pw = ccaGuardView(result, 'pwcca', false);
+  const specs: [string, string, string, LayerMatrix | undefined, HeatmapOptions['cellNote']?][] = [
     ['nnls', `NNLS${k}`, 'NNLS', rra?.nnls],
     ['cka', `Linear CKA${ckaNote}`, 'CKA', sim?.cka],
     ['cka-debiased', 'Debiased linear CKA', 'CKA (debiased)', sim?.ckaDebiased],
-    ['svcca', 'SVCCA', 'SVCCA', sim?.svcca],
-    ['pwcca', 'PWCCA', 'PWCCA', sim?.pwcca],
+    ['svcca', `SVCCA${sv.suffix}`, 'SVCCA', sim?.svcca, sv.cellNote],
+    ['pwcca', `PWCCA${pw.suffix}`, 'PWCCA', sim?.pwcca, pw.cellNote],
   ];
   const out: NamedFigure[] = [];
-  for (const [id, title, metric, m] of specs) {
-    const figure = layerHeatmap(m, result, theme, { metric });
+  for (const [id, title, metric, m, cellNote] of specs) {
+    const figure = layerHeatmap(m, result, theme, { metric, cellNote });
     if (figure) out.push({ id, title, figure });
   }
   return out;
@@ -363,15 +395,16 @@ export function compareHeatmaps(result: AnalysisResult, theme: ChartTheme): Name
   const rra = result.analyses.rra, cmp = result.analyses.similarity?.compare;
   const other = result.compare?.name ?? 'compared model';
   const o = { colRefs: result.compare?.layers ?? [], rowTitle: result.model.name, colTitle: other };
-  const specs: [string, string, string, LayerMatrix | undefined][] = [
+  const sv = ccaGuardView(result, 'svcca', true), pw = ccaGuardView(result, 'pwcca', true);
+  const specs: [string, string, string, LayerMatrix | undefined, HeatmapOptions['cellNote']?][] = [
     ['compare-nnls', `NNLS${rra ? ` (k=${rra.k})` : ''}`, 'NNLS', rra?.interModel],
     ['compare-cka', 'Linear CKA', 'CKA', cmp?.cka],
-    ['compare-svcca', 'SVCCA', 'SVCCA', cmp?.svcca],
-    ['compare-pwcca', 'PWCCA', 'PWCCA', cmp?.pwcca],
+    ['compare-svcca', `SVCCA${sv.suffix}`, 'SVCCA', cmp?.svcca, sv.cellNote],
+    ['compare-pwcca', `PWCCA${pw.suffix}`, 'PWCCA', cmp?.pwcca, pw.cellNote],
   ];
   const out: NamedFigure[] = [];
-  for (const [id, title, metric, m] of specs) {
-    const figure = layerHeatmap(m, result, theme, { ...o, metric });
+  for (const [id, title, metric, m, cellNote] of specs) {
+    const figure = layerHeatmap(m, result, theme, { ...o, metric, cellNote });
     if (figure) out.push({ id, title, figure });
   }
   return out;

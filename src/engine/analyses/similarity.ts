@@ -6,13 +6,18 @@
 //    fit, so each pair is minibatch CKA (Nguyen et al.) over batches of about SIMILARITY_LIMITS.minibatch samples.
 //  * SVCCA / PWCCA on units: conv layers are reduced to per-channel spatial means (the neurons are channels, as
 //    Raghu et al. and Morcos et al. do for conv layers, so the neuron count stays below the sample count).
+//    Each layer is factored ONCE (centring, SVD reduction, whitening: metrics/cca.ts `layerCcaFactor`) and every
+//    pair is then one small product and SVD, so L layers cost L factorisations plus L² small products.
+//    Guard against the trivial regime (issue 13): a side keeps at most ⌊n/10⌋ directions (CCA_MAX_DIMS_FRACTION);
+//    which layers were capped, and which cells would have been trivial, are recorded in `cca` / `ccaCells` with a
+//    warning in the notes. A pair that fails is null and named in the notes (metric, layer pair, reason).
 import { throwIfAborted, errorMessage } from '../errors';
 import type { ActivationStore } from '../capture/store';
 import { gemm } from '../linalg/gemm';
 import { uCenterGram } from '../metrics/center';
-import { pwcca, svcca } from '../metrics/cca';
+import { CCA_MAX_DIMS_FRACTION, ccaChanceLevel, ccaMaxDims, ccaOfFactors, layerCcaFactor, pwccaOfFactors, type LayerCcaFactor } from '../metrics/cca';
 import { ProgressTracker, type ProgressSink } from '../progress';
-import type { LayerMatrix, LayerRef, SimilarityResult } from '../../shared/result';
+import { ccaCellFlag, type CcaLayerDims, type LayerMatrix, type LayerRef, type SimilarityResult } from '../../shared/result';
 
 /** Above `maxGramSamples` CKA switches to minibatches of about `minibatch` samples (tests lower both). */
 export const SIMILARITY_LIMITS = { maxGramSamples: 5000, minibatch: 1000 };
@@ -152,58 +157,128 @@ async function ckaOf(a: Rep, storeA: ActivationStore, b: Rep, storeB: Activation
   return s / (a.norm * b.norm);
 }
 
+/** The result's per-layer record of a factor. */
+function dimsOf(tensor: string, f: LayerCcaFactor): CcaLayerDims {
+  return { tensor, units: f.units, rank: f.rank, varianceDims: f.varianceDims, svccaDims: f.svccaDims, pwccaDims: f.pwccaDims, capped: f.svccaDims < f.varianceDims || f.pwccaDims < f.rank };
+}
+
 export async function runSimilarity(
   store: ActivationStore, layers: LayerRef[],
-  o: { storeB?: ActivationStore | null; layersB?: LayerRef[]; signal?: AbortSignal; onProgress?: ProgressSink; notes?: string[]; timings?: Record<string, number> } = {},
+  o: {
+    storeB?: ActivationStore | null; layersB?: LayerRef[]; signal?: AbortSignal; onProgress?: ProgressSink; notes?: string[]; timings?: Record<string, number>;
+    /** The SVCCA/PWCCA guard: at most ⌊fraction·n⌋ kept directions per side (default CCA_MAX_DIMS_FRACTION); null turns it off. */
+    ccaMaxDimsFraction?: number | null;
+  } = {},
 ): Promise<SimilarityResult> {
   const timed = async <T>(key: string, f: () => Promise<T>): Promise<T> => { const t0 = Date.now(); try { return await f(); } finally { if (o.timings) o.timings[key] = (o.timings[key] ?? 0) + (Date.now() - t0) / 1000; } };
   const n = store.rows(layers[0].tensor);
   const minibatch = n > SIMILARITY_LIMITS.maxGramSamples;
+  const fraction = o.ccaMaxDimsFraction === undefined ? CCA_MAX_DIMS_FRACTION : o.ccaMaxDimsFraction;
+  const maxDims = fraction === null ? null : ccaMaxDims(n, fraction);
+  const limit = ccaMaxDims(n); // the rule's limit, also used to flag cells when the guard is off
   const reps: Rep[] = [];
   const L = layers.length, LB = o.layersB?.length ?? 0;
   const progress = new ProgressTracker(o.onProgress, 'similarity', L + LB + L * L + L * LB);
   let done = 0;
-  for (const l of layers) { throwIfAborted(o.signal); reps.push(await timed('similarity: CKA Grams', () => representation(store, l, minibatch))); progress.update(++done, l.label); }
-  const failed = new Set<string>();
-  const safe = async (what: string, f: () => Promise<number>): Promise<number | null> => {
-    try {
-      const v = await f();
-      return Number.isFinite(v) ? v : null;
-    } catch (e) {
-      const key = `${what}: ${errorMessage(e)}`;
-      if (!failed.has(key)) { failed.add(key); o.notes?.push(`${what} undefined for a pair (null): ${errorMessage(e)}`); }
-      return null;
-    }
+  const failures: NonNullable<SimilarityResult['ccaFailures']> = [];
+  const fail = (metric: string, row: string, col: string, e: unknown) => {
+    failures.push({ metric, row, col, reason: errorMessage(e) });
+    return null;
   };
-  const matrices = async (A: Rep[], B: Rep[], rows: string[], cols: string[], same: boolean) => {
+  /** Factors a layer's units once; null (every cell of the layer null, named in the notes) when that fails. */
+  const factor = async (tensor: string, units: Rep['units']): Promise<LayerCcaFactor | null> => {
+    try { return await timed('similarity: SVCCA/PWCCA', () => layerCcaFactor(units, { maxDims })); } catch (e) { fail('SVCCA/PWCCA', tensor, '*', e); return null; }
+  };
+  const factors: (LayerCcaFactor | null)[] = [];
+  for (const l of layers) {
+    throwIfAborted(o.signal);
+    const r = await timed('similarity: CKA Grams', () => representation(store, l, minibatch));
+    factors.push(await factor(l.tensor, r.units));
+    reps.push({ ...r, units: { data: new Float64Array(0), rows: 0, cols: 0 } }); // the factor holds what CCA needs
+    progress.update(++done, l.label);
+  }
+  const pairValue = async (metric: 'SVCCA' | 'PWCCA', row: string, col: string, f: () => Promise<number>): Promise<number | null> => {
+    try {
+      const v = await timed('similarity: SVCCA/PWCCA', f);
+      return Number.isFinite(v) ? v : fail(metric, row, col, new Error(`non-finite value ${v}`));
+    } catch (e) { return fail(metric, row, col, e); }
+  };
+  const matrices = async (A: Rep[], B: Rep[], FA: (LayerCcaFactor | null)[], FB: (LayerCcaFactor | null)[], rows: string[], cols: string[], same: boolean) => {
     const m = (): LayerMatrix => ({ rows, cols, values: rows.map(() => cols.map(() => null as number | null)) });
     const c = m(), s = m(), p = m();
     for (let i = 0; i < A.length; i++) {
       for (let j = 0; j < B.length; j++) {
         throwIfAborted(o.signal);
+        const fa = FA[i], fb = FB[j];
         if (same && j < i) { c.values[i][j] = c.values[j][i]; s.values[i][j] = s.values[j][i]; }
-        else if (same && i === j) { c.values[i][j] = 1; s.values[i][j] = 1; }
+        else if (same && i === j) { c.values[i][j] = 1; s.values[i][j] = fa ? 1 : null; }
         else {
           c.values[i][j] = await timed('similarity: CKA Grams', () => ckaOf(A[i], store, B[j], same ? store : o.storeB!));
-          s.values[i][j] = await timed('similarity: SVCCA/PWCCA', () => safe('SVCCA', async () => (await svcca(A[i].units, B[j].units)).value));
+          if (fa && fb) s.values[i][j] = await pairValue('SVCCA', rows[i], cols[j], async () => (await ccaOfFactors(fa.svcca, fb.svcca)).value);
         }
-        p.values[i][j] = same && i === j ? 1 : await timed('similarity: SVCCA/PWCCA', () => safe('PWCCA', async () => (await pwcca(A[i].units, B[j].units)).value));
+        // PWCCA is not symmetric: both orders are computed.
+        if (same && i === j) p.values[i][j] = fa ? 1 : null;
+        else if (fa && fb) p.values[i][j] = await pairValue('PWCCA', rows[i], cols[j], async () => (await pwccaOfFactors(fa.pwcca, fb.pwcca)).value);
         progress.update(++done);
       }
     }
     return { cka: c, svcca: s, pwcca: p };
   };
   const names = layers.map((l) => l.tensor);
+  const dimsA = layers.map((l, i) => factors[i] ? dimsOf(l.tensor, factors[i]!) : null).filter((d): d is CcaLayerDims => d !== null);
+  const rule = maxDims === null
+    ? `no guard: each side keeps the directions reaching 99 % of the variance (cells with more than ⌊n/10⌋ = ${limit} are flagged trivial)`
+    : `each side keeps at most ⌊${fraction}·n⌋ = ${maxDims} directions of ${n} samples (SVCCA: the 99 % variance directions, capped; PWCCA: the top ${maxDims} principal components when the units' rank exceeds it)`;
   try {
-    const within = await matrices(reps, reps, names, names, true);
-    const result: SimilarityResult = { ...within, ckaMethod: minibatch ? `minibatch ${SIMILARITY_LIMITS.minibatch}` : 'gram' };
+    const within = await matrices(reps, reps, factors, factors, names, names, true);
+    const result: SimilarityResult = {
+      cka: within.cka, svcca: within.svcca, pwcca: within.pwcca, ckaMethod: minibatch ? `minibatch ${SIMILARITY_LIMITS.minibatch}` : 'gram',
+      cca: { rule, maxDims, limit, samples: n, perLayer: dimsA },
+    };
     if (o.storeB && o.layersB) {
-      const repsB: Rep[] = [];
-      for (const l of o.layersB) { throwIfAborted(o.signal); repsB.push(await timed('similarity: CKA Grams', () => representation(o.storeB!, l, minibatch))); progress.update(++done, `compare ${l.label}`); }
+      const repsB: Rep[] = [], factorsB: (LayerCcaFactor | null)[] = [];
+      for (const l of o.layersB) {
+        throwIfAborted(o.signal);
+        const r = await timed('similarity: CKA Grams', () => representation(o.storeB!, l, minibatch));
+        factorsB.push(await factor(`${l.tensor} (compared model)`, r.units));
+        repsB.push({ ...r, units: { data: new Float64Array(0), rows: 0, cols: 0 } });
+        progress.update(++done, `compare ${l.label}`);
+      }
       try {
-        result.compare = await matrices(reps, repsB, names, o.layersB.map((l) => l.tensor), false);
+        const cmp = await matrices(reps, repsB, factors, factorsB, names, o.layersB.map((l) => l.tensor), false);
+        result.compare = cmp;
+        result.cca!.perLayerB = o.layersB.map((l, i) => factorsB[i] ? dimsOf(l.tensor, factorsB[i]!) : null).filter((d): d is CcaLayerDims => d !== null);
       } finally { for (const r of repsB) o.storeB.remove(r.grams); }
     }
+    const warnings = ccaWarnings(result, n, maxDims, limit);
+    if (failures.length) {
+      result.ccaFailures = failures;
+      for (const f of failures) warnings.push(`${f.metric} undefined (null) for ${f.col === '*' ? `layer ${f.row}` : `${f.row} ↔ ${f.col}`}: ${f.reason}`);
+    }
+    if (warnings.length) { result.warnings = warnings; o.notes?.push(...warnings); }
     return result;
   } finally { for (const r of reps) store.remove(r.grams); }
+}
+
+/** The guard's warnings: what was capped (guard on) or which cells are in the trivial regime (guard off). */
+function ccaWarnings(r: SimilarityResult, n: number, maxDims: number | null, limit: number): string[] {
+  const out: string[] = [];
+  const g = r.cca!, A = g.perLayer, B = g.perLayerB ?? null;
+  let trivial = 0, capped = 0, worst = 0;
+  for (const metric of ['svcca', 'pwcca'] as const) {
+    for (const [rows, cols] of B ? [[A, A], [A, B]] : [[A, A]]) {
+      for (const a of rows) for (const b of cols) {
+        if (a === b) continue;
+        const f = ccaCellFlag(a, b, metric, limit);
+        if (f === 'trivial') { trivial++; worst = Math.max(worst, metric === 'svcca' ? Math.max(a.svccaDims, b.svccaDims) : Math.max(a.pwccaDims, b.pwccaDims)); }
+        else if (f === 'capped') capped++;
+      }
+    }
+  }
+  if (trivial > 0) out.push(`SVCCA/PWCCA: ${trivial} cell(s) kept more than ⌊n/10⌋ = ${limit} directions of n = ${n} samples — the trivial regime, where even independent data score near 1 (chance level up to ${ccaChanceLevel(worst, 1, n).toFixed(2)}); those values mean nothing`);
+  if (maxDims !== null && capped > 0) {
+    const layers = [...A, ...(B ?? [])].filter((d) => d.capped).length;
+    out.push(`SVCCA/PWCCA: ${layers} layer(s) had more directions than ⌊n/10⌋ = ${maxDims} for n = ${n} samples and were capped to ${maxDims} (${capped} off-diagonal cell(s)); independent data would score about ${ccaChanceLevel(maxDims, maxDims, n).toFixed(2)} or less, so read values against that, and use more samples to keep more directions`);
+  }
+  return out;
 }

@@ -47,21 +47,26 @@ function jacobiSvd(a: Mat<Float64Array>, wantVectors: boolean): SVD {
   else g.set(a.data); // rows of A are the columns of Aᵀ
   const w = new Float64Array(k * k); // w[j*k + r] = V[r][j], accumulated rotations
   for (let j = 0; j < k; j++) w[j * k + j] = 1;
-  const eps = 2 ** -52;
+  // Stopping test (de Rijk 1989; LAPACK dgesvj's CTOL): a pair is orthogonal when |γ| ≤ √m·ε·‖g_p‖‖g_q‖. The √m
+  // covers the rounding of the computed γ itself — with a bare ε a pair already orthogonal to working precision can
+  // keep failing the test and rotating forever. The norms are multiplied as √α·√β: α·β underflows to 0 for the
+  // tiny columns that dead or duplicated units leave after whitening (‖g‖ ~ 1e-160), which made the test fail forever.
+  const tol = Math.sqrt(m) * 2 ** -52;
   for (let sweep = 0; ; sweep++) {
-    if (sweep > 60) throw new ReplensError('E_RUNTIME', 'svd: Jacobi sweeps did not converge');
+    if (sweep > 60) throw new ReplensError('E_RUNTIME', `svd: Jacobi sweeps did not converge (${a.rows}×${a.cols})`);
     let rotated = false;
     for (let p = 0; p < k - 1; p++) {
       for (let q = p + 1; q < k; q++) {
         const op = p * m, oq = q * m;
         let alpha = 0, beta = 0, gamma = 0;
         for (let i = 0; i < m; i++) { const x = g[op + i], y = g[oq + i]; alpha += x * x; beta += y * y; gamma += x * y; }
-        // Columns already orthogonal to working precision: skip (this is the convergence test).
-        if (gamma === 0 || Math.abs(gamma) <= eps * Math.sqrt(alpha * beta)) continue;
-        rotated = true;
-        // Rotation that zeroes the off-diagonal of the 2×2 Gram block [[α, γ], [γ, β]].
+        // Columns already orthogonal to working precision (or one negligible, its square underflowing): skip.
+        if (gamma === 0 || alpha === 0 || beta === 0 || Math.abs(gamma) <= tol * Math.sqrt(alpha) * Math.sqrt(beta)) continue;
+        // Rotation that zeroes the off-diagonal of the 2×2 Gram block [[α, γ], [γ, β]] (hypot: ζ² overflows past 1e154).
         const zeta = (beta - alpha) / (2 * gamma);
-        const t = Math.sign(zeta || 1) / (Math.abs(zeta) + Math.sqrt(1 + zeta * zeta));
+        const t = Math.sign(zeta || 1) / (Math.abs(zeta) + Math.hypot(1, zeta));
+        if (t === 0) continue; // the rotation would be the identity in floating point
+        rotated = true;
         const c = 1 / Math.sqrt(1 + t * t), s = c * t;
         for (let i = 0; i < m; i++) { const x = g[op + i], y = g[oq + i]; g[op + i] = c * x - s * y; g[oq + i] = s * x + c * y; }
         const wp = p * k, wq = q * k;

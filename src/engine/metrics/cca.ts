@@ -374,20 +374,28 @@ export async function pwcca(x: Mat<Float64Array>, y: Mat<Float64Array>, opts: Cc
   let r = swapped ? await ccaCore(y, x, epsilon, tol, true) : await ccaCore(x, y, epsilon, tol, true);
   if (r.rx > r.ry) { swapped = !swapped; r = swapped ? await ccaCore(y, x, epsilon, tol, true) : await ccaCore(x, y, epsilon, tol, true); }
   const a = swapped ? y : x;
-  const { rx } = r;
+  return { ...(await pwccaWeights(r.k, r.rho, r.ex!, r.xc, r.meanX, a)), swapped };
+}
+
+/**
+ * The projection weighting shared by `pwcca` and `pwccaOfFactors`: K (rx×ry, rx ≤ ry) and its ρ, X's kept
+ * eigenbasis E_x (p1×rx), the centred X, its means and the raw X (the α of pwcca.py are over raw columns).
+ */
+async function pwccaWeights(k: Mat<Float64Array>, rho: Float64Array, ex: Mat<Float64Array>, xc: Mat<Float64Array>, meanX: Float64Array, a: Mat<Float64Array>): Promise<{ value: number; coefficients: number[]; weights: number[] }> {
+  const rx = k.rows;
   // Left singular vectors of K (rx ≤ ry): eigenvectors of K·Kᵀ (rx×rx), ordered like ρ.
-  const kkt = await gemm(r.k, r.k, { transB: true });
+  const kkt = await gemm(k, k, { transB: true });
   const ur = (await symEigAsync(kkt.data, rx)).vectors;
   // U = E_x·U_r, then the sign convention.
-  const u = await gemm(r.ex!, { data: ur, rows: rx, cols: rx });
+  const u = await gemm(ex, { data: ur, rows: rx, cols: rx });
   const p1 = u.rows;
   for (let j = 0; j < rx; j++) {
     let best = 0, bi = 0;
     for (let i = 0; i < p1; i++) { const v = Math.abs(u.data[i * rx + j]); if (v > best) { best = v; bi = i; } }
     if (u.data[bi * rx + j] < 0) for (let i = 0; i < p1; i++) u.data[i * rx + j] = -u.data[i * rx + j];
   }
-  const d = await gemm(r.xc, u); // n×rx
-  for (let i = 0; i < d.rows; i++) for (let j = 0; j < rx; j++) d.data[i * rx + j] += r.meanX[j];
+  const d = await gemm(xc, u); // n×rx
+  for (let i = 0; i < d.rows; i++) for (let j = 0; j < rx; j++) d.data[i * rx + j] += meanX[j];
   const q = await orthonormalBasis(d); // P: CholeskyQR2 through onnxruntime, Householder when ill-conditioned
   const pa = await gemm(q, a, { transA: true }); // rx×p1: ⟨P_i, X_j⟩
   const alpha = new Float64Array(rx);
@@ -395,8 +403,146 @@ export async function pwcca(x: Mat<Float64Array>, y: Mat<Float64Array>, opts: Cc
   const total = alpha.reduce((s, v) => s + v, 0);
   if (!(total > 0)) throw new ReplensError('E_ARGUMENT', 'PWCCA: the canonical directions have no projection on X (all weights are 0)');
   let value = 0;
-  for (let i = 0; i < rx; i++) { alpha[i] /= total; value += alpha[i] * r.rho[i]; }
-  return { value, swapped, coefficients: Array.from(r.rho), weights: Array.from(alpha) };
+  for (let i = 0; i < rx; i++) { alpha[i] /= total; value += alpha[i] * rho[i]; }
+  return { value, coefficients: Array.from(rho), weights: Array.from(alpha) };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Factor once, pair many (issue 13): a layer × layer matrix needs each layer's centring, covariance
+// eigendecomposition (whitening) and SVD reduction only once. With Z = Xc·W_x/√max|XcᵀXc| (n×rx, the whitened
+// data of `ccaCore`), K = W_xᵀ Σxy W_y = Z_xᵀ Z_y exactly, so a pair costs one n×rx×ry product and an rx×ry SVD;
+// L layers cost L factorisations plus L² small products.
+
+/** One side of CCA/PWCCA, factored: everything `ccaCore` computes from X alone. */
+export interface CcaFactor {
+  /** Raw X (PWCCA's α are over its columns), centred copy and the column means. */
+  x: Mat<Float64Array>;
+  xc: Mat<Float64Array>;
+  meanX: Float64Array;
+  /** Whitened data, n×r: Zᵀ Z = I_r on the kept subspace (r = `z.cols`). */
+  z: Mat<Float64Array>;
+  /** Kept eigenbasis of the rescaled covariance, p×r (PWCCA's canonical directions live in it). */
+  e: Mat<Float64Array>;
+  /** Covariance directions dropped as null (relative eigenvalue ≤ tol). */
+  dropped: number;
+}
+
+/** Factors X for `ccaOfFactors` / `pwccaOfFactors`: same conventions (rescale, ridge, tol) as `cca` and `pwcca`. */
+export async function ccaFactor(x: Mat<Float64Array>, opts: CcaOptions = {}): Promise<CcaFactor> {
+  checkMat(x, 'X');
+  const { epsilon, tol } = checkOpts(opts);
+  const { c: xc, mean: meanX } = centre(x);
+  const sxx = await crossProduct(xc, xc);
+  const xmax = maxAbs(sxx.data);
+  if (xmax === 0) throw new ReplensError('E_ARGUMENT', 'X has no variance (every feature is constant)');
+  const p = x.cols;
+  for (let i = 0; i < sxx.data.length; i++) sxx.data[i] /= xmax;
+  for (let i = 0; i < p; i++) sxx.data[i * p + i] += epsilon;
+  const ks = await keptSubspace(sxx, tol), r = ks.lambda.length;
+  const w = ks.e.data.slice(), f = 1 / Math.sqrt(xmax);
+  for (let i = 0; i < p; i++) for (let j = 0; j < r; j++) w[i * r + j] *= f / Math.sqrt(ks.lambda[j]);
+  const z = await gemm(xc, { data: w, rows: p, cols: r });
+  return { x, xc, meanX, z, e: ks.e, dropped: ks.dropped };
+}
+
+function checkFactors(fx: CcaFactor, fy: CcaFactor): void {
+  if (fx.x.rows !== fy.x.rows) throw new ReplensError('E_ARGUMENT', `X and Y have different sample counts (${fx.x.rows} and ${fy.x.rows})`);
+}
+
+async function canonical(k: Mat<Float64Array>): Promise<Float64Array> {
+  const sv = await svd(k, { vectors: false });
+  return Float64Array.from(sv.s, (v) => Math.min(1, Math.max(0, v)));
+}
+
+/** `cca(x, y)` from the two factors. */
+export async function ccaOfFactors(fx: CcaFactor, fy: CcaFactor): Promise<CcaResult> {
+  checkFactors(fx, fy);
+  const rho = await canonical(await gemm(fx.z, fy.z, { transA: true }));
+  return { value: mean(rho), coefficients: Array.from(rho), dropped: { x: fx.dropped, y: fy.dropped } };
+}
+
+/** `pwcca(x, y)` from the two factors: the same swap rule (the side with fewer kept directions is X). */
+export async function pwccaOfFactors(fx: CcaFactor, fy: CcaFactor): Promise<{ value: number; swapped: boolean; coefficients: number[]; weights: number[] }> {
+  checkFactors(fx, fy);
+  const rx = fx.z.cols, ry = fy.z.cols;
+  const swapped = rx !== ry ? rx > ry : fx.x.cols > fy.x.cols;
+  const [a, b] = swapped ? [fy, fx] : [fx, fy];
+  const k = await gemm(a.z, b.z, { transA: true });
+  const rho = await canonical(k);
+  return { ...(await pwccaWeights(k, rho, a.e, a.xc, a.meanX, a.x)), swapped };
+}
+
+/**
+ * The guard against the trivial regime (issue 13). With k_x and k_y directions kept from n samples, CCA of
+ * INDEPENDENT data is far from 0: for a uniformly random k_y-dimensional subspace of the (n−1)-dimensional centred
+ * sample space, E[Σρᵢ²] = E[tr(P_x P_y)] = k_x·k_y/(n−1), so over the min(k_x, k_y) coefficients
+ * E[mean ρ²] = max(k_x, k_y)/(n−1) and, by Jensen, the chance level E[mean ρ] ≤ √(max(k_x, k_y)/(n−1)) — it reaches
+ * 1 as k → n. Raghu et al. (SVCCA) and Morcos et al. (PWCCA) work with many more datapoints than kept directions;
+ * we make that a rule: keep at most ⌊CCA_MAX_DIMS_FRACTION·n⌋ directions, which holds the chance level ≤ √0.1 ≈ 0.32.
+ */
+export const CCA_MAX_DIMS_FRACTION = 0.1;
+
+/** The most directions a side may keep out of n samples under the guard (at least 1). */
+export function ccaMaxDims(n: number, fraction = CCA_MAX_DIMS_FRACTION): number {
+  return Math.max(1, Math.floor(fraction * n));
+}
+
+/** Upper bound on the expected mean canonical correlation of independent data (see CCA_MAX_DIMS_FRACTION). */
+export function ccaChanceLevel(kx: number, ky: number, n: number): number {
+  return Math.min(1, Math.sqrt(Math.max(kx, ky) / (n - 1)));
+}
+
+/** A layer factored for SVCCA and PWCCA at once (the similarity analysis). */
+export interface LayerCcaFactor {
+  samples: number;
+  units: number;
+  /** Numerical rank of the centred units (singular values with s²/s₁² > tol). */
+  rank: number;
+  /** Directions reaching keepVariance, before the cap. */
+  varianceDims: number;
+  /** Directions SVCCA keeps (varianceDims, capped at maxDims). */
+  svccaDims: number;
+  /** Directions PWCCA sees: all (rank) when rank ≤ maxDims, else the top maxDims principal components. */
+  pwccaDims: number;
+  /** maxDims applied (null: no guard). */
+  maxDims: number | null;
+  svcca: CcaFactor;
+  pwcca: CcaFactor;
+}
+
+/**
+ * One layer's SVCCA and PWCCA factors. SVCCA: centre, SVD (the Gram route: one product and an eigendecomposition
+ * of the smaller side, as the reduction only needs the dominant subspace), keep k = min(directions reaching
+ * keepVariance, maxDims), CCA-factor the reduced data U_k·S_k (exactly `svcca`'s reference path). PWCCA: the raw
+ * units when their rank is within maxDims, otherwise the top maxDims principal components U_m·S_m (PWCCA of the
+ * raw units would then be in the trivial regime). maxDims null turns the guard off.
+ */
+export async function layerCcaFactor(x: Mat<Float64Array>, opts: { keepVariance?: number; epsilon?: number; tol?: number; maxDims?: number | null } = {}): Promise<LayerCcaFactor> {
+  checkMat(x, 'X');
+  const keep = opts.keepVariance ?? 0.99;
+  if (!(keep > 0 && keep <= 1)) throw new ReplensError('E_ARGUMENT', `keepVariance must be in (0, 1], got ${keep}`);
+  const { epsilon, tol } = checkOpts(opts);
+  const maxDims = opts.maxDims ?? null;
+  if (maxDims !== null && !(Number.isInteger(maxDims) && maxDims >= 1)) throw new ReplensError('E_ARGUMENT', `maxDims must be a positive integer, got ${maxDims}`);
+  const { c } = centre(x);
+  const d = await svd(c, { method: 'gram' });
+  if (!(d.s[0] > 0)) throw new ReplensError('E_ARGUMENT', 'X has no variance (every feature is constant)');
+  const s1 = d.s[0];
+  let rank = 0;
+  while (rank < d.s.length && (d.s[rank] / s1) ** 2 > tol) rank++;
+  const varianceDims = keepCount(d.s, keep);
+  const cap = maxDims ?? Infinity;
+  const svccaDims = Math.min(varianceDims, cap);
+  const u = d.u!, n = u.rows, kk = u.cols;
+  const reduced = (k: number): Mat<Float64Array> => {
+    const out = new Float64Array(n * k);
+    for (let i = 0; i < n; i++) for (let j = 0; j < k; j++) out[i * k + j] = u.data[i * kk + j] * d.s[j];
+    return { data: out, rows: n, cols: k };
+  };
+  const svccaF = await ccaFactor(reduced(svccaDims), { epsilon, tol });
+  const pwccaDims = Math.min(rank, cap);
+  const pwccaF = rank > cap ? await ccaFactor(reduced(pwccaDims), { epsilon, tol }) : await ccaFactor(x, { epsilon, tol });
+  return { samples: n, units: x.cols, rank, varianceDims, svccaDims, pwccaDims, maxDims, svcca: svccaF, pwcca: pwccaF };
 }
 
 /**
