@@ -132,16 +132,16 @@ test('fixtures: RBF CKA at thresholds 0.5 and 1.0, plain and debiased, equals th
   t.diagnostic(`max |Δ| vs numpy: ${worst.toExponential(2)}`);
 });
 
-test('fixtures: minibatch CKA with a ragged last batch equals the numpy reference to 1e-9 and is not the mean of per-batch ratios', async (t) => {
+test('fixtures: size-weighted minibatch CKA with a ragged last batch equals the numpy reference (Σ_b⟨U(K_b),U(L_b)⟩) to 1e-9 and is not the mean of per-batch ratios', async (t) => {
   const ref = expected.minibatch;
   const x = load('minibatch_x'), y = load('minibatch_y');
   assert.equal(x.rows % ref.batch, 7); // 4 × 32 + 7
   let worst = 0;
-  const lin = await minibatchCKAOf(x, y, ref.batch);
+  const lin = await minibatchCKAOf(x, y, ref.batch, { weighting: 'size' });
   assert.equal(lin.batches, 5);
   worst = Math.max(worst, near(lin.value, ref.linear, 1e-9, 'minibatch linear'));
   for (const th of ['0.5', '1.0']) {
-    const r = await minibatchCKAOf(x, y, ref.batch, { kernel: 'rbf', threshold: Number(th) });
+    const r = await minibatchCKAOf(x, y, ref.batch, { kernel: 'rbf', threshold: Number(th), weighting: 'size' });
     worst = Math.max(worst, near(r.value, ref[`rbf_${th}`], 1e-9, `minibatch rbf ${th}`));
   }
   // The wrong estimator is measurably different on this data, so the check above can tell them apart.
@@ -155,10 +155,46 @@ test('fixtures: minibatch CKA with a ragged last batch equals the numpy referenc
       yield { x: mat(x.data.slice(s * x.cols, e * x.cols), e - s, x.cols), y: mat(y.data.slice(s * y.cols, e * y.cols), e - s, y.cols) };
     }
   }
-  const streamed = await minibatchCKA(stream());
+  const streamed = await minibatchCKA(stream(), { weighting: 'size' });
   assert.equal(streamed.batches, 5);
   near(streamed.value, lin.value, 1e-14, 'streamed vs sliced');
   t.diagnostic(`max |Δ| vs numpy: ${worst.toExponential(2)}`);
+});
+
+/** HSIC₁ (Song et al. 2012, the unbiased estimator) of two n×n Grams, straight from its formula (no U-centring). */
+function hsic1(k: Float64Array, l: Float64Array, n: number): number {
+  const kt = Float64Array.from(k), lt = Float64Array.from(l);
+  for (let i = 0; i < n; i++) { kt[i * n + i] = 0; lt[i * n + i] = 0; }
+  let tr = 0, sk = 0, sl = 0, cross = 0;
+  const kRow = new Float64Array(n), lCol = new Float64Array(n);
+  for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) { tr += kt[i * n + j] * lt[j * n + i]; sk += kt[i * n + j]; sl += lt[i * n + j]; kRow[j] += kt[i * n + j]; lCol[i] += lt[i * n + j]; }
+  for (let j = 0; j < n; j++) cross += kRow[j] * lCol[j]; // 1ᵀ K̃ L̃ 1
+  return (tr + (sk * sl) / ((n - 1) * (n - 2)) - (2 / (n - 2)) * cross) / (n * (n - 3));
+}
+
+test('minibatch CKA weighting by hand on ragged batches (8, 8, 7): equal = mean HSIC₁ (Nguyen et al., default), size = n_b(n_b−3)-weighted', async () => {
+  const x = randn(41, 23, 5, 2), y = randn(42, 23, 4, -1);
+  for (let i = 0; i < y.data.length; i++) y.data[i] += 0.7 * x.data[Math.floor(i / 4) * 5 + (i % 4)];
+  const gramOf = (m: Mat<Float64Array>, s: number, e: number) => {
+    const n = e - s, g = new Float64Array(n * n);
+    for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) { let v = 0; for (let t = 0; t < m.cols; t++) v += m.data[(s + i) * m.cols + t] * m.data[(s + j) * m.cols + t]; g[i * n + j] = v; }
+    return g;
+  };
+  const sums = { equal: [0, 0, 0], size: [0, 0, 0] };
+  for (const [s, e] of [[0, 8], [8, 16], [16, 23]]) {
+    const n = e - s, k = gramOf(x, s, e), l = gramOf(y, s, e);
+    const h = [hsic1(k, l, n), hsic1(k, k, n), hsic1(l, l, n)];
+    for (let t = 0; t < 3; t++) { sums.equal[t] += h[t] / 3; sums.size[t] += n * (n - 3) * h[t]; }
+  }
+  const want = (v: number[]) => v[0] / Math.sqrt(v[1] * v[2]);
+  const eq = await minibatchCKAOf(x, y, 8), sz = await minibatchCKAOf(x, y, 8, { weighting: 'size' });
+  assert.equal(eq.weighting, 'equal');
+  near(eq.value, want(sums.equal), 1e-12, 'equal weights');
+  near(sz.value, want(sums.size), 1e-12, 'size weights');
+  assert.ok(Math.abs(eq.value - sz.value) > 1e-4, `the weightings differ on ragged batches: ${eq.value} vs ${sz.value}`);
+  // With equal batches the two coincide.
+  near((await minibatchCKAOf(x, y, 23)).value, (await minibatchCKAOf(x, y, 23, { weighting: 'size' })).value, 1e-14, 'one batch');
+  await assert.rejects(minibatchCKAOf(x, y, 8, { weighting: 'mean' as never }), /unknown batch weighting/);
 });
 
 test('cka(): dispatches on kernel, debiased and batchSize and reports what it computed', async () => {
@@ -176,7 +212,7 @@ test('cka(): dispatches on kernel, debiased and batchSize and reports what it co
   const w = await cka(load('wide_x'), load('wide_y'));
   assert.equal(w.form, 'gram');
   const mb = expected.minibatch;
-  const d = await cka(load('minibatch_x'), load('minibatch_y'), { batchSize: mb.batch, kernel: 'rbf' });
+  const d = await cka(load('minibatch_x'), load('minibatch_y'), { batchSize: mb.batch, kernel: 'rbf', weighting: 'size' });
   assert.equal(d.batches, 5);
   assert.equal(d.debiased, true);
   near(d.value, mb['rbf_0.5'], 1e-9, 'cka minibatch rbf');

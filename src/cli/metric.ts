@@ -18,7 +18,7 @@ const S: Opt = { type: 'string' }, B: Opt = { type: 'boolean' };
 
 /** Flags per metric: the stable CLI contract (README, "Metrics"). */
 export const METRIC_FLAGS: Record<string, Record<string, Opt>> = {
-  cka: { x: S, y: S, kernel: S, threshold: S, debiased: B, 'batch-size': S },
+  cka: { x: S, y: S, kernel: S, threshold: S, debiased: B, 'batch-size': S, 'batch-weighting': S },
   cca: { x: S, y: S, epsilon: S },
   svcca: { x: S, y: S, 'keep-variance': S },
   pwcca: { x: S, y: S },
@@ -43,6 +43,12 @@ function num(v: unknown, flag: string, check: (n: number) => boolean, want: stri
 }
 const need = (v: unknown, flag: string): string => (typeof v === 'string' && v ? v : bad(`--${flag} is required`));
 const positiveInt = (n: number) => Number.isInteger(n) && n >= 1;
+function batchWeighting(v: unknown, batchSize: unknown): 'equal' | 'size' | undefined {
+  if (v === undefined) return undefined;
+  if (batchSize === undefined) bad('--batch-weighting goes with --batch-size');
+  if (v !== 'equal' && v !== 'size') bad(`--batch-weighting must be equal or size, got '${v}'`);
+  return v;
+}
 
 export async function runMetric(argv: string[]): Promise<unknown> {
   const [name, ...rest] = argv;
@@ -73,6 +79,7 @@ export async function runMetric(argv: string[]): Promise<unknown> {
         kernel, debiased: !!v.debiased,
         threshold: num(v.threshold, 'threshold', (n) => n > 0, 'a positive number'),
         batchSize: num(v['batch-size'], 'batch-size', positiveInt, 'a positive integer'),
+        weighting: batchWeighting(v['batch-weighting'], v['batch-size']),
       });
     }
     case 'cca': { const [x, y] = XY(); return cca(x, y, { epsilon: num(v.epsilon, 'epsilon', (n) => n >= 0, 'a number ≥ 0') }); }

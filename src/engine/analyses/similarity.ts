@@ -29,7 +29,7 @@ interface Rep {
    * budget and spill to disk like activations; a pair's CKA is one streamed dot product of two entries.
    */
   grams: string;
-  /** ‖Kc‖ (Gram mode) or √Σ_b⟨U(K_b), U(K_b)⟩ (minibatch mode), from the float32 values as stored. */
+  /** ‖Kc‖ (Gram mode) or √Σ_b HSIC₁(K_b, K_b) (minibatch mode, equal batch weights), from the float32 values as stored. */
   norm: number;
   /** Unit activations for CCA, n×units float64. */
   units: { data: Float64Array; rows: number; cols: number };
@@ -94,6 +94,10 @@ async function representation(store: ActivationStore, l: LayerRef, minibatch: bo
       const xc = centred(x, rows, D, centredBuf);
       const k = Float64Array.from((await gemm({ data: xc, rows, cols: D }, { data: xc, rows, cols: D }, { transB: true })).data);
       uCenterGram(k, rows);
+      // Equal batch weights (Nguyen et al. 2021): ⟨U(K_b),U(L_b)⟩/(n_b(n_b−3)) = HSIC₁, so each stored Gram is
+      // scaled by 1/√(n_b(n_b−3)) and the pair's streamed dot product sums HSIC₁ over batches.
+      const wb = 1 / Math.sqrt(rows * (rows - 3));
+      for (let t = 0; t < k.length; t++) k[t] *= wb;
       const k32 = Float32Array.from(k);
       self += dot32(k32, k32);
       store.append(name, k32, k32.length, [1]);

@@ -6,8 +6,11 @@
 //  - RBF CKA: K_ij = exp(−‖x_i − x_j‖² / (2·threshold²·median(D²))), the median taken per matrix over all n²
 //    squared distances, the zero diagonal included (the google-research notebook's convention).
 //  - debiased CKA: the same ratio on U-centred Grams (Székely & Rizzo 2014; Kornblith's center_gram(unbiased=True)).
-//  - minibatch CKA (Nguyen et al. 2021): Σ_b⟨U(K_b),U(L_b)⟩ / √(Σ_b⟨U(K_b),U(K_b)⟩ · Σ_b⟨U(L_b),U(L_b)⟩) over
-//    consecutive batches; one batch held at a time. Not the mean of per-batch ratios.
+//  - minibatch CKA (Nguyen et al. 2021): mean_b HSIC₁(K_b, L_b) / √(mean_b HSIC₁(K_b, K_b) · mean_b HSIC₁(L_b, L_b))
+//    over consecutive batches, HSIC₁ the unbiased estimator = ⟨U(K),U(L)⟩/(n(n−3)); one batch held at a time. Not
+//    the mean of per-batch ratios. The paper (and the public ports) weight every batch equally ('equal', default);
+//    'size' weights batch b by n_b(n_b−3), i.e. Σ_b⟨U(K_b),U(L_b)⟩ — our former default, the same when the batches
+//    are equal, different with a ragged last batch.
 //
 // Data are column-centred before any Gram is formed. Linear HKH, U-centring and squared distances are all invariant
 // to a shift of the columns, so this changes no value, but it removes the cancellation that large column means
@@ -30,6 +33,8 @@ export interface CkaResult {
   form?: CkaForm;
   threshold?: number;
   batches?: number;
+  /** Minibatch CKA's batch weighting. */
+  weighting?: BatchWeighting;
   precision: 'float64';
 }
 
@@ -226,8 +231,9 @@ export interface CkaBatch { x: AnyMat; y: AnyMat }
  * value = Σ_b⟨U(K_b),U(L_b)⟩ / √(Σ_b⟨U(K_b),U(K_b)⟩ · Σ_b⟨U(L_b),U(L_b)⟩). Holds one batch at a time.
  * Every batch needs at least 4 samples; the feature counts must not change between batches.
  */
-export async function minibatchCKA(batches: AsyncIterable<CkaBatch> | Iterable<CkaBatch>, opts: { kernel?: 'linear' | 'rbf'; threshold?: number } = {}): Promise<{ value: number; batches: number }> {
+export async function minibatchCKA(batches: AsyncIterable<CkaBatch> | Iterable<CkaBatch>, opts: { kernel?: 'linear' | 'rbf'; threshold?: number; weighting?: BatchWeighting } = {}): Promise<{ value: number; batches: number; weighting: BatchWeighting }> {
   const kernel = opts.kernel ?? 'linear';
+  const weighting = checkWeighting(opts.weighting);
   if (kernel !== 'linear' && kernel !== 'rbf') throw new ReplensError('E_ARGUMENT', `unknown kernel "${kernel}" (linear or rbf)`);
   const threshold = checkThreshold(opts.threshold ?? 0.5);
   let xy = 0, xx = 0, yy = 0, b = 0, seen = 0;
@@ -244,11 +250,25 @@ export async function minibatchCKA(batches: AsyncIterable<CkaBatch> | Iterable<C
     const k = kernel === 'linear' ? await linearGram(xc, n, p1) : await rbfGram(xc, n, p1, threshold, `${where}x`);
     const l = kernel === 'linear' ? await linearGram(yc, n, p2) : await rbfGram(yc, n, p2, threshold, `${where}y`);
     uCenterGram(k, n); uCenterGram(l, n);
-    xy += frobeniusDot(k, l); xx += frobeniusDot(k, k); yy += frobeniusDot(l, l);
+    // ⟨U(K),U(L)⟩ = n(n−3)·HSIC₁: dividing by it averages HSIC₁ with equal batch weights (the common 1/#batches cancels).
+    const w = weighting === 'equal' ? 1 / (n * (n - 3)) : 1;
+    xy += w * frobeniusDot(k, l); xx += w * frobeniusDot(k, k); yy += w * frobeniusDot(l, l);
     b++; seen += n;
   }
   if (b === 0) throw new ReplensError('E_ARGUMENT', 'minibatch CKA got no batches');
-  return { value: ratio(xy, xx, yy), batches: b };
+  return { value: ratio(xy, xx, yy), batches: b, weighting };
+}
+
+/**
+ * How minibatch CKA weights its batches: 'equal' — the mean of the per-batch HSIC₁ (Nguyen et al. 2021, default);
+ * 'size' — batch b weighted by n_b(n_b−3) (Σ_b⟨U(K_b),U(L_b)⟩).
+ */
+export type BatchWeighting = 'equal' | 'size';
+
+function checkWeighting(w: string | undefined): BatchWeighting {
+  if (w === undefined) return 'equal';
+  if (w !== 'equal' && w !== 'size') throw new ReplensError('E_ARGUMENT', `unknown batch weighting "${w}" (equal or size)`);
+  return w;
 }
 
 /** Consecutive rows [start, end) of a row-major matrix, as a view. */
@@ -265,7 +285,7 @@ function suggestBatchSize(n: number, b: number): number | null {
 }
 
 /** Minibatch CKA over consecutive batches of `batchSize` rows of x and y (the last batch may be smaller). */
-export async function minibatchCKAOf(x: AnyMat, y: AnyMat, batchSize: number, opts: { kernel?: 'linear' | 'rbf'; threshold?: number } = {}): Promise<{ value: number; batches: number }> {
+export async function minibatchCKAOf(x: AnyMat, y: AnyMat, batchSize: number, opts: { kernel?: 'linear' | 'rbf'; threshold?: number; weighting?: BatchWeighting } = {}): Promise<{ value: number; batches: number; weighting: BatchWeighting }> {
   if (!Number.isInteger(batchSize) || batchSize < 4) throw new ReplensError('E_ARGUMENT', `--batch-size must be an integer ≥ 4, got ${batchSize}`);
   const { n } = checkPair(x, y, 4, 'minibatch CKA');
   const last = n % batchSize;
@@ -286,13 +306,13 @@ export async function minibatchCKAOf(x: AnyMat, y: AnyMat, batchSize: number, op
 // Entry point
 
 /** CKA as the CLI asks for it: `batchSize` selects minibatch CKA (always unbiased), otherwise full-data CKA. */
-export async function cka(x: AnyMat, y: AnyMat, opts: { kernel?: 'linear' | 'rbf'; threshold?: number; debiased?: boolean; batchSize?: number } = {}): Promise<CkaResult> {
+export async function cka(x: AnyMat, y: AnyMat, opts: { kernel?: 'linear' | 'rbf'; threshold?: number; debiased?: boolean; batchSize?: number; weighting?: BatchWeighting } = {}): Promise<CkaResult> {
   const kernel = opts.kernel ?? 'linear';
   if (kernel !== 'linear' && kernel !== 'rbf') throw new ReplensError('E_ARGUMENT', `unknown kernel "${kernel}" (linear or rbf)`);
   const threshold = kernel === 'rbf' ? checkThreshold(opts.threshold ?? 0.5) : undefined;
   if (opts.batchSize !== undefined) {
-    const r = await minibatchCKAOf(x, y, opts.batchSize, { kernel, threshold });
-    return { value: r.value, kernel, debiased: true, ...(threshold !== undefined ? { threshold } : {}), batches: r.batches, precision: 'float64' };
+    const r = await minibatchCKAOf(x, y, opts.batchSize, { kernel, threshold, weighting: opts.weighting });
+    return { value: r.value, kernel, debiased: true, ...(threshold !== undefined ? { threshold } : {}), batches: r.batches, weighting: r.weighting, precision: 'float64' };
   }
   const debiased = !!opts.debiased;
   if (kernel === 'rbf') {
