@@ -147,7 +147,7 @@ test('a folder without class sub-folders or without images → E_DATASET', async
   fs.writeFileSync(path.join(root, 'x.png'), pngjs(1, 1, [0, 0, 0, 255], 0));
   await assert.rejects(openDataset({ path: root }), (e: unknown) => e instanceof ReplensError && e.code === 'E_DATASET' && /has no class folders/.test(e.message));
   fs.mkdirSync(path.join(root, 'empty'));
-  await assert.rejects(openDataset({ path: root }), (e: unknown) => e instanceof ReplensError && e.code === 'E_DATASET' && e.message === `${root} holds no .png/.jpg/.jpeg images`);
+  await assert.rejects(openDataset({ path: root }), (e: unknown) => e instanceof ReplensError && e.code === 'E_DATASET' && e.message === `${root}: found no valid image for the class folder "empty" (supported extensions: .png, .jpg, .jpeg); remove it or add images`);
 });
 
 test('with classNames, folders named after them give labels in classNames order; a partial match is an error', async () => {

@@ -41,6 +41,7 @@ activations options:
   --labels FILE         labels for --data (IDX or .npy)
   --format F            idx | npy | npz | imagefolder (default: from the path)
   --limit N             first N samples only
+  --skip-unreadable     leave out images that cannot be read or decoded (named in the result) instead of failing
   --config FILE         replens.json with dataset and preprocessing settings (default: the nearest one from the
                         data's folder up to its project root, a folder with .git or package.json)
   --reduce R            none | mean | max | avgpool:K | maxpool:K, per channel/window (default none)
@@ -77,7 +78,7 @@ function runtimeOf(v: Record<string, unknown>): RuntimeSettings {
 const OPTIONS = {
   json: { type: 'boolean' }, quiet: { type: 'boolean' }, help: { type: 'boolean', short: 'h' }, version: { type: 'boolean' },
   'input-shape': { type: 'string' }, input: { type: 'string' }, data: { type: 'string' }, labels: { type: 'string' },
-  format: { type: 'string' }, limit: { type: 'string' }, config: { type: 'string' }, tensors: { type: 'string' },
+  format: { type: 'string' }, limit: { type: 'string' }, 'skip-unreadable': { type: 'boolean' }, config: { type: 'string' }, tensors: { type: 'string' },
   reduce: { type: 'string' }, 'batch-size': { type: 'string' }, 'out-dir': { type: 'string' }, ep: { type: 'string' },
   threads: { type: 'string' }, 'memory-budget': { type: 'string' },
   tensor: { type: 'string' }, channel: { type: 'string' }, mean: { type: 'boolean' }, 'mse-target': { type: 'string' },
@@ -156,7 +157,7 @@ async function cmdActivations(pos: string[], v: Record<string, unknown>, signal:
   const job: ActivationsJob = {
     kind: 'activations', modelPath: pos[0], tensors, reduce: (v.reduce as string) ?? 'none', outDir: String(v['out-dir']),
     input: v.input as string | undefined,
-    data: v.data ? { path: String(v.data), format: format as DatasetSource['format'], labels: v.labels as string | undefined, limit: intOpt(v.limit as string | undefined, 'limit') } : undefined,
+    data: v.data ? { path: String(v.data), format: format as DatasetSource['format'], labels: v.labels as string | undefined, limit: intOpt(v.limit as string | undefined, 'limit'), ...(v['skip-unreadable'] ? { skipUnreadable: true } : {}) } : undefined,
     configPath: v.config as string | undefined,
     batchSize: intOpt(v['batch-size'] as string | undefined, 'batch-size'),
     memoryBudgetMB: intOpt(v['memory-budget'] as string | undefined, 'memory-budget'),
@@ -212,8 +213,8 @@ export async function main(argv: string[], opts: MainOptions = {}): Promise<numb
         const out = values.out ?? 'replens-report';
         const r = await runAnalyzeCommand({
           model: rest[0], compare: values.compare, analyses: values.analyses,
-          compareData: values['compare-data'] ? { path: values['compare-data'] } : undefined,
-          data: { path: values.data, format, labels: values.labels, limit: intOpt(values.limit, 'limit') },
+          compareData: values['compare-data'] ? { path: values['compare-data'], ...(values['skip-unreadable'] ? { skipUnreadable: true } : {}) } : undefined,
+          data: { path: values.data, format, labels: values.labels, limit: intOpt(values.limit, 'limit'), ...(values['skip-unreadable'] ? { skipUnreadable: true } : {}) },
           configPath: values.config, layers: values.layers ? values.layers.split(',').map((x) => x.trim()).filter(Boolean) : undefined,
           samples: intOpt(values.samples, 'samples'), k: intOpt(values.k, 'k'), seed: intOpt(values.seed, 'seed', 0),
           batchSize: intOpt(values['batch-size'], 'batch-size'), memoryBudgetMB: intOpt(values['memory-budget'], 'memory-budget'),

@@ -57,10 +57,12 @@ export class AnalyzeFlow {
     const { runtime, warnings } = runtimeSettings((k) => cfg.get(k));
     for (const w of warnings) this.log(`settings: ${w}`);
     const budget = cfg.get<number>('memoryBudgetMB');
+    // Only `true` is passed: the default must not override a replens.json that asks to skip.
+    const data = cfg.get<boolean>('skipUnreadableImages') ? { ...ds.data, skipUnreadable: true } : ds.data;
     // replens.json discovery stops at the data's workspace folder (a file above the workspace is not the project's)
     const configRoot = vscode.workspace.getWorkspaceFolder(vscode.Uri.file(ds.data.path))?.uri.fsPath;
     return {
-      kind: 'analyze', modelPath, ...(compareWith ? { compare: compareWith } : {}), data: ds.data, ...(ds.configPath ? { configPath: ds.configPath } : {}),
+      kind: 'analyze', modelPath, ...(compareWith ? { compare: compareWith } : {}), data, ...(ds.configPath ? { configPath: ds.configPath } : {}),
       ...(configRoot ? { configRoot } : {}),
       analyses, samples, runtime, ...(typeof budget === 'number' && budget > 0 ? { memoryBudgetMB: budget } : {}), ...(o.noCache ? { noCache: true } : {}),
     };

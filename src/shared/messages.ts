@@ -27,6 +27,8 @@ export interface DatasetSource {
   format?: 'idx' | 'npy' | 'npz' | 'imagefolder';
   labels?: string;
   limit?: number;
+  /** ImageFolder: leave out unreadable images (named in the result) instead of failing (dataset.skipUnreadable). */
+  skipUnreadable?: boolean;
 }
 
 // ---- jobs (what the worker can do) --------------------------------------------------------------------------

@@ -143,6 +143,18 @@ async function pickImages(ds: Dataset, per: number, batchSize: number, signal?: 
   return { x, labels: Int32Array.from(ls) };
 }
 
+/**
+ * "2 unreadable images skipped (dataset.skipUnreadable), the run uses the others: cat/3.png (cannot decode …), …":
+ * the first 20 skipped files are named with the reason, the log names every one.
+ */
+function skippedNote(d: Dataset, what: string, notes: string[], log: (line: string) => void): void {
+  const s = d.skipped ?? [];
+  if (!s.length) return;
+  for (const k of s) log(`skipped ${k.file}: ${k.reason}`);
+  const named = s.slice(0, 20).map((k) => k.reason).join('; ') + (s.length > 20 ? `; and ${s.length - 20} more (each in the log)` : '');
+  notes.push(`${s.length} unreadable image${s.length === 1 ? '' : 's'}${what} skipped (dataset.skipUnreadable), the run uses the others: ${named}`);
+}
+
 /** `m` over the given rows and columns: the pairs it has keep their values, the others are null. */
 function widen(m: LayerMatrix | undefined, rows: string[], cols: string[]): LayerMatrix {
   const ri = new Map((m?.rows ?? []).map((t, i) => [t, i])), ci = new Map((m?.cols ?? []).map((t, i) => [t, i]));
@@ -215,6 +227,8 @@ export async function analyze(o: AnalyzeOptions, pool: SessionPool): Promise<Ana
       captured += b.count;
     }
     n = captured;
+    notes.push(...(ds.notes ?? []));
+    skippedNote(ds, '', notes, log);
     const captureSeconds = (Date.now() - tCapture) / 1000;
     const labels = ds.hasLabels && labelsAll.length === n ? Int32Array.from(labelsAll) : null;
     const classList = labels ? [...new Set(labels)].sort((a, b) => a - b) : [];
@@ -238,6 +252,7 @@ export async function analyze(o: AnalyzeOptions, pool: SessionPool): Promise<Ana
         cmp = null;
       }
     }
+    if (dsB) skippedNote(dsB, ' of --compare-data', notes, log);
     if (!cmp && storeCmp) { storeCmp.dispose(); storeCmp = null; }
 
     const result: AnalysisResult = {

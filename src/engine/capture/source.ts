@@ -20,6 +20,7 @@ export async function openDatasetFromJob(job: Pick<ActivationsJob, 'data' | 'con
     ...(data.format ? { format: data.format } : {}),
     ...(data.labels ? { labels: path.resolve(data.labels) } : {}),
     ...(data.limit ? { limit: data.limit } : {}),
+    ...(data.skipUnreadable !== undefined ? { skipUnreadable: data.skipUnreadable } : {}),
   };
   return openDataset(spec, {
     preprocess: config?.preprocess, modelInputShape: modelInputShape?.map((d) => d ?? '?'), classNames: config?.classNames,

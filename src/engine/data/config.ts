@@ -30,6 +30,7 @@ function oneOf(values: readonly string[]): Check {
 }
 const str: Check = (v, key) => { if (typeof v === 'string' && v.length) return v; throw `${key} must be a non-empty string`; };
 const posInt: Check = (v, key) => { if (Number.isInteger(v) && (v as number) > 0) return v; throw `${key} must be a positive integer`; };
+const bool: Check = (v, key) => { if (typeof v === 'boolean') return v; throw `${key} must be true or false`; };
 const posNum: Check = (v, key) => { if (typeof v === 'number' && Number.isFinite(v) && v > 0) return v; throw `${key} must be a positive number`; };
 const numbers = (positive: boolean): Check => (v, key) => {
   if (!Array.isArray(v) || !v.length || !v.every((x) => typeof x === 'number' && Number.isFinite(x))) throw `${key} must be an array of numbers`;
@@ -49,7 +50,7 @@ const channels: Check = (v, key) => { if (v === 1 || v === 3) return v; throw `$
 
 const DATASET: Record<keyof DatasetSpec, Check> = {
   path: str, format: oneOf(['idx', 'npy', 'npz', 'imagefolder']), labels: str, x: str, y: str, limit: posInt,
-  layout: oneOf(['NCHW', 'NHWC']),
+  layout: oneOf(['NCHW', 'NHWC']), skipUnreadable: bool,
 };
 const PREPROCESS: Record<keyof PreprocessConfig, Check> = {
   resize, scale: posNum, mean: numbers(false), std: numbers(true), channels, layout: oneOf(['NCHW', 'NHWC']),

@@ -30,6 +30,13 @@ export interface Dataset {
    * range ([0, 1] for 8-bit sources after ToTensor), null when unknown. Noise in pixel units uses it.
    */
   readonly pixelSpace?: { mean: number[]; std: number[]; layout: 'NCHW' | 'NHWC'; clip: [number, number] | null };
+  /**
+   * Images left out because they could not be read (dataset.skipUnreadable), filled in as batches are read: a
+   * skipped image is dropped with its label, so batches after it are shorter (`start` still counts every file).
+   */
+  readonly skipped?: readonly { file: string; reason: string }[];
+  /** What the user should know about the data for a run, e.g. a limit beyond the dataset's size. */
+  readonly notes?: readonly string[];
   /** Streams batches in order; stops early (throwing a ReplensError 'E_CANCELLED') when the signal aborts. */
   batches(batchSize: number, opts?: { signal?: AbortSignal; start?: number; end?: number }): AsyncIterable<Batch>;
   close?(): Promise<void>;
@@ -50,6 +57,8 @@ export interface DatasetSpec {
   y?: string;
   /** Use only the first N samples. */
   limit?: number;
+  /** ImageFolder: leave out images that cannot be read or decoded, naming them, instead of failing the run. */
+  skipUnreadable?: boolean;
   /** Layout of 4-D arrays as stored. Absent: IDX is NHWC; .npy/.npz are inferred (see `arrayGeometry` in source.ts). */
   layout?: 'NCHW' | 'NHWC';
 }

@@ -5,6 +5,9 @@
 // images that are not regular files (a FIFO named a.png, a link to /dev/zero) are skipped with a note naming them:
 // opening one could block forever or stream without end, and the reader refuses them by type as well.
 // Images are decoded a batch at a time; only the file list is held. Header sizes are checked before decoding.
+// A class folder without a single image is an error, as torchvision's ImageFolder raises FileNotFoundError. An image
+// that cannot be read or decoded is an error naming it, unless `skipUnreadable`: then it is left out of the batch
+// and reported to `onSkip` (open.ts drops it, and its label, from the run).
 import * as fs from 'fs';
 import * as path from 'path';
 import { PNG } from 'pngjs';
@@ -53,7 +56,7 @@ export function scanImageFolder(root: string): ImageFolderIndex {
   if (!classes.length) {
     throw new ReplensError('E_DATASET', `${root} has no class folders; an ImageFolder is <root>/<class>/<image>.png|jpg`);
   }
-  const files: string[] = [], labels: number[] = [], irregular: string[] = [];
+  const files: string[] = [], labels: number[] = [], irregular: string[] = [], empty: string[] = [];
   classes.forEach((cls, label) => {
     // (folder, its image files) for the class folder and every folder below it; symlink loops are cut by realpath.
     const dirs: [string, string[]][] = [];
@@ -77,7 +80,12 @@ export function scanImageFolder(root: string): ImageFolderIndex {
     walk(path.join(root, cls));
     dirs.sort((a, b) => byName(a[0], b[0]));
     for (const [dir, names] of dirs) for (const n of names) { files.push(path.join(dir, n)); labels.push(label); }
+    if (!dirs.some(([, names]) => names.length)) empty.push(cls);
   });
+  if (empty.length) {
+    const names = empty.map((c) => `"${c}"`).join(', ');
+    throw new ReplensError('E_DATASET', `${root}: found no valid image for the class folder${empty.length > 1 ? 's' : ''} ${names} (supported extensions: ${IMAGE_EXTENSIONS.join(', ')}); remove ${empty.length > 1 ? 'them' : 'it'} or add images`);
+  }
   return { classes, files, labels: Int32Array.from(labels), skipped, irregular };
 }
 
@@ -220,10 +228,31 @@ function skippedNote(root: string, idx: ImageFolderIndex): string {
   return `${head} (${names} ${n === 1 ? 'is not a regular file' : 'are not regular files'})`;
 }
 
-export async function openImageFolderSource(root: string, opts: { maxBytes?: number } = {}): Promise<SampleSource> {
+export interface ImageFolderOptions {
+  maxBytes?: number;
+  /** Leave out images that cannot be read or decoded (each reported to onSkip) instead of failing. */
+  skipUnreadable?: boolean;
+  onSkip?: (file: string, reason: string) => void;
+}
+
+/** An image that cannot be read (gone, no permission) or decoded; a budget refusal or a cancel is not one. */
+const unreadable = (e: unknown): e is ReplensError => e instanceof ReplensError && ['E_IMAGE', 'E_IO', 'E_NOT_FOUND'].includes(e.code);
+
+/** The geometry comes from the first image; with skipUnreadable, from the first one that decodes. */
+async function firstImage(idx: ImageFolderIndex, o: ImageFolderOptions, maxBytes: number): Promise<RawSample | null> {
+  for (const f of idx.files) {
+    try { return await readImage(f, maxBytes); } catch (e) {
+      if (!o.skipUnreadable || !unreadable(e)) throw e;
+    }
+  }
+  return null;
+}
+
+export async function openImageFolderSource(root: string, opts: ImageFolderOptions = {}): Promise<SampleSource> {
   const maxBytes = opts.maxBytes ?? DEFAULT_DATA_BUDGET_BYTES;
   const idx = scanImageFolder(root);
-  const first = idx.files.length ? await readImage(idx.files[0], maxBytes) : null;
+  const first = await firstImage(idx, opts, maxBytes);
+  if (!first && idx.files.length) throw new ReplensError('E_DATASET', `${root}: none of its ${idx.files.length} images can be read`);
   const notes = [`${idx.classes.length} class${idx.classes.length === 1 ? '' : 'es'}`];
   if (idx.skipped) notes.push(skippedNote(root, idx));
   return {
@@ -250,9 +279,19 @@ export async function openImageFolderSource(root: string, opts: { maxBytes?: num
       };
       for (let k = 0; k < READ_AHEAD; k++) prefetch(k);
       for (let i = 0; i < files.length; i++) {
-        const buf = await pending[i];
-        prefetch(i + READ_AHEAD);
-        each(decodeImage(buf, files[i], maxBytes), i);
+        let sample: RawSample;
+        try {
+          const buf = await pending[i];
+          prefetch(i + READ_AHEAD);
+          sample = decodeImage(buf, files[i], maxBytes);
+        } catch (e) {
+          // Only a bad image is skipped: a memory-budget refusal or a cancel still ends the run.
+          if (!opts.skipUnreadable || !unreadable(e)) throw e;
+          if (pending.length <= i + READ_AHEAD) prefetch(i + READ_AHEAD);
+          opts.onSkip?.(files[i], e.message);
+          continue;
+        }
+        each(sample, i);
       }
     },
   };

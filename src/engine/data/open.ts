@@ -58,7 +58,7 @@ function statDataset(p: string): fs.Stats {
   return st;
 }
 
-async function openSource(spec: DatasetSpec, format: DatasetFormat, maxBytes: number): Promise<SampleSource> {
+async function openSource(spec: DatasetSpec, format: DatasetFormat, maxBytes: number, onSkip: (file: string, reason: string) => void): Promise<SampleSource> {
   const st = statDataset(spec.path);
   if ((format === 'imagefolder') !== st.isDirectory()) {
     throw new ReplensError('E_DATASET', `${spec.path} is a ${st.isDirectory() ? 'folder' : 'file'}, but dataset.format is ${format}`);
@@ -68,7 +68,7 @@ async function openSource(spec: DatasetSpec, format: DatasetFormat, maxBytes: nu
     case 'idx': return openIdxSource(spec.path, { labels: spec.labels, layout: spec.layout, maxBytes });
     case 'npy': return openNpySource(spec.path, { labels: spec.labels, layout: spec.layout, maxBytes });
     case 'npz': return openNpzSource(spec.path, { x: spec.x, y: spec.y, labels: spec.labels, layout: spec.layout, maxBytes });
-    case 'imagefolder': return openImageFolderSource(spec.path, { maxBytes });
+    case 'imagefolder': return openImageFolderSource(spec.path, { maxBytes, skipUnreadable: spec.skipUnreadable, onSkip });
   }
 }
 
@@ -153,8 +153,13 @@ export async function openDataset(spec: DatasetSpec, opts: OpenOptions = {}): Pr
   if (budget !== undefined && !(Number.isFinite(budget) && budget > 0)) throw new ReplensError('E_CONFIG', `memoryBudgetMB must be a positive number (got ${budget})`);
   const maxBytes = budget !== undefined ? Math.floor(budget * 2 ** 20) : DEFAULT_DATA_BUDGET_BYTES;
   const format = spec.format ?? inferFormat(spec.path);
-  const source = await openSource(spec, format, maxBytes);
+  // Images skipped as unreadable (dataset.skipUnreadable), in the order met; each is reported once.
+  const skipped: { file: string; reason: string }[] = [];
+  const skippedFiles = new Set<string>();
+  const source = await openSource(spec, format, maxBytes, (file, reason) => { if (!skippedFiles.has(file)) { skippedFiles.add(file); skipped.push({ file, reason }); } });
   const length = Math.min(source.length, spec.limit ?? Infinity);
+  // A limit is "at most N": beyond the dataset it is not an error, but the run must say how many there are.
+  const runNotes = spec.limit !== undefined && spec.limit > source.length ? [`dataset.limit ${spec.limit} is more than ${spec.path} holds: all ${source.length} samples used`] : [];
   if (length === 0) {
     throw new ReplensError('E_DATASET', format === 'imagefolder' ? `${spec.path} holds no .png/.jpg/.jpeg images` : `${spec.path} holds no samples`);
   }
@@ -174,6 +179,7 @@ export async function openDataset(spec: DatasetSpec, opts: OpenOptions = {}): Pr
   const notes = [...source.notes];
   if (labels !== source.labels) notes.push('labels in classNames order');
   if (length < source.length) notes.push(`first ${length} of ${source.length}`);
+  if (spec.skipUnreadable && format === 'imagefolder') notes.push('unreadable images skipped');
   if (p.resize && (p.resize[0] !== g.height || p.resize[1] !== g.width)) {
     notes.push(source.uniform ? `resized ${g.height}×${g.width} → ${p.resize.join('×')}` : `resized to ${p.resize.join('×')}`);
   }
@@ -200,14 +206,19 @@ export async function openDataset(spec: DatasetSpec, opts: OpenOptions = {}): Pr
         throw new ReplensError('E_MEMORY_BUDGET', `${spec.path}: a batch of ${count} samples of ${fmtShape(sampleShape)} float32 needs ${formatBytes(count * per * 4)}, over the ${formatBytes(maxBytes)} memory budget; use a smaller batch size`);
       }
       const x = new Float32Array(count * per);
+      // Samples the source skipped (unreadable images) leave no gap: the batch holds the ones read, with their labels.
+      const kept: number[] = [];
       await source.read(s, count, (r, i) => {
         if (!source.uniform && !p.resize && (r.height !== g.height || r.width !== g.width)) {
           throw new ReplensError('E_INPUT_SHAPE', `${r.file} is ${r.height}×${r.width} but ${first} is ${g.height}×${g.width}; set preprocess.resize to give all images one size`);
         }
-        preprocessInto(r, p, x, i * per);
+        preprocessInto(r, p, x, kept.length * per);
+        kept.push(s + i);
       });
       throwIfAborted(o.signal);
-      yield { x, shape: [count, ...sampleShape], labels: labels ? labels.slice(s, s + count) : null, start: s };
+      if (!kept.length) continue;
+      const n = kept.length;
+      yield { x: n === count ? x : x.subarray(0, n * per), shape: [n, ...sampleShape], labels: labels ? Int32Array.from(kept, (k) => labels[k]) : null, start: s };
     }
   }
 
@@ -219,6 +230,8 @@ export async function openDataset(spec: DatasetSpec, opts: OpenOptions = {}): Pr
     hasLabels: labels !== null,
     classNames,
     pixelSpace: { mean: p.mean, std: p.std, layout: p.layout, clip: p.divisor !== null || Math.abs(p.scale * 255 - 1) < 1e-9 ? [0, 1] : null },
+    skipped,
+    notes: runNotes,
     batches,
     async close() { /* readers hold no handles between batches */ },
   };
