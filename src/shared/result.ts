@@ -55,6 +55,12 @@ export interface SummaryLayer {
   deadChannels: number;
   /** Smallest value seen (selectivity is defined for non-negative activations only). */
   min?: number;
+  /**
+   * Set when `sparsity` and `deadChannels` mean nothing for this layer, with the reason: a layer with negative values
+   * (logits, pre-activation conv/linear outputs) is not ReLU-like, so "≤ 0" is not "inactive". The numbers stay for
+   * compatibility; views show them as not applicable.
+   */
+  sparsityNotApplicable?: string;
 }
 
 export interface RraLayer {

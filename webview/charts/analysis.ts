@@ -575,16 +575,18 @@ export function summaryChart(result: AnalysisResult, theme: ChartTheme): PlotFig
   const rows = layers.map((l) => byTensor.get(l.tensor)!);
   const x = uniqueLabels(layers.map((l) => l.label));
   const c = palette(theme);
-  const sparsity = rows.map((r) => finite(r.sparsity));
-  const dead = rows.map((r) => finite(r.deadChannels));
+  // Not applicable on signed (non-ReLU-like) layers such as logits: no bar, the reason in the hover.
+  const na = rows.map((r) => r.sparsityNotApplicable ?? null);
+  const sparsity = rows.map((r, i) => (na[i] ? null : finite(r.sparsity)));
+  const dead = rows.map((r, i) => (na[i] ? null : finite(r.deadChannels)));
   const bar = (name: string, y: (number | null)[], hover: string[], colour: string, yaxis: string): Trace => ({
     type: 'bar', name: plotlyText(name), x, y, yaxis, hovertext: hover, hovertemplate: '%{hovertext}<extra></extra>',
     marker: { color: colour, line: { width: 0 } },
   });
   const pct = (v: number | null) => (v === null ? 'n/a' : `${Number((v * 100).toPrecision(4))}%`);
   const data: Trace[] = [
-    bar('sparsity', sparsity, layers.map((l, i) => hoverLines(l.label, [`sparsity: ${pct(sparsity[i])}`, `mean: ${short(finite(rows[i].mean))}, std: ${short(finite(rows[i].std))}`])), c[0], 'y'),
-    bar('dead channels', dead, layers.map((l, i) => hoverLines(l.label, [`dead channels: ${short(dead[i])} of ${short(finite(rows[i].channels))}`])), c[1], 'y2'),
+    bar('sparsity', sparsity, layers.map((l, i) => hoverLines(l.label, [na[i] ? `sparsity: not applicable — ${na[i]}` : `sparsity: ${pct(sparsity[i])}`, `mean: ${short(finite(rows[i].mean))}, std: ${short(finite(rows[i].std))}`])), c[0], 'y'),
+    bar('dead channels', dead, layers.map((l, i) => hoverLines(l.label, [na[i] ? 'dead channels: not applicable (signed layer)' : `dead channels: ${short(dead[i])} of ${short(finite(rows[i].channels))}`])), c[1], 'y2'),
   ];
   const layout = baseLayout(theme, heightWithLabels(300, x, theme));
   layout.xaxis = { ...layerAxis(theme, x), anchor: 'y2' };

@@ -1,6 +1,8 @@
 // The summary analysis: per layer, activation statistics accumulated batch by batch (float64 sums, so a layer is
 // never held whole): mean, standard deviation, sparsity (share of values ≤ 0 — exactly the zeros after a ReLU),
-// channels, and dead channels (≤ 0 for every sample and position).
+// channels, and dead channels (≤ 0 for every sample and position). Sparsity and dead channels describe ReLU-like
+// (non-negative) layers only: for a layer with negative values — logits, pre-activation outputs — "≤ 0" is half of a
+// signed distribution, not inactivity, so the result marks them not applicable (`sparsityNotApplicable`).
 import { ReplensError } from '../errors';
 import type { SummaryLayer } from '../../shared/result';
 
@@ -49,6 +51,8 @@ export class SummaryAccumulator {
     const variance = Math.max(0, this.sumSq / this.values - mean * mean);
     let dead = 0;
     for (const m of this.channelMax) if (m <= 0) dead++;
-    return { tensor: this.tensor, mean, std: Math.sqrt(variance), sparsity: this.nonPositive / this.values, channels: this.channelMax.length, deadChannels: dead, min: this.min };
+    const out: SummaryLayer = { tensor: this.tensor, mean, std: Math.sqrt(variance), sparsity: this.nonPositive / this.values, channels: this.channelMax.length, deadChannels: dead, min: this.min };
+    if (this.min < 0) out.sparsityNotApplicable = `signed values (min ${Number(this.min.toPrecision(4))}): not a ReLU-like layer, so the share of values ≤ 0 is not sparsity and channels ≤ 0 everywhere are not dead`;
+    return out;
   }
 }

@@ -6,11 +6,14 @@
 // samples has no mean and is excluded (it does not count towards μ_−max). A dead unit (all class means 0) gets 0;
 // so does any unit whose denominator is 0 (possible only with negative activations, which SI is not meant for).
 // argmax_class is the label of μ_max (the lowest label on ties). value = mean SI over units.
+// Negative activations (logits, pre-activation outputs): the index is not bounded to [0, 1] there and means nothing
+// (e.g. a mean of 4.77 on logits). It is still computed by the formula, for reproducibility, but the result then has
+// `warnings` saying so, with how many units have negative values; the analysis leaves such layers out with a note.
 import { ReplensError } from '../errors';
 import { checkFinite } from './knn';
 import { checkLabels } from './nncs';
 
-export function classSelectivity(acts: Float64Array, shape: number[], labels: ArrayLike<number>, opts: { eps?: number } = {}): { value: number; per_unit: number[]; argmax_class: number[] } {
+export function classSelectivity(acts: Float64Array, shape: number[], labels: ArrayLike<number>, opts: { eps?: number } = {}): { value: number; per_unit: number[]; argmax_class: number[]; warnings?: string[] } {
   const eps = opts.eps ?? 0;
   if (!Number.isFinite(eps) || eps < 0) throw new ReplensError('E_ARGUMENT', `eps must be a finite number ≥ 0, got ${eps}`);
   if (shape.length < 2 || shape.some((d) => !Number.isInteger(d) || d < 1)) throw new ReplensError('E_ARGUMENT', `activations must have shape (n, units, ...), got [${shape.join(', ')}]`);
@@ -54,5 +57,13 @@ export function classSelectivity(acts: Float64Array, shape: number[], labels: Ar
     arg.push(classes[best]);
     tot += si;
   }
-  return { value: tot / U, per_unit: per, argmax_class: arg };
+  const out: { value: number; per_unit: number[]; argmax_class: number[]; warnings?: string[] } = { value: tot / U, per_unit: per, argmax_class: arg };
+  let min = Infinity, unitsNeg = 0;
+  const negUnit = new Uint8Array(U);
+  for (let i = 0; i < n; i++) for (let u = 0; u < U; u++) for (let t = 0, o = (i * U + u) * S; t < S; t++) { const v = acts[o + t]; if (v < 0) { negUnit[u] = 1; if (v < min) min = v; } }
+  for (const f of negUnit) unitsNeg += f;
+  if (unitsNeg > 0) {
+    out.warnings = [`negative activations (min ${Number(min.toPrecision(4))}, in ${unitsNeg} of ${U} units): class selectivity is defined for non-negative (post-ReLU) activations; on signed values such as logits the index is unbounded and these numbers mean nothing`];
+  }
+  return out;
 }
