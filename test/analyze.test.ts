@@ -44,8 +44,11 @@ test('analyze: every number equals the metric functions on independently capture
   assert.equal(r.schema, RESULT_SCHEMA);
   assert.equal(r.complete, true);
   assert.equal(r.dataset.samples, N);
-  assert.equal(r.layers.length, 10);
-  assert.equal(new Set(r.layers.map((l) => l.label)).size, 10, 'labels are unique (repeated modules are numbered)');
+  assert.deepEqual(r.layers.map((l) => l.label), ['stem', 'layer1.0', 'maxpool', 'layer2.0', 'layer2.1', 'avgpool', 'fc'], 'the main path\'s block outputs (onnx/mainpath.ts)');
+  // The full selection (every activation and pooling output) is an option; repeated modules are numbered.
+  const all = await analyze({ model: MODEL, data: DATA, analyses: ['summary'], layers: ['activations'], samples: 8, cacheDir, noCache: true }, pool);
+  assert.equal(all.layers.length, 10);
+  assert.equal(new Set(all.layers.map((l) => l.label)).size, 10, 'labels are unique (repeated modules are numbered)');
   // Reference: the first N test images, preprocessed here as torchvision does (replens.json), through a plain session.
   const { proto } = await loadModel(MODEL);
   const { x, y } = images(N);
@@ -80,7 +83,7 @@ test('analyze: every number equals the metric functions on independently capture
   assert.ok(Math.abs(r.analyses.summary!.perLayer[0].sparsity - z) < 1e-4);
   // Multi-scale NNCS for conv layers; none for the flat ones.
   assert.ok(r.analyses.rra!.perLayer[0].multiScale!.avg2! > 0);
-  assert.equal(r.analyses.rra!.perLayer[9].multiScale, undefined);
+  assert.equal(r.analyses.rra!.perLayer[6].multiScale, undefined);
 });
 
 test('analyze: the cache returns the same document at once; compare mode against itself gives NNLS 1 on the diagonal', async () => {
@@ -104,7 +107,7 @@ test('analyze CLI: writes result.json, report.html and CSVs; bad input is one li
   for (const f of ['result.json', 'report.html', 'layers.csv', 'nnls.csv']) assert.ok(fs.existsSync(path.join(out, f)), f);
   const doc = JSON.parse(fs.readFileSync(path.join(out, 'result.json'), 'utf8'));
   assert.equal(doc.dataset.samples, 100);
-  assert.equal(fs.readFileSync(path.join(out, 'layers.csv'), 'utf8').trim().split('\n').length, 11);
+  assert.equal(fs.readFileSync(path.join(out, 'layers.csv'), 'utf8').trim().split('\n').length, 8, 'a header and the 7 default layers');
   const bad = (args: string[], re: RegExp) => { const b = run(...args); assert.notEqual(b.status, 0); assert.match(b.stderr, re); assert.equal(b.stderr.trim().split('\n').length, 1); };
   bad([MODEL, '--data', DATA.path, '--analyses', 'rra,bogus'], /unknown analysis 'bogus'/);
   bad([MODEL, '--data', DATA.path, '--layers', 'op:Softmax'], /Softmax/);

@@ -29,13 +29,16 @@ Usage:
                  [--layers LIST] [--samples N] [--k K] [--out DIR] [--no-cache]
                  noise-svd: [--checkpoints M1,M2,…] [--train-data PATH] [--noise-images 10] [--sigmas 0.2,0.1,0.01] [--group-size 64]
                                    every activation analysis → DIR/result.json, report.html, CSV (default DIR replens-report)
+                                   --layers: default the main path's block outputs; 'activations' for every activation
+                                   and pooling output; or names: tensor, node, module path (layer1.0) or op:TYPE
   replens grad MODEL.onnx --input X.npy --tensor NAME --channel C [--mean] --out G.npy
                                    d(Σ over batch and space of NAME[:, C]) / d input (--mean: the mean instead)
   replens grad MODEL.onnx --input X.npy --mse-target T.npy --wrt INIT1,INIT2 --out-dir DIR
                                    DIR/INIT1.npy, … = d mean((output − target)²) / d initializer
 
 activations options:
-  --tensors LIST        comma-separated tensor names, node names, or op:TYPE (every output of that op, e.g. op:Conv)
+  --tensors LIST        comma-separated tensor names, node names, PyTorch module paths (layer1.0: the module's
+                        output) or op:TYPE (every output of that op, e.g. op:Conv)
   --input FILE.npy      one batch, samples first, float32, fed as is
   --data PATH           a dataset streamed in batches: IDX (.gz), .npy, .npz, or an image folder (class = sub-folder)
   --labels FILE         labels for --data (IDX or .npy)

@@ -11,6 +11,8 @@ import { feedInputs, valueInfoOf, type Dim } from '../onnx/graph';
 import { listLayers, type LayerInfo } from '../onnx/layers';
 import { tensorShapes } from '../runtime/shapes';
 import { adaptBatch } from '../runtime/batch';
+import { activationTaps, defaultTaps } from '../onnx/mainpath';
+import type { ModelProto } from '../onnx/proto';
 import type { SessionPool } from '../runtime/session';
 import { planCapture, runCapture, singleInput } from '../capture/capture';
 import { parseReduce } from '../capture/reduce';
@@ -70,13 +72,15 @@ export interface AnalyzeOptions {
   onPartial?: (r: AnalysisResult) => void;
 }
 
-const ACTIVATION_OPS = new Set(['Relu', 'LeakyRelu', 'PRelu', 'Elu', 'Selu', 'Sigmoid', 'Tanh', 'HardSwish', 'HardSigmoid', 'Clip', 'Gelu', 'Mish', 'MaxPool', 'AveragePool', 'GlobalAveragePool', 'GlobalMaxPool']);
-
-/** Default taps: activation and pooling outputs in graph order, then the graph outputs. */
-export function defaultLayers(layers: LayerInfo[], outputs: string[]): string[] {
-  const taps = layers.filter((l) => ACTIVATION_OPS.has(l.op)).map((l) => l.output);
-  for (const o of outputs) if (!taps.includes(o)) taps.push(o);
-  return taps;
+/**
+ * The layers to analyse: the main path's block outputs by default (onnx/mainpath.ts); `activations` for every
+ * activation and pooling output; else tensor, node or module names.
+ */
+export function chooseLayers(model: ModelProto, layers: LayerInfo[], selectors: string[] | undefined): { tensor: string; block: string | null }[] {
+  if (!selectors?.length) return defaultTaps(model, layers);
+  const plain = (tensors: string[]) => tensors.map((tensor) => ({ tensor, block: null }));
+  if (selectors.length === 1 && selectors[0] === 'activations') return plain(activationTaps(layers, model.graph!.output.map((o) => o.name)));
+  return plain(expandTensorSelectors(model, selectors));
 }
 
 export async function sha256File(file: string): Promise<string> {
@@ -105,14 +109,17 @@ async function prepareModel(file: string, selectors: string[] | undefined, sampl
   const key = `${m.path}#${sha}${batching.keySuffix}`;
   const shapes = await tensorShapes(proto, pool, key, { inputShapes: { [input]: [batching.runBatch ?? 1, ...sampleShape] }, ...probe });
   const summary = listLayers(proto, shapes);
-  const taps = selectors?.length ? expandTensorSelectors(proto, selectors) : defaultLayers(summary.layers, proto.graph!.output.map((o) => o.name));
+  const chosen = chooseLayers(proto, summary.layers, selectors);
+  const taps = chosen.map((c) => c.tensor);
+  const blockOf = new Map(chosen.map((c) => [c.tensor, c.block]));
   if (!taps.length) throw new ReplensError('E_ARGUMENT', `--layers ${selectors?.join(',')} names no tensor of ${path.basename(file)}`);
   const byOutput = new Map<string, LayerInfo>();
   for (const l of summary.layers) for (const o of l.outputs) byOutput.set(o, l);
   const layers: LayerRef[] = taps.map((t) => {
     const l = byOutput.get(t);
     const shape = (shapes.get(t) ?? []).slice(1).map((d) => (typeof d === 'number' ? d : 0));
-    return { tensor: t, label: l ? (l.module ?? l.name) : t, op: l?.op ?? 'Input', shape, params: l?.params ?? 0, index: l?.index ?? -1 };
+    // A block output is labelled with its block (layer1.0, features.3), else with the node's module or name.
+    return { tensor: t, label: blockOf.get(t) ?? (l ? (l.module ?? l.name) : t), op: l?.op ?? 'Input', shape, params: l?.params ?? 0, index: l?.index ?? -1 };
   });
   // PyTorch reuses one module for several calls (relu, relu_1 → layer1.0.relu): number the repeats.
   const seen = new Map<string, number>();
