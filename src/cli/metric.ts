@@ -4,7 +4,7 @@ import { parseArgs } from 'util';
 import { ReplensError, closest, errorMessage } from '../engine/errors';
 import { loadLabels, loadMatrix, sameSamples } from '../engine/metrics/input';
 import { cka } from '../engine/metrics/cka';
-import { cca, pwcca, svcca } from '../engine/metrics/cca';
+import { cca, ccaChanceLevel, ccaMaxDims, pwcca, svcca } from '../engine/metrics/cca';
 import { twoNN } from '../engine/metrics/twonn';
 import { classSelectivity } from '../engine/metrics/selectivity';
 import { knnWithDistances } from '../engine/metrics/knn';
@@ -50,6 +50,16 @@ function batchWeighting(v: unknown, batchSize: unknown): 'equal' | 'size' | unde
   return v;
 }
 
+/**
+ * CCA-family results with more kept directions than ⌊n/10⌋ get `warnings`: in that regime even independent data
+ * score near 1 (chance level √(max(kx, ky)/(n−1)); see CCA_MAX_DIMS_FRACTION in metrics/cca.ts).
+ */
+function trivialRegime<T extends object>(r: T, kx: number, ky: number, n: number): T & { warnings?: string[] } {
+  const limit = ccaMaxDims(n), k = Math.max(kx, ky);
+  if (k <= limit) return r;
+  return { ...r, warnings: [`${k} kept directions from ${n} samples (more than ⌊n/10⌋ = ${limit}): the trivial regime, where independent data score up to about ${ccaChanceLevel(kx, ky, n).toFixed(2)}; use more samples or fewer units`] };
+}
+
 export async function runMetric(argv: string[]): Promise<unknown> {
   const [name, ...rest] = argv;
   if (!name) bad(`metric needs a name: ${Object.keys(METRIC_FLAGS).join(', ')}`);
@@ -82,9 +92,9 @@ export async function runMetric(argv: string[]): Promise<unknown> {
         weighting: batchWeighting(v['batch-weighting'], v['batch-size']),
       });
     }
-    case 'cca': { const [x, y] = XY(); return cca(x, y, { epsilon: num(v.epsilon, 'epsilon', (n) => n >= 0, 'a number ≥ 0') }); }
-    case 'svcca': { const [x, y] = XY(); return svcca(x, y, { keepVariance: num(v['keep-variance'], 'keep-variance', (n) => n > 0 && n <= 1, 'in (0, 1]') }); }
-    case 'pwcca': { const [x, y] = XY(); return pwcca(x, y); }
+    case 'cca': { const [x, y] = XY(); const r = await cca(x, y, { epsilon: num(v.epsilon, 'epsilon', (n) => n >= 0, 'a number ≥ 0') }); return trivialRegime(r, x.cols - r.dropped.x, y.cols - r.dropped.y, x.rows); }
+    case 'svcca': { const [x, y] = XY(); const r = await svcca(x, y, { keepVariance: num(v['keep-variance'], 'keep-variance', (n) => n > 0 && n <= 1, 'in (0, 1]') }); return trivialRegime(r, r.kx, r.ky, x.rows); }
+    case 'pwcca': { const [x, y] = XY(); const r = await pwcca(x, y); return trivialRegime(r, r.coefficients.length, r.coefficients.length, x.rows); }
     case 'twonn': return twoNN(X(), { fraction: num(v.fraction, 'fraction', (n) => n > 0 && n <= 1, 'in (0, 1]') });
     case 'selectivity': {
       const a = loadMatrix(need(v.acts, 'acts'), '--acts');
