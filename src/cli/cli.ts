@@ -17,7 +17,7 @@ const VERSION = '0.1.0';
 const USAGE = `replens ${VERSION} — what each layer of your CNN has learned
 
 Usage:
-  replens layers MODEL.onnx [--json] [--input-shape 1,3,224,224] [--memory-budget MB]
+  replens layers MODEL.onnx [--json] [--input-shape 1,3,224,224] [--memory-budget MB] [--constants]
   replens activations MODEL.onnx (--input X.npy | --data PATH) --tensors T1,T2 --out-dir DIR [options]
   replens metric NAME [flags]      one metric on .npy inputs → one JSON object (see README, Metrics):
     cka --x X.npy --y Y.npy [--kernel linear|rbf] [--threshold T] [--debiased] [--batch-size B]
@@ -79,7 +79,7 @@ function runtimeOf(v: Record<string, unknown>): RuntimeSettings {
 }
 
 const OPTIONS = {
-  json: { type: 'boolean' }, quiet: { type: 'boolean' }, help: { type: 'boolean', short: 'h' }, version: { type: 'boolean' },
+  json: { type: 'boolean' }, quiet: { type: 'boolean' }, constants: { type: 'boolean' }, help: { type: 'boolean', short: 'h' }, version: { type: 'boolean' },
   'input-shape': { type: 'string' }, input: { type: 'string' }, data: { type: 'string' }, labels: { type: 'string' },
   format: { type: 'string' }, limit: { type: 'string' }, 'skip-unreadable': { type: 'boolean' }, config: { type: 'string' }, tensors: { type: 'string' },
   reduce: { type: 'string' }, 'batch-size': { type: 'string' }, 'out-dir': { type: 'string' }, ep: { type: 'string' },
@@ -138,7 +138,7 @@ async function cmdLayers(pos: string[], v: Record<string, unknown>, signal: Abor
     const first = model.proto.graph!.input.find((i) => !inits.has(i.name));
     if (first) inputShapes = { [first.name]: dims };
   }
-  const res = (await runJob({ kind: 'inspect', modelPath: pos[0], inputShapes, memoryBudgetMB: intOpt(v['memory-budget'] as string | undefined, 'memory-budget'), runtime: runtimeOf(v) }, ctxFor(v, signal))) as InspectResult;
+  const res = (await runJob({ kind: 'inspect', modelPath: pos[0], inputShapes, memoryBudgetMB: intOpt(v['memory-budget'] as string | undefined, 'memory-budget'), constants: !!v.constants, runtime: runtimeOf(v) }, ctxFor(v, signal))) as InspectResult;
   const s = res.summary;
   if (v.json) {
     process.stdout.write(JSON.stringify(s.layers.map((l) => ({ name: l.name, op: l.op, output: l.output, shape: l.shape, params: l.params, module: l.module, inputs: l.inputs, outputs: l.outputs })), null, 2) + '\n');

@@ -12,7 +12,7 @@ export async function fileKey(file: string): Promise<string> {
   return `${file}@${st.size}@${st.mtimeMs}`;
 }
 
-export async function inspectModel(modelPath: string, pool: SessionPool, opts: { inputShapes?: Record<string, number[]>; signal?: AbortSignal; memoryBudgetMB?: number } = {}): Promise<InspectResult> {
+export async function inspectModel(modelPath: string, pool: SessionPool, opts: { inputShapes?: Record<string, number[]>; signal?: AbortSignal; memoryBudgetMB?: number; constants?: boolean } = {}): Promise<InspectResult> {
   const model = await loadModel(modelPath);
   throwIfAborted(opts.signal);
   const key = await fileKey(model.path);
@@ -30,6 +30,6 @@ export async function inspectModel(modelPath: string, pool: SessionPool, opts: {
     modelPath: model.path,
     fileBytes: model.bytes,
     executionProvider: pool.executionProvider ?? 'cpu',
-    summary: listLayers(model.proto, shapes),
+    summary: listLayers(model.proto, shapes, { constants: opts.constants }),
   };
 }

@@ -31,7 +31,7 @@ export async function runJob(job: Job, ctx: JobContext): Promise<JobResult> {
   const pool = poolFor(job.runtime, ctx.log);
   switch (job.kind) {
     case 'inspect':
-      return inspectModel(job.modelPath, pool, { inputShapes: job.inputShapes, signal: ctx.signal, memoryBudgetMB: job.memoryBudgetMB });
+      return inspectModel(job.modelPath, pool, { inputShapes: job.inputShapes, signal: ctx.signal, memoryBudgetMB: job.memoryBudgetMB, constants: job.constants });
     case 'activations':
       return runActivationsJob(job, pool, ctx);
     case 'analyze':

@@ -40,6 +40,8 @@ export interface InspectJob {
   inputShapes?: Record<string, number[]>;
   /** The shape probe's memory limit (MB). */
   memoryBudgetMB?: number;
+  /** List Constant nodes too (they are left out by default). */
+  constants?: boolean;
   runtime?: RuntimeSettings;
 }
 
@@ -226,6 +228,7 @@ function checkJob(j: unknown): void {
       str(o, 'modelPath');
       need(o.inputShapes === undefined || isObj(o.inputShapes), "'inputShapes' must be an object");
       int(o, 'memoryBudgetMB', true);
+      need(o.constants === undefined || typeof o.constants === 'boolean', "'constants' must be a boolean");
       return;
     case 'activations':
       str(o, 'modelPath'); str(o, 'outDir'); str(o, 'reduce'); str(o, 'input', true); str(o, 'configPath', true); str(o, 'configRoot', true);

@@ -3,6 +3,8 @@ import { num, type ModelProto, type NodeProto } from './proto';
 import { elementCount } from './tensor';
 import { feedInputs, initializerNames, valueInfoOf, type Dim } from './graph';
 
+const FLOAT_TYPES = new Set([1, 10, 11, 16]); // float, float16, double, bfloat16
+
 export interface LayerInfo {
   /** Node name, or `<op>_<index>` when the exporter left it empty. */
   name: string;
@@ -93,14 +95,20 @@ export function dynamoModulePath(node: NodeProto): string | null {
 }
 
 /** The layer listing. `shapes` (from `tensorShapes`) fills output shapes the model does not declare. */
-export function listLayers(model: ModelProto, shapes?: Map<string, Dim[]>): ModelSummary {
+export function listLayers(model: ModelProto, shapes?: Map<string, Dim[]>, opts: { constants?: boolean } = {}): ModelSummary {
   const graph = model.graph!;
   const inits = new Map(graph.initializer.map((t) => [t.name, elementCount(t)]));
   const initNames = initializerNames(graph);
+  // Weights stored as Constant nodes (Paddle and other exporters) are parameters too: floating-point constants of
+  // more than one element. Small integer constants (shapes, axes) are not.
+  for (const n of graph.node) {
+    if (n.opType !== 'Constant' || n.domain || n.output.length !== 1) continue;
+    const t = n.attribute.find((a) => a.name === 'value')?.t;
+    if (t && FLOAT_TYPES.has(t.dataType) && elementCount(t) > 1) { inits.set(n.output[0], elementCount(t)); initNames.add(n.output[0]); }
+  }
   const declared = new Map<string, Dim[] | null>();
   for (const v of [...graph.valueInfo, ...graph.input, ...graph.output]) declared.set(v.name, valueInfoOf(v)?.shape ?? null);
-  // Constant nodes hold parameters too when the exporter folded weights into them.
-  const layers: LayerInfo[] = graph.node.map((n, index) => {
+  const all: LayerInfo[] = graph.node.map((n, index) => {
     const output = n.output[0] ?? '';
     let params = 0;
     for (const i of n.input) params += inits.get(i) ?? 0;
@@ -117,6 +125,8 @@ export function listLayers(model: ModelProto, shapes?: Map<string, Dim[]>): Mode
       index,
     };
   });
+  // Constant rows are data, not layers: listed only on request (`replens layers --constants`).
+  const layers = opts.constants ? all : all.filter((l) => !(l.op === 'Constant' && !l.domain));
   // torch names a module's second call `relu_1`: map it back to `relu` when that module exists.
   const paths = new Set(layers.map((l) => l.module).filter((m): m is string => m !== null));
   for (const l of layers) {
