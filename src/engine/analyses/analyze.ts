@@ -188,7 +188,7 @@ export async function analyze(o: AnalyzeOptions, pool: SessionPool): Promise<Ana
   if (!analyses.length) throw new ReplensError('E_ARGUMENT', `no analyses requested (${ANALYSES.join(', ')})`);
   const m0 = await loadModel(o.model, { externalData: false });
   const inputInfo = valueInfoOf(feedInputs(m0.proto.graph!)[0]);
-  const ds: Dataset = await openDatasetFromJob({ data: o.data, configPath: o.configPath, configRoot: o.configRoot, memoryBudgetMB: o.memoryBudgetMB }, (inputInfo?.shape ?? null) as Dim[] | null, log);
+  const ds: Dataset = await openDatasetFromJob({ data: o.data, configPath: o.configPath, configRoot: o.configRoot, memoryBudgetMB: o.memoryBudgetMB }, (inputInfo?.shape ?? null) as Dim[] | null, log, inputInfo?.elemType);
   let dsB: Dataset | null = null;
   let store: ActivationStore | null = null, storeCmp: ActivationStore | null = null;
   try {
@@ -198,7 +198,7 @@ export async function analyze(o: AnalyzeOptions, pool: SessionPool): Promise<Ana
     if (o.compare && o.compareData) {
       const mB = await loadModel(o.compare, { externalData: false });
       const infoB = valueInfoOf(feedInputs(mB.proto.graph!)[0]);
-      dsB = await openDatasetFromJob({ data: o.compareData, configRoot: o.configRoot, memoryBudgetMB: o.memoryBudgetMB }, (infoB?.shape ?? null) as Dim[] | null, log);
+      dsB = await openDatasetFromJob({ data: o.compareData, configRoot: o.configRoot, memoryBudgetMB: o.memoryBudgetMB }, (infoB?.shape ?? null) as Dim[] | null, log, infoB?.elemType);
     }
     let cmp = o.compare ? await prepareModel(o.compare, o.layers, (dsB ?? ds).sampleShape, pool, { memoryBudgetMB: o.memoryBudgetMB, signal: o.signal }) : null;
     for (const note of [main.batchNote, cmp?.batchNote]) if (note) { notes.push(note); log(note); }

@@ -69,7 +69,7 @@ export async function runActivationsJob(job: ActivationsJob, pool: SessionPool, 
     ds = npyInputDataset(job.input, input, info?.elemType ?? 0);
     checkSampleShape(ds, input, info?.shape ?? null, path.basename(job.input));
   } else if (job.data) {
-    ds = await openDatasetFromJob(job, info?.shape ?? null, ctx.log);
+    ds = await openDatasetFromJob(job, info?.shape ?? null, ctx.log, info?.elemType);
   } else {
     throw new ReplensError('E_ARGUMENT', 'give --input FILE.npy or --data PATH');
   }

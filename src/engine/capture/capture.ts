@@ -1,8 +1,8 @@
 // Activation capture: one onnxruntime session computes the requested tensors (reduced in-graph) for a stream of
 // batches. Everything downstream (the .npy writer, the in-memory store, analyses) consumes `CapturedBatch`es.
 import { ReplensError, throwIfAborted } from '../errors';
-import { cutGraph, feedInputs, requireTensors, type Dim } from '../onnx/graph';
-import { make, type ModelProto, type NodeProto } from '../onnx/proto';
+import { cutGraph, feedInputs, requireTensors, valueInfoOf, type Dim } from '../onnx/graph';
+import { make, typeName, type ModelProto, type NodeProto } from '../onnx/proto';
 import { runSession, type SessionPool } from '../runtime/session';
 import { firstRows, rebatch } from '../runtime/batch';
 import type { Batch } from '../data/dataset';
@@ -20,6 +20,8 @@ export interface CapturePlan {
   reduce: Reduce;
   /** Samples per run when the model's batch size is fixed (runtime/batch.ts); null when any batch size runs. */
   runBatch: number | null;
+  /** The input's element type when it is uint8 (pixels fed as they are); null for float inputs. */
+  inputType: 'uint8' | null;
 }
 
 export interface CapturedTensor { data: Float32Array; dims: number[] }
@@ -92,7 +94,12 @@ export function planCapture(model: ModelProto, modelKey: string, tensors: string
   }
   const graphOutputs = [...new Set(outputs.map((o) => packed.get(o.tensor)?.output ?? o.output))];
   const proto = cutGraph(model, { inputs: [input], outputs: graphOutputs, extraNodes: nodes });
-  return { proto, key: `${modelKey}#capture:${reduceName(reduce)}:${unique.join('\u0000')}`, input, outputs, packed, reduce, runBatch };
+  const elemType = valueInfoOf(feedInputs(graph).find((i) => i.name === input)!)?.elemType ?? 1;
+  const inputType = elemType === 2 ? 'uint8' : null;
+  if (elemType !== 2 && ![0, 1, 10, 11, 16].includes(elemType)) {
+    throw new ReplensError('E_INPUT_DTYPE', `model input '${input}' takes ${typeName(elemType)}; RepLens feeds images as float (float32) or as pixel values (uint8)`);
+  }
+  return { proto, inputType, key: `${modelKey}#capture:${reduceName(reduce)}:${unique.join('\u0000')}`, input, outputs, packed, reduce, runBatch };
 }
 
 /** One tensor's values out of a packed [N, total] array. */
@@ -106,6 +113,22 @@ function toFloat32(data: ArrayLike<number | bigint> & { length: number }): Float
   if (data instanceof Float32Array) return data;
   const out = new Float32Array(data.length);
   for (let i = 0; i < data.length; i++) out[i] = Number(data[i]);
+  return out;
+}
+
+/**
+ * Preprocessed samples as the uint8 a model input takes. They must already be pixel values (preprocessing sets
+ * scale 1 for such models): a fraction or a value outside 0..255 means a normalisation was configured.
+ */
+export function pixelsAsUint8(x: Float32Array, input: string): Uint8Array {
+  const out = new Uint8Array(x.length);
+  for (let i = 0; i < x.length; i++) {
+    const v = x[i];
+    if (!(v >= 0 && v <= 255) || Math.round(v) !== v) {
+      throw new ReplensError('E_INPUT_DTYPE', `model input '${input}' takes uint8 pixel values, but the preprocessing gives ${v} (replens.json preprocess.scale / mean / std normalise them): remove preprocess.mean and preprocess.std and set preprocess.scale to 1`);
+    }
+    out[i] = v;
+  }
   return out;
 }
 
@@ -128,7 +151,8 @@ export async function* runCapture(plan: CapturePlan, pool: SessionPool, batches:
   for await (const b of runs) {
     throwIfAborted(opts.signal);
     const rows = b.shape[0], valid = b.valid ?? rows;
-    const out = await runSession(ms, { [plan.input]: { data: b.x, dims: b.shape, type: 'float32' } }, what);
+    const feed = plan.inputType === 'uint8' ? { data: pixelsAsUint8(b.x, plan.input), dims: b.shape, type: 'uint8' } : { data: b.x, dims: b.shape, type: 'float32' };
+    const out = await runSession(ms, { [plan.input]: feed }, what);
     const values = new Map<string, CapturedTensor>();
     for (const o of plan.outputs) {
       const p = plan.packed.get(o.tensor);

@@ -21,6 +21,8 @@ export interface OpenOptions {
   preprocess?: PreprocessConfig;
   /** The model's input shape, e.g. ['N', 1, 28, 28]: implies channels, resize and layout, and is checked. */
   modelInputShape?: (number | string)[];
+  /** The model input's element type: an integer input (uint8) takes pixel values as they are, not scaled to [0, 1]. */
+  modelInputType?: 'float' | 'integer';
   /** Class names (replens.json); labels must index into them. Replace ImageFolder's folder names (see folderLabels). */
   classNames?: string[];
   /**
@@ -167,7 +169,7 @@ export async function openDataset(spec: DatasetSpec, opts: OpenOptions = {}): Pr
   const labels = source.labels && source.format === 'imagefolder' && opts.classNames ? folderLabels(source, opts.classNames, spec.path) : source.labels;
   if (labels) checkLabels(labels, source.length, length, classNames, source.labelsFile ?? spec.path);
 
-  const model = opts.modelInputShape ? defaultsFromModelInput(opts.modelInputShape) : {};
+  const model = { ...(opts.modelInputShape ? defaultsFromModelInput(opts.modelInputShape) : {}), ...(opts.modelInputType === 'integer' ? { scale: 1 } : {}) };
   const p = resolvePreprocess(opts.preprocess ?? {}, model, source);
   const g = source.geometry;
   if (!canConvertChannels(g.channels, p.channels)) {

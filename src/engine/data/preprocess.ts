@@ -81,8 +81,9 @@ export function resolvePreprocess(
   };
   return {
     resize: resizeTarget(user.resize ?? model.resize),
-    scale: user.scale ?? (source.pixels === 'uint8' ? 1 / 255 : 1),
-    divisor: user.scale === undefined && source.pixels === 'uint8' ? 255 : null,
+    // A model with an integer (uint8) input sets scale 1: it takes pixel values as they are.
+    scale: user.scale ?? model.scale ?? (source.pixels === 'uint8' ? 1 / 255 : 1),
+    divisor: user.scale === undefined && model.scale === undefined && source.pixels === 'uint8' ? 255 : null,
     mean: perChannel('mean', 0),
     std: perChannel('std', 1),
     channels,

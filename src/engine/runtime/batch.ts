@@ -50,11 +50,12 @@ export function relaxBatch(model: ModelProto, input: string, batch: number): Mod
   return copy;
 }
 
-function randomBatch(n: number, sampleShape: number[], seed: number): Float32Array {
+/** Random samples in the input's type: floats in [0, 1), or pixel values for a uint8 input. */
+function randomBatch(n: number, sampleShape: number[], seed: number, uint8: boolean): Float32Array | Uint8Array {
   const per = sampleShape.reduce((a, b) => a * b, 1);
   const r = rng(seed);
-  const x = new Float32Array(n * per);
-  for (let i = 0; i < x.length; i++) x[i] = r();
+  const x = uint8 ? new Uint8Array(n * per) : new Float32Array(n * per);
+  for (let i = 0; i < x.length; i++) x[i] = uint8 ? Math.floor(r() * 256) : r();
   return x;
 }
 
@@ -80,16 +81,19 @@ export async function adaptBatch(model: ModelProto, input: string, sampleShape: 
   refuseEndlessLoops(model); // the check below runs the model
   const per = sampleShape.reduce((a, b) => a * b, 1);
   const n = batch + 1;
-  const x = randomBatch(n, sampleShape, 0x5eed + batch);
+  const decl = feedInputs(model.graph!).find((i) => i.name === input);
+  const uint8 = (decl ? valueInfoOf(decl)?.elemType : 1) === 2;
+  const x = randomBatch(n, sampleShape, 0x5eed + batch, uint8);
+  const type = uint8 ? 'uint8' : 'float32';
   let why: string;
   try {
     const relaxed = relaxBatch(model, input, batch);
     const original = await pool.get(key, model, 'batch check');
     const loose = await pool.get(`${key}#relaxed-batch`, relaxed, 'batch check');
     const outputs = original.outputs.map((o) => o.name);
-    const first = await runSession(original, { [input]: { data: x.subarray(0, batch * per), dims: [batch, ...sampleShape], type: 'float32' } }, 'batch check');
-    const last = await runSession(original, { [input]: { data: x.subarray(per, n * per), dims: [batch, ...sampleShape], type: 'float32' } }, 'batch check');
-    const all = await runSession(loose, { [input]: { data: x, dims: [n, ...sampleShape], type: 'float32' } }, 'batch check');
+    const first = await runSession(original, { [input]: { data: x.subarray(0, batch * per), dims: [batch, ...sampleShape], type } }, 'batch check');
+    const last = await runSession(original, { [input]: { data: x.subarray(per, n * per), dims: [batch, ...sampleShape], type } }, 'batch check');
+    const all = await runSession(loose, { [input]: { data: x, dims: [n, ...sampleShape], type } }, 'batch check');
     why = '';
     for (const o of outputs) {
       const a = all[o], f = first[o], l = last[o];
