@@ -144,3 +144,17 @@ test('analyze runs fixed-batch models: the relaxed and the padded paths give the
   }
   assert.deepEqual(padded.analyses.rra!.perLayer.map((l) => l.id?.twonn?.toFixed(4)), relaxed.analyses.rra!.perLayer.map((l) => l.id?.twonn?.toFixed(4)));
 });
+
+test('--compare-layers names the second model\'s layers in its own terms', async () => {
+  const n = 9;
+  const xFile = path.join(tmp, 'x9c.npy');
+  writeNpy(xFile, { shape: [n, 2, 5, 5], data: samples(n, 12) });
+  const a = path.join(tmp, 'cmp-a.onnx'), b = path.join(tmp, 'cmp-b.onnx');
+  saveModel(model(2, 'flatten'), a);
+  saveModel(model(2, 'reshape-constant'), b);
+  const r = await analyze({ model: a, compare: b, data: { path: xFile }, analyses: ['rra'], layers: ['relu_out', 'y'], compareLayers: ['/relu/Relu', '/fc/Gemm'], k: 3, noCache: true, cacheDir: path.join(tmp, 'cache') }, pool);
+  assert.deepEqual(r.compare!.layers.map((l) => l.tensor), ['relu_out', 'y']);
+  // The same weights: identical activations, so identical kNN graphs between the models.
+  const inter = r.analyses.rra!.interModel!;
+  assert.deepEqual([inter.values[0][0], inter.values[1][1]], [1, 1]);
+});

@@ -25,7 +25,7 @@ Usage:
     twonn --x [--fraction 0.9] | selectivity --acts A.npy --labels y.npy [--eps E]
     knn --x --k K | nncs --x --labels --k K [--pool avg|max --pool-size N|global] | nnls --x --y --k K
     ars --acts A.npy | noise-svd --acts A.npy [--group-size G] [--centre]
-  replens analyze MODEL.onnx --data PATH [--compare MODEL2.onnx [--compare-data PATH2]] [--analyses summary,rra,similarity,selectivity]
+  replens analyze MODEL.onnx --data PATH [--compare MODEL2.onnx [--compare-data PATH2] [--compare-layers LIST]] [--analyses summary,rra,similarity,selectivity]
                  [--layers LIST] [--samples N] [--k K] [--out DIR] [--no-cache]
                  noise-svd: [--checkpoints M1,M2,…] [--train-data PATH] [--noise-images 10] [--sigmas 0.2,0.1,0.01] [--group-size 64]
                                    every activation analysis → DIR/result.json, report.html, CSV (default DIR replens-report)
@@ -86,7 +86,7 @@ const OPTIONS = {
   threads: { type: 'string' }, 'memory-budget': { type: 'string' },
   tensor: { type: 'string' }, channel: { type: 'string' }, mean: { type: 'boolean' }, 'mse-target': { type: 'string' },
   wrt: { type: 'string' }, out: { type: 'string' },
-  compare: { type: 'string' }, 'compare-data': { type: 'string' }, analyses: { type: 'string' }, layers: { type: 'string' }, samples: { type: 'string' },
+  compare: { type: 'string' }, 'compare-data': { type: 'string' }, 'compare-layers': { type: 'string' }, analyses: { type: 'string' }, layers: { type: 'string' }, samples: { type: 'string' },
   k: { type: 'string' }, seed: { type: 'string' }, 'no-cache': { type: 'boolean' },
   checkpoints: { type: 'string' }, 'train-data': { type: 'string' }, 'noise-images': { type: 'string' }, sigmas: { type: 'string' },
   'group-size': { type: 'string' },
@@ -219,6 +219,7 @@ export async function main(argv: string[], opts: MainOptions = {}): Promise<numb
           compareData: values['compare-data'] ? { path: values['compare-data'], ...(values['skip-unreadable'] ? { skipUnreadable: true } : {}) } : undefined,
           data: { path: values.data, format, labels: values.labels, limit: intOpt(values.limit, 'limit'), ...(values['skip-unreadable'] ? { skipUnreadable: true } : {}) },
           configPath: values.config, layers: values.layers ? values.layers.split(',').map((x) => x.trim()).filter(Boolean) : undefined,
+          compareLayers: values['compare-layers'] ? values['compare-layers'].split(',').map((x) => x.trim()).filter(Boolean) : undefined,
           samples: intOpt(values.samples, 'samples'), k: intOpt(values.k, 'k'), seed: intOpt(values.seed, 'seed', 0),
           batchSize: intOpt(values['batch-size'], 'batch-size'), memoryBudgetMB: intOpt(values['memory-budget'], 'memory-budget'),
           noCache: values['no-cache'], out, runtime: runtimeOf(values), onProgress: progressPrinter(!!values.quiet),

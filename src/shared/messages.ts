@@ -75,6 +75,8 @@ export interface AnalyzeJob {
   /** summary, rra, similarity, selectivity, noise-svd */
   analyses: string[];
   layers?: string[];
+  /** The second model's layers, when its names differ (default: `layers`). */
+  compareLayers?: string[];
   samples?: number;
   k?: number;
   memoryBudgetMB?: number;
@@ -242,6 +244,7 @@ function checkJob(j: unknown): void {
       need(isObj(o.data), "'data' must be an object"); str(o.data as Obj, 'path');
       need(Array.isArray(o.analyses) && o.analyses.length > 0 && o.analyses.every((t) => typeof t === 'string'), "'analyses' must be a non-empty array of strings");
       need(o.layers === undefined || (Array.isArray(o.layers) && o.layers.every((t) => typeof t === 'string')), "'layers' must be an array of strings");
+      need(o.compareLayers === undefined || (Array.isArray(o.compareLayers) && o.compareLayers.every((t) => typeof t === 'string')), "'compareLayers' must be an array of strings");
       int(o, 'samples', true); int(o, 'k', true); int(o, 'memoryBudgetMB', true);
       return;
     default:

@@ -50,6 +50,8 @@ export interface AnalyzeOptions {
   analyses: AnalysisName[];
   /** Tensor selectors (names, node names, op:TYPE); default: activations, pools and the outputs. */
   layers?: string[];
+  /** --compare's layers when its names differ from the main model's (default: `layers`). */
+  compareLayers?: string[];
   samples?: number;
   k?: number;
   seed?: number;
@@ -200,7 +202,7 @@ export async function analyze(o: AnalyzeOptions, pool: SessionPool): Promise<Ana
       const infoB = valueInfoOf(feedInputs(mB.proto.graph!)[0]);
       dsB = await openDatasetFromJob({ data: o.compareData, configRoot: o.configRoot, memoryBudgetMB: o.memoryBudgetMB }, (infoB?.shape ?? null) as Dim[] | null, log, infoB?.elemType);
     }
-    let cmp = o.compare ? await prepareModel(o.compare, o.layers, (dsB ?? ds).sampleShape, pool, { memoryBudgetMB: o.memoryBudgetMB, signal: o.signal }) : null;
+    let cmp = o.compare ? await prepareModel(o.compare, o.compareLayers ?? o.layers, (dsB ?? ds).sampleShape, pool, { memoryBudgetMB: o.memoryBudgetMB, signal: o.signal }) : null;
     for (const note of [main.batchNote, cmp?.batchNote]) if (note) { notes.push(note); log(note); }
     const order = dsB ? new SampleOrder(ds, dsB) : null;
     // Samples and k: the thesis's ch. 5 rule unless given (the number of classes comes from the labels we see).

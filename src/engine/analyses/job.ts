@@ -35,7 +35,7 @@ export async function runAnalyzeJob(job: AnalyzeJob, pool: SessionPool, ctx: Job
   try {
     const result = await analyze({
       model: job.modelPath, compare: job.compare, data: job.data, configPath: job.configPath, configRoot: job.configRoot, analyses: job.analyses as AnalysisName[],
-      layers: job.layers, samples: job.samples, k: job.k, memoryBudgetMB: job.memoryBudgetMB, noCache: job.noCache, cacheDir: job.cacheDir,
+      layers: job.layers, compareLayers: job.compareLayers, samples: job.samples, k: job.k, memoryBudgetMB: job.memoryBudgetMB, noCache: job.noCache, cacheDir: job.cacheDir,
       signal: ctx.signal, onProgress: ctx.progress, log: ctx.log, onPartial: (r) => partials.push(snapshot(r)),
     }, pool);
     partials.flush();
