@@ -14,6 +14,7 @@ import {
 import { DEFAULT_DARK, DEFAULT_LIGHT } from '../webview/charts/theme';
 import { OVERVIEW_COLUMNS, compareSort, overviewRows } from '../webview/report/overview';
 import { jsonForScript, readReportBundle, renderReport, scriptForInline } from '../webview/report/report';
+import { layersCsv } from '../src/engine/analyses/export';
 
 const FIXTURE = path.join(__dirname, 'fixtures', 'report', 'sample-result.json');
 const load = (): AnalysisResult => JSON.parse(fs.readFileSync(FIXTURE, 'utf8'));
@@ -420,4 +421,14 @@ test('readReportBundle: a clear error when dist/webview/report.js has not been b
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'replens-report-root-'));
   assert.throws(() => readReportBundle(dir), /report\.js is missing: build it with `npm run build`/);
   fs.rmSync(dir, { recursive: true, force: true });
+});
+
+test('overview rows and layers.csv show sparsity and dead channels as not applicable for signed layers (logits)', () => {
+  const r = load();
+  const s = r.analyses.summary!.perLayer[4];
+  s.sparsityNotApplicable = 'signed values (min -3.2): not a ReLU-like layer';
+  const cells = overviewRows(r).find((row) => row.tensor === s.tensor)!.cells;
+  assert.deepEqual([cells.sparsity, cells.dead], [{ text: '—', sort: null }, { text: '—', sort: null }]);
+  const line = layersCsv(r).split('\n').find((l) => l.startsWith(`${r.layers.find((l) => l.tensor === s.tensor)!.label},`))!;
+  assert.match(line, /,—,—$/);
 });

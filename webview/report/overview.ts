@@ -35,8 +35,10 @@ export function overviewRows(result: AnalysisResult): OverviewRow[] {
   const sum = new Map((a.summary?.perLayer ?? []).map((l) => [l.tensor, l]));
   return [...result.layers].sort((x, y) => x.index - y.index).map((l) => {
     const r = rra.get(l.tensor), s = sel.get(l.tensor), m = sum.get(l.tensor);
-    const sparsity = num(m?.sparsity);
-    const dead = num(m?.deadChannels), channels = num(m?.channels);
+    // Signed layers (logits, pre-activations): sparsity and dead channels do not apply (summary.ts says why).
+    const na = m?.sparsityNotApplicable !== undefined;
+    const sparsity = na ? null : num(m?.sparsity);
+    const dead = na ? null : num(m?.deadChannels), channels = num(m?.channels);
     return {
       tensor: l.tensor,
       cells: {

@@ -13,7 +13,7 @@ export function overviewRows(r: AnalysisResult): { header: string[]; rows: strin
     const rra = r.analyses.rra?.perLayer.find((x) => x.tensor === l.tensor);
     const sel = r.analyses.selectivity?.perLayer.find((x) => x.tensor === l.tensor);
     const sum = r.analyses.summary?.perLayer.find((x) => x.tensor === l.tensor);
-    return [l.label, l.op, l.shape.join('×'), String(l.params), fmt(rra?.id?.twonn, 2), fmt(rra?.nncs), fmt(sel?.mean), sum ? `${(100 * sum.sparsity).toFixed(1)}%` : '—', sum ? `${sum.deadChannels}/${sum.channels}` : '—'];
+    return [l.label, l.op, l.shape.join('×'), String(l.params), fmt(rra?.id?.twonn, 2), fmt(rra?.nncs), fmt(sel?.mean), sum && !sum.sparsityNotApplicable ? `${(100 * sum.sparsity).toFixed(1)}%` : '—', sum && !sum.sparsityNotApplicable ? `${sum.deadChannels}/${sum.channels}` : '—'];
   });
   return { header, rows };
 }
