@@ -48,8 +48,12 @@ rm -f "$STAMP"
 # --- npm environment -------------------------------------------------------------------------------------------
 # A user ~/.npmrc may set nodedir to Node 20's headers (wrong for code-server's native modules); each step sets
 # npm_config_nodedir explicitly where it matters and clears it elsewhere.
+# Run from `npm run test:e2e`, the outer npm (on Node 20) exports its own environment: npm_config_user_agent
+# ("npm/10 node/v20…", which code-server's install reads and then refuses: "requires node v24 … detected v20"),
+# npm_config_prefix/globalconfig, npm_execpath, npm_node_execpath, NODE (the Node 20 binary), npm_package_*…
+# None of it is meant for the installs below, which run their own npm on Node 24: drop all of it.
+while IFS= read -r v; do unset "$v"; done < <(compgen -e | grep -iE '^(npm_|init_cwd$|node$)' || true)
 export npm_config_update_notifier=false npm_config_fund=false npm_config_audit=false npm_config_loglevel=warn
-unset npm_config_nodedir npm_config_local_prefix || true
 
 # npm walks up from the working directory to the nearest package.json / node_modules to decide where to install.
 # Without a package.json of its own, `npm install` inside <repo>/.e2e-cache/x would install into the repository.
