@@ -11,6 +11,8 @@ import { feedInputs, valueInfoOf, type Dim } from '../onnx/graph';
 import { listLayers, type LayerInfo } from '../onnx/layers';
 import { tensorShapes } from '../runtime/shapes';
 import { adaptBatch } from '../runtime/batch';
+import { planMemory, weightBytes, workBytesPerSample, type ModelMemory } from '../capture/memory';
+import { formatBytes } from '../fsafe';
 import { activationTaps, defaultTaps } from '../onnx/mainpath';
 import type { ModelProto } from '../onnx/proto';
 import type { SessionPool } from '../runtime/session';
@@ -99,6 +101,8 @@ interface Prepared {
   plan: ReturnType<typeof planCapture>;
   /** What was done about a fixed batch size (runtime/batch.ts), for the notes; null for a dynamic batch. */
   batchNote: string | null;
+  /** Per-sample and fixed bytes, for the memory plan (capture/memory.ts). */
+  memory: ModelMemory;
 }
 
 async function prepareModel(file: string, selectors: string[] | undefined, sampleShape: number[], pool: SessionPool, probe: { memoryBudgetMB?: number; signal?: AbortSignal }): Promise<Prepared> {
@@ -129,7 +133,13 @@ async function prepareModel(file: string, selectors: string[] | undefined, sampl
   const plan = planCapture(proto, key, taps, parseReduce('none'), shapes, batching.runBatch);
   const modules = summary.layers.filter((l) => l.module).map((l) => ({ module: l.module!, index: l.index, op: l.op }));
   const batchNote = batching.note && `${path.basename(m.path)}: ${batching.note}`;
-  return { ref: { path: m.path, name: path.basename(m.path), sha256: sha, opset: summary.opset, params: summary.totalParams }, modules, layers, plan, batchNote };
+  const memory: ModelMemory = {
+    inputBytes: 4 * sampleShape.reduce((a, b) => a * b, 1),
+    tapBytes: layers.reduce((sum, l) => sum + 4 * l.shape.reduce((a, b) => a * b, 1), 0),
+    workBytes: workBytesPerSample(proto, shapes),
+    weights: weightBytes(proto),
+  };
+  return { ref: { path: m.path, name: path.basename(m.path), sha256: sha, opset: summary.opset, params: summary.totalParams }, modules, layers, plan, batchNote, memory };
 }
 
 /** The first `per` images of each class (or the first 10·per without labels), as model input. */
@@ -207,15 +217,22 @@ export async function analyze(o: AnalyzeOptions, pool: SessionPool): Promise<Ana
     const order = dsB ? new SampleOrder(ds, dsB) : null;
     // Samples and k: the thesis's ch. 5 rule unless given (the number of classes comes from the labels we see).
     const seed = o.seed ?? 0;
-    const batchSize = o.batchSize ?? 64;
+    // The batch size follows from the budget and the layers' sizes unless given; the stores get what is left.
+    const budget = (o.memoryBudgetMB ?? 2048) * 2 ** 20;
+    const mem = planMemory(budget, cmp ? [main.memory, cmp.memory] : [main.memory], o.batchSize);
+    const batchSize = mem.batchSize;
+    if (mem.note) { notes.push(mem.note); log(mem.note); }
+    log(`memory: ${formatBytes(mem.fixedBytes)} fixed, ${formatBytes(mem.batchBytes)} per batch of ${batchSize}, ${formatBytes(mem.storeBytes)} for stored activations (budget ${formatBytes(budget)})`);
     let n = Math.min(ds.length, o.samples ?? Math.min(ds.length, 15000));
     if (o.samples !== undefined && o.samples > ds.length) notes.push(`--samples ${o.samples} asked, the dataset has ${ds.length}: using ${ds.length}`);
     if (n < 4) throw new ReplensError('E_DATASET', `the dataset has ${ds.length} sample${ds.length === 1 ? '' : 's'}; the analyses need at least 4`);
 
     // ---- capture: one pass, streaming analyses fed batch by batch, the rest stored ----
     const needStore = analyses.includes('rra') || analyses.includes('similarity');
-    store = needStore ? new ActivationStore((o.memoryBudgetMB ?? 2048) * 2 ** 20) : null;
-    storeCmp = needStore && cmp ? new ActivationStore((o.memoryBudgetMB ?? 2048) * 2 ** 20) : null;
+    // Two models share the store's part of the budget.
+    const storeShare = cmp ? mem.storeBytes / 2 : mem.storeBytes;
+    store = needStore ? new ActivationStore(storeShare) : null;
+    storeCmp = needStore && cmp ? new ActivationStore(storeShare) : null;
     const summaries = new Map(main.layers.map((l) => [l.tensor, new SummaryAccumulator(l.tensor)]));
     const health = new Map(main.layers.map((l) => [l.tensor, new DegeneracyCheck()]));
     const labelsAll: number[] = [];
