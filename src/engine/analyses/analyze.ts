@@ -280,6 +280,9 @@ export async function analyze(o: AnalyzeOptions, pool: SessionPool): Promise<Ana
     }
     if (dsB) skippedNote(dsB, ' of --compare-data', notes, log);
     if (!cmp && storeCmp) { storeCmp.dispose(); storeCmp = null; }
+    // The capture sessions' memory (onnxruntime's arena keeps a batch's worth) goes back before the analyses run.
+    await pool.evict(main.plan.key);
+    if (cmp) await pool.evict(cmp.plan.key);
 
     const result: AnalysisResult = {
       schema: RESULT_SCHEMA,

@@ -178,7 +178,10 @@ export async function knnWithDistances(x: Samples | RowSource, k: number, opts: 
   const src = isSource(x) ? x : matSource(x);
   const n = src.rows, D = src.cols;
   checkK(k, n);
-  const B = opts.blockRows ?? Math.max(128, Math.min(1024, Math.floor(2 ** 24 / D)));
+  // An operand holds at most 2²⁴ values (64 MB in float32): three operand buffers and onnxruntime's copies of two
+  // stay near 320 MB whatever the width. A floor of 128 rows let a 224² conv layer (802,816 values a sample) take
+  // 1.2 GB for its tiles; 8 rows keep the Gemm from degenerating into matrix-vector products.
+  const B = opts.blockRows ?? Math.max(8, Math.min(1024, Math.floor(2 ** 24 / D)));
   if (!Number.isInteger(B) || B < 1) throw new ReplensError('E_ARGUMENT', `blockRows must be a positive integer, got ${B}`);
   const screening = pickScreening(n, D, opts.screening);
   const f32 = screening === 'float32';

@@ -177,6 +177,18 @@ export class SessionPool {
     return { key, session, ep, inputs: ioInfo(s.inputMetadata, s.inputNames), outputs: ioInfo(s.outputMetadata, s.outputNames) };
   }
 
+  /**
+   * Releases the sessions whose key starts with `prefix` (all EP/thread variants). A session keeps what its runs
+   * allocated (onnxruntime's arena grows and never shrinks), so a phase that is over gives its memory back.
+   */
+  async evict(prefix: string): Promise<void> {
+    for (const [key, p] of [...this.cache]) {
+      if (!key.startsWith(prefix)) continue;
+      this.cache.delete(key);
+      try { await (await p).session.release(); } catch { /* failed or released already */ }
+    }
+  }
+
   async dispose(): Promise<void> {
     const all = [...this.cache.values()];
     this.cache.clear();
