@@ -7,6 +7,27 @@ import * as os from 'os';
 import * as path from 'path';
 import { analyze } from '../src/engine/analyses/analyze';
 import { SessionPool } from '../src/engine/runtime/session';
+import { saveModel } from '../src/engine/onnx/model';
+import { writeNpy } from '../src/engine/npy';
+import { rng } from '../src/engine/onnx/builder';
+import { resnet18 } from './resnet';
+
+/**
+ * BENCH_ANALYZE_MODEL=resnet18-224: the memory budget at ImageNet size — resnet18's topology at 224² (bench/resnet.ts)
+ * on BENCH_ANALYZE_SAMPLES (default 200) seeded random images with 10 classes, budget BENCH_ANALYZE_BUDGET_MB
+ * (default 2048). Written to a temporary folder first (120 MB of images for 200 samples).
+ */
+function imagenetCase(samples: number): { model: string; data: string; labels: string; dir: string } {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'replens-bench-224-'));
+  const model = path.join(dir, 'resnet18.onnx'), data = path.join(dir, 'x.npy'), labels = path.join(dir, 'y.npy');
+  saveModel(resnet18(), model);
+  const r = rng(224);
+  const x = new Float32Array(samples * 3 * 224 * 224);
+  for (let i = 0; i < x.length; i++) x[i] = (r() - 0.45) / 0.225;
+  writeNpy(data, { shape: [samples, 3, 224, 224], data: x });
+  writeNpy(labels, { shape: [samples], data: Int32Array.from({ length: samples }, (_, i) => i % 10) });
+  return { model, data, labels, dir };
+}
 
 /** The kernel's peak RSS of this process (VmHWM), which also sees peaks between timer ticks; null off Linux. */
 function peakRssKernel(): number | null {
@@ -15,12 +36,14 @@ function peakRssKernel(): number | null {
 
 export async function benchAnalyze(): Promise<void> {
   // BENCH_ANALYZE_SPLIT=train reads the 60,000 training images (the memory-budget run); BENCH_ANALYZE_LAYERS a list.
+  const imagenet = process.env.BENCH_ANALYZE_MODEL === 'resnet18-224';
   const split = process.env.BENCH_ANALYZE_SPLIT === 'train' ? 'train' : 't10k';
   const full = `/usr/share/datasets/fashion-mnist/${split}-images-idx3-ubyte.gz`;
-  const data = fs.existsSync(full) ? full : path.join('examples', 'fashion-mnist', 'data', 't10k-images-idx3-ubyte.gz');
-  const samples = Number(process.env.BENCH_ANALYZE_SAMPLES ?? 10000);
-  const budgetMB = Number(process.env.BENCH_ANALYZE_BUDGET_MB ?? 6144);
-  const model = path.join('examples', 'models', 'shallow_cnn.onnx');
+  const samples = Number(process.env.BENCH_ANALYZE_SAMPLES ?? (imagenet ? 200 : 10000));
+  const budgetMB = Number(process.env.BENCH_ANALYZE_BUDGET_MB ?? (imagenet ? 2048 : 6144));
+  const big = imagenet ? imagenetCase(samples) : null;
+  const data = big?.data ?? (fs.existsSync(full) ? full : path.join('examples', 'fashion-mnist', 'data', 't10k-images-idx3-ubyte.gz'));
+  const model = big?.model ?? path.join('examples', 'models', 'shallow_cnn.onnx');
   const pool = new SessionPool({ executionProvider: 'cpu' });
   console.log(`\nRepLens analyze bench — ${os.cpus().length} cores; ${model} on ${data} (${samples} samples), memory budget ${budgetMB} MB`);
   let peak = process.memoryUsage().rss;
@@ -29,9 +52,11 @@ export async function benchAnalyze(): Promise<void> {
   const t0 = Date.now();
   try {
     const r = await analyze({
-      model, data: { path: data, labels: data.replace('images-idx3', 'labels-idx1') }, configPath: path.join('examples', 'fashion-mnist', 'replens.json'),
+      model, data: { path: data, labels: big?.labels ?? data.replace('images-idx3', 'labels-idx1') }, configPath: big ? undefined : path.join('examples', 'fashion-mnist', 'replens.json'),
       analyses: ['summary', 'rra', 'similarity', 'selectivity'], samples, noCache: true, memoryBudgetMB: budgetMB,
       layers: process.env.BENCH_ANALYZE_LAYERS?.split(','),
+      // The memory plan (capture/memory.ts): what is fixed, what a batch takes, what the stores get.
+      log: (line) => { if (/^memory:|^batch size/.test(line)) console.log(`  ${line}`); },
     }, pool);
     const total = (Date.now() - t0) / 1000;
     const hwm = peakRssKernel();
@@ -45,5 +70,6 @@ export async function benchAnalyze(): Promise<void> {
   } finally {
     clearInterval(timer);
     await pool.dispose();
+    if (big) fs.rmSync(big.dir, { recursive: true, force: true });
   }
 }

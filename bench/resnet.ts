@@ -35,3 +35,39 @@ export function resnet20(classes = 10): ModelProto {
   b.output('logits', ['N', classes]);
   return b.build();
 }
+
+/**
+ * torchvision's resnet18 topology at 224² (7×7/2 stem, 3×3/2 max pool, 4 stages × 2 basic blocks with 64/128/256/512
+ * channels, BN folded into the convs as torch's exporter does, global average pool, 1000-way fc), seeded weights
+ * and node names in the TorchScript exporter's scoped style: the memory bench's model at ImageNet size.
+ */
+export function resnet18(classes = 1000): ModelProto {
+  const b = new GraphBuilder('resnet18', 13, 18);
+  const conv = (name: string, inp: string, cin: number, cout: number, k: number, stride: number) => {
+    const w = b.randomInit(`${name}.weight`, [cout, cin, k, k], Math.sqrt(2 / (cin * k * k)));
+    const bias = b.randomInit(`${name}.bias`, [cout], 0.05);
+    const p = (k - 1) / 2;
+    return b.node('Conv', [inp, w, bias], { kernel_shape: [k, k], strides: [stride, stride], pads: [p, p, p, p] }, { name: `/${name.replace(/\./g, '/')}/Conv` });
+  };
+  const relu = (name: string, x: string) => b.node('Relu', [x], {}, { name: `/${name.replace(/\./g, '/')}/Relu` });
+  let x = relu('relu', conv('conv1', b.input('input', ['N', 3, 224, 224]), 3, 64, 7, 2));
+  x = b.node('MaxPool', [x], { kernel_shape: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1] }, { name: '/maxpool/MaxPool' });
+  let cin = 64;
+  [64, 128, 256, 512].forEach((cout, stage) => {
+    for (let blk = 0; blk < 2; blk++) {
+      const stride = stage > 0 && blk === 0 ? 2 : 1;
+      const name = `layer${stage + 1}.${blk}`;
+      const h = relu(`layer${stage + 1}.${name}.relu`, conv(`layer${stage + 1}.${name}.conv1`, x, cin, cout, 3, stride));
+      const h2 = conv(`layer${stage + 1}.${name}.conv2`, h, cout, cout, 3, 1);
+      const skip = stride !== 1 || cin !== cout ? conv(`layer${stage + 1}.${name}.downsample.0`, x, cin, cout, 1, stride) : x;
+      const s = b.node('Add', [h2, skip], {}, { name: `/layer${stage + 1}/${name}/Add` });
+      x = b.node('Relu', [s], {}, { name: `/layer${stage + 1}/${name}/relu_1/Relu` });
+      cin = cout;
+    }
+  });
+  const gp = b.node('GlobalAveragePool', [x], {}, { name: '/avgpool/GlobalAveragePool' });
+  const fl = b.node('Flatten', [gp], { axis: 1 }, { name: '/Flatten' });
+  b.node('Gemm', [fl, b.randomInit('fc.weight', [classes, 512], 0.05), b.randomInit('fc.bias', [classes], 0.01)], { transB: 1 }, { name: '/fc/Gemm', outputs: ['logits'] });
+  b.output('logits', ['N', classes]);
+  return b.build();
+}

@@ -11,7 +11,7 @@ import { feedInputs, valueInfoOf, type Dim } from '../onnx/graph';
 import { listLayers, type LayerInfo } from '../onnx/layers';
 import { tensorShapes } from '../runtime/shapes';
 import { adaptBatch } from '../runtime/batch';
-import { planMemory, weightBytes, workBytesPerSample, type ModelMemory } from '../capture/memory';
+import { planMemory, rraWorkingBytes, weightBytes, workBytesPerSample, type ModelMemory } from '../capture/memory';
 import { formatBytes } from '../fsafe';
 import { activationTaps, defaultTaps } from '../onnx/mainpath';
 import type { ModelProto } from '../onnx/proto';
@@ -217,15 +217,18 @@ export async function analyze(o: AnalyzeOptions, pool: SessionPool): Promise<Ana
     const order = dsB ? new SampleOrder(ds, dsB) : null;
     // Samples and k: the thesis's ch. 5 rule unless given (the number of classes comes from the labels we see).
     const seed = o.seed ?? 0;
-    // The batch size follows from the budget and the layers' sizes unless given; the stores get what is left.
-    const budget = (o.memoryBudgetMB ?? 2048) * 2 ** 20;
-    const mem = planMemory(budget, cmp ? [main.memory, cmp.memory] : [main.memory], o.batchSize);
-    const batchSize = mem.batchSize;
-    if (mem.note) { notes.push(mem.note); log(mem.note); }
-    log(`memory: ${formatBytes(mem.fixedBytes)} fixed, ${formatBytes(mem.batchBytes)} per batch of ${batchSize}, ${formatBytes(mem.storeBytes)} for stored activations (budget ${formatBytes(budget)})`);
     let n = Math.min(ds.length, o.samples ?? Math.min(ds.length, 15000));
     if (o.samples !== undefined && o.samples > ds.length) notes.push(`--samples ${o.samples} asked, the dataset has ${ds.length}: using ${ds.length}`);
     if (n < 4) throw new ReplensError('E_DATASET', `the dataset has ${ds.length} sample${ds.length === 1 ? '' : 's'}; the analyses need at least 4`);
+    // The batch size follows from the budget and the layers' sizes unless given; the stores get what is left after
+    // the fixed memory, RRA's working memory (k at most the one-class rule's, before the labels are seen) and a batch.
+    const budget = (o.memoryBudgetMB ?? 2048) * 2 ** 20;
+    const kMax = o.k ?? rraDefaults(n, 1).neighbours;
+    const rraBytes = analyses.includes('rra') ? rraWorkingBytes(n, kMax, main.layers.length + (cmp?.layers.length ?? 0)) : 0;
+    const mem = planMemory(budget, cmp ? [main.memory, cmp.memory] : [main.memory], o.batchSize, rraBytes);
+    const batchSize = mem.batchSize;
+    if (mem.note) { notes.push(mem.note); log(mem.note); }
+    log(`memory: ${formatBytes(mem.fixedBytes)} fixed (RRA ${formatBytes(rraBytes)}), ${formatBytes(mem.batchBytes)} per batch of ${batchSize}, ${formatBytes(mem.storeBytes)} for stored activations (budget ${formatBytes(budget)})`);
 
     // ---- capture: one pass, streaming analyses fed batch by batch, the rest stored ----
     const needStore = analyses.includes('rra') || analyses.includes('similarity');

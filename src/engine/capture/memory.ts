@@ -50,6 +50,17 @@ export function weightBytes(model: ModelProto): number {
   return total;
 }
 
+/** The kNN's tile buffers: three operands of ≤ 64 MB (metrics/knn.ts) and onnxruntime's copies of two. */
+export const KNN_TILE_BYTES = 5 * 64 * 2 ** 20;
+
+/**
+ * Working memory of RRA outside the store: the tiles, one layer's candidate heaps (n rows × (2k + 8) float64
+ * distances and int32 indices) and the n × k graphs kept for NNLS, one per layer.
+ */
+export function rraWorkingBytes(n: number, k: number, graphs: number): number {
+  return KNN_TILE_BYTES + n * (2 * k + 8) * 12 + graphs * n * k * 4;
+}
+
 export interface ModelMemory {
   /** Input bytes per sample (float32). */
   inputBytes: number;
@@ -63,13 +74,14 @@ export interface ModelMemory {
 
 /**
  * Chooses the batch size (at most `requested`, or 64) so that a batch in flight fits BATCH_SHARE of the budget,
- * and gives the stores what is left after the fixed memory and the batch. A batch costs, per sample and model:
+ * and gives the stores what is left after the fixed memory (the process, the weights, `analysisBytes` of the
+ * analyses' own working memory) and the batch. A batch costs, per sample and model:
  * the input twice (the preprocessed array, onnxruntime's copy), onnxruntime's working set, and the taps three
  * times (onnxruntime's outputs, the unpacked copies, the store's copy).
  */
-export function planMemory(budgetBytes: number, models: ModelMemory[], requested: number | undefined): MemoryPlan {
+export function planMemory(budgetBytes: number, models: ModelMemory[], requested: number | undefined, analysisBytes = 0): MemoryPlan {
   const perSample = models.reduce((s, m) => s + 2 * m.inputBytes + m.workBytes + 3 * m.tapBytes, 0);
-  const fixedBytes = PROCESS_BYTES + models.reduce((s, m) => s + 2 * m.weights, 0);
+  const fixedBytes = PROCESS_BYTES + models.reduce((s, m) => s + 2 * m.weights, 0) + analysisBytes;
   const fit = Math.max(1, Math.floor((BATCH_SHARE * budgetBytes) / Math.max(1, perSample)));
   const batchSize = requested ?? Math.min(64, fit);
   const batchBytes = batchSize * perSample;
