@@ -43,13 +43,18 @@ export function resnet20(classes = 10): ModelProto {
  */
 export function resnet18(classes = 1000): ModelProto {
   const b = new GraphBuilder('resnet18', 13, 18);
+  // torch's scoped node names: module layer1.0.conv1 → /layer1/layer1.0/conv1/Conv.
+  const scope = (module: string) => {
+    const [head, idx, ...rest] = module.split('.');
+    return /^\d+$/.test(idx ?? '') ? ['', head, `${head}.${idx}`, ...rest].join('/') : `/${module.replace(/\./g, '/')}`;
+  };
   const conv = (name: string, inp: string, cin: number, cout: number, k: number, stride: number) => {
     const w = b.randomInit(`${name}.weight`, [cout, cin, k, k], Math.sqrt(2 / (cin * k * k)));
     const bias = b.randomInit(`${name}.bias`, [cout], 0.05);
     const p = (k - 1) / 2;
-    return b.node('Conv', [inp, w, bias], { kernel_shape: [k, k], strides: [stride, stride], pads: [p, p, p, p] }, { name: `/${name.replace(/\./g, '/')}/Conv` });
+    return b.node('Conv', [inp, w, bias], { kernel_shape: [k, k], strides: [stride, stride], pads: [p, p, p, p] }, { name: `${scope(name)}/Conv` });
   };
-  const relu = (name: string, x: string) => b.node('Relu', [x], {}, { name: `/${name.replace(/\./g, '/')}/Relu` });
+  const relu = (name: string, x: string) => b.node('Relu', [x], {}, { name: `${scope(name)}/Relu` });
   let x = relu('relu', conv('conv1', b.input('input', ['N', 3, 224, 224]), 3, 64, 7, 2));
   x = b.node('MaxPool', [x], { kernel_shape: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1] }, { name: '/maxpool/MaxPool' });
   let cin = 64;
@@ -57,11 +62,11 @@ export function resnet18(classes = 1000): ModelProto {
     for (let blk = 0; blk < 2; blk++) {
       const stride = stage > 0 && blk === 0 ? 2 : 1;
       const name = `layer${stage + 1}.${blk}`;
-      const h = relu(`layer${stage + 1}.${name}.relu`, conv(`layer${stage + 1}.${name}.conv1`, x, cin, cout, 3, stride));
-      const h2 = conv(`layer${stage + 1}.${name}.conv2`, h, cout, cout, 3, 1);
-      const skip = stride !== 1 || cin !== cout ? conv(`layer${stage + 1}.${name}.downsample.0`, x, cin, cout, 1, stride) : x;
-      const s = b.node('Add', [h2, skip], {}, { name: `/layer${stage + 1}/${name}/Add` });
-      x = b.node('Relu', [s], {}, { name: `/layer${stage + 1}/${name}/relu_1/Relu` });
+      const h = relu(`${name}.relu`, conv(`${name}.conv1`, x, cin, cout, 3, stride));
+      const h2 = conv(`${name}.conv2`, h, cout, cout, 3, 1);
+      const skip = stride !== 1 || cin !== cout ? conv(`${name}.downsample.0`, x, cin, cout, 1, stride) : x;
+      const s = b.node('Add', [h2, skip], {}, { name: `${scope(name)}/Add` });
+      x = relu(`${name}.relu_1`, s);
       cin = cout;
     }
   });

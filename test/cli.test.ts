@@ -101,3 +101,15 @@ test('bad input: one line naming the cause, non-zero exit', () => {
   failsWith(cli('layers', modelPath, '--jsn'), 2, /unknown option '--jsn'; did you mean '--json'/);
   failsWith(cli('layrs', modelPath), 2, /unknown command 'layrs'; did you mean 'layers'/);
 });
+
+test('a reader that closes the pipe early (replens layers … | head) ends nothing in a crash', async () => {
+  const { spawn } = await import('child_process');
+  const child = spawn(process.execPath, [CLI, 'layers', modelPath], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let err = '';
+  child.stderr.on('data', (d: Buffer) => { err += d.toString(); });
+  // Close our end before anything is written, so every write of the CLI meets a closed pipe (as after `head -1`).
+  child.stdout.destroy();
+  const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
+  assert.equal(code, 0, err);
+  assert.doesNotMatch(err, /EPIPE|Unhandled/);
+});

@@ -22,7 +22,12 @@ function launch(argv: string[]): void {
     process.off('SIGINT', onSigint);
   };
   process.on('SIGINT', onSigint);
-  worker.on('message', (m: Output) => (m.fd === 1 ? process.stdout : process.stderr).write(m.text));
+  // A reader that went away (`replens layers … | head`) closes the pipe: drop what follows instead of crashing.
+  const closed = new Set<number>();
+  for (const [fd, stream] of [[1, process.stdout], [2, process.stderr]] as const) {
+    stream.on('error', (e: NodeJS.ErrnoException) => { if (e.code === 'EPIPE') closed.add(fd); else throw e; });
+  }
+  worker.on('message', (m: Output) => { if (!closed.has(m.fd)) (m.fd === 1 ? process.stdout : process.stderr).write(m.text); });
   worker.on('error', (e) => { process.stderr.write(`replens: ${e.message}\n`); process.exitCode = 70; });
   worker.on('exit', (code) => {
     process.off('SIGINT', onSigint);
