@@ -10,6 +10,7 @@ import { decodeImage, scanImageFolder } from '../src/engine/data/imagefolder';
 import { openDataset } from '../src/engine/data/open';
 import type { Batch } from '../src/engine/data/dataset';
 import { tempDir } from './helpers/tmp';
+import { pngChunk } from './helpers/png';
 
 const f = Math.fround;
 
@@ -35,12 +36,7 @@ function png16(w: number, h: number, gray: number[]): Buffer {
 
 /** A PNG assembled by hand (pngjs cannot write palette or low-bit-depth files): unfiltered rows. */
 function rawPng(w: number, h: number, depth: number, colorType: number, rows: number[][], extra: [string, Buffer][] = []): Buffer {
-  const chunk = (type: string, data: Buffer) => {
-    const td = Buffer.concat([Buffer.from(type, 'latin1'), data]);
-    const len = Buffer.alloc(4), crc = Buffer.alloc(4);
-    len.writeUInt32BE(data.length); crc.writeUInt32BE(zlib.crc32(td));
-    return Buffer.concat([len, td, crc]);
-  };
+  const chunk = pngChunk;
   const ihdr = Buffer.alloc(13);
   ihdr.writeUInt32BE(w, 0); ihdr.writeUInt32BE(h, 4); ihdr[8] = depth; ihdr[9] = colorType;
   const idat = zlib.deflateSync(Buffer.concat(rows.map((r) => Buffer.from([0, ...r]))));

@@ -17,6 +17,7 @@ import { encodeNpy, type NpyData } from '../src/engine/npy';
 import { openDataset } from '../src/engine/data/open';
 import { loadConfig } from '../src/engine/data/config';
 import type { DatasetSpec } from '../src/engine/data/dataset';
+import { rng } from '../src/engine/onnx/builder';
 
 // REPLENS_FUZZ_SEED / REPLENS_FUZZ_CASES run a longer or different campaign locally; CI uses the defaults.
 const SEED = Number(process.env.REPLENS_FUZZ_SEED ?? 0x5eed1234);
@@ -24,18 +25,6 @@ const CASES_PER_SEED = Number(process.env.REPLENS_FUZZ_CASES ?? 28);
 /** Budget for the loaders during fuzzing: small, so a header that passes every check still cannot take much memory. */
 const BUDGET_MB = 64;
 const RSS_LIMIT = 2 * 2 ** 30;
-
-/** mulberry32: a tiny deterministic PRNG. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
 
 const INTERESTING_8 = [0x00, 0x01, 0x7f, 0x80, 0xff];
 const INTERESTING_32 = [0, 1, 0x7fffffff, 0x80000000, 0xffffffff, 0x10000, 0x100, 28, 0xfffffff0];
@@ -189,7 +178,7 @@ const summary = (t: Tally) => `${t.ok} read, errors ${[...t.errors].map(([c, n])
 
 test('fuzz: mutated IDX, .npy, .npz, PNG, JPEG and labels files end in success or a one-line ReplensError', async (t) => {
   const dir = tmpDir('replens-fuzz-');
-  const rnd = prng(SEED);
+  const rnd = rng(SEED);
   const tally: Tally = { ok: 0, errors: new Map() };
   for (const s of seeds(dir)) {
     const file = path.join(dir, s.file);
@@ -227,7 +216,7 @@ test('fuzz: mutated replens.json texts load (and their dataset opens) or fail wi
     classNames: ['a', 'b'], batchSize: 2, memoryBudgetMB: 64,
   };
   const base = JSON.stringify(config, null, 2);
-  const rnd = prng(SEED ^ 0x9e3779b9);
+  const rnd = rng(SEED ^ 0x9e3779b9);
   const tally: Tally = { ok: 0, errors: new Map() };
   const file = path.join(dir, 'replens.json');
   for (let i = 0; i < 4 * CASES_PER_SEED; i++) {

@@ -17,6 +17,7 @@ import { encodeNpy, type NpyData } from '../src/engine/npy';
 import { openDataset, type OpenOptions } from '../src/engine/data/open';
 import { readImage } from '../src/engine/data/imagefolder';
 import type { DatasetSpec } from '../src/engine/data/dataset';
+import { pngChunk } from './helpers/png';
 
 const POSIX = process.platform !== 'win32';
 const HAS_DEV_ZERO = POSIX && fs.existsSync('/dev/zero');
@@ -65,12 +66,7 @@ function png(w: number, h: number, gray: number[]): Buffer {
 
 /** A gray 8-bit PNG assembled by hand, with the IHDR's width and height as given (CRCs correct). */
 function craftedPng(w: number, h: number, rows: Buffer): Buffer {
-  const chunk = (type: string, data: Buffer) => {
-    const td = Buffer.concat([Buffer.from(type, 'latin1'), data]);
-    const len = Buffer.alloc(4), crc = Buffer.alloc(4);
-    len.writeUInt32BE(data.length); crc.writeUInt32BE(zlib.crc32(td));
-    return Buffer.concat([len, td, crc]);
-  };
+  const chunk = pngChunk;
   const ihdr = Buffer.alloc(13);
   ihdr.writeUInt32BE(w, 0); ihdr.writeUInt32BE(h, 4); ihdr[8] = 8; ihdr[9] = 0;
   return Buffer.concat([
