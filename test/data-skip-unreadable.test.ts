@@ -16,6 +16,7 @@ import { saveModel } from '../src/engine/onnx/model';
 import { ReplensError } from '../src/engine/errors';
 import type { Batch, Dataset } from '../src/engine/data/dataset';
 import { tempDir } from './helpers/tmp';
+import { readNpy } from '../src/engine/npy';
 
 const pool = new SessionPool({ executionProvider: 'cpu' });
 test.after(() => pool.dispose());
@@ -142,4 +143,27 @@ test('CLI: --skip-unreadable; a limit beyond the dataset is noted', { skip: !fs.
   assert.equal(r.dataset.samples, 9);
   assert.ok(r.notes.some((n: string) => n.includes(path.join(root, BAD))));
   assert.ok(r.notes.includes(`dataset.limit 99999 is more than ${root} holds: all 10 samples used`), r.notes.join(' | '));
+});
+
+test('activations with --skip-unreadable: the files hold the 9 readable images with their labels, and the skipped one is named', () => {
+  const { root, px } = folder(BAD);
+  const out = tempDir('replens-skip-acts-');
+  const g = new GraphBuilder('id', 13, 1);
+  g.input('x', ['N', 1, 8, 8]);
+  g.node('Identity', ['x'], {}, { name: '/id/Identity', outputs: ['y'] });
+  g.output('y', ['N', 1, 8, 8]);
+  const model = path.join(out, 'id.onnx');
+  saveModel(g.build(), model);
+  const r = spawnSync(process.execPath, [CLI, 'activations', model, '--data', root, '--tensors', 'y', '--out-dir', path.join(out, 'acts'), '--skip-unreadable', '--json'], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  const res = JSON.parse(r.stdout) as { samples: number; files: Record<string, string>; skipped?: { file: string; reason: string }[] };
+  assert.equal(res.samples, 9);
+  assert.deepEqual(res.skipped?.map((k) => path.relative(root, k.file)), [BAD]);
+  const y = readNpy(path.join(out, 'acts', res.files.y));
+  assert.deepEqual(y.shape, [9, 1, 8, 8]);
+  // Row 7 is image 8 (b/8.png): the rows after the skipped image move up, in order. Pixels are /255 (ToTensor).
+  const kept = [...px.keys()].filter((k) => k !== BAD);
+  assert.ok(kept.every((k, row) => px.get(k)!.every((v, j) => Math.abs((y.data as Float32Array)[row * 64 + j] - v / 255) < 1e-6)));
+  const labels = readNpy(path.join(out, 'acts', 'labels.npy'));
+  assert.deepEqual([...(labels.data as BigInt64Array)].map(Number), [0, 0, 0, 0, 0, 1, 1, 1, 1]);
 });

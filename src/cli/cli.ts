@@ -170,6 +170,7 @@ async function cmdActivations(pos: string[], v: Record<string, unknown>, signal:
   if (res.kind !== 'activations') throw new Error('unexpected result');
   if (v.json) { process.stdout.write(JSON.stringify(res, null, 2) + '\n'); return; }
   process.stdout.write(`wrote ${Object.keys(res.files).length} tensors × ${res.samples} samples to ${path.resolve(res.outDir)} (index.json) in ${res.seconds.toFixed(1)} s on ${res.executionProvider.toUpperCase()}\n`);
+  if (res.skipped?.length) process.stdout.write(printable(`note: ${res.skipped.length} unreadable image${res.skipped.length === 1 ? '' : 's'} skipped: ${res.skipped.slice(0, 20).map((k) => k.reason).join('; ')}${res.skipped.length > 20 ? `; and ${res.skipped.length - 20} more (REPLENS_VERBOSE=1 lists them)` : ''}`) + '\n');
 }
 
 function ctxFor(v: Record<string, unknown>, signal: AbortSignal) {

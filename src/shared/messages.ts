@@ -103,6 +103,8 @@ export interface ActivationsResult {
   files: Record<string, string>;
   executionProvider: string;
   seconds: number;
+  /** Unreadable images left out (dataset.skipUnreadable): the samples written are the others, in order. */
+  skipped?: { file: string; reason: string }[];
 }
 
 /** Every node's torch module path and graph index: what code lenses match layer definitions against. */

@@ -84,6 +84,7 @@ export async function runActivationsJob(job: ActivationsJob, pool: SessionPool, 
   checkBatchBudget(plan.outputs, batchSize, ds.sampleShape, job.memoryBudgetMB ?? DEFAULT_BUDGET_MB);
   const sink = new NpyDirSink(job.outDir, plan, { model: model.path, dataset: ds.description });
   let complete = false;
+  let written = 0;
   try {
     for await (const b of runCapture(plan, pool, ds.batches(batchSize, { signal: ctx.signal }), { signal: ctx.signal, total: ds.length, onProgress: ctx.progress, what: path.basename(model.path) })) {
       sink.write(b);
@@ -92,10 +93,17 @@ export async function runActivationsJob(job: ActivationsJob, pool: SessionPool, 
   } finally {
     // Also on cancel or error: what was written stays readable, and the manifest says how far it got.
     const manifest = sink.close(complete);
+    written = manifest.samples;
     if (!complete) ctx.log(`activations: stopped after ${manifest.samples} samples; ${job.outDir} holds them (manifest.json: complete=false)`);
     await ds.close?.();
   }
   const files: Record<string, string> = {};
   for (const [t, f] of sink.files) { files[t] = f; ctx.partial({ kind: 'tensor-written', tensor: t, file: f }); }
-  return { kind: 'activations', outDir: job.outDir, samples: ds.length, files, executionProvider: (await pool.get(plan.key, plan.proto, 'capture')).ep, seconds: (Date.now() - t0) / 1000 };
+  // Unreadable images skipped (dataset.skipUnreadable): the files hold the others, in order, with their labels.
+  const skipped = [...(ds.skipped ?? [])];
+  for (const k of skipped) ctx.log(`activations: skipped ${k.file}: ${k.reason}`);
+  return {
+    kind: 'activations', outDir: job.outDir, samples: written, files, executionProvider: (await pool.get(plan.key, plan.proto, 'capture')).ep, seconds: (Date.now() - t0) / 1000,
+    ...(skipped.length ? { skipped } : {}),
+  };
 }
