@@ -221,10 +221,11 @@ export async function analyze(o: AnalyzeOptions, pool: SessionPool): Promise<Ana
     if (o.samples !== undefined && o.samples > ds.length) notes.push(`--samples ${o.samples} asked, the dataset has ${ds.length}: using ${ds.length}`);
     if (n < 4) throw new ReplensError('E_DATASET', `the dataset has ${ds.length} sample${ds.length === 1 ? '' : 's'}; the analyses need at least 4`);
     // The batch size follows from the budget and the layers' sizes unless given; the stores get what is left after
-    // the fixed memory, RRA's working memory (k at most the one-class rule's, before the labels are seen) and a batch.
+    // the fixed memory, RRA's working memory and a batch. k depends on the classes, seen only in the labels: the
+    // plan assumes the dataset's class names or 10, and the stores make more room once k is known (below).
     const budget = (o.memoryBudgetMB ?? 2048) * 2 ** 20;
-    const kMax = o.k ?? rraDefaults(n, 1).neighbours;
-    const rraBytes = analyses.includes('rra') ? rraWorkingBytes(n, kMax, main.layers.length + (cmp?.layers.length ?? 0)) : 0;
+    const graphs = main.layers.length + (cmp?.layers.length ?? 0);
+    const rraBytes = analyses.includes('rra') ? rraWorkingBytes(n, o.k ?? rraDefaults(n, ds.classNames?.length || 10).neighbours, graphs) : 0;
     const mem = planMemory(budget, cmp ? [main.memory, cmp.memory] : [main.memory], o.batchSize, rraBytes);
     const batchSize = mem.batchSize;
     if (mem.note) { notes.push(mem.note); log(mem.note); }
@@ -351,6 +352,13 @@ export async function analyze(o: AnalyzeOptions, pool: SessionPool): Promise<Ana
       if (k >= n) throw new ReplensError('E_ARGUMENT', `k = ${k} needs more than ${k} samples; the run has ${n}`);
       const settings: RraSettings = { k, poolings: ['avg2', 'max2', 'avg4', 'max4', 'avgglobal', 'maxglobal'], rule: o.k ? `k = ${k} (given), ${n} samples` : `${rule.rule}; ${n} samples used` };
       result.settings.k = k;
+      // More working memory than planned (fewer classes than assumed): the stores spill to make room first.
+      const extra = rraWorkingBytes(n, k, graphs) - rraBytes;
+      if (extra > 0) {
+        const share = storeCmp ? 2 : 1;
+        for (const st of [store, storeCmp]) st?.shrinkTo(Math.max(st.budgetBytes / 4, st.budgetBytes - extra / share));
+        log(`memory: RRA with k = ${k} needs ${formatBytes(extra)} more than planned; the stores spill to make room`);
+      }
       if (!labels) notes.push('NNCS skipped: the dataset has no labels (intrinsic dimension and NNLS computed)');
       result.analyses.rra = await cached('rra', settings, () => runRra(store!, main.layers, labels, settings, {
         storeB: storeCmp, layersB: cmp?.layers, signal: o.signal, onProgress: o.onProgress, notes, timings: result.timings,

@@ -28,9 +28,24 @@ export class ActivationStore {
   private spillDir: string | null = null;
   private spillCount = 0;
 
-  constructor(readonly budgetBytes: number, private readonly spillRoot = os.tmpdir()) {
+  private budget: number;
+
+  constructor(budgetBytes: number, private readonly spillRoot = os.tmpdir()) {
     if (!(budgetBytes > 0)) throw new ReplensError('E_ARGUMENT', `memory budget must be positive, got ${budgetBytes}`);
+    this.budget = budgetBytes;
     removeStaleSpills(spillRoot);
+  }
+
+  get budgetBytes(): number { return this.budget; }
+
+  /**
+   * Lowers the in-memory budget and spills the largest tensors until what is held fits: an analysis that needs
+   * working memory of its own (RRA's graphs, once k is known) makes room before it starts.
+   */
+  shrinkTo(budgetBytes: number): void {
+    if (!(budgetBytes > 0) || budgetBytes >= this.budget) return;
+    this.budget = budgetBytes;
+    this.spillLargest(0);
   }
 
   get bytesInMemory(): number { return this.memoryBytes; }
