@@ -115,3 +115,15 @@ test('analyze: a cached result reports the same skip notes', async () => {
   assert.ok(skips(first).length >= 16);
   assert.deepEqual(skips(second), skips(first));
 });
+
+test('noise-SVD leaves out the degenerate layers with a note, and its other layers equal a run without them', async () => {
+  const opts = { model: MODEL, data: DATA, analyses: ['noise-svd' as const], samples: N, noiseImages: 2, groupSize: 4, sigmas: [0.1], cacheDir: path.join(dir, 'cache'), noCache: true };
+  const all = await analyze({ ...opts, layers: ALL }, pool);
+  const good = await analyze({ ...opts, layers: GOOD }, pool);
+  assert.equal(all.complete, true);
+  for (const t of [constant, nan]) assert.ok(all.notes.some((note) => note.startsWith(`noise-SVD skipped for ${labelOf(all, t)}: `)), `${t}: ${all.notes.join(' | ')}`);
+  const layersOf = (res: AnalysisResult) => res.analyses.noiseSvd!.series[0].layers;
+  assert.deepEqual(layersOf(all).map((l) => l.tensor).filter((t) => GOOD.includes(t)), GOOD);
+  assert.ok(!layersOf(all).some((l) => l.tensor === nan || l.tensor === constant));
+  assert.deepEqual(JSON.stringify(layersOf(all).filter((l) => GOOD.includes(l.tensor))), JSON.stringify(layersOf(good)));
+});

@@ -386,6 +386,10 @@ export async function analyze(o: AnalyzeOptions, pool: SessionPool): Promise<Ana
         const splits: { split: 'train' | 'test'; ds: Dataset }[] = [{ split: 'test', ds }];
         if (o.trainData) splits.push({ split: 'train', ds: await openDatasetFromJob({ data: o.trainData, configPath: o.configPath, configRoot: o.configRoot, memoryBudgetMB: o.memoryBudgetMB }, (inputInfo?.shape ?? null) as Dim[] | null, log) });
         const files = o.checkpoints?.length ? o.checkpoints : [o.model];
+        // Degenerate layers (NaN, constant output) have no singular values to speak of: left out, with a note.
+        const skipNoise = reasons(main.layers, health);
+        for (const l of main.layers) if (skipNoise.has(l.tensor)) skipNote('noise-SVD', l.label, skipNoise.get(l.tensor)!);
+        const noiseLayers = main.layers.filter((l) => !skipNoise.has(l.tensor)).map((l) => l.tensor);
         const out: NoiseSvdResultJson = { settings: { sigmas: settings.sigmas, groupSize: settings.groupSize, seed, centre: false, clip: ds.pixelSpace?.clip ?? null, images: 0 }, series: [] };
         for (const { split, ds: d } of splits) {
           const pick = await pickImages(d, per, batchSize, o.signal);
@@ -398,10 +402,19 @@ export async function analyze(o: AnalyzeOptions, pool: SessionPool): Promise<Ana
             if (fixed.runBatch !== null && fixed.runBatch !== settings.groupSize) {
               throw new ReplensError('E_INPUT_SHAPE', `noise-svd runs groups of ${settings.groupSize} samples, but ${fixed.note}; set --group-size ${fixed.runBatch}`);
             }
-            const r = await noiseSvd(fixed.proto, `${m.path}#noise${fixed.keySuffix}`, pool, main.layers.map((l) => l.tensor), pick.x, d.sampleShape, d.hasLabels ? pick.labels : null, {
-              sigmas: settings.sigmas, groupSize: settings.groupSize, seed, signal: o.signal, onProgress: o.onProgress,
-              pixel: d.pixelSpace ?? { mean: [0], std: [1], layout: 'NCHW', clip: null },
-            });
+            if (!noiseLayers.length) break;
+            let r;
+            try {
+              r = await noiseSvd(fixed.proto, `${m.path}#noise${fixed.keySuffix}`, pool, noiseLayers, pick.x, d.sampleShape, d.hasLabels ? pick.labels : null, {
+                sigmas: settings.sigmas, groupSize: settings.groupSize, seed, signal: o.signal, onProgress: o.onProgress,
+                pixel: d.pixelSpace ?? { mean: [0], std: [1], layout: 'NCHW', clip: null },
+              });
+            } catch (e) {
+              // A checkpoint whose activations the metric refuses (NaN after a diverged epoch) loses only its series.
+              if (!(e instanceof ReplensError) || e.code !== 'E_ARGUMENT') throw e;
+              notes.push(`noise-SVD skipped for ${path.basename(file)} (${split}): ${e.message}`);
+              continue;
+            }
             const ep = /epoch[-_]?(\d+)/i.exec(path.basename(file));
             out.series.push({ checkpoint: path.basename(file), epoch: ep ? Number(ep[1]) : null, split, layers: r.layers });
           }
