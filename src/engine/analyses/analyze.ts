@@ -284,9 +284,9 @@ export async function analyze(o: AnalyzeOptions, pool: SessionPool): Promise<Ana
     }
     if (dsB) skippedNote(dsB, ' of --compare-data', notes, log);
     if (!cmp && storeCmp) { storeCmp.dispose(); storeCmp = null; }
-    // The capture sessions' memory (onnxruntime's arena keeps a batch's worth) goes back before the analyses run.
-    await pool.evict(main.plan.key);
-    if (cmp) await pool.evict(cmp.plan.key);
+    // Every session of the analysed models (the batch check, shape inference, the capture: onnxruntime's arena keeps
+    // a batch's worth) gives its memory back before the analyses run.
+    for (const m of cmp ? [main, cmp] : [main]) await pool.evict(`${m.ref.path}#${m.ref.sha256}`);
 
     const result: AnalysisResult = {
       schema: RESULT_SCHEMA,
@@ -390,6 +390,7 @@ export async function analyze(o: AnalyzeOptions, pool: SessionPool): Promise<Ana
         const skipNoise = reasons(main.layers, health);
         for (const l of main.layers) if (skipNoise.has(l.tensor)) skipNote('noise-SVD', l.label, skipNoise.get(l.tensor)!);
         const noiseLayers = main.layers.filter((l) => !skipNoise.has(l.tensor)).map((l) => l.tensor);
+        const noiseBatch = new Map<string, Awaited<ReturnType<typeof adaptBatch>>>();
         const out: NoiseSvdResultJson = { settings: { sigmas: settings.sigmas, groupSize: settings.groupSize, seed, centre: false, clip: ds.pixelSpace?.clip ?? null, images: 0 }, series: [] };
         for (const { split, ds: d } of splits) {
           const pick = await pickImages(d, per, batchSize, o.signal);
@@ -397,8 +398,9 @@ export async function analyze(o: AnalyzeOptions, pool: SessionPool): Promise<Ana
           for (const file of files) {
             throwIfAborted(o.signal);
             const m = await loadModel(file);
-            // Noise groups run G samples at once: a fixed batch must be freed, or be G.
-            const fixed = await adaptBatch(m.proto, singleInput(m.proto), d.sampleShape, pool, `${m.path}#noise-batch`);
+            // Noise groups run G samples at once: a fixed batch must be freed, or be G (checked once per model).
+            if (!noiseBatch.has(file)) noiseBatch.set(file, await adaptBatch(m.proto, singleInput(m.proto), d.sampleShape, pool, `${m.path}#noise-batch`));
+            const fixed = noiseBatch.get(file)!;
             if (fixed.runBatch !== null && fixed.runBatch !== settings.groupSize) {
               throw new ReplensError('E_INPUT_SHAPE', `noise-svd runs groups of ${settings.groupSize} samples, but ${fixed.note}; set --group-size ${fixed.runBatch}`);
             }

@@ -4,20 +4,11 @@
 import { ReplensError, closest } from '../errors';
 import type { ModelProto } from '../onnx/proto';
 import { allTensorNames } from '../onnx/graph';
-import { listLayers } from '../onnx/layers';
+import { listLayers, moduleOutputsOf } from '../onnx/layers';
 
-/**
- * Module path → the module's output: the first output of the last node (in graph order) inside the module or its
- * children. A module called more than once gives the output of its last call.
- */
+/** Module path → the module's output (onnx/layers.ts, moduleOutputsOf). */
 export function moduleOutputs(model: ModelProto): Map<string, string> {
-  const out = new Map<string, string>();
-  for (const l of listLayers(model).layers) {
-    if (l.module === null || !l.output) continue;
-    const parts = l.module ? l.module.split('.') : [];
-    for (let k = parts.length; k >= 1; k--) out.set(parts.slice(0, k).join('.'), l.output);
-  }
-  return out;
+  return moduleOutputsOf(listLayers(model).layers);
 }
 
 export function expandTensorSelectors(model: ModelProto, selectors: string[]): string[] {

@@ -147,6 +147,21 @@ export function listLayers(model: ModelProto, shapes?: Map<string, Dim[]>, opts:
   };
 }
 
+/**
+ * Module path → the module's output: the first output of the last node (in graph order) inside the module or its
+ * children. Keys are every module and container (layer1, layer1.0, layer1.0.conv1). A module called more than once
+ * gives the output of its last call.
+ */
+export function moduleOutputsOf(layers: LayerInfo[]): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const l of layers) {
+    if (!l.module || !l.output) continue;
+    const parts = l.module.split('.');
+    for (let k = 1; k <= parts.length; k++) out.set(parts.slice(0, k).join('.'), l.output);
+  }
+  return out;
+}
+
 export function formatShape(shape: Dim[] | null): string {
   if (!shape) return '?';
   return shape.map((d) => (d === null ? '?' : String(d))).join('×');

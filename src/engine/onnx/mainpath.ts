@@ -11,7 +11,7 @@
 //   4. A tap consumed only by an activation or reshape whose output is also a tap is dropped: conv1 before relu,
 //      the Add before a block's final ReLU, fc before an Identity named `output`.
 import type { ModelProto, NodeProto } from './proto';
-import type { LayerInfo } from './layers';
+import { moduleOutputsOf, type LayerInfo } from './layers';
 
 const ACTIVATIONS = new Set(['Relu', 'LeakyRelu', 'PRelu', 'Elu', 'Selu', 'Sigmoid', 'Tanh', 'HardSwish', 'HardSigmoid', 'Clip', 'Gelu', 'Mish', 'Softplus', 'Softsign', 'Swish']);
 const POOLS = new Set(['MaxPool', 'AveragePool', 'GlobalAveragePool', 'GlobalMaxPool', 'ReduceMean', 'ReduceMax', 'LpPool', 'GlobalLpPool']);
@@ -59,13 +59,11 @@ export function mainPathTensors(model: ModelProto): Set<string> {
 }
 
 /** Block module paths: top-level modules, or the numbered children of a top-level container. */
-function blockPaths(modules: Set<string>): string[] {
-  // Every module, including containers no node names directly (layer1 holds only layer1.0.conv1 …).
-  const paths = new Set<string>();
-  for (const m of modules) { const parts = m.split('.'); for (let k = 1; k <= parts.length; k++) paths.add(parts.slice(0, k).join('.')); }
+function blockPaths(paths: Iterable<string>): string[] {
+  const all = [...paths];
   const blocks: string[] = [];
-  for (const t of [...paths].filter((p) => !p.includes('.'))) {
-    const children = [...paths].filter((p) => p.startsWith(`${t}.`) && !p.slice(t.length + 1).includes('.'));
+  for (const t of all.filter((p) => !p.includes('.'))) {
+    const children = all.filter((p) => p.startsWith(`${t}.`) && !p.slice(t.length + 1).includes('.'));
     const numbered = children.length > 0 && children.every((c) => /^\d+$/.test(c.slice(t.length + 1)));
     if (numbered) blocks.push(...children);
     else blocks.push(t);
@@ -84,16 +82,10 @@ export function defaultTaps(model: ModelProto, layers: LayerInfo[]): { tensor: s
   const layerOf = new Map(layers.map((l) => [l.output, l]));
   const taps = new Set<string>();
   const blockOf = new Map<string, string>();
-  const paths = new Set(layers.map((l) => l.module).filter((m): m is string => m !== null && m !== ''));
-  if (paths.size) {
-    // A block's output: the output of the last node inside it.
-    const last = new Map<string, string>();
-    for (const l of layers) {
-      if (!l.module || !l.output) continue;
-      const parts = l.module.split('.');
-      for (let k = 1; k <= parts.length; k++) last.set(parts.slice(0, k).join('.'), l.output);
-    }
-    for (const b of blockPaths(paths)) {
+  // Every module and container, with its output (the output of the last node inside it).
+  const last = moduleOutputsOf(layers);
+  if (last.size) {
+    for (const b of blockPaths(last.keys())) {
       const t = last.get(b);
       if (t && cuts.has(t) && !RESHAPES.has(producer.get(t)?.opType ?? '')) { taps.add(t); blockOf.set(t, b); }
     }

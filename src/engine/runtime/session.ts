@@ -4,6 +4,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as ort from 'onnxruntime-node';
 import { ReplensError, errorMessage } from '../errors';
+import { applyTelemetryPolicy } from './telemetry';
 import { assertNoExternalData, encodeModel } from '../onnx/model';
 import { onnx, type ModelProto } from '../onnx/proto';
 import type { Dim } from '../onnx/graph';
@@ -137,6 +138,9 @@ export class SessionPool {
       ...(this.opts.intraOpThreads ? { intraOpNumThreads: this.opts.intraOpThreads } : {}),
       ...(this.opts.interOpThreads ? { interOpNumThreads: this.opts.interOpThreads, executionMode: 'parallel' as const } : {}),
     };
+    // Library use on the main thread (tests, the bench): the same telemetry policy as the CLI and the extension,
+    // whose launchers apply it before their workers start (a worker cannot; telemetry.ts).
+    applyTelemetryPolicy();
     const t0 = Date.now();
     let session: ort.InferenceSession | null = null;
     let ep: 'cpu' | 'cuda' = 'cpu';
