@@ -70,3 +70,34 @@ test('default taps with module paths: one tap per block, labelled with the block
     ['/fc/Gemm', 'fc'],
   ]);
 });
+
+test('rule 4: a Linear followed by a Hardswish written as x · HardSigmoid(x) gives one tap, not two', () => {
+  // classifier = Sequential(Linear, Hardswish, Linear) as mobilenet_v3 exports it at opset 13: classifier.0 (Gemm) →
+  // classifier.1 (HardSigmoid, Mul) → classifier.2 (Gemm). The Gemm's output only feeds the hardswish: dropped.
+  const g = new GraphBuilder('head', 13, 5);
+  const x = g.input('x', ['N', 4]);
+  const fc0 = g.node('Gemm', [x, g.randomInit('c0.w', [6, 4]), g.randomInit('c0.b', [6])], { transB: 1 }, { name: '/classifier/classifier.0/Gemm' });
+  const hs = g.node('HardSigmoid', [fc0], { alpha: 1 / 6 }, { name: '/classifier/classifier.1/HardSigmoid' });
+  const act = g.node('Mul', [fc0, hs], {}, { name: '/classifier/classifier.1/Mul' });
+  g.node('Gemm', [act, g.randomInit('c2.w', [3, 6]), g.randomInit('c2.b', [3])], { transB: 1 }, { name: '/classifier/classifier.2/Gemm', outputs: ['y'] });
+  g.output('y', ['N', 3]);
+  const m = g.build();
+  const taps = defaultTaps(m, listLayers(m).layers);
+  assert.deepEqual(taps.map((t) => [byName(m).get(t.tensor), t.block]), [
+    ['/classifier/classifier.1/Mul', 'classifier.1'],
+    ['/classifier/classifier.2/Gemm', 'classifier.2'],
+  ]);
+});
+
+test('rule 4 keeps a tap when the next one is not a pointwise function of it (a Conv between, or a second branch)', () => {
+  const g = new GraphBuilder('two', 13, 5);
+  const x = g.input('x', ['N', 4]);
+  const a = g.node('Relu', [x], {}, { name: 'Relu_a' });
+  const b = g.node('Gemm', [a, g.randomInit('w', [4, 4]), g.randomInit('bias', [4])], { transB: 1 }, { name: 'Gemm_b' });
+  const c = g.node('Relu', [b], {}, { name: 'Relu_c' });
+  g.node('Mul', [c, a], {}, { name: 'Mul_d', outputs: ['y'] });
+  g.output('y', ['N', 4]);
+  const m = g.build();
+  const taps = defaultTaps(m, listLayers(m).layers);
+  assert.deepEqual(taps.map((t) => byName(m).get(t.tensor)), ['Relu_a', 'Mul_d']);
+});

@@ -8,8 +8,9 @@
 //      every main-path tensor produced by an activation, a pooling or a merge (Add, Concat).
 //   3. Kept: block outputs on the main path that are not pure reshapes (Flatten, Reshape, Identity …), pooling at
 //      the root (a global ReduceMean in forward()), and the graph outputs.
-//   4. A tap consumed only by an activation or reshape whose output is also a tap is dropped: conv1 before relu,
-//      the Add before a block's final ReLU, fc before an Identity named `output`.
+//   4. A tap from which the next tap is computed pointwise (activations, Mul/Add/Div with constants or with
+//      itself, reshapes) is dropped: conv1 before relu, the Add before a block's final ReLU, fc before an Identity
+//      named `output`, a Linear before a Hardswish that the exporter wrote as x · HardSigmoid(x).
 import type { ModelProto, NodeProto } from './proto';
 import { moduleOutputsOf, type LayerInfo } from './layers';
 
@@ -17,6 +18,8 @@ const ACTIVATIONS = new Set(['Relu', 'LeakyRelu', 'PRelu', 'Elu', 'Selu', 'Sigmo
 const POOLS = new Set(['MaxPool', 'AveragePool', 'GlobalAveragePool', 'GlobalMaxPool', 'ReduceMean', 'ReduceMax', 'LpPool', 'GlobalLpPool']);
 const MERGES = new Set(['Add', 'Sum', 'Concat']);
 const RESHAPES = new Set(['Flatten', 'Reshape', 'Squeeze', 'Unsqueeze', 'Identity', 'Transpose', 'Dropout']);
+// Pointwise in the activations: what an activation is computed from (HardSwish = x · HardSigmoid(x), GELU from Erf).
+const POINTWISE = new Set([...ACTIVATIONS, ...RESHAPES, 'Mul', 'Div', 'Add', 'Sub', 'Neg', 'Abs', 'Max', 'Min', 'Pow', 'Sqrt', 'Exp', 'Log', 'Erf', 'Cast']);
 const SHAPE_OPS = new Set(['Shape', 'Size', 'Constant', 'ConstantOfShape']);
 
 /** Activation and pooling outputs in graph order, then the graph outputs: the full selection (`--layers activations`). */
@@ -100,13 +103,24 @@ export function defaultTaps(model: ModelProto, layers: LayerInfo[]): { tensor: s
     }
   }
   for (const o of outputs) taps.add(o);
-  // Rule 4: a tap whose only consumer is an activation or reshape producing another tap adds nothing.
-  const consumers = new Map<string, NodeProto[]>();
-  for (const n of g.node) for (const i of n.input) consumers.set(i, [...(consumers.get(i) ?? []), n]);
-  for (const t of [...taps]) {
-    if (outputs.includes(t)) continue;
-    const c = consumers.get(t) ?? [];
-    if (c.length === 1 && (ACTIVATIONS.has(c[0].opType) || RESHAPES.has(c[0].opType)) && taps.has(c[0].output[0])) taps.delete(t);
+  // Rule 4: a tap from which the next tap is computed elementwise (an activation, hardswish written as
+  // x · hardsigmoid(x), a reshape) adds nothing: the nodes between them all descend from it and are pointwise.
+  const shapes = shapeTensors(model);
+  const ordered = [...taps].sort((a, b) => (index.get(a) ?? Infinity) - (index.get(b) ?? Infinity));
+  for (let k = 0; k + 1 < ordered.length; k++) {
+    const t = ordered[k];
+    const from = index.get(t);
+    const to = index.get(ordered[k + 1]);
+    if (outputs.includes(t) || from === undefined || to === undefined) continue;
+    const reached = new Set([t]);
+    let pointwise = true;
+    for (let i = from + 1; i <= to && pointwise; i++) {
+      const n = g.node[i];
+      if (n.output.every((o) => shapes.has(o))) continue;
+      pointwise = POINTWISE.has(n.opType) && n.input.some((x) => reached.has(x));
+      for (const o of n.output) reached.add(o);
+    }
+    if (pointwise) taps.delete(t);
   }
   return [...taps].sort((a, b) => (index.get(a) ?? Infinity) - (index.get(b) ?? Infinity)).map((tensor) => ({ tensor, block: blockOf.get(tensor) ?? null }));
 }
