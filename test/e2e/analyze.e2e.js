@@ -5,8 +5,8 @@
 // replens.json dataset -> 200 samples -> the "RepLens: shallow_cnn.onnx" panel fills in: the layer table (one row
 // per analysed layer, with ID and NNCS) and plotly charts on the Layers and RRA tabs; screenshots in the dark and the
 // light theme. Then shallow_cnn.py shows code lenses with the numbers above the layer definitions. Finally a run on
-// the larger model.onnx is cancelled from the panel once its first RRA layers are in: the panel says "cancelled" and
-// keeps those layers.
+// the larger model.onnx is cancelled from the panel once its first RRA layers are in (run.sh holds that run there
+// until the cancel arrives): the panel says "cancelled" and keeps those layers.
 'use strict';
 const { log, sleep, shot, check, failures, attachConsole, setPhase, runCommand, closeAllEditors, clearNotifications,
   ensureExplorer, viaExplorer, webview, waitForTab, launch, openWorkbench, finish, start } = require('./lib');

@@ -113,6 +113,13 @@ EOF
 cs --user-data-dir "$UD" --extensions-dir "$EXT" --install-extension "$VSIX" --force > "$LOGS/install-extension.log" 2>&1 \
   || { cat "$LOGS/install-extension.log"; say "installing the vsix FAILED"; exit 1; }
 say "installed: $(cs --user-data-dir "$UD" --extensions-dir "$EXT" --list-extensions --show-versions 2>/dev/null | tr '\n' ' ')"
+# The "cancel midway" check holds model.onnx's run at its first streamed RRA layer until the panel's cancel arrives
+# (test/helpers/gated-worker.js wraps the installed worker), so the cancel lands mid-run however loaded the machine is.
+INSTALLED=$(ls -d "$EXT"/replens.replens-* | head -n 1)
+mv "$INSTALLED/dist/worker.js" "$INSTALLED/dist/worker-real.js"
+cp "$REPO/test/helpers/gated-worker.js" "$INSTALLED/dist/worker.js"
+export REPLENS_TEST_WORKER="$INSTALLED/dist/worker-real.js"
+export REPLENS_TEST_GATE='{"on":"partial","min":1,"model":"model.onnx"}'
 
 # model for the workspace
 MODEL=${REPLENS_E2E_MODEL:-$REPO/examples/fashion-mnist/model.onnx}

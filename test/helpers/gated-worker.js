@@ -7,6 +7,9 @@
 //   { "on": "partial", "min": n, "spacingMs": ms }  hold at the first analysis partial with n ≤ finished RRA layers
 //   < layers; after every partial sent, sleep `spacingMs` (at least the job's partial throttle interval), so each
 //   layer's partial is sent at once instead of being merged with the next by the throttle.
+//   the partial gate may add "model": "name.onnx" to hold only runs of that model (the e2e suite gates one of several).
+// REPLENS_TEST_WORKER: the real worker script (default: the repository's dist/worker.js; the e2e suite points it at
+// the installed extension's copy).
 // While held, the worker thread reads its port synchronously; every message (the cancel included) goes to
 // worker.js's own handler, so the cancel takes the real path.
 'use strict';
@@ -17,6 +20,9 @@ const gate = JSON.parse(process.env.REPLENS_TEST_GATE || '{}');
 const sleep = (ms) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 
 function matches(m) {
+  if (gate.model && !(m.type === 'partial' && m.partial.kind === 'analysis' && m.partial.result.model.name === gate.model)) {
+    return false;
+  }
   if (gate.on === 'progress' && m.type === 'progress') return m.progress.done >= gate.min && m.progress.done < m.progress.total;
   if (gate.on === 'partial' && m.type === 'partial' && m.partial.kind === 'analysis') {
     const r = m.partial.result, done = r.analyses.rra ? r.analyses.rra.perLayer.length : 0;
@@ -44,4 +50,4 @@ parentPort.postMessage = (m) => {
   if (m.type === 'partial' && gate.spacingMs) sleep(gate.spacingMs);
 };
 
-require(path.join(__dirname, '..', '..', 'dist', 'worker.js'));
+require(process.env.REPLENS_TEST_WORKER || path.join(__dirname, '..', '..', 'dist', 'worker.js'));
