@@ -34,7 +34,7 @@ const builds = [
     entryPoints: ['webview/analysis/main.ts'], outfile: 'dist/webview/analysis.js', logLevel: 'warning',
   },
   {
-    // the standalone report's page script: inlined into the HTML by webview/report/report.ts (no source map to load)
+    // the standalone report's page script: inlined into the HTML by src/report/report.ts (no source map to load)
     bundle: true, platform: 'browser', format: 'iife', target: 'es2022', sourcemap: false, minify: true,
     entryPoints: ['webview/report/main.ts'], outfile: 'dist/webview/report.js', logLevel: 'warning',
   },

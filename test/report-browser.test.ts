@@ -15,7 +15,7 @@ import { pathToFileURL } from 'url';
 import type { AnalysisResult } from '../src/shared/result';
 import { reportCharts } from '../webview/charts/analysis';
 import { REPORT_THEMES } from '../webview/report/overview';
-import { writeReport } from '../webview/report/write';
+import { writeReport } from '../src/report/write';
 import { browserUnavailable, launchChromium } from './helpers/browser';
 import { tempDir } from './helpers/tmp';
 

@@ -13,7 +13,7 @@ import {
 } from '../webview/charts/analysis';
 import { DEFAULT_DARK, DEFAULT_LIGHT } from '../webview/charts/theme';
 import { OVERVIEW_COLUMNS, compareSort, overviewRows } from '../webview/report/overview';
-import { jsonForScript, readReportBundle, renderReport, scriptForInline } from '../webview/report/report';
+import { jsonForScript, readReportBundle, renderReport, scriptForInline } from '../src/report/report';
 import { layersCsv } from '../src/engine/analyses/export';
 
 const FIXTURE = path.join(__dirname, 'fixtures', 'report', 'sample-result.json');

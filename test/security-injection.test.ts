@@ -10,7 +10,7 @@ import { paramChart, barLabels, hoverText } from '../webview/charts/params';
 import { plotlyText, hoverLines } from '../webview/charts/text';
 import { DEFAULT_LIGHT } from '../webview/charts/theme';
 import { panelTabs } from '../webview/analysis/tabs';
-import { renderReport } from '../webview/report/report';
+import { renderReport } from '../src/report/report';
 import { csvCell, layersCsv, matrixCsv } from '../src/engine/analyses/export';
 import { layerTable } from '../src/cli/cli';
 import { formatTable } from '../src/cli/analyze';

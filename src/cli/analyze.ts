@@ -7,7 +7,7 @@ import { overviewRows, writeResultFiles } from '../engine/analyses/export';
 import { SessionPool } from '../engine/runtime/session';
 import type { AnalysisResult } from '../shared/result';
 import type { RuntimeSettings } from '../shared/messages';
-import { writeReport } from '../../webview/report/write';
+import { writeReport } from '../report/write';
 import { printable } from '../shared/printable';
 
 export interface AnalyzeArgs extends Omit<AnalyzeOptions, 'analyses'> {

@@ -9,7 +9,7 @@ import { writeAtomic } from '../engine/fswrite';
 import { writeResultFiles } from '../engine/analyses/export';
 import type { AnalyzeJob, ErrorInfo, InspectJob, Progress } from '../shared/messages';
 import type { AnalysisResult } from '../shared/result';
-import { writeReport } from '../../webview/report/write';
+import { writeReport } from '../report/write';
 import { INSPECT_VIEW_TYPE, InspectPanels } from './inspectPanel';
 import { ANALYSIS_VIEW_TYPE, AnalysisPanels } from './analysisPanel';
 import { AnalyzeFlow, isCommandOptions, type AnalyzeCommandOptions } from './analyzeFlow';

@@ -5,10 +5,10 @@
 import { randomBytes } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
-import type { AnalysisResult } from '../../src/shared/result';
-import { reportCharts, type ReportChart } from '../charts/analysis';
-import { baseName, formatCount } from '../format';
-import { OVERVIEW_COLUMNS, REPORT_FONT, REPORT_THEMES, overviewRows } from './overview';
+import type { AnalysisResult } from '../shared/result';
+import { reportCharts, type ReportChart } from '../../webview/charts/analysis';
+import { baseName, formatCount } from '../../webview/format';
+import { OVERVIEW_COLUMNS, REPORT_FONT, REPORT_THEMES, overviewRows } from '../../webview/report/overview';
 import { packageRoot } from './root';
 
 export type ReportTheme = 'light' | 'dark' | 'auto';

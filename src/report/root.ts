@@ -1,5 +1,5 @@
 // The package root (the folder holding RepLens's package.json), found by walking up from this file: works from the
-// sources (webview/report/, run with tsx) and from the bundle (dist/).
+// sources (src/report/, run with tsx) and from the bundle (dist/).
 import * as fs from 'fs';
 import * as path from 'path';
 

@@ -2,8 +2,8 @@
 // and the page script come from dist/webview under the package root.
 import * as fs from 'fs';
 import * as path from 'path';
-import type { AnalysisResult } from '../../src/shared/result';
-import { ensureDir, writeAtomic } from '../../src/engine/fswrite';
+import type { AnalysisResult } from '../shared/result';
+import { ensureDir, writeAtomic } from '../engine/fswrite';
 import { readReportBundle, renderReport, type ReportTheme } from './report';
 import { packageRoot } from './root';
 
