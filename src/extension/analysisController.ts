@@ -8,6 +8,7 @@ import {
   assertNever, parseAnalysisViewToHost, type AnalysisRunInfo, type AnalysisRunState, type AnalysisViewToHost, type AnalyzeJob,
   type AnalyzeJobResult, type ErrorInfo, type HostToAnalysisView, type JobResult, type Progress,
 } from '../shared/messages';
+import { formatDuration } from '../shared/duration';
 import type { AnalysisResult } from '../shared/result';
 import type { RunHandlers } from '../worker/client';
 import { postSafely } from './post';
@@ -77,7 +78,7 @@ export class AnalysisController {
     this.send({ v: 1, type: 'run', run: this.runInfo });
     const live = () => gen === this.generation && !this.disposed;
     const t0 = Date.now();
-    const secs = () => ((Date.now() - t0) / 1000).toFixed(1);
+    const took = () => formatDuration((Date.now() - t0) / 1000);
     try {
       const r = await this.host.runner().run(job, {
         signal: ac.signal,
@@ -96,17 +97,17 @@ export class AnalysisController {
       if (r.kind !== 'analyze') throw new ReplensError('E_PROTOCOL', `the worker answered an analyze job with a '${r.kind}' result`);
       if (!live()) return 'cancelled';
       this.result = r.result; this.state = 'complete';
-      this.host.log(`analyze ${name}: done in ${secs()} s on ${r.executionProvider}; ${Object.entries(r.result.timings).map(([k, v]) => `${k} ${v.toFixed(1)} s`).join(', ')}`);
+      this.host.log(`analyze ${name}: done in ${took()} on ${r.executionProvider}; ${Object.entries(r.result.timings).map(([k, v]) => `${k} ${formatDuration(v)}`).join(', ')}`);
       for (const n of r.result.notes) this.host.log(`analyze ${name}: note: ${n}`);
       this.send({ v: 1, type: 'result', result: r.result, state: 'complete' });
       this.host.onResult?.(r.result, r.modules, 'complete');
       return 'complete';
     } catch (e) {
       const error: ErrorInfo = { code: errorCode(e), message: errorMessage(e) };
-      if (gen !== this.generation || this.disposed) { this.host.log(`analyze ${name}: stopped (${error.message}) after ${secs()} s`); return 'cancelled'; }
+      if (gen !== this.generation || this.disposed) { this.host.log(`analyze ${name}: stopped (${error.message}) after ${took()}`); return 'cancelled'; }
       const cancelled = error.code === 'E_CANCELLED';
       this.state = cancelled ? 'cancelled' : 'failed';
-      this.host.log(cancelled ? `analyze ${name}: cancelled after ${secs()} s${this.result ? ' (finished layers kept)' : ''}` : `analyze ${name} failed after ${secs()} s: [${error.code}] ${error.message}`);
+      this.host.log(cancelled ? `analyze ${name}: cancelled after ${took()}${this.result ? ' (finished layers kept)' : ''}` : `analyze ${name} failed after ${took()}: [${error.code}] ${error.message}`);
       // What finished stays on screen (and feeds the lenses); a failure adds the error card.
       if (this.result) {
         this.send({ v: 1, type: 'result', result: this.result, state: this.state });

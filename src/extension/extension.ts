@@ -9,6 +9,7 @@ import { writeAtomic } from '../engine/fswrite';
 import { writeResultFiles } from '../engine/analyses/export';
 import type { AnalyzeJob, ErrorInfo, InspectJob, Progress } from '../shared/messages';
 import type { AnalysisResult } from '../shared/result';
+import { formatEta } from '../shared/duration';
 import { writeReport } from '../report/write';
 import { INSPECT_VIEW_TYPE, InspectPanels } from './inspectPanel';
 import { ANALYSIS_VIEW_TYPE, AnalysisPanels } from './analysisPanel';
@@ -116,8 +117,8 @@ export function activate(context: vscode.ExtensionContext): void {
     progressListeners.set(key, (p) => {
       if (!p) return;
       const pct = p.total > 0 ? (100 * p.done) / p.total : 0;
-      const eta = p.etaSeconds === null ? '' : ` · ${p.etaSeconds < 90 ? `${Math.ceil(p.etaSeconds)} s` : `${Math.round(p.etaSeconds / 60)} min`} left`;
-      progress.report({ message: `${p.stage}${p.layer ? ` — ${p.layer}` : ''}${p.total > 0 ? ` ${p.done}/${p.total}` : ''}${eta}`, increment: pct >= last ? pct - last : undefined });
+      const eta = formatEta(p.etaSeconds);
+      progress.report({ message: `${p.stage}${p.layer ? ` — ${p.layer}` : ''}${p.total > 0 ? ` ${p.done}/${p.total}` : ''}${eta ? ` · ${eta} left` : ''}`, increment: pct >= last ? pct - last : undefined });
       last = pct;
     });
     const sub = token.onCancellationRequested(() => analysisPanels.cancel(job.modelPath));

@@ -5,6 +5,7 @@
 import { randomBytes } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
+import { formatDuration } from '../shared/duration';
 import type { AnalysisResult } from '../shared/result';
 import { reportCharts, type ReportChart } from '../../webview/charts/analysis';
 import { baseName, formatCount } from '../../webview/format';
@@ -94,7 +95,7 @@ function header(r: AnalysisResult): string {
   const settings = Object.entries(r.settings).filter(([k]) => k !== 'analyses').map(([k, v]) => `${code(k)} ${e(settingValue(v))}`).join(' · ');
   meta.push(['Settings', settings]);
   const timings = Object.entries(r.timings);
-  if (timings.length) meta.push(['Time', timings.map(([k, s]) => `${e(k)} ${e(s >= 10 ? s.toFixed(0) : s.toFixed(1))} s`).join(' · ')]);
+  if (timings.length) meta.push(['Time', timings.map(([k, s]) => `${e(k)} ${e(formatDuration(s))}`).join(' · ')]);
   meta.push(['Created', `${e(r.createdAt.replace('T', ' ').replace(/\.\d+Z$|Z$/, ' UTC'))} by ${e(r.tool.name)} ${e(r.tool.version)}`]);
   const notes = r.notes.length
     ? `<section id="notes" class="notes" aria-label="Notes"><h2>Notes</h2><ul>${r.notes.map((n) => `<li>${e(n)}</li>`).join('')}</ul></section>`

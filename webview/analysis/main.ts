@@ -13,6 +13,7 @@ import {
   type HostToAnalysisView, type Progress,
 } from '../../src/shared/messages';
 import type { AnalysisResult } from '../../src/shared/result';
+import { formatEta } from '../../src/shared/duration';
 import { byId, documentModelPath } from '../dom';
 import { themeFromCssVars, type ChartTheme } from '../charts/theme';
 import { compareSort, OVERVIEW_COLUMNS, overviewRows, type OverviewKey } from '../report/overview';
@@ -71,8 +72,8 @@ function showProgress(p: Progress): void {
   $('progress').hidden = false;
   const bar = $('progress-bar') as HTMLElement & { value?: number; max?: number };
   if (p.total > 0) { bar.max = p.total; bar.value = p.done; } else { bar.value = undefined; }
-  const eta = p.etaSeconds === null ? '' : ` · ${p.etaSeconds < 90 ? `${Math.ceil(p.etaSeconds)} s` : `${Math.round(p.etaSeconds / 60)} min`} left`;
-  $('progress-text').textContent = `${p.stage}${p.layer ? ` — ${p.layer}` : ''}${p.total > 0 ? ` (${p.done}/${p.total})` : ''}${eta}`;
+  const eta = formatEta(p.etaSeconds);
+  $('progress-text').textContent = `${p.stage}${p.layer ? ` — ${p.layer}` : ''}${p.total > 0 ? ` (${p.done}/${p.total})` : ''}${eta ? ` · ${eta} left` : ''}`;
 }
 
 function showError(e: ErrorInfo | null): void {

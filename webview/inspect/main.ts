@@ -6,6 +6,7 @@ import '@vscode-elements/elements/dist/vscode-progress-ring/index.js';
 import {
   assertNever, parseHostToWebview, type ErrorInfo, type HostToWebview, type InspectResult, type Progress, type WebviewToHost,
 } from '../../src/shared/messages';
+import { formatEta } from '../../src/shared/duration';
 import type { LayerInfo } from '../../src/engine/onnx/layers';
 import { paramChart } from '../charts/params';
 import { byId, documentModelPath } from '../dom';
@@ -75,7 +76,8 @@ function progressText(p: Progress): string {
   let t = p.stage || 'working';
   if (p.total > 0) t += ` ${p.done}/${p.total}`;
   if (p.layer) t += ` · ${p.layer}`;
-  if (p.etaSeconds !== null && p.etaSeconds !== undefined && Number.isFinite(p.etaSeconds)) t += ` · about ${Math.max(1, Math.round(p.etaSeconds))} s left`;
+  const eta = formatEta(p.etaSeconds);
+  if (eta) t += ` · ${eta} left`;
   return p.total > 0 ? t : t + '…';
 }
 
