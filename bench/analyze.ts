@@ -52,7 +52,7 @@ export async function benchAnalyze(): Promise<void> {
   const t0 = Date.now();
   try {
     const r = await analyze({
-      model, data: { path: data, labels: big?.labels ?? data.replace('images-idx3', 'labels-idx1') }, configPath: big ? undefined : path.join('examples', 'fashion-mnist', 'replens.json'),
+      modelPath: model, data: { path: data, labels: big?.labels ?? data.replace('images-idx3', 'labels-idx1') }, configPath: big ? undefined : path.join('examples', 'fashion-mnist', 'replens.json'),
       analyses: ['summary', 'rra', 'similarity', 'selectivity'], samples, noCache: true, memoryBudgetMB: budgetMB,
       layers: process.env.BENCH_ANALYZE_LAYERS?.split(','),
       // The memory plan (capture/memory.ts): what is fixed, what a batch takes, what the stores get.

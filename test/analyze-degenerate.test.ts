@@ -51,7 +51,7 @@ const DATA = { path: path.join(dir, 'x.npy'), labels: path.join(dir, 'y.npy') };
 const ALL = [good1, constant, dup, nan, 'out'], GOOD = [good1, 'out'];
 
 const run = (layers: string[], noCache = true) => analyze({
-  model: MODEL, data: DATA, layers, analyses: ['summary', 'rra', 'similarity', 'selectivity'], samples: N, k: K, cacheDir: path.join(dir, 'cache'), noCache,
+  modelPath: MODEL, data: DATA, layers, analyses: ['summary', 'rra', 'similarity', 'selectivity'], samples: N, k: K, cacheDir: path.join(dir, 'cache'), noCache,
 }, pool);
 
 /** The sub-matrix of `m` over the tensors of `keep`. */
@@ -117,12 +117,12 @@ test('analyze: a cached result reports the same skip notes', async () => {
 });
 
 test('noise-SVD leaves out the degenerate layers with a note, and its other layers equal a run without them', async () => {
-  const opts = { model: MODEL, data: DATA, analyses: ['noise-svd' as const], samples: N, noiseImages: 2, groupSize: 4, sigmas: [0.1], cacheDir: path.join(dir, 'cache'), noCache: true };
+  const opts = { modelPath: MODEL, data: DATA, analyses: ['noise-svd' as const], samples: N, noiseImages: 2, groupSize: 4, sigmas: [0.1], cacheDir: path.join(dir, 'cache'), noCache: true };
   const all = await analyze({ ...opts, layers: ALL }, pool);
   const good = await analyze({ ...opts, layers: GOOD }, pool);
   assert.equal(all.complete, true);
   for (const t of [constant, nan]) assert.ok(all.notes.some((note) => note.startsWith(`noise-SVD skipped for ${labelOf(all, t)}: `)), `${t}: ${all.notes.join(' | ')}`);
-  const layersOf = (res: AnalysisResult) => res.analyses.noiseSvd!.series[0].layers;
+  const layersOf = (res: AnalysisResult) => res.analyses['noise-svd']!.series[0].layers;
   assert.deepEqual(layersOf(all).map((l) => l.tensor).filter((t) => GOOD.includes(t)), GOOD);
   assert.ok(!layersOf(all).some((l) => l.tensor === nan || l.tensor === constant));
   assert.deepEqual(JSON.stringify(layersOf(all).filter((l) => GOOD.includes(l.tensor))), JSON.stringify(layersOf(good)));

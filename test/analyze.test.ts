@@ -40,13 +40,13 @@ function images(n: number): { x: Float32Array; y: Int32Array } {
 }
 
 test('analyze: every number equals the metric functions on independently captured activations', async () => {
-  const r = await analyze({ model: MODEL, data: DATA, analyses: ['summary', 'rra', 'similarity', 'selectivity'], samples: N, k: 5, cacheDir, noCache: true }, pool);
+  const r = await analyze({ modelPath: MODEL, data: DATA, analyses: ['summary', 'rra', 'similarity', 'selectivity'], samples: N, k: 5, cacheDir, noCache: true }, pool);
   assert.equal(r.schema, RESULT_SCHEMA);
   assert.equal(r.complete, true);
   assert.equal(r.dataset.samples, N);
   assert.deepEqual(r.layers.map((l) => l.label), ['stem', 'layer1.0', 'maxpool', 'layer2.0', 'layer2.1', 'avgpool', 'fc'], 'the main path\'s block outputs (onnx/mainpath.ts)');
   // The full selection (every activation and pooling output) is an option; repeated modules are numbered.
-  const all = await analyze({ model: MODEL, data: DATA, analyses: ['summary'], layers: ['activations'], samples: 8, cacheDir, noCache: true }, pool);
+  const all = await analyze({ modelPath: MODEL, data: DATA, analyses: ['summary'], layers: ['activations'], samples: 8, cacheDir, noCache: true }, pool);
   assert.equal(all.layers.length, 10);
   assert.equal(new Set(all.layers.map((l) => l.label)).size, 10, 'labels are unique (repeated modules are numbered)');
   // Reference: the first N test images, preprocessed here as torchvision does (replens.json), through a plain session.
@@ -86,13 +86,19 @@ test('analyze: every number equals the metric functions on independently capture
   assert.equal(r.analyses.rra!.perLayer[6].multiScale, undefined);
 });
 
-test('analyze: the cache returns the same document at once; compare mode against itself gives NNLS 1 on the diagonal', async () => {
-  const opts = { model: MODEL, data: DATA, analyses: ['summary', 'rra'] as ('summary' | 'rra')[], samples: 120, k: 4, cacheDir, layers: ['op:MaxPool', 'op:GlobalAveragePool', 'logits'] };
+test('analyze: the cache returns the same document, notes and (labelled) timings; compare mode against itself gives NNLS 1 on the diagonal', async () => {
+  const opts = { modelPath: MODEL, data: DATA, analyses: ['summary', 'rra', 'selectivity'] as ('summary' | 'rra' | 'selectivity')[], samples: 120, k: 4, cacheDir: tempDir('replens-cache-'), layers: ['op:MaxPool', 'op:GlobalAveragePool', 'logits'] };
   const a = await analyze(opts, pool);
-  assert.ok('rra' in a.timings);
+  assert.ok('rra' in a.timings && 'rra: kNN graphs' in a.timings);
+  // The notes written inside the analyses (selectivity leaves the signed logits out) come back with a cache hit.
+  assert.ok(a.notes.some((n) => /^selectivity left out for fc: negative/.test(n)), a.notes.join('\n'));
   const b = await analyze(opts, pool);
   assert.ok(!('rra' in b.timings), 'second run: from the cache');
-  assert.deepEqual(b.analyses.rra, a.analyses.rra);
+  assert.equal(b.timings['rra (cached)'], a.timings.rra);
+  assert.equal(b.timings['rra: kNN graphs (cached)'], a.timings['rra: kNN graphs']);
+  assert.deepEqual(b.notes, a.notes);
+  assert.deepEqual(b.settings, a.settings);
+  assert.deepEqual(b.analyses, a.analyses);
   const c = await analyze({ ...opts, compare: MODEL, noCache: true }, pool);
   const inter = c.analyses.rra!.interModel!;
   for (let i = 0; i < 3; i++) assert.equal(inter.values[i][i], 1);
@@ -103,7 +109,7 @@ test('analyze CLI: writes result.json, report.html and CSVs; bad input is one li
   const run = (...args: string[]) => spawnSync(process.execPath, [CLI, 'analyze', ...args], { encoding: 'utf8', env: { ...process.env, REPLENS_CACHE_DIR: cacheDir } });
   const r = run(MODEL, '--data', DATA.path, '--samples', '100', '--k', '4', '--analyses', 'summary,rra,selectivity', '--out', out, '--quiet');
   assert.equal(r.status, 0, r.stderr);
-  assert.match(r.stdout, /layer\s+op\s+shape/);
+  assert.match(r.stdout, /Layer\s+Op\s+Shape/);
   for (const f of ['result.json', 'report.html', 'layers.csv', 'nnls.csv']) assert.ok(fs.existsSync(path.join(out, f)), f);
   const doc = JSON.parse(fs.readFileSync(path.join(out, 'result.json'), 'utf8'));
   assert.equal(doc.dataset.samples, 100);
@@ -118,10 +124,10 @@ test('analyze: noise-svd over checkpoints and both splits — one series each, f
   const ck = tempDir('replens-ck-');
   for (const e of [1, 2]) fs.copyFileSync(MODEL, path.join(ck, `epoch-${e}.onnx`));
   const r = await analyze({
-    model: MODEL, data: DATA, analyses: ['noise-svd'], samples: 50, cacheDir, noCache: true, layers: ['op:GlobalAveragePool', 'logits'],
+    modelPath: MODEL, data: DATA, analyses: ['noise-svd'], samples: 50, cacheDir, noCache: true, layers: ['op:GlobalAveragePool', 'logits'],
     checkpoints: [path.join(ck, 'epoch-1.onnx'), path.join(ck, 'epoch-2.onnx')], trainData: DATA, noiseImages: 1, sigmas: [0.1], groupSize: 8,
   }, pool);
-  const ns = r.analyses.noiseSvd!;
+  const ns = r.analyses['noise-svd']!;
   assert.deepEqual(ns.series.map((s) => `${s.split}:${s.epoch}`), ['test:1', 'test:2', 'train:1', 'train:2']);
   assert.equal(ns.settings.images, 10, 'one image per class');
   assert.deepEqual(ns.settings.clip, [0, 1]);
@@ -140,7 +146,7 @@ test('analyze: minibatch CKA (above the Gram limit) equals minibatchCKA on the s
   Object.assign(SIMILARITY_LIMITS, { maxGramSamples: 50, minibatch: 40 });
   try {
     const n = 130;
-    const r = await analyze({ model: MODEL, data: DATA, analyses: ['similarity'], samples: n, cacheDir, noCache: true, layers: ['op:MaxPool', 'op:GlobalAveragePool', 'logits'] }, pool);
+    const r = await analyze({ modelPath: MODEL, data: DATA, analyses: ['similarity'], samples: n, cacheDir, noCache: true, layers: ['op:MaxPool', 'op:GlobalAveragePool', 'logits'] }, pool);
     assert.match(r.analyses.similarity!.ckaMethod, /minibatch/);
     const { proto } = await loadModel(MODEL);
     const { x } = images(n);
@@ -178,7 +184,7 @@ test('analyze --compare-data: the same images under another normalisation pass t
   swapped.set(px.subarray(9 * 784, 10 * 784), 5 * 784); swapped.set(px.subarray(5 * 784, 6 * 784), 9 * 784);
   [ys[5], ys[9]] = [y[9], y[5]];
   const c = write('c', swapped, ys, 0.286, 0.353);
-  const opts = { model: MODEL, compare: MODEL, data: a, analyses: ['rra'] as 'rra'[], k: 3, cacheDir, noCache: true, layers: ['op:GlobalAveragePool', 'logits'] };
+  const opts = { modelPath: MODEL, compare: MODEL, data: a, analyses: ['rra'] as 'rra'[], k: 3, cacheDir, noCache: true, layers: ['op:GlobalAveragePool', 'logits'] };
   const ok = await analyze({ ...opts, compareData: b }, pool);
   assert.equal(ok.compare?.dataset?.orderCheck, 'images');
   const inter = ok.analyses.rra!.interModel!;
@@ -194,10 +200,10 @@ test('analyze --compare-data: the same images under another normalisation pass t
 });
 
 test('analyze: too few samples, unlabelled data', async () => {
-  await assert.rejects(analyze({ model: MODEL, data: DATA, analyses: ['rra'], samples: 3, cacheDir, noCache: true }, pool), (e: unknown) => e instanceof ReplensError && /at least 4/.test(e.message));
+  await assert.rejects(analyze({ modelPath: MODEL, data: DATA, analyses: ['rra'], samples: 3, cacheDir, noCache: true }, pool), (e: unknown) => e instanceof ReplensError && /at least 4/.test(e.message));
   const npy = path.join(tempDir('replens-nl-'), 'x.npy');
   writeNpy(npy, { shape: [60, 1, 28, 28], data: images(60).x });
-  const r = await analyze({ model: MODEL, data: { path: npy }, analyses: ['rra', 'selectivity'], samples: 60, k: 3, cacheDir, noCache: true }, pool);
+  const r = await analyze({ modelPath: MODEL, data: { path: npy }, analyses: ['rra', 'selectivity'], samples: 60, k: 3, cacheDir, noCache: true }, pool);
   assert.ok(r.notes.some((n) => /selectivity skipped/.test(n)));
   assert.ok(r.notes.some((n) => /NNCS skipped/.test(n)));
   assert.equal(r.analyses.rra!.perLayer[0].nncs, null);

@@ -113,7 +113,7 @@ function model(dir: string): string {
 test('analyze: the run completes with N − 1 samples and names the skipped file; without the setting it fails naming it', async () => {
   const { root } = folder(BAD);
   const m = model(tempDir('replens-skipm-'));
-  const run = (skipUnreadable?: boolean) => analyze({ model: m, data: { path: root, ...(skipUnreadable ? { skipUnreadable } : {}) }, analyses: ['summary'], noCache: true }, pool);
+  const run = (skipUnreadable?: boolean) => analyze({ modelPath: m, data: { path: root, ...(skipUnreadable ? { skipUnreadable } : {}) }, analyses: ['summary'], noCache: true }, pool);
   await assert.rejects(run(), (e: unknown) => e instanceof ReplensError && e.code === 'E_IMAGE' && e.message.includes(path.join(root, BAD)));
   const r = await run(true);
   assert.equal(r.complete, true);

@@ -15,9 +15,9 @@ test('npm run demo: layers, then analyze with every analysis and a comparison, r
   assert.match(r.stdout, /1000 samples of IDX t10k-images-idx3-ubyte\.gz/);
   const doc = JSON.parse(fs.readFileSync(path.join(root, 'replens-report', 'result.json'), 'utf8'));
   assert.equal(doc.complete, true);
-  assert.deepEqual(Object.keys(doc.analyses).sort(), ['noiseSvd', 'rra', 'selectivity', 'similarity', 'summary']);
+  assert.deepEqual(Object.keys(doc.analyses).sort(), ['noise-svd', 'rra', 'selectivity', 'similarity', 'summary']);
   assert.equal(doc.compare.name, 'shallow_cnn_bn.onnx');
-  assert.deepEqual(doc.analyses.noiseSvd.series.map((s: { epoch: number }) => s.epoch), [1, 2, 3]);
+  assert.deepEqual(doc.analyses['noise-svd'].series.map((s: { epoch: number }) => s.epoch), [1, 2, 3]);
   // What the layers show on real data: class structure grows with depth (NNCS), the logits separate classes best.
   const nncs = doc.analyses.rra.perLayer.map((l: { nncs: number }) => l.nncs);
   assert.ok(nncs[nncs.length - 1] > nncs[0] + 0.1, `NNCS rises with depth: ${nncs}`);

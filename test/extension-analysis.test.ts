@@ -87,7 +87,7 @@ test('controller: Cancel keeps the finished layers (state cancelled, no error ca
 });
 
 test('messages: the analysis view protocol refuses malformed messages with one line', () => {
-  assert.throws(() => parseHostToAnalysisView({ v: 1, type: 'result', result: { schema: 'x' }, state: 'running' }), /replens.result\/1/);
+  assert.throws(() => parseHostToAnalysisView({ v: 1, type: 'result', result: { schema: 'x' }, state: 'running' }), /replens.result\/2/);
   assert.throws(() => parseHostToAnalysisView({ v: 1, type: 'result', result: SAMPLE, state: 'paused' }), /'state' must be/);
   assert.throws(() => parseAnalysisViewToHost({ v: 1, type: 'export', format: 'pdf' }), /html, json or csv/);
   assert.throws(() => parseAnalysisViewToHost({ v: 1, type: 'png', chart: 'a', dataUrl: 'data:text/html,<b>' }), /PNG data URL/);

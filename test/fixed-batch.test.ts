@@ -131,7 +131,7 @@ test('analyze runs fixed-batch models: the relaxed and the padded paths give the
   for (const kind of ['flatten', 'reshape-constant'] as const) {
     const file = path.join(tmp, `analyze-${kind}.onnx`);
     saveModel(model(2, kind), file);
-    const r = await analyze({ model: file, data: { path: xFile }, analyses: ['summary', 'rra'], layers: ['relu_out', 'y'], k: 3, noCache: true, cacheDir: path.join(tmp, 'cache') }, pool);
+    const r = await analyze({ modelPath: file, data: { path: xFile }, analyses: ['summary', 'rra'], layers: ['relu_out', 'y'], k: 3, noCache: true, cacheDir: path.join(tmp, 'cache') }, pool);
     assert.equal(r.complete, true);
     assert.equal(r.dataset.samples, n);
     assert.ok(r.notes.some((note) => new RegExp(kind === 'flatten' ? 'fixed at 2; running a copy with a free batch dimension' : 'fixed at 2 and cannot be freed').test(note)), r.notes.join('\n'));
@@ -152,7 +152,7 @@ test('--compare-layers names the second model\'s layers in its own terms', async
   const a = path.join(tmp, 'cmp-a.onnx'), b = path.join(tmp, 'cmp-b.onnx');
   saveModel(model(2, 'flatten'), a);
   saveModel(model(2, 'reshape-constant'), b);
-  const r = await analyze({ model: a, compare: b, data: { path: xFile }, analyses: ['rra'], layers: ['relu_out', 'y'], compareLayers: ['/relu/Relu', '/fc/Gemm'], k: 3, noCache: true, cacheDir: path.join(tmp, 'cache') }, pool);
+  const r = await analyze({ modelPath: a, compare: b, data: { path: xFile }, analyses: ['rra'], layers: ['relu_out', 'y'], compareLayers: ['/relu/Relu', '/fc/Gemm'], k: 3, noCache: true, cacheDir: path.join(tmp, 'cache') }, pool);
   assert.deepEqual(r.compare!.layers.map((l) => l.tensor), ['relu_out', 'y']);
   // The same weights: identical activations, so identical kNN graphs between the models.
   const inter = r.analyses.rra!.interModel!;

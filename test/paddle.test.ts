@@ -48,7 +48,7 @@ test('PaddleOCR classifier: analyze runs with the default layers (main-path outp
   const x = new Float32Array(n * 3 * 48 * 192).map((_, i) => Math.sin(i * 12.9898) * 0.5);
   writeNpy(path.join(dir, 'x.npy'), { shape: [n, 3, 48, 192], data: x });
   writeNpy(path.join(dir, 'y.npy'), { shape: [n], data: Int32Array.from({ length: n }, (_, i) => i % 2) });
-  const r = await analyze({ model: MODEL, data: { path: path.join(dir, 'x.npy'), labels: path.join(dir, 'y.npy') }, analyses: ['summary', 'rra'], noCache: true, cacheDir: path.join(dir, 'cache') }, pool);
+  const r = await analyze({ modelPath: MODEL, data: { path: path.join(dir, 'x.npy'), labels: path.join(dir, 'y.npy') }, analyses: ['summary', 'rra'], noCache: true, cacheDir: path.join(dir, 'cache') }, pool);
   assert.equal(r.complete, true);
   assert.equal(r.layers.length, 15);
   assert.deepEqual([...new Set(r.layers.map((l) => l.op))].sort(), ['Add', 'GlobalAveragePool', 'MaxPool', 'Relu', 'Softmax']);

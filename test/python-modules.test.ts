@@ -3,7 +3,9 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { importedModules, moduleDefinitions, parsePython, type ModuleDef } from '../src/extension/python/modules';
-import { layersFor, lensText, type ModelModule, type ResultLayer } from '../src/extension/python/match';
+import { layersFor, type ModelModule, type ResultLayer } from '../src/extension/python/match';
+import { LENS_VALUES, lensText } from '../webview/views/registry';
+import type { AnalysisResult } from '../src/shared/result';
 
 const py = (lines: string[]) => lines.join('\n') + '\n';
 const defs = (src: string, others: string[] = []) => moduleDefinitions(parsePython(src), others.map((o) => parsePython(o)));
@@ -389,11 +391,20 @@ test('layersFor: unresolved definitions match labels by attribute suffix', () =>
   assert.deepEqual(layersFor(def([], 'fc'), layers), []);
 });
 
-test('lensText formats the available values', () => {
-  assert.equal(lensText({ id: 11.234, nncs: 0.8312, selectivity: 0.409 }), 'ID 11.2 · NNCS 0.83 · sel 0.41');
-  assert.equal(lensText({ id: null, nncs: 0.5, ars: 0.123 }), 'NNCS 0.50 · ARS 0.12');
-  assert.equal(lensText({ selectivity: Number.NaN }), '');
-  assert.equal(lensText({}), '');
+test('lensText: the lens numbers of the views for a layer of a result, in lens order; missing and NaN values left out', () => {
+  const layer = (tensor: string) => ({ tensor, label: tensor, op: 'Relu', shape: [4], params: 0, index: 0 });
+  const r = {
+    layers: [layer('a'), layer('b'), layer('c')],
+    analyses: {
+      rra: { perLayer: [{ tensor: 'a', id: { twonn: 11.234, ml: null, dropped: 0 }, nncs: 0.8312 }, { tensor: 'b', id: null, nncs: 0.5 }, { tensor: 'c', id: { twonn: Number.NaN }, nncs: null }] },
+      selectivity: { perLayer: [{ tensor: 'a', mean: 0.409 }, { tensor: 'c', mean: Number.NaN }] },
+      summary: { perLayer: [{ tensor: 'a', sparsity: 0.5 }] },
+    },
+  } as unknown as AnalysisResult;
+  assert.equal(lensText(r, 'a'), 'ID 11.2 · NNCS 0.83 · sel 0.41', 'sparsity is in the hover only');
+  assert.equal(lensText(r, 'b'), 'NNCS 0.50');
+  assert.equal(lensText(r, 'c'), '');
+  assert.deepEqual(LENS_VALUES.map((v) => v.label), ['ID', 'NNCS', 'selectivity', 'sparsity']);
 });
 
 test('imports: `from . import module`, star imports, stdlib/torch imports not offered', () => {

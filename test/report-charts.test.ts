@@ -8,13 +8,14 @@ import * as os from 'os';
 import * as path from 'path';
 import type { AnalysisResult, LayerMatrix, LayerRef } from '../src/shared/result';
 import {
-  compareHeatmaps, depthCurves, gapColour, layerHeatmap, multiScaleChart, noiseSvdChart, noiseSvdMode, reportCharts,
+  compareHeatmaps, depthCurves, gapColour, layerHeatmap, multiScaleChart, noiseSvdChart, noiseSvdMode,
   selectivityChart, similarityHeatmaps, summaryChart, uniqueLabels, type PlotFigure, type Trace,
 } from '../webview/charts/analysis';
+import { reportCharts } from '../webview/views/registry';
 import { DEFAULT_DARK, DEFAULT_LIGHT } from '../webview/charts/theme';
 import { OVERVIEW_COLUMNS, compareSort, overviewRows } from '../webview/report/overview';
 import { jsonForScript, readReportBundle, renderReport, scriptForInline } from '../src/report/report';
-import { layersCsv } from '../src/engine/analyses/export';
+import { layersCsv } from '../src/report/files';
 
 const FIXTURE = path.join(__dirname, 'fixtures', 'report', 'sample-result.json');
 const load = (): AnalysisResult => JSON.parse(fs.readFileSync(FIXTURE, 'utf8'));
@@ -51,7 +52,7 @@ function synthetic(n: number, o: { label?: (i: number) => string } = {}): Analys
   const sym = mat((i, j) => (i === j ? 1 : 1 / (1 + Math.abs(i - j))));
   const stat = (m: number) => ({ mean: m, std: 0.01 });
   return {
-    schema: 'replens.result/1', createdAt: '2025-01-01T00:00:00Z', tool: { name: 'replens', version: '0.0.0' },
+    schema: 'replens.result/2', createdAt: '2025-01-01T00:00:00Z', tool: { name: 'replens', version: '0.0.0' },
     model: { path: '/m.onnx', name: 'm.onnx', sha256: '0'.repeat(64), opset: 17, params: 1 },
     dataset: { identity: 'd', description: 'd', samples: 100, hasLabels: true },
     settings: { analyses: ['summary', 'rra', 'similarity', 'selectivity', 'noise-svd'], samples: 100, seed: 0, batchSize: 8 },
@@ -64,7 +65,7 @@ function synthetic(n: number, o: { label?: (i: number) => string } = {}): Analys
       },
       similarity: { cka: sym, svcca: sym, pwcca: sym, ckaMethod: 'gram' },
       selectivity: { perLayer: layers.map((l) => ({ tensor: l.tensor, mean: 0.3, median: 0.3, histogram: { edges: [0, 1], counts: [3] }, perUnit: [0.1, 0.3, 0.5] })) },
-      noiseSvd: {
+      'noise-svd': {
         settings: { sigmas: [0.1], groupSize: 4, seed: 0, centre: true, clip: null, images: 10 },
         series: (['train', 'test'] as const).map((split) => ({
           checkpoint: 'final.onnx', epoch: null, split,
@@ -237,7 +238,7 @@ test('noiseSvdChart: 3 checkpoints with epochs → x = epoch, one line per (laye
   assert.ok(first.every((t) => t.legendgroup === 'features.conv1 σ=0.1 (test)'));
   assert.deepEqual(first[0].x, [1, 10, 30]);
   // values: the all-images cell (label −1) of that σ, per checkpoint in epoch order
-  const cell = (ck: string, split: string, sigma: number) => R.analyses.noiseSvd!.series.find((s) => s.checkpoint === ck && s.split === split)!
+  const cell = (ck: string, split: string, sigma: number) => R.analyses['noise-svd']!.series.find((s) => s.checkpoint === ck && s.split === split)!
     .layers[0].cells.find((c) => c.sigma === sigma && c.label === -1)!;
   assert.deepEqual(first[0].y, ['epoch01.onnx', 'epoch10.onnx', 'epoch30.onnx'].map((ck) => cell(ck, 'test', 0.1).ev1.mean));
   assert.deepEqual(first[2].y, ['epoch01.onnx', 'epoch10.onnx', 'epoch30.onnx'].map((ck) => cell(ck, 'test', 0.1).rest.mean));
@@ -251,7 +252,7 @@ test('noiseSvdChart: 3 checkpoints with epochs → x = epoch, one line per (laye
 
 test('noiseSvdChart: one checkpoint → x = layer depth, one line per (σ, split); a missing cell is a gap', () => {
   const r = synthetic(5);
-  r.analyses.noiseSvd!.series[1].layers.splice(2, 1); // the test split lacks layer t2
+  r.analyses['noise-svd']!.series[1].layers.splice(2, 1); // the test split lacks layer t2
   assert.equal(noiseSvdMode(r), 'depth');
   const fig = noiseSvdChart(r, light)!;
   assert.equal(fig.data.length, 6); // 1 σ × 2 splits × 3 panels
@@ -264,7 +265,7 @@ test('noiseSvdChart: one checkpoint → x = layer depth, one line per (σ, split
 
 test('noiseSvdChart: checkpoints without epochs → x = checkpoint names', () => {
   const r = load();
-  for (const s of r.analyses.noiseSvd!.series) s.epoch = null;
+  for (const s of r.analyses['noise-svd']!.series) s.epoch = null;
   assert.equal(noiseSvdMode(r), 'checkpoint');
   const fig = noiseSvdChart(r, light)!;
   assert.deepEqual(T(fig.data[0]).x, ['epoch01.onnx', 'epoch10.onnx', 'epoch30.onnx']);
@@ -310,7 +311,7 @@ test('missing analyses: every builder returns null, reportCharts returns nothing
   // only some analyses: the others are absent
   const s = load();
   delete s.analyses.similarity;
-  delete s.analyses.noiseSvd;
+  delete s.analyses['noise-svd'];
   assert.deepEqual(reportCharts(s, light).map((c) => c.id), ['depth', 'multiscale', 'nnls', 'compare-nnls', 'selectivity', 'summary']);
   // no debiased CKA: four within-model heatmaps
   const d = load();
@@ -430,5 +431,5 @@ test('overview rows and layers.csv show sparsity and dead channels as not applic
   const cells = overviewRows(r).find((row) => row.tensor === s.tensor)!.cells;
   assert.deepEqual([cells.sparsity, cells.dead], [{ text: '—', sort: null }, { text: '—', sort: null }]);
   const line = layersCsv(r).split('\n').find((l) => l.startsWith(`${r.layers.find((l) => l.tensor === s.tensor)!.label},`))!;
-  assert.match(line, /,—,—$/);
+  assert.match(line, /,,$/, 'no value: empty CSV cells');
 });

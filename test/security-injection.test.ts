@@ -6,12 +6,14 @@ import assert from 'node:assert/strict';
 import type { LayerInfo, ModelSummary } from '../src/engine/onnx/layers';
 import type { AnalysisResult, LayerMatrix, LayerRef } from '../src/shared/result';
 import * as charts from '../webview/charts/analysis';
+import { reportCharts } from '../webview/views/registry';
 import { paramChart, barLabels, hoverText } from '../webview/charts/params';
 import { plotlyText, hoverLines } from '../webview/charts/text';
 import { DEFAULT_LIGHT } from '../webview/charts/theme';
 import { panelTabs } from '../webview/analysis/tabs';
 import { renderReport } from '../src/report/report';
-import { csvCell, layersCsv, matrixCsv } from '../src/engine/analyses/export';
+import { layersCsv } from '../src/report/files';
+import { csvCell, matrixCsv } from '../src/shared/csv';
 import { layerTable } from '../src/cli/cli';
 import { formatTable } from '../src/cli/analyze';
 import { printable } from '../src/shared/printable';
@@ -43,7 +45,7 @@ function hostile(noiseMode: 'depth' | 'epoch' | 'checkpoint'): AnalysisResult {
   const stat = (m: number) => ({ mean: m, std: 0.01 });
   const checkpoints = noiseMode === 'depth' ? ['<b>final</b>.onnx'] : ['<b>ck1</b>', '%{y}$2$'];
   return {
-    schema: 'replens.result/1', createdAt: '2025-01-01T00:00:00Z', tool: { name: 'replens', version: '0' },
+    schema: 'replens.result/2', createdAt: '2025-01-01T00:00:00Z', tool: { name: 'replens', version: '0' },
     model: { path: '/m/<b>m</b>.onnx', name: '<b>m</b>%{x}.onnx', sha256: '0'.repeat(64), opset: 17, params: 1 },
     compare: { path: '/m/c.onnx', name: '$c$<a href="x">c</a>', sha256: '1'.repeat(64), opset: 17, params: 1, layers: other },
     dataset: { identity: 'd', description: '<b>data</b>', samples: 10, hasLabels: true },
@@ -57,7 +59,7 @@ function hostile(noiseMode: 'depth' | 'epoch' | 'checkpoint'): AnalysisResult {
       },
       similarity: { cka: sym, ckaDebiased: sym, svcca: sym, pwcca: sym, ckaMethod: '<b>gram</b>', compare: { cka: cross, svcca: cross, pwcca: cross } },
       selectivity: { perLayer: tensors.map((t) => ({ tensor: t, mean: 0.3, median: 0.3, histogram: { edges: [0, 1], counts: [3] }, perUnit: [0.1, 0.5] })) },
-      noiseSvd: {
+      'noise-svd': {
         settings: { sigmas: [0.1], groupSize: 4, seed: 0, centre: true, clip: null, images: 10 },
         series: checkpoints.flatMap((checkpoint, e) => (['train', 'test'] as const).map((split) => ({
           checkpoint, epoch: noiseMode === 'epoch' ? e + 1 : null, split,
@@ -135,7 +137,7 @@ test('every chart builder, fed hostile names, draws no markup but its own, no Te
       assert.ok(out && (!Array.isArray(out) || out.length > 0), `${name} (${mode}) drew nothing`);
       seen.push(...assertInert(out, `${name} (${mode})`));
     }
-    const report = charts.reportCharts(r, theme);
+    const report = reportCharts(r, theme);
     assert.equal(new Set(report.map((c) => c.section)).size, 7, 'every report section is drawn');
     for (const c of report) assertInert(c.figure, `reportCharts ${c.id} (${mode})`);
     for (const { charts: cs } of panelTabs(r, theme)) for (const c of cs) assertInert(c.figure, `panel ${c.id} (${mode})`);
@@ -228,7 +230,8 @@ test('formatTable (replens analyze) escapes names too, with columns measured on 
   assert.ok(out.includes('esc\\x1b[31mred\\x07\\u202eevil'));
   const lines = out.split('\n');
   const width = lines[1].split('  ')[0].length;
-  assert.equal(width, Math.max(...r.layers.map((l) => printable(l.label).length), 'layer'.length));
+  // The panel's layer column: an empty label shows the tensor name.
+  assert.equal(width, Math.max(...r.layers.map((l) => printable(l.label || l.tensor).length), 'Layer'.length));
 });
 
 test('error messages: one line, control characters escaped (they quote node names and paths)', () => {

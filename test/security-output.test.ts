@@ -164,9 +164,9 @@ test('analyze: symlinks at report.html, result.json and layers.csv are replaced,
   const planted = ['report.html', 'result.json', 'layers.csv'].map((f) => ({ f, outside: plantLink(path.join(out, f), f) }));
   const ex = path.join(__dirname, '..', 'examples', 'fashion-mnist');
   await runAnalyzeCommand({
-    model: path.join(ex, 'model.onnx'), data: { path: path.join(ex, 'data', 't10k-images-idx3-ubyte.gz') }, samples: 20,
-    analyses: 'summary', out, runtime: { executionProvider: 'cpu', intraOpThreads: 1 }, noCache: true, cacheDir: path.join(tmp, 'cache'),
-  });
+    kind: 'analyze', modelPath: path.join(ex, 'model.onnx'), data: { path: path.join(ex, 'data', 't10k-images-idx3-ubyte.gz') }, samples: 20,
+    analyses: ['summary'], runtime: { executionProvider: 'cpu', intraOpThreads: 1 }, noCache: true, cacheDir: path.join(tmp, 'cache'),
+  }, out, { signal: new AbortController().signal, progress: () => undefined, partial: () => undefined, log: () => undefined });
   for (const { f, outside } of planted) assertRegularAndOutsideIntact(path.join(out, f), outside, f);
   assert.equal(JSON.parse(fs.readFileSync(path.join(out, 'result.json'), 'utf8')).dataset.samples, 20);
   assert.match(fs.readFileSync(path.join(out, 'report.html'), 'utf8'), /^<!DOCTYPE html>/i);

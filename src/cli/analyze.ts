@@ -1,42 +1,98 @@
-// `replens analyze`: runs the analyses, writes DIR/result.json, DIR/report.html and CSV files, prints a compact
-// per-layer table.
+// `replens analyze`: the flags become the same analyze job the editor sends (src/shared/analyses.ts's options
+// table gives the flags, their help and the validation), run by the job runner like every command; then
+// DIR/result.json, DIR/report.html and CSV files, and a compact per-layer table.
 import * as path from 'path';
 import { ReplensError } from '../engine/errors';
-import { analyze, ANALYSES, type AnalysisName, type AnalyzeOptions } from '../engine/analyses/analyze';
-import { overviewRows, writeResultFiles } from '../engine/analyses/export';
-import { SessionPool } from '../engine/runtime/session';
+import { runJob, type JobContext } from '../engine/jobs';
+import { overviewRows, writeResultFiles } from '../report/files';
+import { ANALYZE_OPTIONS, ANALYSIS_IDS, DEFAULT_ANALYSES, analyzeSettingsProblem, type AnalyzeOptionKey, type OptionSpec } from '../shared/analyses';
+import type { AnalyzeJob, DatasetSource, RuntimeSettings } from '../shared/messages';
 import type { AnalysisResult } from '../shared/result';
-import type { RuntimeSettings } from '../shared/messages';
 import { writeReport } from '../report/write';
 import { printable } from '../shared/printable';
 
-export interface AnalyzeArgs extends Omit<AnalyzeOptions, 'analyses'> {
-  analyses?: string;
-  out: string;
-  runtime: RuntimeSettings;
-  quiet?: boolean;
+const rows = Object.entries(ANALYZE_OPTIONS) as [AnalyzeOptionKey, OptionSpec][];
+
+/** parseArgs options for the analyze flags of the table (all strings but the on/off flags). */
+export const ANALYZE_FLAGS = Object.fromEntries(
+  rows.filter(([, s]) => s.flag).map(([, s]) => [s.flag!, { type: s.type === 'flag' ? 'boolean' : 'string' }] as const),
+) as Record<string, { type: 'boolean' | 'string' }>;
+
+/** The usage lines of the analyze options, from the table. */
+export function analyzeOptionsUsage(): string {
+  const lines = rows.filter(([, s]) => s.flag).map(([, s]) => {
+    const left = `  --${s.flag}${s.arg ? ` ${s.arg}` : ''}`;
+    return `${left.padEnd(28)}${s.help}`;
+  });
+  return `analyze options (--analyses ${ANALYSIS_IDS.join(',')}; default ${DEFAULT_ANALYSES.join(',')}):\n${lines.join('\n')}\n  --out DIR                 where result.json, report.html and the CSV files go (default replens-report)\n`;
 }
 
-export async function runAnalyzeCommand(a: AnalyzeArgs): Promise<AnalysisResult> {
-  const names = (a.analyses ?? 'summary,rra,similarity,selectivity').split(',').map((s) => s.trim()).filter(Boolean);
-  for (const n of names) if (!(ANALYSES as readonly string[]).includes(n)) throw new ReplensError('E_ARGUMENT', `unknown analysis '${n}' (${ANALYSES.join(', ')})`);
-  const pool = new SessionPool({ executionProvider: a.runtime.executionProvider, intraOpThreads: a.runtime.intraOpThreads });
-  try {
-    const result = await analyze({ ...a, analyses: names as AnalysisName[] }, pool);
-    writeResultFiles(result, a.out);
-    // writeReport takes a file name: it fills the temporary file, which then replaces report.html.
-    writeReport(result, path.join(a.out, 'report.html'));
-    return result;
-  } finally {
-    await pool.dispose();
+function fail(message: string): never {
+  throw new ReplensError('E_ARGUMENT', message);
+}
+
+const list = (v: string) => v.split(',').map((x) => x.trim()).filter(Boolean);
+
+/** One flag's text as the option's value (checked against the table afterwards, naming the flag). */
+function valueOf(s: OptionSpec, v: string | boolean, dataFlags: Record<string, unknown>, main: boolean): unknown {
+  switch (s.type) {
+    case 'flag': return v === true;
+    case 'string': return String(v);
+    case 'strings': return list(String(v));
+    case 'int': {
+      const n = Number(v);
+      if (!/^\s*-?\d+\s*$/.test(String(v)) || (s.min !== undefined && n < s.min)) fail(`--${s.flag} must be an integer ≥ ${s.min ?? '-∞'}, got '${String(v)}'`);
+      return n;
+    }
+    case 'numbers': return list(String(v)).map((x) => {
+      const n = Number(x);
+      if (!Number.isFinite(n) || (s.min !== undefined && n < s.min)) fail(`--${s.flag} must be numbers ≥ ${s.min ?? '-∞'}, got '${x}'`);
+      return n;
+    });
+    case 'dataset': {
+      // --format, --labels and --limit describe --data; --skip-unreadable applies to every dataset of the run.
+      const d: DatasetSource = { path: String(v) };
+      if (main) {
+        if (dataFlags.format !== undefined) d.format = dataFlags.format as DatasetSource['format'];
+        if (dataFlags.labels !== undefined) d.labels = String(dataFlags.labels);
+        if (dataFlags.limit !== undefined) d.limit = valueOf({ flag: 'limit', type: 'int', min: 1, help: '' }, dataFlags.limit as string, {}, false) as number;
+      }
+      if (dataFlags['skip-unreadable']) d.skipUnreadable = true;
+      return d;
+    }
   }
+}
+
+/** The analyze job for MODEL and the parsed flags. */
+export function analyzeJobFromFlags(model: string, values: Record<string, unknown>, runtime: RuntimeSettings): AnalyzeJob {
+  if (values.data === undefined) fail('analyze needs --data PATH (IDX, .npy, .npz or an image folder)');
+  const analyses = values.analyses === undefined ? DEFAULT_ANALYSES : list(String(values.analyses));
+  const job: Record<string, unknown> = { kind: 'analyze', modelPath: model, analyses, runtime };
+  for (const [key, s] of rows) {
+    const v = s.flag ? values[s.flag] : undefined;
+    if (v === undefined || v === false) continue;
+    job[key] = valueOf(s, v as string | boolean, values, key === 'data');
+  }
+  const problem = analyzeSettingsProblem(job);
+  if (problem) fail(problem);
+  return job as unknown as AnalyzeJob;
+}
+
+/** Runs the job and writes DIR/result.json, DIR/report.html and the CSV files. */
+export async function runAnalyzeCommand(job: AnalyzeJob, out: string, ctx: JobContext): Promise<AnalysisResult> {
+  const res = await runJob(job, ctx);
+  if (res.kind !== 'analyze') throw new ReplensError('E_INTERNAL', `analyze returned a ${res.kind} result`);
+  writeResultFiles(res.result, out);
+  // writeReport takes a file name: it fills the temporary file, which then replaces report.html.
+  writeReport(res.result, path.join(out, 'report.html'));
+  return res.result;
 }
 
 /** The terminal table; names are shown with control characters escaped (widths measured on what is printed). */
 export function formatTable(r: AnalysisResult): string {
   const { header } = overviewRows(r);
-  const rows = overviewRows(r).rows.map((x) => x.map(printable));
-  const w = header.map((h, i) => Math.max(h.length, ...rows.map((x) => x[i].length)));
+  const body = overviewRows(r).rows.map((x) => x.map(printable));
+  const w = header.map((h, i) => Math.max(h.length, ...body.map((x) => x[i].length)));
   const line = (x: string[]) => x.map((c, i) => (i >= 3 ? c.padStart(w[i]) : c.padEnd(w[i]))).join('  ').trimEnd();
-  return [line(header), line(w.map((n) => '-'.repeat(n))), ...rows.map(line)].join('\n');
+  return [line(header), line(w.map((n) => '-'.repeat(n))), ...body.map(line)].join('\n');
 }

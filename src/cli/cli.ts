@@ -8,7 +8,7 @@ import { loadModel } from '../engine/onnx/model';
 import { expandTensorSelectors } from '../engine/capture/select';
 import { runMetric } from './metric';
 import { runGradCommand } from './grad';
-import { formatTable, runAnalyzeCommand } from './analyze';
+import { ANALYZE_FLAGS, analyzeJobFromFlags, analyzeOptionsUsage, formatTable, runAnalyzeCommand } from './analyze';
 import type { ActivationsJob, DatasetSource, InspectResult, Progress, RuntimeSettings } from '../shared/messages';
 import { printable } from '../shared/printable';
 
@@ -25,12 +25,8 @@ Usage:
     twonn --x [--fraction 0.9] | selectivity --acts A.npy --labels y.npy [--eps E]
     knn --x --k K | nncs --x --labels --k K [--pool avg|max --pool-size N|global] | nnls --x --y --k K
     ars --acts A.npy | noise-svd --acts A.npy [--group-size G] [--centre]
-  replens analyze MODEL.onnx --data PATH [--compare MODEL2.onnx [--compare-data PATH2] [--compare-layers LIST]] [--analyses summary,rra,similarity,selectivity]
-                 [--layers LIST] [--samples N] [--k K] [--out DIR] [--no-cache]
-                 noise-svd: [--checkpoints M1,M2,…] [--train-data PATH] [--noise-images 10] [--sigmas 0.2,0.1,0.01] [--group-size 64]
+  replens analyze MODEL.onnx --data PATH [--analyses LIST] [options below]
                                    every activation analysis → DIR/result.json, report.html, CSV (default DIR replens-report)
-                                   --layers: default the main path's block outputs; 'activations' for every activation
-                                   and pooling output; or names: tensor, node, module path (layer1.0) or op:TYPE
   replens grad MODEL.onnx --input X.npy --tensor NAME --channel C [--mean] --out G.npy
                                    d(Σ over batch and space of NAME[:, C]) / d input (--mean: the mean instead)
   replens grad MODEL.onnx --input X.npy --mse-target T.npy --wrt INIT1,INIT2 --out-dir DIR
@@ -51,6 +47,7 @@ activations options:
   --batch-size N        samples per onnxruntime run (default 64)
   --out-dir DIR         where the .npy files and index.json go
 
+${analyzeOptionsUsage()}
 common options:
   --ep auto|cpu|cuda    execution provider (default auto: CUDA when it loads, else CPU)
   --threads N           onnxruntime intra-op threads (default: onnxruntime's choice)
@@ -85,11 +82,9 @@ const OPTIONS = {
   reduce: { type: 'string' }, 'batch-size': { type: 'string' }, 'out-dir': { type: 'string' }, ep: { type: 'string' },
   threads: { type: 'string' }, 'memory-budget': { type: 'string' },
   tensor: { type: 'string' }, channel: { type: 'string' }, mean: { type: 'boolean' }, 'mse-target': { type: 'string' },
-  wrt: { type: 'string' }, out: { type: 'string' },
-  compare: { type: 'string' }, 'compare-data': { type: 'string' }, 'compare-layers': { type: 'string' }, analyses: { type: 'string' }, layers: { type: 'string' }, samples: { type: 'string' },
-  k: { type: 'string' }, seed: { type: 'string' }, 'no-cache': { type: 'boolean' },
-  checkpoints: { type: 'string' }, 'train-data': { type: 'string' }, 'noise-images': { type: 'string' }, sigmas: { type: 'string' },
-  'group-size': { type: 'string' },
+  wrt: { type: 'string' }, out: { type: 'string' }, analyses: { type: 'string' },
+  // analyze's own flags come from its options table (src/shared/analyses.ts)
+  ...ANALYZE_FLAGS,
 } as const;
 
 function parse(argv: string[]) {
@@ -211,25 +206,11 @@ export async function main(argv: string[], opts: MainOptions = {}): Promise<numb
       case 'activations': await cmdActivations(rest, values, ac.signal); return 0;
       case 'analyze': {
         if (rest.length !== 1) fail('analyze takes one model: replens analyze MODEL.onnx --data PATH …');
-        if (!values.data) fail('analyze needs --data PATH (IDX, .npy, .npz or an image folder)');
         const format = values.format as DatasetSource['format'] | undefined;
         if (format && !['idx', 'npy', 'npz', 'imagefolder'].includes(format)) fail(`--format must be idx, npy, npz or imagefolder, got '${format}'`);
         const out = values.out ?? 'replens-report';
-        const r = await runAnalyzeCommand({
-          model: rest[0], compare: values.compare, analyses: values.analyses,
-          compareData: values['compare-data'] ? { path: values['compare-data'], ...(values['skip-unreadable'] ? { skipUnreadable: true } : {}) } : undefined,
-          data: { path: values.data, format, labels: values.labels, limit: intOpt(values.limit, 'limit'), ...(values['skip-unreadable'] ? { skipUnreadable: true } : {}) },
-          configPath: values.config, layers: values.layers ? values.layers.split(',').map((x) => x.trim()).filter(Boolean) : undefined,
-          compareLayers: values['compare-layers'] ? values['compare-layers'].split(',').map((x) => x.trim()).filter(Boolean) : undefined,
-          samples: intOpt(values.samples, 'samples'), k: intOpt(values.k, 'k'), seed: intOpt(values.seed, 'seed', 0),
-          batchSize: intOpt(values['batch-size'], 'batch-size'), memoryBudgetMB: intOpt(values['memory-budget'], 'memory-budget'),
-          noCache: values['no-cache'], out, runtime: runtimeOf(values), onProgress: progressPrinter(!!values.quiet),
-          checkpoints: values.checkpoints ? values.checkpoints.split(',').map((x) => x.trim()).filter(Boolean) : undefined,
-          trainData: values['train-data'] ? { path: values['train-data'] } : undefined,
-          noiseImages: intOpt(values['noise-images'], 'noise-images'), groupSize: intOpt(values['group-size'], 'group-size', 2),
-          sigmas: values.sigmas ? values.sigmas.split(',').map((x) => { const v = Number(x); if (!(v >= 0) || !Number.isFinite(v)) fail(`--sigmas must be numbers ≥ 0, got '${x}'`); return v; }) : undefined,
-          log: (line) => { if (process.env.REPLENS_VERBOSE) process.stderr.write(printable(line) + '\n'); }, signal: ac.signal,
-        });
+        const job = analyzeJobFromFlags(rest[0], values, runtimeOf(values));
+        const r = await runAnalyzeCommand(job, out, { ...ctxFor(values, ac.signal), log: (line) => { if (process.env.REPLENS_VERBOSE) process.stderr.write(printable(line) + '\n'); } });
         if (values.json) process.stdout.write(JSON.stringify(r) + '\n');
         else {
           process.stdout.write(formatTable(r) + '\n');

@@ -4,7 +4,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import * as vscode from 'vscode';
-import { ANALYSES } from '../engine/analyses/analyze';
+import { ANALYSIS_IDS, ANALYSIS_SPECS, DEFAULT_ANALYSES, type AnalysisId } from '../shared/analyses';
 import type { AnalyzeJob, DatasetSource } from '../shared/messages';
 import { runtimeSettings } from './settings';
 
@@ -12,7 +12,7 @@ import { runtimeSettings } from './settings';
 export interface AnalyzeCommandOptions {
   data?: string;
   configPath?: string;
-  analyses?: string[];
+  analyses?: AnalysisId[];
   samples?: number;
   compare?: string;
   noCache?: boolean;
@@ -21,14 +21,6 @@ export interface AnalyzeCommandOptions {
 export function isCommandOptions(x: unknown): x is AnalyzeCommandOptions {
   return typeof x === 'object' && x !== null && !Array.isArray(x) && !(x instanceof vscode.Uri) && ('data' in x || 'analyses' in x || 'samples' in x || 'compare' in x);
 }
-
-const COST: Record<string, { label: string; detail: string }> = {
-  summary: { label: 'Summary', detail: 'shape, parameters, mean, sparsity, dead channels — one pass, seconds' },
-  rra: { label: 'RRA', detail: 'kNN graphs → intrinsic dimension, NNCS, NNLS, multi-scale — costliest: N²·D per layer and pooling' },
-  similarity: { label: 'Similarity', detail: 'linear CKA, SVCCA, PWCCA layer × layer — N²·D per layer' },
-  selectivity: { label: 'Selectivity', detail: 'class selectivity per unit (needs labels) — one pass' },
-  'noise-svd': { label: 'Noise SVD', detail: 'explained variance under input noise — 64 noisy copies × 10 images × 3 σ' },
-};
 
 const LAST_ANALYSES = 'replens.lastAnalyses';
 const LAST_DATASET = 'replens.lastDataset';
@@ -68,9 +60,9 @@ export class AnalyzeFlow {
     };
   }
 
-  private async pickAnalyses(cfg: vscode.WorkspaceConfiguration): Promise<string[] | null> {
-    const defaults = this.memento.get<string[]>(LAST_ANALYSES) ?? cfg.get<string[]>('analyses') ?? ['summary', 'rra', 'similarity', 'selectivity'];
-    const items = ANALYSES.map((a) => ({ label: COST[a].label, description: a, detail: COST[a].detail, picked: defaults.includes(a), id: a }));
+  private async pickAnalyses(cfg: vscode.WorkspaceConfiguration): Promise<AnalysisId[] | null> {
+    const defaults = this.memento.get<string[]>(LAST_ANALYSES) ?? cfg.get<string[]>('analyses') ?? DEFAULT_ANALYSES;
+    const items = ANALYSIS_IDS.map((a) => ({ label: ANALYSIS_SPECS[a].title, description: a, detail: ANALYSIS_SPECS[a].cost, picked: defaults.includes(a), id: a }));
     const picked = await vscode.window.showQuickPick(items, { canPickMany: true, title: 'RepLens: analyses to run', placeHolder: 'Space toggles, Enter runs' });
     if (!picked?.length) return null;
     const ids = picked.map((p) => p.id);

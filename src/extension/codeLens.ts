@@ -7,24 +7,12 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as vscode from 'vscode';
 import { importedModules, moduleDefinitions, parsePython, type ModuleDef, type ParsedPython } from './python/modules';
-import { layersFor, lensText, type LayerMatch } from './python/match';
+import { layersFor, type LayerMatch } from './python/match';
+import { LENS_VALUES, lensText } from '../../webview/views/registry';
 import type { ResultRegistry, StoredAnalysis } from './results';
 
 class LayerLens extends vscode.CodeLens {
   constructor(range: vscode.Range, readonly modelPath: string, readonly def: ModuleDef, readonly matches: LayerMatch[]) { super(range); }
-}
-
-interface Values { id: number | null; nncs: number | null; selectivity: number | null; sparsity: number | null }
-
-function valuesOf(s: StoredAnalysis, tensor: string): Values {
-  const a = s.result.analyses;
-  const rra = a.rra?.perLayer.find((l) => l.tensor === tensor);
-  return {
-    id: rra?.id?.twonn ?? null,
-    nncs: rra?.nncs ?? null,
-    selectivity: a.selectivity?.perLayer.find((l) => l.tensor === tensor)?.mean ?? null,
-    sparsity: a.summary?.perLayer.find((l) => l.tensor === tensor)?.sparsity ?? null,
-  };
 }
 
 export class LayerLensProvider implements vscode.CodeLensProvider, vscode.HoverProvider, vscode.Disposable {
@@ -121,8 +109,8 @@ export class LayerLensProvider implements vscode.CodeLensProvider, vscode.HoverP
     if (!(lens instanceof LayerLens)) return lens;
     const s = this.registry.get(lens.modelPath);
     const first = lens.matches[0];
-    const v = s ? valuesOf(s, first.layer.tensor) : null;
-    const text = v ? lensText(v) : '';
+    // The numbers come from the analyses' views (webview/views/registry.ts): ID, NNCS, selectivity …
+    const text = s ? lensText(s.result, first.layer.tensor) : '';
     const where = first.via === 'exact' ? '' : ` (${first.layer.label})`;
     const more = lens.matches.length > 1 ? ` · ${lens.matches.length} layers` : '';
     lens.command = {
@@ -140,15 +128,14 @@ export class LayerLensProvider implements vscode.CodeLensProvider, vscode.HoverP
     if (!s) return null;
     const lens = this.lensesOf(doc).find((l) => l.range.contains(pos) || l.range.start.line === pos.line);
     if (!lens) return null;
-    const f = (x: number | null, d: number) => (x === null || !Number.isFinite(x) ? '—' : x.toFixed(d));
     const md = new vscode.MarkdownString(undefined, true);
     md.isTrusted = { enabledCommands: ['replens.revealLayer'] };
     md.appendMarkdown(`**RepLens** · ${path.basename(s.modelPath)} · ${s.result.dataset.samples} samples\n\n`);
-    md.appendMarkdown('| layer | ID | NNCS | selectivity | sparsity |\n|---|---:|---:|---:|---:|\n');
+    md.appendMarkdown(`| layer | ${LENS_VALUES.map((x) => x.label).join(' | ')} |\n|---|${LENS_VALUES.map(() => '---:').join('|')}|\n`);
     for (const m of lens.matches.slice(0, 12)) {
-      const v = valuesOf(s, m.layer.tensor);
+      const cells = LENS_VALUES.map((x) => { const v = x.value(s.result, m.layer.tensor); return v === null ? '—' : x.hover(v); });
       const args = encodeURIComponent(JSON.stringify([s.modelPath, m.layer.tensor]));
-      md.appendMarkdown(`| [${m.layer.label.replace(/[|[\]]/g, ' ')}](command:replens.revealLayer?${args}) | ${f(v.id, 1)} | ${f(v.nncs, 2)} | ${f(v.selectivity, 2)} | ${v.sparsity === null ? '—' : `${(100 * v.sparsity).toFixed(0)} %`} |\n`);
+      md.appendMarkdown(`| [${m.layer.label.replace(/[|[\]]/g, ' ')}](command:replens.revealLayer?${args}) | ${cells.join(' | ')} |\n`);
     }
     if (lens.matches.length > 12) md.appendMarkdown(`\n… and ${lens.matches.length - 12} more`);
     return new vscode.Hover(md, lens.range);

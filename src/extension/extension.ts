@@ -6,7 +6,7 @@ import * as vscode from 'vscode';
 import { AnalysisWorker } from '../worker/client';
 import { errorCode, errorMessage } from '../engine/errors';
 import { writeAtomic } from '../engine/fswrite';
-import { writeResultFiles } from '../engine/analyses/export';
+import { writeResultFiles } from '../report/files';
 import type { AnalyzeJob, ErrorInfo, InspectJob, Progress } from '../shared/messages';
 import type { AnalysisResult } from '../shared/result';
 import { formatEta } from '../shared/duration';

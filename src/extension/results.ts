@@ -5,7 +5,7 @@ import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 import type { AnalysisRunState, ModuleIndex } from '../shared/messages';
-import type { AnalysisResult } from '../shared/result';
+import { upgradeResult, type AnalysisResult } from '../shared/result';
 import { writeAtomic } from '../engine/fswrite';
 
 export interface StoredAnalysis {
@@ -25,7 +25,9 @@ export class ResultRegistry {
     for (const f of fs.readdirSync(dir).filter((x) => x.endsWith('.json'))) {
       try {
         const s = JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8')) as StoredAnalysis;
-        if (s?.result?.schema !== 'replens.result/1' || typeof s.modelPath !== 'string') throw new Error('not a stored analysis');
+        const result = upgradeResult(s?.result);
+        if (!result || typeof s.modelPath !== 'string') throw new Error('not a stored analysis');
+        s.result = result;
         this.byModel.set(path.resolve(s.modelPath), s);
       } catch (e) { log(`skipped the stored result ${f}: ${(e as Error).message}`); }
     }

@@ -7,7 +7,8 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { formatDuration } from '../shared/duration';
 import type { AnalysisResult } from '../shared/result';
-import { reportCharts, type ReportChart } from '../../webview/charts/analysis';
+import { REPORT_SECTIONS, reportCharts } from '../../webview/views/registry';
+import { ANALYSIS_IDS, ANALYSIS_SPECS } from '../shared/analyses';
 import { baseName, formatCount } from '../../webview/format';
 import { OVERVIEW_COLUMNS, REPORT_FONT, REPORT_THEMES, overviewRows } from '../../webview/report/overview';
 import { packageRoot } from './root';
@@ -56,16 +57,6 @@ export function readReportBundle(root: string = packageRoot(__dirname)): string 
   }
   return fs.readFileSync(file, 'utf8');
 }
-
-const SECTIONS: { key: ReportChart['section']; title: string; note: (r: AnalysisResult) => string }[] = [
-  { key: 'depth', title: 'Intrinsic dimension and NNCS', note: (r) => `TwoNN intrinsic dimension (least squares solid, maximum likelihood dotted; left axis) and the nearest-neighbour class separation at k = ${r.analyses.rra?.k ?? '?'} (right axis), per layer in depth order.` },
-  { key: 'multiscale', title: 'Multi-scale NNCS', note: () => 'NNCS after pooling each layer’s feature maps (average solid, max dotted; colour = window). Layers without spatial dimensions have no value (gaps).' },
-  { key: 'similarity', title: 'Layer similarity', note: () => 'Layer × layer similarity in [0, 1]; grey cells are undefined. Hover a cell for the exact value.' },
-  { key: 'compare', title: 'Between models', note: (r) => `Rows: layers of ${r.model.name}; columns: layers of ${r.compare?.name ?? 'the compared model'} (same samples).` },
-  { key: 'selectivity', title: 'Class selectivity', note: () => 'Distribution of per-unit class selectivity in each layer (box: quartiles, whiskers: 1.5 IQR) and the layer mean.' },
-  { key: 'noise-svd', title: 'Noise SVD', note: () => 'Explained variance of the leading singular directions of the response to input noise: EV₁, EV₂ and the rest (Σ j≥3). Click a legend entry to hide its lines.' },
-  { key: 'summary', title: 'Activations', note: () => 'Share of activations ≤ 0 and channels that never activate, per layer.' },
-];
 
 function dl(items: [string, string][]): string {
   return items.map(([k, v]) => `<div class="meta-item"><dt>${escapeHtml(k)}</dt><dd>${v}</dd></div>`).join('\n');
@@ -142,7 +133,7 @@ function chartSections(r: AnalysisResult): { html: string; toc: [string, string]
   const charts = reportCharts(r, REPORT_THEMES.light);
   const toc: [string, string][] = [['sec-overview', 'Layers']];
   const parts: string[] = [];
-  for (const s of SECTIONS) {
+  for (const s of REPORT_SECTIONS) {
     const cs = charts.filter((c) => c.section === s.key);
     if (cs.length === 0) continue;
     toc.push([`sec-${s.key}`, s.title]);
@@ -156,7 +147,7 @@ ${cs.map((c) => `    <figure class="chart-card">${grid ? `<figcaption>${escapeHt
   </div>
 </section>`);
   }
-  const missing = ['summary', 'rra', 'similarity', 'selectivity', 'noiseSvd'].filter((k) => !(k in r.analyses));
+  const missing = ANALYSIS_IDS.filter((k) => !(k in r.analyses)).map((k) => ANALYSIS_SPECS[k].title);
   if (missing.length) parts.push(`<p class="note" id="not-computed">Not in this result: ${missing.map((m) => escapeHtml(m)).join(', ')}.</p>`);
   return { html: parts.join('\n'), toc };
 }

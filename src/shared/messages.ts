@@ -3,7 +3,8 @@
 // switch exhaustively over `type` (see `assertNever`). Add a job kind or a message type here first.
 import type { ModelSummary } from '../engine/onnx/layers';
 import type { RuntimeOptions } from '../engine/runtime/session';
-import type { AnalysisResult } from './result';
+import { RESULT_SCHEMA, type AnalysisResult } from './result';
+import { analyzeSettingsProblem, type AnalyzeSettings, type DatasetSource } from './analyses';
 
 export const PROTOCOL_VERSION = 1;
 
@@ -22,14 +23,7 @@ export interface Progress {
 
 export type RuntimeSettings = Pick<RuntimeOptions, 'executionProvider' | 'intraOpThreads' | 'interOpThreads'>;
 
-export interface DatasetSource {
-  path: string;
-  format?: 'idx' | 'npy' | 'npz' | 'imagefolder';
-  labels?: string;
-  limit?: number;
-  /** ImageFolder: leave out unreadable images (named in the result) instead of failing (dataset.skipUnreadable). */
-  skipUnreadable?: boolean;
-}
+export type { DatasetSource } from './analyses';
 
 // ---- jobs (what the worker can do) --------------------------------------------------------------------------
 
@@ -63,25 +57,13 @@ export interface ActivationsJob {
   runtime?: RuntimeSettings;
 }
 
-/** `replens analyze` as a job: every analysis of one model (optionally against a second) on a dataset. */
-export interface AnalyzeJob {
+/**
+ * `replens analyze` as a job: every selected analysis of one model (optionally against a second) on a dataset. The
+ * one analyze request of the CLI, the editor and the worker: its fields and their validation are the options table
+ * of src/shared/analyses.ts.
+ */
+export interface AnalyzeJob extends AnalyzeSettings {
   kind: 'analyze';
-  modelPath: string;
-  compare?: string;
-  data: DatasetSource;
-  configPath?: string;
-  /** As ActivationsJob.configRoot: the extension passes the data's workspace folder. */
-  configRoot?: string;
-  /** summary, rra, similarity, selectivity, noise-svd */
-  analyses: string[];
-  layers?: string[];
-  /** The second model's layers, when its names differ (default: `layers`). */
-  compareLayers?: string[];
-  samples?: number;
-  k?: number;
-  memoryBudgetMB?: number;
-  noCache?: boolean;
-  cacheDir?: string;
   runtime?: RuntimeSettings;
 }
 
@@ -241,14 +223,11 @@ function checkJob(j: unknown): void {
       if (o.data !== undefined) { need(isObj(o.data), "'data' must be an object"); str(o.data as Obj, 'path'); }
       int(o, 'batchSize', true); int(o, 'memoryBudgetMB', true);
       return;
-    case 'analyze':
-      str(o, 'modelPath'); str(o, 'compare', true); str(o, 'configPath', true); str(o, 'configRoot', true); str(o, 'cacheDir', true);
-      need(isObj(o.data), "'data' must be an object"); str(o.data as Obj, 'path');
-      need(Array.isArray(o.analyses) && o.analyses.length > 0 && o.analyses.every((t) => typeof t === 'string'), "'analyses' must be a non-empty array of strings");
-      need(o.layers === undefined || (Array.isArray(o.layers) && o.layers.every((t) => typeof t === 'string')), "'layers' must be an array of strings");
-      need(o.compareLayers === undefined || (Array.isArray(o.compareLayers) && o.compareLayers.every((t) => typeof t === 'string')), "'compareLayers' must be an array of strings");
-      int(o, 'samples', true); int(o, 'k', true); int(o, 'memoryBudgetMB', true);
+    case 'analyze': {
+      const problem = analyzeSettingsProblem(o, (k) => `'${k}'`);
+      need(problem === null, problem ?? '');
       return;
+    }
     default:
       need(false, `unknown job kind '${String(o.kind)}'`);
   }
@@ -294,7 +273,7 @@ export function parseHostToAnalysisView(m: unknown): HostToAnalysisView {
     case 'run': need(isObj(o.run) && typeof (o.run as Obj).modelPath === 'string', "'run' must name the model"); break;
     case 'progress': need(isObj(o.progress), "'progress' must be an object"); break;
     case 'result':
-      need(isObj(o.result) && (o.result as Obj).schema === 'replens.result/1', "'result' must be a replens.result/1 document");
+      need(isObj(o.result) && (o.result as Obj).schema === RESULT_SCHEMA, `'result' must be a ${RESULT_SCHEMA} document`);
       need(['running', 'complete', 'cancelled', 'failed'].includes(o.state as string), "'state' must be running, complete, cancelled or failed");
       break;
     case 'error': need(isObj(o.error) && typeof (o.error as Obj).message === 'string', "'error' must carry a message"); break;

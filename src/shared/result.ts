@@ -1,8 +1,8 @@
-// The analysis result document (`result.json`), schema `replens.result/1`: what `replens analyze` writes, the
+// The analysis result document (`result.json`), schema `replens.result/2`: what `replens analyze` writes, the
 // report and the editor panel draw, and the cache stores. Versioned; every field is documented in
 // docs/result-schema.md. Plain JSON (no typed arrays); null where a value is undefined (never NaN).
 
-export const RESULT_SCHEMA = 'replens.result/1';
+export const RESULT_SCHEMA = 'replens.result/2';
 
 /** A layer as the result refers to it: the captured tensor and how to show it. */
 export interface LayerRef {
@@ -152,10 +152,25 @@ export interface NoiseSvdCellJson {
   spectrum: number[];
 }
 
-export interface NoiseSvdResultJson {
+export interface NoiseSvdResult {
   settings: { sigmas: number[]; groupSize: number; seed: number; centre: boolean; clip: [number, number] | null; images: number };
   /** One entry per checkpoint (one when a single model is analysed); `split` 'train' or 'test'. */
   series: { checkpoint: string; epoch: number | null; split: 'train' | 'test'; layers: { tensor: string; features: number; cells: NoiseSvdCellJson[] }[] }[];
+}
+
+export interface SummaryResult { perLayer: SummaryLayer[] }
+export interface SelectivityResult { perLayer: SelectivityLayer[] }
+
+/**
+ * What each analysis puts in the result, by analysis id: the one list of analyses (src/shared/analyses.ts derives
+ * its ids from these keys, so a new analysis starts here).
+ */
+export interface AnalysisValues {
+  summary: SummaryResult;
+  selectivity: SelectivityResult;
+  rra: RraResult;
+  similarity: SimilarityResult;
+  'noise-svd': NoiseSvdResult;
 }
 
 export interface AnalysisResult {
@@ -173,17 +188,26 @@ export interface AnalysisResult {
   layers: LayerRef[];
   /** Every node of the model with a torch module path: module, node index, op (code lenses match against it). */
   modules?: { module: string; index: number; op: string }[];
-  analyses: {
-    summary?: { perLayer: SummaryLayer[] };
-    rra?: RraResult;
-    similarity?: SimilarityResult;
-    selectivity?: { perLayer: SelectivityLayer[] };
-    noiseSvd?: NoiseSvdResultJson;
-  };
+  /** Keyed by analysis id (analyses.ts); an analysis is absent until it has finished (or streamed a part). */
+  analyses: Partial<AnalysisValues>;
   /** Seconds per analysis. */
   timings: Record<string, number>;
   /** Things the user should know: skipped analyses (no labels…), dropped points, fallbacks. */
   notes: string[];
   /** false while a run is in progress or after a cancel (finished layers are present). */
   complete: boolean;
+}
+
+/**
+ * A stored result document in the current schema: `replens.result/1` (before analyses were keyed by id: noise-svd
+ * was `noiseSvd`) is upgraded; anything else is null.
+ */
+export function upgradeResult(doc: unknown): AnalysisResult | null {
+  if (typeof doc !== 'object' || doc === null) return null;
+  const d = doc as { schema?: unknown; analyses?: Record<string, unknown> };
+  if (d.schema === RESULT_SCHEMA) return doc as AnalysisResult;
+  if (d.schema !== 'replens.result/1' || typeof d.analyses !== 'object' || d.analyses === null) return null;
+  const { noiseSvd, ...rest } = d.analyses;
+  const analyses = { ...rest, ...(noiseSvd ? { 'noise-svd': noiseSvd } : {}) } as Partial<AnalysisValues>;
+  return { ...(doc as AnalysisResult), schema: RESULT_SCHEMA, analyses };
 }

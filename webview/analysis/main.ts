@@ -12,7 +12,7 @@ import {
   assertNever, parseHostToAnalysisView, type AnalysisRunInfo, type AnalysisRunState, type AnalysisViewToHost, type ErrorInfo,
   type HostToAnalysisView, type Progress,
 } from '../../src/shared/messages';
-import type { AnalysisResult } from '../../src/shared/result';
+import { upgradeResult, type AnalysisResult } from '../../src/shared/result';
 import { formatEta } from '../../src/shared/duration';
 import { byId, documentModelPath } from '../dom';
 import { themeFromCssVars, type ChartTheme } from '../charts/theme';
@@ -42,7 +42,7 @@ let revealTensor: string | null = null;
 function restore(): ViewState {
   const s = vscode.getState() as Partial<ViewState> | undefined;
   if (!s || s.v !== 1 || (modelPath && s.modelPath !== modelPath)) return { v: 1, modelPath };
-  return { v: 1, modelPath, run: s.run, result: s.result?.schema === 'replens.result/1' ? s.result : undefined, state: s.state, tab: s.tab, sort: s.sort ?? null };
+  return { v: 1, modelPath, run: s.run, result: upgradeResult(s.result) ?? undefined, state: s.state, tab: s.tab, sort: s.sort ?? null };
 }
 const save = () => vscode.setState(view);
 

@@ -462,7 +462,7 @@ const SYMBOLS = ['circle', 'square', 'diamond', 'triangle-up', 'x', 'star'];
 
 /** How the noise-SVD chart is laid out: over epochs (several checkpoints with epochs), checkpoints, or depth. */
 export function noiseSvdMode(result: AnalysisResult): 'epoch' | 'checkpoint' | 'depth' | null {
-  const ns = result.analyses.noiseSvd;
+  const ns = result.analyses['noise-svd'];
   if (!ns || ns.series.length === 0) return null;
   const checkpoints = new Set(ns.series.map((s) => s.checkpoint));
   if (checkpoints.size < 2) return 'depth';
@@ -480,7 +480,7 @@ function cellFor(cells: readonly NoiseSvdCellJson[], sigma: number): NoiseSvdCel
  * dashed for train. One checkpoint: x = layer depth, one line per (σ, split). One legend entry toggles all panels.
  */
 export function noiseSvdChart(result: AnalysisResult, theme: ChartTheme): PlotFigure | null {
-  const ns = result.analyses.noiseSvd;
+  const ns = result.analyses['noise-svd'];
   const mode = noiseSvdMode(result);
   if (!ns || !mode) return null;
   const sigmas = [...new Set([...(ns.settings.sigmas ?? []), ...ns.series.flatMap((s) => s.layers.flatMap((l) => l.cells.map((c) => c.sigma)))])].sort((a, b) => a - b);
@@ -600,26 +600,4 @@ export function summaryChart(result: AnalysisResult, theme: ChartTheme): PlotFig
   // a few layers: keep the bars narrow rather than spanning the plot
   layout.bargap = x.length <= 2 ? 0.75 : x.length <= 5 ? 0.5 : 0.25;
   return { data, layout };
-}
-
-// ---- everything --------------------------------------------------------------------------------------------------
-
-export interface ReportChart extends NamedFigure {
-  section: 'depth' | 'multiscale' | 'similarity' | 'compare' | 'selectivity' | 'noise-svd' | 'summary';
-}
-
-/** Every chart the result has, in report order. */
-export function reportCharts(result: AnalysisResult, theme: ChartTheme): ReportChart[] {
-  const out: ReportChart[] = [];
-  const add = (section: ReportChart['section'], id: string, title: string, figure: PlotFigure | null) => {
-    if (figure) out.push({ section, id, title, figure });
-  };
-  add('depth', 'depth', 'Intrinsic dimension and NNCS over depth', depthCurves(result, theme));
-  add('multiscale', 'multiscale', 'Multi-scale NNCS', multiScaleChart(result, theme));
-  for (const h of similarityHeatmaps(result, theme)) out.push({ section: 'similarity', ...h });
-  for (const h of compareHeatmaps(result, theme)) out.push({ section: 'compare', ...h });
-  add('selectivity', 'selectivity', 'Selectivity per layer', selectivityChart(result, theme));
-  add('noise-svd', 'noise-svd', 'Noise SVD: explained variance', noiseSvdChart(result, theme));
-  add('summary', 'summary', 'Sparsity and dead channels', summaryChart(result, theme));
-  return out;
 }

@@ -2,7 +2,7 @@
 // JSON data block, draws every chart with the pure builders, sorts the overview table on header clicks and switches
 // between the light and dark theme (re-rendering the charts). Plain DOM, no framework.
 import type { AnalysisResult } from '../../src/shared/result';
-import { reportCharts } from '../charts/analysis';
+import { reportCharts } from '../views/registry';
 import { OVERVIEW_COLUMNS, REPORT_THEMES, compareSort, type OverviewKey } from './overview';
 
 interface PlotlyApi {

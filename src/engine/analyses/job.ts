@@ -5,8 +5,7 @@ import type { SessionPool } from '../runtime/session';
 import type { JobContext } from '../jobs';
 import type { AnalyzeJob, AnalyzeJobResult } from '../../shared/messages';
 import type { AnalysisResult } from '../../shared/result';
-import { analyze, ANALYSES, type AnalysisName } from './analyze';
-import { ReplensError } from '../errors';
+import { analyze } from './analyze';
 
 /** Calls `send` at most every `intervalMs` with the latest value; `flush` sends a pending one at once. */
 export function throttle<T>(send: (v: T) => void, intervalMs: number, now: () => number = Date.now): { push(v: T): void; flush(): void } {
@@ -29,15 +28,12 @@ export function throttle<T>(send: (v: T) => void, intervalMs: number, now: () =>
 const snapshot = (r: AnalysisResult): AnalysisResult => JSON.parse(JSON.stringify(r)) as AnalysisResult;
 
 export async function runAnalyzeJob(job: AnalyzeJob, pool: SessionPool, ctx: JobContext, intervalMs = 250): Promise<AnalyzeJobResult> {
-  for (const a of job.analyses) if (!(ANALYSES as readonly string[]).includes(a)) throw new ReplensError('E_ARGUMENT', `unknown analysis '${a}' (${ANALYSES.join(', ')})`);
   const t0 = Date.now();
   const partials = throttle<AnalysisResult>((r) => ctx.partial({ kind: 'analysis', result: r }), intervalMs);
   try {
-    const result = await analyze({
-      model: job.modelPath, compare: job.compare, data: job.data, configPath: job.configPath, configRoot: job.configRoot, analyses: job.analyses as AnalysisName[],
-      layers: job.layers, compareLayers: job.compareLayers, samples: job.samples, k: job.k, memoryBudgetMB: job.memoryBudgetMB, noCache: job.noCache, cacheDir: job.cacheDir,
-      signal: ctx.signal, onProgress: ctx.progress, log: ctx.log, onPartial: (r) => partials.push(snapshot(r)),
-    }, pool);
+    // The job is the request (validated by the protocol parser and by analyze()); the context adds the hooks.
+    const { kind: _kind, runtime: _runtime, ...settings } = job;
+    const result = await analyze({ ...settings, signal: ctx.signal, onProgress: ctx.progress, log: ctx.log, onPartial: (r) => partials.push(snapshot(r)) }, pool);
     partials.flush();
     for (const [k, v] of Object.entries(result.timings)) ctx.log(`${result.model.name}: ${k} ${v.toFixed(2)} s`);
     ctx.log(`${result.model.name}: execution provider ${pool.executionProvider ?? 'cpu'}`);

@@ -19,6 +19,10 @@ import { nnlsMatrix } from '../metrics/nnls';
 import { poolFeatures, type PoolKind, type PoolSize } from '../metrics/pooling';
 import { ProgressTracker, type ProgressSink } from '../progress';
 import type { LayerRef, RraLayer, RraResult } from '../../shared/result';
+import { rraDefaults } from '../metrics/rra-defaults';
+import { rraWorkingBytes } from '../capture/memory';
+import { formatBytes } from '../fsafe';
+import type { EngineAnalysis } from './context';
 
 export interface RraSettings {
   k: number;
@@ -151,3 +155,38 @@ async function pooledNncs(
     return pg ? nncsFromGraph(pg.indices, labels, k).value : null;
   } finally { store.remove(name); }
 }
+
+export const RRA_POOLINGS = ['avg2', 'max2', 'avg4', 'max4', 'avgglobal', 'maxglobal'];
+
+/** The analysis: k from the thesis's ch. 5 rule (samples, classes) unless given. */
+export const rraAnalysis: EngineAnalysis<'rra', RraSettings> = {
+  id: 'rra',
+  // The plan is made before the labels are seen: it assumes the dataset's class names or 10 classes.
+  workingBytes: (p) => rraWorkingBytes(p.samples, p.settings.k ?? rraDefaults(p.samples, p.classes).neighbours, p.graphs),
+  settings(ctx) {
+    const n = ctx.samples;
+    const rule = rraDefaults(n, Math.max(1, ctx.classes.length || 1));
+    const k = ctx.settings.k ?? rule.neighbours;
+    if (k >= n) throw new ReplensError('E_ARGUMENT', `k = ${k} needs more than ${k} samples; the run has ${n}`);
+    return { k, poolings: RRA_POOLINGS, rule: ctx.settings.k ? `k = ${k} (given), ${n} samples` : `${rule.rule}; ${n} samples used` };
+  },
+  async run(ctx, s, io) {
+    // More working memory than planned (fewer classes than assumed): the stores spill to make room first.
+    const graphs = ctx.model.layers.length + (ctx.compare?.layers.length ?? 0);
+    const extra = rraWorkingBytes(ctx.samples, s.k, graphs) - ctx.plannedBytes('rra');
+    if (extra > 0) {
+      ctx.makeRoom(extra);
+      ctx.log(`memory: RRA with k = ${s.k} needs ${formatBytes(extra)} more than planned; the stores spill to make room`);
+    }
+    const notes: string[] = [];
+    const timings: Record<string, number> = {};
+    if (!ctx.labels) notes.push('NNCS skipped: the dataset has no labels (intrinsic dimension and NNLS computed)');
+    const cmp = ctx.compare;
+    const value = await runRra(ctx.store!, ctx.model.layers, ctx.labels, s, {
+      storeB: ctx.compareStore, layersB: cmp?.layers, signal: ctx.signal, onProgress: ctx.onProgress, notes, timings,
+      skip: ctx.degenerate('model'), skipB: ctx.degenerate('compare'), labelB: (l) => `${l.label} of ${cmp!.ref.name}`,
+      onLayer: (partial) => io.partial(partial),
+    });
+    return { value, notes, timings, settings: { k: s.k } };
+  },
+};

@@ -3,6 +3,7 @@
 // — so a layer is never held whole; then the per-layer distribution (mean, median, histogram over [0, 1]).
 import { ReplensError } from '../errors';
 import type { SelectivityLayer } from '../../shared/result';
+import { skipNote, type CaptureSink, type EngineAnalysis } from './context';
 
 export const HISTOGRAM_BINS = 20;
 
@@ -70,3 +71,36 @@ export class SelectivityAccumulator {
     return { tensor: this.tensor, mean: si.reduce((a, b) => a + b, 0) / si.length, median, histogram: { edges, counts }, perUnit: si };
   }
 }
+
+/** Per-layer accumulators fed during the capture pass (batches with labels only). */
+class SelectivitySink implements CaptureSink {
+  readonly layers: Map<string, SelectivityAccumulator>;
+  constructor(tensors: readonly string[]) {
+    this.layers = new Map(tensors.map((t) => [t, new SelectivityAccumulator(t)]));
+  }
+  add(values: ReadonlyMap<string, { data: Float32Array; dims: number[] }>, _count: number, labels: ArrayLike<number> | null): void {
+    if (!labels) return;
+    for (const [t, acc] of this.layers) { const v = values.get(t)!; acc.add(v.data, v.dims, labels); }
+  }
+}
+
+export const selectivityAnalysis: EngineAnalysis<'selectivity', null> = {
+  id: 'selectivity',
+  sink: (layers) => new SelectivitySink(layers.map((l) => l.tensor)),
+  unavailable: (ctx) => (!ctx.labels || ctx.classes.length < 2 ? 'selectivity skipped: it needs labels with at least 2 classes' : null),
+  settings: () => null,
+  async run(ctx, _settings, io) {
+    const sink = io.sink as SelectivitySink;
+    const notes: string[] = [];
+    const finite = ctx.model.layers.filter((l) => {
+      const why = ctx.nonFinite(l.tensor);
+      if (why) notes.push(skipNote('selectivity', l.label, why));
+      return !why;
+    });
+    // Selectivity is defined for non-negative activations (ReLU outputs); layers with negative values are left out.
+    const ok = finite.filter((l) => (ctx.stats(l.tensor).min ?? 0) >= 0);
+    const skipped = finite.filter((l) => !ok.includes(l)).map((l) => l.label);
+    if (skipped.length) notes.push(`selectivity left out for ${skipped.join(', ')}: negative activations (the index is defined for non-negative ones)`);
+    return { value: { perLayer: ok.map((l) => sink.layers.get(l.tensor)!.result()) }, notes, timings: {} };
+  },
+};

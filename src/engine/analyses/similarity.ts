@@ -18,6 +18,7 @@ import { uCenterGram } from '../metrics/center';
 import { CCA_MAX_DIMS_FRACTION, ccaChanceLevel, ccaMaxDims, ccaOfFactors, layerCcaFactor, pwccaOfFactors, type LayerCcaFactor } from '../metrics/cca';
 import { ProgressTracker, type ProgressSink } from '../progress';
 import { ccaCellFlag, type CcaLayerDims, type LayerMatrix, type LayerRef, type SimilarityResult } from '../../shared/result';
+import { skipNote, type EngineAnalysis } from './context';
 
 /** Above `maxGramSamples` CKA switches to minibatches of about `minibatch` samples (tests lower both). */
 export const SIMILARITY_LIMITS = { maxGramSamples: 5000, minibatch: 1000 };
@@ -286,3 +287,40 @@ function ccaWarnings(r: SimilarityResult, n: number, maxDims: number | null, lim
   }
   return out;
 }
+
+/** `m` over the given rows and columns: the pairs it has keep their values, the others are null. */
+function widen(m: LayerMatrix | undefined, rows: string[], cols: string[]): LayerMatrix {
+  const ri = new Map((m?.rows ?? []).map((t, i) => [t, i])), ci = new Map((m?.cols ?? []).map((t, i) => [t, i]));
+  return { rows, cols, values: rows.map((r) => cols.map((c) => (ri.has(r) && ci.has(c) ? m!.values[ri.get(r)!][ci.get(c)!] : null))) };
+}
+
+/** A similarity result over every layer (and compared layer) from one over the non-degenerate ones. */
+export function widenSimilarity(r: SimilarityResult | null, names: string[], namesB: string[] | null): SimilarityResult {
+  const out: SimilarityResult = { cka: widen(r?.cka, names, names), svcca: widen(r?.svcca, names, names), pwcca: widen(r?.pwcca, names, names), ckaMethod: r?.ckaMethod ?? 'none' };
+  if (r?.ckaDebiased) out.ckaDebiased = widen(r.ckaDebiased, names, names);
+  if (namesB) out.compare = { cka: widen(r?.compare?.cka, names, namesB), svcca: widen(r?.compare?.svcca, names, namesB), pwcca: widen(r?.compare?.pwcca, names, namesB) };
+  if (r?.cca) out.cca = r.cca; // SVCCA/PWCCA guard record, failures and warnings (per layer / named pairs: no widening)
+  if (r?.ccaFailures) out.ccaFailures = r.ccaFailures;
+  if (r?.warnings) out.warnings = r.warnings;
+  return out;
+}
+
+/** The analysis: degenerate layers never reach runSimilarity; their rows and columns are null, the rest is unchanged. */
+export const similarityAnalysis: EngineAnalysis<'similarity', null> = {
+  id: 'similarity',
+  settings: () => null,
+  async run(ctx) {
+    const notes: string[] = [];
+    const timings: Record<string, number> = {};
+    const cmp = ctx.compare;
+    const skipA = ctx.degenerate('model'), skipB = ctx.degenerate('compare');
+    for (const l of ctx.model.layers) if (skipA.has(l.tensor)) for (const m of ['CKA', 'SVCCA', 'PWCCA']) notes.push(skipNote(m, l.label, skipA.get(l.tensor)!));
+    for (const l of cmp?.layers ?? []) if (skipB.has(l.tensor)) for (const m of ['CKA', 'SVCCA', 'PWCCA']) notes.push(skipNote(m, `${l.label} of ${cmp!.ref.name}`, skipB.get(l.tensor)!));
+    const okA = ctx.model.layers.filter((l) => !skipA.has(l.tensor)), okB = (cmp?.layers ?? []).filter((l) => !skipB.has(l.tensor));
+    const r: SimilarityResult | null = okA.length
+      ? await runSimilarity(ctx.store!, okA, { storeB: okB.length ? ctx.compareStore : null, layersB: okB.length ? okB : undefined, signal: ctx.signal, onProgress: ctx.onProgress, notes, timings })
+      : null;
+    const value = widenSimilarity(r, ctx.model.layers.map((l) => l.tensor), cmp ? cmp.layers.map((l) => l.tensor) : null);
+    return { value, notes, timings };
+  },
+};

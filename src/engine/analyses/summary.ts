@@ -5,6 +5,7 @@
 // signed distribution, not inactivity, so the result marks them not applicable (`sparsityNotApplicable`).
 import { ReplensError } from '../errors';
 import type { SummaryLayer } from '../../shared/result';
+import { skipNote, type EngineAnalysis } from './context';
 
 export class SummaryAccumulator {
   private n = 0;
@@ -56,3 +57,21 @@ export class SummaryAccumulator {
     return out;
   }
 }
+
+/**
+ * The analysis: the capture pass always collects every layer's statistics (the orchestrator's SummaryAccumulators,
+ * which selectivity also reads); this reports those of the layers whose values are all finite.
+ */
+export const summaryAnalysis: EngineAnalysis<'summary', null> = {
+  id: 'summary',
+  settings: () => null,
+  async run(ctx) {
+    const notes: string[] = [];
+    const perLayer = ctx.model.layers.filter((l) => {
+      const why = ctx.nonFinite(l.tensor);
+      if (why) notes.push(skipNote('summary', l.label, why));
+      return !why;
+    }).map((l) => ctx.stats(l.tensor));
+    return { value: { perLayer }, notes, timings: {} };
+  },
+};

@@ -1,5 +1,6 @@
 /**
- * Which analysed layers a Python module definition (modules.ts) shows numbers for, and the lens text.
+ * Which analysed layers a Python module definition (modules.ts) shows numbers for (the lens text comes from the
+ * analyses' views: webview/views/registry.ts).
  * Pure (no `vscode`).
  */
 import type { ModuleDef } from './modules';
@@ -64,15 +65,4 @@ export function layersFor(def: ModuleDef, layers: ResultLayer[], modules?: Model
     if (distance <= 1 || (distance <= NEXT_MAX_DISTANCE && parent(nextModule) === parent(path))) push(path, next, 'next');
   }
   return out;
-}
-
-/** 'ID 11.2 · NNCS 0.83 · sel 0.41 · ARS 0.12' (missing / null / non-finite values left out; '' if none). */
-export function lensText(values: { id?: number | null; nncs?: number | null; selectivity?: number | null; ars?: number | null }): string {
-  const parts: string[] = [];
-  const ok = (v: number | null | undefined): v is number => typeof v === 'number' && Number.isFinite(v);
-  if (ok(values.id)) parts.push(`ID ${values.id.toFixed(1)}`);
-  if (ok(values.nncs)) parts.push(`NNCS ${values.nncs.toFixed(2)}`);
-  if (ok(values.selectivity)) parts.push(`sel ${values.selectivity.toFixed(2)}`);
-  if (ok(values.ars)) parts.push(`ARS ${values.ars.toFixed(2)}`);
-  return parts.join(' · ');
 }
