@@ -11,6 +11,7 @@ import { runGradCommand } from './grad';
 import { ANALYZE_FLAGS, analyzeJobFromFlags, analyzeOptionsUsage, formatTable, runAnalyzeCommand } from './analyze';
 import type { ActivationsJob, DatasetSource, InspectResult, Progress, RuntimeSettings } from '../shared/messages';
 import { printable } from '../shared/printable';
+import { formatDuration, formatEta } from '../shared/duration';
 
 const VERSION = '0.1.0';
 
@@ -106,7 +107,8 @@ function progressPrinter(quiet: boolean): (p: Progress) => void {
     const frac = p.total > 0 ? p.done / p.total : 0;
     const width = 28;
     const bar = '█'.repeat(Math.round(frac * width)).padEnd(width, '░');
-    const eta = p.etaSeconds === null ? '' : ` ETA ${p.etaSeconds < 60 ? `${p.etaSeconds.toFixed(0)}s` : `${(p.etaSeconds / 60).toFixed(1)}min`}`;
+    const left = formatEta(p.etaSeconds);
+    const eta = left ? ` ETA ${left}` : '';
     // our own \r and \x1b[K redraw the line; the stage and layer names are escaped
     process.stderr.write(`\r${printable(p.stage)} ${bar} ${p.done}/${p.total}${eta}${p.layer ? ` ${printable(p.layer)}` : ''}\x1b[K`);
     if (p.done >= p.total) process.stderr.write('\n');
@@ -164,7 +166,7 @@ async function cmdActivations(pos: string[], v: Record<string, unknown>, signal:
   const res = await runJob(job, ctxFor(v, signal));
   if (res.kind !== 'activations') throw new Error('unexpected result');
   if (v.json) { process.stdout.write(JSON.stringify(res, null, 2) + '\n'); return; }
-  process.stdout.write(`wrote ${Object.keys(res.files).length} tensors × ${res.samples} samples to ${path.resolve(res.outDir)} (index.json) in ${res.seconds.toFixed(1)} s on ${res.executionProvider.toUpperCase()}\n`);
+  process.stdout.write(`wrote ${Object.keys(res.files).length} tensors × ${res.samples} samples to ${path.resolve(res.outDir)} (index.json) in ${formatDuration(res.seconds)} on ${res.executionProvider.toUpperCase()}\n`);
   if (res.skipped?.length) process.stdout.write(printable(`note: ${res.skipped.length} unreadable image${res.skipped.length === 1 ? '' : 's'} skipped: ${res.skipped.slice(0, 20).map((k) => k.reason).join('; ')}${res.skipped.length > 20 ? `; and ${res.skipped.length - 20} more (REPLENS_VERBOSE=1 lists them)` : ''}`) + '\n');
 }
 
@@ -215,7 +217,7 @@ export async function main(argv: string[], opts: MainOptions = {}): Promise<numb
         else {
           process.stdout.write(formatTable(r) + '\n');
           for (const n of r.notes) process.stdout.write(`note: ${printable(n)}\n`);
-          process.stdout.write(`\n${r.dataset.samples} samples of ${printable(r.dataset.description)}; ${Object.entries(r.timings).map(([k, v]) => `${k} ${v.toFixed(1)} s`).join(', ')}\nwrote ${path.resolve(out)}/result.json, report.html, *.csv\n`);
+          process.stdout.write(`\n${r.dataset.samples} samples of ${printable(r.dataset.description)}; ${Object.entries(r.timings).map(([k, v]) => `${k} ${formatDuration(v)}`).join(', ')}\nwrote ${path.resolve(out)}/result.json, report.html, *.csv\n`);
         }
         return 0;
       }

@@ -8,6 +8,7 @@ import {
 } from '../shared/messages';
 import type { RunHandlers } from '../worker/client';
 import { postSafely } from './post';
+import { formatDuration } from '../shared/duration';
 
 function formatCount(n: number): string {
   return Math.round(n).toString().replace(/\B(?=(\d{3})+(?!\d))/g, ',');
@@ -61,7 +62,7 @@ export class InspectController {
     this.host.log(`inspect ${job.modelPath} (executionProvider ${rt.executionProvider ?? 'auto'}, intraOpThreads ${rt.intraOpThreads ?? 0}, interOpThreads ${rt.interOpThreads ?? 0})`);
     this.send({ v: 1, type: 'progress', progress: { stage: `inspecting ${name}`, done: 0, total: 0, etaSeconds: null } });
     const t0 = Date.now();
-    const secs = () => ((Date.now() - t0) / 1000).toFixed(2);
+    const secs = () => formatDuration((Date.now() - t0) / 1000);
     try {
       const result = await this.host.runner().run(job, {
         signal: ac.signal,
@@ -70,15 +71,15 @@ export class InspectController {
       if (gen !== this.generation || this.disposed) return;
       if (result.kind !== 'inspect') throw new ReplensError('E_PROTOCOL', `the worker answered an inspect job with a '${result.kind}' result`);
       const s = result.summary;
-      this.host.log(`inspect ${name}: ${s.layers.length} layers, ${formatCount(s.totalParams)} parameters, opset ${s.opset}, execution provider ${result.executionProvider}, ${secs()} s`);
+      this.host.log(`inspect ${name}: ${s.layers.length} layers, ${formatCount(s.totalParams)} parameters, opset ${s.opset}, execution provider ${result.executionProvider}, ${secs()}`);
       this.send({ v: 1, type: 'inspect', result });
     } catch (e) {
       const error: ErrorInfo = { code: errorCode(e), message: errorMessage(e) };
       if (gen !== this.generation || this.disposed) {
-        this.host.log(`inspect ${name}: stopped (${error.message}) after ${secs()} s`);
+        this.host.log(`inspect ${name}: stopped (${error.message}) after ${secs()}`);
         return;
       }
-      this.host.log(`inspect ${name} failed after ${secs()} s: [${error.code}] ${error.message}`);
+      this.host.log(`inspect ${name} failed after ${secs()}: [${error.code}] ${error.message}`);
       this.send({ v: 1, type: 'error', error });
       if (error.code === 'E_WORKER') this.host.notify?.(error);
     } finally {

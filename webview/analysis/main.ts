@@ -18,6 +18,7 @@ import { byId, documentModelPath } from '../dom';
 import { themeFromCssVars, type ChartTheme } from '../charts/theme';
 import { compareSort, OVERVIEW_COLUMNS, overviewRows, type OverviewKey } from '../report/overview';
 import { PANEL_TABS, panelTabs, sparklinePoints } from './tabs';
+import { SPARKLINES } from '../views/registry';
 
 interface VsCodeApi { postMessage(m: AnalysisViewToHost): void; getState(): unknown; setState(s: unknown): void }
 declare function acquireVsCodeApi(): VsCodeApi;
@@ -85,13 +86,13 @@ function showError(e: ErrorInfo | null): void {
 
 // ---- the layer table ---------------------------------------------------------------------------------------------
 
-function sparkline(counts: number[] | undefined): SVGSVGElement | null {
+function sparkline(counts: readonly number[] | null, label: string): SVGSVGElement | null {
   const pts = counts ? sparklinePoints(counts, 60, 16) : '';
   if (!pts) return null;
   const ns = 'http://www.w3.org/2000/svg';
   const svg = document.createElementNS(ns, 'svg');
   svg.setAttribute('viewBox', '0 0 60 16'); svg.setAttribute('width', '60'); svg.setAttribute('height', '16');
-  svg.setAttribute('class', 'sparkline'); svg.setAttribute('role', 'img'); svg.setAttribute('aria-label', 'selectivity distribution');
+  svg.setAttribute('class', 'sparkline'); svg.setAttribute('role', 'img'); svg.setAttribute('aria-label', label);
   const line = document.createElementNS(ns, 'polyline');
   line.setAttribute('points', pts);
   svg.append(line);
@@ -109,9 +110,8 @@ function renderTable(r: AnalysisResult): void {
       th.addEventListener('keydown', (e) => { if (e.key === 'Enter' || e.key === ' ') { e.preventDefault(); sortBy(c.key); } });
       head.append(th);
     }
-    const th = document.createElement('th'); th.textContent = 'Selectivity dist.'; th.className = 'col-spark'; head.append(th);
+    for (const sp of SPARKLINES) { const th = document.createElement('th'); th.textContent = sp.label; th.className = 'col-spark'; head.append(th); }
   }
-  const sel = new Map((r.analyses.selectivity?.perLayer ?? []).map((l) => [l.tensor, l]));
   let rows = overviewRows(r);
   const s = view.sort;
   if (s) rows = [...rows].sort((a, b) => compareSort(a.cells[s.col].sort, b.cells[s.col].sort, s.dir) || compareSort(a.cells.index.sort, b.cells.index.sort, 'asc'));
@@ -125,10 +125,12 @@ function renderTable(r: AnalysisResult): void {
       td.className = `col-${c.key}${c.numeric ? ' num' : ''}`;
       tr.append(td);
     }
-    const td = document.createElement('td'); td.className = 'col-spark';
-    const svg = sparkline(sel.get(row.tensor)?.histogram.counts);
-    if (svg) td.append(svg);
-    tr.append(td);
+    for (const sp of SPARKLINES) {
+      const td = document.createElement('td'); td.className = 'col-spark';
+      const svg = sparkline(sp.counts(r, row.tensor), sp.label);
+      if (svg) td.append(svg);
+      tr.append(td);
+    }
     if (row.tensor === revealTensor) tr.classList.add('revealed');
     return tr;
   }));

@@ -100,6 +100,9 @@ export function lensText(result: AnalysisResult, tensor: string): string {
   return LENS_VALUES.flatMap((x) => { const v = x.lens ? x.value(result, tensor) : null; return v === null ? [] : [x.lens!(v)]; }).join(' · ');
 }
 
+/** The panel table's sparkline columns (after the number columns), one per view that has a distribution. */
+export const SPARKLINES: readonly NonNullable<AnalysisView['sparkline']>[] = views().flatMap((v) => (v.sparkline ? [v.sparkline] : []));
+
 /** Every view's CSV files (matrices), by file stem. */
 export function viewCsvs(result: AnalysisResult): { name: string; csv: string }[] {
   return views().flatMap((v) => v.csv(result));

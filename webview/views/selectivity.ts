@@ -14,6 +14,7 @@ export const selectivityView: AnalysisView<'selectivity'> = {
   }],
   charts: (r, theme) => { const f = selectivityChart(r, theme); return f ? [{ section: 'selectivity', chart: { id: 'selectivity', title: 'Selectivity per layer', figure: f } }] : []; },
   columns: [{ key: 'selectivity', label: 'Selectivity', numeric: true, title: 'Mean per-unit class selectivity', cell: (r, t) => fixedCell(mean(r, t), 3) }],
+  sparkline: { label: 'Selectivity dist.', counts: (r, t) => r.analyses.selectivity?.perLayer.find((l) => l.tensor === t)?.histogram.counts ?? null },
   lens: [{ label: 'selectivity', value: mean, lens: (v) => `sel ${v.toFixed(2)}`, hover: (v) => v.toFixed(2) }],
   csv: () => [],
 };

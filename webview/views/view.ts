@@ -55,6 +55,8 @@ export interface AnalysisView<Id extends AnalysisId = AnalysisId> {
   charts(result: AnalysisResult, theme: ChartTheme): { section: string; chart: NamedFigure }[];
   columns: readonly ViewColumn[];
   lens: readonly LensValue[];
+  /** A per-layer distribution the panel's table draws as a sparkline (a histogram's counts). */
+  sparkline?: { label: string; counts(result: AnalysisResult, tensor: string): readonly number[] | null };
   /** Its CSV files (layer × layer matrices…): file stem → content. */
   csv(result: AnalysisResult): { name: string; csv: string }[];
 }

@@ -6,6 +6,7 @@ import type { JobContext } from '../jobs';
 import type { AnalyzeJob, AnalyzeJobResult } from '../../shared/messages';
 import type { AnalysisResult } from '../../shared/result';
 import { analyze } from './analyze';
+import { formatDuration } from '../../shared/duration';
 
 /** Calls `send` at most every `intervalMs` with the latest value; `flush` sends a pending one at once. */
 export function throttle<T>(send: (v: T) => void, intervalMs: number, now: () => number = Date.now): { push(v: T): void; flush(): void } {
@@ -35,7 +36,7 @@ export async function runAnalyzeJob(job: AnalyzeJob, pool: SessionPool, ctx: Job
     const { kind: _kind, runtime: _runtime, ...settings } = job;
     const result = await analyze({ ...settings, signal: ctx.signal, onProgress: ctx.progress, log: ctx.log, onPartial: (r) => partials.push(snapshot(r)) }, pool);
     partials.flush();
-    for (const [k, v] of Object.entries(result.timings)) ctx.log(`${result.model.name}: ${k} ${v.toFixed(2)} s`);
+    for (const [k, v] of Object.entries(result.timings)) ctx.log(`${result.model.name}: ${k} ${formatDuration(v)}`);
     ctx.log(`${result.model.name}: execution provider ${pool.executionProvider ?? 'cpu'}`);
     return { kind: 'analyze', result, modules: result.modules ?? [], executionProvider: pool.executionProvider ?? 'cpu', seconds: (Date.now() - t0) / 1000 };
   } finally {
