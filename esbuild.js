@@ -26,17 +26,38 @@ const builds = [
   // the shape probe's child process (src/engine/runtime/probe.ts finds it beside the bundle that forks it)
   { ...node, entryPoints: ['src/engine/runtime/probe-child.ts'], outfile: 'dist/probe.js' },
   {
-    bundle: true, platform: 'browser', format: 'iife', target: 'es2022', sourcemap: !production, minify: true,
-    entryPoints: ['webview/inspect/main.ts'], outfile: 'dist/webview/inspect.js', logLevel: 'warning',
+    bundle: true,
+    platform: 'browser',
+    format: 'iife',
+    target: 'es2022',
+    sourcemap: !production,
+    minify: true,
+    entryPoints: ['webview/inspect/main.ts'],
+    outfile: 'dist/webview/inspect.js',
+    logLevel: 'warning',
   },
   {
-    bundle: true, platform: 'browser', format: 'iife', target: 'es2022', sourcemap: !production, minify: true,
-    entryPoints: ['webview/analysis/main.ts'], outfile: 'dist/webview/analysis.js', logLevel: 'warning',
+    bundle: true,
+    platform: 'browser',
+    format: 'iife',
+    target: 'es2022',
+    sourcemap: !production,
+    minify: true,
+    entryPoints: ['webview/analysis/main.ts'],
+    outfile: 'dist/webview/analysis.js',
+    logLevel: 'warning',
   },
   {
     // the standalone report's page script: inlined into the HTML by src/report/report.ts (no source map to load)
-    bundle: true, platform: 'browser', format: 'iife', target: 'es2022', sourcemap: false, minify: true,
-    entryPoints: ['webview/report/main.ts'], outfile: 'dist/webview/report.js', logLevel: 'warning',
+    bundle: true,
+    platform: 'browser',
+    format: 'iife',
+    target: 'es2022',
+    sourcemap: false,
+    minify: true,
+    entryPoints: ['webview/report/main.ts'],
+    outfile: 'dist/webview/report.js',
+    logLevel: 'warning',
   },
 ];
 
@@ -51,4 +72,7 @@ async function main() {
   await Promise.all(builds.map((b) => esbuild.build(b)));
   fs.chmodSync('dist/cli.js', 0o755);
 }
-main().catch((e) => { console.error(e.message || e); process.exit(1); });
+main().catch((e) => {
+  console.error(e.message || e);
+  process.exit(1);
+});

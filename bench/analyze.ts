@@ -19,7 +19,9 @@ import { resnet18 } from './resnet';
  */
 function imagenetCase(samples: number): { model: string; data: string; labels: string; dir: string } {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'replens-bench-224-'));
-  const model = path.join(dir, 'resnet18.onnx'), data = path.join(dir, 'x.npy'), labels = path.join(dir, 'y.npy');
+  const model = path.join(dir, 'resnet18.onnx'),
+    data = path.join(dir, 'x.npy'),
+    labels = path.join(dir, 'y.npy');
   saveModel(resnet18(), model);
   const r = rng(224);
   const x = new Float32Array(samples * 3 * 224 * 224);
@@ -31,7 +33,12 @@ function imagenetCase(samples: number): { model: string; data: string; labels: s
 
 /** The kernel's peak RSS of this process (VmHWM), which also sees peaks between timer ticks; null off Linux. */
 function peakRssKernel(): number | null {
-  try { const m = /VmHWM:\s+(\d+) kB/.exec(fs.readFileSync('/proc/self/status', 'utf8')); return m ? Number(m[1]) * 1024 : null; } catch { return null; }
+  try {
+    const m = /VmHWM:\s+(\d+) kB/.exec(fs.readFileSync('/proc/self/status', 'utf8'));
+    return m ? Number(m[1]) * 1024 : null;
+  } catch {
+    return null;
+  }
 }
 
 export async function benchAnalyze(): Promise<void> {
@@ -42,31 +49,56 @@ export async function benchAnalyze(): Promise<void> {
   const samples = Number(process.env.BENCH_ANALYZE_SAMPLES ?? (imagenet ? 200 : 10000));
   const budgetMB = Number(process.env.BENCH_ANALYZE_BUDGET_MB ?? (imagenet ? 2048 : 6144));
   const big = imagenet ? imagenetCase(samples) : null;
-  const data = big?.data ?? (fs.existsSync(full) ? full : path.join('examples', 'fashion-mnist', 'data', 't10k-images-idx3-ubyte.gz'));
+  const data =
+    big?.data ??
+    (fs.existsSync(full) ? full : path.join('examples', 'fashion-mnist', 'data', 't10k-images-idx3-ubyte.gz'));
   const model = big?.model ?? path.join('examples', 'models', 'shallow_cnn.onnx');
   const pool = new SessionPool({ executionProvider: 'cpu' });
-  console.log(`\nRepLens analyze bench — ${os.cpus().length} cores; ${model} on ${data} (${samples} samples), memory budget ${budgetMB} MB`);
+  console.log(
+    `\nRepLens analyze bench — ${os.cpus().length} cores; ${model} on ${data} (${samples} samples), memory budget ${budgetMB} MB`,
+  );
   let peak = process.memoryUsage().rss;
   const rss0 = peak;
-  const timer = setInterval(() => { peak = Math.max(peak, process.memoryUsage().rss); }, 20);
+  const timer = setInterval(() => {
+    peak = Math.max(peak, process.memoryUsage().rss);
+  }, 20);
   const t0 = Date.now();
   try {
-    const r = await analyze({
-      modelPath: model, data: { path: data, labels: big?.labels ?? data.replace('images-idx3', 'labels-idx1') }, configPath: big ? undefined : path.join('examples', 'fashion-mnist', 'replens.json'),
-      analyses: ['summary', 'rra', 'similarity', 'selectivity'], samples, noCache: true, memoryBudgetMB: budgetMB,
-      layers: process.env.BENCH_ANALYZE_LAYERS?.split(','),
-      // The memory plan (capture/memory.ts): what is fixed, what a batch takes, what the stores get.
-      log: (line) => { if (/^memory:|^batch size/.test(line)) console.log(`  ${line}`); },
-    }, pool);
+    const r = await analyze(
+      {
+        modelPath: model,
+        data: { path: data, labels: big?.labels ?? data.replace('images-idx3', 'labels-idx1') },
+        configPath: big ? undefined : path.join('examples', 'fashion-mnist', 'replens.json'),
+        analyses: ['summary', 'rra', 'similarity', 'selectivity'],
+        samples,
+        noCache: true,
+        memoryBudgetMB: budgetMB,
+        layers: process.env.BENCH_ANALYZE_LAYERS?.split(','),
+        // The memory plan (capture/memory.ts): what is fixed, what a batch takes, what the stores get.
+        log: (line) => {
+          if (/^memory:|^batch size/.test(line)) console.log(`  ${line}`);
+        },
+      },
+      pool,
+    );
     const total = (Date.now() - t0) / 1000;
     const hwm = peakRssKernel();
     const bytes = r.layers.reduce((a, l) => a + l.shape.reduce((x, y) => x * y, 1), 0) * 4 * r.dataset.samples;
-    console.log(`  ${r.dataset.samples} samples, ${r.layers.length} layers (${(bytes / 2 ** 30).toFixed(2)} GB of float32 activations), k = ${r.analyses.rra?.k}; total ${total.toFixed(1)} s`);
-    console.log(`  peak RSS ${((hwm ?? peak) / 2 ** 20).toFixed(0)} MB (${hwm ? 'kernel VmHWM' : 'sampled'}; ${(rss0 / 2 ** 20).toFixed(0)} MB before the run) against the ${budgetMB} MB budget`);
+    console.log(
+      `  ${r.dataset.samples} samples, ${r.layers.length} layers (${(bytes / 2 ** 30).toFixed(2)} GB of float32 activations), k = ${r.analyses.rra?.k}; total ${total.toFixed(1)} s`,
+    );
+    console.log(
+      `  peak RSS ${((hwm ?? peak) / 2 ** 20).toFixed(0)} MB (${hwm ? 'kernel VmHWM' : 'sampled'}; ${(rss0 / 2 ** 20).toFixed(0)} MB before the run) against the ${budgetMB} MB budget`,
+    );
     const rows = Object.entries(r.timings).filter(([k]) => k !== 'total');
-    for (const [k, v] of rows) console.log(`  ${k.padEnd(44)} ${v.toFixed(1).padStart(8)} s  ${(100 * v / total).toFixed(1).padStart(5)} %`);
-    const knn = r.timings['rra: kNN graphs'] ?? 0, grams = r.timings['similarity: CKA Grams'] ?? 0, cap = r.timings['capture (onnxruntime inference + stores)'] ?? 0;
-    console.log(`  GEMM-bound (ORT inference + kNN graphs + CKA Grams): ${(100 * (knn + grams + cap) / total).toFixed(1)} %; the rest: ${(100 * (1 - (knn + grams + cap) / total)).toFixed(1)} %`);
+    for (const [k, v] of rows)
+      console.log(`  ${k.padEnd(44)} ${v.toFixed(1).padStart(8)} s  ${((100 * v) / total).toFixed(1).padStart(5)} %`);
+    const knn = r.timings['rra: kNN graphs'] ?? 0,
+      grams = r.timings['similarity: CKA Grams'] ?? 0,
+      cap = r.timings['capture (onnxruntime inference + stores)'] ?? 0;
+    console.log(
+      `  GEMM-bound (ORT inference + kNN graphs + CKA Grams): ${((100 * (knn + grams + cap)) / total).toFixed(1)} %; the rest: ${(100 * (1 - (knn + grams + cap) / total)).toFixed(1)} %`,
+    );
   } finally {
     clearInterval(timer);
     await pool.dispose();

@@ -22,7 +22,13 @@ const IMAGES = Number(process.env.BENCH_IMAGES ?? 10000);
 const BATCH = Number(process.env.BENCH_BATCH ?? 100);
 const BLOCK = 1000; // images per interleaved block
 
-async function bench(label: string, model: ModelProto, sampleShape: number[], pool: SessionPool, images: () => Float32Array) {
+async function bench(
+  label: string,
+  model: ModelProto,
+  sampleShape: number[],
+  pool: SessionPool,
+  images: () => Float32Array,
+) {
   const input = feedInputs(model.graph!)[0].name;
   const shapes = await tensorShapes(model, pool, label, { inputShapes: { [input]: [1, ...sampleShape] } });
   const convs = model.graph!.node.filter((n) => n.opType === 'Conv').map((n) => n.output[0]);
@@ -35,7 +41,12 @@ async function bench(label: string, model: ModelProto, sampleShape: number[], po
 
   const runPlain = async () => {
     for (let s = 0; s < BLOCK; s += BATCH) {
-      await runSession(plain, { [input]: { data: data.subarray(s * per, (s + BATCH) * per), dims: [BATCH, ...sampleShape] } }, 'plain', outputs);
+      await runSession(
+        plain,
+        { [input]: { data: data.subarray(s * per, (s + BATCH) * per), dims: [BATCH, ...sampleShape] } },
+        'plain',
+        outputs,
+      );
     }
   };
   const runCap = async () => {
@@ -43,15 +54,27 @@ async function bench(label: string, model: ModelProto, sampleShape: number[], po
     for await (const b of runCapture(plan, pool, block.batches(BATCH))) checksum += b.values.size;
     return checksum;
   };
-  await runPlain(); await runCap(); // warm-up: session creation, allocator arenas
-  let tPlain = 0, tCap = 0;
-  const timed = async (f: () => Promise<unknown>) => { const t = process.hrtime.bigint(); await f(); return Number(process.hrtime.bigint() - t) / 1e9; };
+  await runPlain();
+  await runCap(); // warm-up: session creation, allocator arenas
+  let tPlain = 0,
+    tCap = 0;
+  const timed = async (f: () => Promise<unknown>) => {
+    const t = process.hrtime.bigint();
+    await f();
+    return Number(process.hrtime.bigint() - t) / 1e9;
+  };
   for (let done = 0, i = 0; done < IMAGES; done += BLOCK, i++) {
     // ABBA order: a slow drift of the machine's load hits both sides alike.
-    if (i % 2 === 0) { tPlain += await timed(runPlain); tCap += await timed(runCap); }
-    else { tCap += await timed(runCap); tPlain += await timed(runPlain); }
+    if (i % 2 === 0) {
+      tPlain += await timed(runPlain);
+      tCap += await timed(runCap);
+    } else {
+      tCap += await timed(runCap);
+      tPlain += await timed(runPlain);
+    }
   }
-  const plainRate = IMAGES / tPlain, capRate = IMAGES / tCap;
+  const plainRate = IMAGES / tPlain,
+    capRate = IMAGES / tCap;
   console.log(`${label}: ${convs.length} conv outputs captured (reduce mean), ${IMAGES} images in batches of ${BATCH}`);
   console.log(`  plain inference : ${plainRate.toFixed(0).padStart(7)} images/s  (${tPlain.toFixed(2)} s)`);
   console.log(`  capture         : ${capRate.toFixed(0).padStart(7)} images/s  (${tCap.toFixed(2)} s)`);
@@ -61,7 +84,8 @@ async function bench(label: string, model: ModelProto, sampleShape: number[], po
 
 async function main() {
   const mode = process.env.BENCH ?? 'all';
-  if (!['capture', 'metrics', 'grad', 'analyze', 'similarity', 'all'].includes(mode)) throw new Error(`BENCH must be capture, metrics, grad, analyze, similarity or all, not "${mode}"`);
+  if (!['capture', 'metrics', 'grad', 'analyze', 'similarity', 'all'].includes(mode))
+    throw new Error(`BENCH must be capture, metrics, grad, analyze, similarity or all, not "${mode}"`);
   if (mode === 'capture' || mode === 'all') await benchCapture();
   if (mode === 'metrics' || mode === 'all') await benchMetrics();
   if (mode === 'grad' || mode === 'all') await benchGrad();
@@ -73,13 +97,20 @@ async function benchCapture() {
   const pool = new SessionPool({ executionProvider: 'cpu' });
   console.log(`RepLens bench — ${os.cpus().length} cores (${os.cpus()[0]?.model ?? '?'}), node ${process.version}`);
   const r = rng(5);
-  await bench('resnet20 (CIFAR-size, 0.27M params, 3×32×32)', resnet20(), [3, 32, 32], pool, () => Float32Array.from({ length: BLOCK * 3 * 32 * 32 }, () => r() * 2 - 1));
+  await bench('resnet20 (CIFAR-size, 0.27M params, 3×32×32)', resnet20(), [3, 32, 32], pool, () =>
+    Float32Array.from({ length: BLOCK * 3 * 32 * 32 }, () => r() * 2 - 1),
+  );
   const fashion = 'examples/fashion-mnist/model.onnx';
   if (fs.existsSync(fashion)) {
     const m = await loadModel(fashion);
-    await bench('examples/fashion-mnist/model.onnx (1×28×28)', m.proto, [1, 28, 28], pool, () => Float32Array.from({ length: BLOCK * 28 * 28 }, () => r() * 2 - 1));
+    await bench('examples/fashion-mnist/model.onnx (1×28×28)', m.proto, [1, 28, 28], pool, () =>
+      Float32Array.from({ length: BLOCK * 28 * 28 }, () => r() * 2 - 1),
+    );
   }
   await pool.dispose();
 }
 
-main().catch((e) => { console.error(e); process.exit(1); });
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});

@@ -8,9 +8,24 @@ export function resnet20(classes = 10): ModelProto {
   let x = b.input('input', ['N', 3, 32, 32]);
   const convBn = (name: string, inp: string, cin: number, cout: number, k: number, stride: number, relu: boolean) => {
     const w = b.randomInit(`${name}.weight`, [cout, cin, k, k], Math.sqrt(2 / (cin * k * k)));
-    const c = b.node('Conv', [inp, w], { kernel_shape: [k, k], strides: [stride, stride], pads: k === 3 ? [1, 1, 1, 1] : [0, 0, 0, 0] }, { name: `/${name.replace(/\./g, '/')}/Conv` });
-    const bn = [b.randomInit(`${name}.bn.weight`, [cout], 0.1, 1), b.randomInit(`${name}.bn.bias`, [cout], 0.1), b.randomInit(`${name}.bn.mean`, [cout], 0.1), b.randomInit(`${name}.bn.var`, [cout], 0.1, 1)];
-    const n = b.node('BatchNormalization', [c, ...bn], { epsilon: float(1e-5) }, { name: `/${name.replace(/\./g, '/')}/BatchNormalization` });
+    const c = b.node(
+      'Conv',
+      [inp, w],
+      { kernel_shape: [k, k], strides: [stride, stride], pads: k === 3 ? [1, 1, 1, 1] : [0, 0, 0, 0] },
+      { name: `/${name.replace(/\./g, '/')}/Conv` },
+    );
+    const bn = [
+      b.randomInit(`${name}.bn.weight`, [cout], 0.1, 1),
+      b.randomInit(`${name}.bn.bias`, [cout], 0.1),
+      b.randomInit(`${name}.bn.mean`, [cout], 0.1),
+      b.randomInit(`${name}.bn.var`, [cout], 0.1, 1),
+    ];
+    const n = b.node(
+      'BatchNormalization',
+      [c, ...bn],
+      { epsilon: float(1e-5) },
+      { name: `/${name.replace(/\./g, '/')}/BatchNormalization` },
+    );
     return relu ? b.node('Relu', [n], {}, { name: `/${name.replace(/\./g, '/')}/Relu` }) : n;
   };
   x = convBn('stem', x, 3, 16, 3, 1, true);
@@ -52,11 +67,21 @@ export function resnet18(classes = 1000): ModelProto {
     const w = b.randomInit(`${name}.weight`, [cout, cin, k, k], Math.sqrt(2 / (cin * k * k)));
     const bias = b.randomInit(`${name}.bias`, [cout], 0.05);
     const p = (k - 1) / 2;
-    return b.node('Conv', [inp, w, bias], { kernel_shape: [k, k], strides: [stride, stride], pads: [p, p, p, p] }, { name: `${scope(name)}/Conv` });
+    return b.node(
+      'Conv',
+      [inp, w, bias],
+      { kernel_shape: [k, k], strides: [stride, stride], pads: [p, p, p, p] },
+      { name: `${scope(name)}/Conv` },
+    );
   };
   const relu = (name: string, x: string) => b.node('Relu', [x], {}, { name: `${scope(name)}/Relu` });
   let x = relu('relu', conv('conv1', b.input('input', ['N', 3, 224, 224]), 3, 64, 7, 2));
-  x = b.node('MaxPool', [x], { kernel_shape: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1] }, { name: '/maxpool/MaxPool' });
+  x = b.node(
+    'MaxPool',
+    [x],
+    { kernel_shape: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1] },
+    { name: '/maxpool/MaxPool' },
+  );
   let cin = 64;
   [64, 128, 256, 512].forEach((cout, stage) => {
     for (let blk = 0; blk < 2; blk++) {
@@ -72,7 +97,12 @@ export function resnet18(classes = 1000): ModelProto {
   });
   const gp = b.node('GlobalAveragePool', [x], {}, { name: '/avgpool/GlobalAveragePool' });
   const fl = b.node('Flatten', [gp], { axis: 1 }, { name: '/Flatten' });
-  b.node('Gemm', [fl, b.randomInit('fc.weight', [classes, 512], 0.05), b.randomInit('fc.bias', [classes], 0.01)], { transB: 1 }, { name: '/fc/Gemm', outputs: ['logits'] });
+  b.node(
+    'Gemm',
+    [fl, b.randomInit('fc.weight', [classes, 512], 0.05), b.randomInit('fc.bias', [classes], 0.01)],
+    { transB: 1 },
+    { name: '/fc/Gemm', outputs: ['logits'] },
+  );
   b.output('logits', ['N', classes]);
   return b.build();
 }

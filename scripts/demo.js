@@ -27,11 +27,28 @@ const model = path.join(models, 'shallow_cnn.onnx');
 const checkpoints = [1, 2, 3].map((e) => path.join(models, 'checkpoints', `shallow_cnn-epoch-${e}.onnx`));
 run(['layers', rel(model)]);
 run([
-  'analyze', rel(model), '--compare', rel(path.join(models, 'shallow_cnn_bn.onnx')),
-  '--data', rel(data), '--analyses', 'summary,rra,similarity,selectivity,noise-svd',
-  '--checkpoints', checkpoints.map(rel).join(','), '--noise-images', '2', '--sigmas', '0.2,0.1,0.01', '--group-size', '32',
-  '--out', rel(out), ...(process.env.REPLENS_DEMO_CACHE ? [] : ['--no-cache']),
+  'analyze',
+  rel(model),
+  '--compare',
+  rel(path.join(models, 'shallow_cnn_bn.onnx')),
+  '--data',
+  rel(data),
+  '--analyses',
+  'summary,rra,similarity,selectivity,noise-svd',
+  '--checkpoints',
+  checkpoints.map(rel).join(','),
+  '--noise-images',
+  '2',
+  '--sigmas',
+  '0.2,0.1,0.01',
+  '--group-size',
+  '32',
+  '--out',
+  rel(out),
+  ...(process.env.REPLENS_DEMO_CACHE ? [] : ['--no-cache']),
 ]);
 const report = path.join(out, 'report.html');
-console.log(`\nOpen ${report} in a browser (self-contained, offline): per-layer table, ID/NNCS over depth, NNLS/CKA/SVCCA/PWCCA heatmaps, the comparison with the BatchNorm model, selectivity and the noise-SVD curves over epochs.`);
+console.log(
+  `\nOpen ${report} in a browser (self-contained, offline): per-layer table, ID/NNCS over depth, NNLS/CKA/SVCCA/PWCCA heatmaps, the comparison with the BatchNorm model, selectivity and the noise-SVD curves over epochs.`,
+);
 if (!fs.existsSync(report)) process.exit(1);

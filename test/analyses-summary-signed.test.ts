@@ -30,29 +30,46 @@ test('metric selectivity: a warnings field on negative inputs, none on non-negat
   try {
     const labels = path.join(dir, 'labels.npy');
     writeNpy(labels, { shape: [4], data: Int32Array.from([0, 0, 1, 1]) });
-    const logits = path.join(dir, 'logits.npy'), relu = path.join(dir, 'relu.npy');
+    const logits = path.join(dir, 'logits.npy'),
+      relu = path.join(dir, 'relu.npy');
     writeNpy(logits, { shape: [4, 2], data: Float32Array.from([2, -3, 4, -1, 1, 2, 1, 0]) });
     writeNpy(relu, { shape: [4, 2], data: Float32Array.from([2, 0, 4, 0, 1, 5, 1, 3]) });
-    const a = await runMetric(['selectivity', '--acts', logits, '--labels', labels]) as { value: number; warnings?: string[] };
+    const a = (await runMetric(['selectivity', '--acts', logits, '--labels', labels])) as {
+      value: number;
+      warnings?: string[];
+    };
     assert.equal(a.value, (0.5 - 3) / 2);
     assert.match(a.warnings?.[0] ?? '', /negative activations/);
-    const b = await runMetric(['selectivity', '--acts', relu, '--labels', labels]) as { warnings?: string[] };
+    const b = (await runMetric(['selectivity', '--acts', relu, '--labels', labels])) as { warnings?: string[] };
     assert.equal(b.warnings, undefined);
-  } finally { fs.rmSync(dir, { recursive: true, force: true }); }
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('metric svcca / cca warn in the trivial regime (kept directions > n/10), not below it', async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'replens-cca-'));
   try {
     let s = 1;
-    const rnd = () => { s = (s * 16807) % 2147483647; return s / 2147483647 - 0.5; };
-    const save = (name: string, n: number, p: number) => { const f = path.join(dir, name); writeNpy(f, { shape: [n, p], data: Float64Array.from({ length: n * p }, rnd) }); return f; };
-    const x = save('x.npy', 100, 30), y = save('y.npy', 100, 40);
-    const r = await runMetric(['svcca', '--x', x, '--y', y]) as { kx: number; warnings?: string[] };
+    const rnd = () => {
+      s = (s * 16807) % 2147483647;
+      return s / 2147483647 - 0.5;
+    };
+    const save = (name: string, n: number, p: number) => {
+      const f = path.join(dir, name);
+      writeNpy(f, { shape: [n, p], data: Float64Array.from({ length: n * p }, rnd) });
+      return f;
+    };
+    const x = save('x.npy', 100, 30),
+      y = save('y.npy', 100, 40);
+    const r = (await runMetric(['svcca', '--x', x, '--y', y])) as { kx: number; warnings?: string[] };
     assert.ok(r.kx > 10);
     assert.match(r.warnings?.[0] ?? '', /more than ⌊n\/10⌋ = 10\): the trivial regime/);
-    const xs = save('xs.npy', 100, 5), ys = save('ys.npy', 100, 8);
-    const c = await runMetric(['cca', '--x', xs, '--y', ys]) as { warnings?: string[] };
+    const xs = save('xs.npy', 100, 5),
+      ys = save('ys.npy', 100, 8);
+    const c = (await runMetric(['cca', '--x', xs, '--y', ys])) as { warnings?: string[] };
     assert.equal(c.warnings, undefined);
-  } finally { fs.rmSync(dir, { recursive: true, force: true }); }
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 });

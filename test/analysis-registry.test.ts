@@ -5,7 +5,14 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'fs';
 import * as path from 'path';
-import { ANALYSIS_IDS, ANALYSIS_SPECS, ANALYZE_OPTIONS, COMMON_OPTIONS, DEFAULT_ANALYSES, analyzeSettingsProblem } from '../src/shared/analyses';
+import {
+  ANALYSIS_IDS,
+  ANALYSIS_SPECS,
+  ANALYZE_OPTIONS,
+  COMMON_OPTIONS,
+  DEFAULT_ANALYSES,
+  analyzeSettingsProblem,
+} from '../src/shared/analyses';
 import { ENGINE_ANALYSES } from '../src/engine/analyses/registry';
 import { ANALYZE_FLAGS, analyzeJobFromFlags, analyzeOptionsUsage } from '../src/cli/analyze';
 import { parseHostToWorker } from '../src/shared/messages';
@@ -40,14 +47,43 @@ test('the CLI: one flag per option of the table, in the usage, parsed into the j
     assert.ok(s.flag in ANALYZE_FLAGS, s.flag);
     assert.match(usage, new RegExp(`--${s.flag}\\b`));
   }
-  const job = analyzeJobFromFlags('m.onnx', {
-    data: 'x.npy', labels: 'y.npy', limit: '30', analyses: 'rra,noise-svd', compare: 'b.onnx', 'compare-data': 'x2.npy', 'skip-unreadable': true,
-    layers: 'layer1.0, fc', samples: '100', seed: '0', k: '7', sigmas: '0.2,0.05', 'group-size': '8', checkpoints: 'e1.onnx,e2.onnx', 'no-cache': true,
-  }, { executionProvider: 'cpu' });
+  const job = analyzeJobFromFlags(
+    'm.onnx',
+    {
+      data: 'x.npy',
+      labels: 'y.npy',
+      limit: '30',
+      analyses: 'rra,noise-svd',
+      compare: 'b.onnx',
+      'compare-data': 'x2.npy',
+      'skip-unreadable': true,
+      layers: 'layer1.0, fc',
+      samples: '100',
+      seed: '0',
+      k: '7',
+      sigmas: '0.2,0.05',
+      'group-size': '8',
+      checkpoints: 'e1.onnx,e2.onnx',
+      'no-cache': true,
+    },
+    { executionProvider: 'cpu' },
+  );
   assert.deepEqual(job, {
-    kind: 'analyze', modelPath: 'm.onnx', analyses: ['rra', 'noise-svd'], runtime: { executionProvider: 'cpu' },
-    data: { path: 'x.npy', labels: 'y.npy', limit: 30, skipUnreadable: true }, compare: 'b.onnx', compareData: { path: 'x2.npy', skipUnreadable: true },
-    layers: ['layer1.0', 'fc'], samples: 100, seed: 0, k: 7, sigmas: [0.2, 0.05], groupSize: 8, checkpoints: ['e1.onnx', 'e2.onnx'], noCache: true,
+    kind: 'analyze',
+    modelPath: 'm.onnx',
+    analyses: ['rra', 'noise-svd'],
+    runtime: { executionProvider: 'cpu' },
+    data: { path: 'x.npy', labels: 'y.npy', limit: 30, skipUnreadable: true },
+    compare: 'b.onnx',
+    compareData: { path: 'x2.npy', skipUnreadable: true },
+    layers: ['layer1.0', 'fc'],
+    samples: 100,
+    seed: 0,
+    k: 7,
+    sigmas: [0.2, 0.05],
+    groupSize: 8,
+    checkpoints: ['e1.onnx', 'e2.onnx'],
+    noCache: true,
   });
   // The job the CLI builds passes the worker's protocol check unchanged.
   assert.doesNotThrow(() => parseHostToWorker({ v: 1, type: 'run', id: 1, job }));
@@ -59,7 +95,10 @@ test('bad analyze settings are one line naming the flag (CLI) or the field (job)
   assert.throws(flags({ samples: '0' }), /^ReplensError: --samples must be an integer ≥ 1, got '0'$/);
   assert.throws(flags({ 'group-size': '1' }), /--group-size must be an integer ≥ 2/);
   assert.throws(flags({ sigmas: '0.1,-2' }), /--sigmas must be numbers ≥ 0, got '-2'/);
-  assert.throws(flags({ analyses: 'rra,ars2' }), /unknown analysis 'ars2' \(summary, selectivity, rra, similarity, noise-svd\)/);
+  assert.throws(
+    flags({ analyses: 'rra,ars2' }),
+    /unknown analysis 'ars2' \(summary, selectivity, rra, similarity, noise-svd\)/,
+  );
   assert.throws(flags({ 'compare-data': 'x2.npy' }), /--compare-data needs --compare/);
   assert.throws(() => analyzeJobFromFlags('m.onnx', {}, {}), /analyze needs --data PATH/);
   const job = { kind: 'analyze', modelPath: '/m.onnx', data: { path: '/d' }, analyses: ['summary'] };
@@ -67,12 +106,21 @@ test('bad analyze settings are one line naming the flag (CLI) or the field (job)
   assert.equal(problem({}), null);
   assert.equal(problem({ k: 2.5 }), "'k' must be an integer ≥ 1, got 2.5");
   assert.equal(problem({ trainData: { path: 7 } }), "'trainData' must be a dataset with a path");
-  assert.equal(problem({ data: { path: '/d', format: 'csv' } }), "'data': format must be idx, npy, npz or imagefolder, got 'csv'");
-  assert.throws(() => parseHostToWorker({ v: 1, type: 'run', id: 1, job: { ...job, sigmas: [] } }), /'sigmas' must be a list of numbers/);
+  assert.equal(
+    problem({ data: { path: '/d', format: 'csv' } }),
+    "'data': format must be idx, npy, npz or imagefolder, got 'csv'",
+  );
+  assert.throws(
+    () => parseHostToWorker({ v: 1, type: 'run', id: 1, job: { ...job, sigmas: [] } }),
+    /'sigmas' must be a list of numbers/,
+  );
 });
 
 test('a replens.result/1 document is upgraded: noiseSvd becomes noise-svd; other documents are refused', () => {
-  const v1 = { schema: 'replens.result/1', analyses: { summary: { perLayer: [] }, noiseSvd: { settings: {}, series: [] } } };
+  const v1 = {
+    schema: 'replens.result/1',
+    analyses: { summary: { perLayer: [] }, noiseSvd: { settings: {}, series: [] } },
+  };
   const up = upgradeResult(v1)!;
   assert.equal(up.schema, RESULT_SCHEMA);
   assert.deepEqual(Object.keys(up.analyses).sort(), ['noise-svd', 'summary']);

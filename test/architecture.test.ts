@@ -7,13 +7,19 @@ import * as path from 'path';
 import ts from 'typescript';
 
 function files(dir: string): string[] {
-  return fs.readdirSync(dir, { withFileTypes: true }).flatMap((d) => (d.isDirectory() ? files(path.join(dir, d.name)) : [path.join(dir, d.name)]));
+  return fs
+    .readdirSync(dir, { withFileTypes: true })
+    .flatMap((d) => (d.isDirectory() ? files(path.join(dir, d.name)) : [path.join(dir, d.name)]));
 }
 
 test('src/engine never imports vscode (it must run in the CLI and in worker threads)', () => {
   const offenders = files(path.join(__dirname, '..', 'src', 'engine'))
     .filter((f) => /\.(ts|js)$/.test(f))
-    .filter((f) => /from\s+['"]vscode['"]|require\(\s*['"]vscode['"]\s*\)|import\(\s*['"]vscode['"]\s*\)/.test(fs.readFileSync(f, 'utf8')));
+    .filter((f) =>
+      /from\s+['"]vscode['"]|require\(\s*['"]vscode['"]\s*\)|import\(\s*['"]vscode['"]\s*\)/.test(
+        fs.readFileSync(f, 'utf8'),
+      ),
+    );
   assert.deepEqual(offenders, []);
 });
 
@@ -27,7 +33,8 @@ test('the worker, the CLI and the shared protocol do not import vscode either', 
 
 test('the built bundles keep onnxruntime-node and vscode external', () => {
   const dist = path.join(__dirname, '..', 'dist');
-  for (const f of ['extension.js', 'worker.js', 'cli.js']) assert.ok(fs.existsSync(path.join(dist, f)), `dist/${f} (npm run build)`);
+  for (const f of ['extension.js', 'worker.js', 'cli.js'])
+    assert.ok(fs.existsSync(path.join(dist, f)), `dist/${f} (npm run build)`);
   assert.match(fs.readFileSync(path.join(dist, 'worker.js'), 'utf8'), /require\("onnxruntime-node"\)/);
   assert.ok(!/require\("vscode"\)/.test(fs.readFileSync(path.join(dist, 'worker.js'), 'utf8')));
 });
@@ -43,9 +50,17 @@ function importsOf(file: string): { spec: string; typeOnly: boolean }[] {
       out.push({ spec: n.moduleSpecifier.text, typeOnly: !!n.importClause?.isTypeOnly });
     } else if (ts.isExportDeclaration(n) && n.moduleSpecifier && ts.isStringLiteral(n.moduleSpecifier)) {
       out.push({ spec: n.moduleSpecifier.text, typeOnly: n.isTypeOnly });
-    } else if (ts.isImportEqualsDeclaration(n) && ts.isExternalModuleReference(n.moduleReference) && ts.isStringLiteral(n.moduleReference.expression)) {
+    } else if (
+      ts.isImportEqualsDeclaration(n) &&
+      ts.isExternalModuleReference(n.moduleReference) &&
+      ts.isStringLiteral(n.moduleReference.expression)
+    ) {
       out.push({ spec: n.moduleReference.expression.text, typeOnly: n.isTypeOnly });
-    } else if (ts.isCallExpression(n) && (n.expression.kind === ts.SyntaxKind.ImportKeyword || (ts.isIdentifier(n.expression) && n.expression.text === 'require'))) {
+    } else if (
+      ts.isCallExpression(n) &&
+      (n.expression.kind === ts.SyntaxKind.ImportKeyword ||
+        (ts.isIdentifier(n.expression) && n.expression.text === 'require'))
+    ) {
       const a = n.arguments[0];
       // a computed specifier cannot be checked: refused outright
       out.push({ spec: a && ts.isStringLiteralLike(a) ? a.text : `<computed ${n.getText(sf)}>`, typeOnly: false });
@@ -60,7 +75,8 @@ function importsOf(file: string): { spec: string; typeOnly: boolean }[] {
 
 const ROOT = path.join(__dirname, '..');
 const NODE_ONLY_PACKAGES = new Set(['vscode', 'onnxruntime-node']);
-const isNodeBuiltin = (spec: string) => spec.startsWith('node:') || builtinModules.includes(spec) || builtinModules.includes(spec.split('/')[0]);
+const isNodeBuiltin = (spec: string) =>
+  spec.startsWith('node:') || builtinModules.includes(spec) || builtinModules.includes(spec.split('/')[0]);
 
 /**
  * Why `spec`, imported by `file`, has no place in code that runs in a browser (a webview or the report page), or
@@ -72,7 +88,10 @@ function browserViolation(file: string, spec: string, typeOnly: boolean): string
   if (isNodeBuiltin(spec)) return 'a Node built-in';
   if (NODE_ONLY_PACKAGES.has(spec)) return 'a Node-only package';
   if (!spec.startsWith('.')) return null; // a browser package (plotly, @vscode-elements)
-  const target = path.relative(ROOT, path.resolve(path.dirname(file), spec)).split(path.sep).join('/');
+  const target = path
+    .relative(ROOT, path.resolve(path.dirname(file), spec))
+    .split(path.sep)
+    .join('/');
   if (target.startsWith('webview/') || target.startsWith('src/shared/')) return null;
   // Types the webview still takes from the engine (erased by esbuild, so no engine code is bundled); they belong in
   // src/shared/. Nothing is added here: move a type to src/shared/ instead.
@@ -95,10 +114,20 @@ test('src/shared/ is browser-safe too (the webviews bundle it): no Node built-in
   const offenders: string[] = [];
   for (const f of files(path.join(ROOT, 'src', 'shared')).filter((f) => /\.(ts|js|mjs|cjs)$/.test(f))) {
     for (const { spec, typeOnly } of importsOf(f)) {
-      const target = spec.startsWith('.') ? path.relative(ROOT, path.resolve(path.dirname(f), spec)).split(path.sep).join('/') : spec;
+      const target = spec.startsWith('.')
+        ? path
+            .relative(ROOT, path.resolve(path.dirname(f), spec))
+            .split(path.sep)
+            .join('/')
+        : spec;
       // messages.ts and result.ts describe engine values by their engine types (erased at build time)
-      const why = isNodeBuiltin(spec) ? 'a Node built-in' : NODE_ONLY_PACKAGES.has(spec) ? 'a Node-only package'
-        : spec.startsWith('.') && !target.startsWith('src/shared/') && !typeOnly ? `code from ${target}` : null;
+      const why = isNodeBuiltin(spec)
+        ? 'a Node built-in'
+        : NODE_ONLY_PACKAGES.has(spec)
+          ? 'a Node-only package'
+          : spec.startsWith('.') && !target.startsWith('src/shared/') && !typeOnly
+            ? `code from ${target}`
+            : null;
       if (why) offenders.push(`${path.relative(ROOT, f)} imports '${spec}': ${why}`);
     }
   }
@@ -110,33 +139,48 @@ test('the import scanner sees every form of import (so the two tests above can f
   try {
     const f = path.join(ROOT, 'webview', 'probe.ts'); // named as if it were in webview/; the text is read from `dir`
     const src = path.join(dir, 'probe.ts');
-    fs.writeFileSync(src, [
-      "import * as fs from 'fs';",
-      "import { join } from 'node:path';",
-      "import type { Disposable } from 'vscode';",
-      "import 'os';",
-      "export { x } from 'crypto';",
-      "const cp = require('child_process');",
-      "const w = await import('worker_threads');",
-      "const z = require(`zlib`);",
-      "import { analyze } from '../src/engine/analyses/analyze';",
-      "import type { AnalysisResult } from '../src/shared/result';",
-      "import { formatEta } from '../src/shared/duration';",
-      "import { drawChart } from './charts/analysis';",
-      "import type { LayerInfo } from '../src/engine/onnx/layers';",
-      "import { listLayers } from '../src/engine/onnx/layers';",
-      "import { writeReport } from '../src/report/write';",
-      "import type { AnalysisPanels } from '../src/extension/analysisPanel';",
-      "const y = require(name);",
-      "// import * as os from 'os'; a comment is not an import",
-      "const s = \"require('fs')\";",
-    ].join('\n'));
+    fs.writeFileSync(
+      src,
+      [
+        "import * as fs from 'fs';",
+        "import { join } from 'node:path';",
+        "import type { Disposable } from 'vscode';",
+        "import 'os';",
+        "export { x } from 'crypto';",
+        "const cp = require('child_process');",
+        "const w = await import('worker_threads');",
+        'const z = require(`zlib`);',
+        "import { analyze } from '../src/engine/analyses/analyze';",
+        "import type { AnalysisResult } from '../src/shared/result';",
+        "import { formatEta } from '../src/shared/duration';",
+        "import { drawChart } from './charts/analysis';",
+        "import type { LayerInfo } from '../src/engine/onnx/layers';",
+        "import { listLayers } from '../src/engine/onnx/layers';",
+        "import { writeReport } from '../src/report/write';",
+        "import type { AnalysisPanels } from '../src/extension/analysisPanel';",
+        'const y = require(name);',
+        "// import * as os from 'os'; a comment is not an import",
+        'const s = "require(\'fs\')";',
+      ].join('\n'),
+    );
     const found = importsOf(src).map(({ spec, typeOnly }) => [spec, browserViolation(f, spec, typeOnly) !== null]);
     assert.deepEqual(found, [
-      ['fs', true], ['node:path', true], ['vscode', true], ['os', true], ['crypto', true], ['child_process', true],
-      ['worker_threads', true], ['zlib', true], ['../src/engine/analyses/analyze', true], ['../src/shared/result', false],
-      ['../src/shared/duration', false], ['./charts/analysis', false], ['../src/engine/onnx/layers', false],
-      ['../src/engine/onnx/layers', true], ['../src/report/write', true], ['../src/extension/analysisPanel', true],
+      ['fs', true],
+      ['node:path', true],
+      ['vscode', true],
+      ['os', true],
+      ['crypto', true],
+      ['child_process', true],
+      ['worker_threads', true],
+      ['zlib', true],
+      ['../src/engine/analyses/analyze', true],
+      ['../src/shared/result', false],
+      ['../src/shared/duration', false],
+      ['./charts/analysis', false],
+      ['../src/engine/onnx/layers', false],
+      ['../src/engine/onnx/layers', true],
+      ['../src/report/write', true],
+      ['../src/extension/analysisPanel', true],
       ['<computed require(name)>', true],
     ]);
   } finally {

@@ -13,13 +13,20 @@ import { gradCheck, gradPool, randomFeed } from './helpers/gradcheck';
 
 const D = onnx.TensorProto.DataType.DOUBLE;
 const F = onnx.TensorProto.DataType.FLOAT;
-const INT64_MAX = 9223372036854775807n, INT64_MIN = -9223372036854775808n;
+const INT64_MAX = 9223372036854775807n,
+  INT64_MIN = -9223372036854775808n;
 
 let key = 0;
 const prod = (a: number[]) => a.reduce((x, y) => x * y, 1);
 
 /** Runs the gradient of Σ W ⊙ tensor (W given) and returns the gradients. */
-async function gradOf(model: ModelProto, feeds: Record<string, Feed>, wrt: string[], tensor: string, weights: number[]) {
+async function gradOf(
+  model: ModelProto,
+  feeds: Record<string, Feed>,
+  wrt: string[],
+  tensor: string,
+  weights: number[],
+) {
   const k = `shape-${key++}`;
   const gm = await buildGradientModel(model, { objective: { kind: 'dot', tensor, weights }, wrt }, feeds, gradPool, k);
   const r = await runGradient(gm, gradPool, `${k}#g`, feeds);
@@ -50,7 +57,13 @@ function idFeed(f: Feed, offset: number): Feed {
  * inputs; 0 or negative means "not from any input", e.g. a zero pad or a negative constant), the forward output tells the source of each element,
  * and the gradient of each `wrt` must equal the integer weights summed onto the sources, exactly.
  */
-async function exactAdjoint(model: ModelProto, feeds: Record<string, Feed>, wrt: string[], what: string, tensor?: string) {
+async function exactAdjoint(
+  model: ModelProto,
+  feeds: Record<string, Feed>,
+  wrt: string[],
+  what: string,
+  tensor?: string,
+) {
   const out = tensor ?? model.graph!.output[0].name;
   const ids: Record<string, Feed> = {};
   const owner: { name: string; from: number; n: number }[] = [];
@@ -63,7 +76,10 @@ async function exactAdjoint(model: ModelProto, feeds: Record<string, Feed>, wrt:
     } else ids[name] = f;
   }
   const y = (await forward(model, ids))[out].data as Float64Array;
-  const W = intWeights(y.length, [...what].reduce((h, c) => (h * 31 + c.charCodeAt(0)) % 100003, 97));
+  const W = intWeights(
+    y.length,
+    [...what].reduce((h, c) => (h * 31 + c.charCodeAt(0)) % 100003, 97),
+  );
   const want = new Map(wrt.map((w) => [w, new Array(feeds[w].data.length).fill(0)]));
   const hits = new Map<string, number>();
   y.forEach((id, p) => {
@@ -72,7 +88,10 @@ async function exactAdjoint(model: ModelProto, feeds: Record<string, Feed>, wrt:
     const o = owner.find((q) => id >= q.from && id < q.from + q.n);
     assert.ok(o, `${what}: output ${p} holds unknown id ${id}`);
     const acc = want.get(o.name);
-    if (acc) { acc[id - o.from] += W[p]; hits.set(o.name, (hits.get(o.name) ?? 0) + 1); }
+    if (acc) {
+      acc[id - o.from] += W[p];
+      hits.set(o.name, (hits.get(o.name) ?? 0) + 1);
+    }
   });
   const { grads } = await gradOf(model, feeds, wrt, out, W);
   for (const w of wrt) {
@@ -94,12 +113,23 @@ async function both(model: ModelProto, inputs: Record<string, Feed>, wrt: string
 const f64 = (dims: number[], seed = 1) => randomFeed(dims, seed, 'float64');
 
 function int64Const(b: GraphBuilder, name: string, values: bigint[], dims = [values.length]): string {
-  const t = make.tensor({ name: `${name}_t`, dims, dataType: onnx.TensorProto.DataType.INT64, rawData: new Uint8Array(BigInt64Array.from(values).buffer) });
+  const t = make.tensor({
+    name: `${name}_t`,
+    dims,
+    dataType: onnx.TensorProto.DataType.INT64,
+    rawData: new Uint8Array(BigInt64Array.from(values).buffer),
+  });
   return b.node('Constant', [], { value: t }, { outputs: [name] });
 }
 
 /** A one-op model x (double) → op → y, extra int64 inputs given as initializers. */
-function oneOp(op: string, opset: number, dims: number[], attrs: Record<string, never | number | number[] | string> = {}, ints: (number[] | null)[] = []) {
+function oneOp(
+  op: string,
+  opset: number,
+  dims: number[],
+  attrs: Record<string, never | number | number[] | string> = {},
+  ints: (number[] | null)[] = [],
+) {
   const b = new GraphBuilder(op, opset);
   b.input('x', dims, D);
   const extra = ints.map((v, i) => (v === null ? '' : b.initInt64(`p${i}`, [v.length], v)));
@@ -113,11 +143,17 @@ function oneOp(op: string, opset: number, dims: number[], attrs: Record<string, 
 
 test('Transpose: explicit perm and the default (reversed) perm give the inverse-permuted weights exactly', async () => {
   const x = f64([2, 3, 4]);
-  const { y, W, grads } = await both(oneOp('Transpose', 13, [2, 3, 4], { perm: [2, 0, 1] }), { x }, ['x'], 'transpose perm');
+  const { y, W, grads } = await both(
+    oneOp('Transpose', 13, [2, 3, 4], { perm: [2, 0, 1] }),
+    { x },
+    ['x'],
+    'transpose perm',
+  );
   // Direct closed form: y[k, i, j] = x[i, j, k] (y shape 4×2×3), so dx[i, j, k] = W[k, i, j].
   assert.equal(y.length, 24);
   const g = grads.get('x')!;
-  for (let i = 0; i < 2; i++) for (let j = 0; j < 3; j++) for (let k = 0; k < 4; k++) assert.equal(g[i * 12 + j * 4 + k], W[k * 6 + i * 3 + j]);
+  for (let i = 0; i < 2; i++)
+    for (let j = 0; j < 3; j++) for (let k = 0; k < 4; k++) assert.equal(g[i * 12 + j * 4 + k], W[k * 6 + i * 3 + j]);
   await both(oneOp('Transpose', 11, [2, 3, 4]), { x }, ['x'], 'transpose default');
 });
 
@@ -136,7 +172,8 @@ test('PyTorch dynamic flatten x.view(x.size(0), -1): Shape→Gather→Unsqueeze�
     const s = b.node('Shape', ['x']);
     const zero = int64Const(b, 'zero', [0n], []);
     const n = b.node('Gather', [s, zero], { axis: 0 });
-    const u = opset >= 13 ? b.node('Unsqueeze', [n, b.initInt64('ax0', [1], [0])]) : b.node('Unsqueeze', [n], { axes: [0] });
+    const u =
+      opset >= 13 ? b.node('Unsqueeze', [n, b.initInt64('ax0', [1], [0])]) : b.node('Unsqueeze', [n], { axes: [0] });
     const shape = b.node('Concat', [u, b.initInt64('m1', [1], [-1])], { axis: 0 });
     const r = b.node('Reshape', ['x', shape]);
     b.node('Relu', [r], {}, { outputs: ['y'] });
@@ -166,8 +203,12 @@ test('Squeeze/Unsqueeze: axes attribute (opset 11), axes input (13, 18), negativ
 
 test('Concat: negative axis, only the differentiated inputs get a gradient, Constant inputs are skipped', async () => {
   const b = new GraphBuilder('concat', 13);
-  b.input('a', [2, 3], D); b.input('b', [2, 1], D); b.input('c', [2, 4], D);
-  const k = b.node('Constant', [], { value: make.tensor({ name: 'k_t', dims: [2, 2], dataType: D, doubleData: [-5, -6, -7, -8] }) });
+  b.input('a', [2, 3], D);
+  b.input('b', [2, 1], D);
+  b.input('c', [2, 4], D);
+  const k = b.node('Constant', [], {
+    value: make.tensor({ name: 'k_t', dims: [2, 2], dataType: D, doubleData: [-5, -6, -7, -8] }),
+  });
   b.node('Concat', ['a', 'b', k, 'c'], { axis: -1 }, { outputs: ['y'] });
   b.output('y', null, D);
   const m = b.build();
@@ -175,7 +216,8 @@ test('Concat: negative axis, only the differentiated inputs get a gradient, Cons
   await both(m, inputs, ['a', 'c'], 'concat a,c');
   await both(m, inputs, ['b'], 'concat b');
   const b0 = new GraphBuilder('concat0', 11);
-  b0.input('a', [1, 3], D); b0.input('b', [2, 3], D);
+  b0.input('a', [1, 3], D);
+  b0.input('b', [2, 3], D);
   b0.node('Concat', ['a', 'b'], { axis: 0 }, { outputs: ['y'] });
   b0.output('y', null, D);
   await both(b0.build(), { a: f64([1, 3], 4), b: f64([2, 3], 5) }, ['a', 'b'], 'concat axis 0');
@@ -188,7 +230,8 @@ function splitModel(opset: number, form: 'attr' | 'input' | 'equal' | 'num_outpu
   const outs = Array.from({ length: outputs }, (_, i) => `s${i}`);
   const sizes = outputs === 3 ? [2, 4, 1] : [3, 4];
   if (form === 'attr') b.node('Split', ['x'], { axis: -1, split: sizes }, { outputs: outs });
-  else if (form === 'input') b.node('Split', ['x', b.initInt64('sp', [sizes.length], sizes)], { axis: 1 }, { outputs: outs });
+  else if (form === 'input')
+    b.node('Split', ['x', b.initInt64('sp', [sizes.length], sizes)], { axis: 1 }, { outputs: outs });
   else if (form === 'num_outputs') b.node('Split', ['x'], { axis: 1, num_outputs: outputs }, { outputs: outs });
   else b.node('Split', ['x'], { axis: 1 }, { outputs: outs });
   b.node('Concat', outputs === 3 ? ['s2', 's0'] : ['s1'], { axis: 1 }, { outputs: ['y'] });
@@ -199,15 +242,21 @@ function splitModel(opset: number, form: 'attr' | 'input' | 'equal' | 'num_outpu
 test('Split: split attribute (11), split input (13, 18), num_outputs (18, uneven), equal parts; unused outputs get zeros', async () => {
   const x = f64([2, 7]);
   const cases: [number, 'attr' | 'input' | 'equal' | 'num_outputs', number][] = [
-    [11, 'attr', 3], [13, 'input', 3], [18, 'input', 2], [18, 'num_outputs', 3], [18, 'num_outputs', 2],
+    [11, 'attr', 3],
+    [13, 'input', 3],
+    [18, 'input', 2],
+    [18, 'num_outputs', 3],
+    [18, 'num_outputs', 2],
   ];
   for (const [opset, form, n] of cases) {
     const r = await both(splitModel(opset, form, n), { x }, ['x'], `split ${form} ${opset} ×${n}`);
     const g = r.grads.get('x')!;
     // num_outputs 3 on 7 → sizes 3, 3, 1; otherwise the explicit sizes: the middle output's columns get zero.
     const sizes = form === 'num_outputs' ? (n === 3 ? [3, 3, 1] : [4, 3]) : n === 3 ? [2, 4, 1] : [3, 4];
-    const unusedFrom = n === 3 ? sizes[0] : 0, unusedTo = n === 3 ? sizes[0] + sizes[1] : sizes[0];
-    for (let i = 0; i < 2; i++) for (let j = unusedFrom; j < unusedTo; j++) assert.equal(g[i * 7 + j], 0, `${form} ${opset}: unused column ${j}`);
+    const unusedFrom = n === 3 ? sizes[0] : 0,
+      unusedTo = n === 3 ? sizes[0] + sizes[1] : sizes[0];
+    for (let i = 0; i < 2; i++)
+      for (let j = unusedFrom; j < unusedTo; j++) assert.equal(g[i * 7 + j], 0, `${form} ${opset}: unused column ${j}`);
   }
   // opset 13 without split input: equal parts (7 is not divisible, use [2, 6])
   const b = new GraphBuilder('spliteq', 13);
@@ -220,7 +269,14 @@ test('Split: split attribute (11), split input (13, 18), num_outputs (18, uneven
 
 // ---- Slice ----
 
-function sliceModel(opset: number, dims: number[], starts: bigint[], ends: bigint[], axes: bigint[] | null, steps: bigint[] | null) {
+function sliceModel(
+  opset: number,
+  dims: number[],
+  starts: bigint[],
+  ends: bigint[],
+  axes: bigint[] | null,
+  steps: bigint[] | null,
+) {
   const b = new GraphBuilder('slice', opset);
   b.input('x', dims, D);
   const ins = ['x', int64Const(b, 'st', starts), int64Const(b, 'en', ends)];
@@ -249,7 +305,12 @@ test('Slice: steps 1, 2, 3, −1, −2, negative starts, clamped INT64_MAX/MIN e
     }
   }
   // Known sizes: x[:, 1::2] keeps 3 of 7 columns; x[:, ::-1] all 7 reversed.
-  const r2 = await exactAdjoint(sliceModel(13, [4, 7, 5], [1n], [INT64_MAX], [1n], [2n]), { x }, ['x'], 'slice step 2 size');
+  const r2 = await exactAdjoint(
+    sliceModel(13, [4, 7, 5], [1n], [INT64_MAX], [1n], [2n]),
+    { x },
+    ['x'],
+    'slice step 2 size',
+  );
   assert.equal(r2.y.length, 4 * 3 * 5);
   const rev = await exactAdjoint(sliceModel(13, [4, 7, 5], [-1n], [INT64_MIN], [1n], [-1n]), { x }, ['x'], 'reverse');
   const g = rev.grads.get('x')!;
@@ -279,10 +340,20 @@ test('Pad (constant): positive, negative (cropping) and mixed pads, constant_val
     await both(padModel(opset, [3, 4, 5], [1, 0, 2, 0, 3, 1]), { x }, ['x'], `pad positive @${opset}`);
     await both(padModel(opset, [3, 4, 5], [-1, 0, -2, 0, -1, -1]), { x }, ['x'], `pad negative @${opset}`);
     // The value's exact gradient is the weight sum over the padded positions.
-    await both(padModel(opset, [3, 4, 5], [2, -1, 1, -1, 3, -2], { value: true }), { x, v }, ['x', 'v'], `pad mixed + value @${opset}`);
+    await both(
+      padModel(opset, [3, 4, 5], [2, -1, 1, -1, 3, -2], { value: true }),
+      { x, v },
+      ['x', 'v'],
+      `pad mixed + value @${opset}`,
+    );
   }
   await both(padModel(18, [3, 4, 5], [2, -1, 1, 3], { axes: [-1, 0] }), { x }, ['x'], 'pad axes input');
-  await both(padModel(18, [3, 4, 5], [1, 2, 0, 1], { value: true, axes: [1, 2] }), { x, v }, ['x', 'v'], 'pad axes + value');
+  await both(
+    padModel(18, [3, 4, 5], [1, 2, 0, 1], { value: true, axes: [1, 2] }),
+    { x, v },
+    ['x', 'v'],
+    'pad axes + value',
+  );
 });
 
 // ---- Expand, Tile, Gather ----
@@ -309,9 +380,15 @@ function gatherModel(opset: number, dims: number[], idx: number[], idxDims: numb
 test('Gather: duplicates and negative indices accumulate; one-hot MatMul (11, 13) and ScatterND add (16, 18)', async () => {
   const x = f64([3, 5, 2]);
   for (const opset of [11, 13, 16, 18]) {
-    const r = await both(gatherModel(opset, [3, 5, 2], [4, 0, -1, 2, 0, 0], [2, 3], -2), { x }, ['x'], `gather axis -2 @${opset}`);
+    const r = await both(
+      gatherModel(opset, [3, 5, 2], [4, 0, -1, 2, 0, 0], [2, 3], -2),
+      { x },
+      ['x'],
+      `gather axis -2 @${opset}`,
+    );
     const g = r.grads.get('x')!;
-    for (let i = 0; i < 3; i++) for (let c = 0; c < 2; c++) assert.equal(g[i * 10 + 1 * 2 + c], 0, 'row 1 is never gathered');
+    for (let i = 0; i < 3; i++)
+      for (let c = 0; c < 2; c++) assert.equal(g[i * 10 + 1 * 2 + c], 0, 'row 1 is never gathered');
     await both(gatherModel(opset, [3, 5, 2], [-1], [], 0), { x }, ['x'], `gather scalar @${opset}`);
     await both(gatherModel(opset, [3, 5, 2], [1, 1], [2], 2), { x }, ['x'], `gather last axis @${opset}`);
   }
@@ -324,16 +401,31 @@ function reducedIndex(dims: number[], axes: number[]): number[] {
   const keep = dims.map((d, i) => (axes.includes(i) ? 1 : d));
   const out: number[] = [];
   for (let f = 0; f < prod(dims); f++) {
-    let rem = f, o = 0, stride = 1;
+    let rem = f,
+      o = 0,
+      stride = 1;
     const idx: number[] = new Array(dims.length);
-    for (let a = dims.length - 1; a >= 0; a--) { idx[a] = rem % dims[a]; rem = Math.floor(rem / dims[a]); }
-    for (let a = dims.length - 1; a >= 0; a--) { o += (axes.includes(a) ? 0 : idx[a]) * stride; stride *= keep[a]; }
+    for (let a = dims.length - 1; a >= 0; a--) {
+      idx[a] = rem % dims[a];
+      rem = Math.floor(rem / dims[a]);
+    }
+    for (let a = dims.length - 1; a >= 0; a--) {
+      o += (axes.includes(a) ? 0 : idx[a]) * stride;
+      stride *= keep[a];
+    }
     out.push(o);
   }
   return out;
 }
 
-function reduceModel(op: string, opset: number, dims: number[], axes: number[] | null, form: 'attr' | 'input', attrs: Record<string, number> = {}) {
+function reduceModel(
+  op: string,
+  opset: number,
+  dims: number[],
+  axes: number[] | null,
+  form: 'attr' | 'input',
+  attrs: Record<string, number> = {},
+) {
   const b = new GraphBuilder(op, opset);
   b.input('x', dims, D);
   const ins = ['x'];
@@ -370,10 +462,15 @@ test('ReduceSum/ReduceMean: axes attribute and input forms (11, 13, 18), keepdim
     const W = intWeights(Math.max(...map) + 1, 5);
     const { grads } = await gradOf(m, { x }, ['x'], 'y', W);
     const n = op === 'ReduceMean' ? prod(red.map((a) => dims[a])) : 1;
-    grads.get('x')!.forEach((g, i) => assert.ok(Math.abs(g - W[map[i]] / n) < 1e-15, `${what}: dx[${i}] ${g} vs ${W[map[i]] / n}`));
+    grads
+      .get('x')!
+      .forEach((g, i) => assert.ok(Math.abs(g - W[map[i]] / n) < 1e-15, `${what}: dx[${i}] ${g} vs ${W[map[i]] / n}`));
   }
   // noop_with_empty_axes (ReduceSum ≥ 13, ReduceMean ≥ 18): y = x, the gradient is W itself.
-  for (const [op, opset] of [['ReduceSum', 13], ['ReduceMean', 18]] as const) {
+  for (const [op, opset] of [
+    ['ReduceSum', 13],
+    ['ReduceMean', 18],
+  ] as const) {
     const m = reduceModel(op, opset, dims, null, 'input', { noop_with_empty_axes: 1 });
     const W = intWeights(24, 6);
     const { grads } = await gradOf(m, { x }, ['x'], 'y', W);
@@ -383,9 +480,18 @@ test('ReduceSum/ReduceMean: axes attribute and input forms (11, 13, 18), keepdim
 
 test('ReduceMax/ReduceMin: gradient at the extreme positions, ties share it evenly (attr 11/13, input 18)', async () => {
   const dims = [3, 4];
-  for (const [op, opset, form] of [['ReduceMax', 11, 'attr'], ['ReduceMin', 13, 'attr'], ['ReduceMax', 18, 'input'], ['ReduceMin', 18, 'input']] as const) {
+  for (const [op, opset, form] of [
+    ['ReduceMax', 11, 'attr'],
+    ['ReduceMin', 13, 'attr'],
+    ['ReduceMax', 18, 'input'],
+    ['ReduceMin', 18, 'input'],
+  ] as const) {
     const what = `${op} @${opset}`;
-    const fd = await gradCheck(reduceModel(op, opset, dims, [1], form, { keepdims: 0 }), { inputs: { x: f64(dims, 9) }, wrt: ['x'], what });
+    const fd = await gradCheck(reduceModel(op, opset, dims, [1], form, { keepdims: 0 }), {
+      inputs: { x: f64(dims, 9) },
+      wrt: ['x'],
+      what,
+    });
     assert.ok(fd.worst < 1e-7, what);
     // Ties: row 0 has its extreme twice, row 1 three times, row 2 once.
     const big = op === 'ReduceMax' ? 5 : -5;
@@ -394,20 +500,39 @@ test('ReduceMax/ReduceMin: gradient at the extreme positions, ties share it even
     const W = [3, -6, 4];
     const { grads } = await gradOf(m, { x: { data: xs, dims, type: 'float64' } }, ['x'], 'y', W);
     const want = [1.5, 0, 1.5, 0, -2, -2, 0, -2, 0, 0, 0, 4];
-    assert.deepEqual(grads.get('x')!.map((v) => v + 0), want, what);
+    assert.deepEqual(
+      grads.get('x')!.map((v) => v + 0),
+      want,
+      what,
+    );
   }
   // All axes (no axes given): one maximum over the whole tensor.
   const xs = f64([2, 3], 4);
-  const { grads } = await gradOf(reduceModel('ReduceMax', 13, [2, 3], null, 'attr', { keepdims: 0 }), { x: xs }, ['x'], 'y', [2]);
+  const { grads } = await gradOf(
+    reduceModel('ReduceMax', 13, [2, 3], null, 'attr', { keepdims: 0 }),
+    { x: xs },
+    ['x'],
+    'y',
+    [2],
+  );
   const arg = Array.from(xs.data as Float64Array).indexOf(Math.max(...(xs.data as Float64Array)));
-  assert.deepEqual(grads.get('x')!.map((v) => v + 0), [0, 1, 2, 3, 4, 5].map((i) => (i === arg ? 2 : 0)));
+  assert.deepEqual(
+    grads.get('x')!.map((v) => v + 0),
+    [0, 1, 2, 3, 4, 5].map((i) => (i === arg ? 2 : 0)),
+  );
 });
 
 test('ReduceL2, ReduceSumSquare, ReduceL1, ReduceLogSumExp: finite differences and closed forms', async () => {
   const dims = [2, 3, 4];
   const x = f64(dims, 12);
   const xs = Array.from(x.data as Float64Array);
-  for (const [op, opset, form] of [['ReduceL2', 13, 'attr'], ['ReduceSumSquare', 11, 'attr'], ['ReduceL1', 13, 'attr'], ['ReduceLogSumExp', 18, 'input'], ['ReduceSumSquare', 18, 'input']] as const) {
+  for (const [op, opset, form] of [
+    ['ReduceL2', 13, 'attr'],
+    ['ReduceSumSquare', 11, 'attr'],
+    ['ReduceL1', 13, 'attr'],
+    ['ReduceLogSumExp', 18, 'input'],
+    ['ReduceSumSquare', 18, 'input'],
+  ] as const) {
     const what = `${op} @${opset}`;
     const m = reduceModel(op, opset, dims, [0, -1], form, { keepdims: 0 });
     const fd = await gradCheck(m, { inputs: { x }, wrt: ['x'], what });
@@ -417,14 +542,28 @@ test('ReduceL2, ReduceSumSquare, ReduceL1, ReduceLogSumExp: finite differences a
     const y = (await forward(m, { x })).y.data as Float64Array;
     const { grads } = await gradOf(m, { x }, ['x'], 'y', W);
     grads.get('x')!.forEach((g, i) => {
-      const o = map[i], v = xs[i];
-      const want = op === 'ReduceL2' ? (v / y[o]) * W[o] : op === 'ReduceSumSquare' ? 2 * v * W[o] : op === 'ReduceL1' ? Math.sign(v) * W[o] : Math.exp(v - y[o]) * W[o];
+      const o = map[i],
+        v = xs[i];
+      const want =
+        op === 'ReduceL2'
+          ? (v / y[o]) * W[o]
+          : op === 'ReduceSumSquare'
+            ? 2 * v * W[o]
+            : op === 'ReduceL1'
+              ? Math.sign(v) * W[o]
+              : Math.exp(v - y[o]) * W[o];
       assert.ok(Math.abs(g - want) < 1e-13, `${what}: dx[${i}] ${g} vs ${want}`);
     });
   }
   // ReduceL2 of an all-zero row: gradient 0, not NaN.
   const z = { data: new Float64Array(24), dims, type: 'float64' } as Feed;
-  const { grads } = await gradOf(reduceModel('ReduceL2', 13, dims, [2], 'attr', {}), { x: z }, ['x'], 'y', intWeights(6, 3));
+  const { grads } = await gradOf(
+    reduceModel('ReduceL2', 13, dims, [2], 'attr', {}),
+    { x: z },
+    ['x'],
+    'y',
+    intWeights(6, 3),
+  );
   assert.ok(grads.get('x')!.every((v) => v === 0));
 });
 
@@ -451,14 +590,21 @@ test('GlobalAveragePool and GlobalMaxPool (float32): finite differences, dy/spat
   avg.grads.get('x')!.forEach((g, i) => assert.equal(g, Math.fround(W[Math.floor(i / 6)] / 6)));
   // Max with a tie in channel (0, 0): two positions share the gradient.
   const xs = Float32Array.from(x.data as Float32Array);
-  xs[1] = 9; xs[4] = 9; xs[6 + 2] = 8;
+  xs[1] = 9;
+  xs[4] = 9;
+  xs[6 + 2] = 8;
   const mx = await gradOf(mk('GlobalMaxPool', 13), { x: { ...x, data: xs } }, ['x'], 'y', W);
   const g = mx.grads.get('x')!;
-  assert.equal(g[1], W[0] / 2); assert.equal(g[4], W[0] / 2); assert.equal(g[8], W[1]);
+  assert.equal(g[1], W[0] / 2);
+  assert.equal(g[4], W[0] / 2);
+  assert.equal(g[8], W[1]);
   for (let c = 0; c < 6; c++) {
     const block = g.slice(c * 6, c * 6 + 6);
     assert.equal(block.filter((v) => v !== 0).length, c === 0 ? 2 : 1, `channel ${c}`);
-    assert.equal(block.reduce((a, b) => a + b, 0), W[c]);
+    assert.equal(
+      block.reduce((a, b) => a + b, 0),
+      W[c],
+    );
   }
 });
 
@@ -466,7 +612,13 @@ test('float32 models: Transpose/Slice/Gather/Pad chain in single precision', asy
   const b = new GraphBuilder('chain32', 13);
   b.input('x', [4, 6], F);
   const t = b.node('Transpose', ['x']);
-  const s = b.node('Slice', [t, b.initInt64('st', [1], [5]), b.initInt64('en', [1], [0]), b.initInt64('ax', [1], [0]), b.initInt64('sp', [1], [-2])]);
+  const s = b.node('Slice', [
+    t,
+    b.initInt64('st', [1], [5]),
+    b.initInt64('en', [1], [0]),
+    b.initInt64('ax', [1], [0]),
+    b.initInt64('sp', [1], [-2]),
+  ]);
   const g = b.node('Gather', [s, b.initInt64('i', [3], [0, 3, 0])], { axis: 1 });
   b.node('Pad', [g, b.initInt64('p', [4], [1, 0, 0, 2])], {}, { outputs: ['y'] });
   b.output('y');

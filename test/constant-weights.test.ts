@@ -9,7 +9,12 @@ import { listLayers } from '../src/engine/onnx/layers';
 
 const A = onnx.AttributeProto.AttributeType;
 const constant = (name: string, t: ReturnType<typeof float32Tensor>) =>
-  make.node({ name, opType: 'Constant', output: [`${name}_out`], attribute: [make.attribute({ name: 'value', type: A.TENSOR, t })] });
+  make.node({
+    name,
+    opType: 'Constant',
+    output: [`${name}_out`],
+    attribute: [make.attribute({ name: 'value', type: A.TENSOR, t })],
+  });
 
 test('Constant weights count as parameters (once when shared), shape constants do not, Constant rows are hidden by default', () => {
   const g = new GraphBuilder('paddle-like', 13, 1);
@@ -27,9 +32,20 @@ test('Constant weights count as parameters (once when shared), shape constants d
     constant('shape', int64Tensor('', [2], [-1, 48])),
   );
   const s = listLayers(m);
-  assert.deepEqual(s.layers.map((l) => [l.name, l.params]), [['conv2d_0', 57], ['conv2d_1', 81], ['add_0', 3], ['reshape_0', 0]]);
+  assert.deepEqual(
+    s.layers.map((l) => [l.name, l.params]),
+    [
+      ['conv2d_0', 57],
+      ['conv2d_1', 81],
+      ['add_0', 3],
+      ['reshape_0', 0],
+    ],
+  );
   assert.equal(s.totalParams, 54 + 3 + 81, 'each Constant weight once; the int64 shape is not a parameter');
   assert.deepEqual(s.layers[0].inputs, ['x'], 'Constant weights are not activations feeding the node');
   const all = listLayers(m, undefined, { constants: true });
-  assert.deepEqual(all.layers.filter((l) => l.op === 'Constant').map((l) => l.name), ['w', 'b', 'w2', 'shape']);
+  assert.deepEqual(
+    all.layers.filter((l) => l.op === 'Constant').map((l) => l.name),
+    ['w', 'b', 'w2', 'shape'],
+  );
 });

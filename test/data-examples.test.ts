@@ -14,18 +14,29 @@ const EX = path.join(__dirname, '..', 'examples', 'fashion-mnist');
 const MODEL_INPUT = ['N', 1, 28, 28];
 const PER = 784;
 
-interface Manifest { classNames: string[]; classDirs: string[]; images: { file: string; index: number; label: number }[] }
+interface Manifest {
+  classNames: string[];
+  classDirs: string[];
+  images: { file: string; index: number; label: number }[];
+}
 
 async function collect(ds: Dataset): Promise<{ x: Float32Array; labels: Int32Array }> {
-  const x = new Float32Array(ds.length * PER), labels = new Int32Array(ds.length);
-  for await (const b of ds.batches(128)) { x.set(b.x, b.start * PER); labels.set(b.labels!, b.start); }
+  const x = new Float32Array(ds.length * PER),
+    labels = new Int32Array(ds.length);
+  for await (const b of ds.batches(128)) {
+    x.set(b.x, b.start * PER);
+    labels.set(b.labels!, b.start);
+  }
   return { x, labels };
 }
 
 const present = (...files: string[]) => files.every((f) => fs.existsSync(path.join(EX, f)));
 
 test('examples/fashion-mnist: IDX, npz and PNG ImageFolder give identical float32 batches', async (t) => {
-  if (!present('replens.json', 'data-1000.npz', 'images/manifest.json')) { t.skip(`${EX} is absent or incomplete`); return; }
+  if (!present('replens.json', 'data-1000.npz', 'images/manifest.json')) {
+    t.skip(`${EX} is absent or incomplete`);
+    return;
+  }
   const cfg = loadConfig(path.join(EX, 'replens.json'));
   const opts = { preprocess: cfg.preprocess, modelInputShape: MODEL_INPUT };
   const idx = await collect(await openDataset(cfg.dataset!, { ...opts, classNames: cfg.classNames }));
@@ -57,10 +68,17 @@ test('examples/fashion-mnist: IDX, npz and PNG ImageFolder give identical float3
 });
 
 test('examples/fashion-mnist: replens.json preprocessing reproduces x.npy exactly; JPEG copies are close', async (t) => {
-  if (!present('replens.json', 'x.npy', 'y.npy')) { t.skip(`${EX} is absent or incomplete`); return; }
+  if (!present('replens.json', 'x.npy', 'y.npy')) {
+    t.skip(`${EX} is absent or incomplete`);
+    return;
+  }
   const cfg = loadConfig(path.join(EX, 'replens.json'));
-  const ref = readNpy(path.join(EX, 'x.npy')), refY = readNpy(path.join(EX, 'y.npy'));
-  const ds = await openDataset({ ...cfg.dataset!, limit: ref.shape[0] }, { preprocess: cfg.preprocess, modelInputShape: MODEL_INPUT });
+  const ref = readNpy(path.join(EX, 'x.npy')),
+    refY = readNpy(path.join(EX, 'y.npy'));
+  const ds = await openDataset(
+    { ...cfg.dataset!, limit: ref.shape[0] },
+    { preprocess: cfg.preprocess, modelInputShape: MODEL_INPUT },
+  );
   const got = await collect(ds);
   assert.deepEqual(got.x, ref.data);
   assert.deepEqual([...got.labels], [...(refY.data as BigInt64Array)].map(Number));
@@ -69,14 +87,20 @@ test('examples/fashion-mnist: replens.json preprocessing reproduces x.npy exactl
   const root = path.join(EX, 'images-jpeg');
   const manifest = JSON.parse(fs.readFileSync(path.join(root, 'manifest.json'), 'utf8')) as Manifest;
   const byFile = new Map(manifest.images.map((m) => [path.join(root, m.file), m]));
-  const raw = await collect(await openDataset(cfg.dataset!, { preprocess: { scale: 1 }, modelInputShape: MODEL_INPUT }));
-  const jpg = await collect(await openDataset({ path: root }, { preprocess: { scale: 1 }, modelInputShape: MODEL_INPUT }));
-  let sum = 0, worst = 0;
+  const raw = await collect(
+    await openDataset(cfg.dataset!, { preprocess: { scale: 1 }, modelInputShape: MODEL_INPUT }),
+  );
+  const jpg = await collect(
+    await openDataset({ path: root }, { preprocess: { scale: 1 }, modelInputShape: MODEL_INPUT }),
+  );
+  let sum = 0,
+    worst = 0;
   scanImageFolder(root).files.forEach((file, k) => {
     const m = byFile.get(file)!;
     for (let i = 0; i < PER; i++) {
       const d = Math.abs(jpg.x[k * PER + i] - raw.x[m.index * PER + i]);
-      sum += d; worst = Math.max(worst, d);
+      sum += d;
+      worst = Math.max(worst, d);
     }
   });
   const mean = sum / (manifest.images.length * PER);

@@ -2,7 +2,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ReplensError } from '../src/engine/errors';
 import {
-  bilinearTaps, defaultsFromModelInput, preprocess, resolvePreprocess, type PreprocessConfig,
+  bilinearTaps,
+  defaultsFromModelInput,
+  preprocess,
+  resolvePreprocess,
+  type PreprocessConfig,
 } from '../src/engine/data/preprocess';
 import type { RawSample } from '../src/engine/data/source';
 
@@ -12,24 +16,29 @@ const U8 = { pixels: 'uint8' as const, defaultChannels: 1 };
 function gray(h: number, w: number, values: number[]): RawSample {
   return { data: Float64Array.from(values), offset: 0, height: h, width: w, channels: 1, planar: true };
 }
-const run = (s: RawSample, cfg: PreprocessConfig, src: { pixels: 'uint8' | 'float'; defaultChannels: number } = FLOAT) =>
-  preprocess(s, resolvePreprocess(cfg, {}, src));
+const run = (
+  s: RawSample,
+  cfg: PreprocessConfig,
+  src: { pixels: 'uint8' | 'float'; defaultChannels: number } = FLOAT,
+) => preprocess(s, resolvePreprocess(cfg, {}, src));
 
 test('bilinear 2x2 → 4x4 uses half-pixel centres and clamps at the edges (hand-computed)', () => {
   // Source positions for 2 → 4: (d + 0.5)/2 − 0.5 = −0.25→0, 0.25, 0.75, 1.25 (neighbour clamped to 1).
   // Row [0, 10] → [0, 2.5, 7.5, 10]; rows mix top/bottom with weights 0, 0.25, 0.75, 1.
   const out = run(gray(2, 2, [0, 10, 20, 30]), { resize: [4, 4] });
   assert.deepEqual(out.shape, [1, 4, 4]);
-  assert.deepEqual([...out.data], [
-    0, 2.5, 7.5, 10,
-    5, 7.5, 12.5, 15,
-    15, 17.5, 22.5, 25,
-    20, 22.5, 27.5, 30,
-  ]);
+  assert.deepEqual([...out.data], [0, 2.5, 7.5, 10, 5, 7.5, 12.5, 15, 15, 17.5, 22.5, 25, 20, 22.5, 27.5, 30]);
 });
 
 test('bilinear 4x4 → 2x2 averages the 2x2 blocks (no antialiasing; centres at 0.5 and 2.5)', () => {
-  const out = run(gray(4, 4, Array.from({ length: 16 }, (_, i) => i)), { resize: 2 });
+  const out = run(
+    gray(
+      4,
+      4,
+      Array.from({ length: 16 }, (_, i) => i),
+    ),
+    { resize: 2 },
+  );
   assert.deepEqual(out.shape, [1, 2, 2]);
   assert.deepEqual([...out.data], [2.5, 4.5, 10.5, 12.5]);
 });
@@ -48,7 +57,8 @@ test('gray → RGB repeats the channel; NHWC output interleaves', () => {
   const s = gray(1, 2, [51, 102]);
   const nchw = run(s, { channels: 3 }, U8);
   assert.deepEqual(nchw.shape, [3, 1, 2]);
-  const a = Math.fround(51 / 255), b = Math.fround(102 / 255);
+  const a = Math.fround(51 / 255),
+    b = Math.fround(102 / 255);
   assert.deepEqual([...nchw.data], [a, b, a, b, a, b]);
   const nhwc = run(s, { channels: 3, layout: 'NHWC' }, U8);
   assert.deepEqual(nhwc.shape, [1, 2, 3]);
@@ -56,7 +66,14 @@ test('gray → RGB repeats the channel; NHWC output interleaves', () => {
 });
 
 test('RGB(A) → gray uses 0.299/0.587/0.114, drops alpha, and keeps R=G=B exact', () => {
-  const s: RawSample = { data: Uint8Array.from([100, 50, 200, 7, 9, 9, 9, 255]), offset: 0, height: 1, width: 2, channels: 4, planar: false };
+  const s: RawSample = {
+    data: Uint8Array.from([100, 50, 200, 7, 9, 9, 9, 255]),
+    offset: 0,
+    height: 1,
+    width: 2,
+    channels: 4,
+    planar: false,
+  };
   const out = run(s, { channels: 1, scale: 1 });
   assert.deepEqual([...out.data], [Math.fround(0.299 * 100 + 0.587 * 50 + 0.114 * 200), 9]);
   const rgb = run(s, { channels: 3, scale: 1 });
@@ -65,7 +82,14 @@ test('RGB(A) → gray uses 0.299/0.587/0.114, drops alpha, and keeps R=G=B exact
 
 test('scale and mean/std run in float32 like torchvision (ToTensor divides by 255)', () => {
   const f = Math.fround;
-  const s: RawSample = { data: Uint8Array.from([0, 1, 128, 255]), offset: 0, height: 2, width: 2, channels: 1, planar: true };
+  const s: RawSample = {
+    data: Uint8Array.from([0, 1, 128, 255]),
+    offset: 0,
+    height: 2,
+    width: 2,
+    channels: 1,
+    planar: true,
+  };
   const def = run(s, {}, U8);
   assert.deepEqual([...def.data], [0, f(1 / 255), f(128 / 255), 1]);
   // An explicit scale multiplies in float32; mean/std subtract and divide in float32.
@@ -78,15 +102,30 @@ test('scale and mean/std run in float32 like torchvision (ToTensor divides by 25
 });
 
 test('per-channel mean/std on RGB', () => {
-  const s: RawSample = { data: Float32Array.from([1, 2, 3]), offset: 0, height: 1, width: 1, channels: 3, planar: false };
+  const s: RawSample = {
+    data: Float32Array.from([1, 2, 3]),
+    offset: 0,
+    height: 1,
+    width: 1,
+    channels: 3,
+    planar: false,
+  };
   const out = run(s, { mean: [1, 1, 1], std: [1, 0.5, 0.25] }, { pixels: 'float', defaultChannels: 3 });
   assert.deepEqual([...out.data], [0, 2, 8]);
 });
 
 test('mean/std length must match the channels; the error names both lengths', () => {
-  assert.throws(() => resolvePreprocess({ channels: 3, mean: [0.5, 0.5] }, {}, U8), (e: unknown) =>
-    e instanceof ReplensError && e.code === 'E_CONFIG' && e.message.startsWith('preprocess.mean has 2 values but the samples have 3 channels'));
-  assert.throws(() => resolvePreprocess({ std: [1, 1, 1] }, { channels: 1 }, U8), /preprocess\.std has 3 values but the samples have 1 channel;/);
+  assert.throws(
+    () => resolvePreprocess({ channels: 3, mean: [0.5, 0.5] }, {}, U8),
+    (e: unknown) =>
+      e instanceof ReplensError &&
+      e.code === 'E_CONFIG' &&
+      e.message.startsWith('preprocess.mean has 2 values but the samples have 3 channels'),
+  );
+  assert.throws(
+    () => resolvePreprocess({ std: [1, 1, 1] }, { channels: 1 }, U8),
+    /preprocess\.std has 3 values but the samples have 1 channel;/,
+  );
 });
 
 test('defaultsFromModelInput reads NCHW and NHWC static shapes', () => {
@@ -101,5 +140,13 @@ test('defaultsFromModelInput reads NCHW and NHWC static shapes', () => {
 
 test('user settings win over model defaults, which win over the source', () => {
   const p = resolvePreprocess({ resize: 8 }, { channels: 3, resize: [28, 28], layout: 'NHWC' }, U8);
-  assert.deepEqual(p, { resize: [8, 8], scale: 1 / 255, divisor: 255, mean: [0, 0, 0], std: [1, 1, 1], channels: 3, layout: 'NHWC' });
+  assert.deepEqual(p, {
+    resize: [8, 8],
+    scale: 1 / 255,
+    divisor: 255,
+    mean: [0, 0, 0],
+    std: [1, 1, 1],
+    channels: 3,
+    layout: 'NHWC',
+  });
 });

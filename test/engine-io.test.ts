@@ -45,7 +45,8 @@ test('NpyWriter streams rows and patches the row count, even past 5 digits', () 
 
 test('ActivationStore spills past its budget, reads back exactly, and refuses to materialise more than the budget', () => {
   const store = new ActivationStore(1024, tmp);
-  const rows = 50, rowShape = [4, 3];
+  const rows = 50,
+    rowShape = [4, 3];
   const all = Float32Array.from({ length: rows * 12 }, (_, i) => Math.sin(i));
   for (let r = 0; r < rows; r += 5) store.append('a', all.subarray(r * 12, (r + 5) * 12), 5, rowShape);
   store.append('b', new Float32Array(24).fill(7), 2, rowShape);
@@ -58,26 +59,46 @@ test('ActivationStore spills past its budget, reads back exactly, and refuses to
   assert.equal(chunks.length, 8);
   assert.deepEqual(Float32Array.from(chunks.flatMap((c) => [...c.data])), all);
   assert.deepEqual([...store.materialize('b')], new Array(24).fill(7));
-  assert.throws(() => store.materialize('a'), (e: unknown) => e instanceof ReplensError && e.code === 'E_MEMORY_BUDGET' && /'a' needs 2.3 KB in memory \(50 × 4×3 float32\), over the 1.0 KB memory budget/.test(e.message));
+  assert.throws(
+    () => store.materialize('a'),
+    (e: unknown) =>
+      e instanceof ReplensError &&
+      e.code === 'E_MEMORY_BUDGET' &&
+      /'a' needs 2.3 KB in memory \(50 × 4×3 float32\), over the 1.0 KB memory budget/.test(e.message),
+  );
   store.dispose();
 });
 
 test('ActivationStore.source: blocks and rows across chunk edges, from memory (views) and from the spill file', () => {
-  const rows = 23, rowShape = [3];
+  const rows = 23,
+    rowShape = [3];
   const all = Float32Array.from({ length: rows * 3 }, (_, i) => i * 0.5 - 7);
   for (const budget of [1 << 20, 64]) {
     const store = new ActivationStore(budget, tmp);
-    for (let r = 0; r < rows; r += 4) store.append('x', all.subarray(r * 3, Math.min(rows, r + 4) * 3), Math.min(4, rows - r), rowShape);
+    for (let r = 0; r < rows; r += 4)
+      store.append('x', all.subarray(r * 3, Math.min(rows, r + 4) * 3), Math.min(4, rows - r), rowShape);
     assert.equal(store.spilled.length, budget === 64 ? 1 : 0);
     const src = store.source('x');
-    assert.equal(src.rows, rows); assert.equal(src.cols, 3);
-    for (const [s, c] of [[0, 23], [0, 4], [1, 2], [3, 6], [4, 4], [19, 4], [22, 1], [5, 0]]) {
+    assert.equal(src.rows, rows);
+    assert.equal(src.cols, 3);
+    for (const [s, c] of [
+      [0, 23],
+      [0, 4],
+      [1, 2],
+      [3, 6],
+      [4, 4],
+      [19, 4],
+      [22, 1],
+      [5, 0],
+    ]) {
       assert.deepEqual([...src.block(s, c)], [...all.subarray(s * 3, (s + c) * 3)], `block ${s}+${c} budget ${budget}`);
     }
-    const r7 = src.row(7, 0), r20 = src.row(20, 1);
+    const r7 = src.row(7, 0),
+      r20 = src.row(20, 1);
     assert.deepEqual([...r7], [...all.subarray(21, 24)]);
     assert.deepEqual([...r20], [...all.subarray(60, 63)]);
-    if (budget > 64) assert.equal(src.block(4, 4).buffer, src.row(5, 0).buffer, 'in-memory rows inside a chunk are views');
+    if (budget > 64)
+      assert.equal(src.block(4, 4).buffer, src.row(5, 0).buffer, 'in-memory rows inside a chunk are views');
     assert.throws(() => src.block(20, 4), /rows \[20, 24\) of 'x' asked, it has 23/);
     // Spilled while the source is in use (another tensor pushes it out): reads follow it to the file.
     const big = Math.ceil(budget / 12);
@@ -102,5 +123,8 @@ test('tensor names become safe, unique file names', () => {
 });
 
 test('suggestions rank substring and near matches first', () => {
-  assert.deepEqual(closest('conv1', ['/layer1/conv1/Conv_output_0', 'relu', 'conv2'], 2), ['/layer1/conv1/Conv_output_0', 'conv2']);
+  assert.deepEqual(closest('conv1', ['/layer1/conv1/Conv_output_0', 'relu', 'conv2'], 2), [
+    '/layer1/conv1/Conv_output_0',
+    'conv2',
+  ]);
 });

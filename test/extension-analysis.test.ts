@@ -5,23 +5,41 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'fs';
 import * as path from 'path';
-import { AnalysisController, type AnalysisControllerHost, type AnalyzeRunner } from '../src/extension/analysisController';
+import {
+  AnalysisController,
+  type AnalysisControllerHost,
+  type AnalyzeRunner,
+} from '../src/extension/analysisController';
 import { ResultRegistry } from '../src/extension/results';
 import { analysisHtml } from '../src/extension/analysisHtml';
 import { throttle } from '../src/engine/analyses/job';
 import { AnalysisWorker, type RunHandlers } from '../src/worker/client';
 import { ReplensError } from '../src/engine/errors';
-import { parseAnalysisViewToHost, parseHostToAnalysisView, type AnalyzeJob, type HostToAnalysisView, type JobResult } from '../src/shared/messages';
+import {
+  parseAnalysisViewToHost,
+  parseHostToAnalysisView,
+  type AnalyzeJob,
+  type HostToAnalysisView,
+  type JobResult,
+} from '../src/shared/messages';
 import type { AnalysisResult } from '../src/shared/result';
 import { PANEL_TABS, panelTabs, sparklinePoints } from '../webview/analysis/tabs';
 import { DEFAULT_LIGHT } from '../webview/charts/theme';
 import { gatedWorker, runGated } from './helpers/gate';
 import { tempDir } from './helpers/tmp';
 
-const SAMPLE = JSON.parse(fs.readFileSync(path.join(__dirname, 'fixtures', 'report', 'sample-result.json'), 'utf8')) as AnalysisResult;
+const SAMPLE = JSON.parse(
+  fs.readFileSync(path.join(__dirname, 'fixtures', 'report', 'sample-result.json'), 'utf8'),
+) as AnalysisResult;
 const WORKER = path.join(__dirname, '..', 'dist', 'worker.js');
 const EX = path.join(__dirname, '..', 'examples');
-const job: AnalyzeJob = { kind: 'analyze', modelPath: '/m/a.onnx', data: { path: '/d/x.npy' }, analyses: ['rra'], samples: 100 };
+const job: AnalyzeJob = {
+  kind: 'analyze',
+  modelPath: '/m/a.onnx',
+  data: { path: '/d/x.npy' },
+  analyses: ['rra'],
+  samples: 100,
+};
 const flush = () => new Promise((r) => setImmediate(r));
 
 class FakeRunner implements AnalyzeRunner {
@@ -39,15 +57,26 @@ function harness() {
   const results: { state: string; layers: number }[] = [];
   const runner = new FakeRunner();
   const host: AnalysisControllerHost = {
-    post: (m) => { posted.push(parseHostToAnalysisView(JSON.parse(JSON.stringify(m)))); },
-    runner: () => runner, log: () => undefined, showLog: () => undefined,
+    post: (m) => {
+      posted.push(parseHostToAnalysisView(JSON.parse(JSON.stringify(m))));
+    },
+    runner: () => runner,
+    log: () => undefined,
+    showLog: () => undefined,
     onResult: (r, _m, state) => results.push({ state, layers: r.analyses.rra?.perLayer.length ?? 0 }),
     exportResult: async (_r, f) => `/out/x.${f}`,
   };
   return { c: new AnalysisController(host), posted, results, runner };
 }
 
-const partial = (layers: number): AnalysisResult => ({ ...SAMPLE, complete: false, analyses: { ...SAMPLE.analyses, rra: { ...SAMPLE.analyses.rra!, perLayer: SAMPLE.analyses.rra!.perLayer.slice(0, layers) } } });
+const partial = (layers: number): AnalysisResult => ({
+  ...SAMPLE,
+  complete: false,
+  analyses: {
+    ...SAMPLE.analyses,
+    rra: { ...SAMPLE.analyses.rra!, perLayer: SAMPLE.analyses.rra!.perLayer.slice(0, layers) },
+  },
+});
 
 test('controller: partial documents stream as "running"; the final one is complete and goes to the registry', async () => {
   const { c, posted, results, runner } = harness();
@@ -57,12 +86,18 @@ test('controller: partial documents stream as "running"; the final one is comple
   runner.calls[0].handlers.onPartial!({ kind: 'analysis', result: partial(1) });
   runner.calls[0].resolve({ kind: 'analyze', result: SAMPLE, modules: [], executionProvider: 'cpu', seconds: 1 });
   assert.equal(await done, 'complete');
-  assert.deepEqual(posted.map((m) => m.type === 'result' ? `result:${m.state}` : m.type), ['run', 'progress', 'result:running', 'result:complete']);
+  assert.deepEqual(
+    posted.map((m) => (m.type === 'result' ? `result:${m.state}` : m.type)),
+    ['run', 'progress', 'result:running', 'result:complete'],
+  );
   assert.deepEqual(results, [{ state: 'complete', layers: SAMPLE.analyses.rra!.perLayer.length }]);
   // The webview reloads: it gets the run and the final document again.
   posted.length = 0;
   await c.onMessage({ v: 1, type: 'ready' });
-  assert.deepEqual(posted.map((m) => m.type), ['run', 'result']);
+  assert.deepEqual(
+    posted.map((m) => m.type),
+    ['run', 'result'],
+  );
   await c.onMessage({ v: 1, type: 'export', format: 'csv' });
   assert.deepEqual(posted.at(-1), { v: 1, type: 'exported', what: 'CSV', path: '/out/x.csv' });
 });
@@ -76,7 +111,10 @@ test('controller: Cancel keeps the finished layers (state cancelled, no error ca
   assert.equal(await done, 'cancelled');
   const last = posted.at(-1)!;
   assert.equal(last.type, 'result');
-  if (last.type === 'result') { assert.equal(last.state, 'cancelled'); assert.equal(last.result.analyses.rra!.perLayer.length, 2); }
+  if (last.type === 'result') {
+    assert.equal(last.state, 'cancelled');
+    assert.equal(last.result.analyses.rra!.perLayer.length, 2);
+  }
   assert.ok(!posted.some((m) => m.type === 'error'));
   assert.deepEqual(results, [{ state: 'cancelled', layers: 2 }]);
   const again = c.start(job);
@@ -87,10 +125,19 @@ test('controller: Cancel keeps the finished layers (state cancelled, no error ca
 });
 
 test('messages: the analysis view protocol refuses malformed messages with one line', () => {
-  assert.throws(() => parseHostToAnalysisView({ v: 1, type: 'result', result: { schema: 'x' }, state: 'running' }), /replens.result\/2/);
-  assert.throws(() => parseHostToAnalysisView({ v: 1, type: 'result', result: SAMPLE, state: 'paused' }), /'state' must be/);
+  assert.throws(
+    () => parseHostToAnalysisView({ v: 1, type: 'result', result: { schema: 'x' }, state: 'running' }),
+    /replens.result\/2/,
+  );
+  assert.throws(
+    () => parseHostToAnalysisView({ v: 1, type: 'result', result: SAMPLE, state: 'paused' }),
+    /'state' must be/,
+  );
   assert.throws(() => parseAnalysisViewToHost({ v: 1, type: 'export', format: 'pdf' }), /html, json or csv/);
-  assert.throws(() => parseAnalysisViewToHost({ v: 1, type: 'png', chart: 'a', dataUrl: 'data:text/html,<b>' }), /PNG data URL/);
+  assert.throws(
+    () => parseAnalysisViewToHost({ v: 1, type: 'png', chart: 'a', dataUrl: 'data:text/html,<b>' }),
+    /PNG data URL/,
+  );
 });
 
 test('registry: results survive a reload from disk; unreadable files are skipped with a note', () => {
@@ -112,10 +159,17 @@ test('registry: results survive a reload from disk; unreadable files are skipped
 test('throttle: at most one send per interval, the latest value, flush sends what is pending', async () => {
   let t = 0;
   const sent: number[] = [];
-  const th = throttle<number>((v) => sent.push(v), 100, () => t);
-  th.push(1); th.push(2); th.push(3);
+  const th = throttle<number>(
+    (v) => sent.push(v),
+    100,
+    () => t,
+  );
+  th.push(1);
+  th.push(2);
+  th.push(3);
   assert.deepEqual(sent, [1]);
-  t = 50; th.push(4);
+  t = 50;
+  th.push(4);
   th.flush();
   assert.deepEqual(sent, [1, 4]);
   th.flush();
@@ -124,42 +178,87 @@ test('throttle: at most one send per interval, the latest value, flush sends wha
 
 test('tabs: each analysis of the sample result gets its tab and the report charts are all placed exactly once', () => {
   const tabs = panelTabs(SAMPLE, DEFAULT_LIGHT);
-  assert.deepEqual(tabs.map((t) => t.tab.id), PANEL_TABS.filter((t) => t.has(SAMPLE)).map((t) => t.id));
+  assert.deepEqual(
+    tabs.map((t) => t.tab.id),
+    PANEL_TABS.filter((t) => t.has(SAMPLE)).map((t) => t.id),
+  );
   assert.ok(tabs.some((t) => t.tab.id === 'rra' && t.charts.some((c) => c.id === 'nnls')));
   const placed = tabs.flatMap((t) => t.charts.map((c) => c.id));
   assert.equal(new Set(placed).size, placed.length);
   assert.equal(sparklinePoints([0, 2, 1], 60, 16), '0.0,16.0 30.0,0.0 60.0,8.0');
   assert.equal(sparklinePoints([0, 0], 60, 16), '');
-  const html = analysisHtml({ cspSource: 'vscode-resource:', nonce: 'N0nce', plotlyUri: 'p.js', scriptUri: 's.js', styleUri: 'c.css', modelPath: '/m/<a>.onnx' });
+  const html = analysisHtml({
+    cspSource: 'vscode-resource:',
+    nonce: 'N0nce',
+    plotlyUri: 'p.js',
+    scriptUri: 's.js',
+    styleUri: 'c.css',
+    modelPath: '/m/<a>.onnx',
+  });
   assert.match(html, /script-src 'nonce-N0nce'/);
   assert.equal((html.match(/<script nonce="N0nce"/g) ?? []).length, 2);
   assert.ok(!html.includes('<a>.onnx'));
 });
 
-test('with the real worker: partial documents per finished RRA layer; cancel midway keeps them', { timeout: 300_000, skip: !fs.existsSync(WORKER) && 'dist/worker.js is missing (npm run build)' }, async () => {
-  const w = new AnalysisWorker(WORKER);
-  const cacheDir = tempDir('replens-wcache-');
-  const base: AnalyzeJob = {
-    kind: 'analyze', modelPath: path.join(EX, 'fashion-mnist', 'model.onnx'), data: { path: path.join(EX, 'fashion-mnist', 'data', 't10k-images-idx3-ubyte.gz') },
-    analyses: ['summary', 'rra'], samples: 150, k: 4, cacheDir, noCache: true, runtime: { executionProvider: 'cpu' },
-  };
-  try {
-    const seen: number[] = [];
-    const r = await w.run(base, { onPartial: (p) => { if (p.kind === 'analysis') seen.push(p.result.analyses.rra?.perLayer.length ?? 0); } });
-    assert.equal(r.kind, 'analyze');
-    if (r.kind !== 'analyze') return;
-    assert.ok(r.modules.some((m) => m.module === 'stem.conv'), 'module index for the lenses');
-    assert.ok(seen.length >= 2 && seen.at(-1)! >= 1, `partials ${seen}`);
-    assert.ok(seen.every((v, i) => i === 0 || v >= seen[i - 1]), 'monotone');
-    // Cancel once two layers are done: the last partial still has them. The gated worker sends each layer's partial
-    // at once (it waits out the 250 ms partial throttle after each) and holds the job at the partial with two layers
-    // until the host's cancel has arrived, so the cancel lands before the third layer by construction.
-    const g = gatedWorker();
+test(
+  'with the real worker: partial documents per finished RRA layer; cancel midway keeps them',
+  { timeout: 300_000, skip: !fs.existsSync(WORKER) && 'dist/worker.js is missing (npm run build)' },
+  async () => {
+    const w = new AnalysisWorker(WORKER);
+    const cacheDir = tempDir('replens-wcache-');
+    const base: AnalyzeJob = {
+      kind: 'analyze',
+      modelPath: path.join(EX, 'fashion-mnist', 'model.onnx'),
+      data: { path: path.join(EX, 'fashion-mnist', 'data', 't10k-images-idx3-ubyte.gz') },
+      analyses: ['summary', 'rra'],
+      samples: 150,
+      k: 4,
+      cacheDir,
+      noCache: true,
+      runtime: { executionProvider: 'cpu' },
+    };
     try {
-      const ac = new AbortController();
-      let kept = 0;
-      await assert.rejects(runGated(g, { on: 'partial', min: 2, spacingMs: 300 }, base, { signal: ac.signal, onPartial: (p) => { if (p.kind !== 'analysis') return; kept = p.result.analyses.rra?.perLayer.length ?? 0; if (kept >= 2) ac.abort(); } }), (e: unknown) => e instanceof ReplensError && e.code === 'E_CANCELLED');
-      assert.equal(kept, 2);
-    } finally { await g.dispose(); }
-  } finally { await w.dispose(); }
-});
+      const seen: number[] = [];
+      const r = await w.run(base, {
+        onPartial: (p) => {
+          if (p.kind === 'analysis') seen.push(p.result.analyses.rra?.perLayer.length ?? 0);
+        },
+      });
+      assert.equal(r.kind, 'analyze');
+      if (r.kind !== 'analyze') return;
+      assert.ok(
+        r.modules.some((m) => m.module === 'stem.conv'),
+        'module index for the lenses',
+      );
+      assert.ok(seen.length >= 2 && seen.at(-1)! >= 1, `partials ${seen}`);
+      assert.ok(
+        seen.every((v, i) => i === 0 || v >= seen[i - 1]),
+        'monotone',
+      );
+      // Cancel once two layers are done: the last partial still has them. The gated worker sends each layer's partial
+      // at once (it waits out the 250 ms partial throttle after each) and holds the job at the partial with two layers
+      // until the host's cancel has arrived, so the cancel lands before the third layer by construction.
+      const g = gatedWorker();
+      try {
+        const ac = new AbortController();
+        let kept = 0;
+        await assert.rejects(
+          runGated(g, { on: 'partial', min: 2, spacingMs: 300 }, base, {
+            signal: ac.signal,
+            onPartial: (p) => {
+              if (p.kind !== 'analysis') return;
+              kept = p.result.analyses.rra?.perLayer.length ?? 0;
+              if (kept >= 2) ac.abort();
+            },
+          }),
+          (e: unknown) => e instanceof ReplensError && e.code === 'E_CANCELLED',
+        );
+        assert.equal(kept, 2);
+      } finally {
+        await g.dispose();
+      }
+    } finally {
+      await w.dispose();
+    }
+  },
+);

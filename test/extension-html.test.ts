@@ -15,8 +15,10 @@ const opts = {
 };
 
 test('the CSP is strict: nothing by default, scripts only with the nonce, styles and fonts from the webview origin', () => {
-  assert.equal(contentSecurityPolicy('https://x.test', 'abc'),
-    "default-src 'none'; img-src https://x.test data:; style-src https://x.test 'unsafe-inline'; script-src 'nonce-abc'; font-src https://x.test;");
+  assert.equal(
+    contentSecurityPolicy('https://x.test', 'abc'),
+    "default-src 'none'; img-src https://x.test data:; style-src https://x.test 'unsafe-inline'; script-src 'nonce-abc'; font-src https://x.test;",
+  );
   const html = inspectHtml(opts);
   const meta = /<meta http-equiv="Content-Security-Policy" content="([^"]*)">/.exec(html);
   assert.ok(meta, 'CSP meta tag');
@@ -31,7 +33,10 @@ test('exactly two scripts, both external and both carrying the nonce: plotly fir
   const html = inspectHtml(opts);
   const scripts = [...html.matchAll(/<script([^>]*)>([\s\S]*?)<\/script>/g)];
   assert.equal(scripts.length, 2);
-  assert.deepEqual(scripts.map((m) => /src="([^"]+)"/.exec(m[1])![1]), [opts.plotlyUri, opts.scriptUri]);
+  assert.deepEqual(
+    scripts.map((m) => /src="([^"]+)"/.exec(m[1])![1]),
+    [opts.plotlyUri, opts.scriptUri],
+  );
   for (const m of scripts) {
     assert.match(m[1], /nonce="n0nce\+\/="/);
     assert.equal(m[2].trim(), '', 'no inline script body');
@@ -47,21 +52,29 @@ test('the DOM contract the end-to-end test relies on is in the document from the
   assert.match(html, /<table id="layers-table">\s*<thead><tr>[\s\S]*<\/tr><\/thead>\s*<tbody><\/tbody>\s*<\/table>/);
   assert.match(html, /<div id="param-chart"[^>]*><\/div>/);
   assert.match(html, /<section id="error-card"[^>]*hidden>/);
-  for (const c of ['name', 'op', 'output', 'shape', 'params', 'module']) assert.match(html, new RegExp(`<th [^>]*class="col-${c}`));
+  for (const c of ['name', 'op', 'output', 'shape', 'params', 'module'])
+    assert.match(html, new RegExp(`<th [^>]*class="col-${c}`));
   // header cells and the webview's row cells use the same keys in the same order
-  assert.deepEqual(LAYER_COLUMNS.map((c) => c.key), [...COLUMN_KEYS]);
+  assert.deepEqual(
+    LAYER_COLUMNS.map((c) => c.key),
+    [...COLUMN_KEYS],
+  );
 });
 
 test('the model path is escaped wherever it appears', () => {
   const html = inspectHtml(opts);
   assert.ok(!html.includes('res"net<1>'));
-  assert.match(html, /<h1 id="model-name" title="\/work\/models\/res&quot;net&lt;1&gt;\.onnx">res&quot;net&lt;1&gt;\.onnx<\/h1>/);
+  assert.match(
+    html,
+    /<h1 id="model-name" title="\/work\/models\/res&quot;net&lt;1&gt;\.onnx">res&quot;net&lt;1&gt;\.onnx<\/h1>/,
+  );
   assert.match(html, /<meta name="replens-model" content="\/work\/models\/res&quot;net&lt;1&gt;\.onnx">/);
   assert.match(html, /<title>RepLens: res&quot;net&lt;1&gt;\.onnx<\/title>/);
 });
 
 test('a fresh nonce per render', () => {
-  const a = makeNonce(), b = makeNonce();
+  const a = makeNonce(),
+    b = makeNonce();
   assert.notEqual(a, b);
   assert.match(a, /^[A-Za-z0-9+/]{24}$/);
 });

@@ -18,19 +18,38 @@ import type { Batch } from '../src/engine/data/dataset';
 
 const pool = new SessionPool({ executionProvider: 'cpu' });
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'replens-fixed-batch-'));
-test.after(async () => { await pool.dispose(); fs.rmSync(tmp, { recursive: true, force: true }); });
+test.after(async () => {
+  await pool.dispose();
+  fs.rmSync(tmp, { recursive: true, force: true });
+});
 
 /** x [B,2,5,5] → Conv → Relu → (Flatten | Reshape to the constant [B, -1]) → Gemm → y [B,3]. */
 function model(batch: number, flatten: 'flatten' | 'reshape-constant'): ModelProto {
   const g = new GraphBuilder('fixed', 13, 7);
   const x = g.input('x', [batch, 2, 5, 5]);
-  const conv = g.node('Conv', [x, g.randomInit('w', [4, 2, 3, 3]), g.randomInit('b', [4])], { pads: [1, 1, 1, 1] }, { name: '/conv/Conv', outputs: ['conv_out'] });
+  const conv = g.node(
+    'Conv',
+    [x, g.randomInit('w', [4, 2, 3, 3]), g.randomInit('b', [4])],
+    { pads: [1, 1, 1, 1] },
+    { name: '/conv/Conv', outputs: ['conv_out'] },
+  );
   const relu = g.node('Relu', [conv], {}, { name: '/relu/Relu', outputs: ['relu_out'] });
-  const flat = flatten === 'flatten'
-    ? g.node('Flatten', [relu], { axis: 1 }, { name: '/flat/Flatten', outputs: ['flat_out'] })
-    // What torch's legacy exporter emits for x.view(1, -1) traced at batch 1: the batch is baked in.
-    : g.node('Reshape', [relu, g.initInt64('shape', [2], [batch, -1])], {}, { name: '/flat/Reshape', outputs: ['flat_out'] });
-  g.node('Gemm', [flat, g.randomInit('fw', [3, 100]), g.randomInit('fb', [3])], { transB: 1 }, { name: '/fc/Gemm', outputs: ['y'] });
+  const flat =
+    flatten === 'flatten'
+      ? g.node('Flatten', [relu], { axis: 1 }, { name: '/flat/Flatten', outputs: ['flat_out'] })
+      : // What torch's legacy exporter emits for x.view(1, -1) traced at batch 1: the batch is baked in.
+        g.node(
+          'Reshape',
+          [relu, g.initInt64('shape', [2], [batch, -1])],
+          {},
+          { name: '/flat/Reshape', outputs: ['flat_out'] },
+        );
+  g.node(
+    'Gemm',
+    [flat, g.randomInit('fw', [3, 100]), g.randomInit('fb', [3])],
+    { transB: 1 },
+    { name: '/fc/Gemm', outputs: ['y'] },
+  );
   g.output('y', [batch, 3]);
   return g.build();
 }
@@ -38,13 +57,26 @@ function model(batch: number, flatten: 'flatten' | 'reshape-constant'): ModelPro
 function samples(n: number, seed: number): Float32Array {
   const x = new Float32Array(n * 50);
   let s = seed;
-  for (let i = 0; i < x.length; i++) { s = (s * 1103515245 + 12345) % 2147483648; x[i] = s / 2147483648 - 0.5; }
+  for (let i = 0; i < x.length; i++) {
+    s = (s * 1103515245 + 12345) % 2147483648;
+    x[i] = s / 2147483648 - 0.5;
+  }
   return x;
 }
 
 /** The reference: the original model run at its own batch size, one sample padded run at a time. */
-async function reference(m: ModelProto, key: string, batch: number, x: Float32Array, n: number, tensor: string): Promise<Float32Array> {
-  const withTensor = { ...m, graph: { ...m.graph!, output: [...m.graph!.output, { ...m.graph!.output[0], name: tensor, type: null }] } } as ModelProto;
+async function reference(
+  m: ModelProto,
+  key: string,
+  batch: number,
+  x: Float32Array,
+  n: number,
+  tensor: string,
+): Promise<Float32Array> {
+  const withTensor = {
+    ...m,
+    graph: { ...m.graph!, output: [...m.graph!.output, { ...m.graph!.output[0], name: tensor, type: null }] },
+  } as ModelProto;
   const ms = await pool.get(`${key}#ref:${tensor}`, withTensor, 'reference');
   const rows: number[] = [];
   for (let i = 0; i < n; i += batch) {
@@ -58,7 +90,7 @@ async function reference(m: ModelProto, key: string, batch: number, x: Float32Ar
   return Float32Array.from(rows);
 }
 
-test('fixedBatch reads the input\'s first dimension; dynamic models are left alone', async () => {
+test("fixedBatch reads the input's first dimension; dynamic models are left alone", async () => {
   assert.equal(fixedBatch(model(1, 'flatten'), 'x'), 1);
   assert.equal(fixedBatch(model(2, 'reshape-constant'), 'x'), 2);
   const dyn = model(1, 'flatten');
@@ -75,7 +107,10 @@ test('a fixed batch that is safe to free is relaxed; one baked into a Reshape ru
   assert.equal(fixedBatch(safe.proto, 'x'), null);
   const baked = await adaptBatch(model(2, 'reshape-constant'), 'x', [2, 5, 5], pool, 'baked');
   assert.equal(baked.runBatch, 2);
-  assert.match(baked.note!, /fixed at 2 and cannot be freed \(.*\); running 2 samples at a time, the last batch padded/);
+  assert.match(
+    baked.note!,
+    /fixed at 2 and cannot be freed \(.*\); running 2 samples at a time, the last batch padded/,
+  );
 });
 
 test('rebatch regroups any batches into runs of the fixed size and pads only the last', async () => {
@@ -88,7 +123,8 @@ test('rebatch regroups any batches into runs of the fixed size and pads only the
     }
   }
   const runs = [];
-  for await (const b of rebatch(source(), 3)) runs.push({ x: [...b.x], shape: b.shape, labels: [...b.labels!], start: b.start, valid: b.valid });
+  for await (const b of rebatch(source(), 3))
+    runs.push({ x: [...b.x], shape: b.shape, labels: [...b.labels!], start: b.start, valid: b.valid });
   assert.deepEqual(runs, [
     { x: [0, 1, 2, 3, 4, 5], shape: [3, 2], labels: [0, 1, 2], start: 0, valid: 3 },
     { x: [6, 7, 8, 9, 10, 11], shape: [3, 2], labels: [3, 4, 5], start: 3, valid: 3 },
@@ -96,21 +132,38 @@ test('rebatch regroups any batches into runs of the fixed size and pads only the
   ]);
 });
 
-test('activations on fixed-batch models at the default batch size equal runs at the model\'s own batch size', async () => {
+test("activations on fixed-batch models at the default batch size equal runs at the model's own batch size", async () => {
   const n = 7; // odd: with a fixed batch of 2 the last run is padded
   const x = samples(n, 3);
   const xFile = path.join(tmp, 'x.npy');
   writeNpy(xFile, { shape: [n, 2, 5, 5], data: x });
-  for (const [batch, kind] of [[1, 'flatten'], [2, 'reshape-constant'], [2, 'flatten']] as const) {
+  for (const [batch, kind] of [
+    [1, 'flatten'],
+    [2, 'reshape-constant'],
+    [2, 'flatten'],
+  ] as const) {
     const m = model(batch, kind);
     const file = path.join(tmp, `m-${batch}-${kind}.onnx`);
     saveModel(m, file);
     const out = path.join(tmp, `out-${batch}-${kind}`);
     const log: string[] = [];
-    const res = await runActivationsJob({ kind: 'activations', modelPath: file, tensors: ['relu_out', 'y'], reduce: 'none', outDir: out, input: xFile },
-      pool, { signal: new AbortController().signal, progress: () => undefined, partial: () => undefined, log: (l) => { log.push(l); } });
+    const res = await runActivationsJob(
+      { kind: 'activations', modelPath: file, tensors: ['relu_out', 'y'], reduce: 'none', outDir: out, input: xFile },
+      pool,
+      {
+        signal: new AbortController().signal,
+        progress: () => undefined,
+        partial: () => undefined,
+        log: (l) => {
+          log.push(l);
+        },
+      },
+    );
     assert.equal(res.samples, n);
-    assert.ok(log.some((l) => /batch size is fixed at/.test(l)), log.join('\n'));
+    assert.ok(
+      log.some((l) => /batch size is fixed at/.test(l)),
+      log.join('\n'),
+    );
     for (const t of ['relu_out', 'y']) {
       const got = readNpy(path.join(out, res.files[t]));
       const want = await reference(m, file, batch, x, n, t);
@@ -131,29 +184,72 @@ test('analyze runs fixed-batch models: the relaxed and the padded paths give the
   for (const kind of ['flatten', 'reshape-constant'] as const) {
     const file = path.join(tmp, `analyze-${kind}.onnx`);
     saveModel(model(2, kind), file);
-    const r = await analyze({ modelPath: file, data: { path: xFile }, analyses: ['summary', 'rra'], layers: ['relu_out', 'y'], k: 3, noCache: true, cacheDir: path.join(tmp, 'cache') }, pool);
+    const r = await analyze(
+      {
+        modelPath: file,
+        data: { path: xFile },
+        analyses: ['summary', 'rra'],
+        layers: ['relu_out', 'y'],
+        k: 3,
+        noCache: true,
+        cacheDir: path.join(tmp, 'cache'),
+      },
+      pool,
+    );
     assert.equal(r.complete, true);
     assert.equal(r.dataset.samples, n);
-    assert.ok(r.notes.some((note) => new RegExp(kind === 'flatten' ? 'fixed at 2; running a copy with a free batch dimension' : 'fixed at 2 and cannot be freed').test(note)), r.notes.join('\n'));
+    assert.ok(
+      r.notes.some((note) =>
+        new RegExp(
+          kind === 'flatten'
+            ? 'fixed at 2; running a copy with a free batch dimension'
+            : 'fixed at 2 and cannot be freed',
+        ).test(note),
+      ),
+      r.notes.join('\n'),
+    );
     results.push(r);
   }
   const [relaxed, padded] = results;
   for (const [i, a] of relaxed.analyses.summary!.perLayer.entries()) {
     const b = padded.analyses.summary!.perLayer[i];
-    assert.ok(Math.abs(a.mean - b.mean) < 1e-6 && Math.abs(a.std - b.std) < 1e-6, `${a.tensor}: ${a.mean}/${a.std} vs ${b.mean}/${b.std}`);
+    assert.ok(
+      Math.abs(a.mean - b.mean) < 1e-6 && Math.abs(a.std - b.std) < 1e-6,
+      `${a.tensor}: ${a.mean}/${a.std} vs ${b.mean}/${b.std}`,
+    );
   }
-  assert.deepEqual(padded.analyses.rra!.perLayer.map((l) => l.id?.twonn?.toFixed(4)), relaxed.analyses.rra!.perLayer.map((l) => l.id?.twonn?.toFixed(4)));
+  assert.deepEqual(
+    padded.analyses.rra!.perLayer.map((l) => l.id?.twonn?.toFixed(4)),
+    relaxed.analyses.rra!.perLayer.map((l) => l.id?.twonn?.toFixed(4)),
+  );
 });
 
-test('--compare-layers names the second model\'s layers in its own terms', async () => {
+test("--compare-layers names the second model's layers in its own terms", async () => {
   const n = 9;
   const xFile = path.join(tmp, 'x9c.npy');
   writeNpy(xFile, { shape: [n, 2, 5, 5], data: samples(n, 12) });
-  const a = path.join(tmp, 'cmp-a.onnx'), b = path.join(tmp, 'cmp-b.onnx');
+  const a = path.join(tmp, 'cmp-a.onnx'),
+    b = path.join(tmp, 'cmp-b.onnx');
   saveModel(model(2, 'flatten'), a);
   saveModel(model(2, 'reshape-constant'), b);
-  const r = await analyze({ modelPath: a, compare: b, data: { path: xFile }, analyses: ['rra'], layers: ['relu_out', 'y'], compareLayers: ['/relu/Relu', '/fc/Gemm'], k: 3, noCache: true, cacheDir: path.join(tmp, 'cache') }, pool);
-  assert.deepEqual(r.compare!.layers.map((l) => l.tensor), ['relu_out', 'y']);
+  const r = await analyze(
+    {
+      modelPath: a,
+      compare: b,
+      data: { path: xFile },
+      analyses: ['rra'],
+      layers: ['relu_out', 'y'],
+      compareLayers: ['/relu/Relu', '/fc/Gemm'],
+      k: 3,
+      noCache: true,
+      cacheDir: path.join(tmp, 'cache'),
+    },
+    pool,
+  );
+  assert.deepEqual(
+    r.compare!.layers.map((l) => l.tensor),
+    ['relu_out', 'y'],
+  );
   // The same weights: identical activations, so identical kNN graphs between the models.
   const inter = r.analyses.rra!.interModel!;
   assert.deepEqual([inter.values[0][0], inter.values[1][1]], [1, 1]);

@@ -35,22 +35,50 @@ function mutate(buf: Buffer, rnd: () => number): { out: Buffer; what: string } {
   const pos = (n: number) => (n <= 0 ? 0 : rnd() < 0.5 ? int(Math.min(n, 64)) : int(n));
   const b = Buffer.from(buf);
   switch (int(7)) {
-    case 0: { const p = pos(b.length), bit = int(8); if (b.length) b[p] ^= 1 << bit; return { out: b, what: `flip bit ${bit} at ${p}` }; }
-    case 1: { const p = pos(b.length), v = INTERESTING_8[int(INTERESTING_8.length)]; if (b.length) b[p] = v; return { out: b, what: `byte ${v} at ${p}` }; }
+    case 0: {
+      const p = pos(b.length),
+        bit = int(8);
+      if (b.length) b[p] ^= 1 << bit;
+      return { out: b, what: `flip bit ${bit} at ${p}` };
+    }
+    case 1: {
+      const p = pos(b.length),
+        v = INTERESTING_8[int(INTERESTING_8.length)];
+      if (b.length) b[p] = v;
+      return { out: b, what: `byte ${v} at ${p}` };
+    }
     case 2: {
-      const p = pos(Math.max(0, b.length - 4)), v = INTERESTING_32[int(INTERESTING_32.length)], le = rnd() < 0.5;
-      if (b.length >= 4) { if (le) b.writeUInt32LE(v, p); else b.writeUInt32BE(v, p); }
+      const p = pos(Math.max(0, b.length - 4)),
+        v = INTERESTING_32[int(INTERESTING_32.length)],
+        le = rnd() < 0.5;
+      if (b.length >= 4) {
+        if (le) b.writeUInt32LE(v, p);
+        else b.writeUInt32BE(v, p);
+      }
       return { out: b, what: `u32${le ? 'le' : 'be'} ${v} at ${p}` };
     }
-    case 3: { const n = int(b.length + 1); return { out: b.subarray(0, n), what: `truncate to ${n}` }; }
+    case 3: {
+      const n = int(b.length + 1);
+      return { out: b.subarray(0, n), what: `truncate to ${n}` };
+    }
     case 4: {
-      const p = pos(b.length), n = 1 + int(16), ins = Buffer.from(Array.from({ length: n }, () => int(256)));
+      const p = pos(b.length),
+        n = 1 + int(16),
+        ins = Buffer.from(Array.from({ length: n }, () => int(256)));
       return { out: Buffer.concat([b.subarray(0, p), ins, b.subarray(p)]), what: `insert ${n} at ${p}` };
     }
-    case 5: { const p = pos(b.length), n = 1 + int(16); return { out: Buffer.concat([b.subarray(0, p), b.subarray(p + n)]), what: `delete ${n} at ${p}` }; }
+    case 5: {
+      const p = pos(b.length),
+        n = 1 + int(16);
+      return { out: Buffer.concat([b.subarray(0, p), b.subarray(p + n)]), what: `delete ${n} at ${p}` };
+    }
     default: {
-      const p = pos(b.length), n = 1 + int(64);
-      return { out: Buffer.concat([b.subarray(0, p + n), b.subarray(p, p + n), b.subarray(p + n)]), what: `duplicate ${n} at ${p}` };
+      const p = pos(b.length),
+        n = 1 + int(64);
+      return {
+        out: Buffer.concat([b.subarray(0, p + n), b.subarray(p, p + n), b.subarray(p + n)]),
+        what: `duplicate ${n} at ${p}`,
+      };
     }
   }
 }
@@ -59,13 +87,54 @@ function mutate(buf: Buffer, rnd: () => number): { out: Buffer; what: string } {
 function mutateText(s: string, rnd: () => number): { out: string; what: string } {
   const int = (n: number) => Math.floor(rnd() * n);
   const p = int(s.length + 1);
-  const pieces = ['{', '}', '[', ']', '"', ',', ':', '0', '-1', '1e999', '99999999', 'null', 'true', '"x"', '\n', '\\', '\u0000', '\uFEFF'];
-  if (rnd() < 0.5) { const ins = pieces[int(pieces.length)]; return { out: s.slice(0, p) + ins + s.slice(p), what: `insert ${JSON.stringify(ins)} at ${p}` }; }
+  const pieces = [
+    '{',
+    '}',
+    '[',
+    ']',
+    '"',
+    ',',
+    ':',
+    '0',
+    '-1',
+    '1e999',
+    '99999999',
+    'null',
+    'true',
+    '"x"',
+    '\n',
+    '\\',
+    '\u0000',
+    '\uFEFF',
+  ];
+  if (rnd() < 0.5) {
+    const ins = pieces[int(pieces.length)];
+    return { out: s.slice(0, p) + ins + s.slice(p), what: `insert ${JSON.stringify(ins)} at ${p}` };
+  }
   const n = 1 + int(8);
   return { out: s.slice(0, p) + s.slice(p + n), what: `delete ${n} at ${p}` };
 }
 
-const ODD_VALUES: unknown[] = [0, -1, 0.5, 1e9, 2 ** 31, 2 ** 53, 1e-9, '', 'x', 'NHWC', [], [0], [1, 2, 3], [100000, 100000], [1e9, 1], {}, null, true];
+const ODD_VALUES: unknown[] = [
+  0,
+  -1,
+  0.5,
+  1e9,
+  2 ** 31,
+  2 ** 53,
+  1e-9,
+  '',
+  'x',
+  'NHWC',
+  [],
+  [0],
+  [1, 2, 3],
+  [100000, 100000],
+  [1e9, 1],
+  {},
+  null,
+  true,
+];
 
 /** Sets one leaf of the config (or a new key in one of its objects) to an odd value. */
 function mutateValue(base: Record<string, unknown>, rnd: () => number): { out: string; what: string } {
@@ -75,14 +144,16 @@ function mutateValue(base: Record<string, unknown>, rnd: () => number): { out: s
   const block = blocks[int(blocks.length)];
   const target: Record<string, unknown> = block ? obj[block] : obj;
   const keys = [...Object.keys(target), 'format', 'x', 'layout', 'resize', 'executionProvider'];
-  const key = keys[int(keys.length)], value = ODD_VALUES[int(ODD_VALUES.length)];
+  const key = keys[int(keys.length)],
+    value = ODD_VALUES[int(ODD_VALUES.length)];
   target[key] = value;
   return { out: JSON.stringify(obj), what: `${block ? `${block}.` : ''}${key} = ${JSON.stringify(value)}` };
 }
 
 function idx(type: number, dims: number[], payload: Buffer): Buffer {
   const head = Buffer.alloc(4 + 4 * dims.length);
-  head[2] = type; head[3] = dims.length;
+  head[2] = type;
+  head[3] = dims.length;
   dims.forEach((d, i) => head.writeUInt32BE(d, 4 + 4 * i));
   return Buffer.concat([head, payload]);
 }
@@ -125,31 +196,77 @@ function seeds(dir: string): Seed[] {
   };
   return [
     { name: 'idx raw', file: 'a-images-idx3-ubyte', bytes: idx(0x08, [4, 5, 6], px), spec: (f) => ({ path: f }) },
-    { name: 'idx float32 4-D', file: 'b-images-idx3-ubyte', bytes: idx(0x0d, [2, 2, 3, 1], Buffer.alloc(48, 0x3f)), spec: (f) => ({ path: f }) },
-    { name: 'idx gz', file: 'c-images-idx3-ubyte.gz', bytes: zlib.gzipSync(idx(0x08, [4, 5, 6], px)), spec: (f) => ({ path: f }) },
-    { name: 'idx labels', file: 'l-labels-idx1-ubyte', bytes: labelsIdx, spec: (f) => ({ path: goodImages, labels: f }) },
-    { name: 'idx labels gz', file: 'l-labels-idx1-ubyte.gz', bytes: zlib.gzipSync(labelsIdx), spec: (f) => ({ path: goodImages, labels: f }) },
+    {
+      name: 'idx float32 4-D',
+      file: 'b-images-idx3-ubyte',
+      bytes: idx(0x0d, [2, 2, 3, 1], Buffer.alloc(48, 0x3f)),
+      spec: (f) => ({ path: f }),
+    },
+    {
+      name: 'idx gz',
+      file: 'c-images-idx3-ubyte.gz',
+      bytes: zlib.gzipSync(idx(0x08, [4, 5, 6], px)),
+      spec: (f) => ({ path: f }),
+    },
+    {
+      name: 'idx labels',
+      file: 'l-labels-idx1-ubyte',
+      bytes: labelsIdx,
+      spec: (f) => ({ path: goodImages, labels: f }),
+    },
+    {
+      name: 'idx labels gz',
+      file: 'l-labels-idx1-ubyte.gz',
+      bytes: zlib.gzipSync(labelsIdx),
+      spec: (f) => ({ path: goodImages, labels: f }),
+    },
     { name: 'npy uint8', file: 'd.npy', bytes: encodeNpy(x), spec: (f) => ({ path: f, labels: goodLabels }) },
-    { name: 'npy float32 NHWC', file: 'e.npy', bytes: encodeNpy({ shape: [2, 3, 2, 3], data: Float32Array.from({ length: 36 }, (_, i) => i / 8) }), spec: (f) => ({ path: f }) },
-    { name: 'npy labels', file: 'l.npy', bytes: encodeNpy({ shape: [4], data: BigInt64Array.from([3n, 0n, 2n, 1n]) }), spec: (f) => ({ path: goodImages, labels: f }) },
+    {
+      name: 'npy float32 NHWC',
+      file: 'e.npy',
+      bytes: encodeNpy({ shape: [2, 3, 2, 3], data: Float32Array.from({ length: 36 }, (_, i) => i / 8) }),
+      spec: (f) => ({ path: f }),
+    },
+    {
+      name: 'npy labels',
+      file: 'l.npy',
+      bytes: encodeNpy({ shape: [4], data: BigInt64Array.from([3n, 0n, 2n, 1n]) }),
+      spec: (f) => ({ path: goodImages, labels: f }),
+    },
     { name: 'npz stored', file: 'f.npz', bytes: npzOf(0, { x, y }), spec: (f) => ({ path: f }) },
     { name: 'npz deflated', file: 'g.npz', bytes: npzOf(6, { images: x, labels: y }), spec: (f) => ({ path: f }) },
-    { name: 'numpy npz', file: 'h.npz', bytes: fs.readFileSync(path.join(__dirname, 'fixtures', 'data', 'numpy-compressed.npz')), spec: (f) => ({ path: f }) },
+    {
+      name: 'numpy npz',
+      file: 'h.npz',
+      bytes: fs.readFileSync(path.join(__dirname, 'fixtures', 'data', 'numpy-compressed.npz')),
+      spec: (f) => ({ path: f }),
+    },
     { name: 'png gray', file: 'a.png', bytes: pngOf(5, 4, 0), spec: imageFolder('a.png') },
     { name: 'png rgba', file: 'b.png', bytes: pngOf(3, 6, 6), spec: imageFolder('b.png') },
-    { name: 'jpeg', file: 'c.jpg', bytes: Buffer.from(jpeg.encode({ width: 16, height: 8, data: Buffer.alloc(16 * 8 * 4, 99) }, 80).data), spec: imageFolder('c.jpg') },
+    {
+      name: 'jpeg',
+      file: 'c.jpg',
+      bytes: Buffer.from(jpeg.encode({ width: 16, height: 8, data: Buffer.alloc(16 * 8 * 4, 99) }, 80).data),
+      spec: imageFolder('c.jpg'),
+    },
   ];
 }
 
 /** Opens and reads every batch, as a capture does. */
 async function readAll(spec: DatasetSpec, opts: Parameters<typeof openDataset>[1] = {}): Promise<void> {
   const ds = await openDataset(spec, { memoryBudgetMB: BUDGET_MB, ...opts });
-  for await (const b of ds.batches(3)) assert.equal(b.x.length, b.shape.reduce((p, d) => p * d, 1));
+  for await (const b of ds.batches(3))
+    assert.equal(
+      b.x.length,
+      b.shape.reduce((p, d) => p * d, 1),
+    );
   await ds.close?.();
 }
 
 const made: string[] = [];
-after(() => { for (const d of made) fs.rmSync(d, { recursive: true, force: true }); });
+after(() => {
+  for (const d of made) fs.rmSync(d, { recursive: true, force: true });
+});
 
 function tmpDir(prefix: string): string {
   const d = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
@@ -157,7 +274,10 @@ function tmpDir(prefix: string): string {
   return d;
 }
 
-interface Tally { ok: number; errors: Map<string, number> }
+interface Tally {
+  ok: number;
+  errors: Map<string, number>;
+}
 
 /** Runs one case: success, or a one-line ReplensError that is not E_INTERNAL; anything else fails the test. */
 async function runCase(label: string, fn: () => Promise<void>, tally: Tally): Promise<void> {
@@ -187,7 +307,11 @@ test('fuzz: mutated IDX, .npy, .npz, PNG, JPEG and labels files end in success o
       // One to three stacked mutations.
       let bytes = s.bytes;
       const steps: string[] = [];
-      for (let k = 1 + Math.floor(rnd() * 3); k > 0; k--) { const m = mutate(bytes, rnd); bytes = m.out; steps.push(m.what); }
+      for (let k = 1 + Math.floor(rnd() * 3); k > 0; k--) {
+        const m = mutate(bytes, rnd);
+        bytes = m.out;
+        steps.push(m.what);
+      }
       fs.writeFileSync(file, bytes);
       await runCase(`${s.name} #${i} [${steps.join('; ')}]`, () => readAll(s.spec(file, dir)), tally);
     }
@@ -213,7 +337,9 @@ test('fuzz: mutated replens.json texts load (and their dataset opens) or fail wi
   const config = {
     dataset: { path: 'images-idx3-ubyte', labels: 'labels-idx1-ubyte', format: 'idx', limit: 3 },
     preprocess: { resize: [6, 7], mean: [0.5], std: [0.25], channels: 1, layout: 'NCHW', scale: 0.5 },
-    classNames: ['a', 'b'], batchSize: 2, memoryBudgetMB: 64,
+    classNames: ['a', 'b'],
+    batchSize: 2,
+    memoryBudgetMB: 64,
   };
   const base = JSON.stringify(config, null, 2);
   const rnd = rng(SEED ^ 0x9e3779b9);
@@ -223,15 +349,36 @@ test('fuzz: mutated replens.json texts load (and their dataset opens) or fail wi
     // Half the cases break the JSON text, half set a value the validator or the loaders must refuse (or accept).
     let text = base;
     const steps: string[] = [];
-    if (i % 2) for (let k = 1 + Math.floor(rnd() * 3); k > 0; k--) { const m = mutateText(text, rnd); text = m.out; steps.push(m.what); }
-    else { const m = mutateValue(config, rnd); text = m.out; steps.push(m.what); }
+    if (i % 2)
+      for (let k = 1 + Math.floor(rnd() * 3); k > 0; k--) {
+        const m = mutateText(text, rnd);
+        text = m.out;
+        steps.push(m.what);
+      }
+    else {
+      const m = mutateValue(config, rnd);
+      text = m.out;
+      steps.push(m.what);
+    }
     fs.writeFileSync(file, text);
-    await runCase(`replens.json #${i} [${steps.join('; ')}]`, async () => {
-      const cfg = loadConfig(file);
-      if (!cfg.dataset) return;
-      const ds = await openDataset(cfg.dataset, { preprocess: cfg.preprocess, classNames: cfg.classNames, memoryBudgetMB: Math.min(cfg.memoryBudgetMB ?? BUDGET_MB, BUDGET_MB) });
-      for await (const b of ds.batches(cfg.batchSize ?? 2)) assert.equal(b.x.length, b.shape.reduce((p, d) => p * d, 1));
-    }, tally);
+    await runCase(
+      `replens.json #${i} [${steps.join('; ')}]`,
+      async () => {
+        const cfg = loadConfig(file);
+        if (!cfg.dataset) return;
+        const ds = await openDataset(cfg.dataset, {
+          preprocess: cfg.preprocess,
+          classNames: cfg.classNames,
+          memoryBudgetMB: Math.min(cfg.memoryBudgetMB ?? BUDGET_MB, BUDGET_MB),
+        });
+        for await (const b of ds.batches(cfg.batchSize ?? 2))
+          assert.equal(
+            b.x.length,
+            b.shape.reduce((p, d) => p * d, 1),
+          );
+      },
+      tally,
+    );
   }
   t.diagnostic(summary(tally));
   assert.ok(tally.ok > 0 && tally.errors.size > 0, summary(tally));

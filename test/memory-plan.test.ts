@@ -3,18 +3,30 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { GraphBuilder } from '../src/engine/onnx/builder';
-import { BATCH_SHARE, KNN_TILE_BYTES, PROCESS_BYTES, planMemory, rraWorkingBytes, weightBytes, workBytesPerSample } from '../src/engine/capture/memory';
+import {
+  BATCH_SHARE,
+  KNN_TILE_BYTES,
+  PROCESS_BYTES,
+  planMemory,
+  rraWorkingBytes,
+  weightBytes,
+  workBytesPerSample,
+} from '../src/engine/capture/memory';
 
-const MB = 2 ** 20, GB = 2 ** 30;
+const MB = 2 ** 20,
+  GB = 2 ** 30;
 
-test('workBytesPerSample sums every node output\'s sample; weightBytes the initializers', () => {
+test("workBytesPerSample sums every node output's sample; weightBytes the initializers", () => {
   const g = new GraphBuilder('m', 13, 1);
   const x = g.input('x', ['N', 3, 8, 8]);
   const c = g.node('Conv', [x, g.randomInit('w', [4, 3, 3, 3])], { pads: [1, 1, 1, 1] }, { outputs: ['c'] });
   g.node('Relu', [c], {}, { outputs: ['y'] });
   g.output('y', ['N', 4, 8, 8]);
   const m = g.build();
-  const shapes = new Map([['c', ['N', 4, 8, 8]], ['y', ['N', 4, 8, 8]]] as [string, (string | number)[]][]);
+  const shapes = new Map([
+    ['c', ['N', 4, 8, 8]],
+    ['y', ['N', 4, 8, 8]],
+  ] as [string, (string | number)[]][]);
   assert.equal(workBytesPerSample(m, shapes), 2 * 4 * 8 * 8 * 4);
   assert.equal(weightBytes(m), 4 * 3 * 3 * 3 * 4);
   // An unknown dim counts nothing rather than a guess.

@@ -20,7 +20,7 @@ test('ars: hand-computed (3, 3, 1, 2) case', () => {
   const r = ars(a, [3, 3, 1, 2]);
   assert.deepEqual(r.rs, [1 / 3, 1 / 3, 0]);
   assert.deepEqual(r.ar, [0.5, 0, 0]);
-  const a0 = (2 * Math.atan((1 / 3) / 0.5)) / Math.PI;
+  const a0 = (2 * Math.atan(1 / 3 / 0.5)) / Math.PI;
   assert.deepEqual(r.ars, [a0, 1, null]);
   assert.equal(r.value, (a0 + 1) / 2);
 });
@@ -41,13 +41,16 @@ test('ars: equals the numpy fixture to 1e-12', () => {
   const r = ars(Float64Array.from(f.data), f.shape);
   assert.deepEqual(r.rs, f.rs);
   assert.deepEqual(r.ar, f.ar);
-  r.ars.forEach((v, i) => (f.ars[i] === null ? assert.equal(v, null) : assert.ok(Math.abs((v as number) - f.ars[i]) <= 1e-12, `kernel ${i}`)));
+  r.ars.forEach((v, i) =>
+    f.ars[i] === null ? assert.equal(v, null) : assert.ok(Math.abs((v as number) - f.ars[i]) <= 1e-12, `kernel ${i}`),
+  );
   assert.ok(Math.abs((r.value as number) - f.value) <= 1e-12);
   assert.ok(r.ars.includes(null) && r.ars.includes(1));
 });
 
 test('ars: argument errors', () => {
-  const bad = (fn: () => unknown, re: RegExp) => assert.throws(fn, (e: unknown) => e instanceof ReplensError && e.code === 'E_ARGUMENT' && re.test(e.message));
+  const bad = (fn: () => unknown, re: RegExp) =>
+    assert.throws(fn, (e: unknown) => e instanceof ReplensError && e.code === 'E_ARGUMENT' && re.test(e.message));
   bad(() => ars(new Float64Array(6), [2, 3]), /shape \(N, N/);
   bad(() => ars(new Float64Array(4), [4]), /shape \(N, N/);
   bad(() => ars(new Float64Array(3), [2, 2]), /needs 4 values/);

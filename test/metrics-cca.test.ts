@@ -39,7 +39,8 @@ function gaussian(seed: number, rows: number, cols: number): Mat<Float64Array> {
 function wellConditioned(seed: number, p: number, scale: number): Mat<Float64Array> {
   const r = rng(seed);
   const m = new Float64Array(p * p);
-  for (let i = 0; i < p; i++) for (let j = 0; j < p; j++) m[i * p + j] = (i === j ? 1 : 0) * scale + 0.3 * scale * (r() - 0.5) / Math.sqrt(p);
+  for (let i = 0; i < p; i++)
+    for (let j = 0; j < p; j++) m[i * p + j] = (i === j ? 1 : 0) * scale + (0.3 * scale * (r() - 0.5)) / Math.sqrt(p);
   return { data: m, rows: p, cols: p };
 }
 function addOffset(m: Mat<Float64Array>, seed: number): Mat<Float64Array> {
@@ -51,7 +52,9 @@ function addOffset(m: Mat<Float64Array>, seed: number): Mat<Float64Array> {
 // ------------------------------------------------------------------------------------------ numpy fixtures
 
 const agreement: Record<string, number> = {};
-function record(key: string, d: number) { agreement[key] = Math.max(agreement[key] ?? 0, d); }
+function record(key: string, d: number) {
+  agreement[key] = Math.max(agreement[key] ?? 0, d);
+}
 
 for (const name of ['basic', 'wide', 'svcca', 'relu', 'rankdef']) {
   test(`CCA agrees with the numpy reference to 1e-7: ${name}`, async () => {
@@ -70,7 +73,8 @@ for (const name of ['basic', 'wide', 'svcca', 'relu', 'rankdef']) {
       } else if (key.startsWith('svcca')) {
         const keep = key === 'svcca_99' ? 0.99 : 0.9;
         const got = await svcca(x, y, { keepVariance: keep });
-        assert.equal(got.kx, want.kx); assert.equal(got.ky, want.ky);
+        assert.equal(got.kx, want.kx);
+        assert.equal(got.ky, want.ky);
         close(got.value, want.value, `${name}.${key}.value`);
         const d = maxDiff(got.coefficients, want.coefficients);
         record('svcca', Math.max(d, Math.abs(got.value - want.value)));
@@ -93,16 +97,21 @@ for (const name of ['basic', 'wide', 'svcca', 'relu', 'rankdef']) {
   });
 }
 
-
-test('agreement summary (max |TS − numpy| per quantity)', () => { console.log('max |TS − numpy|:', JSON.stringify(agreement)); });
+test('agreement summary (max |TS − numpy| per quantity)', () => {
+  console.log('max |TS − numpy|:', JSON.stringify(agreement));
+});
 
 // ------------------------------------------------------------------------------------------ invariances
 
 test('CCA coefficients are unchanged by invertible linear maps of X and of Y (and by offsets)', async () => {
-  const n = 300, p1 = 12, p2 = 9;
+  const n = 300,
+    p1 = 12,
+    p2 = 9;
   const z = gaussian(1, n, 5);
-  const x0 = await gemm(z, gaussian(2, 5, p1)), y0 = await gemm(z, gaussian(3, 5, p2));
-  const nx = gaussian(4, n, p1), ny = gaussian(5, n, p2);
+  const x0 = await gemm(z, gaussian(2, 5, p1)),
+    y0 = await gemm(z, gaussian(3, 5, p2));
+  const nx = gaussian(4, n, p1),
+    ny = gaussian(5, n, p2);
   const x = { ...x0, data: x0.data.map((v, i) => v + 0.7 * nx.data[i]) };
   const y = { ...y0, data: y0.data.map((v, i) => v + 0.7 * ny.data[i]) };
   const base = await cca(x, y);
@@ -114,7 +123,11 @@ test('CCA coefficients are unchanged by invertible linear maps of X and of Y (an
   assert.ok(d < 1e-10, `coefficients moved by ${d}`);
   // isotropic scaling keeps the ridged result too (epsilon is relative to max|Σ|)
   const r1 = await cca(x, y, { epsilon: 1e-3 });
-  const r2 = await cca({ ...x, data: x.data.map((v) => 1e4 * v) }, { ...y, data: y.data.map((v) => 1e-3 * v) }, { epsilon: 1e-3 });
+  const r2 = await cca(
+    { ...x, data: x.data.map((v) => 1e4 * v) },
+    { ...y, data: y.data.map((v) => 1e-3 * v) },
+    { epsilon: 1e-3 },
+  );
   assert.ok(maxDiff(r1.coefficients, r2.coefficients) < 1e-10);
   // SVCCA and PWCCA are invariant to orthogonal maps; PWCCA's '+ m' makes it offset-dependent, so no offset here
   const pw = await pwcca(x, y);
@@ -131,7 +144,8 @@ test('CCA(X, X) is all ones; CCA of independent noise is small', async () => {
   assert.ok(Math.abs(pw.value - 1) < 1e-12);
   // Independent Gaussian noise: with n = 2000, p = 10, the largest sample canonical correlation is
   // about √p/√n·(1 + √(p2/p1)) ≈ 0.14; the mean is well under 0.1.
-  const a = gaussian(13, 2000, 10), b = gaussian(14, 2000, 10);
+  const a = gaussian(13, 2000, 10),
+    b = gaussian(14, 2000, 10);
   const noise = await cca(a, b);
   assert.ok(noise.coefficients[0] < 0.2, `max ρ ${noise.coefficients[0]}`);
   assert.ok(noise.value < 0.1, `mean ρ ${noise.value}`);
@@ -141,18 +155,24 @@ test('CCA(X, X) is all ones; CCA of independent noise is small', async () => {
 
 test('CCA is robust to rank deficiency and n ≤ p: drops the null directions and says how many', async () => {
   const r = rng(21);
-  const n = 100, p = 6;
+  const n = 100,
+    p = 6;
   const x = gaussian(22, n, p);
   // X' = [X, X·c, 2·X_0 − X_3]: rank 6 with 8 columns
   const xd = new Float64Array(n * 8);
   const c = Array.from({ length: p }, () => r() - 0.5);
   for (let i = 0; i < n; i++) {
     let s = 0;
-    for (let j = 0; j < p; j++) { xd[i * 8 + j] = x.data[i * p + j]; s += c[j] * x.data[i * p + j]; }
-    xd[i * 8 + 6] = s; xd[i * 8 + 7] = 2 * x.data[i * p] - x.data[i * p + 3];
+    for (let j = 0; j < p; j++) {
+      xd[i * 8 + j] = x.data[i * p + j];
+      s += c[j] * x.data[i * p + j];
+    }
+    xd[i * 8 + 6] = s;
+    xd[i * 8 + 7] = 2 * x.data[i * p] - x.data[i * p + 3];
   }
   const y = gaussian(23, n, 5);
-  const full = await cca(x, y), def = await cca({ data: xd, rows: n, cols: 8 }, y);
+  const full = await cca(x, y),
+    def = await cca({ data: xd, rows: n, cols: 8 }, y);
   assert.deepEqual(def.dropped, { x: 2, y: 0 });
   assert.ok(maxDiff(full.coefficients, def.coefficients) < 1e-10);
   for (const v of def.coefficients) assert.ok(Number.isFinite(v) && v >= 0 && v <= 1);
@@ -163,7 +183,10 @@ test('CCA is robust to rank deficiency and n ≤ p: drops the null directions an
   for (const v of small.coefficients) assert.ok(Math.abs(v - 1) < 1e-8);
   // a constant column is just a dropped direction
   const withConst = { data: new Float64Array(n * 7), rows: n, cols: 7 };
-  for (let i = 0; i < n; i++) { for (let j = 0; j < p; j++) withConst.data[i * 7 + j] = x.data[i * p + j]; withConst.data[i * 7 + 6] = 3; }
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j < p; j++) withConst.data[i * 7 + j] = x.data[i * p + j];
+    withConst.data[i * 7 + 6] = 3;
+  }
   const cc = await cca(withConst, y);
   assert.equal(cc.dropped.x, 1);
   assert.ok(maxDiff(full.coefficients, cc.coefficients) < 1e-10);
@@ -175,7 +198,8 @@ test('SVCCA finds the rank of data with known rank; explained variance sums to 1
   const x = addOffset(await gemm(gaussian(31, n, 4), gaussian(32, 4, 20)), 33);
   const y = addOffset(await gemm(gaussian(34, n, 7), gaussian(35, 7, 12)), 36);
   const r = await svcca(x, y, { keepVariance: 0.999999 });
-  assert.equal(r.kx, 4); assert.equal(r.ky, 7);
+  assert.equal(r.kx, 4);
+  assert.equal(r.ky, 7);
   assert.equal(r.coefficients.length, 4);
   const ev = await explainedVariance(x, { centre: true });
   assert.equal(ev.length, 20);
@@ -195,12 +219,16 @@ test('PWCCA swaps the roles when X has more neurons, and the result is symmetric
   const n = 300;
   const z = gaussian(41, n, 4);
   const mk = async (s: number, p: number) => {
-    const m = await gemm(z, gaussian(s, 4, p)); const e = gaussian(s + 1, n, p);
+    const m = await gemm(z, gaussian(s, 4, p));
+    const e = gaussian(s + 1, n, p);
     return addOffset({ ...m, data: m.data.map((v, i) => v + e.data[i]) }, s + 2);
   };
-  const x = await mk(42, 14), y = await mk(45, 6);
-  const a = await pwcca(x, y), b = await pwcca(y, x);
-  assert.equal(a.swapped, true); assert.equal(b.swapped, false);
+  const x = await mk(42, 14),
+    y = await mk(45, 6);
+  const a = await pwcca(x, y),
+    b = await pwcca(y, x);
+  assert.equal(a.swapped, true);
+  assert.equal(b.swapped, false);
   assert.ok(Math.abs(a.value - b.value) < 1e-12);
   assert.equal(a.weights.length, 6);
   assert.ok(Math.abs(a.weights.reduce((s, v) => s + v, 0) - 1) < 1e-12);
@@ -211,12 +239,15 @@ test('PWCCA swaps the roles when X has more neurons, and the result is symmetric
 // ------------------------------------------------------------------------------------------ errors
 
 test('bad input is an E_ARGUMENT ReplensError', async () => {
-  const x = gaussian(51, 10, 3), y = gaussian(52, 9, 3);
-  const isArg = (re: RegExp) => (e: unknown) => e instanceof ReplensError && e.code === 'E_ARGUMENT' && re.test(e.message);
+  const x = gaussian(51, 10, 3),
+    y = gaussian(52, 9, 3);
+  const isArg = (re: RegExp) => (e: unknown) =>
+    e instanceof ReplensError && e.code === 'E_ARGUMENT' && re.test(e.message);
   await assert.rejects(cca(x, y), isArg(/different sample counts/));
   await assert.rejects(svcca(x, y), isArg(/different sample counts/));
   await assert.rejects(pwcca(x, y), isArg(/different sample counts/));
-  const bad = { ...x, data: x.data.slice() }; bad.data[4] = NaN;
+  const bad = { ...x, data: x.data.slice() };
+  bad.data[4] = NaN;
   await assert.rejects(cca(bad, x), isArg(/NaN or Inf/));
   bad.data[4] = Infinity;
   await assert.rejects(pwcca(x, bad), isArg(/NaN or Inf/));
@@ -236,26 +267,35 @@ test('bad input is an E_ARGUMENT ReplensError', async () => {
 
 test('SVCCA on the Gram-route SVD (larger p) equals CCA of the Jacobi-SVD reduction', async () => {
   const { svd, pickMethod } = await import('../src/engine/linalg/svd');
-  const n = 1500, p = 130;
+  const n = 1500,
+    p = 130;
   assert.equal(pickMethod(n, p), 'gram');
   // decaying spectrum so k < p
-  const z = gaussian(61, n, p), w = gaussian(62, n, p);
+  const z = gaussian(61, n, p),
+    w = gaussian(62, n, p);
   const x = { ...z, data: z.data.map((v, i) => v * 0.95 ** (i % p) + 3) };
-  const y = { ...w, data: w.data.map((v, i) => 0.5 * v * 0.97 ** (i % p) + x.data[i] * ((i % p) < 40 ? 1 : 0)) };
+  const y = { ...w, data: w.data.map((v, i) => 0.5 * v * 0.97 ** (i % p) + x.data[i] * (i % p < 40 ? 1 : 0)) };
   const got = await svcca(x, y, { keepVariance: 0.95 });
   const reduce = async (m: Mat<Float64Array>) => {
     const mean = new Float64Array(p);
     for (let i = 0; i < n; i++) for (let j = 0; j < p; j++) mean[j] += m.data[i * p + j] / n;
     const c = { ...m, data: m.data.map((v, i) => v - mean[i % p]) };
     const d = await svd(c, { method: 'jacobi' });
-    let tot = 0; for (const s of d.s) tot += s * s;
-    let k = 0, cum = 0; while (cum < 0.95 * tot) { cum += d.s[k] ** 2; k++; }
+    let tot = 0;
+    for (const s of d.s) tot += s * s;
+    let k = 0,
+      cum = 0;
+    while (cum < 0.95 * tot) {
+      cum += d.s[k] ** 2;
+      k++;
+    }
     const r = new Float64Array(n * k);
     for (let i = 0; i < n; i++) for (let j = 0; j < k; j++) r[i * k + j] = d.u!.data[i * p + j] * d.s[j];
     return { m: { data: r, rows: n, cols: k }, k };
   };
   const [rx, ry] = [await reduce(x), await reduce(y)];
-  assert.equal(got.kx, rx.k); assert.equal(got.ky, ry.k);
+  assert.equal(got.kx, rx.k);
+  assert.equal(got.ky, ry.k);
   assert.ok(got.kx > 5 && got.kx < p && got.ky > 5 && got.ky < p, `k = ${got.kx}, ${got.ky}`);
   const want = await cca(rx.m, ry.m);
   const d = maxDiff(got.coefficients, want.coefficients);
@@ -264,12 +304,15 @@ test('SVCCA on the Gram-route SVD (larger p) equals CCA of the Jacobi-SVD reduct
 
 test('PWCCA swaps on kept directions, not raw neuron counts: 8 neurons of rank 5 against 6 full-rank ones', async () => {
   const n = 200;
-  const base = gaussian(71, n, 5), y = gaussian(72, n, 6);
-  const yy = { ...y, data: y.data.map((v, i) => v + 0.8 * base.data[Math.floor(i / 6) * 5 + (i % 6) % 5]) };
+  const base = gaussian(71, n, 5),
+    y = gaussian(72, n, 6);
+  const yy = { ...y, data: y.data.map((v, i) => v + 0.8 * base.data[Math.floor(i / 6) * 5 + ((i % 6) % 5)]) };
   const x = { data: new Float64Array(n * 8), rows: n, cols: 8 };
   for (let i = 0; i < n; i++) for (let j = 0; j < 8; j++) x.data[i * 8 + j] = base.data[i * 5 + (j % 5)] * (1 + j) + j;
-  const a = await pwcca(x, yy), b = await pwcca(yy, x);
-  assert.equal(a.swapped, false); assert.equal(b.swapped, true);
+  const a = await pwcca(x, yy),
+    b = await pwcca(yy, x);
+  assert.equal(a.swapped, false);
+  assert.equal(b.swapped, true);
   assert.equal(a.weights.length, 5);
   assert.ok(Math.abs(a.value - b.value) < 1e-12);
   assert.deepEqual((await cca(x, yy)).dropped, { x: 3, y: 0 });
@@ -278,30 +321,46 @@ test('PWCCA swaps on kept directions, not raw neuron counts: 8 neurons of rank 5
 test('SVCCA fast path (no re-whitening) agrees with the reference CCA on the reduced data', async () => {
   const { svccaPathCounts, setCovPathMinP } = await import('../src/engine/metrics/cca');
   setCovPathMinP(1e9); // this test is about the n×k path; the covariance path has its own test below
-  const check = async (x: Mat<Float64Array>, y: Mat<Float64Array>, keepVariance: number, what: string, expectFast = true) => {
+  const check = async (
+    x: Mat<Float64Array>,
+    y: Mat<Float64Array>,
+    keepVariance: number,
+    what: string,
+    expectFast = true,
+  ) => {
     for (const epsilon of [0, 1e-3]) {
       const before = svccaPathCounts.fast;
       const fast = await svcca(x, y, { keepVariance, epsilon });
       const tookFast = svccaPathCounts.fast === before + 1;
       if (expectFast) assert.equal(svccaPathCounts.fast, before + 1, `${what}, ε = ${epsilon}: fast path not taken`);
       const ref = await svcca(x, y, { keepVariance, epsilon, reference: true });
-      assert.equal(fast.kx, ref.kx); assert.equal(fast.ky, ref.ky);
+      assert.equal(fast.kx, ref.kx);
+      assert.equal(fast.ky, ref.ky);
       const d = maxDiff(fast.coefficients, ref.coefficients);
-      assert.ok(d < 1e-9 && Math.abs(fast.value - ref.value) < 1e-9, `${what}, ε = ${epsilon}: fast vs reference differ by ${d}`);
-      console.log(`SVCCA ${what}, ε = ${epsilon}: ${tookFast ? 'fast path' : 'fallback'}, max |fast − reference| = ${d.toExponential(2)}`);
+      assert.ok(
+        d < 1e-9 && Math.abs(fast.value - ref.value) < 1e-9,
+        `${what}, ε = ${epsilon}: fast vs reference differ by ${d}`,
+      );
+      console.log(
+        `SVCCA ${what}, ε = ${epsilon}: ${tookFast ? 'fast path' : 'fallback'}, max |fast − reference| = ${d.toExponential(2)}`,
+      );
       if (epsilon > 0) {
         const plain = await svcca(x, y, { keepVariance });
         assert.ok(Math.abs(plain.value - fast.value) > 1e-9, `${what}: the ridge had no effect`);
       }
     }
   };
-  const mix = (a: Mat<Float64Array>, b: Mat<Float64Array>, wa: number, decay: number) =>
-    ({ ...b, data: b.data.map((v, i) => decay ** (i % b.cols) * v + wa * a.data[i] + 2) });
+  const mix = (a: Mat<Float64Array>, b: Mat<Float64Array>, wa: number, decay: number) => ({
+    ...b,
+    data: b.data.map((v, i) => decay ** (i % b.cols) * v + wa * a.data[i] + 2),
+  });
   // Jacobi-route SVD (small p) and Gram-route SVD (larger p), correlated with decaying spectra
-  const a = gaussian(71, 400, 12), b = mix(a, gaussian(72, 400, 12), 0.6, 0.85);
+  const a = gaussian(71, 400, 12),
+    b = mix(a, gaussian(72, 400, 12), 0.6, 0.85);
   await check(a, b, 0.99, 'jacobi 99%');
   await check(a, b, 0.9, 'jacobi 90%');
-  const c = mix(gaussian(73, 1500, 130), gaussian(74, 1500, 130), 0, 0.96), e = mix(c, gaussian(75, 1500, 130), 0.8, 0.97);
+  const c = mix(gaussian(73, 1500, 130), gaussian(74, 1500, 130), 0, 0.96),
+    e = mix(c, gaussian(75, 1500, 130), 0.8, 0.97);
   await check(c, e, 0.95, 'gram 95%');
   await check(c, e, 0.99, 'gram 99%');
   // rank-deficient side: Y has rank 5 in 12 neurons (keepVariance near 1 keeps exactly the 5 real directions)
@@ -310,7 +369,8 @@ test('SVCCA fast path (no re-whitening) agrees with the reference CCA on the red
   const xs = { ...x, data: x.data.map((v, i) => v + 0.3 * y.data[Math.floor(i / 9) * 12 + (i % 9)]) };
   await check(xs, y, 0.999999, 'rank-deficient Y');
   const rd = await svcca(xs, y, { keepVariance: 0.999999 });
-  assert.equal(rd.ky, 5); assert.equal(rd.coefficients.length, 5);
+  assert.equal(rd.ky, 5);
+  assert.equal(rd.coefficients.length, 5);
   // keepVariance = 1 also keeps Y's null directions; whichever path runs, the answer must match the reference
   await check(xs, y, 1, 'rank-deficient Y, keep 100%', false);
   // Gram route with a rank-deficient side and keepVariance = 1: zero columns in U
@@ -328,19 +388,32 @@ test('SVCCA covariance path (no n×k singular vectors) agrees with the reference
   const { svccaPathCounts, setCovPathMinP } = await import('../src/engine/metrics/cca');
   setCovPathMinP(1);
   try {
-    const mix = (a: Mat<Float64Array>, b: Mat<Float64Array>, wa: number, decay: number) =>
-      ({ ...b, data: b.data.map((v, i) => decay ** (i % b.cols) * v + wa * a.data[i] + 2) });
-    const a = gaussian(71, 400, 12), b = mix(a, gaussian(72, 400, 12), 0.6, 0.85);
-    const c = mix(gaussian(73, 1500, 130), gaussian(74, 1500, 130), 0, 0.96), e = mix(c, gaussian(75, 1500, 130), 0.8, 0.97);
-    for (const [x, y, keep, what] of [[a, b, 0.99, 'p = 12, 99%'], [a, b, 0.9, 'p = 12, 90%'], [c, e, 0.95, 'p = 130, 95%'], [c, e, 0.99, 'p = 130, 99%']] as const) {
+    const mix = (a: Mat<Float64Array>, b: Mat<Float64Array>, wa: number, decay: number) => ({
+      ...b,
+      data: b.data.map((v, i) => decay ** (i % b.cols) * v + wa * a.data[i] + 2),
+    });
+    const a = gaussian(71, 400, 12),
+      b = mix(a, gaussian(72, 400, 12), 0.6, 0.85);
+    const c = mix(gaussian(73, 1500, 130), gaussian(74, 1500, 130), 0, 0.96),
+      e = mix(c, gaussian(75, 1500, 130), 0.8, 0.97);
+    for (const [x, y, keep, what] of [
+      [a, b, 0.99, 'p = 12, 99%'],
+      [a, b, 0.9, 'p = 12, 90%'],
+      [c, e, 0.95, 'p = 130, 95%'],
+      [c, e, 0.99, 'p = 130, 99%'],
+    ] as const) {
       for (const epsilon of [0, 1e-3]) {
         const before = svccaPathCounts.covariance;
         const got = await svcca(x, y, { keepVariance: keep, epsilon });
         assert.equal(svccaPathCounts.covariance, before + 1, `${what}, ε = ${epsilon}: covariance path not taken`);
         const ref = await svcca(x, y, { keepVariance: keep, epsilon, reference: true });
-        assert.equal(got.kx, ref.kx); assert.equal(got.ky, ref.ky);
+        assert.equal(got.kx, ref.kx);
+        assert.equal(got.ky, ref.ky);
         const d = maxDiff(got.coefficients, ref.coefficients);
-        assert.ok(d < 1e-10 && Math.abs(got.value - ref.value) < 1e-10, `${what}, ε = ${epsilon}: covariance vs reference differ by ${d}`);
+        assert.ok(
+          d < 1e-10 && Math.abs(got.value - ref.value) < 1e-10,
+          `${what}, ε = ${epsilon}: covariance vs reference differ by ${d}`,
+        );
       }
     }
     // Singular values down to ~1e-6·s₁ kept: (s₁/s_k)²·ε is far above the tolerance, so another path answers.

@@ -6,7 +6,16 @@ import { mat, Mat } from '../src/engine/linalg/gemm';
 import { rng } from '../src/engine/onnx/builder';
 import { readNpy } from '../src/engine/npy';
 import { ReplensError } from '../src/engine/errors';
-import { cka, linearCKA, median, minibatchCKA, minibatchCKAOf, rbfCKA, symmetricGram, CkaBatch } from '../src/engine/metrics/cka';
+import {
+  cka,
+  linearCKA,
+  median,
+  minibatchCKA,
+  minibatchCKAOf,
+  rbfCKA,
+  symmetricGram,
+  CkaBatch,
+} from '../src/engine/metrics/cka';
 import { gram } from '../src/engine/linalg/gemm';
 import { centerGram, uCenterGram } from '../src/engine/metrics/center';
 
@@ -24,7 +33,8 @@ function load(name: string): Mat<Float64Array> {
 function gaussian(r: () => number, n: number): Float64Array {
   const out = new Float64Array(n);
   for (let i = 0; i < n; i += 2) {
-    const u = 1 - r(), v = r();
+    const u = 1 - r(),
+      v = r();
     const m = Math.sqrt(-2 * Math.log(u));
     out[i] = m * Math.cos(2 * Math.PI * v);
     if (i + 1 < n) out[i + 1] = m * Math.sin(2 * Math.PI * v);
@@ -34,17 +44,18 @@ function gaussian(r: () => number, n: number): Float64Array {
 
 function randn(seed: number, rows: number, cols: number, offset = 0): Mat<Float64Array> {
   const d = gaussian(rng(seed), rows * cols);
-  for (let i = 0; i < d.length; i++) d[i] += offset * ((i % cols) % 3 - 1);
+  for (let i = 0; i < d.length; i++) d[i] += offset * (((i % cols) % 3) - 1);
   return mat(d, rows, cols);
 }
 
 function matmul(a: Mat<Float64Array>, b: Mat<Float64Array>): Mat<Float64Array> {
   assert.equal(a.cols, b.rows);
   const c = new Float64Array(a.rows * b.cols);
-  for (let i = 0; i < a.rows; i++) for (let t = 0; t < a.cols; t++) {
-    const v = a.data[i * a.cols + t];
-    for (let j = 0; j < b.cols; j++) c[i * b.cols + j] += v * b.data[t * b.cols + j];
-  }
+  for (let i = 0; i < a.rows; i++)
+    for (let t = 0; t < a.cols; t++) {
+      const v = a.data[i * a.cols + t];
+      for (let j = 0; j < b.cols; j++) c[i * b.cols + j] += v * b.data[t * b.cols + j];
+    }
   return mat(c, a.rows, b.cols);
 }
 
@@ -78,7 +89,11 @@ function randomOrthogonal(p: number, seed: number): Mat<Float64Array> {
 }
 
 function scaled(x: Mat<Float64Array>, c: number): Mat<Float64Array> {
-  return mat(x.data.map((v) => v * c), x.rows, x.cols);
+  return mat(
+    x.data.map((v) => v * c),
+    x.rows,
+    x.cols,
+  );
 }
 
 function near(got: number, want: number, tol: number, what: string): number {
@@ -106,11 +121,23 @@ test('fixtures: linear CKA, plain and debiased, in both forms, equals the numpy 
   let worst = 0;
   for (const name of CASES) {
     const ref = expected.cases[name];
-    const x = load(`${name}_x`), y = load(`${name}_y`);
+    const x = load(`${name}_x`),
+      y = load(`${name}_y`);
     assert.deepEqual([x.rows, x.cols, y.cols], [ref.n, ref.p1, ref.p2]);
     for (const form of ['auto', 'feature', 'gram'] as const) {
-      worst = Math.max(worst, near((await linearCKA(x, y, { form })).value, ref.linear, 1e-9, `${name} linear ${form}`));
-      worst = Math.max(worst, near((await linearCKA(x, y, { form, debiased: true })).value, ref.linear_debiased, 1e-9, `${name} linear debiased ${form}`));
+      worst = Math.max(
+        worst,
+        near((await linearCKA(x, y, { form })).value, ref.linear, 1e-9, `${name} linear ${form}`),
+      );
+      worst = Math.max(
+        worst,
+        near(
+          (await linearCKA(x, y, { form, debiased: true })).value,
+          ref.linear_debiased,
+          1e-9,
+          `${name} linear debiased ${form}`,
+        ),
+      );
     }
   }
   t.diagnostic(`max |Δ| vs numpy: ${worst.toExponential(2)}`);
@@ -120,11 +147,23 @@ test('fixtures: RBF CKA at thresholds 0.5 and 1.0, plain and debiased, equals th
   let worst = 0;
   for (const name of CASES) {
     const ref = expected.cases[name];
-    const x = load(`${name}_x`), y = load(`${name}_y`);
+    const x = load(`${name}_x`),
+      y = load(`${name}_y`);
     for (const th of ['0.5', '1.0']) {
       const threshold = Number(th);
-      worst = Math.max(worst, near((await rbfCKA(x, y, { threshold })).value, ref[`rbf_${th}`], 1e-9, `${name} rbf ${th}`));
-      worst = Math.max(worst, near((await rbfCKA(x, y, { threshold, debiased: true })).value, ref[`rbf_${th}_debiased`], 1e-9, `${name} rbf ${th} debiased`));
+      worst = Math.max(
+        worst,
+        near((await rbfCKA(x, y, { threshold })).value, ref[`rbf_${th}`], 1e-9, `${name} rbf ${th}`),
+      );
+      worst = Math.max(
+        worst,
+        near(
+          (await rbfCKA(x, y, { threshold, debiased: true })).value,
+          ref[`rbf_${th}_debiased`],
+          1e-9,
+          `${name} rbf ${th} debiased`,
+        ),
+      );
     }
     // The default threshold is 0.5.
     assert.equal((await rbfCKA(x, y)).value, (await rbfCKA(x, y, { threshold: 0.5 })).value);
@@ -134,7 +173,8 @@ test('fixtures: RBF CKA at thresholds 0.5 and 1.0, plain and debiased, equals th
 
 test('fixtures: size-weighted minibatch CKA with a ragged last batch equals the numpy reference (Σ_b⟨U(K_b),U(L_b)⟩) to 1e-9 and is not the mean of per-batch ratios', async (t) => {
   const ref = expected.minibatch;
-  const x = load('minibatch_x'), y = load('minibatch_y');
+  const x = load('minibatch_x'),
+    y = load('minibatch_y');
   assert.equal(x.rows % ref.batch, 7); // 4 × 32 + 7
   let worst = 0;
   const lin = await minibatchCKAOf(x, y, ref.batch, { weighting: 'size' });
@@ -152,7 +192,10 @@ test('fixtures: size-weighted minibatch CKA with a ragged last batch equals the 
   async function* stream(): AsyncGenerator<CkaBatch> {
     for (let s = 0; s < x.rows; s += ref.batch) {
       const e = Math.min(x.rows, s + ref.batch);
-      yield { x: mat(x.data.slice(s * x.cols, e * x.cols), e - s, x.cols), y: mat(y.data.slice(s * y.cols, e * y.cols), e - s, y.cols) };
+      yield {
+        x: mat(x.data.slice(s * x.cols, e * x.cols), e - s, x.cols),
+        y: mat(y.data.slice(s * y.cols, e * y.cols), e - s, y.cols),
+      };
     }
   }
   const streamed = await minibatchCKA(stream(), { weighting: 'size' });
@@ -163,45 +206,89 @@ test('fixtures: size-weighted minibatch CKA with a ragged last batch equals the 
 
 /** HSIC₁ (Song et al. 2012, the unbiased estimator) of two n×n Grams, straight from its formula (no U-centring). */
 function hsic1(k: Float64Array, l: Float64Array, n: number): number {
-  const kt = Float64Array.from(k), lt = Float64Array.from(l);
-  for (let i = 0; i < n; i++) { kt[i * n + i] = 0; lt[i * n + i] = 0; }
-  let tr = 0, sk = 0, sl = 0, cross = 0;
-  const kRow = new Float64Array(n), lCol = new Float64Array(n);
-  for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) { tr += kt[i * n + j] * lt[j * n + i]; sk += kt[i * n + j]; sl += lt[i * n + j]; kRow[j] += kt[i * n + j]; lCol[i] += lt[i * n + j]; }
+  const kt = Float64Array.from(k),
+    lt = Float64Array.from(l);
+  for (let i = 0; i < n; i++) {
+    kt[i * n + i] = 0;
+    lt[i * n + i] = 0;
+  }
+  let tr = 0,
+    sk = 0,
+    sl = 0,
+    cross = 0;
+  const kRow = new Float64Array(n),
+    lCol = new Float64Array(n);
+  for (let i = 0; i < n; i++)
+    for (let j = 0; j < n; j++) {
+      tr += kt[i * n + j] * lt[j * n + i];
+      sk += kt[i * n + j];
+      sl += lt[i * n + j];
+      kRow[j] += kt[i * n + j];
+      lCol[i] += lt[i * n + j];
+    }
   for (let j = 0; j < n; j++) cross += kRow[j] * lCol[j]; // 1ᵀ K̃ L̃ 1
   return (tr + (sk * sl) / ((n - 1) * (n - 2)) - (2 / (n - 2)) * cross) / (n * (n - 3));
 }
 
 test('minibatch CKA weighting by hand on ragged batches (8, 8, 7): equal = mean HSIC₁ (Nguyen et al., default), size = n_b(n_b−3)-weighted', async () => {
-  const x = randn(41, 23, 5, 2), y = randn(42, 23, 4, -1);
+  const x = randn(41, 23, 5, 2),
+    y = randn(42, 23, 4, -1);
   for (let i = 0; i < y.data.length; i++) y.data[i] += 0.7 * x.data[Math.floor(i / 4) * 5 + (i % 4)];
   const gramOf = (m: Mat<Float64Array>, s: number, e: number) => {
-    const n = e - s, g = new Float64Array(n * n);
-    for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) { let v = 0; for (let t = 0; t < m.cols; t++) v += m.data[(s + i) * m.cols + t] * m.data[(s + j) * m.cols + t]; g[i * n + j] = v; }
+    const n = e - s,
+      g = new Float64Array(n * n);
+    for (let i = 0; i < n; i++)
+      for (let j = 0; j < n; j++) {
+        let v = 0;
+        for (let t = 0; t < m.cols; t++) v += m.data[(s + i) * m.cols + t] * m.data[(s + j) * m.cols + t];
+        g[i * n + j] = v;
+      }
     return g;
   };
   const sums = { equal: [0, 0, 0], size: [0, 0, 0] };
-  for (const [s, e] of [[0, 8], [8, 16], [16, 23]]) {
-    const n = e - s, k = gramOf(x, s, e), l = gramOf(y, s, e);
+  for (const [s, e] of [
+    [0, 8],
+    [8, 16],
+    [16, 23],
+  ]) {
+    const n = e - s,
+      k = gramOf(x, s, e),
+      l = gramOf(y, s, e);
     const h = [hsic1(k, l, n), hsic1(k, k, n), hsic1(l, l, n)];
-    for (let t = 0; t < 3; t++) { sums.equal[t] += h[t] / 3; sums.size[t] += n * (n - 3) * h[t]; }
+    for (let t = 0; t < 3; t++) {
+      sums.equal[t] += h[t] / 3;
+      sums.size[t] += n * (n - 3) * h[t];
+    }
   }
   const want = (v: number[]) => v[0] / Math.sqrt(v[1] * v[2]);
-  const eq = await minibatchCKAOf(x, y, 8), sz = await minibatchCKAOf(x, y, 8, { weighting: 'size' });
+  const eq = await minibatchCKAOf(x, y, 8),
+    sz = await minibatchCKAOf(x, y, 8, { weighting: 'size' });
   assert.equal(eq.weighting, 'equal');
   near(eq.value, want(sums.equal), 1e-12, 'equal weights');
   near(sz.value, want(sums.size), 1e-12, 'size weights');
-  assert.ok(Math.abs(eq.value - sz.value) > 1e-4, `the weightings differ on ragged batches: ${eq.value} vs ${sz.value}`);
+  assert.ok(
+    Math.abs(eq.value - sz.value) > 1e-4,
+    `the weightings differ on ragged batches: ${eq.value} vs ${sz.value}`,
+  );
   // With equal batches the two coincide.
-  near((await minibatchCKAOf(x, y, 23)).value, (await minibatchCKAOf(x, y, 23, { weighting: 'size' })).value, 1e-14, 'one batch');
+  near(
+    (await minibatchCKAOf(x, y, 23)).value,
+    (await minibatchCKAOf(x, y, 23, { weighting: 'size' })).value,
+    1e-14,
+    'one batch',
+  );
   await assert.rejects(minibatchCKAOf(x, y, 8, { weighting: 'mean' as never }), /unknown batch weighting/);
 });
 
 test('cka(): dispatches on kernel, debiased and batchSize and reports what it computed', async () => {
   const ref = expected.cases.narrow;
-  const x = load('narrow_x'), y = load('narrow_y');
+  const x = load('narrow_x'),
+    y = load('narrow_y');
   const a = await cka(x, y);
-  assert.deepEqual({ ...a, value: 0 }, { value: 0, kernel: 'linear', debiased: false, form: 'feature', precision: 'float64' });
+  assert.deepEqual(
+    { ...a, value: 0 },
+    { value: 0, kernel: 'linear', debiased: false, form: 'feature', precision: 'float64' },
+  );
   near(a.value, ref.linear, 1e-9, 'cka linear');
   const b = await cka(x, y, { debiased: true });
   near(b.value, ref.linear_debiased, 1e-9, 'cka linear debiased');
@@ -212,7 +299,11 @@ test('cka(): dispatches on kernel, debiased and batchSize and reports what it co
   const w = await cka(load('wide_x'), load('wide_y'));
   assert.equal(w.form, 'gram');
   const mb = expected.minibatch;
-  const d = await cka(load('minibatch_x'), load('minibatch_y'), { batchSize: mb.batch, kernel: 'rbf', weighting: 'size' });
+  const d = await cka(load('minibatch_x'), load('minibatch_y'), {
+    batchSize: mb.batch,
+    kernel: 'rbf',
+    weighting: 'size',
+  });
   assert.equal(d.batches, 5);
   assert.equal(d.debiased, true);
   near(d.value, mb['rbf_0.5'], 1e-9, 'cka minibatch rbf');
@@ -226,8 +317,14 @@ test('cka(): dispatches on kernel, debiased and batchSize and reports what it co
 // (2) Invariances and identities, computed here in TypeScript
 
 test('linear CKA: the feature-space and Gram forms agree to 1e-10, plain and debiased, for p < n and p > n', async () => {
-  for (const [n, p1, p2, seed] of [[90, 7, 12, 1], [40, 120, 75, 2], [33, 5, 200, 3], [4, 3, 6, 4]]) {
-    const x = randn(seed, n, p1, 3), y = related(x, p2, seed + 10);
+  for (const [n, p1, p2, seed] of [
+    [90, 7, 12, 1],
+    [40, 120, 75, 2],
+    [33, 5, 200, 3],
+    [4, 3, 6, 4],
+  ]) {
+    const x = randn(seed, n, p1, 3),
+      y = related(x, p2, seed + 10);
     for (const debiased of [false, true]) {
       const f = await linearCKA(x, y, { form: 'feature', debiased });
       const g = await linearCKA(x, y, { form: 'gram', debiased });
@@ -244,7 +341,8 @@ test('linear CKA: the feature-space and Gram forms agree to 1e-10, plain and deb
 });
 
 test('CKA(X, X) = 1 and CKA(X, Y) = CKA(Y, X) for every variant', async () => {
-  const x = randn(11, 60, 25, 2), y = related(x, 9, 12);
+  const x = randn(11, 60, 25, 2),
+    y = related(x, 9, 12);
   const variants: [string, (a: Mat<Float64Array>, b: Mat<Float64Array>) => Promise<{ value: number }>][] = [
     ['linear feature', (a, b) => linearCKA(a, b, { form: 'feature' })],
     ['linear gram', (a, b) => linearCKA(a, b, { form: 'gram' })],
@@ -264,13 +362,30 @@ test('CKA(X, X) = 1 and CKA(X, Y) = CKA(Y, X) for every variant', async () => {
 
 test('CKA is invariant to orthogonal transforms and isotropic scaling of X (and to shifting its columns), but not to anisotropic scaling', async () => {
   const n = 50;
-  for (const [p1, seed] of [[8, 21], [70, 22]]) {
-    const x = randn(seed, n, p1, 1), y = related(x, 10, seed + 5);
+  for (const [p1, seed] of [
+    [8, 21],
+    [70, 22],
+  ]) {
+    const x = randn(seed, n, p1, 1),
+      y = related(x, 10, seed + 5);
     const q = randomOrthogonal(p1, seed + 7);
     // Q is orthogonal: QᵀQ = I.
-    const qtq = matmul(mat(Float64Array.from({ length: p1 * p1 }, (_, k) => q.data[(k % p1) * p1 + Math.floor(k / p1)]), p1, p1), q);
+    const qtq = matmul(
+      mat(
+        Float64Array.from({ length: p1 * p1 }, (_, k) => q.data[(k % p1) * p1 + Math.floor(k / p1)]),
+        p1,
+        p1,
+      ),
+      q,
+    );
     for (let i = 0; i < p1; i++) for (let j = 0; j < p1; j++) near(qtq.data[i * p1 + j], i === j ? 1 : 0, 1e-12, 'QᵀQ');
-    const xq = matmul(x, q), xs = scaled(x, 37.5), xshift = mat(x.data.map((v, k) => v + 1000 * ((k % p1) + 1)), n, p1);
+    const xq = matmul(x, q),
+      xs = scaled(x, 37.5),
+      xshift = mat(
+        x.data.map((v, k) => v + 1000 * ((k % p1) + 1)),
+        n,
+        p1,
+      );
     const variants: [string, (a: Mat<Float64Array>) => Promise<{ value: number }>][] = [
       ['linear', (a) => linearCKA(a, y)],
       ['linear debiased', (a) => linearCKA(a, y, { debiased: true })],
@@ -285,19 +400,34 @@ test('CKA is invariant to orthogonal transforms and isotropic scaling of X (and 
       near((await f(xshift)).value, base, 1e-9, `${name} p=${p1} column shift`);
     }
     // Negative control: scaling one direction changes linear CKA, so the checks above are not vacuous.
-    const aniso = mat(x.data.map((v, k) => (k % p1 === 0 ? v * 10 : v)), n, p1);
+    const aniso = mat(
+      x.data.map((v, k) => (k % p1 === 0 ? v * 10 : v)),
+      n,
+      p1,
+    );
     assert.ok(Math.abs((await linearCKA(aniso, y)).value - (await linearCKA(x, y)).value) > 1e-3);
   }
 });
 
 test('centring helpers: H·K·H has zero row sums; U-centring has a zero diagonal and zero row sums', () => {
-  const n = 9, x = randn(31, n, 4, 2);
+  const n = 9,
+    x = randn(31, n, 4, 2);
   const k = new Float64Array(n * n);
-  for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) { let s = 0; for (let t = 0; t < 4; t++) s += x.data[i * 4 + t] * x.data[j * 4 + t]; k[i * n + j] = s; }
-  const h = centerGram(k.slice(), n), u = uCenterGram(k.slice(), n);
+  for (let i = 0; i < n; i++)
+    for (let j = 0; j < n; j++) {
+      let s = 0;
+      for (let t = 0; t < 4; t++) s += x.data[i * 4 + t] * x.data[j * 4 + t];
+      k[i * n + j] = s;
+    }
+  const h = centerGram(k.slice(), n),
+    u = uCenterGram(k.slice(), n);
   for (let i = 0; i < n; i++) {
-    let sh = 0, su = 0;
-    for (let j = 0; j < n; j++) { sh += h[i * n + j]; su += u[i * n + j]; }
+    let sh = 0,
+      su = 0;
+    for (let j = 0; j < n; j++) {
+      sh += h[i * n + j];
+      su += u[i * n + j];
+    }
     near(sh, 0, 1e-11, `HKH row ${i}`);
     near(su, 0, 1e-11, `U(K) row ${i}`);
     assert.equal(u[i * n + i], 0);
@@ -309,17 +439,22 @@ test('centring helpers: H·K·H has zero row sums; U-centring has a zero diagona
 });
 
 test('symmetricGram: the row-blocked X·Xᵀ (upper blocks + mirror) equals the plain Gemm Gram for every block count', async () => {
-  for (const [n, p] of [[37, 13], [64, 5], [5, 40]]) {
+  for (const [n, p] of [
+    [37, 13],
+    [64, 5],
+    [5, 40],
+  ]) {
     const x = randn(90 + n, n, p);
     const want = (await gram(x)).data;
     for (const blocks of [1, 2, 3, 4, 7, n, n + 3]) {
       const g = await symmetricGram(x.data, n, p, blocks);
       assert.equal(g.length, n * n);
       let err = 0;
-      for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) {
-        err = Math.max(err, Math.abs(g[i * n + j] - want[i * n + j]));
-        assert.equal(g[i * n + j], g[j * n + i], `symmetric at ${i},${j} (n=${n}, blocks=${blocks})`);
-      }
+      for (let i = 0; i < n; i++)
+        for (let j = 0; j < n; j++) {
+          err = Math.max(err, Math.abs(g[i * n + j] - want[i * n + j]));
+          assert.equal(g[i * n + j], g[j * n + i], `symmetric at ${i},${j} (n=${n}, blocks=${blocks})`);
+        }
       assert.ok(err < 1e-12, `n=${n} p=${p} blocks=${blocks}: max error ${err}`);
     }
   }
@@ -344,14 +479,18 @@ test('median: numpy convention (mean of the two middle values for an even count)
 // (3) Errors: bad input is E_ARGUMENT with a message that names the cause
 
 test('errors: mismatched sample counts, NaN/Infinity, too few samples', async () => {
-  const x = randn(41, 100, 5), y99 = randn(42, 99, 5);
+  const x = randn(41, 100, 5),
+    y99 = randn(42, 99, 5);
   await rejectsArg(linearCKA(x, y99), /^x has 100 samples, y has 99$/);
   await rejectsArg(cka(x, y99, { kernel: 'rbf' }), /x has 100 samples, y has 99/);
   await rejectsArg(cka(x, y99, { batchSize: 10 }), /x has 100 samples, y has 99/);
 
-  const bad = x.data.slice(); bad[17] = NaN;
+  const bad = x.data.slice();
+  bad[17] = NaN;
   await rejectsArg(cka(mat(bad, 100, 5), x), /^x contains NaN at index \[3, 2\] \(flat index 17\)$/);
-  const inf = x.data.slice(); inf[42] = -Infinity; inf[60] = NaN;
+  const inf = x.data.slice();
+  inf[42] = -Infinity;
+  inf[60] = NaN;
   await rejectsArg(cka(x, mat(inf, 100, 5), { debiased: true }), /^y contains -Infinity at index \[8, 2\]/);
 
   const three = randn(43, 3, 4);
@@ -368,14 +507,22 @@ test('errors: zero variance is an error, never NaN', async () => {
   const y = randn(51, 20, 3);
   // 0.1 does not centre to exact zeros in floating point; the check must still fire.
   const flat = mat(new Float64Array(20 * 3).fill(0.1), 20, 3);
-  for (const opts of [{}, { debiased: true }, { kernel: 'rbf' as const }, { kernel: 'rbf' as const, debiased: true }, { batchSize: 5 }]) {
+  for (const opts of [
+    {},
+    { debiased: true },
+    { kernel: 'rbf' as const },
+    { kernel: 'rbf' as const, debiased: true },
+    { batchSize: 5 },
+  ]) {
     await rejectsArg(cka(flat, y, opts), /^x has zero variance after centring; CKA is undefined$/);
     await rejectsArg(cka(y, flat, opts), /^y has zero variance after centring; CKA is undefined$/);
   }
   await rejectsArg(linearCKA(flat, y, { form: 'gram' }), /x has zero variance/);
   await rejectsArg(linearCKA(flat, y, { form: 'feature' }), /x has zero variance/);
   // RBF with most samples identical: the median squared distance is 0, the bandwidth undefined.
-  const dup = new Float64Array(20 * 3).fill(1); dup[0] = 2; dup[4] = 5;
+  const dup = new Float64Array(20 * 3).fill(1);
+  dup[0] = 2;
+  dup[4] = 5;
   await rejectsArg(rbfCKA(mat(dup, 20, 3), y), /x: the median squared distance between samples is 0/);
   // Minibatch over a stream where every batch of x is constant: the accumulated self term is 0.
   async function* constBatches(): AsyncGenerator<CkaBatch> {
@@ -385,9 +532,13 @@ test('errors: zero variance is an error, never NaN', async () => {
 });
 
 test('errors: minibatch batches smaller than 4 are named; a ragged last batch suggests another size', async () => {
-  const x = randn(71, 50, 4), y = randn(72, 50, 3);
+  const x = randn(71, 50, 4),
+    y = randn(72, 50, 3);
   // 50 = 3 × 16 + 2
-  await rejectsArg(minibatchCKAOf(x, y, 16), /last batch has 2 samples; minibatch CKA needs at least 4 per batch — try --batch-size (\d+)/);
+  await rejectsArg(
+    minibatchCKAOf(x, y, 16),
+    /last batch has 2 samples; minibatch CKA needs at least 4 per batch — try --batch-size (\d+)/,
+  );
   const m = await minibatchCKAOf(x, y, 16).catch((e: Error) => /try --batch-size (\d+)/.exec(e.message));
   const suggested = Number((m as RegExpExecArray)[1]);
   const ok = await minibatchCKAOf(x, y, suggested);
@@ -405,7 +556,8 @@ test('errors: minibatch batches smaller than 4 are named; a ragged last batch su
   await rejectsArg(minibatchCKA(mismatched()), /^batch 0 \(samples 0–7\): x has 8 samples, y has 7$/);
   async function* nan(): AsyncGenerator<CkaBatch> {
     yield { x: randn(79, 8, 4), y: randn(80, 8, 3) };
-    const b = randn(81, 8, 4); b.data[5] = NaN;
+    const b = randn(81, 8, 4);
+    b.data[5] = NaN;
     yield { x: b, y: randn(82, 8, 3) };
   }
   await rejectsArg(minibatchCKA(nan()), /^batch 1 \(samples 8–15\): x contains NaN at index \[1, 1\]/);

@@ -20,42 +20,89 @@ const FX = JSON.parse(fs.readFileSync(path.join(__dirname, 'fixtures', 'metrics'
 function m(rows: number[][]): Mat<Float64Array> {
   return mat(Float64Array.from(rows.flat()), rows.length, rows[0].length);
 }
-function line(xs: number[]): Mat<Float64Array> { return m(xs.map((v) => [v])); }
+function line(xs: number[]): Mat<Float64Array> {
+  return m(xs.map((v) => [v]));
+}
 
 async function rejects(p: Promise<unknown> | (() => unknown), re: RegExp): Promise<void> {
-  await assert.rejects(async () => { await (typeof p === 'function' ? p() : p); }, (e: unknown) => {
-    assert.ok(e instanceof ReplensError, `not a ReplensError: ${e}`);
-    assert.equal(e.code, 'E_ARGUMENT');
-    assert.ok(!e.message.includes('\n'));
-    assert.match(e.message, re);
-    return true;
-  });
+  await assert.rejects(
+    async () => {
+      await (typeof p === 'function' ? p() : p);
+    },
+    (e: unknown) => {
+      assert.ok(e instanceof ReplensError, `not a ReplensError: ${e}`);
+      assert.equal(e.code, 'E_ARGUMENT');
+      assert.ok(!e.message.includes('\n'));
+      assert.match(e.message, re);
+      return true;
+    },
+  );
 }
 
 // Points on a line at 0, 1, 2, 3, 5. Ties: sample 1 is 1 from both 0 and 2 (→ 0 first); sample 3 is 2 from
 // both 1 and 4 (→ 1 second).
 const LINE = [0, 1, 2, 3, 5];
-const LINE_K2 = [[1, 2], [0, 2], [1, 3], [2, 1], [3, 2]];
+const LINE_K2 = [
+  [1, 2],
+  [0, 2],
+  [1, 3],
+  [2, 1],
+  [3, 2],
+];
 
 test('knnGraph: hand-computed 1-D case with ties broken by the lower index, nearest first', async () => {
   const g = await knnGraph(line(LINE), 2);
   assert.ok(g instanceof Int32Array);
   assert.deepEqual(knnRows(g, 2), LINE_K2);
   assert.deepEqual(knnRows(await knnGraph(line(LINE), 1), 1), [[1], [0], [1], [2], [3]]);
-  assert.deepEqual(knnRows(await knnGraph(line(LINE), 4), 4), [[1, 2, 3, 4], [0, 2, 3, 4], [1, 3, 0, 4], [2, 1, 4, 0], [3, 2, 1, 0]]);
+  assert.deepEqual(knnRows(await knnGraph(line(LINE), 4), 4), [
+    [1, 2, 3, 4],
+    [0, 2, 3, 4],
+    [1, 3, 0, 4],
+    [2, 1, 4, 0],
+    [3, 2, 1, 0],
+  ]);
 });
 
 test('knnGraph: square corners and centre — four-way ties go to the lowest indices', async () => {
-  const x = m([[0, 0], [1, 0], [0, 1], [1, 1], [0.5, 0.5]]);
+  const x = m([
+    [0, 0],
+    [1, 0],
+    [0, 1],
+    [1, 1],
+    [0.5, 0.5],
+  ]);
   assert.deepEqual(knnRows(await knnGraph(x, 1), 1), [[4], [4], [4], [4], [0]]);
-  assert.deepEqual(knnRows(await knnGraph(x, 3), 3), [[4, 1, 2], [4, 0, 3], [4, 0, 3], [4, 1, 2], [0, 1, 2]]);
+  assert.deepEqual(knnRows(await knnGraph(x, 3), 3), [
+    [4, 1, 2],
+    [4, 0, 3],
+    [4, 0, 3],
+    [4, 1, 2],
+    [0, 1, 2],
+  ]);
   const r = await knnWithDistances(x, 2);
-  assert.deepEqual(Array.from(r.distances), [Math.SQRT1_2, 1, Math.SQRT1_2, 1, Math.SQRT1_2, 1, Math.SQRT1_2, 1, Math.SQRT1_2, Math.SQRT1_2]);
+  assert.deepEqual(Array.from(r.distances), [
+    Math.SQRT1_2,
+    1,
+    Math.SQRT1_2,
+    1,
+    Math.SQRT1_2,
+    1,
+    Math.SQRT1_2,
+    1,
+    Math.SQRT1_2,
+    Math.SQRT1_2,
+  ]);
 });
 
 test('knnGraph: duplicates are neighbours at distance 0, the sample itself never is', async () => {
   const r = await knnWithDistances(line([0, 0, 1, 0]), 2);
-  assert.deepEqual(knnRows(r.indices, 2), [[1, 3], [0, 3], [0, 1], [0, 1]]);
+  assert.deepEqual(knnRows(r.indices, 2), [
+    [1, 3],
+    [0, 3],
+    [0, 1],
+    [0, 1],
+  ]);
   assert.deepEqual(Array.from(r.distances), [0, 0, 0, 0, 1, 1, 0, 0]);
 });
 
@@ -65,19 +112,49 @@ test('knnGraph: the tie rule survives GEMM rounding (norms ~1e16, distances ~1)'
   const g = await knnGraph(line(LINE.map((v) => v + 1e8)), 2);
   assert.deepEqual(knnRows(g, 2), LINE_K2);
   const g4 = await knnGraph(m(LINE.map((v) => [v + 1e8, 3e7, -2e7])), 4);
-  assert.deepEqual(knnRows(g4, 4), [[1, 2, 3, 4], [0, 2, 3, 4], [1, 3, 0, 4], [2, 1, 4, 0], [3, 2, 1, 0]]);
+  assert.deepEqual(knnRows(g4, 4), [
+    [1, 2, 3, 4],
+    [0, 2, 3, 4],
+    [1, 3, 0, 4],
+    [2, 1, 4, 0],
+    [3, 2, 1, 0],
+  ]);
 });
 
 test('knnGraph: a 12-way exact tie beyond k+1 candidates, under GEMM rounding, still goes to the lowest indices', async () => {
   // 12 integer points at distance exactly 5 from a centre, all shifted by 1e8: the GEMM distances of the ring are
   // scrambled by rounding, so the right neighbours are found only by collecting every near-tied candidate.
-  const ring = [[5, 0], [0, 5], [-5, 0], [0, -5], [3, 4], [4, 3], [-3, 4], [-4, 3], [3, -4], [4, -3], [-3, -4], [-4, -3]];
+  const ring = [
+    [5, 0],
+    [0, 5],
+    [-5, 0],
+    [0, -5],
+    [3, 4],
+    [4, 3],
+    [-3, 4],
+    [-4, 3],
+    [3, -4],
+    [4, -3],
+    [-3, -4],
+    [-4, -3],
+  ];
   const pts = [...ring, [0, 0]].map(([a, b]) => [a + 1e8, b - 1e8]);
-  const brute = (k: number) => pts.map((p, i) => pts.map((q, j) => [(p[0] - q[0]) ** 2 + (p[1] - q[1]) ** 2, j]).filter(([, j]) => j !== i)
-    .sort((u, v) => u[0] - v[0] || u[1] - v[1]).slice(0, k).map(([, j]) => j));
+  const brute = (k: number) =>
+    pts.map((p, i) =>
+      pts
+        .map((q, j) => [(p[0] - q[0]) ** 2 + (p[1] - q[1]) ** 2, j])
+        .filter(([, j]) => j !== i)
+        .sort((u, v) => u[0] - v[0] || u[1] - v[1])
+        .slice(0, k)
+        .map(([, j]) => j),
+    );
   for (const k of [1, 3, 6, 11]) {
     const g = knnRows(await knnGraph(m(pts), k), k);
-    assert.deepEqual(g[12], Array.from({ length: k }, (_, t) => t), `centre, k = ${k}`);
+    assert.deepEqual(
+      g[12],
+      Array.from({ length: k }, (_, t) => t),
+      `centre, k = ${k}`,
+    );
     assert.deepEqual(g, brute(k), `k = ${k}`);
   }
 });
@@ -86,14 +163,18 @@ test('knnGraph: the same graph for every block size', async () => {
   const s = FX.sets.gauss as number[][];
   const x = m(s);
   const want = await knnGraph(x, 7);
-  for (const blockRows of [1, 3, 17, 80, 1000]) assert.deepEqual(await knnGraph(x, 7, { blockRows }), want, `blockRows ${blockRows}`);
+  for (const blockRows of [1, 3, 17, 80, 1000])
+    assert.deepEqual(await knnGraph(x, 7, { blockRows }), want, `blockRows ${blockRows}`);
 });
 
 test('knnWithDistances from a spilled ActivationStore (RowSource): the same exact graph as from memory', async () => {
   const s = FX.sets.gauss as number[][];
   const store = new ActivationStore(256, tempDir('replens-knn-'));
   const D = s[0].length;
-  for (let r = 0; r < s.length; r += 6) { const part = s.slice(r, r + 6); store.append('x', Float32Array.from(part.flat()), part.length, [D]); }
+  for (let r = 0; r < s.length; r += 6) {
+    const part = s.slice(r, r + 6);
+    store.append('x', Float32Array.from(part.flat()), part.length, [D]);
+  }
   assert.deepEqual(store.spilled, ['x']);
   const x32 = m(s.map((row) => row.map((v) => Math.fround(v))));
   for (const screening of ['float64', 'float32'] as const) {
@@ -106,7 +187,10 @@ test('knnWithDistances from a spilled ActivationStore (RowSource): the same exac
   }
   // Ties beyond the heap force the rescreen path, which reads arbitrary rows from the file.
   let seed = 11;
-  const rnd = () => { seed = (seed * 1103515245 + 12345) % 2147483648; return seed / 2147483648; };
+  const rnd = () => {
+    seed = (seed * 1103515245 + 12345) % 2147483648;
+    return seed / 2147483648;
+  };
   const cube = Array.from({ length: 120 }, () => Array.from({ length: 8 }, () => 1e3 + Math.round(rnd()) / 2));
   const tiny = new ActivationStore(16, tempDir('replens-knn-'));
   for (const p of cube) tiny.append('r', Float32Array.from(p), 1, [8]);
@@ -119,7 +203,8 @@ test('knnWithDistances from a spilled ActivationStore (RowSource): the same exac
   tiny.append('bad', Float32Array.from([1, 2, 3, NaN]), 2, [2]);
   tiny.append('bad', Float32Array.from([0, 0]), 1, [2]);
   await rejects(knnWithDistances(tiny.source('bad'), 1), /x contains NaN at index \[1, 1\]/);
-  store.dispose(); tiny.dispose();
+  store.dispose();
+  tiny.dispose();
 });
 
 test('knnGraph: equals the numpy brute force (stable argsort) on the fixtures — indices exactly, distances to 1e-9', async () => {
@@ -128,7 +213,8 @@ test('knnGraph: equals the numpy brute force (stable argsort) on the fixtures �
     const r = await knnWithDistances(m(rows), f.k);
     assert.deepEqual(knnRows(r.indices, f.k), f.indices, f.name);
     const want = (f.distances as number[][]).flat();
-    for (let t = 0; t < want.length; t++) assert.ok(Math.abs(r.distances[t] - want[t]) <= 1e-9 * Math.max(1, want[t]), `${f.name} distance ${t}`);
+    for (let t = 0; t < want.length; t++)
+      assert.ok(Math.abs(r.distances[t] - want[t]) <= 1e-9 * Math.max(1, want[t]), `${f.name} distance ${t}`);
   }
 });
 
@@ -136,12 +222,34 @@ test('knnGraph, float32 screening: the same exact graph as float64 screening on 
   const screening = 'float32' as const;
   assert.deepEqual(knnRows(await knnGraph(line(LINE), 2, { screening }), 2), LINE_K2);
   assert.deepEqual(knnRows(await knnGraph(line(LINE.map((v) => v + 1e8)), 2, { screening }), 2), LINE_K2);
-  assert.deepEqual(knnRows(await knnGraph(line([0, 0, 1, 0]), 2, { screening }), 2), [[1, 3], [0, 3], [0, 1], [0, 1]]);
+  assert.deepEqual(knnRows(await knnGraph(line([0, 0, 1, 0]), 2, { screening }), 2), [
+    [1, 3],
+    [0, 3],
+    [0, 1],
+    [0, 1],
+  ]);
   // The 12-way ring tie shifted by 1e8: far beyond float32's 24 bits, every ring distance screens as equal.
-  const ring = [[5, 0], [0, 5], [-5, 0], [0, -5], [3, 4], [4, 3], [-3, 4], [-4, 3], [3, -4], [4, -3], [-3, -4], [-4, -3]];
+  const ring = [
+    [5, 0],
+    [0, 5],
+    [-5, 0],
+    [0, -5],
+    [3, 4],
+    [4, 3],
+    [-3, 4],
+    [-4, 3],
+    [3, -4],
+    [4, -3],
+    [-3, -4],
+    [-4, -3],
+  ];
   const pts = [...ring, [0, 0]].map(([a, b]) => [a + 1e8, b - 1e8]);
   for (const k of [1, 3, 6, 11]) {
-    assert.deepEqual(await knnGraph(m(pts), k, { screening }), await knnGraph(m(pts), k, { screening: 'float64' }), `ring k = ${k}`);
+    assert.deepEqual(
+      await knnGraph(m(pts), k, { screening }),
+      await knnGraph(m(pts), k, { screening: 'float64' }),
+      `ring k = ${k}`,
+    );
   }
   for (const f of FX.knn) {
     const rows = f.set === 'gauss40' ? (FX.sets.gauss as number[][]).slice(0, 40) : FX.sets[f.set];
@@ -155,10 +263,16 @@ test('knnGraph, float32 screening: ReLU-like data with a large mean and many nea
   // 600 points in 64 dimensions: a large common offset (1e3), 8 coordinates in {0, ½} so hundreds of distances
   // tie exactly (more than the heap holds: rows are rescreened), and exact duplicates.
   let seed = 7;
-  const r = () => { seed = (seed * 1103515245 + 12345) % 2147483648; return seed / 2147483648; };
+  const r = () => {
+    seed = (seed * 1103515245 + 12345) % 2147483648;
+    return seed / 2147483648;
+  };
   const rows: number[][] = [];
   for (let i = 0; i < 600; i++) {
-    if (i % 50 === 49) { rows.push(rows[i - 1].slice()); continue; }
+    if (i % 50 === 49) {
+      rows.push(rows[i - 1].slice());
+      continue;
+    }
     rows.push(Array.from({ length: 64 }, (_, t) => 1e3 + (t % 8 === 0 ? Math.round(r()) / 2 : 0)));
   }
   const x = m(rows);
@@ -171,7 +285,13 @@ test('knnGraph, float32 screening: ReLU-like data with a large mean and many nea
 });
 
 test('knnGraph: float32 samples give the same exact graph as the same values in float64', async () => {
-  const r = (() => { let s = 3; return () => { s = (s * 1103515245 + 12345) % 2147483648; return s / 2147483648; }; })();
+  const r = (() => {
+    let s = 3;
+    return () => {
+      s = (s * 1103515245 + 12345) % 2147483648;
+      return s / 2147483648;
+    };
+  })();
   const x32 = Float32Array.from({ length: 300 * 20 }, () => Math.round(r() * 8) / 8 + 100);
   const x64 = Float64Array.from(x32);
   for (const screening of ['float32', 'float64'] as const) {
@@ -184,27 +304,43 @@ test('knnGraph: float32 samples give the same exact graph as the same values in 
 
 test("knn order 'set': the exact neighbour sets and the exact two nearest, on tie-heavy and random data", async () => {
   let seed = 11;
-  const r = () => { seed = (seed * 1103515245 + 12345) % 2147483648; return seed / 2147483648; };
+  const r = () => {
+    seed = (seed * 1103515245 + 12345) % 2147483648;
+    return seed / 2147483648;
+  };
   const cases: [string, Mat<Float64Array>, number][] = [];
   // many exact ties (8 coordinates in {0, ½}) on a large offset, and duplicates
   const tie: number[][] = [];
-  for (let i = 0; i < 400; i++) tie.push(i % 40 === 39 ? tie[i - 1].slice() : Array.from({ length: 32 }, (_, t) => 1e3 + (t % 4 === 0 ? Math.round(r()) / 2 : 0)));
+  for (let i = 0; i < 400; i++)
+    tie.push(
+      i % 40 === 39
+        ? tie[i - 1].slice()
+        : Array.from({ length: 32 }, (_, t) => 1e3 + (t % 4 === 0 ? Math.round(r()) / 2 : 0)),
+    );
   cases.push(['ties', m(tie), 12]);
   // ReLU-like random data
-  cases.push(['relu', m(Array.from({ length: 500 }, () => Array.from({ length: 48 }, () => Math.max(0, r() * 2 - 1.2)))), 25]);
+  cases.push([
+    'relu',
+    m(Array.from({ length: 500 }, () => Array.from({ length: 48 }, () => Math.max(0, r() * 2 - 1.2)))),
+    25,
+  ]);
   for (const [name, x, k] of cases) {
     for (const screening of ['float32', 'float64'] as const) {
       const a = await knnWithDistances(x, k, { screening });
       const b = await knnWithDistances(x, k, { screening, order: 'set' });
       for (let i = 0; i < x.rows; i++) {
-        const sa = [...a.indices.subarray(i * k, (i + 1) * k)].sort((p, q) => p - q), sb = [...b.indices.subarray(i * k, (i + 1) * k)].sort((p, q) => p - q);
+        const sa = [...a.indices.subarray(i * k, (i + 1) * k)].sort((p, q) => p - q),
+          sb = [...b.indices.subarray(i * k, (i + 1) * k)].sort((p, q) => p - q);
         assert.deepEqual(sb, sa, `${name} ${screening} row ${i}: neighbour set`);
         for (let t = 0; t < 2; t++) {
           assert.equal(b.indices[i * k + t], a.indices[i * k + t], `${name} ${screening} row ${i}: neighbour ${t}`);
           assert.equal(b.distances[i * k + t], a.distances[i * k + t]);
         }
       }
-      assert.ok(b.candidates <= a.candidates, `${name}: set mode recomputes no more (${b.candidates} vs ${a.candidates})`);
+      assert.ok(
+        b.candidates <= a.candidates,
+        `${name}: set mode recomputes no more (${b.candidates} vs ${a.candidates})`,
+      );
     }
   }
 });
@@ -234,7 +370,10 @@ test('NNCS: argument errors', async () => {
   await rejects(nncs(line(LINE), [0, 0, 1, 1], 2), /4 entries but there are 5 samples/);
   await rejects(nncs(line(LINE), [0, 0, 1, 1, 0.5], 2), /not an integer/);
   await rejects(nncs(line(LINE), [0, 0, 1, 1, 1], 5), /smaller than/);
-  await rejects(nncs(line(LINE), [0, 0, 1, 1, 1], 2, { pool: { kind: 'avg', size: 2 }, shape: [5, 2] }), /does not match/);
+  await rejects(
+    nncs(line(LINE), [0, 0, 1, 1, 1], 2, { pool: { kind: 'avg', size: 2 }, shape: [5, 2] }),
+    /does not match/,
+  );
 });
 
 test('NNLS: hand-computed case (eqs. 3.2–3.3)', async () => {
@@ -263,11 +402,23 @@ test('NNLS: argument errors', async () => {
 
 test('poolFeatures: hand-computed avg/max, floor windows, global, pass-through for (n, F)', () => {
   const a = Float64Array.from({ length: 20 }, (_, i) => i); // 1×1×4×5
-  assert.deepEqual(poolFeatures(a, [1, 1, 4, 5], 'avg', 2), { data: Float64Array.from([3, 5, 13, 15]), shape: [1, 1, 2, 2] });
-  assert.deepEqual(poolFeatures(a, [1, 1, 4, 5], 'max', 2), { data: Float64Array.from([6, 8, 16, 18]), shape: [1, 1, 2, 2] });
+  assert.deepEqual(poolFeatures(a, [1, 1, 4, 5], 'avg', 2), {
+    data: Float64Array.from([3, 5, 13, 15]),
+    shape: [1, 1, 2, 2],
+  });
+  assert.deepEqual(poolFeatures(a, [1, 1, 4, 5], 'max', 2), {
+    data: Float64Array.from([6, 8, 16, 18]),
+    shape: [1, 1, 2, 2],
+  });
   assert.deepEqual(poolFeatures(a, [1, 1, 4, 5], 'max', 3), { data: Float64Array.from([12]), shape: [1, 1, 1, 1] });
-  assert.deepEqual(poolFeatures(a, [1, 1, 4, 5], 'avg', 'global'), { data: Float64Array.from([9.5]), shape: [1, 1, 1, 1] });
-  assert.deepEqual(poolFeatures(a, [2, 2, 1, 5], 'max', 'global'), { data: Float64Array.from([4, 9, 14, 19]), shape: [2, 2, 1, 1] });
+  assert.deepEqual(poolFeatures(a, [1, 1, 4, 5], 'avg', 'global'), {
+    data: Float64Array.from([9.5]),
+    shape: [1, 1, 1, 1],
+  });
+  assert.deepEqual(poolFeatures(a, [2, 2, 1, 5], 'max', 'global'), {
+    data: Float64Array.from([4, 9, 14, 19]),
+    shape: [2, 2, 1, 1],
+  });
   assert.deepEqual(poolFeatures(a, [4, 5], 'max', 2), { data: a, shape: [4, 5] });
   assert.throws(() => poolFeatures(a, [1, 1, 4, 5], 'avg', 5), /larger than the 4×5/);
   assert.throws(() => poolFeatures(a, [1, 1, 4, 5], 'avg', 0), /positive integer or global/);
@@ -282,14 +433,21 @@ test('multi-scale NNCS: pooled features and NNCS equal the numpy fixtures', asyn
   for (const f of FX.pool) {
     const p = poolFeatures(data, conv.shape, f.kind, f.size);
     assert.deepEqual(p.shape, f.shape);
-    for (let i = 0; i < p.data.length; i++) assert.ok(Math.abs(p.data[i] - f.data[i]) <= 1e-12, `${f.kind} ${f.size} value ${i}`);
-    const r = await nncs(mat(data, n, data.length / n), Int32Array.from(conv.labels), f.k, { pool: { kind: f.kind, size: f.size }, shape: conv.shape });
+    for (let i = 0; i < p.data.length; i++)
+      assert.ok(Math.abs(p.data[i] - f.data[i]) <= 1e-12, `${f.kind} ${f.size} value ${i}`);
+    const r = await nncs(mat(data, n, data.length / n), Int32Array.from(conv.labels), f.k, {
+      pool: { kind: f.kind, size: f.size },
+      shape: conv.shape,
+    });
     assert.ok(Math.abs(r.value - f.nncs) <= 1e-12, `${f.kind} ${f.size}: ${r.value} vs ${f.nncs}`);
   }
 });
 
 test('rraDefaults: the thesis ch. 5 rule reproduces its (samples, neighbours) pairs', () => {
-  const pick = (n: number, c: number) => { const d = rraDefaults(n, c); return [d.samples, d.neighbours]; };
+  const pick = (n: number, c: number) => {
+    const d = rraDefaults(n, c);
+    return [d.samples, d.neighbours];
+  };
   assert.deepEqual(pick(50000, 10), [15000, 150]); // CIFAR10 training partition
   assert.deepEqual(pick(50000, 50), [30000, 60]); // ImageNet64x64-50
   assert.deepEqual(pick(10000, 10), [10000, 100]); // CIFAR10 validation partition
@@ -309,14 +467,26 @@ test('multiScaleRra (Algorithm 1): per scale ID/NNCS/intra-NNLS agree with the s
   const data = Float64Array.from(conv.data as number[]);
   const n = conv.shape[0];
   const labels = Int32Array.from(conv.labels);
-  const flat = Float64Array.from((FX.pool as { kind: string; size: unknown; data: number[] }[]).find((p) => p.kind === 'avg' && p.size === 'global')!.data);
+  const flat = Float64Array.from(
+    (FX.pool as { kind: string; size: unknown; data: number[] }[]).find((p) => p.kind === 'avg' && p.size === 'global')!
+      .data,
+  );
   const layers = [
     { name: 'conv', data, shape: conv.shape },
     { name: 'gap', data: flat, shape: [n, conv.shape[1]] }, // (n, F): never pooled
   ];
-  const res = await multiScaleRra(layers, labels, 5, { scales: [{ kind: 'max', size: 2 }, { kind: 'avg', size: 8 }] });
-  assert.deepEqual(res.map((r) => r.scale), ['none', 'max 2', 'avg 8']);
-  const fx = (kind: string, size: unknown) => (FX.pool as { kind: string; size: unknown; nncs: number }[]).find((p) => p.kind === kind && p.size === size)!.nncs;
+  const res = await multiScaleRra(layers, labels, 5, {
+    scales: [
+      { kind: 'max', size: 2 },
+      { kind: 'avg', size: 8 },
+    ],
+  });
+  assert.deepEqual(
+    res.map((r) => r.scale),
+    ['none', 'max 2', 'avg 8'],
+  );
+  const fx = (kind: string, size: unknown) =>
+    (FX.pool as { kind: string; size: unknown; nncs: number }[]).find((p) => p.kind === kind && p.size === size)!.nncs;
   assert.ok(Math.abs(res[1].layers[0].nncs! - fx('max', 2)) < 1e-12);
   assert.equal(res[2].layers[0].window, 'global'); // 8 > 6×7 map → global
   assert.ok(Math.abs(res[2].layers[0].nncs! - fx('avg', 'global')) < 1e-12);
@@ -334,7 +504,10 @@ test('multiScaleRra (Algorithm 1): per scale ID/NNCS/intra-NNLS agree with the s
   assert.ok(Math.abs(res[0].nnls[0][1] - want) < 1e-15);
   const id = await twoNN(mat(data, n, data.length / n));
   assert.deepEqual(res[0].layers[0].id, id);
-  await assert.rejects(multiScaleRra([layers[0], { name: 'bad', data: flat.slice(3), shape: [n - 1, 3] }], labels, 5), /has 29 samples/);
+  await assert.rejects(
+    multiScaleRra([layers[0], { name: 'bad', data: flat.slice(3), shape: [n - 1, 3] }], labels, 5),
+    /has 29 samples/,
+  );
 });
 
 test('balancedSubset: up to perClass per class, seeded, ascending, deterministic', () => {

@@ -42,14 +42,17 @@ test('classSelectivity: equals the numpy fixtures to 1e-12', () => {
   for (const f of FX.selectivity) {
     const r = classSelectivity(f64(f.data), f.shape, Int32Array.from(f.labels), { eps: f.eps });
     assert.deepEqual(r.argmax_class, f.argmax_class);
-    r.per_unit.forEach((v, u) => assert.ok(Math.abs(v - f.per_unit[u]) <= 1e-12, `eps ${f.eps} unit ${u}: ${v} vs ${f.per_unit[u]}`));
+    r.per_unit.forEach((v, u) =>
+      assert.ok(Math.abs(v - f.per_unit[u]) <= 1e-12, `eps ${f.eps} unit ${u}: ${v} vs ${f.per_unit[u]}`),
+    );
     assert.ok(Math.abs(r.value - f.value) <= 1e-12);
     assert.equal(r.per_unit[2], 0); // the dead unit
   }
 });
 
 test('classSelectivity: argument errors', () => {
-  const bad = (fn: () => unknown, re: RegExp) => assert.throws(fn, (e: unknown) => e instanceof ReplensError && e.code === 'E_ARGUMENT' && re.test(e.message));
+  const bad = (fn: () => unknown, re: RegExp) =>
+    assert.throws(fn, (e: unknown) => e instanceof ReplensError && e.code === 'E_ARGUMENT' && re.test(e.message));
   bad(() => classSelectivity(f64([1, 2, 3, 4]), [2, 2], [0, 0]), /at least 2 classes/);
   bad(() => classSelectivity(f64([1, 2, 3, 4]), [2, 2], [0, 1, 1]), /3 entries but there are 2 samples/);
   bad(() => classSelectivity(f64([1, NaN, 3, 4]), [2, 2], [0, 1]), /activations contains NaN at flat index 1$/);
@@ -65,7 +68,7 @@ test('classSelectivity on signed values (logits) says so: warnings with the coun
   const r = classSelectivity(acts, [4, 2], [0, 0, 1, 1]);
   assert.deepEqual(r.per_unit, [0.5, -3]);
   assert.equal(r.warnings?.length, 1);
-  assert.match(r.warnings![0], /negative activations \(min -3, in 1 of 2 units\)/);
+  assert.match(r.warnings[0], /negative activations \(min -3, in 1 of 2 units\)/);
   // Non-negative input: no warnings field at all.
   assert.equal(classSelectivity(f64([2, 0, 4, 0, 1, 5, 1, 3]), [4, 2], [0, 0, 1, 1]).warnings, undefined);
 });

@@ -21,7 +21,12 @@ test('PaddleOCR classifier: Constant weights are counted by what the ops read, C
   assert.equal(g.initializer.length, 0, 'every weight is a Constant node');
   // Independent count: the weight inputs of the parameterised ops, by each op's signature.
   const constants = new Map(g.node.filter((n) => n.opType === 'Constant').map((n) => [n.output[0], n.attribute[0].t!]));
-  const weightInputs: Record<string, number[]> = { Conv: [1, 2], BatchNormalization: [1, 2, 3, 4], MatMul: [1], Add: [0, 1] };
+  const weightInputs: Record<string, number[]> = {
+    Conv: [1, 2],
+    BatchNormalization: [1, 2, 3, 4],
+    MatMul: [1],
+    Add: [0, 1],
+  };
   const counted = new Set<string>();
   let expected = 0;
   for (const n of g.node) {
@@ -39,7 +44,11 @@ test('PaddleOCR classifier: Constant weights are counted by what the ops read, C
   assert.equal(s.layers.length, g.node.length - constants.size);
   assert.ok(!s.layers.some((l) => l.op === 'Constant'));
   assert.equal(listLayers(proto, undefined, { constants: true }).layers.length, g.node.length);
-  assert.equal(s.layers.find((l) => l.op === 'Conv')!.params, 3 * 3 * 3 * 8, 'the first conv: 8 filters of 3×3×3, no bias');
+  assert.equal(
+    s.layers.find((l) => l.op === 'Conv')!.params,
+    3 * 3 * 3 * 8,
+    'the first conv: 8 filters of 3×3×3, no bias',
+  );
 });
 
 test('PaddleOCR classifier: analyze runs with the default layers (main-path outputs, not the SE gates)', async () => {
@@ -48,9 +57,27 @@ test('PaddleOCR classifier: analyze runs with the default layers (main-path outp
   const x = new Float32Array(n * 3 * 48 * 192).map((_, i) => Math.sin(i * 12.9898) * 0.5);
   writeNpy(path.join(dir, 'x.npy'), { shape: [n, 3, 48, 192], data: x });
   writeNpy(path.join(dir, 'y.npy'), { shape: [n], data: Int32Array.from({ length: n }, (_, i) => i % 2) });
-  const r = await analyze({ modelPath: MODEL, data: { path: path.join(dir, 'x.npy'), labels: path.join(dir, 'y.npy') }, analyses: ['summary', 'rra'], noCache: true, cacheDir: path.join(dir, 'cache') }, pool);
+  const r = await analyze(
+    {
+      modelPath: MODEL,
+      data: { path: path.join(dir, 'x.npy'), labels: path.join(dir, 'y.npy') },
+      analyses: ['summary', 'rra'],
+      noCache: true,
+      cacheDir: path.join(dir, 'cache'),
+    },
+    pool,
+  );
   assert.equal(r.complete, true);
   assert.equal(r.layers.length, 15);
-  assert.deepEqual([...new Set(r.layers.map((l) => l.op))].sort(), ['Add', 'GlobalAveragePool', 'MaxPool', 'Relu', 'Softmax']);
-  assert.equal(r.analyses.rra!.perLayer.filter((l) => l.id?.twonn !== null && l.id?.twonn !== undefined).length >= 10, true);
+  assert.deepEqual([...new Set(r.layers.map((l) => l.op))].sort(), [
+    'Add',
+    'GlobalAveragePool',
+    'MaxPool',
+    'Relu',
+    'Softmax',
+  ]);
+  assert.equal(
+    r.analyses.rra!.perLayer.filter((l) => l.id?.twonn !== null && l.id?.twonn !== undefined).length >= 10,
+    true,
+  );
 });

@@ -29,11 +29,19 @@ const opts = { skip: SKIP || undefined, timeout: 90000 } as const;
 /** Builds dist/ when the report bundle is missing or older than its sources. */
 function ensureBuilt(): void {
   const bundle = path.join(ROOT, 'dist', 'webview', 'report.js');
-  const newest = (dir: string): number => fs.readdirSync(dir, { withFileTypes: true, recursive: true })
-    .filter((d) => d.isFile() && d.name.endsWith('.ts'))
-    .reduce((m, d) => Math.max(m, fs.statSync(path.join(d.parentPath ?? (d as { path: string }).path, d.name)).mtimeMs), 0);
-  const stale = !fs.existsSync(bundle) || !fs.existsSync(path.join(ROOT, 'dist', 'webview', 'plotly.min.js'))
-    || Math.max(newest(path.join(ROOT, 'webview')), fs.statSync(path.join(ROOT, 'src', 'shared', 'result.ts')).mtimeMs) > fs.statSync(bundle).mtimeMs;
+  const newest = (dir: string): number =>
+    fs
+      .readdirSync(dir, { withFileTypes: true, recursive: true })
+      .filter((d) => d.isFile() && d.name.endsWith('.ts'))
+      .reduce(
+        (m, d) => Math.max(m, fs.statSync(path.join(d.parentPath ?? (d as { path: string }).path, d.name)).mtimeMs),
+        0,
+      );
+  const stale =
+    !fs.existsSync(bundle) ||
+    !fs.existsSync(path.join(ROOT, 'dist', 'webview', 'plotly.min.js')) ||
+    Math.max(newest(path.join(ROOT, 'webview')), fs.statSync(path.join(ROOT, 'src', 'shared', 'result.ts')).mtimeMs) >
+      fs.statSync(bundle).mtimeMs;
   if (stale) execFileSync(process.execPath, ['esbuild.js'], { cwd: ROOT, stdio: 'inherit' });
 }
 
@@ -51,18 +59,31 @@ const CSP_PROBE = `(() => { window.__csp = []; document.addEventListener('securi
 async function openReport(file: string, name: string, colorScheme: 'light' | 'dark' = 'light'): Promise<Any> {
   const page = await browser.newPage({ viewport: { width: 1400, height: 900 }, colorScheme });
   const url = pathToFileURL(file).href;
-  page.on('console', (m: Any) => { if (m.type() === 'error' || m.type() === 'warning') events.push({ page: name, kind: m.type(), text: m.text() }); });
-  page.on('pageerror', (e: Error) => events.push({ page: name, kind: 'pageerror', text: String(e.stack || e.message) }));
-  page.on('requestfailed', (r: Any) => events.push({ page: name, kind: 'requestfailed', text: `${r.url()} ${r.failure()?.errorText}` }));
+  page.on('console', (m: Any) => {
+    if (m.type() === 'error' || m.type() === 'warning') events.push({ page: name, kind: m.type(), text: m.text() });
+  });
+  page.on('pageerror', (e: Error) =>
+    events.push({ page: name, kind: 'pageerror', text: String(e.stack || e.message) }),
+  );
+  page.on('requestfailed', (r: Any) =>
+    events.push({ page: name, kind: 'requestfailed', text: `${r.url()} ${r.failure()?.errorText}` }),
+  );
   page.on('request', (r: Any) => {
     if (r.url() !== url && !r.url().startsWith('data:')) events.push({ page: name, kind: 'request', text: r.url() });
   });
   await page.addInitScript({ content: CSP_PROBE });
   await page.goto(url);
   try {
-    await page.waitForFunction(() => ['light', 'dark'].includes(document.documentElement.dataset.rendered ?? ''), null, { timeout: 30000 });
+    await page.waitForFunction(
+      () => ['light', 'dark'].includes(document.documentElement.dataset.rendered ?? ''),
+      null,
+      { timeout: 30000 },
+    );
   } catch (e) {
-    const seen = events.filter((x) => x.page === name).map((x) => `[${x.kind}] ${x.text}`).join('\n');
+    const seen = events
+      .filter((x) => x.page === name)
+      .map((x) => `[${x.kind}] ${x.text}`)
+      .join('\n');
     throw new Error(`the report never finished drawing (${(e as Error).message.split('\n')[0]}); console:\n${seen}`);
   }
   return page;
@@ -91,7 +112,10 @@ after(async () => {
 });
 
 /** Per chart: the figure's traces by type, and what plotly drew (SVG present, traces in the DOM by layer). */
-async function drawn(page: Any, id: string): Promise<{ svg: number; data: number; scatter: number; bar: number; box: number; heatmap: number }> {
+async function drawn(
+  page: Any,
+  id: string,
+): Promise<{ svg: number; data: number; scatter: number; bar: number; box: number; heatmap: number }> {
   // a string, not a function: tsx would wrap the inner helper with its __name(), which the page does not have
   return page.evaluate(`(() => {
     const el = document.getElementById(${JSON.stringify(`chart-${id}`)});
@@ -113,13 +137,28 @@ test('the report draws every chart with the expected traces, header and table, a
     const d = await drawn(page, c.id);
     const count = (type: string) => c.figure.data.filter((t) => t.type === type).length;
     assert.ok(d.svg >= 1, `${c.id}: no svg`);
-    assert.deepEqual(d, { svg: d.svg, data: c.figure.data.length, scatter: count('scatter'), bar: count('bar'), box: count('box'), heatmap: count('heatmap') }, c.id);
+    assert.deepEqual(
+      d,
+      {
+        svg: d.svg,
+        data: c.figure.data.length,
+        scatter: count('scatter'),
+        bar: count('bar'),
+        box: count('box'),
+        heatmap: count('heatmap'),
+      },
+      c.id,
+    );
   }
   // spot checks: the noise-SVD chart over three panels, the heatmap axes carry the layer labels
   assert.equal((await drawn(page, 'noise-svd')).scatter, 48);
   // top to bottom on screen (the DOM order follows the reversed axis)
   const ticks = await page.locator('#chart-nnls .yaxislayer-above .ytick text').evaluateAll((ts: SVGTextElement[]) =>
-    ts.map((t) => [t.getBoundingClientRect().top, (t.textContent ?? '').trim()] as [number, string]).sort((a, b) => a[0] - b[0]).map((x) => x[1]));
+    ts
+      .map((t) => [t.getBoundingClientRect().top, (t.textContent ?? '').trim()] as [number, string])
+      .sort((a, b) => a[0] - b[0])
+      .map((x) => x[1]),
+  );
   assert.equal(ticks.length, 12);
   assert.deepEqual(ticks.slice(0, 2), ['features.conv1', 'features.bn1']);
   assert.equal(ticks[11], 'classifier.h…tion.linear');
@@ -143,44 +182,56 @@ test('hovering a heatmap cell shows both full layer names and the exact value', 
   const box = await page.locator('#chart-nnls .nsewdrag').first().boundingBox();
   const n = result.layers.length;
   const [i, j] = [11, 4]; // row classifier.head.final_projection.linear, column features.conv2
-  await page.mouse.move(box.x + (j + 0.5) * box.width / n, box.y + (i + 0.5) * box.height / n);
+  await page.mouse.move(box.x + ((j + 0.5) * box.width) / n, box.y + ((i + 0.5) * box.height) / n);
   await page.locator('#chart-nnls .hoverlayer .hovertext').first().waitFor({ timeout: 5000 });
   const hover = await page.locator('#chart-nnls .hoverlayer .hovertext').first().textContent();
-  assert.equal(hover, `classifier.head.final_projection.linear ↔ features.conv2: ${result.analyses.rra!.nnls.values[i][j]}`);
+  assert.equal(
+    hover,
+    `classifier.head.final_projection.linear ↔ features.conv2: ${result.analyses.rra!.nnls.values[i][j]}`,
+  );
   await page.locator('#chart-nnls').screenshot({ path: path.join(dir, 'chart-nnls-hover-light.png') });
   await closePage(page);
 });
 
-test('a header click sorts the table (numbers largest first, again reverses; nulls last), aria-sort follows', opts, async () => {
-  const page = await openReport(path.join(dir, 'report-light.html'), 'sort');
-  const col = (key: string) => page.locator(`#overview-table tbody td.col-${key}`).allTextContents();
-  const labels = () => col('label');
-  const depth = result.layers.map((l) => l.label);
-  assert.deepEqual(await labels(), depth);
-  const byNncs = [...result.analyses.rra!.perLayer].sort((a, b) => b.nncs! - a.nncs!).map((l) => result.layers.find((x) => x.tensor === l.tensor)!.label);
-  await page.locator('#overview-table thead th.col-nncs').click();
-  assert.deepEqual(await labels(), byNncs);
-  assert.equal(await page.locator('#overview-table thead th.col-nncs').getAttribute('aria-sort'), 'descending');
-  await page.locator('#overview-table thead th.col-nncs').click();
-  assert.deepEqual(await labels(), [...byNncs].reverse());
-  assert.equal(await page.locator('#overview-table thead th.col-nncs').getAttribute('aria-sort'), 'ascending');
-  // params: largest first, ties in depth order
-  await page.locator('#overview-table thead th.col-params').click();
-  assert.deepEqual((await labels()).slice(0, 3), ['classifier.fc1', 'features.conv3', 'features.conv2']);
-  assert.equal(await page.locator('#overview-table thead th.col-nncs').getAttribute('aria-sort'), 'none');
-  // text column A→Z by keyboard
-  await page.locator('#overview-table thead th.col-op').focus();
-  await page.keyboard.press('Enter');
-  assert.deepEqual((await col('op')).slice(0, 3), ['BatchNormalization', 'BatchNormalization', 'Conv']);
-  // back to depth order
-  await page.locator('#overview-table thead th.col-index').click();
-  assert.deepEqual(await labels(), depth);
-  await closePage(page);
-});
+test(
+  'a header click sorts the table (numbers largest first, again reverses; nulls last), aria-sort follows',
+  opts,
+  async () => {
+    const page = await openReport(path.join(dir, 'report-light.html'), 'sort');
+    const col = (key: string) => page.locator(`#overview-table tbody td.col-${key}`).allTextContents();
+    const labels = () => col('label');
+    const depth = result.layers.map((l) => l.label);
+    assert.deepEqual(await labels(), depth);
+    const byNncs = [...result.analyses.rra!.perLayer]
+      .sort((a, b) => b.nncs! - a.nncs!)
+      .map((l) => result.layers.find((x) => x.tensor === l.tensor)!.label);
+    await page.locator('#overview-table thead th.col-nncs').click();
+    assert.deepEqual(await labels(), byNncs);
+    assert.equal(await page.locator('#overview-table thead th.col-nncs').getAttribute('aria-sort'), 'descending');
+    await page.locator('#overview-table thead th.col-nncs').click();
+    assert.deepEqual(await labels(), [...byNncs].reverse());
+    assert.equal(await page.locator('#overview-table thead th.col-nncs').getAttribute('aria-sort'), 'ascending');
+    // params: largest first, ties in depth order
+    await page.locator('#overview-table thead th.col-params').click();
+    assert.deepEqual((await labels()).slice(0, 3), ['classifier.fc1', 'features.conv3', 'features.conv2']);
+    assert.equal(await page.locator('#overview-table thead th.col-nncs').getAttribute('aria-sort'), 'none');
+    // text column A→Z by keyboard
+    await page.locator('#overview-table thead th.col-op').focus();
+    await page.keyboard.press('Enter');
+    assert.deepEqual((await col('op')).slice(0, 3), ['BatchNormalization', 'BatchNormalization', 'Conv']);
+    // back to depth order
+    await page.locator('#overview-table thead th.col-index').click();
+    assert.deepEqual(await labels(), depth);
+    await closePage(page);
+  },
+);
 
 test('the theme toggle re-renders every chart in the dark theme and back', opts, async () => {
   const page = await openReport(path.join(dir, 'report-light.html'), 'theme');
-  const bgs = () => page.evaluate(() => Array.from(document.querySelectorAll('.chart')).map((el) => (el as Any)._fullLayout.paper_bgcolor));
+  const bgs = () =>
+    page.evaluate(() =>
+      Array.from(document.querySelectorAll('.chart')).map((el) => (el as Any)._fullLayout.paper_bgcolor),
+    );
   const n = reportCharts(result, REPORT_THEMES.light).length;
   assert.deepEqual(await bgs(), new Array(n).fill(REPORT_THEMES.light.background));
   assert.equal((await page.locator('#theme-toggle').innerText()).trim(), 'Dark theme');
@@ -207,7 +258,10 @@ test('the theme toggle re-renders every chart in the dark theme and back', opts,
 test("theme 'auto' follows the system colour scheme", opts, async () => {
   const page = await openReport(path.join(dir, 'report-auto.html'), 'auto', 'dark');
   assert.equal(await page.evaluate(() => document.documentElement.dataset.rendered), 'dark');
-  assert.equal(await page.evaluate(() => (document.getElementById('chart-depth') as Any)._fullLayout.paper_bgcolor), REPORT_THEMES.dark.background);
+  assert.equal(
+    await page.evaluate(() => (document.getElementById('chart-depth') as Any)._fullLayout.paper_bgcolor),
+    REPORT_THEMES.dark.background,
+  );
   await closePage(page);
 });
 
@@ -220,15 +274,24 @@ test('a result with only some analyses (one layer) renders just those charts', o
   const file = path.join(dir, 'report-partial.html');
   writeReport(r, file, { theme: 'dark' });
   const page = await openReport(file, 'partial');
-  assert.deepEqual(await page.locator('.chart').evaluateAll((els: HTMLElement[]) => els.map((e) => e.id)), ['chart-summary']);
+  assert.deepEqual(await page.locator('.chart').evaluateAll((els: HTMLElement[]) => els.map((e) => e.id)), [
+    'chart-summary',
+  ]);
   assert.equal((await drawn(page, 'summary')).bar, 2);
-  assert.match(await page.locator('#not-computed').innerText(), /Not in this result: Selectivity, RRA, Similarity, Noise SVD\./);
+  assert.match(
+    await page.locator('#not-computed').innerText(),
+    /Not in this result: Selectivity, RRA, Similarity, Noise SVD\./,
+  );
   await shot(page, 'report-partial-dark.png');
   await closePage(page);
 });
 
-test('no console errors, page errors, CSP violations, failed requests or network requests in any page above', opts, async () => {
-  const bad = events.filter((e) => e.kind !== 'warning' || /Content Security Policy|Refused to/.test(e.text));
-  assert.deepEqual(bad, []);
-  assert.deepEqual(cspViolations, []);
-});
+test(
+  'no console errors, page errors, CSP violations, failed requests or network requests in any page above',
+  opts,
+  async () => {
+    const bad = events.filter((e) => e.kind !== 'warning' || /Content Security Policy|Refused to/.test(e.text));
+    assert.deepEqual(bad, []);
+    assert.deepEqual(cspViolations, []);
+  },
+);

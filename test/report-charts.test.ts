@@ -8,8 +8,19 @@ import * as os from 'os';
 import * as path from 'path';
 import type { AnalysisResult, LayerMatrix, LayerRef } from '../src/shared/result';
 import {
-  compareHeatmaps, depthCurves, gapColour, layerHeatmap, multiScaleChart, noiseSvdChart, noiseSvdMode,
-  selectivityChart, similarityHeatmaps, summaryChart, uniqueLabels, type PlotFigure, type Trace,
+  compareHeatmaps,
+  depthCurves,
+  gapColour,
+  layerHeatmap,
+  multiScaleChart,
+  noiseSvdChart,
+  noiseSvdMode,
+  selectivityChart,
+  similarityHeatmaps,
+  summaryChart,
+  uniqueLabels,
+  type PlotFigure,
+  type Trace,
 } from '../webview/charts/analysis';
 import { reportCharts } from '../webview/views/registry';
 import { DEFAULT_DARK, DEFAULT_LIGHT } from '../webview/charts/theme';
@@ -20,11 +31,24 @@ import { layersCsv } from '../src/report/files';
 const FIXTURE = path.join(__dirname, 'fixtures', 'report', 'sample-result.json');
 const load = (): AnalysisResult => JSON.parse(fs.readFileSync(FIXTURE, 'utf8'));
 const R = load();
-const light = DEFAULT_LIGHT, dark = DEFAULT_DARK;
+const light = DEFAULT_LIGHT,
+  dark = DEFAULT_DARK;
 const LONG = 'classifier.head.final_projection.linear';
 const LONG_SHORT = 'classifier.h…tion.linear';
-const LABELS = ['features.conv1', 'features.bn1', 'features.relu1', 'features.pool1', 'features.conv2', 'features.bn2',
-  'features.relu2', 'features.pool2', 'features.conv3', 'features.relu3', 'classifier.fc1', LONG_SHORT];
+const LABELS = [
+  'features.conv1',
+  'features.bn1',
+  'features.relu1',
+  'features.pool1',
+  'features.conv2',
+  'features.bn2',
+  'features.relu2',
+  'features.pool2',
+  'features.conv3',
+  'features.relu3',
+  'classifier.fc1',
+  LONG_SHORT,
+];
 const L = (fig: PlotFigure) => fig.layout as Record<string, any>;
 const T = (t: Trace) => t as Record<string, any>;
 
@@ -45,35 +69,96 @@ function assertClean(fig: PlotFigure | null, what: string): void {
 /** A result over n layers with every analysis (single checkpoint noise SVD unless `epochs`). */
 function synthetic(n: number, o: { label?: (i: number) => string } = {}): AnalysisResult {
   const layers: LayerRef[] = Array.from({ length: n }, (_, i) => ({
-    tensor: `t${i}`, label: o.label ? o.label(i) : `blocks.${i}.conv`, op: 'Conv', shape: [8, 4, 4], params: 100 + i, index: i,
+    tensor: `t${i}`,
+    label: o.label ? o.label(i) : `blocks.${i}.conv`,
+    op: 'Conv',
+    shape: [8, 4, 4],
+    params: 100 + i,
+    index: i,
   }));
   const tensors = layers.map((l) => l.tensor);
-  const mat = (f: (i: number, j: number) => number | null): LayerMatrix => ({ rows: tensors, cols: tensors, values: tensors.map((_, i) => tensors.map((_, j) => f(i, j))) });
+  const mat = (f: (i: number, j: number) => number | null): LayerMatrix => ({
+    rows: tensors,
+    cols: tensors,
+    values: tensors.map((_, i) => tensors.map((_, j) => f(i, j))),
+  });
   const sym = mat((i, j) => (i === j ? 1 : 1 / (1 + Math.abs(i - j))));
   const stat = (m: number) => ({ mean: m, std: 0.01 });
   return {
-    schema: 'replens.result/2', createdAt: '2025-01-01T00:00:00Z', tool: { name: 'replens', version: '0.0.0' },
+    schema: 'replens.result/2',
+    createdAt: '2025-01-01T00:00:00Z',
+    tool: { name: 'replens', version: '0.0.0' },
     model: { path: '/m.onnx', name: 'm.onnx', sha256: '0'.repeat(64), opset: 17, params: 1 },
     dataset: { identity: 'd', description: 'd', samples: 100, hasLabels: true },
-    settings: { analyses: ['summary', 'rra', 'similarity', 'selectivity', 'noise-svd'], samples: 100, seed: 0, batchSize: 8 },
+    settings: {
+      analyses: ['summary', 'rra', 'similarity', 'selectivity', 'noise-svd'],
+      samples: 100,
+      seed: 0,
+      batchSize: 8,
+    },
     layers,
     analyses: {
-      summary: { perLayer: layers.map((l, i) => ({ tensor: l.tensor, mean: 0.1, std: 1, sparsity: (i % 10) / 10, channels: 8, deadChannels: i % 3 })) },
+      summary: {
+        perLayer: layers.map((l, i) => ({
+          tensor: l.tensor,
+          mean: 0.1,
+          std: 1,
+          sparsity: (i % 10) / 10,
+          channels: 8,
+          deadChannels: i % 3,
+        })),
+      },
       rra: {
-        k: 5, samples: 100, rule: 'r', poolings: ['avg2', 'maxglobal'], nnls: sym,
-        perLayer: layers.map((l, i) => ({ tensor: l.tensor, id: { twonn: 5 + i % 7, ml: 6, dropped: 0 }, nncs: 0.5, multiScale: { avg2: 0.6, maxglobal: 0.7 } })),
+        k: 5,
+        samples: 100,
+        rule: 'r',
+        poolings: ['avg2', 'maxglobal'],
+        nnls: sym,
+        perLayer: layers.map((l, i) => ({
+          tensor: l.tensor,
+          id: { twonn: 5 + (i % 7), ml: 6, dropped: 0 },
+          nncs: 0.5,
+          multiScale: { avg2: 0.6, maxglobal: 0.7 },
+        })),
       },
       similarity: { cka: sym, svcca: sym, pwcca: sym, ckaMethod: 'gram' },
-      selectivity: { perLayer: layers.map((l) => ({ tensor: l.tensor, mean: 0.3, median: 0.3, histogram: { edges: [0, 1], counts: [3] }, perUnit: [0.1, 0.3, 0.5] })) },
+      selectivity: {
+        perLayer: layers.map((l) => ({
+          tensor: l.tensor,
+          mean: 0.3,
+          median: 0.3,
+          histogram: { edges: [0, 1], counts: [3] },
+          perUnit: [0.1, 0.3, 0.5],
+        })),
+      },
       'noise-svd': {
         settings: { sigmas: [0.1], groupSize: 4, seed: 0, centre: true, clip: null, images: 10 },
         series: (['train', 'test'] as const).map((split) => ({
-          checkpoint: 'final.onnx', epoch: null, split,
-          layers: layers.map((l) => ({ tensor: l.tensor, features: 128, cells: [{ sigma: 0.1, label: -1, images: 10, ev1: stat(0.5), ev2: stat(0.2), rest: stat(0.3), s1: stat(2), spectrum: [0.5, 0.2, 0.3] }] })),
+          checkpoint: 'final.onnx',
+          epoch: null,
+          split,
+          layers: layers.map((l) => ({
+            tensor: l.tensor,
+            features: 128,
+            cells: [
+              {
+                sigma: 0.1,
+                label: -1,
+                images: 10,
+                ev1: stat(0.5),
+                ev2: stat(0.2),
+                rest: stat(0.3),
+                s1: stat(2),
+                spectrum: [0.5, 0.2, 0.3],
+              },
+            ],
+          })),
         })),
       },
     },
-    timings: {}, notes: [], complete: true,
+    timings: {},
+    notes: [],
+    complete: true,
   };
 }
 
@@ -82,12 +167,24 @@ function synthetic(n: number, o: { label?: (i: number) => string } = {}): Analys
 test('depthCurves: TwoNN and ML ID on the left axis, NNCS on the right, x = layer labels in depth order', () => {
   const fig = depthCurves(R, light)!;
   assert.equal(fig.data.length, 3);
-  assert.deepEqual(fig.data.map((t) => t.name), ['ID (TwoNN)', 'ID (ML)', 'NNCS (k=10)']);
+  assert.deepEqual(
+    fig.data.map((t) => t.name),
+    ['ID (TwoNN)', 'ID (ML)', 'NNCS (k=10)'],
+  );
   for (const t of fig.data) assert.deepEqual(T(t).x, LABELS);
-  assert.deepEqual(fig.data.map((t) => T(t).yaxis), [undefined, undefined, 'y2']);
+  assert.deepEqual(
+    fig.data.map((t) => T(t).yaxis),
+    [undefined, undefined, 'y2'],
+  );
   const rra = R.analyses.rra!;
-  assert.deepEqual(T(fig.data[0]).y, rra.perLayer.map((l) => l.id!.twonn));
-  assert.deepEqual(T(fig.data[2]).y, rra.perLayer.map((l) => l.nncs));
+  assert.deepEqual(
+    T(fig.data[0]).y,
+    rra.perLayer.map((l) => l.id!.twonn),
+  );
+  assert.deepEqual(
+    T(fig.data[2]).y,
+    rra.perLayer.map((l) => l.nncs),
+  );
   // the undefined ML estimate of the last layer stays a gap
   assert.equal(T(fig.data[1]).y[11], null);
   assert.equal(T(fig.data[1]).connectgaps, false);
@@ -107,7 +204,10 @@ test('depthCurves: the depth order comes from the LayerRefs, not from the order 
   r.analyses.rra!.perLayer.reverse();
   const fig = depthCurves(r, light)!;
   assert.deepEqual(T(fig.data[0]).x, LABELS);
-  assert.deepEqual(T(fig.data[2]).y, load().analyses.rra!.perLayer.map((l) => l.nncs));
+  assert.deepEqual(
+    T(fig.data[2]).y,
+    load().analyses.rra!.perLayer.map((l) => l.nncs),
+  );
 });
 
 test('depthCurves: no labels (NNCS all null) leaves the NNCS trace and axis out', () => {
@@ -122,8 +222,14 @@ test('depthCurves: no labels (NNCS all null) leaves the NNCS trace and axis out'
 
 test('similarityHeatmaps: NNLS, CKA, debiased CKA, SVCCA, PWCCA, each one heatmap over the layer labels', () => {
   const hs = similarityHeatmaps(R, light);
-  assert.deepEqual(hs.map((h) => h.id), ['nnls', 'cka', 'cka-debiased', 'svcca', 'pwcca']);
-  assert.deepEqual(hs.map((h) => h.title), ['NNLS (k=10)', 'Linear CKA (feature)', 'Debiased linear CKA', 'SVCCA', 'PWCCA']);
+  assert.deepEqual(
+    hs.map((h) => h.id),
+    ['nnls', 'cka', 'cka-debiased', 'svcca', 'pwcca'],
+  );
+  assert.deepEqual(
+    hs.map((h) => h.title),
+    ['NNLS (k=10)', 'Linear CKA (feature)', 'Debiased linear CKA', 'SVCCA', 'PWCCA'],
+  );
   for (const h of hs) {
     assert.equal(h.figure.data.length, 1);
     const t = T(h.figure.data[0]);
@@ -155,7 +261,10 @@ test('similarityHeatmaps: NNLS, CKA, debiased CKA, SVCCA, PWCCA, each one heatma
 
 test('compareHeatmaps: rows are this model, columns the compared model, titled with both', () => {
   const hs = compareHeatmaps(R, light);
-  assert.deepEqual(hs.map((h) => h.id), ['compare-nnls', 'compare-cka', 'compare-svcca', 'compare-pwcca']);
+  assert.deepEqual(
+    hs.map((h) => h.id),
+    ['compare-nnls', 'compare-cka', 'compare-svcca', 'compare-pwcca'],
+  );
   const t = T(hs[1].figure.data[0]);
   assert.deepEqual(t.y, LABELS);
   assert.deepEqual(t.x, LABELS); // the compared model has the same architecture (its own tensor names)
@@ -172,10 +281,17 @@ test('compareHeatmaps: rows are this model, columns the compared model, titled w
 
 test('layerHeatmap: NaN and missing cells become null; a rectangular matrix; markup in labels is escaped', () => {
   const r = synthetic(3, { label: (i) => (i === 1 ? 'blk<1>&x' : `l${i}`) });
-  const m: LayerMatrix = { rows: ['t0', 't1'], cols: ['t0', 't1', 't2'], values: [[1, NaN, 0.5], [0.25]] as (number | null)[][] };
+  const m: LayerMatrix = {
+    rows: ['t0', 't1'],
+    cols: ['t0', 't1', 't2'],
+    values: [[1, NaN, 0.5], [0.25]] as (number | null)[][],
+  };
   const fig = layerHeatmap(m, r, light, { metric: 'X' })!;
   const t = T(fig.data[0]);
-  assert.deepEqual(t.z, [[1, null, 0.5], [0.25, null, null]]);
+  assert.deepEqual(t.z, [
+    [1, null, 0.5],
+    [0.25, null, null],
+  ]);
   assert.deepEqual(t.y, ['l0', 'blk&lt;1&gt;&amp;x']);
   assert.equal(t.text[1][0], 'blk&lt;1&gt;&amp;x ↔ l0: 0.25');
   assert.equal(t.text[0][1], 'l0 ↔ blk&lt;1&gt;&amp;x: n/a');
@@ -189,7 +305,10 @@ test('layerHeatmap: NaN and missing cells become null; a rectangular matrix; mar
 test('multiScaleChart: one line per pooling plus the unpooled NNCS; layers without spatial dims are gaps', () => {
   const fig = multiScaleChart(R, light)!;
   assert.equal(fig.data.length, 7);
-  assert.deepEqual(fig.data.map((t) => t.name), ['unpooled', 'avg 2', 'max 2', 'avg 4', 'max 4', 'avg global', 'max global']);
+  assert.deepEqual(
+    fig.data.map((t) => t.name),
+    ['unpooled', 'avg 2', 'max 2', 'avg 4', 'max 4', 'avg global', 'max global'],
+  );
   const avg2 = T(fig.data[1]);
   assert.deepEqual(avg2.x, LABELS);
   assert.deepEqual(avg2.y.slice(10), [null, null]);
@@ -213,10 +332,16 @@ test('selectivityChart: one box trace over all units (x = layer per unit) and th
   const [box, mean] = fig.data.map(T);
   assert.equal(box.type, 'box');
   const sel = R.analyses.selectivity!.perLayer;
-  assert.equal(box.y.length, sel.reduce((a, l) => a + l.perUnit.length, 0));
+  assert.equal(
+    box.y.length,
+    sel.reduce((a, l) => a + l.perUnit.length, 0),
+  );
   assert.equal(box.x.filter((x: string) => x === 'features.conv2').length, 64);
   assert.deepEqual(mean.x, LABELS);
-  assert.deepEqual(mean.y, sel.map((l) => l.mean));
+  assert.deepEqual(
+    mean.y,
+    sel.map((l) => l.mean),
+  );
   assert.match(mean.hovertext[4], /^<b>features\.conv2<\/b><br>mean: [\d.]+<br>median: [\d.]+<br>units: 64$/);
   assert.equal(L(fig).yaxis.title.text, 'selectivity');
   assertClean(fig, 'selectivity');
@@ -231,19 +356,38 @@ test('noiseSvdChart: 3 checkpoints with epochs → x = epoch, one line per (laye
   assert.equal(fig.data.length, 48);
   const legend = fig.data.filter((t) => T(t).showlegend).map((t) => t.name);
   assert.equal(legend.length, 16);
-  assert.deepEqual(legend.slice(0, 4), ['features.conv1 σ=0.1 (test)', 'features.conv1 σ=0.1 (train)', 'features.conv1 σ=0.5 (test)', 'features.conv1 σ=0.5 (train)']);
+  assert.deepEqual(legend.slice(0, 4), [
+    'features.conv1 σ=0.1 (test)',
+    'features.conv1 σ=0.1 (train)',
+    'features.conv1 σ=0.5 (test)',
+    'features.conv1 σ=0.5 (train)',
+  ]);
   assert.equal(legend[15], 'classifier.fc1 σ=0.5 (train)');
   const first = fig.data.slice(0, 3).map(T);
-  assert.deepEqual(first.map((t) => t.yaxis), ['y', 'y2', 'y3']);
+  assert.deepEqual(
+    first.map((t) => t.yaxis),
+    ['y', 'y2', 'y3'],
+  );
   assert.ok(first.every((t) => t.legendgroup === 'features.conv1 σ=0.1 (test)'));
   assert.deepEqual(first[0].x, [1, 10, 30]);
   // values: the all-images cell (label −1) of that σ, per checkpoint in epoch order
-  const cell = (ck: string, split: string, sigma: number) => R.analyses['noise-svd']!.series.find((s) => s.checkpoint === ck && s.split === split)!
-    .layers[0].cells.find((c) => c.sigma === sigma && c.label === -1)!;
-  assert.deepEqual(first[0].y, ['epoch01.onnx', 'epoch10.onnx', 'epoch30.onnx'].map((ck) => cell(ck, 'test', 0.1).ev1.mean));
-  assert.deepEqual(first[2].y, ['epoch01.onnx', 'epoch10.onnx', 'epoch30.onnx'].map((ck) => cell(ck, 'test', 0.1).rest.mean));
+  const cell = (ck: string, split: string, sigma: number) =>
+    R.analyses['noise-svd']!.series.find((s) => s.checkpoint === ck && s.split === split)!.layers[0].cells.find(
+      (c) => c.sigma === sigma && c.label === -1,
+    )!;
+  assert.deepEqual(
+    first[0].y,
+    ['epoch01.onnx', 'epoch10.onnx', 'epoch30.onnx'].map((ck) => cell(ck, 'test', 0.1).ev1.mean),
+  );
+  assert.deepEqual(
+    first[2].y,
+    ['epoch01.onnx', 'epoch10.onnx', 'epoch30.onnx'].map((ck) => cell(ck, 'test', 0.1).rest.mean),
+  );
   assert.equal(L(fig).xaxis.title.text, 'epoch');
-  assert.deepEqual([L(fig).yaxis.title.text, L(fig).yaxis2.title.text, L(fig).yaxis3.title.text], ['EV₁', 'EV₂', 'Σ EVⱼ, j≥3']);
+  assert.deepEqual(
+    [L(fig).yaxis.title.text, L(fig).yaxis2.title.text, L(fig).yaxis3.title.text],
+    ['EV₁', 'EV₂', 'Σ EVⱼ, j≥3'],
+  );
   // split by dash, layer by colour
   assert.deepEqual([T(fig.data[0]).line.dash, T(fig.data[3]).line.dash], ['solid', 'dot']);
   assert.notEqual(T(fig.data[0]).line.color, T(fig.data[12]).line.color);
@@ -256,8 +400,17 @@ test('noiseSvdChart: one checkpoint → x = layer depth, one line per (σ, split
   assert.equal(noiseSvdMode(r), 'depth');
   const fig = noiseSvdChart(r, light)!;
   assert.equal(fig.data.length, 6); // 1 σ × 2 splits × 3 panels
-  assert.deepEqual(fig.data.filter((t) => T(t).showlegend).map((t) => t.name), ['σ=0.1 (test)', 'σ=0.1 (train)']);
-  assert.deepEqual(T(fig.data[0]).x, ['blocks.0.conv', 'blocks.1.conv', 'blocks.2.conv', 'blocks.3.conv', 'blocks.4.conv']);
+  assert.deepEqual(
+    fig.data.filter((t) => T(t).showlegend).map((t) => t.name),
+    ['σ=0.1 (test)', 'σ=0.1 (train)'],
+  );
+  assert.deepEqual(T(fig.data[0]).x, [
+    'blocks.0.conv',
+    'blocks.1.conv',
+    'blocks.2.conv',
+    'blocks.3.conv',
+    'blocks.4.conv',
+  ]);
   assert.deepEqual(T(fig.data[0]).y, [0.5, 0.5, null, 0.5, 0.5]);
   assert.equal(L(fig).xaxis.title.text, 'layer (depth order)');
   assertClean(fig, 'noise-svd depth');
@@ -277,10 +430,22 @@ test('noiseSvdChart: checkpoints without epochs → x = checkpoint names', () =>
 test('summaryChart: sparsity and dead channels as bars in two panels', () => {
   const fig = summaryChart(R, light)!;
   assert.equal(fig.data.length, 2);
-  assert.deepEqual(fig.data.map((t) => [t.type, t.name, T(t).yaxis]), [['bar', 'sparsity', 'y'], ['bar', 'dead channels', 'y2']]);
+  assert.deepEqual(
+    fig.data.map((t) => [t.type, t.name, T(t).yaxis]),
+    [
+      ['bar', 'sparsity', 'y'],
+      ['bar', 'dead channels', 'y2'],
+    ],
+  );
   const s = R.analyses.summary!.perLayer;
-  assert.deepEqual(T(fig.data[0]).y, s.map((l) => l.sparsity));
-  assert.deepEqual(T(fig.data[1]).y, s.map((l) => l.deadChannels));
+  assert.deepEqual(
+    T(fig.data[0]).y,
+    s.map((l) => l.sparsity),
+  );
+  assert.deepEqual(
+    T(fig.data[1]).y,
+    s.map((l) => l.deadChannels),
+  );
   assert.deepEqual(T(fig.data[1]).x, LABELS);
   assert.equal(T(fig.data[1]).hovertext[9], `<b>features.relu3</b><br>dead channels: ${s[9].deadChannels} of 128`);
   assert.equal(L(fig).yaxis.tickformat, '.0%');
@@ -292,16 +457,37 @@ test('summaryChart: sparsity and dead channels as bars in two panels', () => {
 
 test('reportCharts: every chart of the fixture, in report order', () => {
   const cs = reportCharts(R, light);
-  assert.deepEqual(cs.map((c) => c.id), ['depth', 'multiscale', 'nnls', 'cka', 'cka-debiased', 'svcca', 'pwcca',
-    'compare-nnls', 'compare-cka', 'compare-svcca', 'compare-pwcca', 'selectivity', 'noise-svd', 'summary']);
-  assert.deepEqual(cs.map((c) => c.figure.data.length), [3, 7, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2, 48, 2]);
+  assert.deepEqual(
+    cs.map((c) => c.id),
+    [
+      'depth',
+      'multiscale',
+      'nnls',
+      'cka',
+      'cka-debiased',
+      'svcca',
+      'pwcca',
+      'compare-nnls',
+      'compare-cka',
+      'compare-svcca',
+      'compare-pwcca',
+      'selectivity',
+      'noise-svd',
+      'summary',
+    ],
+  );
+  assert.deepEqual(
+    cs.map((c) => c.figure.data.length),
+    [3, 7, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2, 48, 2],
+  );
 });
 
 test('missing analyses: every builder returns null, reportCharts returns nothing', () => {
   const r = load();
   r.analyses = {};
   delete r.compare;
-  for (const f of [depthCurves, multiScaleChart, selectivityChart, noiseSvdChart, summaryChart]) assert.equal(f(r, light), null, f.name);
+  for (const f of [depthCurves, multiScaleChart, selectivityChart, noiseSvdChart, summaryChart])
+    assert.equal(f(r, light), null, f.name);
   assert.deepEqual(similarityHeatmaps(r, light), []);
   assert.deepEqual(compareHeatmaps(r, light), []);
   assert.deepEqual(reportCharts(r, light), []);
@@ -312,23 +498,34 @@ test('missing analyses: every builder returns null, reportCharts returns nothing
   const s = load();
   delete s.analyses.similarity;
   delete s.analyses['noise-svd'];
-  assert.deepEqual(reportCharts(s, light).map((c) => c.id), ['depth', 'multiscale', 'nnls', 'compare-nnls', 'selectivity', 'summary']);
+  assert.deepEqual(
+    reportCharts(s, light).map((c) => c.id),
+    ['depth', 'multiscale', 'nnls', 'compare-nnls', 'selectivity', 'summary'],
+  );
   // no debiased CKA: four within-model heatmaps
   const d = load();
   delete d.analyses.similarity!.ckaDebiased;
-  assert.deepEqual(similarityHeatmaps(d, light).map((h) => h.id), ['nnls', 'cka', 'svcca', 'pwcca']);
+  assert.deepEqual(
+    similarityHeatmaps(d, light).map((h) => h.id),
+    ['nnls', 'cka', 'svcca', 'pwcca'],
+  );
 });
 
 test('a single layer and 60 layers: every chart builds, labels unique, no NaN', () => {
   for (const n of [1, 60]) {
     const r = synthetic(n);
     const cs = reportCharts(r, light);
-    assert.deepEqual(cs.map((c) => c.id), ['depth', 'multiscale', 'nnls', 'cka', 'svcca', 'pwcca', 'selectivity', 'noise-svd', 'summary'], `n=${n}`);
+    assert.deepEqual(
+      cs.map((c) => c.id),
+      ['depth', 'multiscale', 'nnls', 'cka', 'svcca', 'pwcca', 'selectivity', 'noise-svd', 'summary'],
+      `n=${n}`,
+    );
     for (const c of cs) {
       assertClean(c.figure, `${c.id} n=${n}`);
       for (const t of c.figure.data) {
         const x = T(t).x as unknown[];
-        if (t.type !== 'box' && Array.isArray(x) && typeof x[0] === 'string') assert.equal(new Set(x).size, x.length, `${c.id} n=${n}: unique x`);
+        if (t.type !== 'box' && Array.isArray(x) && typeof x[0] === 'string')
+          assert.equal(new Set(x).size, x.length, `${c.id} n=${n}: unique x`);
       }
     }
     const h = T(cs[2].figure.data[0]);
@@ -349,7 +546,7 @@ test('duplicate and long labels: shortened in the middle and made unique; the fu
 test('nulls and NaN in the result are gaps (null), never zeros', () => {
   const r = load();
   r.analyses.rra!.perLayer[3].id = null;
-  r.analyses.rra!.perLayer[4].nncs = NaN as unknown as number;
+  r.analyses.rra!.perLayer[4].nncs = NaN;
   r.analyses.summary!.perLayer[2].sparsity = NaN;
   r.analyses.selectivity!.perLayer[1].perUnit[0] = NaN;
   r.analyses.selectivity!.perLayer[1].mean = NaN;
@@ -365,16 +562,21 @@ test('nulls and NaN in the result are gaps (null), never zeros', () => {
 });
 
 test('themes: light and dark change backgrounds, fonts, series colours and the gap colour, not the data', () => {
-  const a = reportCharts(R, light), b = reportCharts(R, dark);
+  const a = reportCharts(R, light),
+    b = reportCharts(R, dark);
   for (let i = 0; i < a.length; i++) {
     assert.equal(L(a[i].figure).paper_bgcolor, light.background);
     assert.equal(L(b[i].figure).paper_bgcolor, dark.background);
     assert.equal(L(a[i].figure).font.color, light.foreground);
     assert.equal(L(b[i].figure).font.color, dark.foreground);
     assert.equal(L(b[i].figure).hoverlabel.bgcolor, dark.hoverBackground);
-    assert.deepEqual(a[i].figure.data.map((t) => T(t).y ?? T(t).z), b[i].figure.data.map((t) => T(t).y ?? T(t).z));
+    assert.deepEqual(
+      a[i].figure.data.map((t) => T(t).y ?? T(t).z),
+      b[i].figure.data.map((t) => T(t).y ?? T(t).z),
+    );
   }
-  const la = depthCurves(R, light)!, da = depthCurves(R, dark)!;
+  const la = depthCurves(R, light)!,
+    da = depthCurves(R, dark)!;
   assert.notEqual(T(la.data[0]).line.color, T(da.data[0]).line.color);
   assert.equal(L(da).xaxis.gridcolor, dark.grid);
   assert.notEqual(gapColour(light), gapColour(dark));
@@ -387,23 +589,44 @@ test('themes: light and dark change backgrounds, fonts, series colours and the g
 test('overviewRows: one row per layer in depth order, text and sort keys, nulls as — and sorted last', () => {
   const rows = overviewRows(R);
   assert.equal(rows.length, 12);
-  assert.deepEqual(OVERVIEW_COLUMNS.map((c) => c.key), ['index', 'label', 'op', 'shape', 'params', 'id', 'nncs', 'selectivity', 'sparsity', 'dead']);
+  assert.deepEqual(
+    OVERVIEW_COLUMNS.map((c) => c.key),
+    ['index', 'label', 'op', 'shape', 'params', 'id', 'nncs', 'selectivity', 'sparsity', 'dead'],
+  );
   const r4 = rows[4].cells;
-  assert.deepEqual([r4.label.text, r4.op.text, r4.shape.text, r4.params.text, r4.nncs.text], ['features.conv2', 'Conv', '64×16×16', '18,496', '0.468']);
+  assert.deepEqual(
+    [r4.label.text, r4.op.text, r4.shape.text, r4.params.text, r4.nncs.text],
+    ['features.conv2', 'Conv', '64×16×16', '18,496', '0.468'],
+  );
   assert.equal(r4.dead.text, '0 / 64');
   assert.equal(rows[11].cells.label.text, LONG);
   const r = load();
   delete r.analyses.selectivity;
   assert.deepEqual(overviewRows(r)[0].cells.selectivity, { text: '—', sort: null });
-  assert.deepEqual([3, null, 1].sort((a, b) => compareSort(a, b, 'desc')), [3, 1, null]);
-  assert.deepEqual([3, null, 1].sort((a, b) => compareSort(a, b, 'asc')), [1, 3, null]);
+  assert.deepEqual(
+    [3, null, 1].sort((a, b) => compareSort(a, b, 'desc')),
+    [3, 1, null],
+  );
+  assert.deepEqual(
+    [3, null, 1].sort((a, b) => compareSort(a, b, 'asc')),
+    [1, 3, null],
+  );
 });
 
 test('renderReport: CSP with the nonce, no external resources, the result as an escaped JSON block, the table', () => {
   const r = load();
   r.notes.push('</script><script>alert(1)</script> <!-- x');
-  const html = renderReport(r, { plotlyJs: 'var a = "</script>"; /<!--/.test(a);', reportJs: 'console.log("page")\n//# sourceMappingURL=report.js.map', theme: 'dark', nonce: 'N0nce' });
-  assert.ok(html.includes(`<meta http-equiv="Content-Security-Policy" content="default-src 'none'; img-src data:; style-src 'unsafe-inline'; script-src 'nonce-N0nce'; font-src data:;">`));
+  const html = renderReport(r, {
+    plotlyJs: 'var a = "</script>"; /<!--/.test(a);',
+    reportJs: 'console.log("page")\n//# sourceMappingURL=report.js.map',
+    theme: 'dark',
+    nonce: 'N0nce',
+  });
+  assert.ok(
+    html.includes(
+      `<meta http-equiv="Content-Security-Policy" content="default-src 'none'; img-src data:; style-src 'unsafe-inline'; script-src 'nonce-N0nce'; font-src data:;">`,
+    ),
+  );
   assert.equal((html.match(/<script nonce="N0nce">/g) ?? []).length, 2);
   assert.equal((html.match(/<script\b/g) ?? []).length, 3, 'two page scripts and the data block, nothing injected');
   assert.ok(!/\b(src|href)="(https?:)?\/\//.test(html), 'no external resources');
@@ -429,7 +652,15 @@ test('overview rows and layers.csv show sparsity and dead channels as not applic
   const s = r.analyses.summary!.perLayer[4];
   s.sparsityNotApplicable = 'signed values (min -3.2): not a ReLU-like layer';
   const cells = overviewRows(r).find((row) => row.tensor === s.tensor)!.cells;
-  assert.deepEqual([cells.sparsity, cells.dead], [{ text: '—', sort: null }, { text: '—', sort: null }]);
-  const line = layersCsv(r).split('\n').find((l) => l.startsWith(`${r.layers.find((l) => l.tensor === s.tensor)!.label},`))!;
+  assert.deepEqual(
+    [cells.sparsity, cells.dead],
+    [
+      { text: '—', sort: null },
+      { text: '—', sort: null },
+    ],
+  );
+  const line = layersCsv(r)
+    .split('\n')
+    .find((l) => l.startsWith(`${r.layers.find((l) => l.tensor === s.tensor)!.label},`))!;
   assert.match(line, /,,$/, 'no value: empty CSV cells');
 });

@@ -30,7 +30,7 @@ function images(file: string): string {
 /** Whether a folder above the temp folder is itself a project root (then "no project" cannot be tested here). */
 const tmpInProject = discoveryLimit(os.tmpdir()) !== path.resolve(os.tmpdir());
 
-test('the data\'s own root: the dataset folder of an image folder, the folder of a file or of a missing path', () => {
+test("the data's own root: the dataset folder of an image folder, the folder of a file or of a missing path", () => {
   const dir = tmpDir();
   fs.mkdirSync(path.join(dir, 'images', 'cat'), { recursive: true });
   assert.equal(dataRoot(path.join(dir, 'images')), path.join(dir, 'images'));
@@ -93,7 +93,7 @@ test('one next to the data is used, and one at the project root above it; the lo
   assert.deepEqual(lines, [`config: ${root} (given)`]);
 });
 
-test('the extension\'s stop (the workspace folder) is honoured: the climb reaches it, and never passes it', () => {
+test("the extension's stop (the workspace folder) is honoured: the climb reaches it, and never passes it", () => {
   const parent = tmpDir();
   const ws = path.join(parent, 'ws');
   put(path.join(parent, 'replens.json'), { preprocess: { resize: 3 } });
@@ -138,7 +138,14 @@ test('jobs: the config found is applied and logged; a stray one above the projec
 test('the job messages carry configRoot as an optional string', () => {
   const run = (job: Record<string, unknown>) => parseHostToWorker({ v: 1, type: 'run', id: 1, job });
   const analyze = { kind: 'analyze', modelPath: '/m.onnx', data: { path: '/d' }, analyses: ['summary'] };
-  const acts = { kind: 'activations', modelPath: '/m.onnx', data: { path: '/d' }, tensors: ['t'], reduce: 'none', outDir: '/o' };
+  const acts = {
+    kind: 'activations',
+    modelPath: '/m.onnx',
+    data: { path: '/d' },
+    tensors: ['t'],
+    reduce: 'none',
+    outDir: '/o',
+  };
   for (const job of [analyze, acts]) {
     assert.doesNotThrow(() => run(job));
     assert.doesNotThrow(() => run({ ...job, configRoot: '/ws' }));

@@ -22,7 +22,8 @@ import { tempDir } from './helpers/tmp';
 
 const tmp = tempDir('replens-secout-');
 const pool = new SessionPool({ executionProvider: 'cpu', intraOpThreads: 1 });
-const N = 40, D = 3;
+const N = 40,
+  D = 3;
 
 // Images of 1×1×3 (datasets are images): labels = Relu(x), index = Neg(x), manifest = Abs(x), acts = Sigmoid(x).
 const SAMPLE = [1, 1, D];
@@ -55,12 +56,16 @@ function linearModel(): string {
 const linearPath = linearModel();
 const x = Float32Array.from({ length: N * D }, (_, i) => Math.sin(i * 1.7) * 2);
 const y = Int32Array.from({ length: N }, (_, i) => (i * 7) % 5);
-const xPath = path.join(tmp, 'x.npy'), yPath = path.join(tmp, 'y.npy');
+const xPath = path.join(tmp, 'x.npy'),
+  yPath = path.join(tmp, 'y.npy');
 writeNpy(xPath, { shape: [N, ...SAMPLE], data: x });
 writeNpy(yPath, { shape: [N], data: y });
 
 const REF: Record<string, (v: number) => number> = {
-  labels: (v) => Math.max(0, v), index: (v) => -v, manifest: (v) => Math.abs(v), acts: (v) => 1 / (1 + Math.exp(-v)),
+  labels: (v) => Math.max(0, v),
+  index: (v) => -v,
+  manifest: (v) => Math.abs(v),
+  acts: (v) => 1 / (1 + Math.exp(-v)),
 };
 
 function ctx(signal = new AbortController().signal, onProgress: (done: number) => void = () => undefined): JobContext {
@@ -68,7 +73,16 @@ function ctx(signal = new AbortController().signal, onProgress: (done: number) =
 }
 
 function job(outDir: string, batchSize = 8): ActivationsJob {
-  return { kind: 'activations', modelPath, data: { path: xPath, labels: yPath, format: 'npy' }, tensors: Object.keys(REF), reduce: 'none', outDir, batchSize, runtime: { executionProvider: 'cpu' } };
+  return {
+    kind: 'activations',
+    modelPath,
+    data: { path: xPath, labels: yPath, format: 'npy' },
+    tensors: Object.keys(REF),
+    reduce: 'none',
+    outDir,
+    batchSize,
+    runtime: { executionProvider: 'cpu' },
+  };
 }
 
 /** Every tensor file of `out` holds the reference values of its first `rows` samples, labels.npy the labels. */
@@ -91,7 +105,11 @@ function checkFolder(out: string, rows: number): void {
 }
 
 function noTempFiles(dir: string): void {
-  assert.deepEqual(fs.readdirSync(dir).filter((f) => f.endsWith('.tmp')), [], `temporary files left in ${dir}`);
+  assert.deepEqual(
+    fs.readdirSync(dir).filter((f) => f.endsWith('.tmp')),
+    [],
+    `temporary files left in ${dir}`,
+  );
 }
 
 /** A file outside the output folder and a symlink to it at `link`. */
@@ -124,7 +142,10 @@ test('tensors named labels, index and manifest do not overwrite the fixed files;
 test('symlinks planted in an activations folder are replaced, their targets untouched', async () => {
   const out = path.join(tmp, 'acts-links');
   fs.mkdirSync(out);
-  const planted = ['acts.npy', 'labels.npy', 'index.json', 'manifest.json'].map((f) => ({ f, outside: plantLink(path.join(out, f), f) }));
+  const planted = ['acts.npy', 'labels.npy', 'index.json', 'manifest.json'].map((f) => ({
+    f,
+    outside: plantLink(path.join(out, f), f),
+  }));
   await runActivationsJob(job(out), pool, ctx());
   for (const { f, outside } of planted) assertRegularAndOutsideIntact(path.join(out, f), outside, f);
   checkFolder(out, N);
@@ -135,7 +156,13 @@ test('a cancelled activations run keeps its finished rows readable and leaves no
   const out = path.join(tmp, 'acts-cancel');
   const ac = new AbortController();
   await assert.rejects(
-    runActivationsJob(job(out, 4), pool, ctx(ac.signal, (done) => { if (done >= 4) ac.abort(); })),
+    runActivationsJob(
+      job(out, 4),
+      pool,
+      ctx(ac.signal, (done) => {
+        if (done >= 4) ac.abort();
+      }),
+    ),
     (e: unknown) => e instanceof ReplensError && e.code === 'E_CANCELLED',
   );
   const m = JSON.parse(fs.readFileSync(path.join(out, 'manifest.json'), 'utf8'));
@@ -148,7 +175,13 @@ test('a cancelled activations run keeps its finished rows readable and leaves no
 test('an output folder that is a file is a one-line error; one that is a symlink to a folder is used', async () => {
   const file = path.join(tmp, 'not-a-folder');
   fs.writeFileSync(file, 'x');
-  await assert.rejects(runActivationsJob(job(file), pool, ctx()), (e: unknown) => e instanceof ReplensError && /not-a-folder exists and is not a folder/.test(e.message) && !e.message.includes('\n'));
+  await assert.rejects(
+    runActivationsJob(job(file), pool, ctx()),
+    (e: unknown) =>
+      e instanceof ReplensError &&
+      /not-a-folder exists and is not a folder/.test(e.message) &&
+      !e.message.includes('\n'),
+  );
   assert.equal(fs.readFileSync(file, 'utf8'), 'x');
   const real = path.join(tmp, 'real-out');
   fs.mkdirSync(real);
@@ -161,12 +194,25 @@ test('an output folder that is a file is a one-line error; one that is a symlink
 test('analyze: symlinks at report.html, result.json and layers.csv are replaced, their targets untouched', async () => {
   const out = path.join(tmp, 'report');
   fs.mkdirSync(out);
-  const planted = ['report.html', 'result.json', 'layers.csv'].map((f) => ({ f, outside: plantLink(path.join(out, f), f) }));
+  const planted = ['report.html', 'result.json', 'layers.csv'].map((f) => ({
+    f,
+    outside: plantLink(path.join(out, f), f),
+  }));
   const ex = path.join(__dirname, '..', 'examples', 'fashion-mnist');
-  await runAnalyzeCommand({
-    kind: 'analyze', modelPath: path.join(ex, 'model.onnx'), data: { path: path.join(ex, 'data', 't10k-images-idx3-ubyte.gz') }, samples: 20,
-    analyses: ['summary'], runtime: { executionProvider: 'cpu', intraOpThreads: 1 }, noCache: true, cacheDir: path.join(tmp, 'cache'),
-  }, out, { signal: new AbortController().signal, progress: () => undefined, partial: () => undefined, log: () => undefined });
+  await runAnalyzeCommand(
+    {
+      kind: 'analyze',
+      modelPath: path.join(ex, 'model.onnx'),
+      data: { path: path.join(ex, 'data', 't10k-images-idx3-ubyte.gz') },
+      samples: 20,
+      analyses: ['summary'],
+      runtime: { executionProvider: 'cpu', intraOpThreads: 1 },
+      noCache: true,
+      cacheDir: path.join(tmp, 'cache'),
+    },
+    out,
+    { signal: new AbortController().signal, progress: () => undefined, partial: () => undefined, log: () => undefined },
+  );
   for (const { f, outside } of planted) assertRegularAndOutsideIntact(path.join(out, f), outside, f);
   assert.equal(JSON.parse(fs.readFileSync(path.join(out, 'result.json'), 'utf8')).dataset.samples, 20);
   assert.match(fs.readFileSync(path.join(out, 'report.html'), 'utf8'), /^<!DOCTYPE html>/i);
@@ -187,7 +233,8 @@ test('grad --out and --out-dir: a symlink at the output is replaced; the gradien
   assertRegularAndOutsideIntact(g, gOutside, 'g.npy');
   const ga = readNpy(g);
   assert.deepEqual(ga.shape, [2, D]);
-  for (let n = 0; n < 2; n++) for (let i = 0; i < D; i++) assert.ok(Math.abs((ga.data[n * D + i] as number) - W[i * 4 + 1]) < 1e-6);
+  for (let n = 0; n < 2; n++)
+    for (let i = 0; i < D; i++) assert.ok(Math.abs((ga.data[n * D + i] as number) - W[i * 4 + 1]) < 1e-6);
   noTempFiles(out);
   // d mean((xW − t)²) / dW = 2/(2·4) · xᵀ(xW − t).
   const t = Float32Array.from({ length: 8 }, (_, i) => i / 4 - 1);
@@ -199,15 +246,16 @@ test('grad --out and --out-dir: a symlink at the output is replaced; the gradien
   await runGradCommand({ model: linearPath, input: x2, mseTarget: tPath, wrt: 'W', outDir: dir, runtime });
   assertRegularAndOutsideIntact(path.join(dir, 'W.npy'), wOutside, 'W.npy');
   const gw = readNpy(path.join(dir, 'W.npy')).data as Float32Array;
-  for (let i = 0; i < D; i++) for (let j = 0; j < 4; j++) {
-    let s = 0;
-    for (let n = 0; n < 2; n++) {
-      let yv = 0;
-      for (let k = 0; k < D; k++) yv += xs[n * D + k] * W[k * 4 + j];
-      s += xs[n * D + i] * (yv - t[n * 4 + j]);
+  for (let i = 0; i < D; i++)
+    for (let j = 0; j < 4; j++) {
+      let s = 0;
+      for (let n = 0; n < 2; n++) {
+        let yv = 0;
+        for (let k = 0; k < D; k++) yv += xs[n * D + k] * W[k * 4 + j];
+        s += xs[n * D + i] * (yv - t[n * 4 + j]);
+      }
+      assert.ok(Math.abs(gw[i * 4 + j] - (2 / 8) * s) < 1e-5, `dW[${i},${j}]`);
     }
-    assert.ok(Math.abs(gw[i * 4 + j] - (2 / 8) * s) < 1e-5, `dW[${i},${j}]`);
-  }
   noTempFiles(dir);
 });
 
@@ -227,7 +275,10 @@ test('fswrite: writeAtomic replaces a symlink; in-place files refuse an existing
   assert.equal(fs.readFileSync(sOutside, 'utf8'), 'precious spill.npy\n');
   // A rename onto a folder fails with one line, and the temporary file goes.
   fs.mkdirSync(path.join(dir, 'taken.npy'));
-  assert.throws(() => writeNpy(path.join(dir, 'taken.npy'), { shape: [1], data: new Float32Array(1) }), /taken\.npy is a folder/);
+  assert.throws(
+    () => writeNpy(path.join(dir, 'taken.npy'), { shape: [1], data: new Float32Array(1) }),
+    /taken\.npy is a folder/,
+  );
   // An aborted streaming writer leaves nothing; a closed one leaves exactly its rows.
   const w = new NpyWriter(path.join(dir, 'dropped.npy'), 'float32', [2]);
   w.append(new Float32Array([1, 2]), 1);
@@ -248,5 +299,7 @@ test('spilled tensors whose names sanitise alike keep separate files', () => {
     assert.deepEqual(store.spilled.sort(), ['a/b', 'a:b']);
     assert.deepEqual([...store.materialize('a/b')], new Array(8).fill(1));
     assert.deepEqual([...store.materialize('a:b')], new Array(8).fill(2));
-  } finally { store.dispose(); }
+  } finally {
+    store.dispose();
+  }
 });

@@ -7,9 +7,13 @@ import { runSimilarity } from '../src/engine/analyses/similarity';
 import type { LayerRef } from '../src/shared/result';
 
 test('runSimilarity: a constant layer gives null SVCCA/PWCCA cells named in the notes; capped layers are recorded and warned about', async () => {
-  const n = 60, store = new ActivationStore(1 << 26);
+  const n = 60,
+    store = new ActivationStore(1 << 26);
   let s = 7;
-  const rnd = () => { s = (s * 16807) % 2147483647; return s / 2147483647; };
+  const rnd = () => {
+    s = (s * 16807) % 2147483647;
+    return s / 2147483647;
+  };
   const layers: LayerRef[] = [];
   const add = (tensor: string, C: number, f: (i: number, c: number) => number) => {
     const d = new Float32Array(n * C);
@@ -27,11 +31,18 @@ test('runSimilarity: a constant layer gives null SVCCA/PWCCA cells named in the 
     assert.equal(r.pwcca.values[1][2], null);
     assert.equal(typeof r.svcca.values[0][2], 'number');
     assert.ok(r.ccaFailures?.some((f) => f.row === 'flat' && f.col === '*' && /no variance/.test(f.reason)));
-    assert.ok(notes.some((m) => /SVCCA\/PWCCA undefined \(null\) for layer flat: .*no variance/.test(m)), notes.join('\n'));
+    assert.ok(
+      notes.some((m) => /SVCCA\/PWCCA undefined \(null\) for layer flat: .*no variance/.test(m)),
+      notes.join('\n'),
+    );
     // n = 60: at most 6 directions; 'a' (12 random units) is capped.
     assert.equal(r.cca?.maxDims, 6);
-    const a = r.cca!.perLayer.find((d) => d.tensor === 'a')!;
-    assert.equal(a.svccaDims, 6); assert.equal(a.pwccaDims, 6); assert.equal(a.capped, true);
+    const a = r.cca.perLayer.find((d) => d.tensor === 'a')!;
+    assert.equal(a.svccaDims, 6);
+    assert.equal(a.pwccaDims, 6);
+    assert.equal(a.capped, true);
     assert.ok(notes.some((m) => /capped to 6/.test(m)));
-  } finally { store.dispose(); }
+  } finally {
+    store.dispose();
+  }
 });

@@ -8,7 +8,13 @@ import { tempDir } from './helpers/tmp';
 test('shrinkTo spills the largest tensors until the store fits, values unchanged; it never raises the budget', () => {
   const store = new ActivationStore(2 ** 20, tempDir('replens-shrink-'));
   const sizes = { a: 30000, b: 70000, c: 50000 }; // floats: 120 KB, 280 KB, 200 KB
-  for (const [t, n] of Object.entries(sizes)) store.append(t, Float32Array.from({ length: n }, (_, i) => i + n), 10, [n / 10]);
+  for (const [t, n] of Object.entries(sizes))
+    store.append(
+      t,
+      Float32Array.from({ length: n }, (_, i) => i + n),
+      10,
+      [n / 10],
+    );
   assert.deepEqual(store.spilled, []);
   assert.equal(store.bytesInMemory, 4 * (30000 + 70000 + 50000));
   store.shrinkTo(300_000);

@@ -14,8 +14,8 @@ test.after(() => fs.rmSync(root, { recursive: true, force: true }));
 function deadPid(): number {
   const r = spawnSync(process.execPath, ['-e', '']);
   assert.equal(r.status, 0);
-  assert.equal(processAlive(r.pid!), false);
-  return r.pid!;
+  assert.equal(processAlive(r.pid), false);
+  return r.pid;
 }
 
 function folder(name: string): string {
@@ -53,7 +53,9 @@ test('a store names its spill folder after its process; a run killed with SIGKIL
   // This process's store: the folder carries its pid and goes with dispose().
   const own = new ActivationStore(64, root);
   own.append('t', new Float32Array(100), 10, [10]);
-  const mine = fs.readdirSync(root).filter((n) => n.startsWith(`replens-spill-${process.pid}-`) && n !== `replens-spill-${process.pid}-ownBBB`);
+  const mine = fs
+    .readdirSync(root)
+    .filter((n) => n.startsWith(`replens-spill-${process.pid}-`) && n !== `replens-spill-${process.pid}-ownBBB`);
   assert.equal(mine.length, 1);
   own.dispose();
   assert.equal(fs.existsSync(path.join(root, mine[0])), false);
@@ -68,10 +70,15 @@ test('a store names its spill folder after its process; a run killed with SIGKIL
   const child = spawn(process.execPath, ['--import', 'tsx', '-e', code], { stdio: ['ignore', 'pipe', 'inherit'] });
   const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
   await new Promise<void>((resolve, reject) => {
-    child.stdout!.on('data', (d: Buffer) => { if (d.toString().includes('spilled')) resolve(); });
+    child.stdout.on('data', (d: Buffer) => {
+      if (d.toString().includes('spilled')) resolve();
+    });
     child.on('exit', (c) => reject(new Error(`the child ended (${c}) before spilling`)));
   });
-  const left = path.join(root, fs.readdirSync(root).find((n) => n.startsWith(`replens-spill-${child.pid}-`))!);
+  const left = path.join(
+    root,
+    fs.readdirSync(root).find((n) => n.startsWith(`replens-spill-${child.pid}-`))!,
+  );
   assert.ok(fs.readdirSync(left).some((f) => f.endsWith('.npy')));
   // Alive: kept.
   new ActivationStore(64, root).dispose();

@@ -16,7 +16,15 @@ test('every captured tensor of the Fashion-MNIST CNN matches PyTorch forward hoo
   assert.ok(tensors.length >= 25, `${tensors.length} reference tensors`);
   const out = tempDir('replens-torchref-');
   const res = await runJob(
-    { kind: 'activations', modelPath: path.join(REF, index.model), input: path.join(REF, index.input), tensors: [...tensors, 'logits'], reduce: 'none', outDir: out, runtime: { executionProvider: 'cpu' } },
+    {
+      kind: 'activations',
+      modelPath: path.join(REF, index.model),
+      input: path.join(REF, index.input),
+      tensors: [...tensors, 'logits'],
+      reduce: 'none',
+      outDir: out,
+      runtime: { executionProvider: 'cpu' },
+    },
     { signal: new AbortController().signal, progress: () => undefined, partial: () => undefined, log: () => undefined },
   );
   assert.equal(res.kind, 'activations');
@@ -27,7 +35,8 @@ test('every captured tensor of the Fashion-MNIST CNN matches PyTorch forward hoo
     const got = readNpy(path.join(out, written[t]));
     assert.deepEqual(got.shape, want.shape, t);
     for (let i = 0; i < want.data.length; i++) {
-      const w = want.data[i] as number, g = got.data[i] as number;
+      const w = want.data[i] as number,
+        g = got.data[i] as number;
       const err = Math.abs(g - w);
       worst = Math.max(worst, err);
       assert.ok(err <= 1e-4 + 1e-4 * Math.abs(w), `${t}[${i}]: ${g} vs torch ${w}`);
@@ -35,6 +44,7 @@ test('every captured tensor of the Fashion-MNIST CNN matches PyTorch forward hoo
   }
   const logits = readNpy(path.join(out, written.logits));
   const refLogits = readNpy(path.join(REF, index.logits ?? 'logits.npy'));
-  for (let i = 0; i < refLogits.data.length; i++) assert.ok(Math.abs((logits.data[i] as number) - (refLogits.data[i] as number)) < 1e-4);
+  for (let i = 0; i < refLogits.data.length; i++)
+    assert.ok(Math.abs((logits.data[i] as number) - (refLogits.data[i] as number)) < 1e-4);
   assert.ok(worst < 1e-3);
 });

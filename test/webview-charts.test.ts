@@ -5,8 +5,26 @@ import { barLabels, paramChart, hoverText, BAR_HEIGHT } from '../webview/charts/
 import { DEFAULT_DARK, DEFAULT_LIGHT, themeFromCssVars, type ChartTheme } from '../webview/charts/theme';
 import { formatBytes, formatCompact, formatCount, formatShape, middleEllipsis } from '../webview/format';
 
-function layer(index: number, name: string, op: string, params: number, module: string | null = null, shape: LayerInfo['shape'] = null): LayerInfo {
-  return { name, op, domain: '', output: `${name}_out`, outputs: [`${name}_out`], inputs: [], shape, params, module, index };
+function layer(
+  index: number,
+  name: string,
+  op: string,
+  params: number,
+  module: string | null = null,
+  shape: LayerInfo['shape'] = null,
+): LayerInfo {
+  return {
+    name,
+    op,
+    domain: '',
+    output: `${name}_out`,
+    outputs: [`${name}_out`],
+    inputs: [],
+    shape,
+    params,
+    module,
+    index,
+  };
 }
 
 const summary: ModelSummary = {
@@ -27,8 +45,16 @@ const summary: ModelSummary = {
 };
 
 const theme: ChartTheme = {
-  foreground: '#111111', mutedForeground: '#777777', background: '#fafafa', accent: '#ff00aa', grid: '#dddddd',
-  fontFamily: 'Test Sans', fontSize: 12, hoverBackground: '#eeeeee', hoverForeground: '#222222', hoverBorder: '#999999',
+  foreground: '#111111',
+  mutedForeground: '#777777',
+  background: '#fafafa',
+  accent: '#ff00aa',
+  grid: '#dddddd',
+  fontFamily: 'Test Sans',
+  fontSize: 12,
+  hoverBackground: '#eeeeee',
+  hoverForeground: '#222222',
+  hoverBorder: '#999999',
 };
 
 test('paramChart: one horizontal bar per layer with parameters, in graph order, zero-parameter layers left out', () => {
@@ -93,7 +119,8 @@ test('bar labels are unique and short: duplicates get the op, then the index; lo
   const ls = [
     layer(0, '/block/conv/Conv', 'Conv', 10, 'block.conv'),
     layer(1, '/block/conv/Add', 'Add', 5, 'block.conv'),
-    layer(2, 'a', 'Conv', 1), layer(3, 'a', 'Conv', 1),
+    layer(2, 'a', 'Conv', 1),
+    layer(3, 'a', 'Conv', 1),
     layer(4, 'x'.repeat(100), 'Conv', 1),
   ];
   const labels = barLabels(ls);
@@ -106,8 +133,12 @@ test('bar labels are unique and short: duplicates get the op, then the index; lo
 
 test('themeFromCssVars reads VS Code variables and falls back per theme kind', () => {
   const vars: Record<string, string> = {
-    '--vscode-editor-foreground': ' #abcdef ', '--vscode-editor-background': '#010203', '--vscode-charts-blue': '#0000ff',
-    '--vscode-charts-lines': 'rgba(1, 2, 3, 0.5)', '--vscode-font-family': 'Ubuntu, sans-serif', '--vscode-font-size': '14px',
+    '--vscode-editor-foreground': ' #abcdef ',
+    '--vscode-editor-background': '#010203',
+    '--vscode-charts-blue': '#0000ff',
+    '--vscode-charts-lines': 'rgba(1, 2, 3, 0.5)',
+    '--vscode-font-family': 'Ubuntu, sans-serif',
+    '--vscode-font-size': '14px',
   };
   const t = themeFromCssVars((n) => vars[n] ?? '', true);
   assert.equal(t.foreground, '#abcdef');
@@ -118,8 +149,14 @@ test('themeFromCssVars reads VS Code variables and falls back per theme kind', (
   assert.equal(t.fontSize, 14);
   assert.equal(t.hoverForeground, '#abcdef');
   assert.equal(t.hoverBackground, DEFAULT_DARK.hoverBackground);
-  assert.deepEqual(themeFromCssVars(() => '', false), DEFAULT_LIGHT);
-  assert.deepEqual(themeFromCssVars(() => '', true), DEFAULT_DARK);
+  assert.deepEqual(
+    themeFromCssVars(() => '', false),
+    DEFAULT_LIGHT,
+  );
+  assert.deepEqual(
+    themeFromCssVars(() => '', true),
+    DEFAULT_DARK,
+  );
 });
 
 test('formatting helpers', () => {

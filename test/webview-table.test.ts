@@ -3,8 +3,26 @@ import assert from 'node:assert/strict';
 import type { LayerInfo } from '../src/engine/onnx/layers';
 import { cellText, matchesFilter, nextSort, sortLayers } from '../webview/inspect/table';
 
-function layer(index: number, name: string, op: string, params: number, module: string | null, shape: LayerInfo['shape']): LayerInfo {
-  return { name, op, domain: '', output: `t${index}`, outputs: [`t${index}`], inputs: [], shape, params, module, index };
+function layer(
+  index: number,
+  name: string,
+  op: string,
+  params: number,
+  module: string | null,
+  shape: LayerInfo['shape'],
+): LayerInfo {
+  return {
+    name,
+    op,
+    domain: '',
+    output: `t${index}`,
+    outputs: [`t${index}`],
+    inputs: [],
+    shape,
+    params,
+    module,
+    index,
+  };
 }
 const layers = [
   layer(0, '/conv1/Conv', 'Conv', 448, 'conv1', ['N', 16, 32, 32]),

@@ -4,16 +4,25 @@ type Dim = number | string | null;
 
 /** 1234567 → "1,234,567". */
 export function formatCount(n: number): string {
-  return Math.round(n).toString().replace(/\B(?=(\d{3})+(?!\d))/g, ',');
+  return Math.round(n)
+    .toString()
+    .replace(/\B(?=(\d{3})+(?!\d))/g, ',');
 }
 
 /** 1234567 → "1.23M"; below 1000 the number itself. */
 export function formatCompact(n: number): string {
-  const units: [number, string][] = [[1e12, 'T'], [1e9, 'G'], [1e6, 'M'], [1e3, 'k']];
+  const units: [number, string][] = [
+    [1e12, 'T'],
+    [1e9, 'G'],
+    [1e6, 'M'],
+    [1e3, 'k'],
+  ];
   for (const [u, s] of units) {
     if (Math.abs(n) >= u) {
       const x = n / u;
-      return `${x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2)}`.replace(/\.0+$|(\.\d*?)0+$/, '$1') + s;
+      return (
+        `${x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2)}`.replace(/\.0+$|(\.\d*?)0+$/, '$1') + s
+      );
     }
   }
   return String(Math.round(n));
@@ -30,8 +39,12 @@ export function formatShape(shape: readonly Dim[] | null | undefined): string {
 export function formatBytes(n: number): string {
   if (n < 1024) return `${n} B`;
   const units = ['KB', 'MB', 'GB', 'TB'];
-  let x = n / 1024, i = 0;
-  while (x >= 1024 && i < units.length - 1) { x /= 1024; i++; }
+  let x = n / 1024,
+    i = 0;
+  while (x >= 1024 && i < units.length - 1) {
+    x /= 1024;
+    i++;
+  }
   return `${x >= 100 ? x.toFixed(0) : x.toFixed(1)} ${units[i]}`;
 }
 

@@ -5,7 +5,14 @@ import * as path from 'path';
 import { ReplensError } from '../engine/errors';
 import { runJob, type JobContext } from '../engine/jobs';
 import { overviewRows, writeResultFiles } from '../report/files';
-import { ANALYZE_OPTIONS, ANALYSIS_IDS, DEFAULT_ANALYSES, analyzeSettingsProblem, type AnalyzeOptionKey, type OptionSpec } from '../shared/analyses';
+import {
+  ANALYZE_OPTIONS,
+  ANALYSIS_IDS,
+  DEFAULT_ANALYSES,
+  analyzeSettingsProblem,
+  type AnalyzeOptionKey,
+  type OptionSpec,
+} from '../shared/analyses';
 import type { AnalyzeJob, DatasetSource, RuntimeSettings } from '../shared/messages';
 import type { AnalysisResult } from '../shared/result';
 import { writeReport } from '../report/write';
@@ -20,10 +27,12 @@ export const ANALYZE_FLAGS = Object.fromEntries(
 
 /** The usage lines of the analyze options, from the table. */
 export function analyzeOptionsUsage(): string {
-  const lines = rows.filter(([, s]) => s.flag).map(([, s]) => {
-    const left = `  --${s.flag}${s.arg ? ` ${s.arg}` : ''}`;
-    return `${left.padEnd(28)}${s.help}`;
-  });
+  const lines = rows
+    .filter(([, s]) => s.flag)
+    .map(([, s]) => {
+      const left = `  --${s.flag}${s.arg ? ` ${s.arg}` : ''}`;
+      return `${left.padEnd(28)}${s.help}`;
+    });
   return `analyze options (--analyses ${ANALYSIS_IDS.join(',')}; default ${DEFAULT_ANALYSES.join(',')}):\n${lines.join('\n')}\n  --out DIR                 where result.json, report.html and the CSV files go (default replens-report)\n`;
 }
 
@@ -31,31 +40,47 @@ function fail(message: string): never {
   throw new ReplensError('E_ARGUMENT', message);
 }
 
-const list = (v: string) => v.split(',').map((x) => x.trim()).filter(Boolean);
+const list = (v: string) =>
+  v
+    .split(',')
+    .map((x) => x.trim())
+    .filter(Boolean);
 
 /** One flag's text as the option's value (checked against the table afterwards, naming the flag). */
 function valueOf(s: OptionSpec, v: string | boolean, dataFlags: Record<string, unknown>, main: boolean): unknown {
   switch (s.type) {
-    case 'flag': return v === true;
-    case 'string': return String(v);
-    case 'strings': return list(String(v));
+    case 'flag':
+      return v === true;
+    case 'string':
+      return String(v);
+    case 'strings':
+      return list(String(v));
     case 'int': {
       const n = Number(v);
-      if (!/^\s*-?\d+\s*$/.test(String(v)) || (s.min !== undefined && n < s.min)) fail(`--${s.flag} must be an integer ≥ ${s.min ?? '-∞'}, got '${String(v)}'`);
+      if (!/^\s*-?\d+\s*$/.test(String(v)) || (s.min !== undefined && n < s.min))
+        fail(`--${s.flag} must be an integer ≥ ${s.min ?? '-∞'}, got '${String(v)}'`);
       return n;
     }
-    case 'numbers': return list(String(v)).map((x) => {
-      const n = Number(x);
-      if (!Number.isFinite(n) || (s.min !== undefined && n < s.min)) fail(`--${s.flag} must be numbers ≥ ${s.min ?? '-∞'}, got '${x}'`);
-      return n;
-    });
+    case 'numbers':
+      return list(String(v)).map((x) => {
+        const n = Number(x);
+        if (!Number.isFinite(n) || (s.min !== undefined && n < s.min))
+          fail(`--${s.flag} must be numbers ≥ ${s.min ?? '-∞'}, got '${x}'`);
+        return n;
+      });
     case 'dataset': {
       // --format, --labels and --limit describe --data; --skip-unreadable applies to every dataset of the run.
       const d: DatasetSource = { path: String(v) };
       if (main) {
         if (dataFlags.format !== undefined) d.format = dataFlags.format as DatasetSource['format'];
         if (dataFlags.labels !== undefined) d.labels = String(dataFlags.labels);
-        if (dataFlags.limit !== undefined) d.limit = valueOf({ flag: 'limit', type: 'int', min: 1, help: '' }, dataFlags.limit as string, {}, false) as number;
+        if (dataFlags.limit !== undefined)
+          d.limit = valueOf(
+            { flag: 'limit', type: 'int', min: 1, help: '' },
+            dataFlags.limit as string,
+            {},
+            false,
+          ) as number;
       }
       if (dataFlags['skip-unreadable']) d.skipUnreadable = true;
       return d;
@@ -64,7 +89,11 @@ function valueOf(s: OptionSpec, v: string | boolean, dataFlags: Record<string, u
 }
 
 /** The analyze job for MODEL and the parsed flags. */
-export function analyzeJobFromFlags(model: string, values: Record<string, unknown>, runtime: RuntimeSettings): AnalyzeJob {
+export function analyzeJobFromFlags(
+  model: string,
+  values: Record<string, unknown>,
+  runtime: RuntimeSettings,
+): AnalyzeJob {
   if (values.data === undefined) fail('analyze needs --data PATH (IDX, .npy, .npz or an image folder)');
   const analyses = values.analyses === undefined ? DEFAULT_ANALYSES : list(String(values.analyses));
   const job: Record<string, unknown> = { kind: 'analyze', modelPath: model, analyses, runtime };
@@ -93,6 +122,10 @@ export function formatTable(r: AnalysisResult): string {
   const { header } = overviewRows(r);
   const body = overviewRows(r).rows.map((x) => x.map(printable));
   const w = header.map((h, i) => Math.max(h.length, ...body.map((x) => x[i].length)));
-  const line = (x: string[]) => x.map((c, i) => (i >= 3 ? c.padStart(w[i]) : c.padEnd(w[i]))).join('  ').trimEnd();
+  const line = (x: string[]) =>
+    x
+      .map((c, i) => (i >= 3 ? c.padStart(w[i]) : c.padEnd(w[i])))
+      .join('  ')
+      .trimEnd();
   return [line(header), line(w.map((n) => '-'.repeat(n))), ...body.map(line)].join('\n');
 }

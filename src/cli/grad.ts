@@ -38,9 +38,16 @@ function bad(message: string): never {
 /** A float .npy as a float32 (or float64, when the model input is double) feed. */
 function floatFeed(file: string, what: string, elemType: number): Feed {
   const a = readNpy(file);
-  if (!['float32', 'float64'].includes(a.dtype)) bad(`${what} (${path.basename(file)}) holds ${a.dtype}; gradients need float32 or float64 values`);
-  const data = elemType === 11 ? Float64Array.from(a.data as Float32Array) : a.data instanceof Float32Array ? a.data : Float32Array.from(a.data as Float64Array);
-  for (let i = 0; i < data.length; i++) if (!Number.isFinite(data[i])) bad(`${what} (${path.basename(file)}) holds ${data[i]} at flat index ${i}`);
+  if (!['float32', 'float64'].includes(a.dtype))
+    bad(`${what} (${path.basename(file)}) holds ${a.dtype}; gradients need float32 or float64 values`);
+  const data =
+    elemType === 11
+      ? Float64Array.from(a.data as Float32Array)
+      : a.data instanceof Float32Array
+        ? a.data
+        : Float32Array.from(a.data as Float64Array);
+  for (let i = 0; i < data.length; i++)
+    if (!Number.isFinite(data[i])) bad(`${what} (${path.basename(file)}) holds ${data[i]} at flat index ${i}`);
   return { data, dims: a.shape, type: elemType === 11 ? 'float64' : 'float32' };
 }
 
@@ -50,13 +57,17 @@ export async function runGradCommand(a: GradArgs): Promise<unknown> {
   const { proto } = await loadModel(a.model);
   const graph = proto.graph!;
   const inputs = feedInputs(graph);
-  if (inputs.length !== 1) bad(`grad supports models with one input; this one has ${inputs.length} (${inputs.map((i) => i.name).join(', ')})`);
+  if (inputs.length !== 1)
+    bad(`grad supports models with one input; this one has ${inputs.length} (${inputs.map((i) => i.name).join(', ')})`);
   const inputName = inputs[0].name;
   const elemType = valueInfoOf(inputs[0])?.elemType ?? 1;
   const x = floatFeed(a.input, '--input', elemType);
   const channelMode = a.tensor !== undefined || a.channel !== undefined;
   const mseMode = a.mseTarget !== undefined;
-  if (channelMode === mseMode) bad('grad needs either --tensor NAME --channel C (channel objective) or --mse-target T.npy --wrt INIT1,… (MSE objective)');
+  if (channelMode === mseMode)
+    bad(
+      'grad needs either --tensor NAME --channel C (channel objective) or --mse-target T.npy --wrt INIT1,… (MSE objective)',
+    );
 
   let objective: Objective;
   let wrt: string[];
@@ -71,16 +82,29 @@ export async function runGradCommand(a: GradArgs): Promise<unknown> {
     const [tensor, ...more] = expandTensorSelectors(proto, [a.tensor]);
     if (more.length) bad(`--tensor '${a.tensor}' names ${more.length + 1} tensors; give one`);
     objective = { kind: 'channel', tensor, channel: c, reduce: a.mean ? 'mean' : 'sum' };
-    wrt = a.wrt ? a.wrt.split(',').map((s) => s.trim()).filter(Boolean) : [inputName];
-    if (wrt.length !== 1 || wrt[0] !== inputName) bad('grad --tensor … differentiates with respect to the input; use --mse-target with --wrt for initializers');
+    wrt = a.wrt
+      ? a.wrt
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean)
+      : [inputName];
+    if (wrt.length !== 1 || wrt[0] !== inputName)
+      bad('grad --tensor … differentiates with respect to the input; use --mse-target with --wrt for initializers');
   } else {
-    if (graph.output.length !== 1) bad(`--mse-target needs a model with one output; this one has ${graph.output.length}`);
+    if (graph.output.length !== 1)
+      bad(`--mse-target needs a model with one output; this one has ${graph.output.length}`);
     if (!a.wrt) bad('--mse-target needs --wrt INIT1,INIT2 (initializer names, see replens layers --json)');
     if (!a.outDir) bad('grad --mse-target writes one file per --wrt name: give --out-dir DIR');
-    wrt = a.wrt.split(',').map((s) => s.trim()).filter(Boolean);
+    wrt = a.wrt
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
     objective = { kind: 'mse', tensor: graph.output[0].name };
   }
-  const pool = new SessionPool({ executionProvider: a.runtime.executionProvider, intraOpThreads: a.runtime.intraOpThreads });
+  const pool = new SessionPool({
+    executionProvider: a.runtime.executionProvider,
+    intraOpThreads: a.runtime.intraOpThreads,
+  });
   try {
     let key = `${path.resolve(a.model)}#grad`;
     // A fixed batch size that --input does not match: free it when that is safe (runtime/batch.ts).
@@ -88,7 +112,10 @@ export async function runGradCommand(a: GradArgs): Promise<unknown> {
     const batch = fixedBatch(proto, inputName);
     if (batch !== null && x.dims[0] !== batch) {
       const adapted = await adaptBatch(proto, inputName, x.dims.slice(1), pool, key);
-      if (adapted.runBatch !== null) bad(`--input has ${x.dims[0]} samples, but ${adapted.note?.replace(/; running .*$/, '')}; give ${batch} sample${batch === 1 ? '' : 's'} per call`);
+      if (adapted.runBatch !== null)
+        bad(
+          `--input has ${x.dims[0]} samples, but ${adapted.note?.replace(/; running .*$/, '')}; give ${batch} sample${batch === 1 ? '' : 's'} per call`,
+        );
       model = adapted.proto;
       key += adapted.keySuffix;
     }
@@ -96,7 +123,10 @@ export async function runGradCommand(a: GradArgs): Promise<unknown> {
     if (mseMode) {
       const t = floatFeed(a.mseTarget!, '--mse-target', elemType);
       const want = gm.extraInputs.find((i) => i.name === TARGET_INPUT)!.dims;
-      if (t.dims.join() !== want.join()) bad(`--mse-target has shape (${t.dims.join(', ')}), the model output '${graph.output[0].name}' has shape (${want.join(', ')}) for this input`);
+      if (t.dims.join() !== want.join())
+        bad(
+          `--mse-target has shape (${t.dims.join(', ')}), the model output '${graph.output[0].name}' has shape (${want.join(', ')}) for this input`,
+        );
       feeds[TARGET_INPUT] = t;
     }
     const res = await runGradient(gm, pool, `${key}:${objective.kind}:${wrt.join(',')}`, feeds);

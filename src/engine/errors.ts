@@ -3,32 +3,35 @@
 import { printable } from '../shared/printable';
 
 export type ErrorCode =
-  | 'E_ARGUMENT'        // a bad option or argument value
-  | 'E_NOT_FOUND'       // a file that does not exist
-  | 'E_NOT_ONNX'        // a file that is not an ONNX model at all
-  | 'E_MODEL_CORRUPT'   // an ONNX file that is truncated or inconsistent
-  | 'E_EXTERNAL_DATA'   // external tensor data missing or short
-  | 'E_PATH_TRAVERSAL'  // an external-data path that leaves the model's folder
-  | 'E_UNKNOWN_TENSOR'  // a tensor name the model does not have
-  | 'E_INPUT_SHAPE'     // an input whose shape does not fit the model
-  | 'E_INPUT_DTYPE'     // an input whose element type does not fit the model
-  | 'E_DATASET'         // a dataset that cannot be read
-  | 'E_IMAGE'           // an image file that cannot be decoded
-  | 'E_LABELS'          // labels that do not match the samples
-  | 'E_CONFIG'          // replens.json or settings that are invalid
-  | 'E_UNSUPPORTED_OP'  // an operator onnxruntime cannot run
-  | 'E_RUNTIME'         // onnxruntime failed while running
+  | 'E_ARGUMENT' // a bad option or argument value
+  | 'E_NOT_FOUND' // a file that does not exist
+  | 'E_NOT_ONNX' // a file that is not an ONNX model at all
+  | 'E_MODEL_CORRUPT' // an ONNX file that is truncated or inconsistent
+  | 'E_EXTERNAL_DATA' // external tensor data missing or short
+  | 'E_PATH_TRAVERSAL' // an external-data path that leaves the model's folder
+  | 'E_UNKNOWN_TENSOR' // a tensor name the model does not have
+  | 'E_INPUT_SHAPE' // an input whose shape does not fit the model
+  | 'E_INPUT_DTYPE' // an input whose element type does not fit the model
+  | 'E_DATASET' // a dataset that cannot be read
+  | 'E_IMAGE' // an image file that cannot be decoded
+  | 'E_LABELS' // labels that do not match the samples
+  | 'E_CONFIG' // replens.json or settings that are invalid
+  | 'E_UNSUPPORTED_OP' // an operator onnxruntime cannot run
+  | 'E_RUNTIME' // onnxruntime failed while running
   | 'E_EXECUTION_PROVIDER' // the requested execution provider cannot be loaded
-  | 'E_MEMORY_BUDGET'   // more data than the memory budget allows
-  | 'E_CANCELLED'       // the user cancelled
-  | 'E_WORKER'          // the worker thread died
-  | 'E_PROTOCOL'        // a malformed message between host, worker and webview
-  | 'E_IO'              // reading or writing a file failed
-  | 'E_INTERNAL';       // a bug in RepLens (an invariant did not hold)
+  | 'E_MEMORY_BUDGET' // more data than the memory budget allows
+  | 'E_CANCELLED' // the user cancelled
+  | 'E_WORKER' // the worker thread died
+  | 'E_PROTOCOL' // a malformed message between host, worker and webview
+  | 'E_IO' // reading or writing a file failed
+  | 'E_INTERNAL'; // a bug in RepLens (an invariant did not hold)
 
 export class ReplensError extends Error {
   override readonly name = 'ReplensError';
-  constructor(readonly code: ErrorCode, message: string) {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+  ) {
     super(oneLine(message));
   }
 }
@@ -63,8 +66,10 @@ export function throwIfAborted(signal: AbortSignal | undefined): void {
 
 /** Levenshtein distance, for "did you mean" suggestions on tensor and option names. */
 export function editDistance(a: string, b: string): number {
-  const m = a.length, n = b.length;
-  let prev = new Uint32Array(n + 1), cur = new Uint32Array(n + 1);
+  const m = a.length,
+    n = b.length;
+  let prev = new Uint32Array(n + 1),
+    cur = new Uint32Array(n + 1);
   for (let j = 0; j <= n; j++) prev[j] = j;
   for (let i = 1; i <= m; i++) {
     cur[0] = i;
@@ -83,7 +88,10 @@ export function closest(name: string, candidates: Iterable<string>, k = 3): stri
   const scored: [number, string][] = [];
   for (const c of candidates) {
     const cl = c.toLowerCase();
-    const d = cl.includes(lower) || lower.includes(cl) ? -1 / (1 + Math.abs(cl.length - lower.length)) : editDistance(lower, cl);
+    const d =
+      cl.includes(lower) || lower.includes(cl)
+        ? -1 / (1 + Math.abs(cl.length - lower.length))
+        : editDistance(lower, cl);
     scored.push([d, c]);
   }
   scored.sort((x, y) => x[0] - y[0] || x[1].localeCompare(y[1]));

@@ -49,24 +49,38 @@ export function formatBytes(n: number): string {
 }
 
 function notRegular(file: string, st: fs.Stats, o: ReadOptions): ReplensError {
-  return new ReplensError(o.code ?? 'E_IO', `${file} is ${describeKind(st)}, not a regular file; refused (RepLens reads only regular files)`);
+  return new ReplensError(
+    o.code ?? 'E_IO',
+    `${file} is ${describeKind(st)}, not a regular file; refused (RepLens reads only regular files)`,
+  );
 }
 
 function tooLarge(file: string, size: number, max: number, o: ReadOptions): ReplensError {
-  return new ReplensError(o.code ?? 'E_IO', `${file} is ${formatBytes(size)}, over the ${formatBytes(max)} limit for ${o.what ?? 'a file'} read into memory; refused`);
+  return new ReplensError(
+    o.code ?? 'E_IO',
+    `${file} is ${formatBytes(size)}, over the ${formatBytes(max)} limit for ${o.what ?? 'a file'} read into memory; refused`,
+  );
 }
 
 /** Stats `file` (following symlinks) and refuses anything but a regular file. */
 export function statRegular(file: string, o: ReadOptions = {}): fs.Stats {
   let st: fs.Stats;
-  try { st = fs.statSync(file); } catch (e) { throw fileError(file, e); }
+  try {
+    st = fs.statSync(file);
+  } catch (e) {
+    throw fileError(file, e);
+  }
   if (!st.isFile()) throw notRegular(file, st, o);
   return st;
 }
 
 /** Whether `file` is a regular file (following symlinks); false for anything missing or of another type. */
 export function isRegularFile(file: string): boolean {
-  try { return fs.statSync(file).isFile(); } catch { return false; }
+  try {
+    return fs.statSync(file).isFile();
+  } catch {
+    return false;
+  }
 }
 
 /** A regular file opened for positioned reads; `size` is its size when opened. */
@@ -79,14 +93,27 @@ export interface RegularFile {
 /** Opens `file` for reading, refusing anything but a regular file (checked on the descriptor) and sizes over `maxBytes`. */
 export function openRegular(file: string, o: ReadOptions = {}): RegularFile {
   let fd: number;
-  try { fd = fs.openSync(file, OPEN_FLAGS); } catch (e) { throw fileError(file, e); }
+  try {
+    fd = fs.openSync(file, OPEN_FLAGS);
+  } catch (e) {
+    throw fileError(file, e);
+  }
   try {
     const st = fs.fstatSync(fd);
     if (!st.isFile()) throw notRegular(file, st, o);
     const max = o.maxBytes ?? Number.POSITIVE_INFINITY;
     if (st.size > max) throw tooLarge(file, st.size, max, o);
     let closed = false;
-    return { fd, size: st.size, close: () => { if (!closed) { closed = true; fs.closeSync(fd); } } };
+    return {
+      fd,
+      size: st.size,
+      close: () => {
+        if (!closed) {
+          closed = true;
+          fs.closeSync(fd);
+        }
+      },
+    };
   } catch (e) {
     fs.closeSync(fd);
     throw e;
@@ -96,14 +123,25 @@ export function openRegular(file: string, o: ReadOptions = {}): RegularFile {
 /** Reads `length` bytes at `position` of an open file; a file that ends early is an error naming it. */
 export function readRange(f: RegularFile, file: string, position: number, length: number, o: ReadOptions = {}): Buffer {
   if (position < 0 || length < 0 || position + length > f.size) {
-    throw new ReplensError(o.code ?? 'E_IO', `${file}: bytes [${position}, ${position + length}) lie beyond its end (${f.size} bytes)`);
+    throw new ReplensError(
+      o.code ?? 'E_IO',
+      `${file}: bytes [${position}, ${position + length}) lie beyond its end (${f.size} bytes)`,
+    );
   }
   const buf = Buffer.allocUnsafe(length);
   let done = 0;
   while (done < length) {
     let n: number;
-    try { n = fs.readSync(f.fd, buf, done, length - done, position + done); } catch (e) { throw fileError(file, e); }
-    if (n === 0) throw new ReplensError(o.code ?? 'E_IO', `${file} ended after ${position + done} bytes while reading (it shrank while being read)`);
+    try {
+      n = fs.readSync(f.fd, buf, done, length - done, position + done);
+    } catch (e) {
+      throw fileError(file, e);
+    }
+    if (n === 0)
+      throw new ReplensError(
+        o.code ?? 'E_IO',
+        `${file} ended after ${position + done} bytes while reading (it shrank while being read)`,
+      );
     done += n;
   }
   return buf;
@@ -112,14 +150,22 @@ export function readRange(f: RegularFile, file: string, position: number, length
 /** Reads a whole regular file, refusing other types and sizes over `maxBytes` before allocating. */
 export function readRegularFileSync(file: string, o: ReadOptions = {}): Buffer {
   const f = openRegular(file, { ...o, maxBytes: o.maxBytes ?? DEFAULT_MAX_READ_BYTES });
-  try { return readRange(f, file, 0, f.size, o); } finally { f.close(); }
+  try {
+    return readRange(f, file, 0, f.size, o);
+  } finally {
+    f.close();
+  }
 }
 
 /** The asynchronous form of readRegularFileSync, for readers that overlap reads with work (image folders). */
 export async function readRegularFile(file: string, o: ReadOptions = {}): Promise<Buffer> {
   const max = o.maxBytes ?? DEFAULT_MAX_READ_BYTES;
   let h: fs.promises.FileHandle;
-  try { h = await fs.promises.open(file, OPEN_FLAGS); } catch (e) { throw fileError(file, e); }
+  try {
+    h = await fs.promises.open(file, OPEN_FLAGS);
+  } catch (e) {
+    throw fileError(file, e);
+  }
   try {
     const st = await h.stat();
     if (!st.isFile()) throw notRegular(file, st, o);
@@ -128,8 +174,16 @@ export async function readRegularFile(file: string, o: ReadOptions = {}): Promis
     let done = 0;
     while (done < st.size) {
       let n: number;
-      try { ({ bytesRead: n } = await h.read(buf, done, st.size - done, done)); } catch (e) { throw fileError(file, e); }
-      if (n === 0) throw new ReplensError(o.code ?? 'E_IO', `${file} ended after ${done} bytes while reading (it shrank while being read)`);
+      try {
+        ({ bytesRead: n } = await h.read(buf, done, st.size - done, done));
+      } catch (e) {
+        throw fileError(file, e);
+      }
+      if (n === 0)
+        throw new ReplensError(
+          o.code ?? 'E_IO',
+          `${file} ended after ${done} bytes while reading (it shrank while being read)`,
+        );
       done += n;
     }
     return buf;
@@ -141,5 +195,9 @@ export async function readRegularFile(file: string, o: ReadOptions = {}): Promis
 /** The first `n` bytes of a regular file (fewer when it is shorter), for telling formats apart by magic bytes. */
 export function readHead(file: string, n: number, o: ReadOptions = {}): Buffer {
   const f = openRegular(file, { ...o, maxBytes: Number.POSITIVE_INFINITY });
-  try { return readRange(f, file, 0, Math.min(n, f.size), o); } finally { f.close(); }
+  try {
+    return readRange(f, file, 0, Math.min(n, f.size), o);
+  } finally {
+    f.close();
+  }
 }

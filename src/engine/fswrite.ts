@@ -17,13 +17,18 @@ export function ensureDir(dir: string): void {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'EEXIST') throw new ReplensError('E_IO', `${dir} exists and is not a folder`);
     if (code === 'ENOTDIR') throw new ReplensError('E_IO', `${dir}: part of the path is a file, not a folder`);
-    if (code === 'ENOENT' && isSymlink(dir)) throw new ReplensError('E_IO', `${dir} is a symbolic link to a folder that does not exist`);
+    if (code === 'ENOENT' && isSymlink(dir))
+      throw new ReplensError('E_IO', `${dir} is a symbolic link to a folder that does not exist`);
     throw fileError(dir, e);
   }
 }
 
 function isSymlink(p: string): boolean {
-  try { return fs.lstatSync(p).isSymbolicLink(); } catch { return false; }
+  try {
+    return fs.lstatSync(p).isSymbolicLink();
+  } catch {
+    return false;
+  }
 }
 
 /** A hidden, unguessable name next to `file` (kept short: the target's name may already be near the 255-byte limit). */
@@ -43,7 +48,10 @@ export class OutputFile {
   private fd: number | null;
   private done = false;
 
-  constructor(readonly file: string, o: { inPlace?: boolean } = {}) {
+  constructor(
+    readonly file: string,
+    o: { inPlace?: boolean } = {},
+  ) {
     for (let attempt = 0; ; attempt++) {
       const p = o.inPlace ? file : tempName(file);
       try {
@@ -66,12 +74,18 @@ export class OutputFile {
         const n = fs.writeSync(this.fd, bytes, off, bytes.length - off, position === undefined ? null : position + off);
         off += n;
       }
-    } catch (e) { throw fileError(this.file, e); }
+    } catch (e) {
+      throw fileError(this.file, e);
+    }
   }
 
   /** Cuts the file to `length` bytes (after a failed write, so what remains is consistent); best effort. */
   truncate(length: number): void {
-    try { if (this.fd !== null) fs.ftruncateSync(this.fd, length); } catch { /* the caller reports the write error */ }
+    try {
+      if (this.fd !== null) fs.ftruncateSync(this.fd, length);
+    } catch {
+      /* the caller reports the write error */
+    }
   }
 
   /** Closes the descriptor without finishing, for writers that fill the file by its path. */
@@ -99,8 +113,16 @@ export class OutputFile {
   discard(): void {
     if (this.done) return;
     this.done = true;
-    try { this.release(); } catch { /* already closed */ }
-    try { fs.rmSync(this.path, { force: true }); } catch { /* nothing more to do */ }
+    try {
+      this.release();
+    } catch {
+      /* already closed */
+    }
+    try {
+      fs.rmSync(this.path, { force: true });
+    } catch {
+      /* nothing more to do */
+    }
   }
 }
 

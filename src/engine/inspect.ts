@@ -12,14 +12,27 @@ export async function fileKey(file: string): Promise<string> {
   return `${file}@${st.size}@${st.mtimeMs}`;
 }
 
-export async function inspectModel(modelPath: string, pool: SessionPool, opts: { inputShapes?: Record<string, number[]>; signal?: AbortSignal; memoryBudgetMB?: number; constants?: boolean } = {}): Promise<InspectResult> {
+export async function inspectModel(
+  modelPath: string,
+  pool: SessionPool,
+  opts: {
+    inputShapes?: Record<string, number[]>;
+    signal?: AbortSignal;
+    memoryBudgetMB?: number;
+    constants?: boolean;
+  } = {},
+): Promise<InspectResult> {
   const model = await loadModel(modelPath);
   throwIfAborted(opts.signal);
   const key = await fileKey(model.path);
   // Probing by a run needs concrete input dims; without them, list what ORT's shape inference knows.
   let shapes;
   try {
-    shapes = await tensorShapes(model.proto, pool, key, { inputShapes: opts.inputShapes, signal: opts.signal, memoryBudgetMB: opts.memoryBudgetMB });
+    shapes = await tensorShapes(model.proto, pool, key, {
+      inputShapes: opts.inputShapes,
+      signal: opts.signal,
+      memoryBudgetMB: opts.memoryBudgetMB,
+    });
   } catch (e) {
     if ((e as { code?: string }).code !== 'E_INPUT_SHAPE' || opts.inputShapes) throw e;
     shapes = await tensorShapes(model.proto, pool, key, { probe: false });

@@ -16,7 +16,11 @@ const pools = new Map<string, SessionPool>();
 
 /** One session pool per runtime setting, kept across jobs so a model's session is created once per worker. */
 export function poolFor(runtime: Job['runtime'], log: (line: string) => void): SessionPool {
-  const opts: RuntimeOptions = { executionProvider: runtime?.executionProvider ?? 'auto', intraOpThreads: runtime?.intraOpThreads, interOpThreads: runtime?.interOpThreads };
+  const opts: RuntimeOptions = {
+    executionProvider: runtime?.executionProvider ?? 'auto',
+    intraOpThreads: runtime?.intraOpThreads,
+    interOpThreads: runtime?.interOpThreads,
+  };
   const key = JSON.stringify(opts);
   let pool = pools.get(key);
   if (!pool) {
@@ -31,7 +35,12 @@ export async function runJob(job: Job, ctx: JobContext): Promise<JobResult> {
   const pool = poolFor(job.runtime, ctx.log);
   switch (job.kind) {
     case 'inspect':
-      return inspectModel(job.modelPath, pool, { inputShapes: job.inputShapes, signal: ctx.signal, memoryBudgetMB: job.memoryBudgetMB, constants: job.constants });
+      return inspectModel(job.modelPath, pool, {
+        inputShapes: job.inputShapes,
+        signal: ctx.signal,
+        memoryBudgetMB: job.memoryBudgetMB,
+        constants: job.constants,
+      });
     case 'activations':
       return runActivationsJob(job, pool, ctx);
     case 'analyze':

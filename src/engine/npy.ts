@@ -8,8 +8,18 @@ import { OutputFile, writeAtomic } from './fswrite';
 
 export { fileError };
 
-export type NpyDtype = 'float32' | 'float64' | 'uint8' | 'int8' | 'int16' | 'int32' | 'int64' | 'uint16' | 'uint32' | 'bool' | 'float16';
-export type NpyData = Float32Array | Float64Array | Uint8Array | Int8Array | Int16Array | Int32Array | BigInt64Array | Uint16Array | Uint32Array;
+export type NpyDtype =
+  'float32' | 'float64' | 'uint8' | 'int8' | 'int16' | 'int32' | 'int64' | 'uint16' | 'uint32' | 'bool' | 'float16';
+export type NpyData =
+  | Float32Array
+  | Float64Array
+  | Uint8Array
+  | Int8Array
+  | Int16Array
+  | Int32Array
+  | BigInt64Array
+  | Uint16Array
+  | Uint32Array;
 
 export interface NpyArray {
   dtype: NpyDtype;
@@ -20,15 +30,45 @@ export interface NpyArray {
 const MAGIC = Buffer.from([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]); // \x93NUMPY
 
 const DESCR: Record<string, NpyDtype> = {
-  '<f4': 'float32', '<f8': 'float64', '|u1': 'uint8', '<u1': 'uint8', '|i1': 'int8', '<i1': 'int8', '<i2': 'int16',
-  '<i4': 'int32', '<i8': 'int64', '<u2': 'uint16', '<u4': 'uint32', '|b1': 'bool', '<f2': 'float16',
+  '<f4': 'float32',
+  '<f8': 'float64',
+  '|u1': 'uint8',
+  '<u1': 'uint8',
+  '|i1': 'int8',
+  '<i1': 'int8',
+  '<i2': 'int16',
+  '<i4': 'int32',
+  '<i8': 'int64',
+  '<u2': 'uint16',
+  '<u4': 'uint32',
+  '|b1': 'bool',
+  '<f2': 'float16',
 };
 const DESCR_OF: Record<NpyDtype, string> = {
-  float32: '<f4', float64: '<f8', uint8: '|u1', int8: '|i1', int16: '<i2', int32: '<i4', int64: '<i8', uint16: '<u2',
-  uint32: '<u4', bool: '|b1', float16: '<f2',
+  float32: '<f4',
+  float64: '<f8',
+  uint8: '|u1',
+  int8: '|i1',
+  int16: '<i2',
+  int32: '<i4',
+  int64: '<i8',
+  uint16: '<u2',
+  uint32: '<u4',
+  bool: '|b1',
+  float16: '<f2',
 };
 const ITEMSIZE: Record<NpyDtype, number> = {
-  float32: 4, float64: 8, uint8: 1, int8: 1, int16: 2, int32: 4, int64: 8, uint16: 2, uint32: 4, bool: 1, float16: 2,
+  float32: 4,
+  float64: 8,
+  uint8: 1,
+  int8: 1,
+  int16: 2,
+  int32: 4,
+  int64: 8,
+  uint16: 2,
+  uint32: 4,
+  bool: 1,
+  float16: 2,
 };
 
 export function sizeOf(shape: readonly number[]): number {
@@ -46,25 +86,48 @@ export function npyDataBytes(h: { dtype: NpyDtype; shape: readonly number[] }): 
 }
 
 /** Parses the .npy header; `what` names the file in errors. */
-export function parseNpyHeader(buf: Uint8Array, what: string): { dtype: NpyDtype; shape: number[]; fortran: boolean; dataOffset: number } {
+export function parseNpyHeader(
+  buf: Uint8Array,
+  what: string,
+): { dtype: NpyDtype; shape: number[]; fortran: boolean; dataOffset: number } {
   const b = Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
-  if (b.length < 10 || !b.subarray(0, 6).equals(MAGIC)) throw new ReplensError('E_DATASET', `${what} is not a .npy file (bad magic bytes)`);
+  if (b.length < 10 || !b.subarray(0, 6).equals(MAGIC))
+    throw new ReplensError('E_DATASET', `${what} is not a .npy file (bad magic bytes)`);
   const major = b[6];
   let headerLen: number, start: number;
-  if (major === 1) { headerLen = b.readUInt16LE(8); start = 10; }
-  else if (major === 2 || major === 3) { if (b.length < 12) throw new ReplensError('E_DATASET', `${what} is truncated`); headerLen = b.readUInt32LE(8); start = 12; }
-  else throw new ReplensError('E_DATASET', `${what}: unsupported .npy format version ${major}`);
-  if (headerLen > NPY_MAX_HEADER) throw new ReplensError('E_DATASET', `${what}: .npy header of ${headerLen} bytes is over the ${NPY_MAX_HEADER}-byte limit; refused`);
+  if (major === 1) {
+    headerLen = b.readUInt16LE(8);
+    start = 10;
+  } else if (major === 2 || major === 3) {
+    if (b.length < 12) throw new ReplensError('E_DATASET', `${what} is truncated`);
+    headerLen = b.readUInt32LE(8);
+    start = 12;
+  } else throw new ReplensError('E_DATASET', `${what}: unsupported .npy format version ${major}`);
+  if (headerLen > NPY_MAX_HEADER)
+    throw new ReplensError(
+      'E_DATASET',
+      `${what}: .npy header of ${headerLen} bytes is over the ${NPY_MAX_HEADER}-byte limit; refused`,
+    );
   if (b.length < start + headerLen) throw new ReplensError('E_DATASET', `${what} is truncated (header)`);
   const header = b.subarray(start, start + headerLen).toString(major === 3 ? 'utf8' : 'latin1');
   const descr = /'descr'\s*:\s*'([^']+)'/.exec(header)?.[1];
   const fortran = /'fortran_order'\s*:\s*True/.test(header);
   const shapeText = /'shape'\s*:\s*\(([^)]*)\)/.exec(header)?.[1];
-  if (descr === undefined || shapeText === undefined) throw new ReplensError('E_DATASET', `${what}: malformed .npy header`);
+  if (descr === undefined || shapeText === undefined)
+    throw new ReplensError('E_DATASET', `${what}: malformed .npy header`);
   const dtype = DESCR[descr];
-  if (!dtype) throw new ReplensError('E_DATASET', `${what}: unsupported dtype '${descr}' (big-endian, object or structured arrays are not supported)`);
-  const shape = shapeText.split(',').map((s) => s.trim()).filter((s) => s.length > 0).map(Number);
-  if (shape.some((d) => !Number.isSafeInteger(d) || d < 0)) throw new ReplensError('E_DATASET', `${what}: malformed shape (${shapeText})`);
+  if (!dtype)
+    throw new ReplensError(
+      'E_DATASET',
+      `${what}: unsupported dtype '${descr}' (big-endian, object or structured arrays are not supported)`,
+    );
+  const shape = shapeText
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0)
+    .map(Number);
+  if (shape.some((d) => !Number.isSafeInteger(d) || d < 0))
+    throw new ReplensError('E_DATASET', `${what}: malformed shape (${shapeText})`);
   return { dtype, shape, fortran, dataOffset: start + headerLen };
 }
 
@@ -74,15 +137,26 @@ function typedView(dtype: NpyDtype, bytes: Uint8Array, count: number): NpyData {
   copy.set(bytes.subarray(0, copy.length));
   const ab = copy.buffer;
   switch (dtype) {
-    case 'float32': return new Float32Array(ab);
-    case 'float64': return new Float64Array(ab);
-    case 'uint8': case 'bool': return new Uint8Array(ab);
-    case 'int8': return new Int8Array(ab);
-    case 'int16': return new Int16Array(ab);
-    case 'int32': return new Int32Array(ab);
-    case 'int64': return new BigInt64Array(ab);
-    case 'uint16': case 'float16': return new Uint16Array(ab);
-    case 'uint32': return new Uint32Array(ab);
+    case 'float32':
+      return new Float32Array(ab);
+    case 'float64':
+      return new Float64Array(ab);
+    case 'uint8':
+    case 'bool':
+      return new Uint8Array(ab);
+    case 'int8':
+      return new Int8Array(ab);
+    case 'int16':
+      return new Int16Array(ab);
+    case 'int32':
+      return new Int32Array(ab);
+    case 'int64':
+      return new BigInt64Array(ab);
+    case 'uint16':
+    case 'float16':
+      return new Uint16Array(ab);
+    case 'uint32':
+      return new Uint32Array(ab);
   }
 }
 
@@ -92,7 +166,10 @@ export function parseNpy(buf: Uint8Array, what = 'array'): NpyArray {
   const count = sizeOf(h.shape);
   const need = npyDataBytes(h);
   if (buf.length - h.dataOffset < need) {
-    throw new ReplensError('E_DATASET', `${what} is truncated: header says shape (${h.shape.join(', ')}) = ${need} bytes, file has ${buf.length - h.dataOffset}`);
+    throw new ReplensError(
+      'E_DATASET',
+      `${what} is truncated: header says shape (${h.shape.join(', ')}) = ${need} bytes, file has ${buf.length - h.dataOffset}`,
+    );
   }
   let data = typedView(h.dtype, buf.subarray(h.dataOffset), count);
   if (h.fortran && h.shape.length > 1) data = fortranToC(data, h.shape);
@@ -102,8 +179,10 @@ export function parseNpy(buf: Uint8Array, what = 'array'): NpyArray {
 function fortranToC(src: NpyData, shape: number[]): NpyData {
   const out = new (src.constructor as { new (n: number): NpyData })(src.length);
   const rank = shape.length;
-  const cStride = new Array<number>(rank), fStride = new Array<number>(rank);
-  cStride[rank - 1] = 1; fStride[0] = 1;
+  const cStride = new Array<number>(rank),
+    fStride = new Array<number>(rank);
+  cStride[rank - 1] = 1;
+  fStride[0] = 1;
   for (let i = rank - 2; i >= 0; i--) cStride[i] = cStride[i + 1] * shape[i + 1];
   for (let i = 1; i < rank; i++) fStride[i] = fStride[i - 1] * shape[i - 1];
   const idx = new Array<number>(rank).fill(0);
@@ -111,7 +190,10 @@ function fortranToC(src: NpyData, shape: number[]): NpyData {
     let f = 0;
     for (let k = 0; k < rank; k++) f += idx[k] * fStride[k];
     (out as Float32Array)[c] = (src as Float32Array)[f];
-    for (let k = rank - 1; k >= 0; k--) { if (++idx[k] < shape[k]) break; idx[k] = 0; }
+    for (let k = rank - 1; k >= 0; k--) {
+      if (++idx[k] < shape[k]) break;
+      idx[k] = 0;
+    }
   }
   return out;
 }
@@ -127,13 +209,21 @@ export function readNpy(file: string, o: { maxBytes?: number } = {}): NpyArray {
     const h = parseNpyHeader(readRange(f, file, 0, Math.min(f.size, 12 + NPY_MAX_HEADER), { code: 'E_DATASET' }), file);
     const need = npyDataBytes(h);
     if (f.size - h.dataOffset < need) {
-      throw new ReplensError('E_DATASET', `${file} is truncated: header says shape (${h.shape.join(', ')}) = ${need} bytes, file has ${f.size - h.dataOffset}`);
+      throw new ReplensError(
+        'E_DATASET',
+        `${file} is truncated: header says shape (${h.shape.join(', ')}) = ${need} bytes, file has ${f.size - h.dataOffset}`,
+      );
     }
     if (need > max) {
-      throw new ReplensError('E_MEMORY_BUDGET', `${file}: header shape (${h.shape.join(', ')}) needs ${formatBytes(need)}, over the ${formatBytes(max)} limit for an array read into memory; refused`);
+      throw new ReplensError(
+        'E_MEMORY_BUDGET',
+        `${file}: header shape (${h.shape.join(', ')}) needs ${formatBytes(need)}, over the ${formatBytes(max)} limit for an array read into memory; refused`,
+      );
     }
     return parseNpy(readRange(f, file, 0, h.dataOffset + need, { code: 'E_DATASET' }), file);
-  } finally { f.close(); }
+  } finally {
+    f.close();
+  }
 }
 
 export function dtypeOf(data: NpyData): NpyDtype {
@@ -157,7 +247,8 @@ function npyHeader(dtype: NpyDtype, shape: readonly number[], reserve = 0): Buff
   const headerLen = total - 10;
   const out = Buffer.alloc(total, 0x20);
   MAGIC.copy(out, 0);
-  out[6] = 1; out[7] = 0;
+  out[6] = 1;
+  out[7] = 0;
   out.writeUInt16LE(headerLen, 8);
   out.write(dict, 10, 'latin1');
   out[total - 1] = 0x0a;
@@ -166,7 +257,11 @@ function npyHeader(dtype: NpyDtype, shape: readonly number[], reserve = 0): Buff
 
 export function encodeNpy(arr: { shape: readonly number[]; data: NpyData; dtype?: NpyDtype }): Buffer {
   const dtype = arr.dtype ?? dtypeOf(arr.data);
-  if (sizeOf(arr.shape) !== arr.data.length) throw new ReplensError('E_ARGUMENT', `npy: shape (${arr.shape.join(', ')}) does not match ${arr.data.length} elements`);
+  if (sizeOf(arr.shape) !== arr.data.length)
+    throw new ReplensError(
+      'E_ARGUMENT',
+      `npy: shape (${arr.shape.join(', ')}) does not match ${arr.data.length} elements`,
+    );
   const header = npyHeader(dtype, arr.shape);
   const body = Buffer.from(arr.data.buffer, arr.data.byteOffset, arr.data.byteLength);
   return Buffer.concat([header, body]);
@@ -189,23 +284,41 @@ export class NpyWriter {
   private headerBytes: number;
   readonly rowShape: number[];
   private readonly rowBytes: number;
-  constructor(readonly file: string, readonly dtype: NpyDtype, rowShape: readonly number[], o: { inPlace?: boolean } = {}) {
+  constructor(
+    readonly file: string,
+    readonly dtype: NpyDtype,
+    rowShape: readonly number[],
+    o: { inPlace?: boolean } = {},
+  ) {
     this.rowShape = [...rowShape];
     this.rowBytes = sizeOf(rowShape) * ITEMSIZE[dtype];
     // Room for a 15-digit row count.
     const header = npyHeader(dtype, [0, ...rowShape], 16);
     this.headerBytes = header.length;
     this.out = new OutputFile(file, o);
-    try { this.out.write(header, 0); } catch (e) { this.out.discard(); throw e; }
+    try {
+      this.out.write(header, 0);
+    } catch (e) {
+      this.out.discard();
+      throw e;
+    }
   }
-  get rowCount(): number { return this.rows; }
+  get rowCount(): number {
+    return this.rows;
+  }
   /** Where the bytes are until `close()`. */
-  get path(): string { return this.out?.path ?? this.file; }
+  get path(): string {
+    return this.out?.path ?? this.file;
+  }
   append(data: NpyData, rows: number): void {
     if (data.length !== rows * sizeOf(this.rowShape)) {
-      throw new ReplensError('E_ARGUMENT', `npy writer ${this.file}: ${data.length} values is not ${rows} rows of (${this.rowShape.join(', ')})`);
+      throw new ReplensError(
+        'E_ARGUMENT',
+        `npy writer ${this.file}: ${data.length} values is not ${rows} rows of (${this.rowShape.join(', ')})`,
+      );
     }
-    if (data.byteLength !== rows * this.rowBytes) throw new ReplensError('E_ARGUMENT', `npy writer ${this.file}: ${dtypeOf(data)} values for a ${this.dtype} file`);
+    if (data.byteLength !== rows * this.rowBytes)
+      throw new ReplensError('E_ARGUMENT', `npy writer ${this.file}: ${dtypeOf(data)} values for a ${this.dtype} file`);
     if (!this.out) throw new ReplensError('E_INTERNAL', `npy writer ${this.file}: append after close`);
     const end = this.headerBytes + this.rows * this.rowBytes;
     try {
@@ -227,7 +340,12 @@ export class NpyWriter {
     header.copy(fixed, 0, 0, Math.min(header.length, this.headerBytes));
     fixed.writeUInt16LE(this.headerBytes - 10, 8);
     fixed[this.headerBytes - 1] = 0x0a;
-    try { out.write(fixed, 0); } catch (e) { out.discard(); throw e; }
+    try {
+      out.write(fixed, 0);
+    } catch (e) {
+      out.discard();
+      throw e;
+    }
     out.commit();
   }
   /** Drops the file: nothing is left at the temporary name (nor at `file`, when written in place). */

@@ -5,8 +5,17 @@
 import * as path from 'path';
 import { ReplensError, errorCode, errorMessage } from '../engine/errors';
 import {
-  assertNever, parseAnalysisViewToHost, type AnalysisRunInfo, type AnalysisRunState, type AnalysisViewToHost, type AnalyzeJob,
-  type AnalyzeJobResult, type ErrorInfo, type HostToAnalysisView, type JobResult, type Progress,
+  assertNever,
+  parseAnalysisViewToHost,
+  type AnalysisRunInfo,
+  type AnalysisRunState,
+  type AnalysisViewToHost,
+  type AnalyzeJob,
+  type AnalyzeJobResult,
+  type ErrorInfo,
+  type HostToAnalysisView,
+  type JobResult,
+  type Progress,
 } from '../shared/messages';
 import { formatDuration } from '../shared/duration';
 import type { AnalysisResult } from '../shared/result';
@@ -48,9 +57,15 @@ export class AnalysisController {
 
   constructor(private readonly host: AnalysisControllerHost) {}
 
-  get busy(): boolean { return this.running !== null; }
-  get lastResult(): AnalysisResult | null { return this.result; }
-  get lastState(): AnalysisRunState | null { return this.state; }
+  get busy(): boolean {
+    return this.running !== null;
+  }
+  get lastResult(): AnalysisResult | null {
+    return this.result;
+  }
+  get lastState(): AnalysisRunState | null {
+    return this.state;
+  }
 
   /** Shows a result that is already there (restored panel, cache) without running anything. */
   showResult(result: AnalysisResult, run: AnalysisRunInfo): void {
@@ -70,11 +85,22 @@ export class AnalysisController {
     const ac = new AbortController();
     this.running = ac;
     this.job = job;
-    this.runInfo = { modelPath: job.modelPath, compare: job.compare, dataset: job.data.path, analyses: job.analyses, samples: job.samples };
-    this.result = null; this.state = 'running'; this.error = null; this.progress = null;
+    this.runInfo = {
+      modelPath: job.modelPath,
+      compare: job.compare,
+      dataset: job.data.path,
+      analyses: job.analyses,
+      samples: job.samples,
+    };
+    this.result = null;
+    this.state = 'running';
+    this.error = null;
+    this.progress = null;
     const name = path.basename(job.modelPath);
     const rt = job.runtime ?? {};
-    this.host.log(`analyze ${job.modelPath}${job.compare ? ` vs ${job.compare}` : ''} on ${job.data.path}: ${job.analyses.join(', ')}, ${job.samples ?? 'default'} samples (executionProvider ${rt.executionProvider ?? 'auto'}, intraOpThreads ${rt.intraOpThreads ?? 0})`);
+    this.host.log(
+      `analyze ${job.modelPath}${job.compare ? ` vs ${job.compare}` : ''} on ${job.data.path}: ${job.analyses.join(', ')}, ${job.samples ?? 'default'} samples (executionProvider ${rt.executionProvider ?? 'auto'}, intraOpThreads ${rt.intraOpThreads ?? 0})`,
+    );
     this.send({ v: 1, type: 'run', run: this.runInfo });
     const live = () => gen === this.generation && !this.disposed;
     const t0 = Date.now();
@@ -94,20 +120,33 @@ export class AnalysisController {
           this.send({ v: 1, type: 'result', result: p.result, state: 'running' });
         },
       });
-      if (r.kind !== 'analyze') throw new ReplensError('E_PROTOCOL', `the worker answered an analyze job with a '${r.kind}' result`);
+      if (r.kind !== 'analyze')
+        throw new ReplensError('E_PROTOCOL', `the worker answered an analyze job with a '${r.kind}' result`);
       if (!live()) return 'cancelled';
-      this.result = r.result; this.state = 'complete';
-      this.host.log(`analyze ${name}: done in ${took()} on ${r.executionProvider}; ${Object.entries(r.result.timings).map(([k, v]) => `${k} ${formatDuration(v)}`).join(', ')}`);
+      this.result = r.result;
+      this.state = 'complete';
+      this.host.log(
+        `analyze ${name}: done in ${took()} on ${r.executionProvider}; ${Object.entries(r.result.timings)
+          .map(([k, v]) => `${k} ${formatDuration(v)}`)
+          .join(', ')}`,
+      );
       for (const n of r.result.notes) this.host.log(`analyze ${name}: note: ${n}`);
       this.send({ v: 1, type: 'result', result: r.result, state: 'complete' });
       this.host.onResult?.(r.result, r.modules, 'complete');
       return 'complete';
     } catch (e) {
       const error: ErrorInfo = { code: errorCode(e), message: errorMessage(e) };
-      if (gen !== this.generation || this.disposed) { this.host.log(`analyze ${name}: stopped (${error.message}) after ${took()}`); return 'cancelled'; }
+      if (gen !== this.generation || this.disposed) {
+        this.host.log(`analyze ${name}: stopped (${error.message}) after ${took()}`);
+        return 'cancelled';
+      }
       const cancelled = error.code === 'E_CANCELLED';
       this.state = cancelled ? 'cancelled' : 'failed';
-      this.host.log(cancelled ? `analyze ${name}: cancelled after ${took()}${this.result ? ' (finished layers kept)' : ''}` : `analyze ${name} failed after ${took()}: [${error.code}] ${error.message}`);
+      this.host.log(
+        cancelled
+          ? `analyze ${name}: cancelled after ${took()}${this.result ? ' (finished layers kept)' : ''}`
+          : `analyze ${name} failed after ${took()}: [${error.code}] ${error.message}`,
+      );
       // What finished stays on screen (and feeds the lenses); a failure adds the error card.
       if (this.result) {
         this.send({ v: 1, type: 'result', result: this.result, state: this.state });
@@ -120,7 +159,11 @@ export class AnalysisController {
       }
       return this.state;
     } finally {
-      if (gen === this.generation) { this.running = null; this.progress = null; this.host.onProgress?.(null, job.modelPath); }
+      if (gen === this.generation) {
+        this.running = null;
+        this.progress = null;
+        this.host.onProgress?.(null, job.modelPath);
+      }
     }
   }
 
@@ -138,15 +181,30 @@ export class AnalysisController {
 
   onMessage(raw: unknown): Promise<void> {
     let msg: AnalysisViewToHost;
-    try { msg = parseAnalysisViewToHost(raw); } catch (e) { this.host.log(`ignored a webview message: ${errorMessage(e)}`); return Promise.resolve(); }
+    try {
+      msg = parseAnalysisViewToHost(raw);
+    } catch (e) {
+      this.host.log(`ignored a webview message: ${errorMessage(e)}`);
+      return Promise.resolve();
+    }
     switch (msg.type) {
-      case 'ready': this.replay(); return Promise.resolve();
-      case 'showLog': this.host.showLog(); return Promise.resolve();
-      case 'cancel': this.cancel('Cancel in the panel'); return Promise.resolve();
-      case 'rerun': return this.job ? this.start({ ...this.job, noCache: false }).then(() => undefined) : Promise.resolve();
-      case 'export': return this.exportAs(msg.format);
-      case 'png': return this.png(msg.chart, msg.dataUrl);
-      default: return assertNever(msg);
+      case 'ready':
+        this.replay();
+        return Promise.resolve();
+      case 'showLog':
+        this.host.showLog();
+        return Promise.resolve();
+      case 'cancel':
+        this.cancel('Cancel in the panel');
+        return Promise.resolve();
+      case 'rerun':
+        return this.job ? this.start({ ...this.job, noCache: false }).then(() => undefined) : Promise.resolve();
+      case 'export':
+        return this.exportAs(msg.format);
+      case 'png':
+        return this.png(msg.chart, msg.dataUrl);
+      default:
+        return assertNever(msg);
     }
   }
 
@@ -154,7 +212,10 @@ export class AnalysisController {
     if (!this.result || !this.host.exportResult) return;
     try {
       const file = await this.host.exportResult(this.result, format);
-      if (file) { this.host.log(`exported ${format.toUpperCase()} to ${file}`); this.send({ v: 1, type: 'exported', what: format.toUpperCase(), path: file }); }
+      if (file) {
+        this.host.log(`exported ${format.toUpperCase()} to ${file}`);
+        this.send({ v: 1, type: 'exported', what: format.toUpperCase(), path: file });
+      }
     } catch (e) {
       this.host.log(`export failed: ${errorMessage(e)}`);
       this.send({ v: 1, type: 'error', error: { code: errorCode(e), message: `export failed: ${errorMessage(e)}` } });
@@ -164,7 +225,10 @@ export class AnalysisController {
   private async png(chart: string, dataUrl: string): Promise<void> {
     if (!this.host.savePng) return;
     try {
-      const file = await this.host.savePng(chart, Buffer.from(dataUrl.slice('data:image/png;base64,'.length), 'base64'));
+      const file = await this.host.savePng(
+        chart,
+        Buffer.from(dataUrl.slice('data:image/png;base64,'.length), 'base64'),
+      );
       if (file) this.send({ v: 1, type: 'exported', what: 'PNG', path: file });
     } catch (e) {
       this.host.log(`saving the PNG failed: ${errorMessage(e)}`);
@@ -188,6 +252,10 @@ export class AnalysisController {
 
   private send(message: HostToAnalysisView): void {
     if (this.disposed) return;
-    postSafely((m: HostToAnalysisView) => this.host.post(m), message, (l) => this.host.log(l));
+    postSafely(
+      (m: HostToAnalysisView) => this.host.post(m),
+      message,
+      (l) => this.host.log(l),
+    );
   }
 }

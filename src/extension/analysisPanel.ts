@@ -11,31 +11,55 @@ import type { ResultRegistry } from './results';
 
 export const ANALYSIS_VIEW_TYPE = 'replens.analysis';
 
-export type PanelHostServices = Omit<AnalysisControllerHost, 'post'> & { extensionUri: vscode.Uri; registry: ResultRegistry };
+export type PanelHostServices = Omit<AnalysisControllerHost, 'post'> & {
+  extensionUri: vscode.Uri;
+  registry: ResultRegistry;
+};
 
 class AnalysisPanel {
   readonly controller: AnalysisController;
 
-  constructor(readonly modelPath: string, readonly panel: vscode.WebviewPanel, services: PanelHostServices, onDispose: () => void) {
+  constructor(
+    readonly modelPath: string,
+    readonly panel: vscode.WebviewPanel,
+    services: PanelHostServices,
+    onDispose: () => void,
+  ) {
     panel.title = `RepLens: ${path.basename(modelPath)}`;
     panel.iconPath = vscode.Uri.joinPath(services.extensionUri, 'media', 'replens.svg');
     panel.webview.options = webviewOptions(services.extensionUri);
     this.controller = new AnalysisController({ ...services, post: (m) => panel.webview.postMessage(m) });
     const subs = [
-      panel.webview.onDidReceiveMessage((m) => { void this.controller.onMessage(m); }),
-      panel.onDidDispose(() => { this.controller.dispose(); for (const d of subs) d.dispose(); onDispose(); }),
+      panel.webview.onDidReceiveMessage((m) => {
+        void this.controller.onMessage(m);
+      }),
+      panel.onDidDispose(() => {
+        this.controller.dispose();
+        for (const d of subs) d.dispose();
+        onDispose();
+      }),
     ];
     const wv = panel.webview;
     const asset = (...p: string[]) => wv.asWebviewUri(vscode.Uri.joinPath(services.extensionUri, ...p)).toString();
     wv.html = analysisHtml({
-      cspSource: wv.cspSource, nonce: makeNonce(), modelPath,
-      plotlyUri: asset('dist', 'webview', 'plotly.min.js'), scriptUri: asset('dist', 'webview', 'analysis.js'), styleUri: asset('media', 'analysis.css'),
+      cspSource: wv.cspSource,
+      nonce: makeNonce(),
+      modelPath,
+      plotlyUri: asset('dist', 'webview', 'plotly.min.js'),
+      scriptUri: asset('dist', 'webview', 'analysis.js'),
+      styleUri: asset('media', 'analysis.css'),
     });
   }
 }
 
 function webviewOptions(extensionUri: vscode.Uri): vscode.WebviewOptions {
-  return { enableScripts: true, localResourceRoots: [vscode.Uri.joinPath(extensionUri, 'dist', 'webview'), vscode.Uri.joinPath(extensionUri, 'media')] };
+  return {
+    enableScripts: true,
+    localResourceRoots: [
+      vscode.Uri.joinPath(extensionUri, 'dist', 'webview'),
+      vscode.Uri.joinPath(extensionUri, 'media'),
+    ],
+  };
 }
 
 export class AnalysisPanels implements vscode.Disposable, vscode.WebviewPanelSerializer {
@@ -46,8 +70,16 @@ export class AnalysisPanels implements vscode.Disposable, vscode.WebviewPanelSer
   private open(modelPath: string, preserveFocus = false): AnalysisPanel {
     const key = path.resolve(modelPath);
     let p = this.panels.get(key);
-    if (p) { p.panel.reveal(undefined, preserveFocus); return p; }
-    const panel = vscode.window.createWebviewPanel(ANALYSIS_VIEW_TYPE, `RepLens: ${path.basename(key)}`, { viewColumn: vscode.ViewColumn.Beside, preserveFocus }, webviewOptions(this.services.extensionUri));
+    if (p) {
+      p.panel.reveal(undefined, preserveFocus);
+      return p;
+    }
+    const panel = vscode.window.createWebviewPanel(
+      ANALYSIS_VIEW_TYPE,
+      `RepLens: ${path.basename(key)}`,
+      { viewColumn: vscode.ViewColumn.Beside, preserveFocus },
+      webviewOptions(this.services.extensionUri),
+    );
     p = this.adopt(key, panel);
     return p;
   }
@@ -57,7 +89,9 @@ export class AnalysisPanels implements vscode.Disposable, vscode.WebviewPanelSer
     return this.open(job.modelPath).controller.start(job);
   }
 
-  cancel(modelPath: string): void { this.panels.get(path.resolve(modelPath))?.controller.cancel('cancelled from the notification'); }
+  cancel(modelPath: string): void {
+    this.panels.get(path.resolve(modelPath))?.controller.cancel('cancelled from the notification');
+  }
 
   /** Opens the model's panel on its stored result (if it has no run of its own) and highlights a layer. */
   reveal(modelPath: string, tensor: string): void {
@@ -69,9 +103,16 @@ export class AnalysisPanels implements vscode.Disposable, vscode.WebviewPanelSer
 
   async deserializeWebviewPanel(panel: vscode.WebviewPanel, state: unknown): Promise<void> {
     const modelPath = (state as { modelPath?: unknown } | undefined)?.modelPath;
-    if (typeof modelPath !== 'string' || !modelPath) { this.services.log('a restored Analysis panel had no model path in its state; closing it'); panel.dispose(); return; }
+    if (typeof modelPath !== 'string' || !modelPath) {
+      this.services.log('a restored Analysis panel had no model path in its state; closing it');
+      panel.dispose();
+      return;
+    }
     const key = path.resolve(modelPath);
-    if (this.panels.has(key)) { panel.dispose(); return; }
+    if (this.panels.has(key)) {
+      panel.dispose();
+      return;
+    }
     this.services.log(`restoring the Analysis panel of ${modelPath}`);
     const p = this.adopt(key, panel);
     const stored = this.services.registry.get(key);
@@ -79,7 +120,9 @@ export class AnalysisPanels implements vscode.Disposable, vscode.WebviewPanelSer
   }
 
   private adopt(key: string, panel: vscode.WebviewPanel): AnalysisPanel {
-    const p = new AnalysisPanel(key, panel, this.services, () => { if (this.panels.get(key) === p) this.panels.delete(key); });
+    const p = new AnalysisPanel(key, panel, this.services, () => {
+      if (this.panels.get(key) === p) this.panels.delete(key);
+    });
     this.panels.set(key, p);
     return p;
   }
@@ -91,5 +134,11 @@ export class AnalysisPanels implements vscode.Disposable, vscode.WebviewPanelSer
 }
 
 function runInfo(r: import('../shared/result').AnalysisResult) {
-  return { modelPath: r.model.path, compare: r.compare?.path, dataset: r.dataset.description, analyses: r.settings.analyses, samples: r.dataset.samples };
+  return {
+    modelPath: r.model.path,
+    compare: r.compare?.path,
+    dataset: r.dataset.description,
+    analyses: r.settings.analyses,
+    samples: r.dataset.samples,
+  };
 }

@@ -12,7 +12,14 @@ import { LENS_VALUES, lensText } from '../../webview/views/registry';
 import type { ResultRegistry, StoredAnalysis } from './results';
 
 class LayerLens extends vscode.CodeLens {
-  constructor(range: vscode.Range, readonly modelPath: string, readonly def: ModuleDef, readonly matches: LayerMatch[]) { super(range); }
+  constructor(
+    range: vscode.Range,
+    readonly modelPath: string,
+    readonly def: ModuleDef,
+    readonly matches: LayerMatch[],
+  ) {
+    super(range);
+  }
 }
 
 export class LayerLensProvider implements vscode.CodeLensProvider, vscode.HoverProvider, vscode.Disposable {
@@ -22,19 +29,31 @@ export class LayerLensProvider implements vscode.CodeLensProvider, vscode.HoverP
   private readonly files = new Map<string, { mtime: number; parsed: ParsedPython }>();
   private readonly subs: vscode.Disposable[] = [];
 
-  constructor(private readonly registry: ResultRegistry, private readonly selected: () => string | null, private readonly log: (l: string) => void) {
+  constructor(
+    private readonly registry: ResultRegistry,
+    private readonly selected: () => string | null,
+    private readonly log: (l: string) => void,
+  ) {
     this.subs.push(registry.onDidChange(() => this.refresh()));
-    this.subs.push(vscode.workspace.onDidChangeConfiguration((e) => { if (e.affectsConfiguration('replens.codeLens')) this.refresh(); }));
+    this.subs.push(
+      vscode.workspace.onDidChangeConfiguration((e) => {
+        if (e.affectsConfiguration('replens.codeLens')) this.refresh();
+      }),
+    );
     this.subs.push(vscode.workspace.onDidCloseTextDocument((d) => this.parsed.delete(d.uri.toString())));
   }
 
-  refresh(): void { this.changed.fire(); }
+  refresh(): void {
+    this.changed.fire();
+  }
 
-  private enabled(): boolean { return vscode.workspace.getConfiguration('replens').get<boolean>('codeLens.enabled', true); }
+  private enabled(): boolean {
+    return vscode.workspace.getConfiguration('replens').get<boolean>('codeLens.enabled', true);
+  }
 
   private stored(): StoredAnalysis | null {
     const m = this.selected();
-    return m ? this.registry.get(m) ?? null : null;
+    return m ? (this.registry.get(m) ?? null) : null;
   }
 
   /** The document's module definitions, with imports resolved in the workspace; cached per version. */
@@ -50,7 +69,10 @@ export class LayerLensProvider implements vscode.CodeLensProvider, vscode.HoverP
         const targets = imp.module ? [imp.module] : imp.names.filter((n) => n !== '*');
         for (const t of targets) {
           const file = resolveImport(doc.uri.fsPath, t, imp.level);
-          if (file) { const p = this.parseFile(file); if (p) others.push(p); }
+          if (file) {
+            const p = this.parseFile(file);
+            if (p) others.push(p);
+          }
         }
       }
     }
@@ -59,7 +81,14 @@ export class LayerLensProvider implements vscode.CodeLensProvider, vscode.HoverP
     if (doc.uri.scheme === 'file') {
       const dir = path.dirname(doc.uri.fsPath);
       let siblings: string[] = [];
-      try { siblings = fs.readdirSync(dir).filter((f) => f.endsWith('.py') && path.join(dir, f) !== doc.uri.fsPath).slice(0, 50); } catch { /* unreadable folder */ }
+      try {
+        siblings = fs
+          .readdirSync(dir)
+          .filter((f) => f.endsWith('.py') && path.join(dir, f) !== doc.uri.fsPath)
+          .slice(0, 50);
+      } catch {
+        /* unreadable folder */
+      }
       for (const f of siblings) {
         const p = this.parseFile(path.join(dir, f));
         if (p && !others.includes(p) && p.classes.length) others.push(p);
@@ -90,19 +119,31 @@ export class LayerLensProvider implements vscode.CodeLensProvider, vscode.HoverP
     const s = this.stored();
     if (!s) return [];
     const layers = s.result.layers.map((l) => ({ tensor: l.tensor, label: l.label, index: l.index }));
-    const modules = s.modules.length ? s.modules : s.result.modules ?? [];
+    const modules = s.modules.length ? s.modules : (s.result.modules ?? []);
     const out: LayerLens[] = [];
     for (const def of this.definitions(doc)) {
       const matches = layersFor(def, layers, modules);
       if (!matches.length) continue;
-      out.push(new LayerLens(new vscode.Range(def.line, def.character, def.endLine, def.endCharacter), s.modelPath, def, matches));
+      out.push(
+        new LayerLens(
+          new vscode.Range(def.line, def.character, def.endLine, def.endCharacter),
+          s.modelPath,
+          def,
+          matches,
+        ),
+      );
     }
     return out;
   }
 
   provideCodeLenses(doc: vscode.TextDocument): vscode.CodeLens[] {
     if (!this.enabled()) return [];
-    try { return this.lensesOf(doc); } catch (e) { this.log(`code lens: ${(e as Error).message}`); return []; }
+    try {
+      return this.lensesOf(doc);
+    } catch (e) {
+      this.log(`code lens: ${(e as Error).message}`);
+      return [];
+    }
   }
 
   resolveCodeLens(lens: vscode.CodeLens): vscode.CodeLens {
@@ -131,17 +172,27 @@ export class LayerLensProvider implements vscode.CodeLensProvider, vscode.HoverP
     const md = new vscode.MarkdownString(undefined, true);
     md.isTrusted = { enabledCommands: ['replens.revealLayer'] };
     md.appendMarkdown(`**RepLens** · ${path.basename(s.modelPath)} · ${s.result.dataset.samples} samples\n\n`);
-    md.appendMarkdown(`| layer | ${LENS_VALUES.map((x) => x.label).join(' | ')} |\n|---|${LENS_VALUES.map(() => '---:').join('|')}|\n`);
+    md.appendMarkdown(
+      `| layer | ${LENS_VALUES.map((x) => x.label).join(' | ')} |\n|---|${LENS_VALUES.map(() => '---:').join('|')}|\n`,
+    );
     for (const m of lens.matches.slice(0, 12)) {
-      const cells = LENS_VALUES.map((x) => { const v = x.value(s.result, m.layer.tensor); return v === null ? '—' : x.hover(v); });
+      const cells = LENS_VALUES.map((x) => {
+        const v = x.value(s.result, m.layer.tensor);
+        return v === null ? '—' : x.hover(v);
+      });
       const args = encodeURIComponent(JSON.stringify([s.modelPath, m.layer.tensor]));
-      md.appendMarkdown(`| [${m.layer.label.replace(/[|[\]]/g, ' ')}](command:replens.revealLayer?${args}) | ${cells.join(' | ')} |\n`);
+      md.appendMarkdown(
+        `| [${m.layer.label.replace(/[|[\]]/g, ' ')}](command:replens.revealLayer?${args}) | ${cells.join(' | ')} |\n`,
+      );
     }
     if (lens.matches.length > 12) md.appendMarkdown(`\n… and ${lens.matches.length - 12} more`);
     return new vscode.Hover(md, lens.range);
   }
 
-  dispose(): void { for (const d of this.subs) d.dispose(); this.changed.dispose(); }
+  dispose(): void {
+    for (const d of this.subs) d.dispose();
+    this.changed.dispose();
+  }
 }
 
 /** The workspace file a Python import names: relative to the importing file (level ≥ 1) or to a workspace folder. */

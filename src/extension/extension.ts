@@ -26,15 +26,28 @@ export function activate(context: vscode.ExtensionContext): void {
   const log = (line: string) => out.appendLine(`[${timestamp()}] ${line}`);
   context.subscriptions.push(out);
   const version = (context.extension?.packageJSON as { version?: string } | undefined)?.version ?? '?';
-  log(`RepLens ${version} activated (node ${process.version}, ${process.platform}-${process.arch}, workspace ${vscode.workspace.isTrusted ? 'trusted' : 'not trusted'})`);
+  log(
+    `RepLens ${version} activated (node ${process.version}, ${process.platform}-${process.arch}, workspace ${vscode.workspace.isTrusted ? 'trusted' : 'not trusted'})`,
+  );
   // Before the worker loads onnxruntime, which reads the switch once per process (engine/runtime/telemetry.ts).
-  const telemetry = applyTelemetryPolicy(vscode.workspace.getConfiguration('replens').get<boolean>('onnxruntimeTelemetry', false));
-  log(`onnxruntime telemetry: ${telemetry === 'user-set' ? `ORT_DISABLE_TELEMETRY=${process.env.ORT_DISABLE_TELEMETRY} as set in the environment` : telemetry}`);
+  const telemetry = applyTelemetryPolicy(
+    vscode.workspace.getConfiguration('replens').get<boolean>('onnxruntimeTelemetry', false),
+  );
+  log(
+    `onnxruntime telemetry: ${telemetry === 'user-set' ? `ORT_DISABLE_TELEMETRY=${process.env.ORT_DISABLE_TELEMETRY} as set in the environment` : telemetry}`,
+  );
 
   // AnalysisWorker starts its thread on the first run and again after a crash.
-  const analysis = new AnalysisWorker(path.join(context.extensionPath, 'dist', 'worker.js'), (line) => log(`worker: ${line}`));
+  const analysis = new AnalysisWorker(path.join(context.extensionPath, 'dist', 'worker.js'), (line) =>
+    log(`worker: ${line}`),
+  );
   worker = analysis;
-  context.subscriptions.push({ dispose: () => { void analysis.dispose(); if (worker === analysis) worker = null; } });
+  context.subscriptions.push({
+    dispose: () => {
+      void analysis.dispose();
+      if (worker === analysis) worker = null;
+    },
+  });
 
   const showLog = () => out.show(true);
   const panels = new InspectPanels({
@@ -44,7 +57,12 @@ export function activate(context: vscode.ExtensionContext): void {
     log,
     showLog,
     notify: (e) => {
-      void vscode.window.showErrorMessage(`RepLens: ${e.message}`, 'Show Log').then((pick) => { if (pick) showLog(); }, () => undefined);
+      void vscode.window.showErrorMessage(`RepLens: ${e.message}`, 'Show Log').then(
+        (pick) => {
+          if (pick) showLog();
+        },
+        () => undefined,
+      );
     },
   });
   context.subscriptions.push(panels, vscode.window.registerWebviewPanelSerializer(INSPECT_VIEW_TYPE, panels));
@@ -73,7 +91,10 @@ export function activate(context: vscode.ExtensionContext): void {
       return;
     }
     const sel = selected();
-    if (!sel) { status.hide(); return; }
+    if (!sel) {
+      status.hide();
+      return;
+    }
     status.text = `$(graph) RepLens: ${path.basename(sel)}`;
     status.tooltip = `Code lenses show ${sel}; click to choose another analysed model`;
     status.command = 'replens.selectModel';
@@ -89,56 +110,98 @@ export function activate(context: vscode.ExtensionContext): void {
     runner: () => analysis,
     log,
     showLog,
-    notify: (e) => { void vscode.window.showErrorMessage(`RepLens: ${e.message}`, 'Show Log').then((pick) => { if (pick) showLog(); }, () => undefined); },
+    notify: (e) => {
+      void vscode.window.showErrorMessage(`RepLens: ${e.message}`, 'Show Log').then(
+        (pick) => {
+          if (pick) showLog();
+        },
+        () => undefined,
+      );
+    },
     onProgress: (p, modelPath) => {
-      if (p) runningProgress.set(path.resolve(modelPath), p); else runningProgress.delete(path.resolve(modelPath));
+      if (p) runningProgress.set(path.resolve(modelPath), p);
+      else runningProgress.delete(path.resolve(modelPath));
       progressListeners.get(path.resolve(modelPath))?.(p);
       updateStatus();
     },
     onResult: (result, modules, state) => {
       registry.set(result.model.path, result, modules, state);
-      if (state === 'complete') void context.workspaceState.update(SELECTED, path.resolve(result.model.path)).then(updateStatus);
+      if (state === 'complete')
+        void context.workspaceState.update(SELECTED, path.resolve(result.model.path)).then(updateStatus);
     },
     exportResult: (result, format) => exportResult(result, format),
     savePng: async (chart, png) => {
-      const uri = await vscode.window.showSaveDialog({ defaultUri: defaultExportUri(`${chart}.png`), filters: { PNG: ['png'] }, title: 'RepLens: save chart as PNG' });
+      const uri = await vscode.window.showSaveDialog({
+        defaultUri: defaultExportUri(`${chart}.png`),
+        filters: { PNG: ['png'] },
+        title: 'RepLens: save chart as PNG',
+      });
       if (!uri) return null;
       writeAtomic(uri.fsPath, png);
       return uri.fsPath;
     },
   });
-  context.subscriptions.push(analysisPanels, vscode.window.registerWebviewPanelSerializer(ANALYSIS_VIEW_TYPE, analysisPanels));
+  context.subscriptions.push(
+    analysisPanels,
+    vscode.window.registerWebviewPanelSerializer(ANALYSIS_VIEW_TYPE, analysisPanels),
+  );
 
   const flow = new AnalyzeFlow(context.workspaceState, log);
   /** Runs a job in its panel under a cancellable notification with per-layer progress and ETA. */
-  const runJob = (job: AnalyzeJob) => vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, cancellable: true, title: `RepLens: ${path.basename(job.modelPath)}` }, async (progress, token) => {
-    const key = path.resolve(job.modelPath);
-    let last = 0;
-    progressListeners.set(key, (p) => {
-      if (!p) return;
-      const pct = p.total > 0 ? (100 * p.done) / p.total : 0;
-      const eta = formatEta(p.etaSeconds);
-      progress.report({ message: `${p.stage}${p.layer ? ` — ${p.layer}` : ''}${p.total > 0 ? ` ${p.done}/${p.total}` : ''}${eta ? ` · ${eta} left` : ''}`, increment: pct >= last ? pct - last : undefined });
-      last = pct;
-    });
-    const sub = token.onCancellationRequested(() => analysisPanels.cancel(job.modelPath));
-    try {
-      const state = await analysisPanels.run(job);
-      if (state === 'failed') void vscode.window.showErrorMessage(`RepLens: the analysis of ${path.basename(job.modelPath)} failed; see its panel`, 'Show Log').then((p) => { if (p) showLog(); });
-    } finally {
-      sub.dispose();
-      progressListeners.delete(key);
-    }
-  });
+  const runJob = (job: AnalyzeJob) =>
+    vscode.window.withProgress(
+      {
+        location: vscode.ProgressLocation.Notification,
+        cancellable: true,
+        title: `RepLens: ${path.basename(job.modelPath)}`,
+      },
+      async (progress, token) => {
+        const key = path.resolve(job.modelPath);
+        let last = 0;
+        progressListeners.set(key, (p) => {
+          if (!p) return;
+          const pct = p.total > 0 ? (100 * p.done) / p.total : 0;
+          const eta = formatEta(p.etaSeconds);
+          progress.report({
+            message: `${p.stage}${p.layer ? ` — ${p.layer}` : ''}${p.total > 0 ? ` ${p.done}/${p.total}` : ''}${eta ? ` · ${eta} left` : ''}`,
+            increment: pct >= last ? pct - last : undefined,
+          });
+          last = pct;
+        });
+        const sub = token.onCancellationRequested(() => analysisPanels.cancel(job.modelPath));
+        try {
+          const state = await analysisPanels.run(job);
+          if (state === 'failed')
+            void vscode.window
+              .showErrorMessage(
+                `RepLens: the analysis of ${path.basename(job.modelPath)} failed; see its panel`,
+                'Show Log',
+              )
+              .then((p) => {
+                if (p) showLog();
+              });
+        } finally {
+          sub.dispose();
+          progressListeners.delete(key);
+        }
+      },
+    );
 
   const analyzeCommand = (compare: boolean) => (arg?: unknown, args?: unknown) =>
     guard(compare ? 'Compare With' : 'Analyze Model', log, showLog, async () => {
       const opts: AnalyzeCommandOptions = isCommandOptions(args) ? args : {};
-      const targets = await modelTargets(arg, isCommandOptions(args) ? undefined : args, compare ? 'Compare With' : 'Analyze Model');
+      const targets = await modelTargets(
+        arg,
+        isCommandOptions(args) ? undefined : args,
+        compare ? 'Compare With' : 'Analyze Model',
+      );
       if (!targets) return;
       if (!(await requireTrust('analyse models', log))) return;
       const job = await flow.job(targets[0], opts, compare);
-      if (!job) { log('analyze: not started (a picker was dismissed)'); return; }
+      if (!job) {
+        log('analyze: not started (a picker was dismissed)');
+        return;
+      }
       await runJob(job);
     });
   context.subscriptions.push(
@@ -149,45 +212,77 @@ export function activate(context: vscode.ExtensionContext): void {
       guard('Reveal Layer', log, showLog, async () => {
         if (typeof modelPath !== 'string' || typeof tensor !== 'string') return;
         analysisPanels.reveal(modelPath, tensor);
-      })),
+      }),
+    ),
     vscode.commands.registerCommand('replens.selectModel', () =>
       guard('Select Model', log, showLog, async () => {
         const models = registry.models();
-        if (!models.length) { void vscode.window.showInformationMessage('RepLens: no analysed model yet. Right-click an .onnx file → RepLens: Analyze Model…'); return; }
+        if (!models.length) {
+          void vscode.window.showInformationMessage(
+            'RepLens: no analysed model yet. Right-click an .onnx file → RepLens: Analyze Model…',
+          );
+          return;
+        }
         const cur = selected();
-        const pick = await vscode.window.showQuickPick(models.map((m) => {
-          const r = registry.get(m)!;
-          return { label: path.basename(m), description: m === cur ? 'shown in code lenses' : vscode.workspace.asRelativePath(m), detail: `${r.result.dataset.samples} samples · ${r.result.settings.analyses.join(', ')} · ${r.state}`, m };
-        }), { title: 'RepLens: model for code lenses and hovers' });
+        const pick = await vscode.window.showQuickPick(
+          models.map((m) => {
+            const r = registry.get(m)!;
+            return {
+              label: path.basename(m),
+              description: m === cur ? 'shown in code lenses' : vscode.workspace.asRelativePath(m),
+              detail: `${r.result.dataset.samples} samples · ${r.result.settings.analyses.join(', ')} · ${r.state}`,
+              m,
+            };
+          }),
+          { title: 'RepLens: model for code lenses and hovers' },
+        );
         if (!pick) return;
         await context.workspaceState.update(SELECTED, pick.m);
         lenses.refresh();
         updateStatus();
-      })),
+      }),
+    ),
     vscode.commands.registerCommand('replens.toggleCodeLens', () =>
       guard('Toggle Code Lens', log, showLog, async () => {
         const cfg = vscode.workspace.getConfiguration('replens');
-        await cfg.update('codeLens.enabled', !cfg.get<boolean>('codeLens.enabled', true), vscode.ConfigurationTarget.Global);
-      })),
+        await cfg.update(
+          'codeLens.enabled',
+          !cfg.get<boolean>('codeLens.enabled', true),
+          vscode.ConfigurationTarget.Global,
+        );
+      }),
+    ),
   );
 
   const lenses = new LayerLensProvider(registry, selected, log);
-  const python: vscode.DocumentSelector = [{ language: 'python', scheme: 'file' }, { language: 'python', scheme: 'untitled' }];
-  context.subscriptions.push(lenses, vscode.languages.registerCodeLensProvider(python, lenses), vscode.languages.registerHoverProvider(python, lenses));
+  const python: vscode.DocumentSelector = [
+    { language: 'python', scheme: 'file' },
+    { language: 'python', scheme: 'untitled' },
+  ];
+  context.subscriptions.push(
+    lenses,
+    vscode.languages.registerCodeLensProvider(python, lenses),
+    vscode.languages.registerHoverProvider(python, lenses),
+  );
 
-  context.subscriptions.push(vscode.commands.registerCommand('replens.inspectModel', (arg?: unknown, args?: unknown) =>
-    guard('Inspect Model', log, showLog, async () => {
-      const targets = await modelTargets(arg, args, 'Inspect Model');
-      if (!targets) return;
-      if (!vscode.workspace.isTrusted) {
-        log('inspect refused: the workspace is not trusted');
-        const pick = await vscode.window.showWarningMessage(
-          'RepLens runs models only in trusted workspaces. Trust this workspace to inspect models.', 'Manage Workspace Trust');
-        if (pick) await vscode.commands.executeCommand('workbench.trust.manage');
-        return;
-      }
-      await Promise.all(targets.map((p) => panels.show(p)));
-    })));
+  context.subscriptions.push(
+    vscode.commands.registerCommand('replens.inspectModel', (arg?: unknown, args?: unknown) =>
+      guard('Inspect Model', log, showLog, async () => {
+        const targets = await modelTargets(arg, args, 'Inspect Model');
+        if (!targets) return;
+        if (!vscode.workspace.isTrusted) {
+          log('inspect refused: the workspace is not trusted');
+          const pick = await vscode.window.showWarningMessage(
+            'RepLens runs models only in trusted workspaces. Trust this workspace to inspect models.',
+            'Manage Workspace Trust',
+          );
+          if (pick) await vscode.commands.executeCommand('workbench.trust.manage');
+          return;
+        }
+        await Promise.all(targets.map((p) => panels.show(p)));
+      }),
+    ),
+  );
 }
 
 export function deactivate(): Promise<void> | undefined {
@@ -197,22 +292,32 @@ export function deactivate(): Promise<void> | undefined {
 }
 
 /** Runs a command body; anything it throws is logged and shown, never rethrown. */
-async function guard(what: string, log: (l: string) => void, showLog: () => void, body: () => Promise<void>): Promise<void> {
+async function guard(
+  what: string,
+  log: (l: string) => void,
+  showLog: () => void,
+  body: () => Promise<void>,
+): Promise<void> {
   try {
     await body();
   } catch (e) {
     const code = errorCode(e);
     const msg = errorMessage(e);
-    log(`${what} failed: [${code}] ${msg}${e instanceof Error && e.stack && code === 'E_INTERNAL' ? `\n${e.stack}` : ''}`);
+    log(
+      `${what} failed: [${code}] ${msg}${e instanceof Error && e.stack && code === 'E_INTERNAL' ? `\n${e.stack}` : ''}`,
+    );
     try {
       const pick = await vscode.window.showErrorMessage(`RepLens: ${msg}`, 'Show Log');
       if (pick) showLog();
-    } catch { /* the window is going away */ }
+    } catch {
+      /* the window is going away */
+    }
   }
 }
 
 function inspectJob(modelPath: string, log: (l: string) => void): InspectJob | ErrorInfo {
-  if (!vscode.workspace.isTrusted) return { code: 'E_UNTRUSTED', message: 'RepLens runs models only in trusted workspaces' };
+  if (!vscode.workspace.isTrusted)
+    return { code: 'E_UNTRUSTED', message: 'RepLens runs models only in trusted workspaces' };
   const cfg = vscode.workspace.getConfiguration('replens', vscode.Uri.file(modelPath));
   const { runtime, warnings } = runtimeSettings((k) => cfg.get(k));
   for (const w of warnings) log(`settings: ${w}`);
@@ -232,7 +337,10 @@ function uriOf(x: unknown): vscode.Uri | null {
 async function modelTargets(arg: unknown, args: unknown, title: string): Promise<string[] | null> {
   let uris: vscode.Uri[] = [];
   if (Array.isArray(args)) uris = args.map(uriOf).filter((u): u is vscode.Uri => u !== null);
-  if (!uris.length) { const u = uriOf(arg); if (u) uris = [u]; }
+  if (!uris.length) {
+    const u = uriOf(arg);
+    if (u) uris = [u];
+  }
   if (!uris.length) {
     const active = activeEditorUri();
     if (active && isOnnxPath(active.path)) uris = [active];
@@ -244,7 +352,9 @@ async function modelTargets(arg: unknown, args: unknown, title: string): Promise
   }
   const local = uris.filter((u) => u.scheme === 'file');
   if (local.length < uris.length) {
-    void vscode.window.showErrorMessage(`RepLens: can only open model files on disk (not ${uris.find((u) => u.scheme !== 'file')!.toString()})`);
+    void vscode.window.showErrorMessage(
+      `RepLens: can only open model files on disk (not ${uris.find((u) => u.scheme !== 'file')!.toString()})`,
+    );
     if (!local.length) return null;
   }
   const onnx = local.filter((u) => isOnnxPath(u.fsPath));
@@ -263,7 +373,9 @@ function activeEditorUri(): vscode.Uri | null {
 
 async function pickModel(title: string): Promise<vscode.Uri | null> {
   if (!vscode.workspace.workspaceFolders?.length) {
-    void vscode.window.showInformationMessage('RepLens: open a folder with .onnx models, or right-click an .onnx file to inspect it.');
+    void vscode.window.showInformationMessage(
+      'RepLens: open a folder with .onnx models, or right-click an .onnx file to inspect it.',
+    );
     return null;
   }
   const files = await vscode.workspace.findFiles('**/*.onnx', '**/{node_modules,.git}/**', 1000);
@@ -277,7 +389,11 @@ async function pickModel(title: string): Promise<vscode.Uri | null> {
     description: path.dirname(vscode.workspace.asRelativePath(uri, true)),
     uri,
   }));
-  const pick = await vscode.window.showQuickPick(items, { title: `RepLens: ${title}`, placeHolder: 'Pick an ONNX model', matchOnDescription: true });
+  const pick = await vscode.window.showQuickPick(items, {
+    title: `RepLens: ${title}`,
+    placeHolder: 'Pick an ONNX model',
+    matchOnDescription: true,
+  });
   return pick?.uri ?? null;
 }
 
@@ -285,7 +401,10 @@ async function pickModel(title: string): Promise<vscode.Uri | null> {
 async function requireTrust(what: string, log: (l: string) => void): Promise<boolean> {
   if (vscode.workspace.isTrusted) return true;
   log(`refused to ${what}: the workspace is not trusted`);
-  const pick = await vscode.window.showWarningMessage(`RepLens runs models only in trusted workspaces. Trust this workspace to ${what}.`, 'Manage Workspace Trust');
+  const pick = await vscode.window.showWarningMessage(
+    `RepLens runs models only in trusted workspaces. Trust this workspace to ${what}.`,
+    'Manage Workspace Trust',
+  );
   if (pick) await vscode.commands.executeCommand('workbench.trust.manage');
   return false;
 }
@@ -299,14 +418,21 @@ function defaultExportUri(name: string): vscode.Uri | undefined {
 async function exportResult(result: AnalysisResult, format: 'html' | 'json' | 'csv'): Promise<string | null> {
   const stem = path.basename(result.model.path).replace(/\.onnx$/i, '');
   if (format === 'csv') {
-    const dirs = await vscode.window.showOpenDialog({ canSelectFolders: true, canSelectFiles: false, title: 'RepLens: folder for layers.csv and the matrices', openLabel: 'Export here', defaultUri: vscode.workspace.workspaceFolders?.[0]?.uri });
+    const dirs = await vscode.window.showOpenDialog({
+      canSelectFolders: true,
+      canSelectFiles: false,
+      title: 'RepLens: folder for layers.csv and the matrices',
+      openLabel: 'Export here',
+      defaultUri: vscode.workspace.workspaceFolders?.[0]?.uri,
+    });
     if (!dirs?.length) return null;
     writeResultFiles(result, dirs[0].fsPath);
     return dirs[0].fsPath;
   }
   const uri = await vscode.window.showSaveDialog({
     defaultUri: defaultExportUri(format === 'html' ? `${stem}-report.html` : `${stem}-result.json`),
-    filters: format === 'html' ? { HTML: ['html'] } : { JSON: ['json'] }, title: `RepLens: export ${format.toUpperCase()}`,
+    filters: format === 'html' ? { HTML: ['html'] } : { JSON: ['json'] },
+    title: `RepLens: export ${format.toUpperCase()}`,
   });
   if (!uri) return null;
   if (format === 'html') writeReport(result, uri.fsPath);

@@ -4,14 +4,22 @@
 import * as path from 'path';
 import { ReplensError, errorCode, errorMessage } from '../engine/errors';
 import {
-  assertNever, parseWebviewToHost, type ErrorInfo, type HostToWebview, type InspectJob, type JobResult, type WebviewToHost,
+  assertNever,
+  parseWebviewToHost,
+  type ErrorInfo,
+  type HostToWebview,
+  type InspectJob,
+  type JobResult,
+  type WebviewToHost,
 } from '../shared/messages';
 import type { RunHandlers } from '../worker/client';
 import { postSafely } from './post';
 import { formatDuration } from '../shared/duration';
 
 function formatCount(n: number): string {
-  return Math.round(n).toString().replace(/\B(?=(\d{3})+(?!\d))/g, ',');
+  return Math.round(n)
+    .toString()
+    .replace(/\B(?=(\d{3})+(?!\d))/g, ',');
 }
 
 export interface JobRunner {
@@ -39,9 +47,13 @@ export class InspectController {
 
   constructor(private readonly host: InspectControllerHost) {}
 
-  get busy(): boolean { return this.running !== null; }
+  get busy(): boolean {
+    return this.running !== null;
+  }
   /** The message the webview gets again when it says `ready`. */
-  get lastMessage(): HostToWebview | null { return this.last; }
+  get lastMessage(): HostToWebview | null {
+    return this.last;
+  }
 
   /** Runs (or re-runs) the inspect job; a running one is cancelled first. Never rejects. */
   async start(): Promise<void> {
@@ -59,19 +71,30 @@ export class InspectController {
     this.running = ac;
     const name = path.basename(job.modelPath);
     const rt = job.runtime ?? {};
-    this.host.log(`inspect ${job.modelPath} (executionProvider ${rt.executionProvider ?? 'auto'}, intraOpThreads ${rt.intraOpThreads ?? 0}, interOpThreads ${rt.interOpThreads ?? 0})`);
-    this.send({ v: 1, type: 'progress', progress: { stage: `inspecting ${name}`, done: 0, total: 0, etaSeconds: null } });
+    this.host.log(
+      `inspect ${job.modelPath} (executionProvider ${rt.executionProvider ?? 'auto'}, intraOpThreads ${rt.intraOpThreads ?? 0}, interOpThreads ${rt.interOpThreads ?? 0})`,
+    );
+    this.send({
+      v: 1,
+      type: 'progress',
+      progress: { stage: `inspecting ${name}`, done: 0, total: 0, etaSeconds: null },
+    });
     const t0 = Date.now();
     const secs = () => formatDuration((Date.now() - t0) / 1000);
     try {
       const result = await this.host.runner().run(job, {
         signal: ac.signal,
-        onProgress: (progress) => { if (gen === this.generation && !this.disposed) this.send({ v: 1, type: 'progress', progress }); },
+        onProgress: (progress) => {
+          if (gen === this.generation && !this.disposed) this.send({ v: 1, type: 'progress', progress });
+        },
       });
       if (gen !== this.generation || this.disposed) return;
-      if (result.kind !== 'inspect') throw new ReplensError('E_PROTOCOL', `the worker answered an inspect job with a '${result.kind}' result`);
+      if (result.kind !== 'inspect')
+        throw new ReplensError('E_PROTOCOL', `the worker answered an inspect job with a '${result.kind}' result`);
       const s = result.summary;
-      this.host.log(`inspect ${name}: ${s.layers.length} layers, ${formatCount(s.totalParams)} parameters, opset ${s.opset}, execution provider ${result.executionProvider}, ${secs()}`);
+      this.host.log(
+        `inspect ${name}: ${s.layers.length} layers, ${formatCount(s.totalParams)} parameters, opset ${s.opset}, execution provider ${result.executionProvider}, ${secs()}`,
+      );
       this.send({ v: 1, type: 'inspect', result });
     } catch (e) {
       const error: ErrorInfo = { code: errorCode(e), message: errorMessage(e) };
@@ -128,6 +151,10 @@ export class InspectController {
   private send(message: HostToWebview): void {
     this.last = message;
     if (this.disposed) return;
-    postSafely((m: HostToWebview) => this.host.post(m), message, (l) => this.host.log(l));
+    postSafely(
+      (m: HostToWebview) => this.host.post(m),
+      message,
+      (l) => this.host.log(l),
+    );
   }
 }

@@ -23,13 +23,15 @@ export function makeNonce(): string {
 }
 
 export function contentSecurityPolicy(cspSource: string, nonce: string): string {
-  return [
-    "default-src 'none'",
-    `img-src ${cspSource} data:`,
-    `style-src ${cspSource} 'unsafe-inline'`,
-    `script-src 'nonce-${nonce}'`,
-    `font-src ${cspSource}`,
-  ].join('; ') + ';';
+  return (
+    [
+      "default-src 'none'",
+      `img-src ${cspSource} data:`,
+      `style-src ${cspSource} 'unsafe-inline'`,
+      `script-src 'nonce-${nonce}'`,
+      `font-src ${cspSource}`,
+    ].join('; ') + ';'
+  );
 }
 
 /** Escapes text and double-quoted attribute values (every attribute below is double-quoted). */
@@ -57,8 +59,9 @@ export function inspectHtml(o: InspectHtmlOptions): string {
   const e = escapeHtml;
   const name = fileName(o.modelPath);
   const nonce = e(o.nonce);
-  const headers = LAYER_COLUMNS.map((c) =>
-    `<th scope="col" class="col-${c.key}${c.numeric ? ' num' : ''}" data-col="${c.key}" tabindex="0" aria-sort="none">${e(c.label)}<span class="sort-mark" aria-hidden="true"></span></th>`,
+  const headers = LAYER_COLUMNS.map(
+    (c) =>
+      `<th scope="col" class="col-${c.key}${c.numeric ? ' num' : ''}" data-col="${c.key}" tabindex="0" aria-sort="none">${e(c.label)}<span class="sort-mark" aria-hidden="true"></span></th>`,
   ).join('');
   return `<!DOCTYPE html>
 <html lang="en">

@@ -22,7 +22,12 @@ class InspectPanel {
   readonly controller: InspectController;
   private readonly disposables: vscode.Disposable[] = [];
 
-  constructor(readonly modelPath: string, readonly panel: vscode.WebviewPanel, services: PanelServices, onDispose: () => void) {
+  constructor(
+    readonly modelPath: string,
+    readonly panel: vscode.WebviewPanel,
+    services: PanelServices,
+    onDispose: () => void,
+  ) {
     panel.title = `RepLens: ${path.basename(modelPath)}`;
     panel.iconPath = vscode.Uri.joinPath(services.extensionUri, 'media', 'replens.svg');
     panel.webview.options = webviewOptions(services.extensionUri);
@@ -35,7 +40,9 @@ class InspectPanel {
       notify: (e) => services.notify(e),
     });
     this.disposables.push(
-      panel.webview.onDidReceiveMessage((m) => { void this.controller.onMessage(m); }),
+      panel.webview.onDidReceiveMessage((m) => {
+        void this.controller.onMessage(m);
+      }),
       panel.onDidDispose(() => {
         this.controller.dispose();
         for (const d of this.disposables) d.dispose();
@@ -63,7 +70,10 @@ class InspectPanel {
 function webviewOptions(extensionUri: vscode.Uri): vscode.WebviewOptions {
   return {
     enableScripts: true,
-    localResourceRoots: [vscode.Uri.joinPath(extensionUri, 'dist', 'webview'), vscode.Uri.joinPath(extensionUri, 'media')],
+    localResourceRoots: [
+      vscode.Uri.joinPath(extensionUri, 'dist', 'webview'),
+      vscode.Uri.joinPath(extensionUri, 'media'),
+    ],
   };
 }
 
@@ -84,10 +94,15 @@ export class InspectPanels implements vscode.Disposable, vscode.WebviewPanelSeri
     if (p) {
       p.panel.reveal(undefined, false);
     } else {
-      const panel = vscode.window.createWebviewPanel(INSPECT_VIEW_TYPE, `RepLens: ${path.basename(modelPath)}`, vscode.ViewColumn.Active, {
-        ...webviewOptions(this.services.extensionUri),
-        retainContextWhenHidden: false,
-      });
+      const panel = vscode.window.createWebviewPanel(
+        INSPECT_VIEW_TYPE,
+        `RepLens: ${path.basename(modelPath)}`,
+        vscode.ViewColumn.Active,
+        {
+          ...webviewOptions(this.services.extensionUri),
+          retainContextWhenHidden: false,
+        },
+      );
       p = this.adopt(key, panel);
     }
     return p.controller.start();
@@ -102,7 +117,10 @@ export class InspectPanels implements vscode.Disposable, vscode.WebviewPanelSeri
       return;
     }
     const key = keyOf(modelPath);
-    if (this.panels.has(key)) { panel.dispose(); return; }
+    if (this.panels.has(key)) {
+      panel.dispose();
+      return;
+    }
     this.services.log(`restoring the Inspect panel of ${modelPath}`);
     const p = this.adopt(key, panel);
     // Where it cannot run (e.g. the workspace is no longer trusted) the panel keeps showing its saved result.

@@ -20,7 +20,10 @@ export class ResultRegistry {
   private readonly listeners = new Set<() => void>();
 
   /** `dir`: where to keep the results (null: memory only). Unreadable files are skipped and reported to `log`. */
-  constructor(private readonly dir: string | null, log: (line: string) => void = () => undefined) {
+  constructor(
+    private readonly dir: string | null,
+    log: (line: string) => void = () => undefined,
+  ) {
     if (!dir || !fs.existsSync(dir)) return;
     for (const f of fs.readdirSync(dir).filter((x) => x.endsWith('.json'))) {
       try {
@@ -29,12 +32,18 @@ export class ResultRegistry {
         if (!result || typeof s.modelPath !== 'string') throw new Error('not a stored analysis');
         s.result = result;
         this.byModel.set(path.resolve(s.modelPath), s);
-      } catch (e) { log(`skipped the stored result ${f}: ${(e as Error).message}`); }
+      } catch (e) {
+        log(`skipped the stored result ${f}: ${(e as Error).message}`);
+      }
     }
   }
 
-  get(modelPath: string): StoredAnalysis | undefined { return this.byModel.get(path.resolve(modelPath)); }
-  models(): string[] { return [...this.byModel.keys()].sort(); }
+  get(modelPath: string): StoredAnalysis | undefined {
+    return this.byModel.get(path.resolve(modelPath));
+  }
+  models(): string[] {
+    return [...this.byModel.keys()].sort();
+  }
 
   set(modelPath: string, result: AnalysisResult, modules: ModuleIndex[], state: AnalysisRunState): void {
     const key = path.resolve(modelPath);
@@ -42,7 +51,10 @@ export class ResultRegistry {
     this.byModel.set(key, s);
     if (this.dir) {
       fs.mkdirSync(this.dir, { recursive: true });
-      writeAtomic(path.join(this.dir, `${crypto.createHash('sha256').update(key).digest('hex').slice(0, 24)}.json`), JSON.stringify(s));
+      writeAtomic(
+        path.join(this.dir, `${crypto.createHash('sha256').update(key).digest('hex').slice(0, 24)}.json`),
+        JSON.stringify(s),
+      );
     }
     for (const l of this.listeners) l();
   }

@@ -11,15 +11,26 @@ export function runtimeSettings(get: (key: string) => unknown): { runtime: Runti
   const warnings: string[] = [];
   const ep = get('executionProvider') ?? 'auto';
   let executionProvider: RuntimeSettings['executionProvider'] = 'auto';
-  if (typeof ep === 'string' && (PROVIDERS as readonly string[]).includes(ep)) executionProvider = ep as typeof PROVIDERS[number];
-  else warnings.push(`replens.executionProvider must be one of ${PROVIDERS.join(', ')} (got ${JSON.stringify(ep)}); using auto`);
+  if (typeof ep === 'string' && (PROVIDERS as readonly string[]).includes(ep))
+    executionProvider = ep as (typeof PROVIDERS)[number];
+  else
+    warnings.push(
+      `replens.executionProvider must be one of ${PROVIDERS.join(', ')} (got ${JSON.stringify(ep)}); using auto`,
+    );
   const threads = (key: string): number => {
     const v = get(key) ?? 0;
     if (typeof v === 'number' && Number.isInteger(v) && v >= 0) return v;
     warnings.push(`replens.${key} must be an integer >= 0 (got ${JSON.stringify(v)}); using 0 (onnxruntime's default)`);
     return 0;
   };
-  return { runtime: { executionProvider, intraOpThreads: threads('intraOpThreads'), interOpThreads: threads('interOpThreads') }, warnings };
+  return {
+    runtime: {
+      executionProvider,
+      intraOpThreads: threads('intraOpThreads'),
+      interOpThreads: threads('interOpThreads'),
+    },
+    warnings,
+  };
 }
 
 /** Local time with milliseconds, for the output channel: "14:03:07.412". */

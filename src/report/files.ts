@@ -13,10 +13,12 @@ import { OVERVIEW_COLUMNS, overviewRows as overviewTable, viewCsvs } from '../..
 export function overviewRows(r: AnalysisResult, as: 'text' | 'csv' = 'text'): { header: string[]; rows: string[][] } {
   const cols = OVERVIEW_COLUMNS.filter((c) => c.key !== 'index');
   const header = cols.map((c) => c.label);
-  const rows = overviewTable(r).map((row) => cols.map((c) => {
-    const cell = row.cells[c.key];
-    return as === 'csv' && c.numeric ? (cell.sort === null ? '' : String(cell.sort)) : cell.text;
-  }));
+  const rows = overviewTable(r).map((row) =>
+    cols.map((c) => {
+      const cell = row.cells[c.key];
+      return as === 'csv' && c.numeric ? (cell.sort === null ? '' : String(cell.sort)) : cell.text;
+    }),
+  );
   return { header, rows };
 }
 
@@ -37,6 +39,10 @@ export function writeResultFiles(result: AnalysisResult, dir: string): string[] 
   const files = [path.join(dir, 'result.json'), path.join(dir, 'layers.csv')];
   writeAtomic(files[0], JSON.stringify(result, null, 1) + '\n');
   writeAtomic(files[1], layersCsv(result));
-  for (const { name, csv } of matrixCsvs(result)) { const f = path.join(dir, `${name}.csv`); writeAtomic(f, csv); files.push(f); }
+  for (const { name, csv } of matrixCsvs(result)) {
+    const f = path.join(dir, `${name}.csv`);
+    writeAtomic(f, csv);
+    files.push(f);
+  }
   return files;
 }

@@ -33,7 +33,10 @@ export function escapeHtml(s: string): string {
 
 /** JSON for a `<script type="application/json">` block: `<` escaped so no `</script>` or `<!--` can end it. */
 export function jsonForScript(value: unknown): string {
-  return JSON.stringify(value).replace(/</g, '\\u003c').replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
+  return JSON.stringify(value)
+    .replace(/</g, '\\u003c')
+    .replace(/\u2028/g, '\\u2028')
+    .replace(/\u2029/g, '\\u2029');
 }
 
 /**
@@ -46,14 +49,24 @@ export function scriptForInline(js: string): string {
 }
 
 export function reportCsp(nonce: string): string {
-  return ["default-src 'none'", 'img-src data:', "style-src 'unsafe-inline'", `script-src 'nonce-${nonce}'`, 'font-src data:'].join('; ') + ';';
+  return (
+    [
+      "default-src 'none'",
+      'img-src data:',
+      "style-src 'unsafe-inline'",
+      `script-src 'nonce-${nonce}'`,
+      'font-src data:',
+    ].join('; ') + ';'
+  );
 }
 
 /** dist/webview/report.js, with a clear error when it has not been built. */
 export function readReportBundle(root: string = packageRoot(__dirname)): string {
   const file = path.join(root, 'dist', 'webview', 'report.js');
   if (!fs.existsSync(file)) {
-    throw new Error(`the report page script ${file} is missing: build it with \`npm run build\` (esbuild.js) in ${root}`);
+    throw new Error(
+      `the report page script ${file} is missing: build it with \`npm run build\` (esbuild.js) in ${root}`,
+    );
   }
   return fs.readFileSync(file, 'utf8');
 }
@@ -79,15 +92,27 @@ function header(r: AnalysisResult): string {
   ];
   if (r.compare) meta.push(['Compared with', `<span title="${e(r.compare.path)}">${e(r.compare.path)}</span>`]);
   meta.push(
-    ['Dataset', `${e(r.dataset.description || r.dataset.identity)}${r.dataset.description ? ` <span class="muted mono">${e(r.dataset.identity)}</span>` : ''}`],
-    ['Samples', `${e(formatCount(r.dataset.samples))}${r.dataset.hasLabels ? `, labelled${r.dataset.classNames ? ` (${r.dataset.classNames.length} classes)` : ''}` : ', no labels'}`],
+    [
+      'Dataset',
+      `${e(r.dataset.description || r.dataset.identity)}${r.dataset.description ? ` <span class="muted mono">${e(r.dataset.identity)}</span>` : ''}`,
+    ],
+    [
+      'Samples',
+      `${e(formatCount(r.dataset.samples))}${r.dataset.hasLabels ? `, labelled${r.dataset.classNames ? ` (${r.dataset.classNames.length} classes)` : ''}` : ', no labels'}`,
+    ],
     ['Analyses', r.settings.analyses.map(code).join(' ')],
   );
-  const settings = Object.entries(r.settings).filter(([k]) => k !== 'analyses').map(([k, v]) => `${code(k)} ${e(settingValue(v))}`).join(' · ');
+  const settings = Object.entries(r.settings)
+    .filter(([k]) => k !== 'analyses')
+    .map(([k, v]) => `${code(k)} ${e(settingValue(v))}`)
+    .join(' · ');
   meta.push(['Settings', settings]);
   const timings = Object.entries(r.timings);
   if (timings.length) meta.push(['Time', timings.map(([k, s]) => `${e(k)} ${e(formatDuration(s))}`).join(' · ')]);
-  meta.push(['Created', `${e(r.createdAt.replace('T', ' ').replace(/\.\d+Z$|Z$/, ' UTC'))} by ${e(r.tool.name)} ${e(r.tool.version)}`]);
+  meta.push([
+    'Created',
+    `${e(r.createdAt.replace('T', ' ').replace(/\.\d+Z$|Z$/, ' UTC'))} by ${e(r.tool.name)} ${e(r.tool.version)}`,
+  ]);
   const notes = r.notes.length
     ? `<section id="notes" class="notes" aria-label="Notes"><h2>Notes</h2><ul>${r.notes.map((n) => `<li>${e(n)}</li>`).join('')}</ul></section>`
     : '';
@@ -108,13 +133,21 @@ ${dl(meta)}
 function overviewTable(r: AnalysisResult): string {
   const e = escapeHtml;
   const rows = overviewRows(r);
-  const head = OVERVIEW_COLUMNS.map((c) => `<th scope="col" class="col-${c.key}${c.numeric ? ' num' : ''}" data-col="${c.key}" tabindex="0" aria-sort="none" title="${e(c.title)}">${e(c.label)}<span class="sort-mark" aria-hidden="true"></span></th>`).join('');
-  const body = rows.map((row) => `<tr data-tensor="${e(row.tensor)}">${OVERVIEW_COLUMNS.map((c) => {
-    const cell = row.cells[c.key];
-    const sort = cell.sort === null ? '' : String(cell.sort);
-    const title = c.key === 'label' ? ` title="${e(row.tensor)}"` : '';
-    return `<td class="col-${c.key}${c.numeric ? ' num' : ''}${cell.sort === null ? ' empty' : ''}" data-sort="${e(sort)}"${title}>${e(cell.text)}</td>`;
-  }).join('')}</tr>`).join('\n');
+  const head = OVERVIEW_COLUMNS.map(
+    (c) =>
+      `<th scope="col" class="col-${c.key}${c.numeric ? ' num' : ''}" data-col="${c.key}" tabindex="0" aria-sort="none" title="${e(c.title)}">${e(c.label)}<span class="sort-mark" aria-hidden="true"></span></th>`,
+  ).join('');
+  const body = rows
+    .map(
+      (row) =>
+        `<tr data-tensor="${e(row.tensor)}">${OVERVIEW_COLUMNS.map((c) => {
+          const cell = row.cells[c.key];
+          const sort = cell.sort === null ? '' : String(cell.sort);
+          const title = c.key === 'label' ? ` title="${e(row.tensor)}"` : '';
+          return `<td class="col-${c.key}${c.numeric ? ' num' : ''}${cell.sort === null ? ' empty' : ''}" data-sort="${e(sort)}"${title}>${e(cell.text)}</td>`;
+        }).join('')}</tr>`,
+    )
+    .join('\n');
   return `<section id="sec-overview" class="section">
   <h2>Layers <span class="count">${rows.length}</span></h2>
   <p class="note">Click a column header to sort; click again to reverse. Empty cells (—): not computed for that layer.</p>
@@ -148,7 +181,10 @@ ${cs.map((c) => `    <figure class="chart-card">${grid ? `<figcaption>${escapeHt
 </section>`);
   }
   const missing = ANALYSIS_IDS.filter((k) => !(k in r.analyses)).map((k) => ANALYSIS_SPECS[k].title);
-  if (missing.length) parts.push(`<p class="note" id="not-computed">Not in this result: ${missing.map((m) => escapeHtml(m)).join(', ')}.</p>`);
+  if (missing.length)
+    parts.push(
+      `<p class="note" id="not-computed">Not in this result: ${missing.map((m) => escapeHtml(m)).join(', ')}.</p>`,
+    );
   return { html: parts.join('\n'), toc };
 }
 

@@ -18,9 +18,15 @@ export function writeReport(result: AnalysisResult, file: string, o: WriteReport
   const root = o.root ?? packageRoot(__dirname);
   const plotlyFile = path.join(root, 'dist', 'webview', 'plotly.min.js');
   if (!fs.existsSync(plotlyFile)) {
-    throw new Error(`${plotlyFile} is missing: build it with \`npm run build\` (esbuild.js copies plotly.js-dist-min) in ${root}`);
+    throw new Error(
+      `${plotlyFile} is missing: build it with \`npm run build\` (esbuild.js copies plotly.js-dist-min) in ${root}`,
+    );
   }
-  const html = renderReport(result, { plotlyJs: fs.readFileSync(plotlyFile, 'utf8'), reportJs: readReportBundle(root), theme: o.theme ?? 'auto' });
+  const html = renderReport(result, {
+    plotlyJs: fs.readFileSync(plotlyFile, 'utf8'),
+    reportJs: readReportBundle(root),
+    theme: o.theme ?? 'auto',
+  });
   ensureDir(path.dirname(path.resolve(file)));
   // A temporary file renamed into place: a symlink planted at `file` is replaced, never written through.
   writeAtomic(file, html);

@@ -58,7 +58,8 @@ export const ANALYSIS_SPECS: { readonly [Id in AnalysisId]: AnalysisSpec<Id> } =
   rra: {
     id: 'rra',
     title: 'RRA',
-    explain: 'kNN graphs of each layer: intrinsic dimension, neighbour class separation (NNCS), graph similarity (NNLS), multi-scale.',
+    explain:
+      'kNN graphs of each layer: intrinsic dimension, neighbour class separation (NNCS), graph similarity (NNLS), multi-scale.',
     cost: 'kNN graphs → intrinsic dimension, NNCS, NNLS, multi-scale — costliest: N²·D per layer and pooling',
     needs: { labels: 'optional', store: true, secondModel: 'optional' },
     byDefault: true,
@@ -150,25 +151,119 @@ export interface OptionSpec {
 
 /** One row per option of `analyze`: the CLI flags, their help and the job validation come from this table. */
 export const ANALYZE_OPTIONS: { readonly [K in AnalyzeOptionKey]: OptionSpec } = {
-  data: { flag: 'data', type: 'dataset', arg: 'PATH', help: 'the samples: IDX, .npy/.npz, or an image folder (one sub-folder per class)' },
-  compare: { flag: 'compare', type: 'string', arg: 'MODEL2.onnx', help: 'a second model run on the same samples (between-model RRA and similarity)' },
-  compareData: { flag: 'compare-data', type: 'dataset', arg: 'PATH2', help: "the second model's own dataset (same samples, its own preprocessing)" },
-  configPath: { flag: 'config', type: 'string', arg: 'replens.json', help: 'preprocessing and dataset settings (default: the nearest replens.json)' },
-  configRoot: { flag: null, type: 'string', help: 'replens.json discovery climbs no higher than this folder (the workspace)' },
-  layers: { flag: 'layers', type: 'strings', arg: 'LIST', help: "default: the main path's block outputs; 'activations'; or tensor, node, module names, op:TYPE" },
-  compareLayers: { flag: 'compare-layers', type: 'strings', arg: 'LIST', help: "the second model's layers in its own names (default: --layers)" },
-  samples: { flag: 'samples', type: 'int', min: 1, arg: 'N', help: 'samples to analyse (default: the dataset, at most 15,000)' },
+  data: {
+    flag: 'data',
+    type: 'dataset',
+    arg: 'PATH',
+    help: 'the samples: IDX, .npy/.npz, or an image folder (one sub-folder per class)',
+  },
+  compare: {
+    flag: 'compare',
+    type: 'string',
+    arg: 'MODEL2.onnx',
+    help: 'a second model run on the same samples (between-model RRA and similarity)',
+  },
+  compareData: {
+    flag: 'compare-data',
+    type: 'dataset',
+    arg: 'PATH2',
+    help: "the second model's own dataset (same samples, its own preprocessing)",
+  },
+  configPath: {
+    flag: 'config',
+    type: 'string',
+    arg: 'replens.json',
+    help: 'preprocessing and dataset settings (default: the nearest replens.json)',
+  },
+  configRoot: {
+    flag: null,
+    type: 'string',
+    help: 'replens.json discovery climbs no higher than this folder (the workspace)',
+  },
+  layers: {
+    flag: 'layers',
+    type: 'strings',
+    arg: 'LIST',
+    help: "default: the main path's block outputs; 'activations'; or tensor, node, module names, op:TYPE",
+  },
+  compareLayers: {
+    flag: 'compare-layers',
+    type: 'strings',
+    arg: 'LIST',
+    help: "the second model's layers in its own names (default: --layers)",
+  },
+  samples: {
+    flag: 'samples',
+    type: 'int',
+    min: 1,
+    arg: 'N',
+    help: 'samples to analyse (default: the dataset, at most 15,000)',
+  },
   seed: { flag: 'seed', type: 'int', min: 0, arg: 'S', help: 'random seed (default 0)' },
-  batchSize: { flag: 'batch-size', type: 'int', min: 1, arg: 'B', help: 'inference batch (default: chosen from the memory budget)' },
-  memoryBudgetMB: { flag: 'memory-budget', type: 'int', min: 1, arg: 'MB', help: 'memory budget (default 2048); stored activations spill to disk past it' },
-  noCache: { flag: 'no-cache', type: 'flag', help: 'recompute every analysis (results are cached by model, data and settings)' },
-  cacheDir: { flag: null, type: 'string', help: 'the cache folder (default $REPLENS_CACHE_DIR, else ~/.cache/replens)' },
-  k: { flag: 'k', type: 'int', min: 1, arg: 'K', help: 'RRA neighbours (default: the thesis rule from samples and classes)' },
-  checkpoints: { flag: 'checkpoints', type: 'strings', arg: 'M1,M2,…', help: 'noise-svd: the models to run it on, e.g. one per epoch (default: the model)' },
-  trainData: { flag: 'train-data', type: 'dataset', arg: 'PATH', help: "noise-svd: training images (split 'train'; the analysed data is 'test')" },
-  noiseImages: { flag: 'noise-images', type: 'int', min: 1, arg: 'N', help: 'noise-svd: images per class (default 10)' },
-  sigmas: { flag: 'sigmas', type: 'numbers', min: 0, arg: 'σ1,σ2,…', help: 'noise-svd: noise levels (default 0.2,0.1,0.01)' },
-  groupSize: { flag: 'group-size', type: 'int', min: 2, arg: 'G', help: 'noise-svd: noisy copies per image (default 64)' },
+  batchSize: {
+    flag: 'batch-size',
+    type: 'int',
+    min: 1,
+    arg: 'B',
+    help: 'inference batch (default: chosen from the memory budget)',
+  },
+  memoryBudgetMB: {
+    flag: 'memory-budget',
+    type: 'int',
+    min: 1,
+    arg: 'MB',
+    help: 'memory budget (default 2048); stored activations spill to disk past it',
+  },
+  noCache: {
+    flag: 'no-cache',
+    type: 'flag',
+    help: 'recompute every analysis (results are cached by model, data and settings)',
+  },
+  cacheDir: {
+    flag: null,
+    type: 'string',
+    help: 'the cache folder (default $REPLENS_CACHE_DIR, else ~/.cache/replens)',
+  },
+  k: {
+    flag: 'k',
+    type: 'int',
+    min: 1,
+    arg: 'K',
+    help: 'RRA neighbours (default: the thesis rule from samples and classes)',
+  },
+  checkpoints: {
+    flag: 'checkpoints',
+    type: 'strings',
+    arg: 'M1,M2,…',
+    help: 'noise-svd: the models to run it on, e.g. one per epoch (default: the model)',
+  },
+  trainData: {
+    flag: 'train-data',
+    type: 'dataset',
+    arg: 'PATH',
+    help: "noise-svd: training images (split 'train'; the analysed data is 'test')",
+  },
+  noiseImages: {
+    flag: 'noise-images',
+    type: 'int',
+    min: 1,
+    arg: 'N',
+    help: 'noise-svd: images per class (default 10)',
+  },
+  sigmas: {
+    flag: 'sigmas',
+    type: 'numbers',
+    min: 0,
+    arg: 'σ1,σ2,…',
+    help: 'noise-svd: noise levels (default 0.2,0.1,0.01)',
+  },
+  groupSize: {
+    flag: 'group-size',
+    type: 'int',
+    min: 2,
+    arg: 'G',
+    help: 'noise-svd: noisy copies per image (default 64)',
+  },
 };
 
 /** Options every analysis may read (the others belong to the analyses that list them). */
@@ -186,20 +281,31 @@ export function cliName(key: string): string {
  * Checks an analyze request against the tables (what the worker receives and what the CLI builds): returns the
  * first problem as one line naming the field (as the CLI spells it, by default), or null.
  */
-export function analyzeSettingsProblem(o: Record<string, unknown>, fieldName: (k: string) => string = cliName): string | null {
+export function analyzeSettingsProblem(
+  o: Record<string, unknown>,
+  fieldName: (k: string) => string = cliName,
+): string | null {
   if (typeof o.modelPath !== 'string' || !o.modelPath) return `${fieldName('modelPath')} must name the model`;
-  if (!Array.isArray(o.analyses) || !o.analyses.length) return `${fieldName('analyses')} must name at least one analysis (${ANALYSIS_IDS.join(', ')})`;
-  for (const a of o.analyses) if (typeof a !== 'string' || !isAnalysisId(a)) return `unknown analysis '${String(a)}' (${ANALYSIS_IDS.join(', ')})`;
+  if (!Array.isArray(o.analyses) || !o.analyses.length)
+    return `${fieldName('analyses')} must name at least one analysis (${ANALYSIS_IDS.join(', ')})`;
+  for (const a of o.analyses)
+    if (typeof a !== 'string' || !isAnalysisId(a))
+      return `unknown analysis '${String(a)}' (${ANALYSIS_IDS.join(', ')})`;
   for (const [key, spec] of Object.entries(ANALYZE_OPTIONS) as [AnalyzeOptionKey, OptionSpec][]) {
     const v = o[key];
     if (v === undefined) continue;
     const name = fieldName(key);
     switch (spec.type) {
       case 'int':
-        if (!Number.isInteger(v) || (spec.min !== undefined && (v as number) < spec.min)) return `${name} must be an integer ≥ ${spec.min ?? '-∞'}, got ${JSON.stringify(v)}`;
+        if (!Number.isInteger(v) || (spec.min !== undefined && (v as number) < spec.min))
+          return `${name} must be an integer ≥ ${spec.min ?? '-∞'}, got ${JSON.stringify(v)}`;
         break;
       case 'numbers':
-        if (!Array.isArray(v) || !v.length || !v.every((x) => typeof x === 'number' && Number.isFinite(x) && (spec.min === undefined || x >= spec.min))) {
+        if (
+          !Array.isArray(v) ||
+          !v.length ||
+          !v.every((x) => typeof x === 'number' && Number.isFinite(x) && (spec.min === undefined || x >= spec.min))
+        ) {
           return `${name} must be a list of numbers ≥ ${spec.min ?? '-∞'}, got ${JSON.stringify(v)}`;
         }
         break;
@@ -212,11 +318,15 @@ export function analyzeSettingsProblem(o: Record<string, unknown>, fieldName: (k
         break;
       case 'dataset': {
         const d = v as Record<string, unknown>;
-        if (typeof d !== 'object' || d === null || Array.isArray(d) || typeof d.path !== 'string' || !d.path) return `${name} must be a dataset with a path`;
-        if (d.format !== undefined && !['idx', 'npy', 'npz', 'imagefolder'].includes(d.format as string)) return `${name}: format must be idx, npy, npz or imagefolder, got '${String(d.format)}'`;
+        if (typeof d !== 'object' || d === null || Array.isArray(d) || typeof d.path !== 'string' || !d.path)
+          return `${name} must be a dataset with a path`;
+        if (d.format !== undefined && !['idx', 'npy', 'npz', 'imagefolder'].includes(d.format as string))
+          return `${name}: format must be idx, npy, npz or imagefolder, got '${String(d.format)}'`;
         if (d.labels !== undefined && typeof d.labels !== 'string') return `${name}: labels must be a path`;
-        if (d.limit !== undefined && !(Number.isInteger(d.limit) && (d.limit as number) >= 1)) return `${name}: limit must be an integer ≥ 1`;
-        if (d.skipUnreadable !== undefined && typeof d.skipUnreadable !== 'boolean') return `${name}: skipUnreadable must be true or false`;
+        if (d.limit !== undefined && !(Number.isInteger(d.limit) && (d.limit as number) >= 1))
+          return `${name}: limit must be an integer ≥ 1`;
+        if (d.skipUnreadable !== undefined && typeof d.skipUnreadable !== 'boolean')
+          return `${name}: skipUnreadable must be true or false`;
         break;
       }
       case 'flag':
@@ -224,7 +334,9 @@ export function analyzeSettingsProblem(o: Record<string, unknown>, fieldName: (k
         break;
     }
   }
-  if (o.compareData !== undefined && o.compare === undefined) return `${fieldName('compareData')} needs ${fieldName('compare')}`;
-  if (o.compareLayers !== undefined && o.compare === undefined) return `${fieldName('compareLayers')} needs ${fieldName('compare')}`;
+  if (o.compareData !== undefined && o.compare === undefined)
+    return `${fieldName('compareData')} needs ${fieldName('compare')}`;
+  if (o.compareLayers !== undefined && o.compare === undefined)
+    return `${fieldName('compareLayers')} needs ${fieldName('compare')}`;
   return null;
 }

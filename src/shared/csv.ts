@@ -20,6 +20,8 @@ export function csvCell(v: string | number): string {
 
 export function matrixCsv(m: LayerMatrix, label: (t: string) => string): string {
   const lines = [['', ...m.cols.map(label)].map(csvCell).join(',')];
-  m.rows.forEach((r, i) => lines.push([label(r), ...m.values[i].map((v) => (v === null ? '' : v))].map(csvCell).join(',')));
+  m.rows.forEach((r, i) =>
+    lines.push([label(r), ...m.values[i].map((v) => (v === null ? '' : v))].map(csvCell).join(',')),
+  );
   return lines.join('\n') + '\n';
 }

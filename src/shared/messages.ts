@@ -90,7 +90,11 @@ export interface ActivationsResult {
 }
 
 /** Every node's torch module path and graph index: what code lenses match layer definitions against. */
-export interface ModuleIndex { module: string; index: number; op: string }
+export interface ModuleIndex {
+  module: string;
+  index: number;
+  op: string;
+}
 
 export interface AnalyzeJobResult {
   kind: 'analyze';
@@ -110,9 +114,7 @@ export type PartialResult =
 
 // ---- host ↔ worker ----------------------------------------------------------------------------------------------
 
-export type HostToWorker =
-  | { v: 1; type: 'run'; id: number; job: Job }
-  | { v: 1; type: 'cancel'; id: number };
+export type HostToWorker = { v: 1; type: 'run'; id: number; job: Job } | { v: 1; type: 'cancel'; id: number };
 
 export type WorkerToHost =
   | { v: 1; type: 'ready' }
@@ -129,10 +131,7 @@ export type HostToWebview =
   | { v: 1; type: 'progress'; progress: Progress }
   | { v: 1; type: 'error'; error: ErrorInfo };
 
-export type WebviewToHost =
-  | { v: 1; type: 'ready' }
-  | { v: 1; type: 'showLog' }
-  | { v: 1; type: 'retry' };
+export type WebviewToHost = { v: 1; type: 'ready' } | { v: 1; type: 'showLog' } | { v: 1; type: 'retry' };
 
 // ---- host ↔ webview (the Analysis panel: one per model) ------------------------------------------------------
 
@@ -200,7 +199,10 @@ function checkRuntime(r: unknown): void {
   if (r === undefined) return;
   need(isObj(r), "'runtime' must be an object");
   const o = r as Obj;
-  need(o.executionProvider === undefined || ['auto', 'cpu', 'cuda'].includes(o.executionProvider as string), "'runtime.executionProvider' must be auto, cpu or cuda");
+  need(
+    o.executionProvider === undefined || ['auto', 'cpu', 'cuda'].includes(o.executionProvider as string),
+    "'runtime.executionProvider' must be auto, cpu or cuda",
+  );
   int(o, 'intraOpThreads', true);
   int(o, 'interOpThreads', true);
 }
@@ -217,11 +219,23 @@ function checkJob(j: unknown): void {
       need(o.constants === undefined || typeof o.constants === 'boolean', "'constants' must be a boolean");
       return;
     case 'activations':
-      str(o, 'modelPath'); str(o, 'outDir'); str(o, 'reduce'); str(o, 'input', true); str(o, 'configPath', true); str(o, 'configRoot', true);
-      need(Array.isArray(o.tensors) && o.tensors.every((t) => typeof t === 'string'), "'tensors' must be an array of strings");
+      str(o, 'modelPath');
+      str(o, 'outDir');
+      str(o, 'reduce');
+      str(o, 'input', true);
+      str(o, 'configPath', true);
+      str(o, 'configRoot', true);
+      need(
+        Array.isArray(o.tensors) && o.tensors.every((t) => typeof t === 'string'),
+        "'tensors' must be an array of strings",
+      );
       need(o.input !== undefined || isObj(o.data), "an activations job needs 'input' or 'data'");
-      if (o.data !== undefined) { need(isObj(o.data), "'data' must be an object"); str(o.data as Obj, 'path'); }
-      int(o, 'batchSize', true); int(o, 'memoryBudgetMB', true);
+      if (o.data !== undefined) {
+        need(isObj(o.data), "'data' must be an object");
+        str(o.data as Obj, 'path');
+      }
+      int(o, 'batchSize', true);
+      int(o, 'memoryBudgetMB', true);
       return;
     case 'analyze': {
       const problem = analyzeSettingsProblem(o, (k) => `'${k}'`);
@@ -243,12 +257,27 @@ export function parseHostToWorker(m: unknown): HostToWorker {
 export function parseWorkerToHost(m: unknown): WorkerToHost {
   const o = header(m, ['ready', 'progress', 'partial', 'result', 'error', 'log']);
   switch (o.type) {
-    case 'ready': break;
-    case 'log': str(o, 'line'); break;
-    case 'progress': int(o, 'id'); need(isObj(o.progress), "'progress' must be an object"); break;
-    case 'partial': int(o, 'id'); need(isObj(o.partial), "'partial' must be an object"); break;
-    case 'result': int(o, 'id'); need(isObj(o.result) && typeof (o.result as Obj).kind === 'string', "'result' must be an object with a kind"); break;
-    case 'error': int(o, 'id'); need(isObj(o.error) && typeof (o.error as Obj).message === 'string', "'error' must carry a message"); break;
+    case 'ready':
+      break;
+    case 'log':
+      str(o, 'line');
+      break;
+    case 'progress':
+      int(o, 'id');
+      need(isObj(o.progress), "'progress' must be an object");
+      break;
+    case 'partial':
+      int(o, 'id');
+      need(isObj(o.partial), "'partial' must be an object");
+      break;
+    case 'result':
+      int(o, 'id');
+      need(isObj(o.result) && typeof o.result.kind === 'string', "'result' must be an object with a kind");
+      break;
+    case 'error':
+      int(o, 'id');
+      need(isObj(o.error) && typeof o.error.message === 'string', "'error' must carry a message");
+      break;
   }
   return o as unknown as WorkerToHost;
 }
@@ -256,9 +285,15 @@ export function parseWorkerToHost(m: unknown): WorkerToHost {
 export function parseHostToWebview(m: unknown): HostToWebview {
   const o = header(m, ['inspect', 'progress', 'error']);
   switch (o.type) {
-    case 'inspect': need(isObj(o.result) && (o.result as Obj).kind === 'inspect', "'result' must be an inspect result"); break;
-    case 'progress': need(isObj(o.progress), "'progress' must be an object"); break;
-    case 'error': need(isObj(o.error) && typeof (o.error as Obj).message === 'string', "'error' must carry a message"); break;
+    case 'inspect':
+      need(isObj(o.result) && o.result.kind === 'inspect', "'result' must be an inspect result");
+      break;
+    case 'progress':
+      need(isObj(o.progress), "'progress' must be an object");
+      break;
+    case 'error':
+      need(isObj(o.error) && typeof o.error.message === 'string', "'error' must carry a message");
+      break;
   }
   return o as unknown as HostToWebview;
 }
@@ -270,22 +305,43 @@ export function parseWebviewToHost(m: unknown): WebviewToHost {
 export function parseHostToAnalysisView(m: unknown): HostToAnalysisView {
   const o = header(m, ['run', 'progress', 'result', 'error', 'reveal', 'exported']);
   switch (o.type) {
-    case 'run': need(isObj(o.run) && typeof (o.run as Obj).modelPath === 'string', "'run' must name the model"); break;
-    case 'progress': need(isObj(o.progress), "'progress' must be an object"); break;
-    case 'result':
-      need(isObj(o.result) && (o.result as Obj).schema === RESULT_SCHEMA, `'result' must be a ${RESULT_SCHEMA} document`);
-      need(['running', 'complete', 'cancelled', 'failed'].includes(o.state as string), "'state' must be running, complete, cancelled or failed");
+    case 'run':
+      need(isObj(o.run) && typeof o.run.modelPath === 'string', "'run' must name the model");
       break;
-    case 'error': need(isObj(o.error) && typeof (o.error as Obj).message === 'string', "'error' must carry a message"); break;
-    case 'reveal': str(o, 'tensor'); break;
-    case 'exported': str(o, 'what'); str(o, 'path'); break;
+    case 'progress':
+      need(isObj(o.progress), "'progress' must be an object");
+      break;
+    case 'result':
+      need(isObj(o.result) && o.result.schema === RESULT_SCHEMA, `'result' must be a ${RESULT_SCHEMA} document`);
+      need(
+        ['running', 'complete', 'cancelled', 'failed'].includes(o.state as string),
+        "'state' must be running, complete, cancelled or failed",
+      );
+      break;
+    case 'error':
+      need(isObj(o.error) && typeof o.error.message === 'string', "'error' must carry a message");
+      break;
+    case 'reveal':
+      str(o, 'tensor');
+      break;
+    case 'exported':
+      str(o, 'what');
+      str(o, 'path');
+      break;
   }
   return o as unknown as HostToAnalysisView;
 }
 
 export function parseAnalysisViewToHost(m: unknown): AnalysisViewToHost {
   const o = header(m, ['ready', 'showLog', 'rerun', 'cancel', 'export', 'png']);
-  if (o.type === 'export') need(['html', 'json', 'csv'].includes(o.format as string), "'format' must be html, json or csv");
-  if (o.type === 'png') { str(o, 'chart'); need(typeof o.dataUrl === 'string' && (o.dataUrl as string).startsWith('data:image/png;base64,'), "'dataUrl' must be a PNG data URL"); }
+  if (o.type === 'export')
+    need(['html', 'json', 'csv'].includes(o.format as string), "'format' must be html, json or csv");
+  if (o.type === 'png') {
+    str(o, 'chart');
+    need(
+      typeof o.dataUrl === 'string' && o.dataUrl.startsWith('data:image/png;base64,'),
+      "'dataUrl' must be a PNG data URL",
+    );
+  }
   return o as unknown as AnalysisViewToHost;
 }

@@ -100,7 +100,14 @@ export interface SimilarityResult {
    * with the guard off), the rule's limit ⌊n/10⌋ and what each layer kept. A cell is 'capped' when either layer is
    * capped, 'trivial' when either layer kept more than `limit` directions (`ccaCellFlag`).
    */
-  cca?: { rule: string; maxDims: number | null; limit: number; samples: number; perLayer: CcaLayerDims[]; perLayerB?: CcaLayerDims[] };
+  cca?: {
+    rule: string;
+    maxDims: number | null;
+    limit: number;
+    samples: number;
+    perLayer: CcaLayerDims[];
+    perLayerB?: CcaLayerDims[];
+  };
   /** SVCCA/PWCCA cells (or whole layers, col '*') that are null because the computation failed, and why. */
   ccaFailures?: { metric: string; row: string; col: string; reason: string }[];
   /** Things the views show next to the matrices (also in the result's notes). */
@@ -110,7 +117,12 @@ export interface SimilarityResult {
 export type CcaCellFlag = 'capped' | 'trivial' | null;
 
 /** How a SVCCA (or PWCCA) cell between two layers was computed, from their CcaLayerDims. */
-export function ccaCellFlag(a: CcaLayerDims | undefined, b: CcaLayerDims | undefined, metric: 'svcca' | 'pwcca', limit: number): CcaCellFlag {
+export function ccaCellFlag(
+  a: CcaLayerDims | undefined,
+  b: CcaLayerDims | undefined,
+  metric: 'svcca' | 'pwcca',
+  limit: number,
+): CcaCellFlag {
   if (!a || !b) return null;
   const kept = (d: CcaLayerDims) => (metric === 'svcca' ? d.svccaDims : d.pwccaDims);
   const full = (d: CcaLayerDims) => (metric === 'svcca' ? d.varianceDims : d.rank);
@@ -153,13 +165,29 @@ export interface NoiseSvdCellJson {
 }
 
 export interface NoiseSvdResult {
-  settings: { sigmas: number[]; groupSize: number; seed: number; centre: boolean; clip: [number, number] | null; images: number };
+  settings: {
+    sigmas: number[];
+    groupSize: number;
+    seed: number;
+    centre: boolean;
+    clip: [number, number] | null;
+    images: number;
+  };
   /** One entry per checkpoint (one when a single model is analysed); `split` 'train' or 'test'. */
-  series: { checkpoint: string; epoch: number | null; split: 'train' | 'test'; layers: { tensor: string; features: number; cells: NoiseSvdCellJson[] }[] }[];
+  series: {
+    checkpoint: string;
+    epoch: number | null;
+    split: 'train' | 'test';
+    layers: { tensor: string; features: number; cells: NoiseSvdCellJson[] }[];
+  }[];
 }
 
-export interface SummaryResult { perLayer: SummaryLayer[] }
-export interface SelectivityResult { perLayer: SelectivityLayer[] }
+export interface SummaryResult {
+  perLayer: SummaryLayer[];
+}
+export interface SelectivityResult {
+  perLayer: SelectivityLayer[];
+}
 
 /**
  * What each analysis puts in the result, by analysis id: the one list of analyses (src/shared/analyses.ts derives
@@ -182,9 +210,19 @@ export interface AnalysisResult {
    * The second model of `--compare`; `dataset` when it read its own (`--compare-data`), with how its sample order
    * was verified against the first ('images', 'labels' or 'none').
    */
-  compare?: ModelRef & { layers: LayerRef[]; dataset?: { identity: string; description: string; orderCheck: 'images' | 'labels' | 'none' } };
+  compare?: ModelRef & {
+    layers: LayerRef[];
+    dataset?: { identity: string; description: string; orderCheck: 'images' | 'labels' | 'none' };
+  };
   dataset: DatasetRef;
-  settings: { analyses: string[]; samples: number; seed: number; batchSize: number; k?: number; [key: string]: unknown };
+  settings: {
+    analyses: string[];
+    samples: number;
+    seed: number;
+    batchSize: number;
+    k?: number;
+    [key: string]: unknown;
+  };
   layers: LayerRef[];
   /** Every node of the model with a torch module path: module, node index, op (code lenses match against it). */
   modules?: { module: string; index: number; op: string }[];

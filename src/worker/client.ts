@@ -3,7 +3,13 @@
 import { Worker } from 'worker_threads';
 import { ReplensError } from '../engine/errors';
 import {
-  assertNever, parseWorkerToHost, type Job, type JobResult, type PartialResult, type Progress, type WorkerToHost,
+  assertNever,
+  parseWorkerToHost,
+  type Job,
+  type JobResult,
+  type PartialResult,
+  type Progress,
+  type WorkerToHost,
 } from '../shared/messages';
 
 export interface RunHandlers {
@@ -24,9 +30,14 @@ export class AnalysisWorker {
   /** How long a cancelled job may take to stop before the worker is terminated. */
   cancelGraceMs = 15000;
 
-  constructor(private readonly workerPath: string, private readonly log: (line: string) => void = () => undefined) {}
+  constructor(
+    private readonly workerPath: string,
+    private readonly log: (line: string) => void = () => undefined,
+  ) {}
 
-  get alive(): boolean { return this.worker !== null; }
+  get alive(): boolean {
+    return this.worker !== null;
+  }
 
   private start(): Worker {
     if (this.worker) return this.worker;
@@ -49,12 +60,24 @@ export class AnalysisWorker {
 
   private onMessage(raw: unknown): void {
     let msg: WorkerToHost;
-    try { msg = parseWorkerToHost(raw); } catch (e) { this.log(`ignored a malformed worker message: ${(e as Error).message}`); return; }
+    try {
+      msg = parseWorkerToHost(raw);
+    } catch (e) {
+      this.log(`ignored a malformed worker message: ${(e as Error).message}`);
+      return;
+    }
     switch (msg.type) {
-      case 'ready': return;
-      case 'log': this.log(msg.line); return;
-      case 'progress': this.pending.get(msg.id)?.onProgress?.(msg.progress); return;
-      case 'partial': this.pending.get(msg.id)?.onPartial?.(msg.partial); return;
+      case 'ready':
+        return;
+      case 'log':
+        this.log(msg.line);
+        return;
+      case 'progress':
+        this.pending.get(msg.id)?.onProgress?.(msg.progress);
+        return;
+      case 'partial':
+        this.pending.get(msg.id)?.onPartial?.(msg.partial);
+        return;
       case 'result': {
         const p = this.pending.get(msg.id);
         this.pending.delete(msg.id);
@@ -67,7 +90,8 @@ export class AnalysisWorker {
         p?.reject(new ReplensError(msg.error.code as never, msg.error.message));
         return;
       }
-      default: assertNever(msg);
+      default:
+        assertNever(msg);
     }
   }
 
@@ -75,15 +99,24 @@ export class AnalysisWorker {
     const w = this.start();
     const id = this.nextId++;
     return new Promise<JobResult>((resolve, reject) => {
-      if (handlers.signal?.aborted) { reject(new ReplensError('E_CANCELLED', 'cancelled')); return; }
+      if (handlers.signal?.aborted) {
+        reject(new ReplensError('E_CANCELLED', 'cancelled'));
+        return;
+      }
       this.pending.set(id, { ...handlers, resolve, reject });
-      handlers.signal?.addEventListener('abort', () => {
-        if (!this.pending.has(id)) return;
-        w.postMessage({ v: 1, type: 'cancel', id });
-        // A job stuck inside one long onnxruntime call cannot see the signal: stop the whole worker.
-        const timer = setTimeout(() => { if (this.pending.has(id)) void this.restart(); }, this.cancelGraceMs);
-        timer.unref?.();
-      }, { once: true });
+      handlers.signal?.addEventListener(
+        'abort',
+        () => {
+          if (!this.pending.has(id)) return;
+          w.postMessage({ v: 1, type: 'cancel', id });
+          // A job stuck inside one long onnxruntime call cannot see the signal: stop the whole worker.
+          const timer = setTimeout(() => {
+            if (this.pending.has(id)) void this.restart();
+          }, this.cancelGraceMs);
+          timer.unref?.();
+        },
+        { once: true },
+      );
       w.postMessage({ v: 1, type: 'run', id, job });
     });
   }

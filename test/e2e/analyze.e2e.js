@@ -8,13 +8,34 @@
 // the larger model.onnx is cancelled from the panel once its first RRA layers are in (run.sh holds that run there
 // until the cancel arrives): the panel says "cancelled" and keeps those layers.
 'use strict';
-const { log, sleep, shot, check, failures, attachConsole, setPhase, runCommand, closeAllEditors, clearNotifications,
-  ensureExplorer, viaExplorer, webview, waitForTab, launch, openWorkbench, finish, start } = require('./lib');
+const {
+  log,
+  sleep,
+  shot,
+  check,
+  failures,
+  attachConsole,
+  setPhase,
+  runCommand,
+  closeAllEditors,
+  clearNotifications,
+  ensureExplorer,
+  viaExplorer,
+  webview,
+  waitForTab,
+  launch,
+  openWorkbench,
+  finish,
+  start,
+} = require('./lib');
 
 const CS_URL = process.env.CS_URL || 'http://127.0.0.1:8080';
 const WS_DIR = process.env.WS_DIR;
 const ANALYZE = /^\s*(RepLens:\s*)?Analyze Model…\s*$/;
-if (!WS_DIR) { console.error('WS_DIR is not set (run test/e2e/run.sh)'); process.exit(2); }
+if (!WS_DIR) {
+  console.error('WS_DIR is not set (run test/e2e/run.sh)');
+  process.exit(2);
+}
 
 /** Answers the three pickers of Analyze Model…: analyses (as pre-selected), the dataset (first item), the samples. */
 async function answerPickers(page, samples) {
@@ -22,7 +43,7 @@ async function answerPickers(page, samples) {
   const title = page.locator('.quick-input-widget .quick-input-title');
   const waitTitle = async (re) => {
     for (let i = 0; i < 60; i++) {
-      if (await input.isVisible().catch(() => false) && re.test(await title.innerText().catch(() => ''))) return;
+      if ((await input.isVisible().catch(() => false)) && re.test(await title.innerText().catch(() => ''))) return;
       await sleep(250);
     }
     throw new Error(`no picker titled ${re}; visible title: "${await title.innerText().catch(() => '')}"`);
@@ -46,18 +67,24 @@ async function waitDone(page, timeout) {
     try {
       const done = await webview(page).locator('body').getAttribute('data-done', { timeout: 1000 });
       if (done) return done;
-    } catch (e) { /* frame not there yet */ }
+    } catch (e) {
+      /* frame not there yet */
+    }
     await sleep(500);
   }
   return 'timeout';
 }
 
 async function tableReport(page) {
-  return webview(page).locator('#layer-table').evaluate((t) => {
-    const head = [...t.querySelectorAll('thead th')].map((th) => th.textContent.trim());
-    const rows = [...t.querySelectorAll('tbody tr')].map((r) => [...r.querySelectorAll('td')].map((td) => td.textContent.trim()));
-    return { head, rows, sparks: t.querySelectorAll('tbody svg.sparkline polyline').length };
-  });
+  return webview(page)
+    .locator('#layer-table')
+    .evaluate((t) => {
+      const head = [...t.querySelectorAll('thead th')].map((th) => th.textContent.trim());
+      const rows = [...t.querySelectorAll('tbody tr')].map((r) =>
+        [...r.querySelectorAll('td')].map((td) => td.textContent.trim()),
+      );
+      return { head, rows, sparks: t.querySelectorAll('tbody svg.sparkline polyline').length };
+    });
 }
 
 async function selectTab(page, title) {
@@ -76,7 +103,6 @@ async function main() {
   const browser = await launch();
   const page = await openWorkbench(browser, CS_URL, WS_DIR, { width: 1500, height: 950 });
   try {
-
     // 1. Analyze the shallow CNN from the Explorer
     setPhase('analyze shallow_cnn.onnx');
     await viaExplorer(page, 'shallow_cnn.onnx', 'a00-context-menu', ANALYZE);
@@ -84,24 +110,38 @@ async function main() {
     await waitForTab(page, 'RepLens: shallow_cnn.onnx', 60000);
     check(true, 'panel "RepLens: shallow_cnn.onnx" opened');
     const notification = page.locator('.notification-toast', { hasText: 'RepLens: shallow_cnn.onnx' }).first();
-    if (await notification.isVisible().catch(() => false)) { log('progress notification:', (await notification.innerText()).replace(/\s+/g, ' ')); await shot(page, 'a03-running'); }
+    if (await notification.isVisible().catch(() => false)) {
+      log('progress notification:', (await notification.innerText()).replace(/\s+/g, ' '));
+      await shot(page, 'a03-running');
+    }
     const done = await waitDone(page, 240000);
     check(done === 'complete', `shallow_cnn.onnx: the run ends complete (${done})`);
     const t = await tableReport(page);
     log('table head:', t.head.join(' | '));
     for (const r of t.rows.slice(0, 3)) log('   row:', r.join(' | '));
     check(t.rows.length === 7, `the layer table has the 7 default taps (${t.rows.length})`);
-    const idCol = t.head.indexOf('ID'), nncsCol = t.head.indexOf('NNCS');
+    const idCol = t.head.indexOf('ID'),
+      nncsCol = t.head.indexOf('NNCS');
     check(idCol > 0 && t.rows.every((r) => Number(r[idCol]) > 0), 'every row has an intrinsic dimension > 0');
-    check(nncsCol > 0 && t.rows.every((r) => Number(r[nncsCol]) > 0 && Number(r[nncsCol]) <= 1), 'every row has NNCS in (0, 1]');
+    check(
+      nncsCol > 0 && t.rows.every((r) => Number(r[nncsCol]) > 0 && Number(r[nncsCol]) <= 1),
+      'every row has NNCS in (0, 1]',
+    );
     check(t.sparks >= 5, `selectivity sparklines drawn (${t.sparks})`);
     const layersCharts = await webview(page).locator('#charts-layers .chart .main-svg').count();
     check(layersCharts >= 1, `the Layers tab has a rendered plotly chart (${layersCharts})`);
     await shot(page, 'a04-panel-light');
     await selectTab(page, 'RRA');
-    await webview(page).locator('#charts-rra .chart .main-svg').first().waitFor({ timeout: 20000 }).catch(() => {});
+    await webview(page)
+      .locator('#charts-rra .chart .main-svg')
+      .first()
+      .waitFor({ timeout: 20000 })
+      .catch(() => {});
     const rraCharts = await webview(page).locator('#charts-rra .chart .main-svg').count();
-    check(rraCharts >= 3, `the RRA tab draws depth curves, multi-scale NNCS and the NNLS heatmap (${rraCharts} charts)`);
+    check(
+      rraCharts >= 3,
+      `the RRA tab draws depth curves, multi-scale NNCS and the NNLS heatmap (${rraCharts} charts)`,
+    );
     const heat = await webview(page).locator('#charts-rra .heatmaplayer, #charts-rra .hm').count();
     check(heat >= 1, `the NNLS heatmap is drawn (${heat})`);
     await shot(page, 'a05-rra-light');
@@ -123,30 +163,57 @@ async function main() {
     setPhase('code lenses');
     await runCommand(page, 'Go to File');
     await page.locator('.quick-input-widget input').fill('shallow_cnn.py');
-    await page.locator('.quick-input-list .monaco-list-row', { hasText: 'shallow_cnn.py' }).first().waitFor({ timeout: 10000 });
+    await page
+      .locator('.quick-input-list .monaco-list-row', { hasText: 'shallow_cnn.py' })
+      .first()
+      .waitFor({ timeout: 10000 });
     await page.keyboard.press('Enter');
     await waitForTab(page, 'shallow_cnn.py', 30000);
     const lens = page.locator('.codelens-decoration a, .codelens-decoration span', { hasText: 'RepLens' });
-    await lens.first().waitFor({ timeout: 30000 }).catch(() => {});
+    await lens
+      .first()
+      .waitFor({ timeout: 30000 })
+      .catch(() => {});
     const lensTexts = (await lens.allInnerTexts().catch(() => [])).map((x) => x.trim());
     log('lenses:', lensTexts.join(' || '));
     check(lensTexts.length >= 7, `code lenses over the layer definitions (${lensTexts.length})`);
-    check(lensTexts.some((x) => /^RepLens: ID \d+\.\d · NNCS 0\.\d\d( · sel 0\.\d\d)?$/.test(x)), 'a lens reads "RepLens: ID x.x · NNCS 0.xx …" for an analysed layer');
-    check(lensTexts.some((x) => /\(relu1\)/.test(x)), 'the conv1 lens shows the numbers of its ReLU (relu1)');
+    check(
+      lensTexts.some((x) => /^RepLens: ID \d+\.\d · NNCS 0\.\d\d( · sel 0\.\d\d)?$/.test(x)),
+      'a lens reads "RepLens: ID x.x · NNCS 0.xx …" for an analysed layer',
+    );
+    check(
+      lensTexts.some((x) => /\(relu1\)/.test(x)),
+      'the conv1 lens shows the numbers of its ReLU (relu1)',
+    );
     await shot(page, 'a08-code-lenses');
     // The hover over a definition: a compact table of the layer's numbers.
-    await page.locator('.view-line', { hasText: 'self.relu2 = nn.ReLU()' }).first().locator('span', { hasText: 'relu2' }).first().hover();
+    await page
+      .locator('.view-line', { hasText: 'self.relu2 = nn.ReLU()' })
+      .first()
+      .locator('span', { hasText: 'relu2' })
+      .first()
+      .hover();
     const hover = page.locator('.monaco-hover-content', { hasText: 'RepLens' }).first();
     await hover.waitFor({ timeout: 10000 }).catch(() => {});
     const hoverText = (await hover.innerText().catch(() => '')).replace(/\s+/g, ' ');
     log('hover:', hoverText);
-    check(/shallow_cnn\.onnx/.test(hoverText) && /relu2/.test(hoverText) && /NNCS/.test(hoverText), 'hovering self.relu2 shows its row of numbers');
+    check(
+      /shallow_cnn\.onnx/.test(hoverText) && /relu2/.test(hoverText) && /NNCS/.test(hoverText),
+      'hovering self.relu2 shows its row of numbers',
+    );
     await shot(page, 'a08b-hover');
     await page.keyboard.press('Escape');
     // Clicking a lens reveals the layer in the panel.
-    await lens.filter({ hasText: /^RepLens: ID/ }).first().click().catch((e) => log('lens click:', e.message.split('\n')[0]));
+    await lens
+      .filter({ hasText: /^RepLens: ID/ })
+      .first()
+      .click()
+      .catch((e) => log('lens click:', e.message.split('\n')[0]));
     await sleep(1500);
-    const revealed = await webview(page).locator('#layer-table tr.revealed').count().catch(() => 0);
+    const revealed = await webview(page)
+      .locator('#layer-table tr.revealed')
+      .count()
+      .catch(() => 0);
     check(revealed === 1, `clicking a lens highlights its layer in the panel (${revealed})`);
     await shot(page, 'a09-lens-revealed');
 
@@ -160,7 +227,10 @@ async function main() {
     let kept = 0;
     for (let i = 0; i < 480 && kept < 1; i++) {
       const r = await tableReport(page).catch(() => null);
-      if (r) { const c = r.head.indexOf('ID'); kept = c > 0 ? r.rows.filter((row) => Number(row[c]) > 0).length : 0; }
+      if (r) {
+        const c = r.head.indexOf('ID');
+        kept = c > 0 ? r.rows.filter((row) => Number(row[c]) > 0).length : 0;
+      }
       if (kept < 1) await sleep(250);
     }
     check(kept >= 1, `model.onnx: the first RRA layers stream in before the run ends (${kept})`);
@@ -170,7 +240,10 @@ async function main() {
     const after = await tableReport(page);
     const c = after.head.indexOf('ID');
     const left = after.rows.filter((row) => Number(row[c]) > 0).length;
-    check(left >= kept && left < after.rows.length, `the finished layers stay after the cancel (${left} of ${after.rows.length})`);
+    check(
+      left >= kept && left < after.rows.length,
+      `the finished layers stay after the cancel (${left} of ${after.rows.length})`,
+    );
     const statusText = (await webview(page).locator('#status').innerText()).trim();
     check(/cancelled/.test(statusText), `#status says "${statusText}"`);
     await shot(page, 'a10-cancelled');
@@ -182,14 +255,21 @@ async function main() {
     const input = page.locator('.quick-input-widget input');
     await input.waitFor({ state: 'visible', timeout: 10000 });
     await input.fill('model.onnx');
-    await page.locator('.quick-input-list .monaco-list-row', { hasText: 'model.onnx' }).first().waitFor({ timeout: 10000 });
+    await page
+      .locator('.quick-input-list .monaco-list-row', { hasText: 'model.onnx' })
+      .first()
+      .waitFor({ timeout: 10000 });
     await page.keyboard.press('Enter');
     await answerPickers(page, 200);
     await waitForTab(page, 'RepLens: shallow_cnn.onnx', 60000);
     const cmpDone = await waitDone(page, 240000);
     check(cmpDone === 'complete', `compare run ends complete (${cmpDone})`);
     await selectTab(page, 'Compare');
-    await webview(page).locator('#charts-compare .chart .main-svg').first().waitFor({ timeout: 20000 }).catch(() => {});
+    await webview(page)
+      .locator('#charts-compare .chart .main-svg')
+      .first()
+      .waitFor({ timeout: 20000 })
+      .catch(() => {});
     const cmpCharts = await webview(page).locator('#charts-compare .chart .main-svg').count();
     check(cmpCharts >= 4, `the Compare tab draws inter-model NNLS, CKA, SVCCA, PWCCA (${cmpCharts} charts)`);
     const meta = (await webview(page).locator('#run-meta').innerText()).trim();

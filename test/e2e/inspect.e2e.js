@@ -7,13 +7,35 @@
 // Env: CS_URL (code-server base URL), WS_DIR (workspace folder with model.onnx + broken.onnx), SHOTS_DIR,
 //      PW_DIR (playwright-core folder), CHROMIUM (default /usr/bin/chromium), REPLENS_E2E_HEADED=1, REPLENS_E2E_DEBUG=1
 'use strict';
-const { log, sleep, shot, check, failures, attachConsole, setPhase, runCommand, closeAllEditors, clearNotifications, explorerRow,
-  ensureExplorer, viaExplorer, webview, waitForTab, launch, openWorkbench, finish, start } = require('./lib');
+const {
+  log,
+  sleep,
+  shot,
+  check,
+  failures,
+  attachConsole,
+  setPhase,
+  runCommand,
+  closeAllEditors,
+  clearNotifications,
+  explorerRow,
+  ensureExplorer,
+  viaExplorer,
+  webview,
+  waitForTab,
+  launch,
+  openWorkbench,
+  finish,
+  start,
+} = require('./lib');
 
 const CS_URL = process.env.CS_URL || 'http://127.0.0.1:8080';
 const WS_DIR = process.env.WS_DIR;
 const TOTAL_TIMEOUT_MS = 6 * 60 * 1000;
-if (!WS_DIR) { console.error('WS_DIR is not set (run test/e2e/run.sh)'); process.exit(2); }
+if (!WS_DIR) {
+  console.error('WS_DIR is not set (run test/e2e/run.sh)');
+  process.exit(2);
+}
 const inspectViaExplorer = (page, fileName, shotName) => viaExplorer(page, fileName, shotName);
 
 // Waits until the panel reports ready (#status == "ready") or shows #error-card; returns which.
@@ -24,8 +46,11 @@ async function waitForPanel(page, timeout = 90000) {
     try {
       if (await wv.locator('#error-card').isVisible({ timeout: 500 })) return 'error';
       const status = wv.locator('#status');
-      if (await status.count() && (await status.innerText({ timeout: 1000 })).trim().toLowerCase() === 'ready') return 'ready';
-    } catch (e) { /* frame not there yet / navigating */ }
+      if ((await status.count()) && (await status.innerText({ timeout: 1000 })).trim().toLowerCase() === 'ready')
+        return 'ready';
+    } catch (e) {
+      /* frame not there yet / navigating */
+    }
     await sleep(500);
   }
   return 'timeout';
@@ -38,7 +63,10 @@ async function assertLayerPanel(page, label) {
     return null;
   }
   if (state !== 'ready') {
-    const st = await wv.locator('#status').innerText({ timeout: 2000 }).catch(() => '(no #status element / no webview)');
+    const st = await wv
+      .locator('#status')
+      .innerText({ timeout: 2000 })
+      .catch(() => '(no #status element / no webview)');
     log(`${label}: panel not ready after 90 s; #status = "${st.trim()}"`);
   }
   check(state === 'ready', `${label}: #status says "ready"`);
@@ -48,22 +76,36 @@ async function assertLayerPanel(page, label) {
   const n = await rows.count();
   const countText = (await wv.locator('#layer-count').innerText()).trim();
   check(n > 0, `${label}: #layers-table has ${n} tr.layer-row rows`);
-  check(/^\d+$/.test(countText) && Number(countText) === n, `${label}: #layer-count "${countText}" equals the row count ${n}`);
+  check(
+    /^\d+$/.test(countText) && Number(countText) === n,
+    `${label}: #layer-count "${countText}" equals the row count ${n}`,
+  );
 
   const cellReport = await wv.locator('#layers-table').evaluate((t) => {
     const need = ['col-name', 'col-op', 'col-output', 'col-shape', 'col-params'];
     const bad = [];
     const rows = [...t.querySelectorAll('tbody tr.layer-row')];
-    rows.forEach((r, i) => { const miss = need.filter((c) => !r.querySelector('td.' + c)); if (miss.length) bad.push(`row ${i}: missing ${miss.join(',')}`); });
-    const first = rows.slice(0, 3).map((r) => need.map((c) => (r.querySelector('.' + c) || {}).textContent || '').join(' | '));
+    rows.forEach((r, i) => {
+      const miss = need.filter((c) => !r.querySelector('td.' + c));
+      if (miss.length) bad.push(`row ${i}: missing ${miss.join(',')}`);
+    });
+    const first = rows
+      .slice(0, 3)
+      .map((r) => need.map((c) => (r.querySelector('.' + c) || {}).textContent || '').join(' | '));
     return { bad, first };
   });
-  check(cellReport.bad.length === 0, `${label}: every row has .col-name .col-op .col-output .col-shape .col-params` +
-    (cellReport.bad.length ? ' — ' + cellReport.bad.slice(0, 5).join('; ') : ''));
+  check(
+    cellReport.bad.length === 0,
+    `${label}: every row has .col-name .col-op .col-output .col-shape .col-params` +
+      (cellReport.bad.length ? ' — ' + cellReport.bad.slice(0, 5).join('; ') : ''),
+  );
   for (const r of cellReport.first) log('   row:', r);
 
   const bars = wv.locator('#param-chart .bars path, #param-chart .point path');
-  await bars.first().waitFor({ state: 'attached', timeout: 15000 }).catch(() => {});
+  await bars
+    .first()
+    .waitFor({ state: 'attached', timeout: 15000 })
+    .catch(() => {});
   const nBars = await bars.count();
   check(nBars >= 1, `${label}: #param-chart has ${nBars} rendered bar paths`);
   check(!(await wv.locator('#error-card').isVisible()), `${label}: no visible #error-card`);
@@ -86,7 +128,10 @@ async function main() {
     const n1 = await assertLayerPanel(page, 'model.onnx');
     await shot(page, '03-model-panel');
     if (n1 != null) {
-      await webview(page).locator('#param-chart').scrollIntoViewIfNeeded({ timeout: 5000 }).catch(() => {});
+      await webview(page)
+        .locator('#param-chart')
+        .scrollIntoViewIfNeeded({ timeout: 5000 })
+        .catch(() => {});
       await shot(page, '03b-param-chart');
     }
 
@@ -107,9 +152,18 @@ async function main() {
         const card = webview(page).locator('#error-card');
         if (await card.isVisible({ timeout: 500 })) {
           const text = (await card.innerText()).trim();
-          if (text) how = 'error card: ' + text.split('\n').map((l) => l.trim()).filter(Boolean).join(' / ');
+          if (text)
+            how =
+              'error card: ' +
+              text
+                .split('\n')
+                .map((l) => l.trim())
+                .filter(Boolean)
+                .join(' / ');
         }
-      } catch (e) { /* no webview */ }
+      } catch (e) {
+        /* no webview */
+      }
       if (!how) await sleep(500);
     }
     check(!!how, `broken.onnx: reported (${how || 'neither #error-card nor a RepLens notification within 60 s'})`);

@@ -23,7 +23,12 @@ exports.run = async function run() {
   await ext.activate();
   const model = vscode.Uri.file(path.join(ws, 'models', 'shallow_cnn.onnx'));
   const data = path.join(ws, 'fashion-mnist', 'data', 't10k-images-idx3-ubyte.gz');
-  await vscode.commands.executeCommand('replens.analyzeModel', model, { data, configPath: path.join(ws, 'fashion-mnist', 'replens.json'), analyses: ['summary', 'rra', 'selectivity'], samples: 200 });
+  await vscode.commands.executeCommand('replens.analyzeModel', model, {
+    data,
+    configPath: path.join(ws, 'fashion-mnist', 'replens.json'),
+    analyses: ['summary', 'rra', 'selectivity'],
+    samples: 200,
+  });
   const doc = await vscode.workspace.openTextDocument(path.join(ws, 'models', 'shallow_cnn.py'));
   await vscode.window.showTextDocument(doc);
   const lenses = await waitFor('code lenses on shallow_cnn.py', async () => {

@@ -4,7 +4,8 @@ import * as fs from 'fs';
 import * as path from 'path';
 
 const ROOT = path.join(__dirname, '..', '..');
-export const PW_DIR = process.env.REPLENS_PLAYWRIGHT || path.join(ROOT, '.e2e-cache', 'tools', 'node_modules', 'playwright-core');
+export const PW_DIR =
+  process.env.REPLENS_PLAYWRIGHT || path.join(ROOT, '.e2e-cache', 'tools', 'node_modules', 'playwright-core');
 export const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 
 /** Why the browser tests cannot run here, or false. */
@@ -17,12 +18,19 @@ export function browserUnavailable(): string | false {
 }
 
 /** Launches headless chromium with the flags that keep it offline and quiet. */
-export async function launchChromium(): Promise<any> { // eslint-disable-line @typescript-eslint/no-explicit-any
+export async function launchChromium(): Promise<any> {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { chromium } = require(PW_DIR);
   return chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--no-first-run',
+    ],
   });
 }

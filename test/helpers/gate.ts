@@ -10,7 +10,11 @@ export type Gate = { on: 'progress'; min: number } | { on: 'partial'; min: numbe
 export function runGated(w: AnalysisWorker, gate: Gate, job: Job, handlers: RunHandlers): Promise<JobResult> {
   if (w.alive) throw new Error('runGated needs a worker that has not started');
   process.env.REPLENS_TEST_GATE = JSON.stringify(gate);
-  try { return w.run(job, handlers); } finally { delete process.env.REPLENS_TEST_GATE; }
+  try {
+    return w.run(job, handlers);
+  } finally {
+    delete process.env.REPLENS_TEST_GATE;
+  }
 }
 
 export const gatedWorker = () => new AnalysisWorker(GATED_WORKER);

@@ -20,12 +20,17 @@ const gate = JSON.parse(process.env.REPLENS_TEST_GATE || '{}');
 const sleep = (ms) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 
 function matches(m) {
-  if (gate.model && !(m.type === 'partial' && m.partial.kind === 'analysis' && m.partial.result.model.name === gate.model)) {
+  if (
+    gate.model &&
+    !(m.type === 'partial' && m.partial.kind === 'analysis' && m.partial.result.model.name === gate.model)
+  ) {
     return false;
   }
-  if (gate.on === 'progress' && m.type === 'progress') return m.progress.done >= gate.min && m.progress.done < m.progress.total;
+  if (gate.on === 'progress' && m.type === 'progress')
+    return m.progress.done >= gate.min && m.progress.done < m.progress.total;
   if (gate.on === 'partial' && m.type === 'partial' && m.partial.kind === 'analysis') {
-    const r = m.partial.result, done = r.analyses.rra ? r.analyses.rra.perLayer.length : 0;
+    const r = m.partial.result,
+      done = r.analyses.rra ? r.analyses.rra.perLayer.length : 0;
     return done >= gate.min && done < r.layers.length;
   }
   return false;
@@ -35,7 +40,10 @@ function matches(m) {
 function holdUntilCancel(id) {
   for (;;) {
     const r = receiveMessageOnPort(parentPort);
-    if (!r) { sleep(2); continue; }
+    if (!r) {
+      sleep(2);
+      continue;
+    }
     parentPort.emit('message', r.message);
     if (r.message && r.message.type === 'cancel' && r.message.id === id) return;
   }
@@ -46,7 +54,11 @@ let held = false;
 parentPort.postMessage = (m) => {
   post(m);
   if (held) return;
-  if (matches(m)) { held = true; holdUntilCancel(m.id); return; }
+  if (matches(m)) {
+    held = true;
+    holdUntilCancel(m.id);
+    return;
+  }
   if (m.type === 'partial' && gate.spacingMs) sleep(gate.spacingMs);
 };
 

@@ -40,7 +40,13 @@ export interface GradCheckResult {
 }
 
 /** Random values in [lo, hi), same precision as `like`. */
-export function randomFeed(dims: number[], seed: number, type: 'float32' | 'float64' = 'float32', lo = -1, hi = 1): Feed {
+export function randomFeed(
+  dims: number[],
+  seed: number,
+  type: 'float32' | 'float64' = 'float32',
+  lo = -1,
+  hi = 1,
+): Feed {
   const r = rng(seed);
   const n = dims.reduce((a, b) => a * b, 1);
   const data = type === 'float64' ? new Float64Array(n) : new Float32Array(n);
@@ -60,7 +66,11 @@ export async function gradCheck(model: ModelProto, opts: GradCheckOptions): Prom
     const ms = await gradPool.get(`${key}#fwd`, fwd, what);
     const out = await runSession(ms, opts.inputs, what);
     const r = rng(opts.seed ?? 11);
-    objective = { kind: 'dot', tensor, weights: Float64Array.from({ length: out[tensor].data.length }, () => r() * 2 - 1) };
+    objective = {
+      kind: 'dot',
+      tensor,
+      weights: Float64Array.from({ length: out[tensor].data.length }, () => r() * 2 - 1),
+    };
   }
   const gm = await buildGradientModel(model, { objective, wrt: opts.wrt }, opts.inputs, gradPool, key);
   const base: Record<string, Feed> = {};
@@ -70,7 +80,8 @@ export async function gradCheck(model: ModelProto, opts: GradCheckOptions): Prom
   const grads = new Map<string, Float32Array | Float64Array>();
   let worst = 0;
   const ms = await gradPool.get(`${key}#grad`, gm.proto, what);
-  const value = async (feeds: Record<string, Feed>) => Number((await runSession(ms, feeds, what, [gm.objective]))[gm.objective].data[0]);
+  const value = async (feeds: Record<string, Feed>) =>
+    Number((await runSession(ms, feeds, what, [gm.objective]))[gm.objective].data[0]);
   for (const w of opts.wrt) {
     const g = res.gradients.get(w)!.data as Float32Array | Float64Array;
     grads.set(w, g);
@@ -88,15 +99,22 @@ export async function gradCheck(model: ModelProto, opts: GradCheckOptions): Prom
     const picks = new Set<number>([0, g.length - 1]);
     while (picks.size < count) picks.add(Math.floor(r() * g.length));
     for (const i of picks) {
-      const plus = (f.data as Float32Array).slice(), minus = (f.data as Float32Array).slice();
-      plus[i] += h; minus[i] -= h;
-      const x0 = Number(f.data[i]), hp = plus[i] - x0, hm = x0 - minus[i]; // the steps actually taken in float32
+      const plus = (f.data as Float32Array).slice(),
+        minus = (f.data as Float32Array).slice();
+      plus[i] += h;
+      minus[i] -= h;
+      const x0 = Number(f.data[i]),
+        hp = plus[i] - x0,
+        hm = x0 - minus[i]; // the steps actually taken in float32
       const fp = await value({ ...base, [w]: { ...f, data: plus } });
       const fm = await value({ ...base, [w]: { ...f, data: minus } });
       const fd = (fp - fm) / (hp + hm);
       const err = Math.abs(fd - g[i]) / scale;
       worst = Math.max(worst, err);
-      assert.ok(err <= tol, `${what}: d/d${w}[${i}] analytic ${g[i]} vs finite difference ${fd} (error ${err.toExponential(2)} of scale ${scale.toExponential(2)} > ${tol})`);
+      assert.ok(
+        err <= tol,
+        `${what}: d/d${w}[${i}] analytic ${g[i]} vs finite difference ${fd} (error ${err.toExponential(2)} of scale ${scale.toExponential(2)} > ${tol})`,
+      );
     }
   }
   return { gm, grads, worst };

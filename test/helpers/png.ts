@@ -4,7 +4,9 @@ import * as zlib from 'zlib';
 /** One chunk: length, type, data and the CRC-32 of type + data. */
 export function pngChunk(type: string, data: Buffer): Buffer {
   const td = Buffer.concat([Buffer.from(type, 'latin1'), data]);
-  const len = Buffer.alloc(4), crc = Buffer.alloc(4);
-  len.writeUInt32BE(data.length); crc.writeUInt32BE(zlib.crc32(td));
+  const len = Buffer.alloc(4),
+    crc = Buffer.alloc(4);
+  len.writeUInt32BE(data.length);
+  crc.writeUInt32BE(zlib.crc32(td));
   return Buffer.concat([len, td, crc]);
 }

@@ -5,7 +5,9 @@ import * as os from 'os';
 import * as path from 'path';
 
 const made: string[] = [];
-after(() => { for (const d of made.splice(0)) fs.rmSync(d, { recursive: true, force: true }); });
+after(() => {
+  for (const d of made.splice(0)) fs.rmSync(d, { recursive: true, force: true });
+});
 
 /** A new folder under the system temp folder (prefix as for fs.mkdtemp), removed after this file's tests. */
 export function tempDir(prefix: string): string {

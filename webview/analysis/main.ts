@@ -9,8 +9,14 @@ import '@vscode-elements/elements/dist/vscode-tabs/index.js';
 import '@vscode-elements/elements/dist/vscode-tab-header/index.js';
 import '@vscode-elements/elements/dist/vscode-tab-panel/index.js';
 import {
-  assertNever, parseHostToAnalysisView, type AnalysisRunInfo, type AnalysisRunState, type AnalysisViewToHost, type ErrorInfo,
-  type HostToAnalysisView, type Progress,
+  assertNever,
+  parseHostToAnalysisView,
+  type AnalysisRunInfo,
+  type AnalysisRunState,
+  type AnalysisViewToHost,
+  type ErrorInfo,
+  type HostToAnalysisView,
+  type Progress,
 } from '../../src/shared/messages';
 import { upgradeResult, type AnalysisResult } from '../../src/shared/result';
 import { formatEta } from '../../src/shared/duration';
@@ -20,36 +26,70 @@ import { compareSort, OVERVIEW_COLUMNS, overviewRows, type OverviewKey } from '.
 import { PANEL_TABS, panelTabs, sparklinePoints } from './tabs';
 import { SPARKLINES } from '../views/registry';
 
-interface VsCodeApi { postMessage(m: AnalysisViewToHost): void; getState(): unknown; setState(s: unknown): void }
+interface VsCodeApi {
+  postMessage(m: AnalysisViewToHost): void;
+  getState(): unknown;
+  setState(s: unknown): void;
+}
 declare function acquireVsCodeApi(): VsCodeApi;
 interface PlotlyApi {
-  react(el: HTMLElement, data: unknown[], layout: Record<string, unknown>, config?: Record<string, unknown>): Promise<unknown>;
+  react(
+    el: HTMLElement,
+    data: unknown[],
+    layout: Record<string, unknown>,
+    config?: Record<string, unknown>,
+  ): Promise<unknown>;
   toImage(el: HTMLElement, o: Record<string, unknown>): Promise<string>;
   Plots: { resize(el: HTMLElement): void };
 }
-interface ViewState { v: 1; modelPath: string; run?: AnalysisRunInfo; result?: AnalysisResult; state?: AnalysisRunState; tab?: string; sort?: { col: OverviewKey; dir: 'asc' | 'desc' } | null }
+interface ViewState {
+  v: 1;
+  modelPath: string;
+  run?: AnalysisRunInfo;
+  result?: AnalysisResult;
+  state?: AnalysisRunState;
+  tab?: string;
+  sort?: { col: OverviewKey; dir: 'asc' | 'desc' } | null;
+}
 
 const vscode = acquireVsCodeApi();
 const $ = byId;
 const modelPath = documentModelPath();
 const post = (m: AnalysisViewToHost) => vscode.postMessage(m);
 const plotly = () => (window as unknown as { Plotly?: PlotlyApi }).Plotly ?? null;
-const PLOT_CONFIG = { displaylogo: false, responsive: true, modeBarButtonsToRemove: ['toImage', 'sendDataToCloud', 'select2d', 'lasso2d'] };
+const PLOT_CONFIG = {
+  displaylogo: false,
+  responsive: true,
+  modeBarButtonsToRemove: ['toImage', 'sendDataToCloud', 'select2d', 'lasso2d'],
+};
 
-let view: ViewState = restore();
+const view: ViewState = restore();
 let selectedTab = view.tab ?? 'layers';
 let revealTensor: string | null = null;
 
 function restore(): ViewState {
   const s = vscode.getState() as Partial<ViewState> | undefined;
   if (!s || s.v !== 1 || (modelPath && s.modelPath !== modelPath)) return { v: 1, modelPath };
-  return { v: 1, modelPath, run: s.run, result: upgradeResult(s.result) ?? undefined, state: s.state, tab: s.tab, sort: s.sort ?? null };
+  return {
+    v: 1,
+    modelPath,
+    run: s.run,
+    result: upgradeResult(s.result) ?? undefined,
+    state: s.state,
+    tab: s.tab,
+    sort: s.sort ?? null,
+  };
 }
 const save = () => vscode.setState(view);
 
 // ---- header: status, progress, buttons ------------------------------------------------------------------------
 
-const STATE_TEXT: Record<AnalysisRunState, string> = { running: 'running…', complete: 'complete', cancelled: 'cancelled — finished layers kept', failed: 'failed — finished layers kept' };
+const STATE_TEXT: Record<AnalysisRunState, string> = {
+  running: 'running…',
+  complete: 'complete',
+  cancelled: 'cancelled — finished layers kept',
+  failed: 'failed — finished layers kept',
+};
 
 function setState(state: AnalysisRunState | undefined): void {
   document.body.dataset.state = state ?? 'idle';
@@ -65,16 +105,27 @@ function showRun(run: AnalysisRunInfo): void {
   const base = (p: string) => p.split(/[\\/]/).pop() ?? p;
   $('model-name').textContent = base(run.modelPath);
   $('model-name').title = run.modelPath;
-  const meta = [`data ${base(run.dataset)}`, run.analyses.join(', '), ...(run.samples ? [`${run.samples} samples`] : []), ...(run.compare ? [`compared with ${base(run.compare)}`] : [])];
+  const meta = [
+    `data ${base(run.dataset)}`,
+    run.analyses.join(', '),
+    ...(run.samples ? [`${run.samples} samples`] : []),
+    ...(run.compare ? [`compared with ${base(run.compare)}`] : []),
+  ];
   $('run-meta').textContent = meta.join(' · ');
 }
 
 function showProgress(p: Progress): void {
   $('progress').hidden = false;
   const bar = $('progress-bar') as HTMLElement & { value?: number; max?: number };
-  if (p.total > 0) { bar.max = p.total; bar.value = p.done; } else { bar.value = undefined; }
+  if (p.total > 0) {
+    bar.max = p.total;
+    bar.value = p.done;
+  } else {
+    bar.value = undefined;
+  }
   const eta = formatEta(p.etaSeconds);
-  $('progress-text').textContent = `${p.stage}${p.layer ? ` — ${p.layer}` : ''}${p.total > 0 ? ` (${p.done}/${p.total})` : ''}${eta ? ` · ${eta} left` : ''}`;
+  $('progress-text').textContent =
+    `${p.stage}${p.layer ? ` — ${p.layer}` : ''}${p.total > 0 ? ` (${p.done}/${p.total})` : ''}${eta ? ` · ${eta} left` : ''}`;
 }
 
 function showError(e: ErrorInfo | null): void {
@@ -91,8 +142,12 @@ function sparkline(counts: readonly number[] | null, label: string): SVGSVGEleme
   if (!pts) return null;
   const ns = 'http://www.w3.org/2000/svg';
   const svg = document.createElementNS(ns, 'svg');
-  svg.setAttribute('viewBox', '0 0 60 16'); svg.setAttribute('width', '60'); svg.setAttribute('height', '16');
-  svg.setAttribute('class', 'sparkline'); svg.setAttribute('role', 'img'); svg.setAttribute('aria-label', label);
+  svg.setAttribute('viewBox', '0 0 60 16');
+  svg.setAttribute('width', '60');
+  svg.setAttribute('height', '16');
+  svg.setAttribute('class', 'sparkline');
+  svg.setAttribute('role', 'img');
+  svg.setAttribute('aria-label', label);
   const line = document.createElementNS(ns, 'polyline');
   line.setAttribute('points', pts);
   svg.append(line);
@@ -105,46 +160,84 @@ function renderTable(r: AnalysisResult): void {
   if (!head.cells.length) {
     for (const c of OVERVIEW_COLUMNS) {
       const th = document.createElement('th');
-      th.textContent = c.label; th.title = c.title; th.dataset.col = c.key; th.tabIndex = 0; th.className = `col-${c.key}${c.numeric ? ' num' : ''}`;
+      th.textContent = c.label;
+      th.title = c.title;
+      th.dataset.col = c.key;
+      th.tabIndex = 0;
+      th.className = `col-${c.key}${c.numeric ? ' num' : ''}`;
       th.addEventListener('click', () => sortBy(c.key));
-      th.addEventListener('keydown', (e) => { if (e.key === 'Enter' || e.key === ' ') { e.preventDefault(); sortBy(c.key); } });
+      th.addEventListener('keydown', (e) => {
+        if (e.key === 'Enter' || e.key === ' ') {
+          e.preventDefault();
+          sortBy(c.key);
+        }
+      });
       head.append(th);
     }
-    for (const sp of SPARKLINES) { const th = document.createElement('th'); th.textContent = sp.label; th.className = 'col-spark'; head.append(th); }
+    for (const sp of SPARKLINES) {
+      const th = document.createElement('th');
+      th.textContent = sp.label;
+      th.className = 'col-spark';
+      head.append(th);
+    }
   }
   let rows = overviewRows(r);
   const s = view.sort;
-  if (s) rows = [...rows].sort((a, b) => compareSort(a.cells[s.col].sort, b.cells[s.col].sort, s.dir) || compareSort(a.cells.index.sort, b.cells.index.sort, 'asc'));
+  if (s)
+    rows = [...rows].sort(
+      (a, b) =>
+        compareSort(a.cells[s.col].sort, b.cells[s.col].sort, s.dir) ||
+        compareSort(a.cells.index.sort, b.cells.index.sort, 'asc'),
+    );
   const body = table.tBodies[0];
-  body.replaceChildren(...rows.map((row) => {
-    const tr = document.createElement('tr');
-    tr.dataset.tensor = row.tensor;
-    for (const c of OVERVIEW_COLUMNS) {
-      const td = document.createElement('td');
-      td.textContent = row.cells[c.key].text;
-      td.className = `col-${c.key}${c.numeric ? ' num' : ''}`;
-      tr.append(td);
-    }
-    for (const sp of SPARKLINES) {
-      const td = document.createElement('td'); td.className = 'col-spark';
-      const svg = sparkline(sp.counts(r, row.tensor), sp.label);
-      if (svg) td.append(svg);
-      tr.append(td);
-    }
-    if (row.tensor === revealTensor) tr.classList.add('revealed');
-    return tr;
-  }));
-  head.querySelectorAll('th[data-col]').forEach((th) => th.setAttribute('aria-sort', s && (th as HTMLElement).dataset.col === s.col ? (s.dir === 'asc' ? 'ascending' : 'descending') : 'none'));
+  body.replaceChildren(
+    ...rows.map((row) => {
+      const tr = document.createElement('tr');
+      tr.dataset.tensor = row.tensor;
+      for (const c of OVERVIEW_COLUMNS) {
+        const td = document.createElement('td');
+        td.textContent = row.cells[c.key].text;
+        td.className = `col-${c.key}${c.numeric ? ' num' : ''}`;
+        tr.append(td);
+      }
+      for (const sp of SPARKLINES) {
+        const td = document.createElement('td');
+        td.className = 'col-spark';
+        const svg = sparkline(sp.counts(r, row.tensor), sp.label);
+        if (svg) td.append(svg);
+        tr.append(td);
+      }
+      if (row.tensor === revealTensor) tr.classList.add('revealed');
+      return tr;
+    }),
+  );
+  head
+    .querySelectorAll('th[data-col]')
+    .forEach((th) =>
+      th.setAttribute(
+        'aria-sort',
+        s && (th as HTMLElement).dataset.col === s.col ? (s.dir === 'asc' ? 'ascending' : 'descending') : 'none',
+      ),
+    );
   $('layer-count').textContent = String(rows.length);
   const notes = $('notes');
-  notes.replaceChildren(...r.notes.map((n) => { const li = document.createElement('li'); li.textContent = n; return li; }));
+  notes.replaceChildren(
+    ...r.notes.map((n) => {
+      const li = document.createElement('li');
+      li.textContent = n;
+      return li;
+    }),
+  );
   notes.hidden = !r.notes.length;
 }
 
 function sortBy(col: OverviewKey): void {
   const numeric = OVERVIEW_COLUMNS.find((c) => c.key === col)?.numeric ?? false;
   const s = view.sort;
-  view.sort = { col, dir: s && s.col === col ? (s.dir === 'asc' ? 'desc' : 'asc') : numeric && col !== 'index' ? 'desc' : 'asc' };
+  view.sort = {
+    col,
+    dir: s && s.col === col ? (s.dir === 'asc' ? 'desc' : 'asc') : numeric && col !== 'index' ? 'desc' : 'asc',
+  };
   save();
   if (view.result) renderTable(view.result);
 }
@@ -154,7 +247,8 @@ function sortBy(col: OverviewKey): void {
 function readTheme(): ChartTheme {
   const cs = getComputedStyle(document.documentElement);
   const cl = document.body.classList;
-  const dark = cl.contains('vscode-dark') || (cl.contains('vscode-high-contrast') && !cl.contains('vscode-high-contrast-light'));
+  const dark =
+    cl.contains('vscode-dark') || (cl.contains('vscode-high-contrast') && !cl.contains('vscode-high-contrast-light'));
   return themeFromCssVars((n) => cs.getPropertyValue(n), dark);
 }
 
@@ -167,15 +261,24 @@ function ensureTabs(r: AnalysisResult): void {
   tabs.replaceChildren();
   for (const t of present) {
     const header = document.createElement('vscode-tab-header');
-    header.setAttribute('slot', 'header'); header.dataset.tab = t.id; header.id = `tab-${t.id}`; header.textContent = t.title;
+    header.setAttribute('slot', 'header');
+    header.dataset.tab = t.id;
+    header.id = `tab-${t.id}`;
+    header.textContent = t.title;
     const panel = document.createElement('vscode-tab-panel');
-    panel.dataset.tab = t.id; panel.id = `panel-${t.id}`;
+    panel.dataset.tab = t.id;
+    panel.id = `panel-${t.id}`;
     if (t.table) panel.append(table);
-    const charts = document.createElement('div'); charts.className = 'charts'; charts.id = `charts-${t.id}`;
+    const charts = document.createElement('div');
+    charts.className = 'charts';
+    charts.id = `charts-${t.id}`;
     panel.append(charts);
     tabs.append(header, panel);
   }
-  const idx = Math.max(0, present.findIndex((t) => t.id === selectedTab));
+  const idx = Math.max(
+    0,
+    present.findIndex((t) => t.id === selectedTab),
+  );
   tabs.selectedIndex = idx;
   selectedTab = present[idx].id;
 }
@@ -200,28 +303,43 @@ async function renderCharts(r: AnalysisResult): Promise<void> {
   for (const c of entry.charts) {
     let fig = box.querySelector<HTMLElement>(`[data-chart="${c.id}"]`);
     if (!fig) {
-      fig = document.createElement('figure'); fig.dataset.chart = c.id; fig.className = 'chart-box';
+      fig = document.createElement('figure');
+      fig.dataset.chart = c.id;
+      fig.className = 'chart-box';
       const cap = document.createElement('figcaption');
-      const title = document.createElement('span'); title.textContent = c.title;
-      const png = document.createElement('vscode-button'); png.setAttribute('secondary', ''); png.textContent = 'PNG'; png.title = `Save "${c.title}" as PNG`;
+      const title = document.createElement('span');
+      title.textContent = c.title;
+      const png = document.createElement('vscode-button');
+      png.setAttribute('secondary', '');
+      png.textContent = 'PNG';
+      png.title = `Save "${c.title}" as PNG`;
       png.className = 'png-button';
-      png.addEventListener('click', () => { void savePng(c.id); });
+      png.addEventListener('click', () => {
+        void savePng(c.id);
+      });
       cap.append(title, png);
-      const plot = document.createElement('div'); plot.className = 'chart'; plot.id = `chart-${c.id}`;
+      const plot = document.createElement('div');
+      plot.className = 'chart';
+      plot.id = `chart-${c.id}`;
       fig.append(cap, plot);
       box.append(fig);
     }
     const plot = fig.querySelector<HTMLElement>('.chart')!;
-    if (!P) { plot.textContent = 'The chart library did not load.'; continue; }
-    jobs.push(P.react(plot, c.figure.data as unknown[], c.figure.layout as Record<string, unknown>, PLOT_CONFIG));
+    if (!P) {
+      plot.textContent = 'The chart library did not load.';
+      continue;
+    }
+    jobs.push(P.react(plot, c.figure.data, c.figure.layout, PLOT_CONFIG));
   }
-  if (!entry.charts.length && !entry.tab.table) box.textContent = view.state === 'running' ? 'Computing…' : 'Nothing to draw for this analysis.';
+  if (!entry.charts.length && !entry.tab.table)
+    box.textContent = view.state === 'running' ? 'Computing…' : 'Nothing to draw for this analysis.';
   await Promise.all(jobs);
   document.body.dataset.rendered = selectedTab;
 }
 
 async function savePng(chart: string): Promise<void> {
-  const P = plotly(), el = document.getElementById(`chart-${chart}`);
+  const P = plotly(),
+    el = document.getElementById(`chart-${chart}`);
   if (!P || !el) return;
   const dataUrl = await P.toImage(el, { format: 'png', scale: 2 });
   post({ v: 1, type: 'png', chart, dataUrl });
@@ -261,24 +379,49 @@ function reveal(tensor: string): void {
 
 window.addEventListener('message', (ev: MessageEvent) => {
   let m: HostToAnalysisView;
-  try { m = parseHostToAnalysisView(ev.data); } catch (e) { console.error(`RepLens: ${(e as Error).message}`); return; }
+  try {
+    m = parseHostToAnalysisView(ev.data);
+  } catch (e) {
+    console.error(`RepLens: ${(e as Error).message}`);
+    return;
+  }
   switch (m.type) {
     case 'run':
-      view.run = m.run; showRun(m.run); showError(null);
+      view.run = m.run;
+      showRun(m.run);
+      showError(null);
       if (!view.result || view.result.model.path !== m.run.modelPath) view.result = undefined;
       break;
-    case 'progress': if (view.state === 'running' || !view.state) showProgress(m.progress); break;
+    case 'progress':
+      if (view.state === 'running' || !view.state) showProgress(m.progress);
+      break;
     case 'result':
-      view.result = m.result; view.state = m.state;
-      setState(m.state); render();
+      view.result = m.result;
+      view.state = m.state;
+      setState(m.state);
+      render();
       if (m.state !== 'running') document.body.dataset.done = m.state;
       break;
-    case 'error': showError(m.error); view.state = view.state === 'running' ? 'failed' : view.state; setState(view.state); break;
-    case 'reveal': reveal(m.tensor); break;
-    case 'exported': $('toast').textContent = `${m.what} saved to ${m.path}`; break;
-    default: assertNever(m);
+    case 'error':
+      showError(m.error);
+      view.state = view.state === 'running' ? 'failed' : view.state;
+      setState(view.state);
+      break;
+    case 'reveal':
+      reveal(m.tensor);
+      break;
+    case 'exported':
+      $('toast').textContent = `${m.what} saved to ${m.path}`;
+      break;
+    default:
+      assertNever(m);
   }
-  if (m.type === 'run') { view.state = 'running'; setState('running'); $('progress').hidden = false; render(); }
+  if (m.type === 'run') {
+    view.state = 'running';
+    setState('running');
+    $('progress').hidden = false;
+    render();
+  }
   save();
 });
 
@@ -286,7 +429,9 @@ $('tabs').addEventListener('vsc-tabs-select', (e: Event) => {
   const idx = (e as CustomEvent<{ selectedIndex: number }>).detail.selectedIndex;
   const header = document.querySelectorAll<HTMLElement>('#tabs vscode-tab-header')[idx];
   if (!header?.dataset.tab) return;
-  selectedTab = header.dataset.tab; view.tab = selectedTab; save();
+  selectedTab = header.dataset.tab;
+  view.tab = selectedTab;
+  save();
   if (view.result) void renderCharts(view.result);
 });
 $('cancel-button').addEventListener('click', () => post({ v: 1, type: 'cancel' }));
@@ -297,7 +442,9 @@ $('export-html').addEventListener('click', () => post({ v: 1, type: 'export', fo
 $('export-json').addEventListener('click', () => post({ v: 1, type: 'export', format: 'json' }));
 $('export-csv').addEventListener('click', () => post({ v: 1, type: 'export', format: 'csv' }));
 
-new MutationObserver(() => { if (view.result) void renderCharts(view.result); }).observe(document.body, { attributes: true, attributeFilter: ['class'] });
+new MutationObserver(() => {
+  if (view.result) void renderCharts(view.result);
+}).observe(document.body, { attributes: true, attributeFilter: ['class'] });
 
 if (view.run) showRun(view.run);
 setState(view.state === 'running' ? undefined : view.state);

@@ -10,7 +10,10 @@ export { PANEL_TABS, type PanelTab } from '../views/registry';
 /** The tabs the result has, each with its charts, in panel order. */
 export function panelTabs(result: AnalysisResult, theme: ChartTheme): { tab: PanelTab; charts: ReportChart[] }[] {
   const charts = reportCharts(result, theme);
-  return PANEL_TABS.filter((t) => t.has(result)).map((tab) => ({ tab, charts: charts.filter((c) => c.tab === tab.id) }));
+  return PANEL_TABS.filter((t) => t.has(result)).map((tab) => ({
+    tab,
+    charts: charts.filter((c) => c.tab === tab.id),
+  }));
 }
 
 /** Histogram counts as an SVG polyline's points in a w×h box (a sparkline); '' when there is nothing to draw. */

@@ -5,7 +5,14 @@
 // the spec (plotly draws gaps), never NaN and never 0. Labels come from the result's LayerRefs (the PyTorch module
 // path when known); long labels are cut in the middle on the axes and shown in full in the hover. Every name, title
 // and label reaches plotly through plotlyText (./text): plotly reads markup, entities, TeX and templates in text.
-import { ccaCellFlag, type AnalysisResult, type CcaLayerDims, type LayerMatrix, type LayerRef, type NoiseSvdCellJson } from '../../src/shared/result';
+import {
+  ccaCellFlag,
+  type AnalysisResult,
+  type CcaLayerDims,
+  type LayerMatrix,
+  type LayerRef,
+  type NoiseSvdCellJson,
+} from '../../src/shared/result';
 import { hoverLabel, type ChartTheme } from './theme';
 import { drawnLength, hoverLines, plotlyText } from './text';
 import { formatCount, middleEllipsis } from '../format';
@@ -52,7 +59,11 @@ export function uniqueLabels(full: readonly string[], max = AXIS_LABEL_MAX): str
   return base.map((b, i) => plotlyText(seen.get(b)! > 1 ? `${b} #${i}` : b));
 }
 
-interface Layer { tensor: string; label: string; ref: LayerRef | null }
+interface Layer {
+  tensor: string;
+  label: string;
+  ref: LayerRef | null;
+}
 
 /**
  * The given tensors as layers in depth order: known tensors by their LayerRef index, unknown ones (not in `refs`)
@@ -76,7 +87,13 @@ function luminance(colour: string): number | null {
   const hex = /^#([0-9a-f]{3}|[0-9a-f]{6})$/i.exec(colour.trim());
   const rgb = /^rgba?\(\s*([\d.]+)[\s,]+([\d.]+)[\s,]+([\d.]+)/i.exec(colour.trim());
   if (hex) {
-    const h = hex[1].length === 3 ? hex[1].split('').map((c) => c + c).join('') : hex[1];
+    const h =
+      hex[1].length === 3
+        ? hex[1]
+            .split('')
+            .map((c) => c + c)
+            .join('')
+        : hex[1];
     [r, g, b] = [0, 2, 4].map((i) => parseInt(h.slice(i, i + 2), 16));
   } else if (rgb) {
     [r, g, b] = [rgb[1], rgb[2], rgb[3]].map(Number);
@@ -89,8 +106,30 @@ export function isDark(theme: ChartTheme): boolean {
   return (luminance(theme.background) ?? 1) < 0.5;
 }
 
-const PALETTE_LIGHT = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b', '#e377c2', '#17becf', '#7f7f7f', '#bcbd22'];
-const PALETTE_DARK = ['#4ea8ff', '#ff6b6b', '#5fd068', '#ffa94d', '#b197fc', '#d8a47f', '#f783ac', '#3bc9db', '#adb5bd', '#e0e05a'];
+const PALETTE_LIGHT = [
+  '#1f77b4',
+  '#d62728',
+  '#2ca02c',
+  '#ff7f0e',
+  '#9467bd',
+  '#8c564b',
+  '#e377c2',
+  '#17becf',
+  '#7f7f7f',
+  '#bcbd22',
+];
+const PALETTE_DARK = [
+  '#4ea8ff',
+  '#ff6b6b',
+  '#5fd068',
+  '#ffa94d',
+  '#b197fc',
+  '#d8a47f',
+  '#f783ac',
+  '#3bc9db',
+  '#adb5bd',
+  '#e0e05a',
+];
 
 /** A categorical palette that reads on the theme's background. */
 export function palette(theme: ChartTheme): string[] {
@@ -99,8 +138,16 @@ export function palette(theme: ChartTheme): string[] {
 
 /** Viridis: perceptually uniform, no grey (so a grey null cell stands out), readable on light and dark pages. */
 export const HEATMAP_COLORSCALE: [number, string][] = [
-  [0, '#440154'], [0.111, '#482878'], [0.222, '#3e4989'], [0.333, '#31688e'], [0.444, '#26828e'],
-  [0.556, '#1f9e89'], [0.667, '#35b779'], [0.778, '#6ece58'], [0.889, '#b5de2b'], [1, '#fde725'],
+  [0, '#440154'],
+  [0.111, '#482878'],
+  [0.222, '#3e4989'],
+  [0.333, '#31688e'],
+  [0.444, '#26828e'],
+  [0.556, '#1f9e89'],
+  [0.667, '#35b779'],
+  [0.778, '#6ece58'],
+  [0.889, '#b5de2b'],
+  [1, '#fde725'],
 ];
 /** The colour of a null cell (the plot background behind the heatmap). */
 export function gapColour(theme: ChartTheme): string {
@@ -120,7 +167,15 @@ function axis(theme: ChartTheme, title?: string): Record<string, unknown> {
     zerolinecolor: theme.grid,
     tickfont: tickFont(theme),
     automargin: true,
-    ...(title ? { title: { text: plotlyText(title), font: { family: theme.fontFamily, size: theme.fontSize - 1, color: theme.mutedForeground }, standoff: 6 } } : {}),
+    ...(title
+      ? {
+          title: {
+            text: plotlyText(title),
+            font: { family: theme.fontFamily, size: theme.fontSize - 1, color: theme.mutedForeground },
+            standoff: 6,
+          },
+        }
+      : {}),
   };
 }
 
@@ -162,15 +217,27 @@ function baseLayout(theme: ChartTheme, height: number): Record<string, unknown> 
     hovermode: 'closest',
     hoverlabel: hoverLabel(theme),
     legend: {
-      orientation: 'h', x: 0, xanchor: 'left', y: 1.02, yanchor: 'bottom',
-      font: tickFont(theme), bgcolor: 'rgba(0,0,0,0)',
+      orientation: 'h',
+      x: 0,
+      xanchor: 'left',
+      y: 1.02,
+      yanchor: 'bottom',
+      font: tickFont(theme),
+      bgcolor: 'rgba(0,0,0,0)',
     },
     showlegend: true,
   };
 }
 
 /** A line trace; `name` is text (escaped here), `hover` is built with hoverLines. */
-function line(name: string, x: string[], y: (number | null)[], hover: string[], colour: string, extra: Record<string, unknown> = {}): Trace {
+function line(
+  name: string,
+  x: string[],
+  y: (number | null)[],
+  hover: string[],
+  colour: string,
+  extra: Record<string, unknown> = {},
+): Trace {
   return {
     type: 'scatter',
     mode: x.length > 40 ? 'lines' : 'lines+markers',
@@ -193,7 +260,10 @@ export function depthCurves(result: AnalysisResult, theme: ChartTheme): PlotFigu
   const rra = result.analyses.rra;
   if (!rra || rra.perLayer.length === 0) return null;
   const byTensor = new Map(rra.perLayer.map((l) => [l.tensor, l]));
-  const layers = depthOrder(rra.perLayer.map((l) => l.tensor), result.layers);
+  const layers = depthOrder(
+    rra.perLayer.map((l) => l.tensor),
+    result.layers,
+  );
   const x = uniqueLabels(layers.map((l) => l.label));
   const rows = layers.map((l) => byTensor.get(l.tensor)!);
   const twonn = rows.map((r) => finite(r.id?.twonn));
@@ -202,18 +272,39 @@ export function depthCurves(result: AnalysisResult, theme: ChartTheme): PlotFigu
   const c = palette(theme);
   const hover = (what: string, ys: (number | null)[], more?: (i: number) => string[]) =>
     layers.map((l, i) => hoverLines(l.label, [`${what}: ${short(ys[i])}`, ...(more ? more(i) : [])]));
-  const dropped = (i: number) => (rows[i].id && rows[i].id!.dropped > 0 ? [`points dropped: ${formatCount(rows[i].id!.dropped)}`] : []);
+  const dropped = (i: number) =>
+    rows[i].id && rows[i].id.dropped > 0 ? [`points dropped: ${formatCount(rows[i].id.dropped)}`] : [];
   const data: Trace[] = [
     line('ID (TwoNN)', x, twonn, hover('ID (TwoNN)', twonn, dropped), c[0]),
-    line('ID (ML)', x, ml, hover('ID (ML)', ml, dropped), c[0], { line: { color: c[0], width: 2, dash: 'dot' }, marker: { color: c[0], size: 6, symbol: 'square' } }),
+    line('ID (ML)', x, ml, hover('ID (ML)', ml, dropped), c[0], {
+      line: { color: c[0], width: 2, dash: 'dot' },
+      marker: { color: c[0], size: 6, symbol: 'square' },
+    }),
   ];
   const hasNncs = nncs.some((v) => v !== null);
   if (hasNncs) data.push(line(`NNCS (k=${rra.k})`, x, nncs, hover(`NNCS (k=${rra.k})`, nncs), c[1], { yaxis: 'y2' }));
   const layout = baseLayout(theme, heightWithLabels(250, x, theme));
   layout.xaxis = layerAxis(theme, x);
-  layout.yaxis = { ...axis(theme, 'intrinsic dimension'), rangemode: 'tozero', title: { ...(axis(theme, 'intrinsic dimension').title as object), font: { family: theme.fontFamily, size: theme.fontSize - 1, color: c[0] } } };
+  layout.yaxis = {
+    ...axis(theme, 'intrinsic dimension'),
+    rangemode: 'tozero',
+    title: {
+      ...(axis(theme, 'intrinsic dimension').title as object),
+      font: { family: theme.fontFamily, size: theme.fontSize - 1, color: c[0] },
+    },
+  };
   if (hasNncs) {
-    layout.yaxis2 = { ...axis(theme, 'NNCS'), overlaying: 'y', side: 'right', range: [0, 1.02], tickmode: 'linear', tick0: 0, dtick: 0.2, showgrid: false, title: { text: 'NNCS', font: { family: theme.fontFamily, size: theme.fontSize - 1, color: c[1] }, standoff: 6 } };
+    layout.yaxis2 = {
+      ...axis(theme, 'NNCS'),
+      overlaying: 'y',
+      side: 'right',
+      range: [0, 1.02],
+      tickmode: 'linear',
+      tick0: 0,
+      dtick: 0.2,
+      showgrid: false,
+      title: { text: 'NNCS', font: { family: theme.fontFamily, size: theme.fontSize - 1, color: c[1] }, standoff: 6 },
+    };
   }
   return { data, layout };
 }
@@ -232,27 +323,37 @@ export function multiScaleChart(result: AnalysisResult, theme: ChartTheme): Plot
   if (!rra || rra.perLayer.length === 0 || rra.poolings.length === 0) return null;
   if (!rra.perLayer.some((l) => l.multiScale && Object.keys(l.multiScale).length > 0)) return null;
   const byTensor = new Map(rra.perLayer.map((l) => [l.tensor, l]));
-  const layers = depthOrder(rra.perLayer.map((l) => l.tensor), result.layers);
+  const layers = depthOrder(
+    rra.perLayer.map((l) => l.tensor),
+    result.layers,
+  );
   const rows = layers.map((l) => byTensor.get(l.tensor)!);
   const x = uniqueLabels(layers.map((l) => l.label));
   const c = palette(theme);
   // colour by window size, dash by kind: avg solid, max dotted
   const sizes = [...new Set(rra.poolings.map((p) => /^(?:avg|max)\s*(.+)$/.exec(p)?.[1] ?? p))];
-  const hover = (name: string, ys: (number | null)[]) => layers.map((l, i) => hoverLines(l.label, [`${name}: ${short(ys[i])}`]));
+  const hover = (name: string, ys: (number | null)[]) =>
+    layers.map((l, i) => hoverLines(l.label, [`${name}: ${short(ys[i])}`]));
   const data: Trace[] = [];
   const unpooled = rows.map((r) => finite(r.nncs));
   if (unpooled.some((v) => v !== null)) {
-    data.push(line('unpooled', x, unpooled, hover('unpooled', unpooled), theme.mutedForeground, { line: { color: theme.mutedForeground, width: 2, dash: 'dash' } }));
+    data.push(
+      line('unpooled', x, unpooled, hover('unpooled', unpooled), theme.mutedForeground, {
+        line: { color: theme.mutedForeground, width: 2, dash: 'dash' },
+      }),
+    );
   }
   rra.poolings.forEach((p) => {
     const y = rows.map((r) => finite(r.multiScale?.[p]));
     const m = /^(avg|max)\s*(.+)$/.exec(p);
     const colour = c[(1 + sizes.indexOf(m ? m[2] : p)) % c.length];
     const kind = m?.[1];
-    data.push(line(poolingName(p), x, y, hover(poolingName(p), y), colour, {
-      line: { color: colour, width: 2, dash: kind === 'max' ? 'dot' : 'solid' },
-      marker: { color: colour, size: 6, symbol: kind === 'max' ? 'diamond' : 'circle' },
-    }));
+    data.push(
+      line(poolingName(p), x, y, hover(poolingName(p), y), colour, {
+        line: { color: colour, width: 2, dash: kind === 'max' ? 'dot' : 'solid' },
+        marker: { color: colour, size: 6, symbol: kind === 'max' ? 'diamond' : 'circle' },
+      }),
+    );
   });
   const layout = baseLayout(theme, heightWithLabels(250, x, theme));
   layout.xaxis = layerAxis(theme, x);
@@ -278,17 +379,24 @@ export interface HeatmapOptions {
  * cells, colour range fixed to [0, 1], null cells grey (the plot background), hover "row ↔ col: value" with the
  * exact value and full labels.
  */
-export function layerHeatmap(m: LayerMatrix | undefined | null, result: AnalysisResult, theme: ChartTheme, o: HeatmapOptions): PlotFigure | null {
+export function layerHeatmap(
+  m: LayerMatrix | undefined | null,
+  result: AnalysisResult,
+  theme: ChartTheme,
+  o: HeatmapOptions,
+): PlotFigure | null {
   if (!m || m.rows.length === 0 || m.cols.length === 0) return null;
   const rowFull = m.rows.map((t) => labelOf(t, result.layers));
   const colFull = m.cols.map((t) => labelOf(t, o.colRefs ?? result.layers));
   const y = uniqueLabels(rowFull);
   const x = uniqueLabels(colFull);
   const z = m.rows.map((_, i) => m.cols.map((_, j) => finite(m.values[i]?.[j])));
-  const text = z.map((row, i) => row.map((v, j) => {
-    const note = v === null ? null : o.cellNote?.(m.rows[i], m.cols[j]) ?? null;
-    return plotlyText(`${rowFull[i]} ↔ ${colFull[j]}: ${exact(v)}${note ? ` — ${note}` : ''}`);
-  }));
+  const text = z.map((row, i) =>
+    row.map((v, j) => {
+      const note = v === null ? null : (o.cellNote?.(m.rows[i], m.cols[j]) ?? null);
+      return plotlyText(`${rowFull[i]} ↔ ${colFull[j]}: ${exact(v)}${note ? ` — ${note}` : ''}`);
+    }),
+  );
   // Explicit margins from the (shortened) label lengths and a plot side from the layer count, so the square plot
   // fills the figure instead of floating in slack (automargin still grows them when the estimate is short).
   const n = Math.max(m.rows.length, m.cols.length);
@@ -299,7 +407,9 @@ export function layerHeatmap(m: LayerMatrix | undefined | null, result: Analysis
   const angle = m.cols.length > 24 ? -90 : m.cols.length > 4 ? -45 : 0;
   const longest = (xs: string[]) => Math.max(1, ...xs.map(drawnLength));
   const marginL = Math.ceil(longest(y) * charW + 12 + (o.rowTitle ? 22 : 0));
-  const marginB = Math.ceil((angle ? longest(x) * charW * (angle === -90 ? 1 : 0.72) + 14 : theme.fontSize + 10) + (o.colTitle ? 22 : 0));
+  const marginB = Math.ceil(
+    (angle ? longest(x) * charW * (angle === -90 ? 1 : 0.72) + 14 : theme.fontSize + 10) + (o.colTitle ? 22 : 0),
+  );
   // at most one label per ~1.3 lines of text along an axis (plotly skips the rest; the hover names every cell)
   const maxTicks = Math.max(2, Math.floor(side / (tickPx * 1.3)));
   const trace: Trace = {
@@ -316,7 +426,11 @@ export function layerHeatmap(m: LayerMatrix | undefined | null, result: Analysis
     text,
     hovertemplate: '%{text}<extra></extra>',
     colorbar: {
-      title: { text: plotlyText(o.metric), font: { family: theme.fontFamily, size: theme.fontSize - 1, color: theme.mutedForeground }, side: 'right' },
+      title: {
+        text: plotlyText(o.metric),
+        font: { family: theme.fontFamily, size: theme.fontSize - 1, color: theme.mutedForeground },
+        side: 'right',
+      },
       tickfont: tickFont(theme),
       outlinewidth: 0,
       thickness: 12,
@@ -329,52 +443,85 @@ export function layerHeatmap(m: LayerMatrix | undefined | null, result: Analysis
   layout.plot_bgcolor = gapColour(theme);
   layout.margin = { l: marginL, r: 8, t: 12, b: marginB, pad: 0 };
   layout.xaxis = {
-    ...layerAxis(theme, x, o.colTitle ?? ''), showgrid: false, zeroline: false, showline: false, ticks: '',
-    tickangle: angle, constrain: 'domain',
+    ...layerAxis(theme, x, o.colTitle ?? ''),
+    showgrid: false,
+    zeroline: false,
+    showline: false,
+    ticks: '',
+    tickangle: angle,
+    constrain: 'domain',
     ...(m.cols.length > maxTicks ? { nticks: maxTicks } : {}),
   };
   layout.yaxis = {
-    ...layerAxis(theme, y, o.rowTitle ?? ''), showgrid: false, zeroline: false, showline: false, ticks: '', tickangle: 0,
-    autorange: 'reversed', scaleanchor: 'x', scaleratio: 1, constrain: 'domain', constraintoward: 'top',
+    ...layerAxis(theme, y, o.rowTitle ?? ''),
+    showgrid: false,
+    zeroline: false,
+    showline: false,
+    ticks: '',
+    tickangle: 0,
+    autorange: 'reversed',
+    scaleanchor: 'x',
+    scaleratio: 1,
+    constrain: 'domain',
+    constraintoward: 'top',
     ...(m.rows.length > maxTicks ? { nticks: maxTicks } : {}),
   };
   return { data: [trace], layout };
 }
 
-export interface NamedFigure { id: string; title: string; figure: PlotFigure }
+export interface NamedFigure {
+  id: string;
+  title: string;
+  figure: PlotFigure;
+}
 
 /**
  * SVCCA/PWCCA's guard (issue 13) as the views show it: a title suffix saying what the cap did or that cells are in
  * the trivial regime, and a per-cell hover note.
  */
-function ccaGuardView(result: AnalysisResult, metric: 'svcca' | 'pwcca', compare: boolean): { suffix: string; cellNote: (row: string, col: string) => string | null } {
+function ccaGuardView(
+  result: AnalysisResult,
+  metric: 'svcca' | 'pwcca',
+  compare: boolean,
+): { suffix: string; cellNote: (row: string, col: string) => string | null } {
   const g = result.analyses.similarity?.cca;
   if (!g) return { suffix: '', cellNote: () => null };
   const A = new Map<string, CcaLayerDims>(g.perLayer.map((d) => [d.tensor, d]));
-  const B = new Map<string, CcaLayerDims>((compare ? g.perLayerB ?? [] : g.perLayer).map((d) => [d.tensor, d]));
-  let trivial = 0, capped = 0;
-  for (const a of A.values()) for (const b of B.values()) {
-    if (!compare && a === b) continue;
-    const f = ccaCellFlag(a, b, metric, g.limit);
-    if (f === 'trivial') trivial++; else if (f === 'capped') capped++;
-  }
-  const suffix = trivial ? ` — ⚠ ${trivial} cell(s) in the trivial regime (> ${g.limit} kept directions of ${g.samples} samples): near 1 by construction`
-    : capped && g.maxDims !== null ? ` (≤ ${g.maxDims} directions per layer: ⌊n/10⌋ of ${g.samples} samples)` : '';
+  const B = new Map<string, CcaLayerDims>((compare ? (g.perLayerB ?? []) : g.perLayer).map((d) => [d.tensor, d]));
+  let trivial = 0,
+    capped = 0;
+  for (const a of A.values())
+    for (const b of B.values()) {
+      if (!compare && a === b) continue;
+      const f = ccaCellFlag(a, b, metric, g.limit);
+      if (f === 'trivial') trivial++;
+      else if (f === 'capped') capped++;
+    }
+  const suffix = trivial
+    ? ` — ⚠ ${trivial} cell(s) in the trivial regime (> ${g.limit} kept directions of ${g.samples} samples): near 1 by construction`
+    : capped && g.maxDims !== null
+      ? ` (≤ ${g.maxDims} directions per layer: ⌊n/10⌋ of ${g.samples} samples)`
+      : '';
   const cellNote = (row: string, col: string) => {
     if (!compare && row === col) return null;
     const f = ccaCellFlag(A.get(row), B.get(col), metric, g.limit);
-    return f === 'trivial' ? `⚠ trivial regime: more than ${g.limit} kept directions of ${g.samples} samples, independent data would score near 1`
-      : f === 'capped' ? `capped at ${g.maxDims} directions (⌊n/10⌋)` : null;
+    return f === 'trivial'
+      ? `⚠ trivial regime: more than ${g.limit} kept directions of ${g.samples} samples, independent data would score near 1`
+      : f === 'capped'
+        ? `capped at ${g.maxDims} directions (⌊n/10⌋)`
+        : null;
   };
   return { suffix, cellNote };
 }
 
 /** The within-model heatmaps that are present: NNLS, CKA, debiased CKA, SVCCA, PWCCA. */
 export function similarityHeatmaps(result: AnalysisResult, theme: ChartTheme): NamedFigure[] {
-  const rra = result.analyses.rra, sim = result.analyses.similarity;
+  const rra = result.analyses.rra,
+    sim = result.analyses.similarity;
   const k = rra ? ` (k=${rra.k})` : '';
   const ckaNote = sim?.ckaMethod ? ` (${sim.ckaMethod})` : '';
-  const sv = ccaGuardView(result, 'svcca', false), pw = ccaGuardView(result, 'pwcca', false);
+  const sv = ccaGuardView(result, 'svcca', false),
+    pw = ccaGuardView(result, 'pwcca', false);
   const specs: [string, string, string, LayerMatrix | undefined, HeatmapOptions['cellNote']?][] = [
     ['nnls', `NNLS${k}`, 'NNLS', rra?.nnls],
     ['cka', `Linear CKA${ckaNote}`, 'CKA', sim?.cka],
@@ -392,10 +539,12 @@ export function similarityHeatmaps(result: AnalysisResult, theme: ChartTheme): N
 
 /** The between-model heatmaps that are present (rows: this model, columns: the compared model). */
 export function compareHeatmaps(result: AnalysisResult, theme: ChartTheme): NamedFigure[] {
-  const rra = result.analyses.rra, cmp = result.analyses.similarity?.compare;
+  const rra = result.analyses.rra,
+    cmp = result.analyses.similarity?.compare;
   const other = result.compare?.name ?? 'compared model';
   const o = { colRefs: result.compare?.layers ?? [], rowTitle: result.model.name, colTitle: other };
-  const sv = ccaGuardView(result, 'svcca', true), pw = ccaGuardView(result, 'pwcca', true);
+  const sv = ccaGuardView(result, 'svcca', true),
+    pw = ccaGuardView(result, 'pwcca', true);
   const specs: [string, string, string, LayerMatrix | undefined, HeatmapOptions['cellNote']?][] = [
     ['compare-nnls', `NNLS${rra ? ` (k=${rra.k})` : ''}`, 'NNLS', rra?.interModel],
     ['compare-cka', 'Linear CKA', 'CKA', cmp?.cka],
@@ -417,33 +566,54 @@ export function selectivityChart(result: AnalysisResult, theme: ChartTheme): Plo
   const sel = result.analyses.selectivity;
   if (!sel || sel.perLayer.length === 0) return null;
   const byTensor = new Map(sel.perLayer.map((l) => [l.tensor, l]));
-  const layers = depthOrder(sel.perLayer.map((l) => l.tensor), result.layers);
+  const layers = depthOrder(
+    sel.perLayer.map((l) => l.tensor),
+    result.layers,
+  );
   const rows = layers.map((l) => byTensor.get(l.tensor)!);
   const labels = uniqueLabels(layers.map((l) => l.label));
   const c = palette(theme);
-  const bx: string[] = [], by: number[] = [];
+  const bx: string[] = [],
+    by: number[] = [];
   rows.forEach((r, i) => {
     for (const v of r.perUnit ?? []) {
       const f = finite(v);
-      if (f !== null) { bx.push(labels[i]); by.push(f); }
+      if (f !== null) {
+        bx.push(labels[i]);
+        by.push(f);
+      }
     }
   });
   const mean = rows.map((r) => finite(r.mean));
   const median = rows.map((r) => finite(r.median));
   const units = rows.map((r) => (r.perUnit ?? []).filter((v) => finite(v) !== null).length);
-  const data: Trace[] = [{
-    type: 'box',
-    name: 'per-unit selectivity',
-    x: bx,
-    y: by,
-    boxpoints: false,
-    fillcolor: isDark(theme) ? 'rgba(78,168,255,0.25)' : 'rgba(31,119,180,0.18)',
-    line: { color: c[0], width: 1.5 },
-    hoverinfo: 'y',
-    hoverlabel: { namelength: 0 },
-  }, line('mean', labels, mean,
-    layers.map((l, i) => hoverLines(l.label, [`mean: ${short(mean[i])}`, `median: ${short(median[i])}`, `units: ${formatCount(units[i])}`])),
-    c[1], { marker: { color: c[1], size: 7, symbol: 'diamond' } })];
+  const data: Trace[] = [
+    {
+      type: 'box',
+      name: 'per-unit selectivity',
+      x: bx,
+      y: by,
+      boxpoints: false,
+      fillcolor: isDark(theme) ? 'rgba(78,168,255,0.25)' : 'rgba(31,119,180,0.18)',
+      line: { color: c[0], width: 1.5 },
+      hoverinfo: 'y',
+      hoverlabel: { namelength: 0 },
+    },
+    line(
+      'mean',
+      labels,
+      mean,
+      layers.map((l, i) =>
+        hoverLines(l.label, [
+          `mean: ${short(mean[i])}`,
+          `median: ${short(median[i])}`,
+          `units: ${formatCount(units[i])}`,
+        ]),
+      ),
+      c[1],
+      { marker: { color: c[1], size: 7, symbol: 'diamond' } },
+    ),
+  ];
   const layout = baseLayout(theme, heightWithLabels(250, labels, theme));
   layout.xaxis = layerAxis(theme, labels);
   layout.yaxis = { ...axis(theme, 'selectivity'), range: [0, 1.02] };
@@ -483,7 +653,12 @@ export function noiseSvdChart(result: AnalysisResult, theme: ChartTheme): PlotFi
   const ns = result.analyses['noise-svd'];
   const mode = noiseSvdMode(result);
   if (!ns || !mode) return null;
-  const sigmas = [...new Set([...(ns.settings.sigmas ?? []), ...ns.series.flatMap((s) => s.layers.flatMap((l) => l.cells.map((c) => c.sigma)))])].sort((a, b) => a - b);
+  const sigmas = [
+    ...new Set([
+      ...(ns.settings.sigmas ?? []),
+      ...ns.series.flatMap((s) => s.layers.flatMap((l) => l.cells.map((c) => c.sigma))),
+    ]),
+  ].sort((a, b) => a - b);
   const splits = (['test', 'train'] as const).filter((sp) => ns.series.some((s) => s.split === sp));
   const c = palette(theme);
   const data: Trace[] = [];
@@ -501,21 +676,36 @@ export function noiseSvdChart(result: AnalysisResult, theme: ChartTheme): PlotFi
     const tensors = [...new Set(ns.series.flatMap((s) => s.layers.map((l) => l.tensor)))];
     const layers = depthOrder(tensors, result.layers);
     const x = uniqueLabels(layers.map((l) => l.label));
-    sigmas.forEach((sigma, si) => splits.forEach((split) => {
-      const series = ns.series.find((s) => s.split === split)!;
-      const cells = layers.map((l) => {
-        const sl = series.layers.find((q) => q.tensor === l.tensor);
-        return sl ? cellFor(sl.cells, sigma) : null;
-      });
-      if (cells.every((cl) => cl === null)) return;
-      const name = `σ=${sigma} (${split})`;
-      const colour = c[si % c.length];
-      METRICS.forEach((m, mi) => data.push(line(name, x, cells.map((cl) => value(cl, m.key)),
-        layers.map((l, i) => hoverLines(`${l.label} ${name}`, hoverLine(cells[i], m.key, m.title))), colour, {
-          yaxis: m.axis, legendgroup: plotlyText(name), showlegend: mi === 0,
-          line: { color: colour, width: 2, dash: dash(split) }, marker: { color: colour, size: 6, symbol: SYMBOLS[si % SYMBOLS.length] },
-        })));
-    }));
+    sigmas.forEach((sigma, si) =>
+      splits.forEach((split) => {
+        const series = ns.series.find((s) => s.split === split)!;
+        const cells = layers.map((l) => {
+          const sl = series.layers.find((q) => q.tensor === l.tensor);
+          return sl ? cellFor(sl.cells, sigma) : null;
+        });
+        if (cells.every((cl) => cl === null)) return;
+        const name = `σ=${sigma} (${split})`;
+        const colour = c[si % c.length];
+        METRICS.forEach((m, mi) =>
+          data.push(
+            line(
+              name,
+              x,
+              cells.map((cl) => value(cl, m.key)),
+              layers.map((l, i) => hoverLines(`${l.label} ${name}`, hoverLine(cells[i], m.key, m.title))),
+              colour,
+              {
+                yaxis: m.axis,
+                legendgroup: plotlyText(name),
+                showlegend: mi === 0,
+                line: { color: colour, width: 2, dash: dash(split) },
+                marker: { color: colour, size: 6, symbol: SYMBOLS[si % SYMBOLS.length] },
+              },
+            ),
+          ),
+        );
+      }),
+    );
     xLayout = layerAxis(theme, x);
     xCategories = x;
   } else {
@@ -523,42 +713,79 @@ export function noiseSvdChart(result: AnalysisResult, theme: ChartTheme): PlotFi
     const tensors = [...new Set(ns.series.flatMap((s) => s.layers.map((l) => l.tensor)))];
     const layers = depthOrder(tensors, result.layers);
     const checkpoints: { checkpoint: string; epoch: number | null }[] = [];
-    for (const s of ns.series) if (!checkpoints.some((q) => q.checkpoint === s.checkpoint)) checkpoints.push({ checkpoint: s.checkpoint, epoch: finite(s.epoch) });
+    for (const s of ns.series)
+      if (!checkpoints.some((q) => q.checkpoint === s.checkpoint))
+        checkpoints.push({ checkpoint: s.checkpoint, epoch: finite(s.epoch) });
     if (mode === 'epoch') checkpoints.sort((a, b) => a.epoch! - b.epoch!);
     const x = mode === 'epoch' ? checkpoints.map((q) => q.epoch!) : uniqueLabels(checkpoints.map((q) => q.checkpoint));
-    layers.forEach((l, li) => sigmas.forEach((sigma, si) => splits.forEach((split) => {
-      const cells = checkpoints.map((q) => {
-        const series = ns.series.find((s) => s.checkpoint === q.checkpoint && s.split === split);
-        const sl = series?.layers.find((z) => z.tensor === l.tensor);
-        return sl ? cellFor(sl.cells, sigma) : null;
-      });
-      if (cells.every((cl) => cl === null)) return;
-      const name = `${middleEllipsis(l.label, AXIS_LABEL_MAX)} σ=${sigma} (${split})`;
-      const colour = c[li % c.length];
-      METRICS.forEach((m, mi) => data.push({
-        ...line(name, x as string[], cells.map((cl) => value(cl, m.key)),
-          checkpoints.map((q, i) => hoverLines(`${l.label} σ=${sigma} (${split})`, [mode === 'epoch' ? `epoch ${q.epoch}` : q.checkpoint, ...hoverLine(cells[i], m.key, m.title)])),
-          colour, {
-            yaxis: m.axis, legendgroup: plotlyText(name), showlegend: mi === 0,
-            line: { color: colour, width: 1.8, dash: dash(split) }, marker: { color: colour, size: 6, symbol: SYMBOLS[si % SYMBOLS.length] },
-          }),
-        mode: 'lines+markers',
-      }));
-    })));
-    xLayout = mode === 'epoch'
-      ? { ...axis(theme, 'epoch'), type: 'linear', showgrid: true }
-      : layerAxis(theme, x as string[], 'checkpoint');
+    layers.forEach((l, li) =>
+      sigmas.forEach((sigma, si) =>
+        splits.forEach((split) => {
+          const cells = checkpoints.map((q) => {
+            const series = ns.series.find((s) => s.checkpoint === q.checkpoint && s.split === split);
+            const sl = series?.layers.find((z) => z.tensor === l.tensor);
+            return sl ? cellFor(sl.cells, sigma) : null;
+          });
+          if (cells.every((cl) => cl === null)) return;
+          const name = `${middleEllipsis(l.label, AXIS_LABEL_MAX)} σ=${sigma} (${split})`;
+          const colour = c[li % c.length];
+          METRICS.forEach((m, mi) =>
+            data.push({
+              ...line(
+                name,
+                x as string[],
+                cells.map((cl) => value(cl, m.key)),
+                checkpoints.map((q, i) =>
+                  hoverLines(`${l.label} σ=${sigma} (${split})`, [
+                    mode === 'epoch' ? `epoch ${q.epoch}` : q.checkpoint,
+                    ...hoverLine(cells[i], m.key, m.title),
+                  ]),
+                ),
+                colour,
+                {
+                  yaxis: m.axis,
+                  legendgroup: plotlyText(name),
+                  showlegend: mi === 0,
+                  line: { color: colour, width: 1.8, dash: dash(split) },
+                  marker: { color: colour, size: 6, symbol: SYMBOLS[si % SYMBOLS.length] },
+                },
+              ),
+              mode: 'lines+markers',
+            }),
+          );
+        }),
+      ),
+    );
+    xLayout =
+      mode === 'epoch'
+        ? { ...axis(theme, 'epoch'), type: 'linear', showgrid: true }
+        : layerAxis(theme, x as string[], 'checkpoint');
     if (mode !== 'epoch') xCategories = x as string[];
   }
   if (data.length === 0) return null;
   const layout = baseLayout(theme, xCategories ? heightWithLabels(560, xCategories, theme) : 640);
   layout.xaxis = { ...xLayout, anchor: 'y3' };
-  const domains: [number, number][] = [[0.70, 1], [0.36, 0.64], [0, 0.30]];
+  const domains: [number, number][] = [
+    [0.7, 1],
+    [0.36, 0.64],
+    [0, 0.3],
+  ];
   METRICS.forEach((m, i) => {
-    layout[i === 0 ? 'yaxis' : `yaxis${i + 1}`] = { ...axis(theme, m.title), domain: domains[i], rangemode: 'tozero', anchor: 'x' };
+    layout[i === 0 ? 'yaxis' : `yaxis${i + 1}`] = {
+      ...axis(theme, m.title),
+      domain: domains[i],
+      rangemode: 'tozero',
+      anchor: 'x',
+    };
   });
   layout.legend = {
-    orientation: 'v', x: 1.02, xanchor: 'left', y: 1, yanchor: 'top', font: tickFont(theme), bgcolor: 'rgba(0,0,0,0)',
+    orientation: 'v',
+    x: 1.02,
+    xanchor: 'left',
+    y: 1,
+    yanchor: 'top',
+    font: tickFont(theme),
+    bgcolor: 'rgba(0,0,0,0)',
     title: { text: 'click to hide', font: { ...tickFont(theme), color: theme.mutedForeground } },
   };
   return { data, layout };
@@ -571,7 +798,10 @@ export function summaryChart(result: AnalysisResult, theme: ChartTheme): PlotFig
   const sum = result.analyses.summary;
   if (!sum || sum.perLayer.length === 0) return null;
   const byTensor = new Map(sum.perLayer.map((l) => [l.tensor, l]));
-  const layers = depthOrder(sum.perLayer.map((l) => l.tensor), result.layers);
+  const layers = depthOrder(
+    sum.perLayer.map((l) => l.tensor),
+    result.layers,
+  );
   const rows = layers.map((l) => byTensor.get(l.tensor)!);
   const x = uniqueLabels(layers.map((l) => l.label));
   const c = palette(theme);
@@ -580,13 +810,42 @@ export function summaryChart(result: AnalysisResult, theme: ChartTheme): PlotFig
   const sparsity = rows.map((r, i) => (na[i] ? null : finite(r.sparsity)));
   const dead = rows.map((r, i) => (na[i] ? null : finite(r.deadChannels)));
   const bar = (name: string, y: (number | null)[], hover: string[], colour: string, yaxis: string): Trace => ({
-    type: 'bar', name: plotlyText(name), x, y, yaxis, hovertext: hover, hovertemplate: '%{hovertext}<extra></extra>',
+    type: 'bar',
+    name: plotlyText(name),
+    x,
+    y,
+    yaxis,
+    hovertext: hover,
+    hovertemplate: '%{hovertext}<extra></extra>',
     marker: { color: colour, line: { width: 0 } },
   });
   const pct = (v: number | null) => (v === null ? 'n/a' : `${Number((v * 100).toPrecision(4))}%`);
   const data: Trace[] = [
-    bar('sparsity', sparsity, layers.map((l, i) => hoverLines(l.label, [na[i] ? `sparsity: not applicable — ${na[i]}` : `sparsity: ${pct(sparsity[i])}`, `mean: ${short(finite(rows[i].mean))}, std: ${short(finite(rows[i].std))}`])), c[0], 'y'),
-    bar('dead channels', dead, layers.map((l, i) => hoverLines(l.label, [na[i] ? 'dead channels: not applicable (signed layer)' : `dead channels: ${short(dead[i])} of ${short(finite(rows[i].channels))}`])), c[1], 'y2'),
+    bar(
+      'sparsity',
+      sparsity,
+      layers.map((l, i) =>
+        hoverLines(l.label, [
+          na[i] ? `sparsity: not applicable — ${na[i]}` : `sparsity: ${pct(sparsity[i])}`,
+          `mean: ${short(finite(rows[i].mean))}, std: ${short(finite(rows[i].std))}`,
+        ]),
+      ),
+      c[0],
+      'y',
+    ),
+    bar(
+      'dead channels',
+      dead,
+      layers.map((l, i) =>
+        hoverLines(l.label, [
+          na[i]
+            ? 'dead channels: not applicable (signed layer)'
+            : `dead channels: ${short(dead[i])} of ${short(finite(rows[i].channels))}`,
+        ]),
+      ),
+      c[1],
+      'y2',
+    ),
   ];
   const layout = baseLayout(theme, heightWithLabels(300, x, theme));
   layout.xaxis = { ...layerAxis(theme, x), anchor: 'y2' };
@@ -594,7 +853,10 @@ export function summaryChart(result: AnalysisResult, theme: ChartTheme): PlotFig
   // whole channels: a small maximum would give fractional (and, rounded, repeated) ticks
   const maxDead = Math.max(0, ...dead.map((v) => v ?? 0));
   layout.yaxis2 = {
-    ...axis(theme, 'dead channels'), domain: [0, 0.44], tickformat: ',d', anchor: 'x',
+    ...axis(theme, 'dead channels'),
+    domain: [0, 0.44],
+    tickformat: ',d',
+    anchor: 'x',
     ...(maxDead < 5 ? { range: [0, 5], dtick: 1 } : { rangemode: 'tozero' }),
   };
   // a few layers: keep the bars narrow rather than spanning the plot

@@ -32,7 +32,8 @@ export interface Figure {
 
 export const LABEL_MAX = 40;
 export const BAR_HEIGHT = 22;
-const MARGIN_T = 8, MARGIN_B = 44;
+const MARGIN_T = 8,
+  MARGIN_B = 44;
 
 /**
  * One bar label per layer: the PyTorch module path when the exporter recorded one (short, and what the user wrote),
@@ -98,10 +99,17 @@ export function paramChart(summary: ModelSummary, theme: ChartTheme): Figure {
     },
   };
   if (layers.length === 0) {
-    layout.annotations = [{
-      text: 'No layer has parameters', showarrow: false, xref: 'paper', yref: 'paper', x: 0.5, y: 0.5,
-      font: { ...font, color: theme.mutedForeground },
-    }];
+    layout.annotations = [
+      {
+        text: 'No layer has parameters',
+        showarrow: false,
+        xref: 'paper',
+        yref: 'paper',
+        x: 0.5,
+        y: 0.5,
+        font: { ...font, color: theme.mutedForeground },
+      },
+    ];
     layout.xaxis = { ...(layout.xaxis as object), visible: false };
     layout.yaxis = { ...(layout.yaxis as object), visible: false };
     return { data: [], layout };

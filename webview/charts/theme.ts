@@ -66,7 +66,8 @@ export function themeFromCssVars(cssVar: (name: string) => string, dark: boolean
     grid: v('--vscode-charts-lines', '--vscode-editorWidget-border', '--vscode-panel-border') ?? d.grid,
     fontFamily: v('--vscode-font-family') ?? d.fontFamily,
     fontSize: Number.isFinite(size) && size > 0 ? size : d.fontSize,
-    hoverBackground: v('--vscode-editorHoverWidget-background', '--vscode-editorWidget-background') ?? d.hoverBackground,
+    hoverBackground:
+      v('--vscode-editorHoverWidget-background', '--vscode-editorWidget-background') ?? d.hoverBackground,
     hoverForeground: v('--vscode-editorHoverWidget-foreground', '--vscode-editor-foreground') ?? d.hoverForeground,
     hoverBorder: v('--vscode-editorHoverWidget-border', '--vscode-editorWidget-border') ?? d.hoverBorder,
   };

@@ -4,7 +4,13 @@ import '@vscode-elements/elements/dist/vscode-badge/index.js';
 import '@vscode-elements/elements/dist/vscode-button/index.js';
 import '@vscode-elements/elements/dist/vscode-progress-ring/index.js';
 import {
-  assertNever, parseHostToWebview, type ErrorInfo, type HostToWebview, type InspectResult, type Progress, type WebviewToHost,
+  assertNever,
+  parseHostToWebview,
+  type ErrorInfo,
+  type HostToWebview,
+  type InspectResult,
+  type Progress,
+  type WebviewToHost,
 } from '../../src/shared/messages';
 import { formatEta } from '../../src/shared/duration';
 import type { LayerInfo } from '../../src/engine/onnx/layers';
@@ -12,7 +18,16 @@ import { paramChart } from '../charts/params';
 import { byId, documentModelPath } from '../dom';
 import { themeFromCssVars, type ChartTheme } from '../charts/theme';
 import { baseName, formatBytes, formatCount, formatShape } from '../format';
-import { cellText, COLUMN_KEYS, isColumnKey, matchesFilter, nextSort, sortLayers, type ColumnKey, type SortState } from './table';
+import {
+  cellText,
+  COLUMN_KEYS,
+  isColumnKey,
+  matchesFilter,
+  nextSort,
+  sortLayers,
+  type ColumnKey,
+  type SortState,
+} from './table';
 
 interface VsCodeApi {
   postMessage(message: WebviewToHost): void;
@@ -22,11 +37,18 @@ interface VsCodeApi {
 declare function acquireVsCodeApi(): VsCodeApi;
 
 interface PlotlyApi {
-  react(el: HTMLElement, data: unknown[], layout: Record<string, unknown>, config?: Record<string, unknown>): Promise<unknown>;
+  react(
+    el: HTMLElement,
+    data: unknown[],
+    layout: Record<string, unknown>,
+    config?: Record<string, unknown>,
+  ): Promise<unknown>;
   purge(el: HTMLElement): void;
   Plots: { resize(el: HTMLElement): void };
 }
-type PlotDiv = HTMLElement & { on?: (event: string, cb: (ev: { points?: { customdata?: unknown }[] }) => void) => void };
+type PlotDiv = HTMLElement & {
+  on?: (event: string, cb: (ev: { points?: { customdata?: unknown }[] }) => void) => void;
+};
 
 /** What survives a hidden panel: the last result or error, and the table's view settings. */
 interface ViewState {
@@ -40,7 +62,7 @@ interface ViewState {
 const vscode = acquireVsCodeApi();
 const $ = byId;
 const modelPath = documentModelPath();
-let state: ViewState = restoreState();
+const state: ViewState = restoreState();
 let current: InspectResult | null = null;
 
 function restoreState(): ViewState {
@@ -51,9 +73,17 @@ function restoreState(): ViewState {
   try {
     const m = s.last ? parseHostToWebview(s.last) : undefined;
     if (m && m.type !== 'progress') last = m;
-  } catch { /* stale or malformed state: start fresh */ }
+  } catch {
+    /* stale or malformed state: start fresh */
+  }
   const sort = s.sort && isColumnKey(s.sort.col) && (s.sort.dir === 'asc' || s.sort.dir === 'desc') ? s.sort : null;
-  return { v: 1, modelPath: modelPath || s.modelPath || '', last, sort, filter: typeof s.filter === 'string' ? s.filter : '' };
+  return {
+    v: 1,
+    modelPath: modelPath || s.modelPath || '',
+    last,
+    sort,
+    filter: typeof s.filter === 'string' ? s.filter : '',
+  };
 }
 
 function saveState(): void {
@@ -107,8 +137,20 @@ function showError(error: ErrorInfo): void {
 // ---- header -----------------------------------------------------------------------------------------------------
 
 const ELEM_TYPES: Record<number, string> = {
-  1: 'float32', 2: 'uint8', 3: 'int8', 4: 'uint16', 5: 'int16', 6: 'int32', 7: 'int64', 8: 'string', 9: 'bool',
-  10: 'float16', 11: 'float64', 12: 'uint32', 13: 'uint64', 16: 'bfloat16',
+  1: 'float32',
+  2: 'uint8',
+  3: 'int8',
+  4: 'uint16',
+  5: 'int16',
+  6: 'int32',
+  7: 'int64',
+  8: 'string',
+  9: 'bool',
+  10: 'float16',
+  11: 'float64',
+  12: 'uint32',
+  13: 'uint64',
+  16: 'bfloat16',
 };
 
 function el<K extends keyof HTMLElementTagNameMap>(tag: K, text?: string, cls?: string): HTMLElementTagNameMap[K] {
@@ -227,7 +269,12 @@ function sortBy(col: ColumnKey): void {
 function highlightRow(name: string): void {
   const tr = rowsByName.get(name);
   if (!tr) return;
-  if (tr.hidden) { state.filter = ''; ($('filter') as HTMLInputElement).value = ''; saveState(); applyFilter(); }
+  if (tr.hidden) {
+    state.filter = '';
+    ($('filter') as HTMLInputElement).value = '';
+    saveState();
+    applyFilter();
+  }
   for (const r of Array.from(document.querySelectorAll('tr.layer-row.highlight'))) r.classList.remove('highlight');
   tr.classList.add('highlight');
   tr.scrollIntoView({ block: 'center', behavior: 'smooth' });
@@ -242,7 +289,8 @@ function plotly(): PlotlyApi | null {
 function readTheme(): ChartTheme {
   const cs = getComputedStyle(document.documentElement);
   const cl = document.body.classList;
-  const dark = cl.contains('vscode-dark') || (cl.contains('vscode-high-contrast') && !cl.contains('vscode-high-contrast-light'));
+  const dark =
+    cl.contains('vscode-dark') || (cl.contains('vscode-high-contrast') && !cl.contains('vscode-high-contrast-light'));
   return themeFromCssVars((n) => cs.getPropertyValue(n), dark);
 }
 
@@ -251,14 +299,20 @@ function renderChart(r: InspectResult): void {
   const div = $('param-chart') as PlotDiv;
   const P = plotly();
   const withParams = r.summary.layers.filter((l) => l.params > 0).length;
-  $('chart-note').textContent = withParams < r.summary.layers.length ? `${withParams} of ${r.summary.layers.length} layers have parameters` : '';
+  $('chart-note').textContent =
+    withParams < r.summary.layers.length ? `${withParams} of ${r.summary.layers.length} layers have parameters` : '';
   if (!P) {
     div.textContent = 'The chart library did not load.';
     console.error('RepLens: plotly.min.js did not load');
     return;
   }
   const fig = paramChart(r.summary, readTheme());
-  void P.react(div, fig.data, fig.layout, { displayModeBar: false, responsive: true, displaylogo: false, scrollZoom: false }).then(() => {
+  void P.react(div, fig.data, fig.layout, {
+    displayModeBar: false,
+    responsive: true,
+    displaylogo: false,
+    scrollZoom: false,
+  }).then(() => {
     if (!chartBound && div.on) {
       chartBound = true;
       div.on('plotly_click', (ev) => {
@@ -297,7 +351,10 @@ function handle(msg: HostToWebview, persist: boolean): void {
   switch (msg.type) {
     case 'inspect':
       showResult(msg.result);
-      if (persist) { state.last = msg; saveState(); }
+      if (persist) {
+        state.last = msg;
+        saveState();
+      }
       return;
     case 'progress':
       showProgress(msg.progress);
@@ -305,7 +362,10 @@ function handle(msg: HostToWebview, persist: boolean): void {
     case 'error':
       current = null;
       showError(msg.error);
-      if (persist) { state.last = msg; saveState(); }
+      if (persist) {
+        state.last = msg;
+        saveState();
+      }
       return;
     default:
       assertNever(msg);
@@ -344,7 +404,10 @@ for (const th of Array.from(document.querySelectorAll<HTMLTableCellElement>('#la
   if (!isColumnKey(col)) continue;
   th.addEventListener('click', () => sortBy(col));
   th.addEventListener('keydown', (ev) => {
-    if (ev.key === 'Enter' || ev.key === ' ') { ev.preventDefault(); sortBy(col); }
+    if (ev.key === 'Enter' || ev.key === ' ') {
+      ev.preventDefault();
+      sortBy(col);
+    }
   });
 }
 

@@ -7,7 +7,10 @@ export type ColumnKey = 'index' | 'name' | 'op' | 'module' | 'output' | 'shape' 
 export const COLUMN_KEYS: readonly ColumnKey[] = ['index', 'name', 'op', 'module', 'shape', 'params', 'output'];
 export const NUMERIC_COLUMNS: ReadonlySet<ColumnKey> = new Set(['index', 'params']);
 
-export interface SortState { col: ColumnKey; dir: 'asc' | 'desc' }
+export interface SortState {
+  col: ColumnKey;
+  dir: 'asc' | 'desc';
+}
 
 export function isColumnKey(x: unknown): x is ColumnKey {
   return typeof x === 'string' && (COLUMN_KEYS as readonly string[]).includes(x);
@@ -16,13 +19,20 @@ export function isColumnKey(x: unknown): x is ColumnKey {
 /** The text of one cell. The module column shows "(root)" for the root module and nothing when the name has no scope. */
 export function cellText(l: LayerInfo, col: ColumnKey): string {
   switch (col) {
-    case 'index': return String(l.index);
-    case 'name': return l.name;
-    case 'op': return l.domain && l.domain !== 'ai.onnx' ? `${l.domain}:${l.op}` : l.op;
-    case 'module': return l.module === null ? '' : l.module === '' ? '(root)' : l.module;
-    case 'output': return l.output;
-    case 'shape': return formatShape(l.shape);
-    case 'params': return formatCount(l.params);
+    case 'index':
+      return String(l.index);
+    case 'name':
+      return l.name;
+    case 'op':
+      return l.domain && l.domain !== 'ai.onnx' ? `${l.domain}:${l.op}` : l.op;
+    case 'module':
+      return l.module === null ? '' : l.module === '' ? '(root)' : l.module;
+    case 'output':
+      return l.output;
+    case 'shape':
+      return formatShape(l.shape);
+    case 'params':
+      return formatCount(l.params);
   }
 }
 
@@ -36,13 +46,17 @@ const collator = new Intl.Collator('en', { numeric: true, sensitivity: 'base' })
 
 function compare(a: LayerInfo, b: LayerInfo, col: ColumnKey): number {
   switch (col) {
-    case 'index': return a.index - b.index;
-    case 'params': return a.params - b.params;
-    case 'shape': return shapeSize(a) - shapeSize(b) || collator.compare(formatShape(a.shape), formatShape(b.shape));
+    case 'index':
+      return a.index - b.index;
+    case 'params':
+      return a.params - b.params;
+    case 'shape':
+      return shapeSize(a) - shapeSize(b) || collator.compare(formatShape(a.shape), formatShape(b.shape));
     case 'module':
       // layers without a module path sort last in either direction (handled by the caller)
       return collator.compare(a.module ?? '', b.module ?? '');
-    default: return collator.compare(cellText(a, col), cellText(b, col));
+    default:
+      return collator.compare(cellText(a, col), cellText(b, col));
   }
 }
 

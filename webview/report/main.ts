@@ -6,7 +6,12 @@ import { reportCharts } from '../views/registry';
 import { OVERVIEW_COLUMNS, REPORT_THEMES, compareSort, type OverviewKey } from './overview';
 
 interface PlotlyApi {
-  react(el: HTMLElement, data: unknown[], layout: Record<string, unknown>, config?: Record<string, unknown>): Promise<unknown>;
+  react(
+    el: HTMLElement,
+    data: unknown[],
+    layout: Record<string, unknown>,
+    config?: Record<string, unknown>,
+  ): Promise<unknown>;
   Plots: { resize(el: HTMLElement): void };
 }
 type Mode = 'light' | 'dark';
@@ -59,7 +64,9 @@ function setMode(result: AnalysisResult, mode: Mode): Promise<unknown> {
     button.setAttribute('aria-pressed', String(mode === 'dark'));
   }
   root.dataset.rendered = 'pending';
-  return renderCharts(result, mode).then(() => { root.dataset.rendered = mode; });
+  return renderCharts(result, mode).then(() => {
+    root.dataset.rendered = mode;
+  });
 }
 
 // ---- the overview table -----------------------------------------------------------------------------------------
@@ -68,7 +75,7 @@ function setupTable(): void {
   const table = document.getElementById('overview-table') as HTMLTableElement | null;
   if (!table) return;
   const body = table.tBodies[0];
-  const numeric = new Map(OVERVIEW_COLUMNS.map((c) => [c.key as string, c.numeric]));
+  const numeric = new Map(OVERVIEW_COLUMNS.map((c) => [c.key, c.numeric]));
   const key = (td: Element | undefined, num: boolean): number | string | null => {
     const s = td?.getAttribute('data-sort') ?? '';
     if (s === '') return null;
@@ -78,23 +85,33 @@ function setupTable(): void {
   const apply = (col: OverviewKey) => {
     const num = numeric.get(col) ?? false;
     // first click: numbers largest first, text A→Z; again: reversed
-    const dir: 'asc' | 'desc' = sort && sort.col === col ? (sort.dir === 'asc' ? 'desc' : 'asc') : num && col !== 'index' ? 'desc' : 'asc';
+    const dir: 'asc' | 'desc' =
+      sort && sort.col === col ? (sort.dir === 'asc' ? 'desc' : 'asc') : num && col !== 'index' ? 'desc' : 'asc';
     sort = { col, dir };
     const idx = OVERVIEW_COLUMNS.findIndex((c) => c.key === col);
     const depth = OVERVIEW_COLUMNS.findIndex((c) => c.key === 'index');
     const rows = Array.from(body.rows);
-    rows.sort((a, b) => compareSort(key(a.cells[idx], num), key(b.cells[idx], num), dir)
-      || compareSort(key(a.cells[depth], true), key(b.cells[depth], true), 'asc'));
+    rows.sort(
+      (a, b) =>
+        compareSort(key(a.cells[idx], num), key(b.cells[idx], num), dir) ||
+        compareSort(key(a.cells[depth], true), key(b.cells[depth], true), 'asc'),
+    );
     body.append(...rows);
     table.querySelectorAll('thead th').forEach((th) => {
-      th.setAttribute('aria-sort', th.getAttribute('data-col') === col ? (dir === 'asc' ? 'ascending' : 'descending') : 'none');
+      th.setAttribute(
+        'aria-sort',
+        th.getAttribute('data-col') === col ? (dir === 'asc' ? 'ascending' : 'descending') : 'none',
+      );
     });
   };
   table.querySelectorAll<HTMLElement>('thead th[data-col]').forEach((th) => {
     const col = th.dataset.col as OverviewKey;
     th.addEventListener('click', () => apply(col));
     th.addEventListener('keydown', (e) => {
-      if (e.key === 'Enter' || e.key === ' ') { e.preventDefault(); apply(col); }
+      if (e.key === 'Enter' || e.key === ' ') {
+        e.preventDefault();
+        apply(col);
+      }
     });
   });
 }

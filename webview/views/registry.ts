@@ -26,19 +26,28 @@ const views = (): AnalysisView[] => VIEW_ORDER.map((id) => VIEWS[id] as Analysis
 
 /** Between-model charts (any view's) go to one section and one tab. */
 const COMPARE_SECTION: ViewSection = {
-  key: 'compare', title: 'Between models', order: 40,
-  note: (r) => `Rows: layers of ${r.model.name}; columns: layers of ${r.compare?.name ?? 'the compared model'} (same samples).`,
+  key: 'compare',
+  title: 'Between models',
+  order: 40,
+  note: (r) =>
+    `Rows: layers of ${r.model.name}; columns: layers of ${r.compare?.name ?? 'the compared model'} (same samples).`,
 };
 
 /** Every report section, in report order. */
-export const REPORT_SECTIONS: readonly ViewSection[] = [...views().flatMap((v) => v.sections), COMPARE_SECTION].sort((a, b) => a.order - b.order);
+export const REPORT_SECTIONS: readonly ViewSection[] = [...views().flatMap((v) => v.sections), COMPARE_SECTION].sort(
+  (a, b) => a.order - b.order,
+);
 
 /** Every chart the result has, in report order (by section, then view order). */
 export function reportCharts(result: AnalysisResult, theme: ChartTheme): ViewChart[] {
   const order = new Map(REPORT_SECTIONS.map((s, i) => [s.key, i]));
-  const out = views().flatMap((v) => v.charts(result, theme).map(({ section, chart }) => ({
-    ...chart, section, tab: section === 'compare' ? 'compare' : v.tab === 'layers' ? 'layers' : v.tab.id,
-  })));
+  const out = views().flatMap((v) =>
+    v.charts(result, theme).map(({ section, chart }) => ({
+      ...chart,
+      section,
+      tab: section === 'compare' ? 'compare' : v.tab === 'layers' ? 'layers' : v.tab.id,
+    })),
+  );
   // Array.prototype.sort is stable: within a section, view order is kept.
   return out.sort((a, b) => (order.get(a.section) ?? Infinity) - (order.get(b.section) ?? Infinity));
 }
@@ -55,32 +64,88 @@ export interface PanelTab {
 /** The panel's tabs in order: the layer table first, each view's own tab, Compare for two models. */
 export const PANEL_TABS: readonly PanelTab[] = [
   { id: 'layers', title: 'Layers', table: true, has: () => true, order: 0 },
-  ...views().flatMap((v) => (v.tab === 'layers' ? [] : [{ id: v.tab.id, title: v.tab.title, order: v.tab.order, has: (r: AnalysisResult) => !!r.analyses[v.id] }])),
+  ...views().flatMap((v) =>
+    v.tab === 'layers'
+      ? []
+      : [{ id: v.tab.id, title: v.tab.title, order: v.tab.order, has: (r: AnalysisResult) => !!r.analyses[v.id] }],
+  ),
   { id: 'compare', title: 'Compare', has: (r: AnalysisResult) => !!r.compare, order: COMPARE_SECTION.order },
-].sort((a, b) => a.order - b.order).map(({ order: _order, ...tab }) => tab);
+]
+  .sort((a, b) => a.order - b.order)
+  .map(({ order: _order, ...tab }) => tab);
 
 // ---- the layer table ---------------------------------------------------------------------------------------------
 
 const CORE_COLUMNS: readonly ViewColumn[] = [
-  { key: 'index', label: '#', numeric: true, title: 'Position in the graph (depth order)', cell: (r, t) => { const l = ref(r, t); return { text: String(l.index), sort: l.index }; } },
-  { key: 'label', label: 'Layer', numeric: false, title: 'PyTorch module path when known, else the node name', cell: (r, t) => { const s = ref(r, t).label || t; return { text: s, sort: s.toLowerCase() }; } },
-  { key: 'op', label: 'Op', numeric: false, title: 'ONNX op type of the producing node', cell: (r, t) => { const l = ref(r, t); return { text: l.op, sort: l.op.toLowerCase() }; } },
-  { key: 'shape', label: 'Shape', numeric: false, title: 'Activation shape of one sample', cell: (r, t) => { const l = ref(r, t); return { text: formatShape(l.shape), sort: l.shape.reduce((p, d) => p * d, 1) }; } },
-  { key: 'params', label: 'Params', numeric: true, title: 'Parameters of the producing node', cell: (r, t) => { const l = ref(r, t); return { text: formatCount(l.params), sort: l.params }; } },
+  {
+    key: 'index',
+    label: '#',
+    numeric: true,
+    title: 'Position in the graph (depth order)',
+    cell: (r, t) => {
+      const l = ref(r, t);
+      return { text: String(l.index), sort: l.index };
+    },
+  },
+  {
+    key: 'label',
+    label: 'Layer',
+    numeric: false,
+    title: 'PyTorch module path when known, else the node name',
+    cell: (r, t) => {
+      const s = ref(r, t).label || t;
+      return { text: s, sort: s.toLowerCase() };
+    },
+  },
+  {
+    key: 'op',
+    label: 'Op',
+    numeric: false,
+    title: 'ONNX op type of the producing node',
+    cell: (r, t) => {
+      const l = ref(r, t);
+      return { text: l.op, sort: l.op.toLowerCase() };
+    },
+  },
+  {
+    key: 'shape',
+    label: 'Shape',
+    numeric: false,
+    title: 'Activation shape of one sample',
+    cell: (r, t) => {
+      const l = ref(r, t);
+      return { text: formatShape(l.shape), sort: l.shape.reduce((p, d) => p * d, 1) };
+    },
+  },
+  {
+    key: 'params',
+    label: 'Params',
+    numeric: true,
+    title: 'Parameters of the producing node',
+    cell: (r, t) => {
+      const l = ref(r, t);
+      return { text: formatCount(l.params), sort: l.params };
+    },
+  },
 ];
 const ref = (r: AnalysisResult, t: string) => r.layers.find((l) => l.tensor === t)!;
 
 /** The layer table's columns: the layer's own, then each view's. */
 export const OVERVIEW_COLUMNS: readonly ViewColumn[] = [...CORE_COLUMNS, ...views().flatMap((v) => v.columns)];
 
-export interface OverviewRow { tensor: string; cells: Record<string, OverviewCell> }
+export interface OverviewRow {
+  tensor: string;
+  cells: Record<string, OverviewCell>;
+}
 
 /** One row per layer of the result, in depth order. */
 export function overviewRows(result: AnalysisResult): OverviewRow[] {
-  return [...result.layers].sort((x, y) => x.index - y.index).map((l) => ({
-    tensor: l.tensor,
-    cells: Object.fromEntries(OVERVIEW_COLUMNS.map((c) => [c.key, c.cell(result, l.tensor)])),
-  }));
+  return [...result.layers]
+    .sort((x, y) => x.index - y.index)
+    .map((l) => ({
+      tensor: l.tensor,
+      cells: Object.fromEntries(OVERVIEW_COLUMNS.map((c) => [c.key, c.cell(result, l.tensor)])),
+    }));
 }
 
 /** Sort keys compared for one direction; nulls always last, ties in depth order (the caller passes index). */
@@ -97,11 +162,16 @@ export const LENS_VALUES: readonly LensValue[] = views().flatMap((v) => v.lens);
 
 /** 'ID 11.2 · NNCS 0.83 · sel 0.41' for a layer of the result ('' when it has none). */
 export function lensText(result: AnalysisResult, tensor: string): string {
-  return LENS_VALUES.flatMap((x) => { const v = x.lens ? x.value(result, tensor) : null; return v === null ? [] : [x.lens!(v)]; }).join(' · ');
+  return LENS_VALUES.flatMap((x) => {
+    const v = x.lens ? x.value(result, tensor) : null;
+    return v === null ? [] : [x.lens!(v)];
+  }).join(' · ');
 }
 
 /** The panel table's sparkline columns (after the number columns), one per view that has a distribution. */
-export const SPARKLINES: readonly NonNullable<AnalysisView['sparkline']>[] = views().flatMap((v) => (v.sparkline ? [v.sparkline] : []));
+export const SPARKLINES: readonly NonNullable<AnalysisView['sparkline']>[] = views().flatMap((v) =>
+  v.sparkline ? [v.sparkline] : [],
+);
 
 /** Every view's CSV files (matrices), by file stem. */
 export function viewCsvs(result: AnalysisResult): { name: string; csv: string }[] {

@@ -8,13 +8,34 @@ const mean = (r: AnalysisResult, t: string) => num(r.analyses.selectivity?.perLa
 export const selectivityView: AnalysisView<'selectivity'> = {
   id: 'selectivity',
   tab: { id: 'selectivity', title: 'Selectivity', order: 50 },
-  sections: [{
-    key: 'selectivity', title: 'Class selectivity', order: 50,
-    note: () => 'Distribution of per-unit class selectivity in each layer (box: quartiles, whiskers: 1.5 IQR) and the layer mean.',
-  }],
-  charts: (r, theme) => { const f = selectivityChart(r, theme); return f ? [{ section: 'selectivity', chart: { id: 'selectivity', title: 'Selectivity per layer', figure: f } }] : []; },
-  columns: [{ key: 'selectivity', label: 'Selectivity', numeric: true, title: 'Mean per-unit class selectivity', cell: (r, t) => fixedCell(mean(r, t), 3) }],
-  sparkline: { label: 'Selectivity dist.', counts: (r, t) => r.analyses.selectivity?.perLayer.find((l) => l.tensor === t)?.histogram.counts ?? null },
+  sections: [
+    {
+      key: 'selectivity',
+      title: 'Class selectivity',
+      order: 50,
+      note: () =>
+        'Distribution of per-unit class selectivity in each layer (box: quartiles, whiskers: 1.5 IQR) and the layer mean.',
+    },
+  ],
+  charts: (r, theme) => {
+    const f = selectivityChart(r, theme);
+    return f
+      ? [{ section: 'selectivity', chart: { id: 'selectivity', title: 'Selectivity per layer', figure: f } }]
+      : [];
+  },
+  columns: [
+    {
+      key: 'selectivity',
+      label: 'Selectivity',
+      numeric: true,
+      title: 'Mean per-unit class selectivity',
+      cell: (r, t) => fixedCell(mean(r, t), 3),
+    },
+  ],
+  sparkline: {
+    label: 'Selectivity dist.',
+    counts: (r, t) => r.analyses.selectivity?.perLayer.find((l) => l.tensor === t)?.histogram.counts ?? null,
+  },
   lens: [{ label: 'selectivity', value: mean, lens: (v) => `sel ${v.toFixed(2)}`, hover: (v) => v.toFixed(2) }],
   csv: () => [],
 };

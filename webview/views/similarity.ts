@@ -8,21 +8,37 @@ import { layerLabel } from './labels';
 export const similarityView: AnalysisView<'similarity'> = {
   id: 'similarity',
   tab: { id: 'similarity', title: 'Similarity', order: 30 },
-  sections: [{ key: 'similarity', title: 'Layer similarity', order: 30, note: () => 'Layer × layer similarity in [0, 1]; grey cells are undefined. Hover a cell for the exact value.' }],
+  sections: [
+    {
+      key: 'similarity',
+      title: 'Layer similarity',
+      order: 30,
+      note: () => 'Layer × layer similarity in [0, 1]; grey cells are undefined. Hover a cell for the exact value.',
+    },
+  ],
   charts: (r, theme) => {
     if (!r.analyses.similarity) return [];
     return [
-      ...similarityHeatmaps(r, theme).filter((c) => c.id !== 'nnls').map((chart) => ({ section: 'similarity', chart })),
-      ...compareHeatmaps(r, theme).filter((c) => c.id !== 'compare-nnls').map((chart) => ({ section: 'compare', chart })),
+      ...similarityHeatmaps(r, theme)
+        .filter((c) => c.id !== 'nnls')
+        .map((chart) => ({ section: 'similarity', chart })),
+      ...compareHeatmaps(r, theme)
+        .filter((c) => c.id !== 'compare-nnls')
+        .map((chart) => ({ section: 'compare', chart })),
     ];
   },
   columns: [],
   lens: [],
   csv: (r) => {
-    const s = r.analyses.similarity, label = (t: string) => layerLabel(r, t);
+    const s = r.analyses.similarity,
+      label = (t: string) => layerLabel(r, t);
     const mats: [string, LayerMatrix | undefined][] = [
-      ['cka', s?.cka], ['svcca', s?.svcca], ['pwcca', s?.pwcca],
-      ['cka-between-models', s?.compare?.cka], ['svcca-between-models', s?.compare?.svcca], ['pwcca-between-models', s?.compare?.pwcca],
+      ['cka', s?.cka],
+      ['svcca', s?.svcca],
+      ['pwcca', s?.pwcca],
+      ['cka-between-models', s?.compare?.cka],
+      ['svcca-between-models', s?.compare?.svcca],
+      ['pwcca-between-models', s?.compare?.pwcca],
     ];
     return mats.filter(([, m]) => m && m.rows.length).map(([name, m]) => ({ name, csv: matrixCsv(m!, label) }));
   },

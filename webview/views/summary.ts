@@ -7,26 +7,65 @@ import { num, type AnalysisView } from './view';
 
 const row = (r: AnalysisResult, t: string) => r.analyses.summary?.perLayer.find((l) => l.tensor === t);
 /** Sparsity and dead channels mean something on ReLU-like layers only. */
-const applicable = (r: AnalysisResult, t: string) => { const m = row(r, t); return m && m.sparsityNotApplicable === undefined ? m : null; };
+const applicable = (r: AnalysisResult, t: string) => {
+  const m = row(r, t);
+  return m && m.sparsityNotApplicable === undefined ? m : null;
+};
 
 export const summaryView: AnalysisView<'summary'> = {
   id: 'summary',
   tab: 'layers',
-  sections: [{ key: 'summary', title: 'Activations', order: 70, note: () => 'Share of activations ≤ 0 and channels that never activate, per layer.' }],
-  charts: (r, theme) => { const f = summaryChart(r, theme); return f ? [{ section: 'summary', chart: { id: 'summary', title: 'Sparsity and dead channels', figure: f } }] : []; },
+  sections: [
+    {
+      key: 'summary',
+      title: 'Activations',
+      order: 70,
+      note: () => 'Share of activations ≤ 0 and channels that never activate, per layer.',
+    },
+  ],
+  charts: (r, theme) => {
+    const f = summaryChart(r, theme);
+    return f ? [{ section: 'summary', chart: { id: 'summary', title: 'Sparsity and dead channels', figure: f } }] : [];
+  },
   columns: [
     {
-      key: 'sparsity', label: 'Sparsity', numeric: true, title: 'Share of activations ≤ 0',
-      cell: (r, t) => { const v = num(applicable(r, t)?.sparsity); return { text: v === null ? '—' : `${(v * 100).toFixed(1)}%`, sort: v }; },
+      key: 'sparsity',
+      label: 'Sparsity',
+      numeric: true,
+      title: 'Share of activations ≤ 0',
+      cell: (r, t) => {
+        const v = num(applicable(r, t)?.sparsity);
+        return { text: v === null ? '—' : `${(v * 100).toFixed(1)}%`, sort: v };
+      },
     },
     {
-      key: 'dead', label: 'Dead ch.', numeric: true, title: 'Channels that are ≤ 0 for every sample',
+      key: 'dead',
+      label: 'Dead ch.',
+      numeric: true,
+      title: 'Channels that are ≤ 0 for every sample',
       cell: (r, t) => {
-        const m = applicable(r, t), dead = num(m?.deadChannels), channels = num(m?.channels);
-        return { text: dead === null ? '—' : channels !== null ? `${formatCount(dead)} / ${formatCount(channels)}` : formatCount(dead), sort: dead };
+        const m = applicable(r, t),
+          dead = num(m?.deadChannels),
+          channels = num(m?.channels);
+        return {
+          text:
+            dead === null
+              ? '—'
+              : channels !== null
+                ? `${formatCount(dead)} / ${formatCount(channels)}`
+                : formatCount(dead),
+          sort: dead,
+        };
       },
     },
   ],
-  lens: [{ label: 'sparsity', value: (r, t) => num(row(r, t)?.sparsity), lens: null, hover: (v) => `${(100 * v).toFixed(0)} %` }],
+  lens: [
+    {
+      label: 'sparsity',
+      value: (r, t) => num(row(r, t)?.sparsity),
+      lens: null,
+      hover: (v) => `${(100 * v).toFixed(0)} %`,
+    },
+  ],
   csv: () => [],
 };

@@ -23,7 +23,10 @@ export interface ViewSection {
 }
 
 /** A table cell: display text and sort key (number for numeric columns; null: no value, sorted last). */
-export interface OverviewCell { text: string; sort: number | string | null }
+export interface OverviewCell {
+  text: string;
+  sort: number | string | null;
+}
 
 /** A column of the layer table. `key` is the cell class (`col-<key>`) and the CSV column's name. */
 export interface ViewColumn {
@@ -64,4 +67,7 @@ export interface AnalysisView<Id extends AnalysisId = AnalysisId> {
 /** The number or null (NaN, missing). */
 export const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
 /** A numeric cell with `digits` decimals, '—' when there is no value. */
-export const fixedCell = (v: number | null, digits: number): OverviewCell => ({ text: v === null ? '—' : v.toFixed(digits), sort: v });
+export const fixedCell = (v: number | null, digits: number): OverviewCell => ({
+  text: v === null ? '—' : v.toFixed(digits),
+  sort: v,
+});

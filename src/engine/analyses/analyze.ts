@@ -15,7 +15,13 @@ import { ActivationStore } from '../capture/store';
 import { openDatasetFromJob } from '../capture/source';
 import type { Dataset } from '../data/dataset';
 import type { ProgressSink } from '../progress';
-import { ANALYSIS_IDS, ANALYSIS_SPECS, analyzeSettingsProblem, type AnalysisId, type AnalyzeSettings } from '../../shared/analyses';
+import {
+  ANALYSIS_IDS,
+  ANALYSIS_SPECS,
+  analyzeSettingsProblem,
+  type AnalysisId,
+  type AnalyzeSettings,
+} from '../../shared/analyses';
 import { RESULT_SCHEMA, type AnalysisResult, type AnalysisValues } from '../../shared/result';
 import { SummaryAccumulator } from './summary';
 import { readCache, writeCache, cacheKey } from './cache';
@@ -50,8 +56,14 @@ function skippedNote(d: Dataset, what: string, notes: string[], log: (line: stri
   const s = d.skipped ?? [];
   if (!s.length) return;
   for (const k of s) log(`skipped ${k.file}: ${k.reason}`);
-  const named = s.slice(0, 20).map((k) => k.reason).join('; ') + (s.length > 20 ? `; and ${s.length - 20} more (each in the log)` : '');
-  notes.push(`${s.length} unreadable image${s.length === 1 ? '' : 's'}${what} skipped (dataset.skipUnreadable), the run uses the others: ${named}`);
+  const named =
+    s
+      .slice(0, 20)
+      .map((k) => k.reason)
+      .join('; ') + (s.length > 20 ? `; and ${s.length - 20} more (each in the log)` : '');
+  notes.push(
+    `${s.length} unreadable image${s.length === 1 ? '' : 's'}${what} skipped (dataset.skipUnreadable), the run uses the others: ${named}`,
+  );
 }
 
 /** Runs the requested analyses and returns the result document. */
@@ -65,25 +77,53 @@ export async function analyze(o: AnalyzeOptions, pool: SessionPool): Promise<Ana
   const needs = (f: (id: AnalysisId) => boolean) => selected.some(f);
   const m0 = await loadModel(o.modelPath, { externalData: false });
   const inputInfo = valueInfoOf(feedInputs(m0.proto.graph!)[0]);
-  const inputShape = (inputInfo?.shape ?? null) as Dim[] | null;
-  const ds: Dataset = await openDatasetFromJob({ data: o.data, configPath: o.configPath, configRoot: o.configRoot, memoryBudgetMB: o.memoryBudgetMB }, inputShape, log, inputInfo?.elemType);
+  const inputShape = inputInfo?.shape ?? null;
+  const ds: Dataset = await openDatasetFromJob(
+    { data: o.data, configPath: o.configPath, configRoot: o.configRoot, memoryBudgetMB: o.memoryBudgetMB },
+    inputShape,
+    log,
+    inputInfo?.elemType,
+  );
   let dsB: Dataset | null = null;
-  let store: ActivationStore | null = null, storeCmp: ActivationStore | null = null;
+  let store: ActivationStore | null = null,
+    storeCmp: ActivationStore | null = null;
   try {
     const notes: string[] = [];
-    const main = await prepareModel(o.modelPath, o.layers, ds.sampleShape, pool, { memoryBudgetMB: o.memoryBudgetMB, signal: o.signal });
+    const main = await prepareModel(o.modelPath, o.layers, ds.sampleShape, pool, {
+      memoryBudgetMB: o.memoryBudgetMB,
+      signal: o.signal,
+    });
     if (o.compare && o.compareData) {
       const mB = await loadModel(o.compare, { externalData: false });
       const infoB = valueInfoOf(feedInputs(mB.proto.graph!)[0]);
-      dsB = await openDatasetFromJob({ data: o.compareData, configRoot: o.configRoot, memoryBudgetMB: o.memoryBudgetMB }, (infoB?.shape ?? null) as Dim[] | null, log, infoB?.elemType);
+      dsB = await openDatasetFromJob(
+        { data: o.compareData, configRoot: o.configRoot, memoryBudgetMB: o.memoryBudgetMB },
+        infoB?.shape ?? null,
+        log,
+        infoB?.elemType,
+      );
     }
-    let cmp = o.compare ? await prepareModel(o.compare, o.compareLayers ?? o.layers, (dsB ?? ds).sampleShape, pool, { memoryBudgetMB: o.memoryBudgetMB, signal: o.signal }) : null;
-    for (const note of [main.batchNote, cmp?.batchNote]) if (note) { notes.push(note); log(note); }
+    let cmp = o.compare
+      ? await prepareModel(o.compare, o.compareLayers ?? o.layers, (dsB ?? ds).sampleShape, pool, {
+          memoryBudgetMB: o.memoryBudgetMB,
+          signal: o.signal,
+        })
+      : null;
+    for (const note of [main.batchNote, cmp?.batchNote])
+      if (note) {
+        notes.push(note);
+        log(note);
+      }
     const order = dsB ? new SampleOrder(ds, dsB) : null;
     const seed = o.seed ?? 0;
     let n = Math.min(ds.length, o.samples ?? Math.min(ds.length, 15000));
-    if (o.samples !== undefined && o.samples > ds.length) notes.push(`--samples ${o.samples} asked, the dataset has ${ds.length}: using ${ds.length}`);
-    if (n < 4) throw new ReplensError('E_DATASET', `the dataset has ${ds.length} sample${ds.length === 1 ? '' : 's'}; the analyses need at least 4`);
+    if (o.samples !== undefined && o.samples > ds.length)
+      notes.push(`--samples ${o.samples} asked, the dataset has ${ds.length}: using ${ds.length}`);
+    if (n < 4)
+      throw new ReplensError(
+        'E_DATASET',
+        `the dataset has ${ds.length} sample${ds.length === 1 ? '' : 's'}; the analyses need at least 4`,
+      );
     // The batch size follows from the budget and the layers' sizes unless given; the stores get what is left after
     // the fixed memory, the analyses' working memory and a batch. The classes are seen only in the labels: the
     // plan assumes the dataset's class names or 10, and an analysis that needs more asks the stores to make room.
@@ -97,8 +137,13 @@ export async function analyze(o: AnalyzeOptions, pool: SessionPool): Promise<Ana
     const workingBytes = [...planned.values()].reduce((a, b) => Math.max(a, b), 0); // analyses run one at a time
     const mem = planMemory(budget, cmp ? [main.memory, cmp.memory] : [main.memory], o.batchSize, workingBytes);
     const batchSize = mem.batchSize;
-    if (mem.note) { notes.push(mem.note); log(mem.note); }
-    log(`memory: ${formatBytes(mem.fixedBytes)} fixed (analyses ${formatBytes(workingBytes)}), ${formatBytes(mem.batchBytes)} per batch of ${batchSize}, ${formatBytes(mem.storeBytes)} for stored activations (budget ${formatBytes(budget)})`);
+    if (mem.note) {
+      notes.push(mem.note);
+      log(mem.note);
+    }
+    log(
+      `memory: ${formatBytes(mem.fixedBytes)} fixed (analyses ${formatBytes(workingBytes)}), ${formatBytes(mem.batchBytes)} per batch of ${batchSize}, ${formatBytes(mem.storeBytes)} for stored activations (budget ${formatBytes(budget)})`,
+    );
 
     // ---- capture: one pass, the sinks fed batch by batch, the rest stored ----
     const needStore = needs((id) => !!ANALYSIS_SPECS[id].needs.store);
@@ -117,7 +162,12 @@ export async function analyze(o: AnalyzeOptions, pool: SessionPool): Promise<Ana
     let captured = 0;
     const tCapture = Date.now();
     const mainBatches = ds.batches(batchSize, { signal: o.signal, end: n });
-    for await (const b of runCapture(main.plan, pool, order ? tapBatches(mainBatches, (x) => order.record(x)) : mainBatches, { signal: o.signal, total: n, onProgress: o.onProgress, what: main.ref.name })) {
+    for await (const b of runCapture(
+      main.plan,
+      pool,
+      order ? tapBatches(mainBatches, (x) => order.record(x)) : mainBatches,
+      { signal: o.signal, total: n, onProgress: o.onProgress, what: main.ref.name },
+    )) {
       for (const l of main.layers) {
         const v = b.values.get(l.tensor)!;
         summaries.get(l.tensor)!.add(v.data, v.dims);
@@ -138,13 +188,25 @@ export async function analyze(o: AnalyzeOptions, pool: SessionPool): Promise<Ana
       notes.push(`comparison skipped: --compare-data has ${dsB.length} samples, the run uses ${n}`);
       cmp = null;
     }
-    if (cmp && order?.kind === 'none') notes.push('the sample order of --compare-data could not be verified (different input shapes or no pixel mapping, and no labels)');
+    if (cmp && order?.kind === 'none')
+      notes.push(
+        'the sample order of --compare-data could not be verified (different input shapes or no pixel mapping, and no labels)',
+      );
     const healthB = new Map((cmp?.layers ?? []).map((l) => [l.tensor, new DegeneracyCheck()]));
     if (cmp) {
       const batchesB = (dsB ?? ds).batches(batchSize, { signal: o.signal, end: n });
       try {
-        for await (const b of runCapture(cmp.plan, pool, order ? tapBatches(batchesB, (x) => order.check(x)) : batchesB, { signal: o.signal, total: n, onProgress: o.onProgress, what: cmp.ref.name })) {
-          for (const l of cmp.layers) { const v = b.values.get(l.tensor)!; healthB.get(l.tensor)!.add(v.data, b.count); storeCmp?.append(l.tensor, v.data, b.count, v.dims.slice(1)); }
+        for await (const b of runCapture(
+          cmp.plan,
+          pool,
+          order ? tapBatches(batchesB, (x) => order.check(x)) : batchesB,
+          { signal: o.signal, total: n, onProgress: o.onProgress, what: cmp.ref.name },
+        )) {
+          for (const l of cmp.layers) {
+            const v = b.values.get(l.tensor)!;
+            healthB.get(l.tensor)!.add(v.data, b.count);
+            storeCmp?.append(l.tensor, v.data, b.count, v.dims.slice(1));
+          }
         }
       } catch (e) {
         // Different samples: the single-model analyses still run; the comparison is dropped with the reason.
@@ -155,7 +217,10 @@ export async function analyze(o: AnalyzeOptions, pool: SessionPool): Promise<Ana
       }
     }
     if (dsB) skippedNote(dsB, ' of --compare-data', notes, log);
-    if (!cmp && storeCmp) { storeCmp.dispose(); storeCmp = null; }
+    if (!cmp && storeCmp) {
+      storeCmp.dispose();
+      storeCmp = null;
+    }
     // Every session of the analysed models (the batch check, shape inference, the capture: onnxruntime's arena keeps
     // a batch's worth) gives its memory back before the analyses run.
     for (const m of cmp ? [main, cmp] : [main]) await pool.evict(`${m.ref.path}#${m.ref.sha256}`);
@@ -165,8 +230,24 @@ export async function analyze(o: AnalyzeOptions, pool: SessionPool): Promise<Ana
       createdAt: new Date().toISOString(),
       tool: { name: 'replens', version: VERSION },
       model: main.ref,
-      ...(cmp ? { compare: { ...cmp.ref, layers: cmp.layers, ...(dsB && order ? { dataset: { identity: dsB.identity, description: dsB.description, orderCheck: order.kind } } : {}) } } : {}),
-      dataset: { identity: ds.identity, description: ds.description, samples: n, hasLabels: !!labels, ...(ds.classNames ? { classNames: ds.classNames } : {}) },
+      ...(cmp
+        ? {
+            compare: {
+              ...cmp.ref,
+              layers: cmp.layers,
+              ...(dsB && order
+                ? { dataset: { identity: dsB.identity, description: dsB.description, orderCheck: order.kind } }
+                : {}),
+            },
+          }
+        : {}),
+      dataset: {
+        identity: ds.identity,
+        description: ds.description,
+        samples: n,
+        hasLabels: !!labels,
+        ...(ds.classNames ? { classNames: ds.classNames } : {}),
+      },
       settings: { analyses: [...new Set(o.analyses)], samples: n, seed, batchSize },
       layers: main.layers,
       modules: main.modules,
@@ -176,29 +257,75 @@ export async function analyze(o: AnalyzeOptions, pool: SessionPool): Promise<Ana
       complete: false,
     };
     // Degenerate layers (degenerate.ts): skipped metric by metric with a note, never the end of the run.
-    const reasons = (h: Map<string, DegeneracyCheck>) => new Map([...h].flatMap(([t, c]) => { const r = c.reason(); return r ? [[t, r] as const] : []; }));
+    const reasons = (h: Map<string, DegeneracyCheck>) =>
+      new Map(
+        [...h].flatMap(([t, c]) => {
+          const r = c.reason();
+          return r ? [[t, r] as const] : [];
+        }),
+      );
     const compared = cmp;
     const ctx: AnalysisContext = {
-      settings: o, model: main, compare: compared, dataset: ds, compareDataset: compared ? dsB : null, samples: n, seed, batchSize, labels, classes,
-      store, compareStore: storeCmp, pool, signal: o.signal, onProgress: o.onProgress, log,
+      settings: o,
+      model: main,
+      compare: compared,
+      dataset: ds,
+      compareDataset: compared ? dsB : null,
+      samples: n,
+      seed,
+      batchSize,
+      labels,
+      classes,
+      store,
+      compareStore: storeCmp,
+      pool,
+      signal: o.signal,
+      onProgress: o.onProgress,
+      log,
       stats: (t) => summaries.get(t)!.result(),
       degenerate: (of) => reasons(of === 'model' ? health : healthB),
-      nonFinite: (t) => { const h = health.get(t)!; return h.hasNonFinite ? h.reason() : null; },
+      nonFinite: (t) => {
+        const h = health.get(t)!;
+        return h.hasNonFinite ? h.reason() : null;
+      },
       plannedBytes: (id) => planned.get(id) ?? 0,
       makeRoom: (bytes) => {
         const share = storeCmp ? 2 : 1;
         for (const st of [store, storeCmp]) st?.shrinkTo(Math.max(st.budgetBytes / 4, st.budgetBytes - bytes / share));
       },
-      openDataset: (src) => openDatasetFromJob({ data: src, configPath: o.configPath, configRoot: o.configRoot, memoryBudgetMB: o.memoryBudgetMB }, inputShape, log),
+      openDataset: (src) =>
+        openDatasetFromJob(
+          { data: src, configPath: o.configPath, configRoot: o.configRoot, memoryBudgetMB: o.memoryBudgetMB },
+          inputShape,
+          log,
+        ),
     };
-    const common = { samples: n, seed, batchSize, layers: main.layers.map((l) => l.tensor), compare: cmp?.ref.sha256 ?? null, compareData: cmp && dsB ? dsB.identity : null };
+    const common = {
+      samples: n,
+      seed,
+      batchSize,
+      layers: main.layers.map((l) => l.tensor),
+      compare: cmp?.ref.sha256 ?? null,
+      compareData: cmp && dsB ? dsB.identity : null,
+    };
     for (const id of selected) {
       throwIfAborted(o.signal);
       const a = ENGINE_ANALYSES[id] as EngineAnalysis<AnalysisId>;
       const why = a.unavailable?.(ctx);
-      if (why) { notes.push(why); continue; }
+      if (why) {
+        notes.push(why);
+        continue;
+      }
       const own = a.settings(ctx);
-      const key = cacheKey({ model: main.ref.sha256, dataset: ds.identity, analysis: id, settings: common, extra: own, version: VERSION, entry: CACHE_ENTRY });
+      const key = cacheKey({
+        model: main.ref.sha256,
+        dataset: ds.identity,
+        analysis: id,
+        settings: common,
+        extra: own,
+        version: VERSION,
+        entry: CACHE_ENTRY,
+      });
       let out = o.noCache ? null : readCache<AnalysisOutput<AnalysisValues[AnalysisId]>>(o.cacheDir, key);
       if (out && (!Array.isArray(out.notes) || typeof out.timings !== 'object' || out.timings === null)) out = null;
       if (out) {
@@ -207,7 +334,13 @@ export async function analyze(o: AnalyzeOptions, pool: SessionPool): Promise<Ana
         for (const [k, s] of Object.entries(out.timings)) result.timings[`${k} (cached)`] = s;
       } else {
         const t0 = Date.now();
-        out = await a.run(ctx, own, { sink: sinks.get(id) ?? null, partial: (v) => { result.analyses[id] = v as never; o.onPartial?.(result); } });
+        out = await a.run(ctx, own, {
+          sink: sinks.get(id) ?? null,
+          partial: (v) => {
+            result.analyses[id] = v as never;
+            o.onPartial?.(result);
+          },
+        });
         out.timings[id] = (Date.now() - t0) / 1000;
         for (const [k, s] of Object.entries(out.timings)) result.timings[k] = s;
         writeCache(o.cacheDir, key, out);
@@ -222,7 +355,8 @@ export async function analyze(o: AnalyzeOptions, pool: SessionPool): Promise<Ana
     return result;
   } finally {
     // Spill files go on success, error and cancel alike.
-    store?.dispose(); storeCmp?.dispose();
+    store?.dispose();
+    storeCmp?.dispose();
     await ds.close?.();
     await dsB?.close?.();
   }

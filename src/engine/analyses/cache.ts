@@ -9,17 +9,29 @@ import * as path from 'path';
 import { writeAtomic } from '../fswrite';
 
 export function cacheRoot(dir?: string): string {
-  return dir ?? process.env.REPLENS_CACHE_DIR ?? path.join(process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), '.cache'), 'replens');
+  return (
+    dir ??
+    process.env.REPLENS_CACHE_DIR ??
+    path.join(process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), '.cache'), 'replens')
+  );
 }
 
 /** A stable key: SHA-256 of the canonical JSON (sorted object keys) of the parts. */
 export function cacheKey(parts: unknown): string {
   const canon = (v: unknown): unknown => {
     if (Array.isArray(v)) return v.map(canon);
-    if (v && typeof v === 'object') return Object.fromEntries(Object.keys(v as object).sort().map((k) => [k, canon((v as Record<string, unknown>)[k])]));
+    if (v && typeof v === 'object')
+      return Object.fromEntries(
+        Object.keys(v)
+          .sort()
+          .map((k) => [k, canon((v as Record<string, unknown>)[k])]),
+      );
     return v;
   };
-  return crypto.createHash('sha256').update(JSON.stringify(canon(parts))).digest('hex');
+  return crypto
+    .createHash('sha256')
+    .update(JSON.stringify(canon(parts)))
+    .digest('hex');
 }
 
 export function readCache<T>(dir: string | undefined, key: string): T | null {

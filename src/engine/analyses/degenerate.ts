@@ -20,7 +20,8 @@ export class DegeneracyCheck {
       for (let t = 0; t < D; t++) {
         const v = data[o + t];
         if (v !== f[t]) this.allSame = false; // NaN !== NaN: a NaN layer is reported as non-finite below
-        if (v - v !== 0) { // NaN or ±Infinity, without a call per value
+        if (v - v !== 0) {
+          // NaN or ±Infinity, without a call per value
           if (this.firstBad < 0) this.firstBad = this.samples + i;
           this.nonFinite++;
         }
@@ -30,11 +31,14 @@ export class DegeneracyCheck {
   }
 
   /** True when the layer has NaN or infinite values (every metric of it is undefined). */
-  get hasNonFinite(): boolean { return this.nonFinite > 0; }
+  get hasNonFinite(): boolean {
+    return this.nonFinite > 0;
+  }
 
   /** Why the layer's neighbour and similarity metrics are undefined, or null when they are defined. */
   reason(): string | null {
-    if (this.nonFinite) return `${this.nonFinite} non-finite value${this.nonFinite === 1 ? '' : 's'} (NaN or ±Infinity), the first in sample ${this.firstBad}`;
+    if (this.nonFinite)
+      return `${this.nonFinite} non-finite value${this.nonFinite === 1 ? '' : 's'} (NaN or ±Infinity), the first in sample ${this.firstBad}`;
     if (this.allSame && this.samples > 1) return 'constant output (every sample gives the same activations)';
     return null;
   }

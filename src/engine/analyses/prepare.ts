@@ -21,16 +21,32 @@ import type { LayerRef, ModelRef } from '../../shared/result';
  * The layers to analyse: the main path's block outputs by default (onnx/mainpath.ts); `activations` for every
  * activation and pooling output; else tensor, node or module names.
  */
-export function chooseLayers(model: ModelProto, layers: LayerInfo[], selectors: string[] | undefined): { tensor: string; block: string | null }[] {
+export function chooseLayers(
+  model: ModelProto,
+  layers: LayerInfo[],
+  selectors: string[] | undefined,
+): { tensor: string; block: string | null }[] {
   if (!selectors?.length) return defaultTaps(model, layers);
   const plain = (tensors: string[]) => tensors.map((tensor) => ({ tensor, block: null }));
-  if (selectors.length === 1 && selectors[0] === 'activations') return plain(activationTaps(layers, model.graph!.output.map((o) => o.name)));
+  if (selectors.length === 1 && selectors[0] === 'activations')
+    return plain(
+      activationTaps(
+        layers,
+        model.graph!.output.map((o) => o.name),
+      ),
+    );
   return plain(expandTensorSelectors(model, selectors));
 }
 
 export async function sha256File(file: string): Promise<string> {
   const h = crypto.createHash('sha256');
-  await new Promise<void>((resolve, reject) => fs.createReadStream(file).on('data', (d) => h.update(d)).on('end', resolve).on('error', reject));
+  await new Promise<void>((resolve, reject) =>
+    fs
+      .createReadStream(file)
+      .on('data', (d) => h.update(d))
+      .on('end', resolve)
+      .on('error', reject),
+  );
   return h.digest('hex');
 }
 
@@ -46,7 +62,13 @@ export interface PreparedModel {
   memory: ModelMemory;
 }
 
-export async function prepareModel(file: string, selectors: string[] | undefined, sampleShape: number[], pool: SessionPool, probe: { memoryBudgetMB?: number; signal?: AbortSignal }): Promise<PreparedModel> {
+export async function prepareModel(
+  file: string,
+  selectors: string[] | undefined,
+  sampleShape: number[],
+  pool: SessionPool,
+  probe: { memoryBudgetMB?: number; signal?: AbortSignal },
+): Promise<PreparedModel> {
   const m = await loadModel(file);
   const input = singleInput(m.proto);
   const sha = await sha256File(m.path);
@@ -54,23 +76,38 @@ export async function prepareModel(file: string, selectors: string[] | undefined
   const batching = await adaptBatch(m.proto, input, sampleShape, pool, `${m.path}#${sha}`);
   const proto = batching.proto;
   const key = `${m.path}#${sha}${batching.keySuffix}`;
-  const shapes = await tensorShapes(proto, pool, key, { inputShapes: { [input]: [batching.runBatch ?? 1, ...sampleShape] }, ...probe });
+  const shapes = await tensorShapes(proto, pool, key, {
+    inputShapes: { [input]: [batching.runBatch ?? 1, ...sampleShape] },
+    ...probe,
+  });
   const summary = listLayers(proto, shapes);
   const chosen = chooseLayers(proto, summary.layers, selectors);
   const taps = chosen.map((c) => c.tensor);
   const blockOf = new Map(chosen.map((c) => [c.tensor, c.block]));
-  if (!taps.length) throw new ReplensError('E_ARGUMENT', `--layers ${selectors?.join(',')} names no tensor of ${path.basename(file)}`);
+  if (!taps.length)
+    throw new ReplensError('E_ARGUMENT', `--layers ${selectors?.join(',')} names no tensor of ${path.basename(file)}`);
   const byOutput = new Map<string, LayerInfo>();
   for (const l of summary.layers) for (const o of l.outputs) byOutput.set(o, l);
   const layers: LayerRef[] = taps.map((t) => {
     const l = byOutput.get(t);
     const shape = (shapes.get(t) ?? []).slice(1).map((d) => (typeof d === 'number' ? d : 0));
     // A block output is labelled with its block (layer1.0, features.3), else with the node's module or name.
-    return { tensor: t, label: blockOf.get(t) ?? (l ? (l.module ?? l.name) : t), op: l?.op ?? 'Input', shape, params: l?.params ?? 0, index: l?.index ?? -1 };
+    return {
+      tensor: t,
+      label: blockOf.get(t) ?? (l ? (l.module ?? l.name) : t),
+      op: l?.op ?? 'Input',
+      shape,
+      params: l?.params ?? 0,
+      index: l?.index ?? -1,
+    };
   });
   // PyTorch reuses one module for several calls (relu, relu_1 → layer1.0.relu): number the repeats.
   const seen = new Map<string, number>();
-  for (const l of layers) { const c = (seen.get(l.label) ?? 0) + 1; seen.set(l.label, c); if (c > 1) l.label = `${l.label} (${c})`; }
+  for (const l of layers) {
+    const c = (seen.get(l.label) ?? 0) + 1;
+    seen.set(l.label, c);
+    if (c > 1) l.label = `${l.label} (${c})`;
+  }
   const plan = planCapture(proto, key, taps, parseReduce('none'), shapes, batching.runBatch);
   const modules = summary.layers.filter((l) => l.module).map((l) => ({ module: l.module!, index: l.index, op: l.op }));
   const batchNote = batching.note && `${path.basename(m.path)}: ${batching.note}`;
@@ -80,5 +117,12 @@ export async function prepareModel(file: string, selectors: string[] | undefined
     workBytes: workBytesPerSample(proto, shapes),
     weights: weightBytes(proto),
   };
-  return { ref: { path: m.path, name: path.basename(m.path), sha256: sha, opset: summary.opset, params: summary.totalParams }, modules, layers, plan, batchNote, memory };
+  return {
+    ref: { path: m.path, name: path.basename(m.path), sha256: sha, opset: summary.opset, params: summary.totalParams },
+    modules,
+    layers,
+    plan,
+    batchNote,
+    memory,
+  };
 }

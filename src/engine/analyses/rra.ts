@@ -46,45 +46,85 @@ const finite = (v: number) => (Number.isFinite(v) ? v : null);
 const isDomainError = (e: unknown): e is ReplensError => e instanceof ReplensError && e.code === 'E_ARGUMENT';
 
 /** NNLS over the layers that have a graph; null rows/columns for those that have none. */
-export function nnlsWithGaps(a: (Int32Array | null)[], b: (Int32Array | null)[], n: number, k: number): (number | null)[][] {
-  const ia = a.flatMap((g, i) => (g ? [i] : [])), ib = b.flatMap((g, i) => (g ? [i] : []));
-  const ga = ia.map((i) => a[i]!), gb = a === b ? ga : ib.map((i) => b[i]!);
+export function nnlsWithGaps(
+  a: (Int32Array | null)[],
+  b: (Int32Array | null)[],
+  n: number,
+  k: number,
+): (number | null)[][] {
+  const ia = a.flatMap((g, i) => (g ? [i] : [])),
+    ib = b.flatMap((g, i) => (g ? [i] : []));
+  const ga = ia.map((i) => a[i]!),
+    gb = a === b ? ga : ib.map((i) => b[i]!);
   const m = nnlsMatrix(ga, gb, n, k);
   const out = a.map(() => b.map(() => null as number | null));
-  ia.forEach((i, r) => ib.forEach((j, c) => { out[i][j] = m[r][c]; }));
+  ia.forEach((i, r) =>
+    ib.forEach((j, c) => {
+      out[i][j] = m[r][c];
+    }),
+  );
   return out;
 }
 
 export async function runRra(
-  store: ActivationStore, layers: LayerRef[], labels: Int32Array | null, s: RraSettings,
+  store: ActivationStore,
+  layers: LayerRef[],
+  labels: Int32Array | null,
+  s: RraSettings,
   o: {
-    storeB?: ActivationStore | null; layersB?: LayerRef[]; signal?: AbortSignal; onProgress?: ProgressSink; notes?: string[]; timings?: Record<string, number>;
+    storeB?: ActivationStore | null;
+    layersB?: LayerRef[];
+    signal?: AbortSignal;
+    onProgress?: ProgressSink;
+    notes?: string[];
+    timings?: Record<string, number>;
     /** Layers (by tensor) whose kNN graph is meaningless, with the reason: every metric of theirs is null. */
-    skip?: Map<string, string>; skipB?: Map<string, string>;
+    skip?: Map<string, string>;
+    skipB?: Map<string, string>;
     /** How a compared layer is named in notes. */
     labelB?: (l: LayerRef) => string;
     /** After each layer: the result so far (per-layer rows; the NNLS matrices come at the end). */
     onLayer?: (partial: RraResult) => void;
   } = {},
 ): Promise<RraResult> {
-  const knn = async (...a: Parameters<typeof knnWithDistances>) => { const t0 = Date.now(); try { return await knnWithDistances(...a); } finally { if (o.timings) o.timings['rra: kNN graphs'] = (o.timings['rra: kNN graphs'] ?? 0) + (Date.now() - t0) / 1000; } };
+  const knn = async (...a: Parameters<typeof knnWithDistances>) => {
+    const t0 = Date.now();
+    try {
+      return await knnWithDistances(...a);
+    } finally {
+      if (o.timings) o.timings['rra: kNN graphs'] = (o.timings['rra: kNN graphs'] ?? 0) + (Date.now() - t0) / 1000;
+    }
+  };
   const n = store.rows(layers[0].tensor);
   const spatial = (l: LayerRef) => l.shape.length === 3 && l.shape[1] > 1;
   const units = layers.length + layers.filter(spatial).length * s.poolings.length + (o.layersB?.length ?? 0);
   const progress = new ProgressTracker(o.onProgress, 'RRA: kNN graphs', units);
   let done = 0;
-  const skipped = (metrics: string[], label: string, reason: string) => { for (const m of metrics) o.notes?.push(`${m} skipped for ${label}: ${reason}`); };
+  const skipped = (metrics: string[], label: string, reason: string) => {
+    for (const m of metrics) o.notes?.push(`${m} skipped for ${label}: ${reason}`);
+  };
   /** f's value, or null with a note when the metric refuses this layer's data. */
   const orNull = async <T>(metrics: string[], label: string, f: () => T | Promise<T>): Promise<T | null> => {
-    try { return await f(); } catch (e) {
+    try {
+      return await f();
+    } catch (e) {
       if (!isDomainError(e)) throw e;
       skipped(metrics, label, e.message);
       return null;
     }
   };
   /** The layer's graph, or null (with a note for each metric that needed it). */
-  const graphOf = async (st: ActivationStore, l: LayerRef, label: string, reason: string | undefined, metrics: string[]) => {
-    if (reason) { skipped(metrics, label, reason); return null; }
+  const graphOf = async (
+    st: ActivationStore,
+    l: LayerRef,
+    label: string,
+    reason: string | undefined,
+    metrics: string[],
+  ) => {
+    if (reason) {
+      skipped(metrics, label, reason);
+      return null;
+    }
     return orNull(metrics, label, () => knn(st.source(l.tensor), s.k, { order: 'set' }));
   };
   const graphs: (Int32Array | null)[] = [];
@@ -96,7 +136,10 @@ export async function runRra(
     const g = await graphOf(store, l, l.label, o.skip?.get(l.tensor), needs);
     graphs.push(g?.indices ?? null);
     const id = g ? await orNull(['TwoNN'], l.label, () => twoNNFromGraph(g)) : null;
-    if (id?.dropped && o.notes) o.notes.push(`TwoNN on ${l.label}: ${id.dropped} point${id.dropped === 1 ? '' : 's'} with r1 = 0 or r1 = r2 dropped`);
+    if (id?.dropped && o.notes)
+      o.notes.push(
+        `TwoNN on ${l.label}: ${id.dropped} point${id.dropped === 1 ? '' : 's'} with r1 = 0 or r1 = r2 dropped`,
+      );
     const row: RraLayer = {
       tensor: l.tensor,
       id: id ? { twonn: finite(id.value), ml: finite(id.ml), dropped: id.dropped } : null,
@@ -110,14 +153,28 @@ export async function runRra(
       row.multiScale = {};
       for (const p of s.poolings) {
         throwIfAborted(o.signal);
-        row.multiScale[p] = await pooledNncs(store, l, p, labels, (src) => orNull([`multi-scale NNCS (${p})`], l.label, () => knn(src, s.k, { order: 'set' })), s.k);
+        row.multiScale[p] = await pooledNncs(
+          store,
+          l,
+          p,
+          labels,
+          (src) => orNull([`multi-scale NNCS (${p})`], l.label, () => knn(src, s.k, { order: 'set' })),
+          s.k,
+        );
         progress.update(++done, `${l.label} ${p}`);
       }
     } else if (spatial(l)) {
       done += s.poolings.length;
     }
     perLayer.push(row);
-    o.onLayer?.({ k: s.k, samples: n, rule: s.rule, perLayer: [...perLayer], nnls: { rows: [], cols: [], values: [] }, poolings: s.poolings });
+    o.onLayer?.({
+      k: s.k,
+      samples: n,
+      rule: s.rule,
+      perLayer: [...perLayer],
+      nnls: { rows: [], cols: [], values: [] },
+      poolings: s.poolings,
+    });
   }
   const names = layers.map((l) => l.tensor);
   const nnls = { rows: names, cols: names, values: nnlsWithGaps(graphs, graphs, n, s.k) };
@@ -130,7 +187,11 @@ export async function runRra(
       graphsB.push((await graphOf(o.storeB, l, label, o.skipB?.get(l.tensor), ['inter-model NNLS']))?.indices ?? null);
       progress.update(++done, `compare ${l.label}`);
     }
-    result.interModel = { rows: names, cols: o.layersB.map((l) => l.tensor), values: nnlsWithGaps(graphs, graphsB, n, s.k) };
+    result.interModel = {
+      rows: names,
+      cols: o.layersB.map((l) => l.tensor),
+      values: nnlsWithGaps(graphs, graphsB, n, s.k),
+    };
   }
   return result;
 }
@@ -140,7 +201,12 @@ export async function runRra(
  * after its graph. Null when the window is larger than the map or the graph is refused (`graph` notes why).
  */
 async function pooledNncs(
-  store: ActivationStore, l: LayerRef, p: string, labels: Int32Array, graph: (src: ReturnType<ActivationStore['source']>) => Promise<{ indices: Int32Array } | null>, k: number,
+  store: ActivationStore,
+  l: LayerRef,
+  p: string,
+  labels: Int32Array,
+  graph: (src: ReturnType<ActivationStore['source']>) => Promise<{ indices: Int32Array } | null>,
+  k: number,
 ): Promise<number | null> {
   const { kind, size } = parsePooling(p);
   const [C, H, W] = l.shape;
@@ -153,7 +219,9 @@ async function pooledNncs(
     }
     const pg = await graph(store.source(name));
     return pg ? nncsFromGraph(pg.indices, labels, k).value : null;
-  } finally { store.remove(name); }
+  } finally {
+    store.remove(name);
+  }
 }
 
 export const RRA_POOLINGS = ['avg2', 'max2', 'avg4', 'max4', 'avgglobal', 'maxglobal'];
@@ -162,13 +230,18 @@ export const RRA_POOLINGS = ['avg2', 'max2', 'avg4', 'max4', 'avgglobal', 'maxgl
 export const rraAnalysis: EngineAnalysis<'rra', RraSettings> = {
   id: 'rra',
   // The plan is made before the labels are seen: it assumes the dataset's class names or 10 classes.
-  workingBytes: (p) => rraWorkingBytes(p.samples, p.settings.k ?? rraDefaults(p.samples, p.classes).neighbours, p.graphs),
+  workingBytes: (p) =>
+    rraWorkingBytes(p.samples, p.settings.k ?? rraDefaults(p.samples, p.classes).neighbours, p.graphs),
   settings(ctx) {
     const n = ctx.samples;
     const rule = rraDefaults(n, Math.max(1, ctx.classes.length || 1));
     const k = ctx.settings.k ?? rule.neighbours;
     if (k >= n) throw new ReplensError('E_ARGUMENT', `k = ${k} needs more than ${k} samples; the run has ${n}`);
-    return { k, poolings: RRA_POOLINGS, rule: ctx.settings.k ? `k = ${k} (given), ${n} samples` : `${rule.rule}; ${n} samples used` };
+    return {
+      k,
+      poolings: RRA_POOLINGS,
+      rule: ctx.settings.k ? `k = ${k} (given), ${n} samples` : `${rule.rule}; ${n} samples used`,
+    };
   },
   async run(ctx, s, io) {
     // More working memory than planned (fewer classes than assumed): the stores spill to make room first.
@@ -176,15 +249,24 @@ export const rraAnalysis: EngineAnalysis<'rra', RraSettings> = {
     const extra = rraWorkingBytes(ctx.samples, s.k, graphs) - ctx.plannedBytes('rra');
     if (extra > 0) {
       ctx.makeRoom(extra);
-      ctx.log(`memory: RRA with k = ${s.k} needs ${formatBytes(extra)} more than planned; the stores spill to make room`);
+      ctx.log(
+        `memory: RRA with k = ${s.k} needs ${formatBytes(extra)} more than planned; the stores spill to make room`,
+      );
     }
     const notes: string[] = [];
     const timings: Record<string, number> = {};
     if (!ctx.labels) notes.push('NNCS skipped: the dataset has no labels (intrinsic dimension and NNLS computed)');
     const cmp = ctx.compare;
     const value = await runRra(ctx.store!, ctx.model.layers, ctx.labels, s, {
-      storeB: ctx.compareStore, layersB: cmp?.layers, signal: ctx.signal, onProgress: ctx.onProgress, notes, timings,
-      skip: ctx.degenerate('model'), skipB: ctx.degenerate('compare'), labelB: (l) => `${l.label} of ${cmp!.ref.name}`,
+      storeB: ctx.compareStore,
+      layersB: cmp?.layers,
+      signal: ctx.signal,
+      onProgress: ctx.onProgress,
+      notes,
+      timings,
+      skip: ctx.degenerate('model'),
+      skipB: ctx.degenerate('compare'),
+      labelB: (l) => `${l.label} of ${cmp!.ref.name}`,
       onLayer: (partial) => io.partial(partial),
     });
     return { value, notes, timings, settings: { k: s.k } };

@@ -37,36 +37,50 @@ export class SampleOrder {
   private readonly weights: Float64Array;
   private readonly size: number;
 
-  constructor(private readonly a: Dataset, private readonly b: Dataset, private readonly names = ['--data', '--compare-data']) {
+  constructor(
+    private readonly a: Dataset,
+    private readonly b: Dataset,
+    private readonly names = ['--data', '--compare-data'],
+  ) {
     this.kind = orderCheckKind(a, b);
     this.size = a.sampleShape.reduce((x, y) => x * y, 1);
     this.weights = new Float64Array(this.kind === 'images' ? PROJECTIONS * this.size : 0);
-    for (let p = 0; p < this.weights.length / Math.max(1, this.size); p++) for (let t = 0; t < this.size; t++) this.weights[p * this.size + t] = weight(p, t);
+    for (let p = 0; p < this.weights.length / Math.max(1, this.size); p++)
+      for (let t = 0; t < this.size; t++) this.weights[p * this.size + t] = weight(p, t);
   }
 
   /** Projections of each sample in pixel units and their magnitudes Σ|w·v| (the rounding scale). */
   private signatures(ds: Dataset, b: Batch): { s: number[]; m: number[] } {
     const px = ds.pixelSpace!;
-    const C = px.mean.length, size = this.size;
-    const s: number[] = [], m: number[] = [];
+    const C = px.mean.length,
+      size = this.size;
+    const s: number[] = [],
+      m: number[] = [];
     for (let i = 0; i < b.shape[0]; i++) {
       const o = i * size;
       for (let p = 0; p < PROJECTIONS; p++) {
-        let acc = 0, mag = 0;
+        let acc = 0,
+          mag = 0;
         for (let t = 0; t < size; t++) {
           // channel of flat position t: NCHW → t / (H·W); NHWC → t mod C
           const c = C === 1 ? 0 : px.layout === 'NCHW' ? Math.floor(t / (size / C)) : t % C;
           const v = (b.x[o + t] * px.std[c] + px.mean[c]) * this.weights[p * size + t];
-          acc += v; mag += Math.abs(v);
+          acc += v;
+          mag += Math.abs(v);
         }
-        s.push(acc); m.push(mag);
+        s.push(acc);
+        m.push(mag);
       }
     }
     return { s, m };
   }
 
   record(b: Batch): void {
-    if (this.kind === 'images') { const { s, m } = this.signatures(this.a, b); this.sig.push(...s); this.mag.push(...m); }
+    if (this.kind === 'images') {
+      const { s, m } = this.signatures(this.a, b);
+      this.sig.push(...s);
+      this.mag.push(...m);
+    }
     if (this.kind === 'labels' && b.labels) this.labels.push(...b.labels);
   }
 
@@ -74,7 +88,10 @@ export class SampleOrder {
   check(b: Batch): void {
     const [na, nb] = this.names;
     const fail = (i: number, what: string) => {
-      throw new ReplensError('E_DATASET', `${na} and ${nb} do not hold the same samples in the same order: sample ${i} ${what}; the comparison pairs samples by position`);
+      throw new ReplensError(
+        'E_DATASET',
+        `${na} and ${nb} do not hold the same samples in the same order: sample ${i} ${what}; the comparison pairs samples by position`,
+      );
     };
     if (this.kind === 'images') {
       const { s } = this.signatures(this.b, b);
@@ -84,14 +101,16 @@ export class SampleOrder {
           const q = at * PROJECTIONS + p;
           if (q >= this.sig.length) return;
           // float32 preprocessing of the same image differs by a few ulps per pixel: 1e-5 of the magnitude.
-          if (Math.abs(this.sig[q] - s[i * PROJECTIONS + p]) > 1e-5 * this.mag[q] + 1e-9) fail(at, 'is a different image');
+          if (Math.abs(this.sig[q] - s[i * PROJECTIONS + p]) > 1e-5 * this.mag[q] + 1e-9)
+            fail(at, 'is a different image');
         }
       }
     }
     if (this.kind === 'labels' && b.labels) {
       for (let i = 0; i < b.shape[0]; i++) {
         const at = this.checked + i;
-        if (at < this.labels.length && this.labels[at] !== b.labels[i]) fail(at, `has label ${this.labels[at]} in ${na} and ${b.labels[i]} in ${nb}`);
+        if (at < this.labels.length && this.labels[at] !== b.labels[i])
+          fail(at, `has label ${this.labels[at]} in ${na} and ${b.labels[i]} in ${nb}`);
       }
     }
     this.checked += b.shape[0];
@@ -100,5 +119,8 @@ export class SampleOrder {
 
 /** Passes batches through, calling `f` on each first. */
 export async function* tapBatches(it: AsyncIterable<Batch>, f: (b: Batch) => void): AsyncIterable<Batch> {
-  for await (const b of it) { f(b); yield b; }
+  for await (const b of it) {
+    f(b);
+    yield b;
+  }
 }

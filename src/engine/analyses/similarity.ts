@@ -15,9 +15,23 @@ import { throwIfAborted, errorMessage } from '../errors';
 import type { ActivationStore } from '../capture/store';
 import { gemm } from '../linalg/gemm';
 import { uCenterGram } from '../metrics/center';
-import { CCA_MAX_DIMS_FRACTION, ccaChanceLevel, ccaMaxDims, ccaOfFactors, layerCcaFactor, pwccaOfFactors, type LayerCcaFactor } from '../metrics/cca';
+import {
+  CCA_MAX_DIMS_FRACTION,
+  ccaChanceLevel,
+  ccaMaxDims,
+  ccaOfFactors,
+  layerCcaFactor,
+  pwccaOfFactors,
+  type LayerCcaFactor,
+} from '../metrics/cca';
 import { ProgressTracker, type ProgressSink } from '../progress';
-import { ccaCellFlag, type CcaLayerDims, type LayerMatrix, type LayerRef, type SimilarityResult } from '../../shared/result';
+import {
+  ccaCellFlag,
+  type CcaLayerDims,
+  type LayerMatrix,
+  type LayerRef,
+  type SimilarityResult,
+} from '../../shared/result';
 import { skipNote, type EngineAnalysis } from './context';
 
 /** Above `maxGramSamples` CKA switches to minibatches of about `minibatch` samples (tests lower both). */
@@ -48,17 +62,29 @@ export function batchBounds(n: number, size: number): [number, number][] {
  * Rows [start, end) of a stored tensor, assembled across the store's chunks into ONE reused buffer (each yield is a
  * view of it, valid until the next): a layer's batches never pile up as garbage between collections.
  */
-function* rowRanges(store: ActivationStore, tensor: string, D: number, bounds: [number, number][]): Generator<Float32Array> {
+function* rowRanges(
+  store: ActivationStore,
+  tensor: string,
+  D: number,
+  bounds: [number, number][],
+): Generator<Float32Array> {
   const buf = new Float32Array(Math.max(...bounds.map(([s, e]) => e - s)) * D);
-  let k = 0, fill = 0;
-  for (const c of store.chunks(tensor, Math.max(1, Math.floor((1 << 22) / D)))) { // ≤ 16 MB per read
+  let k = 0,
+    fill = 0;
+  for (const c of store.chunks(tensor, Math.max(1, Math.floor((1 << 22) / D)))) {
+    // ≤ 16 MB per read
     let off = 0;
     while (off < c.rows && k < bounds.length) {
       const want = bounds[k][1] - bounds[k][0];
       const take = Math.min(want - fill, c.rows - off);
       buf.set(c.data.subarray(off * D, (off + take) * D), fill * D);
-      fill += take; off += take;
-      if (fill === want) { yield buf.subarray(0, want * D); k++; fill = 0; }
+      fill += take;
+      off += take;
+      if (fill === want) {
+        yield buf.subarray(0, want * D);
+        k++;
+        fill = 0;
+      }
     }
   }
 }
@@ -77,23 +103,34 @@ async function representation(store: ActivationStore, l: LayerRef, minibatch: bo
   const n = store.rows(l.tensor);
   const D = store.rowShape(l.tensor).reduce((a, b) => a * b, 1);
   // Units: spatial means per channel for (C, H, W) layers.
-  const C = l.shape.length >= 2 ? l.shape[0] : D, S = D / C;
+  const C = l.shape.length >= 2 ? l.shape[0] : D,
+    S = D / C;
   const units = new Float64Array(n * C);
   const addUnits = (data: Float32Array, start: number, rows: number) => {
-    for (let i = 0; i < rows; i++) for (let c = 0; c < C; c++) { let s = 0; const o = (i * C + c) * S; for (let t = 0; t < S; t++) s += data[o + t]; units[(start + i) * C + c] = s / S; }
+    for (let i = 0; i < rows; i++)
+      for (let c = 0; c < C; c++) {
+        let s = 0;
+        const o = (i * C + c) * S;
+        for (let t = 0; t < S; t++) s += data[o + t];
+        units[(start + i) * C + c] = s / S;
+      }
   };
   if (minibatch) {
     // Per batch: U(K_b) of the batch (features centred within the batch first — U-centring is invariant to it, and
     // it keeps the float32 products accurate), stored once per layer so every pair costs only dot products.
     const bounds = batchBounds(n, SIMILARITY_LIMITS.minibatch);
     const name = gramName(l.tensor);
-    let self = 0, b = 0;
+    let self = 0,
+      b = 0;
     const centredBuf = new Float32Array(Math.max(...bounds.map(([s0, e0]) => e0 - s0)) * D);
     for (const x of rowRanges(store, l.tensor, D, bounds)) {
-      const [start, end] = bounds[b++], rows = end - start;
+      const [start, end] = bounds[b++],
+        rows = end - start;
       addUnits(x, start, rows);
       const xc = centred(x, rows, D, centredBuf);
-      const k = Float64Array.from((await gemm({ data: xc, rows, cols: D }, { data: xc, rows, cols: D }, { transB: true })).data);
+      const k = Float64Array.from(
+        (await gemm({ data: xc, rows, cols: D }, { data: xc, rows, cols: D }, { transB: true })).data,
+      );
       uCenterGram(k, rows);
       // Equal batch weights (Nguyen et al. 2021): ⟨U(K_b),U(L_b)⟩/(n_b(n_b−3)) = HSIC₁, so each stored Gram is
       // scaled by 1/√(n_b(n_b−3)) and the pair's streamed dot product sums HSIC₁ over batches.
@@ -113,15 +150,19 @@ async function representation(store: ActivationStore, l: LayerRef, minibatch: bo
   const mean = new Float64Array(D);
   const readBuf = new Float32Array(B * D);
   for (let s0 = 0; s0 < n; s0 += B) {
-    const rows = Math.min(B, n - s0), x = src.block(s0, rows, readBuf);
+    const rows = Math.min(B, n - s0),
+      x = src.block(s0, rows, readBuf);
     addUnits(x as Float32Array, s0, rows);
     for (let i = 0; i < rows; i++) for (let t = 0, o = i * D; t < D; t++) mean[t] += x[o + t];
   }
   for (let t = 0; t < D; t++) mean[t] /= n;
   // Reused for full blocks (the short last one gets its own): two centred blocks and one read buffer in all.
-  const bufA = new Float32Array(B * D), bufB = new Float32Array(B * D);
+  const bufA = new Float32Array(B * D),
+    bufB = new Float32Array(B * D);
   const centredBlock = (s0: number, buf: Float32Array) => {
-    const rows = Math.min(B, n - s0), x = src.block(s0, rows, readBuf), out = rows === B ? buf : new Float32Array(rows * D);
+    const rows = Math.min(B, n - s0),
+      x = src.block(s0, rows, readBuf),
+      out = rows === B ? buf : new Float32Array(rows * D);
     for (let i = 0; i < rows; i++) for (let t = 0, o = i * D; t < D; t++) out[o + t] = x[o + t] - mean[t];
     return { data: out, rows, cols: D };
   };
@@ -164,25 +205,47 @@ async function ckaOf(a: Rep, storeA: ActivationStore, b: Rep, storeB: Activation
 
 /** The result's per-layer record of a factor. */
 function dimsOf(tensor: string, f: LayerCcaFactor): CcaLayerDims {
-  return { tensor, units: f.units, rank: f.rank, varianceDims: f.varianceDims, svccaDims: f.svccaDims, pwccaDims: f.pwccaDims, capped: f.svccaDims < f.varianceDims || f.pwccaDims < f.rank };
+  return {
+    tensor,
+    units: f.units,
+    rank: f.rank,
+    varianceDims: f.varianceDims,
+    svccaDims: f.svccaDims,
+    pwccaDims: f.pwccaDims,
+    capped: f.svccaDims < f.varianceDims || f.pwccaDims < f.rank,
+  };
 }
 
 export async function runSimilarity(
-  store: ActivationStore, layers: LayerRef[],
+  store: ActivationStore,
+  layers: LayerRef[],
   o: {
-    storeB?: ActivationStore | null; layersB?: LayerRef[]; signal?: AbortSignal; onProgress?: ProgressSink; notes?: string[]; timings?: Record<string, number>;
+    storeB?: ActivationStore | null;
+    layersB?: LayerRef[];
+    signal?: AbortSignal;
+    onProgress?: ProgressSink;
+    notes?: string[];
+    timings?: Record<string, number>;
     /** The SVCCA/PWCCA guard: at most ⌊fraction·n⌋ kept directions per side (default CCA_MAX_DIMS_FRACTION); null turns it off. */
     ccaMaxDimsFraction?: number | null;
   } = {},
 ): Promise<SimilarityResult> {
-  const timed = async <T>(key: string, f: () => Promise<T>): Promise<T> => { const t0 = Date.now(); try { return await f(); } finally { if (o.timings) o.timings[key] = (o.timings[key] ?? 0) + (Date.now() - t0) / 1000; } };
+  const timed = async <T>(key: string, f: () => Promise<T>): Promise<T> => {
+    const t0 = Date.now();
+    try {
+      return await f();
+    } finally {
+      if (o.timings) o.timings[key] = (o.timings[key] ?? 0) + (Date.now() - t0) / 1000;
+    }
+  };
   const n = store.rows(layers[0].tensor);
   const minibatch = n > SIMILARITY_LIMITS.maxGramSamples;
   const fraction = o.ccaMaxDimsFraction === undefined ? CCA_MAX_DIMS_FRACTION : o.ccaMaxDimsFraction;
   const maxDims = fraction === null ? null : ccaMaxDims(n, fraction);
   const limit = ccaMaxDims(n); // the rule's limit, also used to flag cells when the guard is off
   const reps: Rep[] = [];
-  const L = layers.length, LB = o.layersB?.length ?? 0;
+  const L = layers.length,
+    LB = o.layersB?.length ?? 0;
   const progress = new ProgressTracker(o.onProgress, 'similarity', L + LB + L * L + L * LB);
   let done = 0;
   const failures: NonNullable<SimilarityResult['ccaFailures']> = [];
@@ -192,7 +255,12 @@ export async function runSimilarity(
   };
   /** Factors a layer's units once; null (every cell of the layer null, named in the notes) when that fails. */
   const factor = async (tensor: string, units: Rep['units']): Promise<LayerCcaFactor | null> => {
-    try { return await timed('similarity: SVCCA/PWCCA', () => layerCcaFactor(units, { maxDims })); } catch (e) { fail('SVCCA/PWCCA', tensor, '*', e); return null; }
+    try {
+      return await timed('similarity: SVCCA/PWCCA', () => layerCcaFactor(units, { maxDims }));
+    } catch (e) {
+      fail('SVCCA/PWCCA', tensor, '*', e);
+      return null;
+    }
   };
   const factors: (LayerCcaFactor | null)[] = [];
   for (const l of layers) {
@@ -202,46 +270,89 @@ export async function runSimilarity(
     reps.push({ ...r, units: { data: new Float64Array(0), rows: 0, cols: 0 } }); // the factor holds what CCA needs
     progress.update(++done, l.label);
   }
-  const pairValue = async (metric: 'SVCCA' | 'PWCCA', row: string, col: string, f: () => Promise<number>): Promise<number | null> => {
+  const pairValue = async (
+    metric: 'SVCCA' | 'PWCCA',
+    row: string,
+    col: string,
+    f: () => Promise<number>,
+  ): Promise<number | null> => {
     try {
       const v = await timed('similarity: SVCCA/PWCCA', f);
       return Number.isFinite(v) ? v : fail(metric, row, col, new Error(`non-finite value ${v}`));
-    } catch (e) { return fail(metric, row, col, e); }
+    } catch (e) {
+      return fail(metric, row, col, e);
+    }
   };
-  const matrices = async (A: Rep[], B: Rep[], FA: (LayerCcaFactor | null)[], FB: (LayerCcaFactor | null)[], rows: string[], cols: string[], same: boolean) => {
+  const matrices = async (
+    A: Rep[],
+    B: Rep[],
+    FA: (LayerCcaFactor | null)[],
+    FB: (LayerCcaFactor | null)[],
+    rows: string[],
+    cols: string[],
+    same: boolean,
+  ) => {
     const m = (): LayerMatrix => ({ rows, cols, values: rows.map(() => cols.map(() => null as number | null)) });
-    const c = m(), s = m(), p = m();
+    const c = m(),
+      s = m(),
+      p = m();
     for (let i = 0; i < A.length; i++) {
       for (let j = 0; j < B.length; j++) {
         throwIfAborted(o.signal);
-        const fa = FA[i], fb = FB[j];
-        if (same && j < i) { c.values[i][j] = c.values[j][i]; s.values[i][j] = s.values[j][i]; }
-        else if (same && i === j) { c.values[i][j] = 1; s.values[i][j] = fa ? 1 : null; }
-        else {
-          c.values[i][j] = await timed('similarity: CKA Grams', () => ckaOf(A[i], store, B[j], same ? store : o.storeB!));
-          if (fa && fb) s.values[i][j] = await pairValue('SVCCA', rows[i], cols[j], async () => (await ccaOfFactors(fa.svcca, fb.svcca)).value);
+        const fa = FA[i],
+          fb = FB[j];
+        if (same && j < i) {
+          c.values[i][j] = c.values[j][i];
+          s.values[i][j] = s.values[j][i];
+        } else if (same && i === j) {
+          c.values[i][j] = 1;
+          s.values[i][j] = fa ? 1 : null;
+        } else {
+          c.values[i][j] = await timed('similarity: CKA Grams', () =>
+            ckaOf(A[i], store, B[j], same ? store : o.storeB!),
+          );
+          if (fa && fb)
+            s.values[i][j] = await pairValue(
+              'SVCCA',
+              rows[i],
+              cols[j],
+              async () => (await ccaOfFactors(fa.svcca, fb.svcca)).value,
+            );
         }
         // PWCCA is not symmetric: both orders are computed.
         if (same && i === j) p.values[i][j] = fa ? 1 : null;
-        else if (fa && fb) p.values[i][j] = await pairValue('PWCCA', rows[i], cols[j], async () => (await pwccaOfFactors(fa.pwcca, fb.pwcca)).value);
+        else if (fa && fb)
+          p.values[i][j] = await pairValue(
+            'PWCCA',
+            rows[i],
+            cols[j],
+            async () => (await pwccaOfFactors(fa.pwcca, fb.pwcca)).value,
+          );
         progress.update(++done);
       }
     }
     return { cka: c, svcca: s, pwcca: p };
   };
   const names = layers.map((l) => l.tensor);
-  const dimsA = layers.map((l, i) => factors[i] ? dimsOf(l.tensor, factors[i]!) : null).filter((d): d is CcaLayerDims => d !== null);
-  const rule = maxDims === null
-    ? `no guard: each side keeps the directions reaching 99 % of the variance (cells with more than ⌊n/10⌋ = ${limit} are flagged trivial)`
-    : `each side keeps at most ⌊${fraction}·n⌋ = ${maxDims} directions of ${n} samples (SVCCA: the 99 % variance directions, capped; PWCCA: the top ${maxDims} principal components when the units' rank exceeds it)`;
+  const dimsA = layers
+    .map((l, i) => (factors[i] ? dimsOf(l.tensor, factors[i]) : null))
+    .filter((d): d is CcaLayerDims => d !== null);
+  const rule =
+    maxDims === null
+      ? `no guard: each side keeps the directions reaching 99 % of the variance (cells with more than ⌊n/10⌋ = ${limit} are flagged trivial)`
+      : `each side keeps at most ⌊${fraction}·n⌋ = ${maxDims} directions of ${n} samples (SVCCA: the 99 % variance directions, capped; PWCCA: the top ${maxDims} principal components when the units' rank exceeds it)`;
   try {
     const within = await matrices(reps, reps, factors, factors, names, names, true);
     const result: SimilarityResult = {
-      cka: within.cka, svcca: within.svcca, pwcca: within.pwcca, ckaMethod: minibatch ? `minibatch ${SIMILARITY_LIMITS.minibatch}` : 'gram',
+      cka: within.cka,
+      svcca: within.svcca,
+      pwcca: within.pwcca,
+      ckaMethod: minibatch ? `minibatch ${SIMILARITY_LIMITS.minibatch}` : 'gram',
       cca: { rule, maxDims, limit, samples: n, perLayer: dimsA },
     };
     if (o.storeB && o.layersB) {
-      const repsB: Rep[] = [], factorsB: (LayerCcaFactor | null)[] = [];
+      const repsB: Rep[] = [],
+        factorsB: (LayerCcaFactor | null)[] = [];
       for (const l of o.layersB) {
         throwIfAborted(o.signal);
         const r = await timed('similarity: CKA Grams', () => representation(o.storeB!, l, minibatch));
@@ -250,55 +361,114 @@ export async function runSimilarity(
         progress.update(++done, `compare ${l.label}`);
       }
       try {
-        const cmp = await matrices(reps, repsB, factors, factorsB, names, o.layersB.map((l) => l.tensor), false);
+        const cmp = await matrices(
+          reps,
+          repsB,
+          factors,
+          factorsB,
+          names,
+          o.layersB.map((l) => l.tensor),
+          false,
+        );
         result.compare = cmp;
-        result.cca!.perLayerB = o.layersB.map((l, i) => factorsB[i] ? dimsOf(l.tensor, factorsB[i]!) : null).filter((d): d is CcaLayerDims => d !== null);
-      } finally { for (const r of repsB) o.storeB.remove(r.grams); }
+        result.cca!.perLayerB = o.layersB
+          .map((l, i) => (factorsB[i] ? dimsOf(l.tensor, factorsB[i]) : null))
+          .filter((d): d is CcaLayerDims => d !== null);
+      } finally {
+        for (const r of repsB) o.storeB.remove(r.grams);
+      }
     }
     const warnings = ccaWarnings(result, n, maxDims, limit);
     if (failures.length) {
       result.ccaFailures = failures;
-      for (const f of failures) warnings.push(`${f.metric} undefined (null) for ${f.col === '*' ? `layer ${f.row}` : `${f.row} ↔ ${f.col}`}: ${f.reason}`);
+      for (const f of failures)
+        warnings.push(
+          `${f.metric} undefined (null) for ${f.col === '*' ? `layer ${f.row}` : `${f.row} ↔ ${f.col}`}: ${f.reason}`,
+        );
     }
-    if (warnings.length) { result.warnings = warnings; o.notes?.push(...warnings); }
+    if (warnings.length) {
+      result.warnings = warnings;
+      o.notes?.push(...warnings);
+    }
     return result;
-  } finally { for (const r of reps) store.remove(r.grams); }
+  } finally {
+    for (const r of reps) store.remove(r.grams);
+  }
 }
 
 /** The guard's warnings: what was capped (guard on) or which cells are in the trivial regime (guard off). */
 function ccaWarnings(r: SimilarityResult, n: number, maxDims: number | null, limit: number): string[] {
   const out: string[] = [];
-  const g = r.cca!, A = g.perLayer, B = g.perLayerB ?? null;
-  let trivial = 0, capped = 0, worst = 0;
+  const g = r.cca!,
+    A = g.perLayer,
+    B = g.perLayerB ?? null;
+  let trivial = 0,
+    capped = 0,
+    worst = 0;
   for (const metric of ['svcca', 'pwcca'] as const) {
-    for (const [rows, cols] of B ? [[A, A], [A, B]] : [[A, A]]) {
-      for (const a of rows) for (const b of cols) {
-        if (a === b) continue;
-        const f = ccaCellFlag(a, b, metric, limit);
-        if (f === 'trivial') { trivial++; worst = Math.max(worst, metric === 'svcca' ? Math.max(a.svccaDims, b.svccaDims) : Math.max(a.pwccaDims, b.pwccaDims)); }
-        else if (f === 'capped') capped++;
-      }
+    for (const [rows, cols] of B
+      ? [
+          [A, A],
+          [A, B],
+        ]
+      : [[A, A]]) {
+      for (const a of rows)
+        for (const b of cols) {
+          if (a === b) continue;
+          const f = ccaCellFlag(a, b, metric, limit);
+          if (f === 'trivial') {
+            trivial++;
+            worst = Math.max(
+              worst,
+              metric === 'svcca' ? Math.max(a.svccaDims, b.svccaDims) : Math.max(a.pwccaDims, b.pwccaDims),
+            );
+          } else if (f === 'capped') capped++;
+        }
     }
   }
-  if (trivial > 0) out.push(`SVCCA/PWCCA: ${trivial} cell(s) kept more than ⌊n/10⌋ = ${limit} directions of n = ${n} samples — the trivial regime, where even independent data score near 1 (chance level up to ${ccaChanceLevel(worst, 1, n).toFixed(2)}); those values mean nothing`);
+  if (trivial > 0)
+    out.push(
+      `SVCCA/PWCCA: ${trivial} cell(s) kept more than ⌊n/10⌋ = ${limit} directions of n = ${n} samples — the trivial regime, where even independent data score near 1 (chance level up to ${ccaChanceLevel(worst, 1, n).toFixed(2)}); those values mean nothing`,
+    );
   if (maxDims !== null && capped > 0) {
     const layers = [...A, ...(B ?? [])].filter((d) => d.capped).length;
-    out.push(`SVCCA/PWCCA: ${layers} layer(s) had more directions than ⌊n/10⌋ = ${maxDims} for n = ${n} samples and were capped to ${maxDims} (${capped} off-diagonal cell(s)); independent data would score about ${ccaChanceLevel(maxDims, maxDims, n).toFixed(2)} or less, so read values against that, and use more samples to keep more directions`);
+    out.push(
+      `SVCCA/PWCCA: ${layers} layer(s) had more directions than ⌊n/10⌋ = ${maxDims} for n = ${n} samples and were capped to ${maxDims} (${capped} off-diagonal cell(s)); independent data would score about ${ccaChanceLevel(maxDims, maxDims, n).toFixed(2)} or less, so read values against that, and use more samples to keep more directions`,
+    );
   }
   return out;
 }
 
 /** `m` over the given rows and columns: the pairs it has keep their values, the others are null. */
 function widen(m: LayerMatrix | undefined, rows: string[], cols: string[]): LayerMatrix {
-  const ri = new Map((m?.rows ?? []).map((t, i) => [t, i])), ci = new Map((m?.cols ?? []).map((t, i) => [t, i]));
-  return { rows, cols, values: rows.map((r) => cols.map((c) => (ri.has(r) && ci.has(c) ? m!.values[ri.get(r)!][ci.get(c)!] : null))) };
+  const ri = new Map((m?.rows ?? []).map((t, i) => [t, i])),
+    ci = new Map((m?.cols ?? []).map((t, i) => [t, i]));
+  return {
+    rows,
+    cols,
+    values: rows.map((r) => cols.map((c) => (ri.has(r) && ci.has(c) ? m!.values[ri.get(r)!][ci.get(c)!] : null))),
+  };
 }
 
 /** A similarity result over every layer (and compared layer) from one over the non-degenerate ones. */
-export function widenSimilarity(r: SimilarityResult | null, names: string[], namesB: string[] | null): SimilarityResult {
-  const out: SimilarityResult = { cka: widen(r?.cka, names, names), svcca: widen(r?.svcca, names, names), pwcca: widen(r?.pwcca, names, names), ckaMethod: r?.ckaMethod ?? 'none' };
+export function widenSimilarity(
+  r: SimilarityResult | null,
+  names: string[],
+  namesB: string[] | null,
+): SimilarityResult {
+  const out: SimilarityResult = {
+    cka: widen(r?.cka, names, names),
+    svcca: widen(r?.svcca, names, names),
+    pwcca: widen(r?.pwcca, names, names),
+    ckaMethod: r?.ckaMethod ?? 'none',
+  };
   if (r?.ckaDebiased) out.ckaDebiased = widen(r.ckaDebiased, names, names);
-  if (namesB) out.compare = { cka: widen(r?.compare?.cka, names, namesB), svcca: widen(r?.compare?.svcca, names, namesB), pwcca: widen(r?.compare?.pwcca, names, namesB) };
+  if (namesB)
+    out.compare = {
+      cka: widen(r?.compare?.cka, names, namesB),
+      svcca: widen(r?.compare?.svcca, names, namesB),
+      pwcca: widen(r?.compare?.pwcca, names, namesB),
+    };
   if (r?.cca) out.cca = r.cca; // SVCCA/PWCCA guard record, failures and warnings (per layer / named pairs: no widening)
   if (r?.ccaFailures) out.ccaFailures = r.ccaFailures;
   if (r?.warnings) out.warnings = r.warnings;
@@ -313,14 +483,32 @@ export const similarityAnalysis: EngineAnalysis<'similarity', null> = {
     const notes: string[] = [];
     const timings: Record<string, number> = {};
     const cmp = ctx.compare;
-    const skipA = ctx.degenerate('model'), skipB = ctx.degenerate('compare');
-    for (const l of ctx.model.layers) if (skipA.has(l.tensor)) for (const m of ['CKA', 'SVCCA', 'PWCCA']) notes.push(skipNote(m, l.label, skipA.get(l.tensor)!));
-    for (const l of cmp?.layers ?? []) if (skipB.has(l.tensor)) for (const m of ['CKA', 'SVCCA', 'PWCCA']) notes.push(skipNote(m, `${l.label} of ${cmp!.ref.name}`, skipB.get(l.tensor)!));
-    const okA = ctx.model.layers.filter((l) => !skipA.has(l.tensor)), okB = (cmp?.layers ?? []).filter((l) => !skipB.has(l.tensor));
+    const skipA = ctx.degenerate('model'),
+      skipB = ctx.degenerate('compare');
+    for (const l of ctx.model.layers)
+      if (skipA.has(l.tensor))
+        for (const m of ['CKA', 'SVCCA', 'PWCCA']) notes.push(skipNote(m, l.label, skipA.get(l.tensor)!));
+    for (const l of cmp?.layers ?? [])
+      if (skipB.has(l.tensor))
+        for (const m of ['CKA', 'SVCCA', 'PWCCA'])
+          notes.push(skipNote(m, `${l.label} of ${cmp!.ref.name}`, skipB.get(l.tensor)!));
+    const okA = ctx.model.layers.filter((l) => !skipA.has(l.tensor)),
+      okB = (cmp?.layers ?? []).filter((l) => !skipB.has(l.tensor));
     const r: SimilarityResult | null = okA.length
-      ? await runSimilarity(ctx.store!, okA, { storeB: okB.length ? ctx.compareStore : null, layersB: okB.length ? okB : undefined, signal: ctx.signal, onProgress: ctx.onProgress, notes, timings })
+      ? await runSimilarity(ctx.store!, okA, {
+          storeB: okB.length ? ctx.compareStore : null,
+          layersB: okB.length ? okB : undefined,
+          signal: ctx.signal,
+          onProgress: ctx.onProgress,
+          notes,
+          timings,
+        })
       : null;
-    const value = widenSimilarity(r, ctx.model.layers.map((l) => l.tensor), cmp ? cmp.layers.map((l) => l.tensor) : null);
+    const value = widenSimilarity(
+      r,
+      ctx.model.layers.map((l) => l.tensor),
+      cmp ? cmp.layers.map((l) => l.tensor) : null,
+    );
     return { value, notes, timings };
   },
 };

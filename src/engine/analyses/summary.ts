@@ -20,20 +20,32 @@ export class SummaryAccumulator {
 
   /** A batch of activations, shape [count, C, ...] (or [count, F]: each feature is a channel). */
   add(data: Float32Array, dims: number[]): void {
-    if (dims.length < 2) throw new ReplensError('E_ARGUMENT', `summary: layer '${this.tensor}' has shape (${dims.join(', ')}); expected (n, channels, ...)`);
-    const count = dims[0], C = dims[1], S = dims.slice(2).reduce((a, b) => a * b, 1);
-    if (data.length !== count * C * S) throw new ReplensError('E_INTERNAL', `summary: ${data.length} values for shape (${dims.join(', ')})`);
+    if (dims.length < 2)
+      throw new ReplensError(
+        'E_ARGUMENT',
+        `summary: layer '${this.tensor}' has shape (${dims.join(', ')}); expected (n, channels, ...)`,
+      );
+    const count = dims[0],
+      C = dims[1],
+      S = dims.slice(2).reduce((a, b) => a * b, 1);
+    if (data.length !== count * C * S)
+      throw new ReplensError('E_INTERNAL', `summary: ${data.length} values for shape (${dims.join(', ')})`);
     if (!this.channelMax) this.channelMax = new Float64Array(C).fill(-Infinity);
-    else if (this.channelMax.length !== C) throw new ReplensError('E_INTERNAL', `summary: layer '${this.tensor}' changed channel count`);
+    else if (this.channelMax.length !== C)
+      throw new ReplensError('E_INTERNAL', `summary: layer '${this.tensor}' changed channel count`);
     const cm = this.channelMax;
-    let s = 0, q = 0, z = 0, lo = this.min;
+    let s = 0,
+      q = 0,
+      z = 0,
+      lo = this.min;
     for (let i = 0; i < count; i++) {
       for (let c = 0; c < C; c++) {
         const o = (i * C + c) * S;
         let mx = cm[c];
         for (let t = 0; t < S; t++) {
           const v = data[o + t];
-          s += v; q += v * v;
+          s += v;
+          q += v * v;
           if (v <= 0) z++;
           if (v < lo) lo = v;
           if (v > mx) mx = v;
@@ -41,19 +53,32 @@ export class SummaryAccumulator {
         cm[c] = mx;
       }
     }
-    this.sum += s; this.sumSq += q; this.nonPositive += z; this.min = lo;
+    this.sum += s;
+    this.sumSq += q;
+    this.nonPositive += z;
+    this.min = lo;
     this.values += count * C * S;
     this.n += count;
   }
 
   result(): SummaryLayer {
-    if (!this.values || !this.channelMax) throw new ReplensError('E_ARGUMENT', `summary: no samples for layer '${this.tensor}'`);
+    if (!this.values || !this.channelMax)
+      throw new ReplensError('E_ARGUMENT', `summary: no samples for layer '${this.tensor}'`);
     const mean = this.sum / this.values;
     const variance = Math.max(0, this.sumSq / this.values - mean * mean);
     let dead = 0;
     for (const m of this.channelMax) if (m <= 0) dead++;
-    const out: SummaryLayer = { tensor: this.tensor, mean, std: Math.sqrt(variance), sparsity: this.nonPositive / this.values, channels: this.channelMax.length, deadChannels: dead, min: this.min };
-    if (this.min < 0) out.sparsityNotApplicable = `signed values (min ${Number(this.min.toPrecision(4))}): not a ReLU-like layer, so the share of values ≤ 0 is not sparsity and channels ≤ 0 everywhere are not dead`;
+    const out: SummaryLayer = {
+      tensor: this.tensor,
+      mean,
+      std: Math.sqrt(variance),
+      sparsity: this.nonPositive / this.values,
+      channels: this.channelMax.length,
+      deadChannels: dead,
+      min: this.min,
+    };
+    if (this.min < 0)
+      out.sparsityNotApplicable = `signed values (min ${Number(this.min.toPrecision(4))}): not a ReLU-like layer, so the share of values ≤ 0 is not sparsity and channels ≤ 0 everywhere are not dead`;
     return out;
   }
 }
@@ -67,11 +92,13 @@ export const summaryAnalysis: EngineAnalysis<'summary', null> = {
   settings: () => null,
   async run(ctx) {
     const notes: string[] = [];
-    const perLayer = ctx.model.layers.filter((l) => {
-      const why = ctx.nonFinite(l.tensor);
-      if (why) notes.push(skipNote('summary', l.label, why));
-      return !why;
-    }).map((l) => ctx.stats(l.tensor));
+    const perLayer = ctx.model.layers
+      .filter((l) => {
+        const why = ctx.nonFinite(l.tensor);
+        if (why) notes.push(skipNote('summary', l.label, why));
+        return !why;
+      })
+      .map((l) => ctx.stats(l.tensor));
     return { value: { perLayer }, notes, timings: {} };
   },
 };

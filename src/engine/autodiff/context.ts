@@ -55,7 +55,9 @@ export class GradContext {
 
   // ---- forward facts ----
 
-  has(t: string): boolean { return this.probed.has(t); }
+  has(t: string): boolean {
+    return this.probed.has(t);
+  }
 
   /** Concrete dims of a forward tensor (or of a backward tensor registered with `declare`). */
   shape(t: string): number[] {
@@ -131,10 +133,16 @@ export class GradContext {
   node(op: string, inputs: string[], attrs: Record<string, AttrValue> = {}, outputs = 1, domain = ''): string[] {
     const name = this.fresh(op);
     const outs = Array.from({ length: outputs }, (_, k) => (outputs === 1 ? name : `${name}:${k}`));
-    this.nodes.push(make.node({
-      name, opType: op, domain, input: inputs, output: outs,
-      attribute: Object.entries(attrs).map(([k, v]) => attribute(k, v)),
-    }));
+    this.nodes.push(
+      make.node({
+        name,
+        opType: op,
+        domain,
+        input: inputs,
+        output: outs,
+        attribute: Object.entries(attrs).map(([k, v]) => attribute(k, v)),
+      }),
+    );
     return outs;
   }
 

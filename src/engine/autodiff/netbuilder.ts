@@ -12,7 +12,17 @@ import { GraphBuilder, rng } from '../onnx/builder';
 import type { ModelProto } from '../onnx/proto';
 
 export type Layer =
-  | { kind: 'conv'; name: string; out: number; kernel: number | [number, number]; stride?: number; pad?: number | [number, number, number, number]; groups?: number; bias?: boolean; dilation?: number }
+  | {
+      kind: 'conv';
+      name: string;
+      out: number;
+      kernel: number | [number, number];
+      stride?: number;
+      pad?: number | [number, number, number, number];
+      groups?: number;
+      bias?: boolean;
+      dilation?: number;
+    }
   | { kind: 'bn'; name: string; eps?: number; momentum?: number }
   | { kind: 'relu'; name: string }
   | { kind: 'maxpool'; name: string; kernel: number; stride?: number; pad?: number }
@@ -48,7 +58,8 @@ export interface BuiltNet {
   shapes: Map<string, number[]>;
 }
 
-const INPUT = 'input', OUTPUT = 'logits';
+const INPUT = 'input',
+  OUTPUT = 'logits';
 
 function convOut(h: number, k: number, s: number, p0: number, p1: number, d = 1): number {
   return Math.floor((h + p0 + p1 - d * (k - 1) - 1) / s) + 1;
@@ -63,11 +74,20 @@ export function initState(spec: NetSpec, seed: number): NetState {
     for (const l of layers) {
       switch (l.kind) {
         case 'conv': {
-          if (shape.length !== 3) throw new ReplensError('E_ARGUMENT', `layer ${l.name}: conv needs a (C, H, W) input, got (${shape.join(', ')})`);
+          if (shape.length !== 3)
+            throw new ReplensError(
+              'E_ARGUMENT',
+              `layer ${l.name}: conv needs a (C, H, W) input, got (${shape.join(', ')})`,
+            );
           const [kh, kw] = typeof l.kernel === 'number' ? [l.kernel, l.kernel] : l.kernel;
           const g = l.groups ?? 1;
-          if (shape[0] % g || l.out % g) throw new ReplensError('E_ARGUMENT', `layer ${l.name}: ${shape[0]} → ${l.out} channels are not divisible by ${g} groups`);
-          const fanIn = (shape[0] / g) * kh * kw, b = 1 / Math.sqrt(fanIn);
+          if (shape[0] % g || l.out % g)
+            throw new ReplensError(
+              'E_ARGUMENT',
+              `layer ${l.name}: ${shape[0]} → ${l.out} channels are not divisible by ${g} groups`,
+            );
+          const fanIn = (shape[0] / g) * kh * kw,
+            b = 1 / Math.sqrt(fanIn);
           state.params.set(`${l.name}.weight`, { dims: [l.out, shape[0] / g, kh, kw], data: uni(l.out * fanIn, b) });
           if (l.bias !== false) state.params.set(`${l.name}.bias`, { dims: [l.out], data: uni(l.out, b) });
           shape = convShape(l, shape);
@@ -79,11 +99,21 @@ export function initState(spec: NetSpec, seed: number): NetState {
           state.params.set(`${l.name}.bias`, { dims: [C], data: new Float32Array(C) });
           state.buffers.set(`${l.name}.running_mean`, { dims: [C], data: new Float32Array(C) });
           state.buffers.set(`${l.name}.running_var`, { dims: [C], data: new Float32Array(C).fill(1) });
-          state.bn.set(l.name, { mean: `${l.name}.running_mean`, var: `${l.name}.running_var`, momentum: l.momentum ?? 0.1, eps: l.eps ?? 1e-5, channels: C });
+          state.bn.set(l.name, {
+            mean: `${l.name}.running_mean`,
+            var: `${l.name}.running_var`,
+            momentum: l.momentum ?? 0.1,
+            eps: l.eps ?? 1e-5,
+            channels: C,
+          });
           break;
         }
         case 'linear': {
-          if (shape.length !== 1) throw new ReplensError('E_ARGUMENT', `layer ${l.name}: linear needs a flat input (add a flatten), got (${shape.join(', ')})`);
+          if (shape.length !== 1)
+            throw new ReplensError(
+              'E_ARGUMENT',
+              `layer ${l.name}: linear needs a flat input (add a flatten), got (${shape.join(', ')})`,
+            );
           const b = 1 / Math.sqrt(shape[0]);
           state.params.set(`${l.name}.weight`, { dims: [l.out, shape[0]], data: uni(l.out * shape[0], b) });
           if (l.bias !== false) state.params.set(`${l.name}.bias`, { dims: [l.out], data: uni(l.out, b) });
@@ -93,7 +123,11 @@ export function initState(spec: NetSpec, seed: number): NetState {
         case 'residual': {
           const a = walk(l.body, shape);
           const s = l.shortcut ? walk(l.shortcut, shape) : shape;
-          if (a.join() !== s.join()) throw new ReplensError('E_ARGUMENT', `layer ${l.name}: the residual body gives (${a.join(', ')}) but the shortcut (${s.join(', ')})`);
+          if (a.join() !== s.join())
+            throw new ReplensError(
+              'E_ARGUMENT',
+              `layer ${l.name}: the residual body gives (${a.join(', ')}) but the shortcut (${s.join(', ')})`,
+            );
           shape = a;
           break;
         }
@@ -110,31 +144,51 @@ export function initState(spec: NetSpec, seed: number): NetState {
 function convShape(l: Extract<Layer, { kind: 'conv' }>, shape: number[]): number[] {
   const [kh, kw] = typeof l.kernel === 'number' ? [l.kernel, l.kernel] : l.kernel;
   const p = typeof l.pad === 'number' || l.pad === undefined ? [l.pad ?? 0, l.pad ?? 0, l.pad ?? 0, l.pad ?? 0] : l.pad;
-  const s = l.stride ?? 1, d = l.dilation ?? 1;
-  const h = convOut(shape[1], kh, s, p[0], p[2], d), w = convOut(shape[2], kw, s, p[1], p[3], d);
-  if (h < 1 || w < 1) throw new ReplensError('E_ARGUMENT', `layer ${l.name}: a ${kh}×${kw} kernel does not fit the ${shape[1]}×${shape[2]} input`);
+  const s = l.stride ?? 1,
+    d = l.dilation ?? 1;
+  const h = convOut(shape[1], kh, s, p[0], p[2], d),
+    w = convOut(shape[2], kw, s, p[1], p[3], d);
+  if (h < 1 || w < 1)
+    throw new ReplensError(
+      'E_ARGUMENT',
+      `layer ${l.name}: a ${kh}×${kw} kernel does not fit the ${shape[1]}×${shape[2]} input`,
+    );
   return [l.out, h, w];
 }
 
 function layerShape(l: Layer, shape: number[]): number[] {
   switch (l.kind) {
-    case 'relu': case 'bn': return shape;
-    case 'maxpool': case 'avgpool': {
-      const s = l.stride ?? l.kernel, p = l.pad ?? 0;
+    case 'relu':
+    case 'bn':
+      return shape;
+    case 'maxpool':
+    case 'avgpool': {
+      const s = l.stride ?? l.kernel,
+        p = l.pad ?? 0;
       return [shape[0], convOut(shape[1], l.kernel, s, p, p), convOut(shape[2], l.kernel, s, p, p)];
     }
-    case 'gap': return [shape[0], 1, 1];
-    case 'flatten': return [shape.reduce((a, b) => a * b, 1)];
-    case 'conv': return convShape(l, shape);
-    case 'linear': return [l.out];
-    case 'residual': return shape;
+    case 'gap':
+      return [shape[0], 1, 1];
+    case 'flatten':
+      return [shape.reduce((a, b) => a * b, 1)];
+    case 'conv':
+      return convShape(l, shape);
+    case 'linear':
+      return [l.out];
+    case 'residual':
+      return shape;
   }
 }
 
 /** The ONNX graph of a spec with the state's current values as initializers. */
-export function buildNet(spec: NetSpec, state: NetState, opts: { mode: 'train' | 'eval'; batch?: number | string; opset?: number }): BuiltNet {
+export function buildNet(
+  spec: NetSpec,
+  state: NetState,
+  opts: { mode: 'train' | 'eval'; batch?: number | string; opset?: number },
+): BuiltNet {
   const opset = opts.opset ?? 15;
-  if (opts.mode === 'train' && opset < 14 && state.bn.size) throw new ReplensError('E_ARGUMENT', `training BatchNorm needs opset ≥ 14 (training_mode), got ${opset}`);
+  if (opts.mode === 'train' && opset < 14 && state.bn.size)
+    throw new ReplensError('E_ARGUMENT', `training BatchNorm needs opset ≥ 14 (training_mode), got ${opset}`);
   const b = new GraphBuilder(spec.name, opset);
   const N = opts.batch ?? 'N';
   b.input(INPUT, [N, ...spec.input]);
@@ -152,10 +206,22 @@ export function buildNet(spec: NetSpec, state: NetState, opts: { mode: 'train' |
       switch (l.kind) {
         case 'conv': {
           const [kh, kw] = typeof l.kernel === 'number' ? [l.kernel, l.kernel] : l.kernel;
-          const p = typeof l.pad === 'number' || l.pad === undefined ? [l.pad ?? 0, l.pad ?? 0, l.pad ?? 0, l.pad ?? 0] : l.pad;
+          const p =
+            typeof l.pad === 'number' || l.pad === undefined ? [l.pad ?? 0, l.pad ?? 0, l.pad ?? 0, l.pad ?? 0] : l.pad;
           const inputs = [x, param(`${l.name}.weight`)];
           if (l.bias !== false) inputs.push(param(`${l.name}.bias`));
-          x = b.node('Conv', inputs, { kernel_shape: [kh, kw], strides: [l.stride ?? 1, l.stride ?? 1], pads: p, group: l.groups ?? 1, dilations: [l.dilation ?? 1, l.dilation ?? 1] }, { name: `${n}/Conv`, outputs: [`${n}/Conv_output_0`] });
+          x = b.node(
+            'Conv',
+            inputs,
+            {
+              kernel_shape: [kh, kw],
+              strides: [l.stride ?? 1, l.stride ?? 1],
+              pads: p,
+              group: l.groups ?? 1,
+              dilations: [l.dilation ?? 1, l.dilation ?? 1],
+            },
+            { name: `${n}/Conv`, outputs: [`${n}/Conv_output_0`] },
+          );
           shape = convShape(l, shape);
           break;
         }
@@ -163,14 +229,26 @@ export function buildNet(spec: NetSpec, state: NetState, opts: { mode: 'train' |
           const bn = state.bn.get(l.name)!;
           const C = bn.channels;
           if (opts.mode === 'eval') {
-            x = b.node('BatchNormalization', [x, param(`${l.name}.weight`), param(`${l.name}.bias`), param(bn.mean), param(bn.var)], { epsilon: { float: bn.eps } }, { name: `${n}/BatchNormalization`, outputs: [`${n}/BatchNormalization_output_0`] });
+            x = b.node(
+              'BatchNormalization',
+              [x, param(`${l.name}.weight`), param(`${l.name}.bias`), param(bn.mean), param(bn.var)],
+              { epsilon: { float: bn.eps } },
+              { name: `${n}/BatchNormalization`, outputs: [`${n}/BatchNormalization_output_0`] },
+            );
           } else {
             // Training form (opset ≥ 14): batch statistics. With zero running inputs and momentum 0 the two extra
             // outputs are the batch mean and the biased batch variance; the trainer keeps the running averages.
-            const zm = b.init(`${n}/zero_mean`, [C], new Float32Array(C)), zv = b.init(`${n}/zero_var`, [C], new Float32Array(C));
+            const zm = b.init(`${n}/zero_mean`, [C], new Float32Array(C)),
+              zv = b.init(`${n}/zero_var`, [C], new Float32Array(C));
             const outs = [`${n}/BatchNormalization_output_0`, `${n}/batch_mean`, `${n}/batch_var`];
-            x = b.node('BatchNormalization', [x, param(`${l.name}.weight`), param(`${l.name}.bias`), zm, zv], { epsilon: { float: bn.eps }, momentum: { float: 0 }, training_mode: 1 }, { name: `${n}/BatchNormalization`, outputs: outs });
-            const mean = outs[1], v = outs[2];
+            x = b.node(
+              'BatchNormalization',
+              [x, param(`${l.name}.weight`), param(`${l.name}.bias`), zm, zv],
+              { epsilon: { float: bn.eps }, momentum: { float: 0 }, training_mode: 1 },
+              { name: `${n}/BatchNormalization`, outputs: outs },
+            );
+            const mean = outs[1],
+              v = outs[2];
             batchStats.set(l.name, { mean, var: v, count: nb * shape[1] * shape[2] });
           }
           break;
@@ -178,15 +256,27 @@ export function buildNet(spec: NetSpec, state: NetState, opts: { mode: 'train' |
         case 'relu':
           x = b.node('Relu', [x], {}, { name: `${n}/Relu`, outputs: [`${n}/Relu_output_0`] });
           break;
-        case 'maxpool': case 'avgpool': {
-          const s = l.stride ?? l.kernel, p = l.pad ?? 0;
+        case 'maxpool':
+        case 'avgpool': {
+          const s = l.stride ?? l.kernel,
+            p = l.pad ?? 0;
           const op = l.kind === 'maxpool' ? 'MaxPool' : 'AveragePool';
-          x = b.node(op, [x], { kernel_shape: [l.kernel, l.kernel], strides: [s, s], pads: [p, p, p, p] }, { name: `${n}/${op}`, outputs: [`${n}/${op}_output_0`] });
+          x = b.node(
+            op,
+            [x],
+            { kernel_shape: [l.kernel, l.kernel], strides: [s, s], pads: [p, p, p, p] },
+            { name: `${n}/${op}`, outputs: [`${n}/${op}_output_0`] },
+          );
           shape = layerShape(l, shape);
           break;
         }
         case 'gap':
-          x = b.node('GlobalAveragePool', [x], {}, { name: `${n}/GlobalAveragePool`, outputs: [`${n}/GlobalAveragePool_output_0`] });
+          x = b.node(
+            'GlobalAveragePool',
+            [x],
+            {},
+            { name: `${n}/GlobalAveragePool`, outputs: [`${n}/GlobalAveragePool_output_0`] },
+          );
           shape = layerShape(l, shape);
           break;
         case 'flatten':
@@ -218,7 +308,9 @@ export function buildNet(spec: NetSpec, state: NetState, opts: { mode: 'train' |
 }
 
 /** The ARS paper's shallow CNN (seed 000 §3): conv 64-64-pool-128-128-pool, ReLU, linear classifier. */
-export function shallowCnn(opts: { batchNorm?: boolean; input?: number[]; classes?: number; widths?: number[] } = {}): NetSpec {
+export function shallowCnn(
+  opts: { batchNorm?: boolean; input?: number[]; classes?: number; widths?: number[] } = {},
+): NetSpec {
   const [w1, w2, w3, w4] = opts.widths ?? [64, 64, 128, 128];
   const input = opts.input ?? [1, 28, 28];
   const conv = (name: string, out: number): Layer[] => [
@@ -230,8 +322,12 @@ export function shallowCnn(opts: { batchNorm?: boolean; input?: number[]; classe
     name: opts.batchNorm ? 'shallow_cnn_bn' : 'shallow_cnn',
     input,
     layers: [
-      ...conv('conv1', w1), ...conv('conv2', w2), { kind: 'maxpool', name: 'pool1', kernel: 2 },
-      ...conv('conv3', w3), ...conv('conv4', w4), { kind: 'maxpool', name: 'pool2', kernel: 2 },
+      ...conv('conv1', w1),
+      ...conv('conv2', w2),
+      { kind: 'maxpool', name: 'pool1', kernel: 2 },
+      ...conv('conv3', w3),
+      ...conv('conv4', w4),
+      { kind: 'maxpool', name: 'pool2', kernel: 2 },
       { kind: 'flatten', name: 'flatten' },
       { kind: 'linear', name: 'fc', out: opts.classes ?? 10 },
     ],

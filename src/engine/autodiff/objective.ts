@@ -45,25 +45,40 @@ export function emitObjective(ctx: GradContext, o: Objective, perSample: boolean
     if (!o.terms.length) throw new ReplensError('E_ARGUMENT', 'a weighted objective needs at least one term');
     const parts = o.terms.map((t) => ({ w: t.weight, e: emitObjective(ctx, t.objective, perSample) }));
     ctx.current = 'objective/weighted';
-    const values: string[] = [], seeds: EmittedObjective['seeds'] = [], inputs = new Map<string, EmittedObjective['inputs'][number]>();
+    const values: string[] = [],
+      seeds: EmittedObjective['seeds'] = [],
+      inputs = new Map<string, EmittedObjective['inputs'][number]>();
     for (const { w, e } of parts) {
       const et = ctx.elemType(e.value);
       values.push(ctx.op('Mul', [e.value, ctx.scalar(w, et)]));
-      for (const s of e.seeds) seeds.push({ tensor: s.tensor, grad: ctx.op('Mul', [s.grad, ctx.scalar(w, ctx.elemType(s.tensor))]) });
+      for (const s of e.seeds)
+        seeds.push({ tensor: s.tensor, grad: ctx.op('Mul', [s.grad, ctx.scalar(w, ctx.elemType(s.tensor))]) });
       for (const i of e.inputs) {
         const prev = inputs.get(i.name);
-        if (prev && prev.dims.join() !== i.dims.join()) throw new ReplensError('E_ARGUMENT', `two objective terms need ${i.name} with different shapes (${prev.dims.join('×')} and ${i.dims.join('×')})`);
+        if (prev && prev.dims.join() !== i.dims.join())
+          throw new ReplensError(
+            'E_ARGUMENT',
+            `two objective terms need ${i.name} with different shapes (${prev.dims.join('×')} and ${i.dims.join('×')})`,
+          );
         inputs.set(i.name, i);
       }
     }
-    const value = ctx.declare(ctx.op('Sum', values), perSample ? [ctx.shape(parts[0].e.value)[0]] : [], ctx.elemType(parts[0].e.value));
+    const value = ctx.declare(
+      ctx.op('Sum', values),
+      perSample ? [ctx.shape(parts[0].e.value)[0]] : [],
+      ctx.elemType(parts[0].e.value),
+    );
     return { value, seeds, inputs: [...inputs.values()] };
   }
 
   const t = o.tensor;
-  const dims = ctx.shape(t), et = ctx.elemType(t);
+  const dims = ctx.shape(t),
+    et = ctx.elemType(t);
   if (et !== onnx.TensorProto.DataType.FLOAT && et !== onnx.TensorProto.DataType.DOUBLE) {
-    throw new ReplensError('E_ARGUMENT', `objective tensor '${t}' holds ONNX type ${et}; objectives need float or double tensors`);
+    throw new ReplensError(
+      'E_ARGUMENT',
+      `objective tensor '${t}' holds ONNX type ${et}; objectives need float or double tensors`,
+    );
   }
   const N = dims[0] ?? 1;
   const all = dims.map((_, i) => i);
@@ -77,9 +92,17 @@ export function emitObjective(ctx: GradContext, o: Objective, perSample: boolean
 
   switch (o.kind) {
     case 'channel': {
-      if (dims.length < 2) throw new ReplensError('E_ARGUMENT', `objective tensor '${t}' has shape (${dims.join(', ')}); a channel objective needs (N, C, ...)`);
+      if (dims.length < 2)
+        throw new ReplensError(
+          'E_ARGUMENT',
+          `objective tensor '${t}' has shape (${dims.join(', ')}); a channel objective needs (N, C, ...)`,
+        );
       const C = dims[1];
-      if (!Number.isInteger(o.channel) || o.channel < 0 || o.channel >= C) throw new ReplensError('E_ARGUMENT', `channel ${o.channel} is out of range: '${t}' has ${C} channels (0–${C - 1})`);
+      if (!Number.isInteger(o.channel) || o.channel < 0 || o.channel >= C)
+        throw new ReplensError(
+          'E_ARGUMENT',
+          `channel ${o.channel} is out of range: '${t}' has ${C} channels (0–${C - 1})`,
+        );
       const count = o.reduce === 'mean' ? (perSample ? prod(dims.slice(2)) : N * prod(dims.slice(2))) : 1;
       const maskDims = dims.map((d, i) => (i === 1 ? C : 1));
       const mask = new Float64Array(C);
@@ -89,11 +112,21 @@ export function emitObjective(ctx: GradContext, o: Objective, perSample: boolean
       return { value, seeds: [{ tensor: t, grad: expandTo(m) }], inputs: [] };
     }
     case 'iam': {
-      if (dims.length < 2) throw new ReplensError('E_ARGUMENT', `objective tensor '${t}' has shape (${dims.join(', ')}); the IAM objective needs (N, C, ...)`);
+      if (dims.length < 2)
+        throw new ReplensError(
+          'E_ARGUMENT',
+          `objective tensor '${t}' has shape (${dims.join(', ')}); the IAM objective needs (N, C, ...)`,
+        );
       const C = dims[1];
       const channels = o.channels ?? Array.from({ length: N }, (_, r) => r);
-      if (channels.length !== N) throw new ReplensError('E_ARGUMENT', `the IAM objective has ${channels.length} target channels for a batch of ${N}; give one channel per sample`);
-      for (const k of channels) if (!Number.isInteger(k) || k < 0 || k >= C) throw new ReplensError('E_ARGUMENT', `IAM target channel ${k} is out of range: '${t}' has ${C} channels`);
+      if (channels.length !== N)
+        throw new ReplensError(
+          'E_ARGUMENT',
+          `the IAM objective has ${channels.length} target channels for a batch of ${N}; give one channel per sample`,
+        );
+      for (const k of channels)
+        if (!Number.isInteger(k) || k < 0 || k >= C)
+          throw new ReplensError('E_ARGUMENT', `IAM target channel ${k} is out of range: '${t}' has ${C} channels`);
       const spatial = prod(dims.slice(2));
       // M[r, j] = 1 at the target channel, −1/I elsewhere, divided by the spatial size (h is a spatial mean).
       const m = new Float64Array(N * C);
@@ -103,7 +136,11 @@ export function emitObjective(ctx: GradContext, o: Objective, perSample: boolean
       return { value, seeds: [{ tensor: t, grad: expandTo(w) }], inputs: [] };
     }
     case 'dot': {
-      if (o.weights.length !== prod(dims)) throw new ReplensError('E_ARGUMENT', `dot objective: ${o.weights.length} weights for '${t}' of shape (${dims.join(', ')})`);
+      if (o.weights.length !== prod(dims))
+        throw new ReplensError(
+          'E_ARGUMENT',
+          `dot objective: ${o.weights.length} weights for '${t}' of shape (${dims.join(', ')})`,
+        );
       const w = ctx.constant(o.weights, dims, et, 'dot_weights');
       return { value: total(ctx.op('Mul', [t, w])), seeds: [{ tensor: t, grad: w }], inputs: [] };
     }
@@ -116,10 +153,22 @@ export function emitObjective(ctx: GradContext, o: Objective, perSample: boolean
       return { value, seeds: [{ tensor: t, grad }], inputs: [{ name: TARGET_INPUT, elemType: et, dims }] };
     }
     case 'cross-entropy': {
-      if (dims.length !== 2) throw new ReplensError('E_ARGUMENT', `cross-entropy needs logits of shape (N, classes); '${t}' has shape (${dims.join(', ')})`);
+      if (dims.length !== 2)
+        throw new ReplensError(
+          'E_ARGUMENT',
+          `cross-entropy needs logits of shape (N, classes); '${t}' has shape (${dims.join(', ')})`,
+        );
       const K = dims[1];
       // onnxruntime's OneHot has float (not double) values for int64 indices: build in float, cast (0/1 are exact).
-      const oneHot32 = ctx.op('OneHot', [LABELS_INPUT, ctx.int64s([K], 'depth'), ctx.constant([0, 1], [2], onnx.TensorProto.DataType.FLOAT, 'onehot_values')], { axis: -1 });
+      const oneHot32 = ctx.op(
+        'OneHot',
+        [
+          LABELS_INPUT,
+          ctx.int64s([K], 'depth'),
+          ctx.constant([0, 1], [2], onnx.TensorProto.DataType.FLOAT, 'onehot_values'),
+        ],
+        { axis: -1 },
+      );
       const oneHot = et === onnx.TensorProto.DataType.FLOAT ? oneHot32 : ctx.op('Cast', [oneHot32], { to: et });
       const logp = ctx.op('LogSoftmax', [t], { axis: 1 });
       const scale = perSample ? 1 : 1 / N;
@@ -127,7 +176,11 @@ export function emitObjective(ctx: GradContext, o: Objective, perSample: boolean
       const value = total(nll);
       const p = ctx.op('Softmax', [t], { axis: 1 });
       const grad = ctx.op('Mul', [ctx.op('Sub', [p, oneHot]), ctx.scalar(scale, et)]);
-      return { value, seeds: [{ tensor: t, grad }], inputs: [{ name: LABELS_INPUT, elemType: onnx.TensorProto.DataType.INT64, dims: [N] }] };
+      return {
+        value,
+        seeds: [{ tensor: t, grad }],
+        inputs: [{ name: LABELS_INPUT, elemType: onnx.TensorProto.DataType.INT64, dims: [N] }],
+      };
     }
   }
 }

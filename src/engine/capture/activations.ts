@@ -23,19 +23,37 @@ import { NpyDirSink } from './npydir';
 export function npyInputDataset(file: string, inputName: string, inputType: number): Dataset {
   const arr = readNpy(file);
   if (inputType && typeName(inputType) !== arr.dtype) {
-    throw new ReplensError('E_INPUT_DTYPE', `${path.basename(file)} holds ${arr.dtype}; model input '${inputName}' takes ${typeName(inputType)}`);
+    throw new ReplensError(
+      'E_INPUT_DTYPE',
+      `${path.basename(file)} holds ${arr.dtype}; model input '${inputName}' takes ${typeName(inputType)}`,
+    );
   }
-  if (arr.dtype !== 'float32') throw new ReplensError('E_INPUT_DTYPE', `${path.basename(file)} holds ${arr.dtype}; RepLens feeds float32 inputs`);
-  if (arr.shape.length < 1 || arr.shape[0] < 1) throw new ReplensError('E_INPUT_SHAPE', `${path.basename(file)} has shape (${arr.shape.join(', ')}); expected a batch, samples first`);
-  return arrayDataset(arr.data as Float32Array, arr.shape, { description: `${path.basename(file)} (${arr.shape.join('×')})` });
+  if (arr.dtype !== 'float32')
+    throw new ReplensError('E_INPUT_DTYPE', `${path.basename(file)} holds ${arr.dtype}; RepLens feeds float32 inputs`);
+  if (arr.shape.length < 1 || arr.shape[0] < 1)
+    throw new ReplensError(
+      'E_INPUT_SHAPE',
+      `${path.basename(file)} has shape (${arr.shape.join(', ')}); expected a batch, samples first`,
+    );
+  return arrayDataset(arr.data as Float32Array, arr.shape, {
+    description: `${path.basename(file)} (${arr.shape.join('×')})`,
+  });
 }
 
-function checkSampleShape(ds: Dataset, inputName: string, shape: (number | string | null)[] | null, what: string): void {
+function checkSampleShape(
+  ds: Dataset,
+  inputName: string,
+  shape: (number | string | null)[] | null,
+  what: string,
+): void {
   if (!shape) return;
   const got = [ds.length, ...ds.sampleShape];
   const text = (s: readonly (number | string | null)[]) => `[${s.map((d) => d ?? '?').join(', ')}]`;
   if (shape.length !== got.length || shape.some((d, i) => i > 0 && typeof d === 'number' && d !== got[i])) {
-    throw new ReplensError('E_INPUT_SHAPE', `${what} gives samples of shape ${text(got)}; model input '${inputName}' takes ${text(shape)}`);
+    throw new ReplensError(
+      'E_INPUT_SHAPE',
+      `${what} gives samples of shape ${text(got)}; model input '${inputName}' takes ${text(shape)}`,
+    );
   }
 }
 
@@ -45,18 +63,30 @@ export const DEFAULT_BUDGET_MB = 2048;
  * The files stream to disk, so what the budget bounds is one batch in flight: its input and every captured
  * output. Checked before the first run, with the fix in the message.
  */
-export function checkBatchBudget(outputs: { tensor: string; sampleShape: Dim[] | null }[], batchSize: number, sampleShape: number[], budgetMB: number): void {
+export function checkBatchBudget(
+  outputs: { tensor: string; sampleShape: Dim[] | null }[],
+  batchSize: number,
+  sampleShape: number[],
+  budgetMB: number,
+): void {
   const per = (s: readonly (Dim | number)[]) => s.reduce<number>((a, d) => a * (typeof d === 'number' ? d : 1), 1);
   let perSample = per(sampleShape);
   for (const o of outputs) perSample += o.sampleShape ? per(o.sampleShape) : 0;
   const bytes = perSample * 4 * batchSize;
   if (bytes > budgetMB * 1048576) {
     const fit = Math.floor((budgetMB * 1048576) / (perSample * 4));
-    throw new ReplensError('E_MEMORY_BUDGET', `a batch of ${batchSize} needs ${(bytes / 1048576).toFixed(1)} MB for its input and ${outputs.length} captured tensors, over the ${budgetMB} MB memory budget; use --batch-size ${Math.max(1, fit)}${fit < 1 ? ' and --reduce mean' : ''} or raise the budget`);
+    throw new ReplensError(
+      'E_MEMORY_BUDGET',
+      `a batch of ${batchSize} needs ${(bytes / 1048576).toFixed(1)} MB for its input and ${outputs.length} captured tensors, over the ${budgetMB} MB memory budget; use --batch-size ${Math.max(1, fit)}${fit < 1 ? ' and --reduce mean' : ''} or raise the budget`,
+    );
   }
 }
 
-export async function runActivationsJob(job: ActivationsJob, pool: SessionPool, ctx: JobContext): Promise<ActivationsResult> {
+export async function runActivationsJob(
+  job: ActivationsJob,
+  pool: SessionPool,
+  ctx: JobContext,
+): Promise<ActivationsResult> {
   const t0 = Date.now();
   const reduce = parseReduce(job.reduce);
   const model = await loadModel(job.modelPath);
@@ -77,8 +107,13 @@ export async function runActivationsJob(job: ActivationsJob, pool: SessionPool, 
   // A fixed batch size (the most common export): a relaxed copy when that is safe, else runs at that size.
   const batching = await adaptBatch(model.proto, input, ds.sampleShape, pool, key);
   if (batching.note) ctx.log(`activations: ${batching.note}`);
-  const proto = batching.proto, runKey = key + batching.keySuffix;
-  const shapes = await tensorShapes(proto, pool, runKey, { inputShapes: { [input]: [batching.runBatch ?? 1, ...ds.sampleShape] }, memoryBudgetMB: job.memoryBudgetMB, signal: ctx.signal });
+  const proto = batching.proto,
+    runKey = key + batching.keySuffix;
+  const shapes = await tensorShapes(proto, pool, runKey, {
+    inputShapes: { [input]: [batching.runBatch ?? 1, ...ds.sampleShape] },
+    memoryBudgetMB: job.memoryBudgetMB,
+    signal: ctx.signal,
+  });
   const plan = planCapture(proto, runKey, job.tensors, reduce, shapes, batching.runBatch);
   const batchSize = job.batchSize ?? 64;
   checkBatchBudget(plan.outputs, batchSize, ds.sampleShape, job.memoryBudgetMB ?? DEFAULT_BUDGET_MB);
@@ -86,7 +121,12 @@ export async function runActivationsJob(job: ActivationsJob, pool: SessionPool, 
   let complete = false;
   let written = 0;
   try {
-    for await (const b of runCapture(plan, pool, ds.batches(batchSize, { signal: ctx.signal }), { signal: ctx.signal, total: ds.length, onProgress: ctx.progress, what: path.basename(model.path) })) {
+    for await (const b of runCapture(plan, pool, ds.batches(batchSize, { signal: ctx.signal }), {
+      signal: ctx.signal,
+      total: ds.length,
+      onProgress: ctx.progress,
+      what: path.basename(model.path),
+    })) {
       sink.write(b);
     }
     complete = true;
@@ -94,16 +134,27 @@ export async function runActivationsJob(job: ActivationsJob, pool: SessionPool, 
     // Also on cancel or error: what was written stays readable, and the manifest says how far it got.
     const manifest = sink.close(complete);
     written = manifest.samples;
-    if (!complete) ctx.log(`activations: stopped after ${manifest.samples} samples; ${job.outDir} holds them (manifest.json: complete=false)`);
+    if (!complete)
+      ctx.log(
+        `activations: stopped after ${manifest.samples} samples; ${job.outDir} holds them (manifest.json: complete=false)`,
+      );
     await ds.close?.();
   }
   const files: Record<string, string> = {};
-  for (const [t, f] of sink.files) { files[t] = f; ctx.partial({ kind: 'tensor-written', tensor: t, file: f }); }
+  for (const [t, f] of sink.files) {
+    files[t] = f;
+    ctx.partial({ kind: 'tensor-written', tensor: t, file: f });
+  }
   // Unreadable images skipped (dataset.skipUnreadable): the files hold the others, in order, with their labels.
   const skipped = [...(ds.skipped ?? [])];
   for (const k of skipped) ctx.log(`activations: skipped ${k.file}: ${k.reason}`);
   return {
-    kind: 'activations', outDir: job.outDir, samples: written, files, executionProvider: (await pool.get(plan.key, plan.proto, 'capture')).ep, seconds: (Date.now() - t0) / 1000,
+    kind: 'activations',
+    outDir: job.outDir,
+    samples: written,
+    files,
+    executionProvider: (await pool.get(plan.key, plan.proto, 'capture')).ep,
+    seconds: (Date.now() - t0) / 1000,
     ...(skipped.length ? { skipped } : {}),
   };
 }

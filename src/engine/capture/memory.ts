@@ -29,7 +29,10 @@ export interface MemoryPlan {
 const sampleBytes = (shape: Dim[] | undefined): number => {
   if (!shape || shape.length < 2) return 0;
   let n = 4;
-  for (const d of shape.slice(1)) { if (typeof d !== 'number') return 0; n *= d; }
+  for (const d of shape.slice(1)) {
+    if (typeof d !== 'number') return 0;
+    n *= d;
+  }
   return n;
 };
 
@@ -79,17 +82,23 @@ export interface ModelMemory {
  * the input twice (the preprocessed array, onnxruntime's copy), onnxruntime's working set, and the taps three
  * times (onnxruntime's outputs, the unpacked copies, the store's copy).
  */
-export function planMemory(budgetBytes: number, models: ModelMemory[], requested: number | undefined, analysisBytes = 0): MemoryPlan {
+export function planMemory(
+  budgetBytes: number,
+  models: ModelMemory[],
+  requested: number | undefined,
+  analysisBytes = 0,
+): MemoryPlan {
   const perSample = models.reduce((s, m) => s + 2 * m.inputBytes + m.workBytes + 3 * m.tapBytes, 0);
   const fixedBytes = PROCESS_BYTES + models.reduce((s, m) => s + 2 * m.weights, 0) + analysisBytes;
   const fit = Math.max(1, Math.floor((BATCH_SHARE * budgetBytes) / Math.max(1, perSample)));
   const batchSize = requested ?? Math.min(64, fit);
   const batchBytes = batchSize * perSample;
   const storeBytes = Math.max(MIN_STORE_SHARE * budgetBytes, budgetBytes - fixedBytes - batchBytes);
-  const note = requested === undefined && batchSize < 64
-    ? `batch size ${batchSize} (a sample moves ${formatBytes(perSample)} through the model; a batch may take ${Math.round(BATCH_SHARE * 100)} % of the ${formatBytes(budgetBytes)} memory budget)`
-    : requested !== undefined && requested > fit
-      ? `--batch-size ${requested} keeps about ${formatBytes(batchBytes)} in flight, over ${Math.round(BATCH_SHARE * 100)} % of the ${formatBytes(budgetBytes)} memory budget (${fit} would fit)`
-      : null;
+  const note =
+    requested === undefined && batchSize < 64
+      ? `batch size ${batchSize} (a sample moves ${formatBytes(perSample)} through the model; a batch may take ${Math.round(BATCH_SHARE * 100)} % of the ${formatBytes(budgetBytes)} memory budget)`
+      : requested !== undefined && requested > fit
+        ? `--batch-size ${requested} keeps about ${formatBytes(batchBytes)} in flight, over ${Math.round(BATCH_SHARE * 100)} % of the ${formatBytes(budgetBytes)} memory budget (${fit} would fit)`
+        : null;
   return { batchSize, storeBytes, batchBytes, fixedBytes, note };
 }

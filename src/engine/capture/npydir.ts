@@ -11,7 +11,10 @@ import type { CapturedBatch, CapturePlan } from './capture';
 
 /** A portable file stem for a tensor name: [A-Za-z0-9._-] only, no leading dot, at most 120 characters. */
 export function safeStem(name: string): string {
-  let s = name.replace(/[^A-Za-z0-9._-]+/g, '_').replace(/^[._]+/, '').replace(/_+$/, '');
+  let s = name
+    .replace(/[^A-Za-z0-9._-]+/g, '_')
+    .replace(/^[._]+/, '')
+    .replace(/_+$/, '');
   if (!s) s = 'tensor';
   if (s.length > 120) s = s.slice(0, 100) + '_' + createHash('sha256').update(name).digest('hex').slice(0, 12);
   // Names reserved on Windows.
@@ -36,7 +39,11 @@ export function tensorFileNames(tensors: string[], reserved: readonly string[] =
     const base = safeStem(t);
     let stem = base;
     // A suffix from the name's hash; a further collision (a tensor literally named like that) hashes again.
-    for (let k = 1; used.has(stem.toLowerCase()); k++) stem = `${base}-${createHash('sha256').update(k === 1 ? t : `${k}:${t}`).digest('hex').slice(0, 8)}`;
+    for (let k = 1; used.has(stem.toLowerCase()); k++)
+      stem = `${base}-${createHash('sha256')
+        .update(k === 1 ? t : `${k}:${t}`)
+        .digest('hex')
+        .slice(0, 8)}`;
     used.add(stem.toLowerCase());
     out.set(t, `${stem}.npy`);
   }
@@ -61,16 +68,27 @@ export class NpyDirSink {
   private samples = 0;
   readonly files: Map<string, string>;
 
-  constructor(readonly dir: string, private readonly plan: CapturePlan, private readonly meta: { model: string; dataset: string }) {
+  constructor(
+    readonly dir: string,
+    private readonly plan: CapturePlan,
+    private readonly meta: { model: string; dataset: string },
+  ) {
     ensureDir(dir);
-    this.files = tensorFileNames(plan.outputs.map((o) => o.tensor), FIXED_STEMS);
+    this.files = tensorFileNames(
+      plan.outputs.map((o) => o.tensor),
+      FIXED_STEMS,
+    );
   }
 
   write(b: CapturedBatch): void {
     // Checked before anything is appended, so the files never disagree on how many rows they hold.
     for (const o of this.plan.outputs) {
       const rows = b.values.get(o.tensor)!.dims[0];
-      if (rows !== b.count) throw new ReplensError('E_RUNTIME', `tensor '${o.tensor}' has ${rows} rows for a batch of ${b.count}; its first axis is not the batch`);
+      if (rows !== b.count)
+        throw new ReplensError(
+          'E_RUNTIME',
+          `tensor '${o.tensor}' has ${rows} rows for a batch of ${b.count}; its first axis is not the batch`,
+        );
     }
     for (const o of this.plan.outputs) {
       const v = b.values.get(o.tensor)!;
@@ -83,7 +101,10 @@ export class NpyDirSink {
     }
     if (b.labels) {
       if (!this.labels) this.labels = new NpyWriter(path.join(this.dir, LABELS_FILE), 'int64', []);
-      this.labels.append(BigInt64Array.from(b.labels, (l) => BigInt(l)), b.count);
+      this.labels.append(
+        BigInt64Array.from(b.labels, (l) => BigInt(l)),
+        b.count,
+      );
     }
     this.samples += b.count;
   }
@@ -94,18 +115,37 @@ export class NpyDirSink {
    */
   close(complete: boolean): NpyDirManifest {
     const writers = [...this.writers.values(), ...(this.labels ? [this.labels] : [])];
-    try { for (const w of writers) w.close(); } catch (e) { for (const w of writers) w.abort(); throw e; }
+    try {
+      for (const w of writers) w.close();
+    } catch (e) {
+      for (const w of writers) w.abort();
+      throw e;
+    }
     const tensors: NpyDirManifest['tensors'] = {};
     for (const o of this.plan.outputs) {
       const w = this.writers.get(o.tensor);
-      tensors[o.tensor] = { file: this.files.get(o.tensor)!, shape: w ? [w.rowCount, ...w.rowShape] : [], applied: o.applied, dtype: 'float32' };
+      tensors[o.tensor] = {
+        file: this.files.get(o.tensor)!,
+        shape: w ? [w.rowCount, ...w.rowShape] : [],
+        applied: o.applied,
+        dtype: 'float32',
+      };
     }
     const index: Record<string, string> = {};
     for (const [t, f] of this.files) if (this.writers.has(t)) index[t] = f;
     const manifest: NpyDirManifest = {
-      version: 1, model: this.meta.model, input: this.plan.input, samples: this.samples, complete,
-      reduce: this.plan.reduce.kind === 'avgpool' || this.plan.reduce.kind === 'maxpool' ? `${this.plan.reduce.kind}:${this.plan.reduce.k}` : this.plan.reduce.kind,
-      tensors, labels: this.labels ? LABELS_FILE : null, dataset: this.meta.dataset,
+      version: 1,
+      model: this.meta.model,
+      input: this.plan.input,
+      samples: this.samples,
+      complete,
+      reduce:
+        this.plan.reduce.kind === 'avgpool' || this.plan.reduce.kind === 'maxpool'
+          ? `${this.plan.reduce.kind}:${this.plan.reduce.k}`
+          : this.plan.reduce.kind,
+      tensors,
+      labels: this.labels ? LABELS_FILE : null,
+      dataset: this.meta.dataset,
     };
     const json = (v: unknown) => JSON.stringify(v, null, 2) + '\n';
     writeAtomic(path.join(this.dir, INDEX_FILE), json(index));

@@ -47,7 +47,12 @@ export interface ReducedOutput {
  * channels/windows to reduce and pass through. A pooling window larger than the spatial size falls back to the
  * global reduction of the same kind (recorded in `applied`).
  */
-export function reductionFor(tensor: string, shape: Dim[] | null, r: Reduce, id: number): { nodes: NodeProto[]; out: ReducedOutput } {
+export function reductionFor(
+  tensor: string,
+  shape: Dim[] | null,
+  r: Reduce,
+  id: number,
+): { nodes: NodeProto[]; out: ReducedOutput } {
   const rank = shape?.length ?? 0;
   if (r.kind === 'none' || rank <= 2) {
     return { nodes: [], out: { tensor, output: tensor, applied: 'none', sampleShape: shape ? shape.slice(1) : null } };
@@ -60,13 +65,22 @@ export function reductionFor(tensor: string, shape: Dim[] | null, r: Reduce, id:
   const global = (kind: 'mean' | 'max', note: string) => {
     const pooled = `${base}/${kind}`;
     return {
-      nodes: [make.node({ name: `${base}/Global`, opType: kind === 'mean' ? 'GlobalAveragePool' : 'GlobalMaxPool', input: [tensor], output: [pooled] })],
+      nodes: [
+        make.node({
+          name: `${base}/Global`,
+          opType: kind === 'mean' ? 'GlobalAveragePool' : 'GlobalMaxPool',
+          input: [tensor],
+          output: [pooled],
+        }),
+      ],
       out: { tensor, output: pooled, applied: note, sampleShape: [channels], squeeze: true },
     };
   };
   switch (r.kind) {
-    case 'mean': return global('mean', 'mean');
-    case 'max': return global('max', 'max');
+    case 'mean':
+      return global('mean', 'mean');
+    case 'max':
+      return global('max', 'max');
     case 'avgpool':
     case 'maxpool': {
       const kind = r.kind === 'avgpool' ? 'mean' : 'max';
@@ -76,12 +90,22 @@ export function reductionFor(tensor: string, shape: Dim[] | null, r: Reduce, id:
       const out = `${base}/${r.kind}${r.k}`;
       const ints = (v: number) => spatial.map(() => v);
       return {
-        nodes: [make.node({
-          name: `${base}/${r.kind}`, opType: r.kind === 'avgpool' ? 'AveragePool' : 'MaxPool', input: [tensor], output: [out],
-          attribute: [make.attribute({ name: 'kernel_shape', type: 7, ints: ints(r.k) }), make.attribute({ name: 'strides', type: 7, ints: ints(r.k) })],
-        })],
+        nodes: [
+          make.node({
+            name: `${base}/${r.kind}`,
+            opType: r.kind === 'avgpool' ? 'AveragePool' : 'MaxPool',
+            input: [tensor],
+            output: [out],
+            attribute: [
+              make.attribute({ name: 'kernel_shape', type: 7, ints: ints(r.k) }),
+              make.attribute({ name: 'strides', type: 7, ints: ints(r.k) }),
+            ],
+          }),
+        ],
         out: {
-          tensor, output: out, applied: `${r.kind}:${r.k}`,
+          tensor,
+          output: out,
+          applied: `${r.kind}:${r.k}`,
           sampleShape: [channels, ...spatial.map((d) => (typeof d === 'number' ? Math.floor(d / r.k) : null))],
         },
       };

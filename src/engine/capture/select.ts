@@ -18,9 +18,15 @@ export function expandTensorSelectors(model: ModelProto, selectors: string[]): s
   let modules: Map<string, string> | null = null;
   const out: string[] = [];
   for (const s of selectors) {
-    if (tensors.has(s)) { out.push(s); continue; }
+    if (tensors.has(s)) {
+      out.push(s);
+      continue;
+    }
     const viaNode = byNode.get(s);
-    if (viaNode) { out.push(viaNode); continue; }
+    if (viaNode) {
+      out.push(viaNode);
+      continue;
+    }
     const op = /^op:(.+)$/i.exec(s);
     if (op) {
       const matches = graph.node.filter((n) => n.opType.toLowerCase() === op[1].toLowerCase()).map((n) => n.output[0]);
@@ -33,9 +39,17 @@ export function expandTensorSelectors(model: ModelProto, selectors: string[]): s
     }
     modules ??= moduleOutputs(model);
     const viaModule = modules.get(s);
-    if (viaModule) { out.push(viaModule); continue; }
+    if (viaModule) {
+      out.push(viaModule);
+      continue;
+    }
     const names = [...tensors, ...byNode.keys(), ...modules.keys()];
-    throw new ReplensError('E_UNKNOWN_TENSOR', `unknown tensor '${s}'; closest: ${closest(s, names).map((c) => `'${c}'`).join(', ')} (see 'replens layers')`);
+    throw new ReplensError(
+      'E_UNKNOWN_TENSOR',
+      `unknown tensor '${s}'; closest: ${closest(s, names)
+        .map((c) => `'${c}'`)
+        .join(', ')} (see 'replens layers')`,
+    );
   }
   return [...new Set(out)];
 }

@@ -11,7 +11,12 @@ import type { ActivationsJob } from '../../shared/messages';
 /** ONNX element types of integer image inputs (uint8, int8, uint16, int16, int32, int64). */
 export const INTEGER_INPUTS = new Set([2, 3, 4, 5, 6, 7]);
 
-export async function openDatasetFromJob(job: Pick<ActivationsJob, 'data' | 'configPath' | 'configRoot' | 'memoryBudgetMB'>, modelInputShape: Dim[] | null, log?: (line: string) => void, modelInputType?: number): Promise<Dataset> {
+export async function openDatasetFromJob(
+  job: Pick<ActivationsJob, 'data' | 'configPath' | 'configRoot' | 'memoryBudgetMB'>,
+  modelInputShape: Dim[] | null,
+  log?: (line: string) => void,
+  modelInputType?: number,
+): Promise<Dataset> {
   const data = job.data!;
   const dataPath = path.resolve(data.path);
   const configFile = configFor(job.configPath, dataPath, { stopAt: job.configRoot, log });
@@ -26,7 +31,9 @@ export async function openDatasetFromJob(job: Pick<ActivationsJob, 'data' | 'con
     ...(data.skipUnreadable !== undefined ? { skipUnreadable: data.skipUnreadable } : {}),
   };
   return openDataset(spec, {
-    preprocess: config?.preprocess, modelInputShape: modelInputShape?.map((d) => d ?? '?'), classNames: config?.classNames,
+    preprocess: config?.preprocess,
+    modelInputShape: modelInputShape?.map((d) => d ?? '?'),
+    classNames: config?.classNames,
     modelInputType: modelInputType !== undefined && INTEGER_INPUTS.has(modelInputType) ? 'integer' : 'float',
     // Data read whole (IDX, .npz, labels) and decoded images are checked against the budget before allocating.
     memoryBudgetMB: job.memoryBudgetMB ?? config?.memoryBudgetMB,

@@ -30,13 +30,18 @@ export class ActivationStore {
 
   private budget: number;
 
-  constructor(budgetBytes: number, private readonly spillRoot = os.tmpdir()) {
+  constructor(
+    budgetBytes: number,
+    private readonly spillRoot = os.tmpdir(),
+  ) {
     if (!(budgetBytes > 0)) throw new ReplensError('E_ARGUMENT', `memory budget must be positive, got ${budgetBytes}`);
     this.budget = budgetBytes;
     removeStaleSpills(spillRoot);
   }
 
-  get budgetBytes(): number { return this.budget; }
+  get budgetBytes(): number {
+    return this.budget;
+  }
 
   /**
    * Lowers the in-memory budget and spills the largest tensors until what is held fits: an analysis that needs
@@ -48,11 +53,21 @@ export class ActivationStore {
     this.spillLargest(0);
   }
 
-  get bytesInMemory(): number { return this.memoryBytes; }
-  get spilled(): string[] { return [...this.entries].filter(([, e]) => e.spill).map(([t]) => t); }
-  rows(tensor: string): number { return this.entry(tensor).rows; }
-  rowShape(tensor: string): number[] { return this.entry(tensor).rowShape; }
-  tensors(): string[] { return [...this.entries.keys()]; }
+  get bytesInMemory(): number {
+    return this.memoryBytes;
+  }
+  get spilled(): string[] {
+    return [...this.entries].filter(([, e]) => e.spill).map(([t]) => t);
+  }
+  rows(tensor: string): number {
+    return this.entry(tensor).rows;
+  }
+  rowShape(tensor: string): number[] {
+    return this.entry(tensor).rowShape;
+  }
+  tensors(): string[] {
+    return [...this.entries.keys()];
+  }
 
   private entry(tensor: string): Entry {
     const e = this.entries.get(tensor);
@@ -67,7 +82,10 @@ export class ActivationStore {
       e = { rowShape: [...rowShape], rowSize, rows: 0, chunks: [], bytesInMemory: 0, spill: null };
       this.entries.set(tensor, e);
     } else if (e.rowSize !== rowSize) {
-      throw new ReplensError('E_ARGUMENT', `tensor '${tensor}': rows of shape (${rowShape}) appended to rows of shape (${e.rowShape})`);
+      throw new ReplensError(
+        'E_ARGUMENT',
+        `tensor '${tensor}': rows of shape (${rowShape}) appended to rows of shape (${e.rowShape})`,
+      );
     }
     const copy = data.slice(0, rows * rowSize); // own the memory: ORT may reuse its output buffers
     if (!e.spill && this.memoryBytes + copy.byteLength > this.budgetBytes) this.spillLargest(copy.byteLength);
@@ -82,12 +100,19 @@ export class ActivationStore {
 
   /** Moves the largest in-memory tensors to disk until `incoming` more bytes fit the budget. */
   private spillLargest(incoming: number): void {
-    const candidates = [...this.entries].filter(([, e]) => !e.spill).sort((a, b) => b[1].bytesInMemory - a[1].bytesInMemory);
+    const candidates = [...this.entries]
+      .filter(([, e]) => !e.spill)
+      .sort((a, b) => b[1].bytesInMemory - a[1].bytesInMemory);
     for (const [tensor, e] of candidates) {
       if (this.memoryBytes + incoming <= this.budgetBytes) break;
       if (!this.spillDir) this.spillDir = fs.mkdtempSync(path.join(this.spillRoot, `${SPILL_PREFIX}${process.pid}-`));
       // In place (read while written), created exclusively; the counter keeps names apart when stems coincide.
-      e.spill = new NpyWriter(path.join(this.spillDir, `${safeStem(tensor)}-${this.spillCount++}.npy`), 'float32', e.rowShape, { inPlace: true });
+      e.spill = new NpyWriter(
+        path.join(this.spillDir, `${safeStem(tensor)}-${this.spillCount++}.npy`),
+        'float32',
+        e.rowShape,
+        { inPlace: true },
+      );
       for (const c of e.chunks) e.spill.append(c, c.length / e.rowSize);
       this.memoryBytes -= e.bytesInMemory;
       e.chunks = [];
@@ -100,11 +125,17 @@ export class ActivationStore {
     const e = this.entry(tensor);
     const bytes = e.rows * e.rowSize * 4;
     if (bytes > this.budgetBytes) {
-      throw new ReplensError('E_MEMORY_BUDGET', `tensor '${tensor}' needs ${mb(bytes)} in memory (${e.rows} × ${e.rowShape.join('×')} float32), over the ${mb(this.budgetBytes)} memory budget; raise replens.memoryBudgetMB / --memory-budget, use --reduce, or fewer samples`);
+      throw new ReplensError(
+        'E_MEMORY_BUDGET',
+        `tensor '${tensor}' needs ${mb(bytes)} in memory (${e.rows} × ${e.rowShape.join('×')} float32), over the ${mb(this.budgetBytes)} memory budget; raise replens.memoryBudgetMB / --memory-budget, use --reduce, or fewer samples`,
+      );
     }
     const out = new Float32Array(e.rows * e.rowSize);
     let off = 0;
-    for (const c of this.chunks(tensor, Math.max(1, Math.floor((1 << 22) / Math.max(1, e.rowSize))))) { out.set(c.data, off); off += c.data.length; }
+    for (const c of this.chunks(tensor, Math.max(1, Math.floor((1 << 22) / Math.max(1, e.rowSize))))) {
+      out.set(c.data, off);
+      off += c.data.length;
+    }
     return out;
   }
 
@@ -135,10 +166,18 @@ export class ActivationStore {
       for (let r = 0; r < e.rows; r += rowsPerChunk) {
         const n = Math.min(rowsPerChunk, e.rows - r);
         const buf = whole.subarray(0, n * e.rowSize);
-        fs.readSync(fd, new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength), 0, buf.byteLength, offset + r * e.rowSize * 4);
+        fs.readSync(
+          fd,
+          new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength),
+          0,
+          buf.byteLength,
+          offset + r * e.rowSize * 4,
+        );
         yield { start: r, rows: n, data: buf };
       }
-    } finally { fs.closeSync(fd); }
+    } finally {
+      fs.closeSync(fd);
+    }
   }
 
   /**
@@ -147,9 +186,11 @@ export class ActivationStore {
    */
   source(tensor: string): RowSource {
     const e = this.entry(tensor);
-    const D = e.rowSize, n = e.rows;
+    const D = e.rowSize,
+      n = e.rows;
     const check = (start: number, count: number) => {
-      if (!(start >= 0 && count >= 0 && start + count <= n)) throw new ReplensError('E_INTERNAL', `rows [${start}, ${start + count}) of '${tensor}' asked, it has ${n}`);
+      if (!(start >= 0 && count >= 0 && start + count <= n))
+        throw new ReplensError('E_INTERNAL', `rows [${start}, ${start + count}) of '${tensor}' asked, it has ${n}`);
     };
     // The entry may spill while the source is in use (other tensors appended meanwhile): each read looks again.
     const slots = [new Float32Array(D), new Float32Array(D)];
@@ -162,21 +203,41 @@ export class ActivationStore {
         fs.readSync(fd, head, 0, head.length, 0);
         offset = parseNpyHeader(head, file).dataOffset;
       }
-      fs.readSync(fd, new Uint8Array(out.buffer, out.byteOffset, out.byteLength), 0, out.byteLength, offset + start * D * 4);
+      fs.readSync(
+        fd,
+        new Uint8Array(out.buffer, out.byteOffset, out.byteLength),
+        0,
+        out.byteLength,
+        offset + start * D * 4,
+      );
       return out;
     };
     let starts: number[] = [];
-    const chunkOf = (r: number) => { // last chunk starting at or before r
-      if (starts.length !== e.chunks.length) { starts = []; let at = 0; for (const c of e.chunks) { starts.push(at); at += c.length / D; } }
-      let lo = 0, hi = starts.length - 1;
-      while (lo < hi) { const mid = (lo + hi + 1) >> 1; if (starts[mid] <= r) lo = mid; else hi = mid - 1; }
+    const chunkOf = (r: number) => {
+      // last chunk starting at or before r
+      if (starts.length !== e.chunks.length) {
+        starts = [];
+        let at = 0;
+        for (const c of e.chunks) {
+          starts.push(at);
+          at += c.length / D;
+        }
+      }
+      let lo = 0,
+        hi = starts.length - 1;
+      while (lo < hi) {
+        const mid = (lo + hi + 1) >> 1;
+        if (starts[mid] <= r) lo = mid;
+        else hi = mid - 1;
+      }
       return lo;
     };
     const block = (s: number, c: number, into?: Float32Array): Float32Array => {
       check(s, c);
       const target = () => (into && into.length >= c * D ? into.subarray(0, c * D) : new Float32Array(c * D));
       if (e.spill) return fromFile(s, target());
-      const q = chunkOf(s), off = s - starts[q];
+      const q = chunkOf(s),
+        off = s - starts[q];
       if (off + c <= e.chunks[q].length / D) return e.chunks[q].subarray(off * D, (off + c) * D);
       const out = target();
       let filled = 0;
@@ -188,7 +249,11 @@ export class ActivationStore {
       }
       return out;
     };
-    const row = (i: number, slot: 0 | 1) => { if (!e.spill) return block(i, 1); check(i, 1); return fromFile(i, slots[slot]); };
+    const row = (i: number, slot: 0 | 1) => {
+      if (!e.spill) return block(i, 1);
+      check(i, 1);
+      return fromFile(i, slots[slot]);
+    };
     return { rows: n, cols: D, block, row };
   }
 
@@ -203,7 +268,10 @@ export class ActivationStore {
   }
 
   dispose(): void {
-    for (const e of this.entries.values()) { if (e.readFd !== undefined) fs.closeSync(e.readFd); e.spill?.abort(); }
+    for (const e of this.entries.values()) {
+      if (e.readFd !== undefined) fs.closeSync(e.readFd);
+      e.spill?.abort();
+    }
     this.entries.clear();
     this.memoryBytes = 0;
     if (this.spillDir) fs.rmSync(this.spillDir, { recursive: true, force: true });
@@ -217,7 +285,12 @@ const SPILL_NAME = /^replens-spill-(\d+)-[A-Za-z0-9]{6}$/;
 
 /** Whether a process with this id exists (signal 0 only checks; EPERM: it exists but belongs to someone else). */
 export function processAlive(pid: number): boolean {
-  try { process.kill(pid, 0); return true; } catch (e) { return (e as NodeJS.ErrnoException).code === 'EPERM'; }
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 /**
@@ -227,7 +300,11 @@ export function processAlive(pid: number): boolean {
  */
 export function removeStaleSpills(root: string): string[] {
   let names: string[];
-  try { names = fs.readdirSync(root); } catch { return []; }
+  try {
+    names = fs.readdirSync(root);
+  } catch {
+    return [];
+  }
   const uid = process.getuid?.();
   const removed: string[] = [];
   for (const name of names) {
@@ -241,7 +318,9 @@ export function removeStaleSpills(root: string): string[] {
       if (!st.isDirectory() || (uid !== undefined && st.uid !== uid)) continue;
       fs.rmSync(dir, { recursive: true, force: true });
       removed.push(dir);
-    } catch { /* gone meanwhile, or not ours to remove: a later store tries again */ }
+    } catch {
+      /* gone meanwhile, or not ours to remove: a later store tries again */
+    }
   }
   return removed;
 }

@@ -28,15 +28,30 @@ function oneOf(values: readonly string[]): Check {
     throw `${key} must be one of ${values.map((s) => `"${s}"`).join(', ')}${typeof v === 'string' ? ` (got "${v}")` : ''}`;
   };
 }
-const str: Check = (v, key) => { if (typeof v === 'string' && v.length) return v; throw `${key} must be a non-empty string`; };
-const posInt: Check = (v, key) => { if (Number.isInteger(v) && (v as number) > 0) return v; throw `${key} must be a positive integer`; };
-const bool: Check = (v, key) => { if (typeof v === 'boolean') return v; throw `${key} must be true or false`; };
-const posNum: Check = (v, key) => { if (typeof v === 'number' && Number.isFinite(v) && v > 0) return v; throw `${key} must be a positive number`; };
-const numbers = (positive: boolean): Check => (v, key) => {
-  if (!Array.isArray(v) || !v.length || !v.every((x) => typeof x === 'number' && Number.isFinite(x))) throw `${key} must be an array of numbers`;
-  if (positive && !v.every((x) => x > 0)) throw `${key} must hold positive numbers`;
-  return [...v];
+const str: Check = (v, key) => {
+  if (typeof v === 'string' && v.length) return v;
+  throw `${key} must be a non-empty string`;
 };
+const posInt: Check = (v, key) => {
+  if (Number.isInteger(v) && (v as number) > 0) return v;
+  throw `${key} must be a positive integer`;
+};
+const bool: Check = (v, key) => {
+  if (typeof v === 'boolean') return v;
+  throw `${key} must be true or false`;
+};
+const posNum: Check = (v, key) => {
+  if (typeof v === 'number' && Number.isFinite(v) && v > 0) return v;
+  throw `${key} must be a positive number`;
+};
+const numbers =
+  (positive: boolean): Check =>
+  (v, key) => {
+    if (!Array.isArray(v) || !v.length || !v.every((x) => typeof x === 'number' && Number.isFinite(x)))
+      throw `${key} must be an array of numbers`;
+    if (positive && !v.every((x) => x > 0)) throw `${key} must hold positive numbers`;
+    return [...v];
+  };
 const strings: Check = (v, key) => {
   if (Array.isArray(v) && v.every((x) => typeof x === 'string')) return [...v];
   throw `${key} must be an array of strings`;
@@ -46,32 +61,64 @@ const resize: Check = (v, key) => {
   if (Array.isArray(v) && v.length === 2 && v.every((x) => Number.isInteger(x) && x > 0)) return [v[0], v[1]];
   throw `${key} must be a positive integer or [height, width]`;
 };
-const channels: Check = (v, key) => { if (v === 1 || v === 3) return v; throw `${key} must be 1 or 3`; };
+const channels: Check = (v, key) => {
+  if (v === 1 || v === 3) return v;
+  throw `${key} must be 1 or 3`;
+};
 
 const DATASET: Record<keyof DatasetSpec, Check> = {
-  path: str, format: oneOf(['idx', 'npy', 'npz', 'imagefolder']), labels: str, x: str, y: str, limit: posInt,
-  layout: oneOf(['NCHW', 'NHWC']), skipUnreadable: bool,
+  path: str,
+  format: oneOf(['idx', 'npy', 'npz', 'imagefolder']),
+  labels: str,
+  x: str,
+  y: str,
+  limit: posInt,
+  layout: oneOf(['NCHW', 'NHWC']),
+  skipUnreadable: bool,
 };
 const PREPROCESS: Record<keyof PreprocessConfig, Check> = {
-  resize, scale: posNum, mean: numbers(false), std: numbers(true), channels, layout: oneOf(['NCHW', 'NHWC']),
+  resize,
+  scale: posNum,
+  mean: numbers(false),
+  std: numbers(true),
+  channels,
+  layout: oneOf(['NCHW', 'NHWC']),
 };
 const TOP: Record<keyof ReplensConfig | '$schema', Check | Record<string, Check>> = {
-  $schema: str, dataset: DATASET, preprocess: PREPROCESS, classNames: strings, batchSize: posInt, memoryBudgetMB: posNum,
+  $schema: str,
+  dataset: DATASET,
+  preprocess: PREPROCESS,
+  classNames: strings,
+  batchSize: posInt,
+  memoryBudgetMB: posNum,
   executionProvider: oneOf(['auto', 'cpu', 'cuda']),
 };
 
 function unknownKey(key: string, known: string[], prefix: string): string {
   const near = closest(key, known, 1)[0];
-  const close = near !== undefined && (editDistance(key.toLowerCase(), near.toLowerCase()) <= Math.max(2, near.length / 3) || near.toLowerCase().includes(key.toLowerCase()));
+  const close =
+    near !== undefined &&
+    (editDistance(key.toLowerCase(), near.toLowerCase()) <= Math.max(2, near.length / 3) ||
+      near.toLowerCase().includes(key.toLowerCase()));
   return `unknown key "${prefix}${key}"; ${close ? `did you mean "${prefix}${near}"?` : `known keys: ${known.map((k) => prefix + k).join(', ')}`}`;
 }
 
-function checkObject(obj: unknown, schema: Record<string, Check | Record<string, Check>>, prefix: string): Record<string, unknown> {
-  if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) throw `${prefix ? prefix.slice(0, -1) : 'the configuration'} must be an object`;
+function checkObject(
+  obj: unknown,
+  schema: Record<string, Check | Record<string, Check>>,
+  prefix: string,
+): Record<string, unknown> {
+  if (typeof obj !== 'object' || obj === null || Array.isArray(obj))
+    throw `${prefix ? prefix.slice(0, -1) : 'the configuration'} must be an object`;
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(obj)) {
     const rule = schema[k];
-    if (!Object.prototype.hasOwnProperty.call(schema, k)) throw unknownKey(k, Object.keys(schema).filter((s) => s !== '$schema'), prefix);
+    if (!Object.prototype.hasOwnProperty.call(schema, k))
+      throw unknownKey(
+        k,
+        Object.keys(schema).filter((s) => s !== '$schema'),
+        prefix,
+      );
     if (v === undefined || v === null) continue;
     out[k] = typeof rule === 'function' ? rule(v, prefix + k) : checkObject(v, rule, `${prefix}${k}.`);
   }
@@ -84,7 +131,9 @@ function checkObject(obj: unknown, schema: Record<string, Check | Record<string,
  */
 export function validateConfig(obj: unknown, where: string, baseDir?: string): ReplensConfig {
   let cfg: ReplensConfig & { $schema?: string };
-  try { cfg = checkObject(obj, TOP, '') as ReplensConfig; } catch (e) {
+  try {
+    cfg = checkObject(obj, TOP, '');
+  } catch (e) {
     if (typeof e === 'string') throw fail(where, e);
     throw e;
   }
@@ -104,25 +153,50 @@ export function validateConfig(obj: unknown, where: string, baseDir?: string): R
 function jsonErrorOffset(s: string): number {
   let i = 0;
   const lit = /-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?|true|false|null/y;
-  const ws = () => { while (i < s.length && ' \t\n\r'.includes(s[i])) i++; };
+  const ws = () => {
+    while (i < s.length && ' \t\n\r'.includes(s[i])) i++;
+  };
   const str = () => {
-    for (i++; i < s.length && s[i] !== '"'; i++) { if (s.charCodeAt(i) < 0x20) throw i; if (s[i] === '\\') i++; }
+    for (i++; i < s.length && s[i] !== '"'; i++) {
+      if (s.charCodeAt(i) < 0x20) throw i;
+      if (s[i] === '\\') i++;
+    }
     if (i >= s.length) throw i;
     i++;
   };
   const list = (close: string, item: () => void) => {
-    i++; ws();
-    if (s[i] === close) { i++; return; }
+    i++;
+    ws();
+    if (s[i] === close) {
+      i++;
+      return;
+    }
     for (;;) {
-      item(); ws();
-      if (s[i] === ',') { i++; continue; }
-      if (s[i] === close) { i++; return; }
+      item();
+      ws();
+      if (s[i] === ',') {
+        i++;
+        continue;
+      }
+      if (s[i] === close) {
+        i++;
+        return;
+      }
       throw i;
     }
   };
   const value = (): void => {
     ws();
-    if (s[i] === '{') return list('}', () => { ws(); if (s[i] !== '"') throw i; str(); ws(); if (s[i] !== ':') throw i; i++; value(); });
+    if (s[i] === '{')
+      return list('}', () => {
+        ws();
+        if (s[i] !== '"') throw i;
+        str();
+        ws();
+        if (s[i] !== ':') throw i;
+        i++;
+        value();
+      });
     if (s[i] === '[') return list(']', value);
     if (s[i] === '"') return str();
     lit.lastIndex = i;
@@ -130,7 +204,14 @@ function jsonErrorOffset(s: string): number {
     if (!m) throw i;
     i += m[0].length;
   };
-  try { value(); ws(); return i < s.length ? i : -1; } catch (e) { if (typeof e === 'number') return e; throw e; }
+  try {
+    value();
+    ws();
+    return i < s.length ? i : -1;
+  } catch (e) {
+    if (typeof e === 'number') return e;
+    throw e;
+  }
 }
 
 /** " at line L, column C" of the first syntax error, or ''. */
@@ -147,7 +228,9 @@ export function loadConfig(file: string): ReplensConfig {
   let text = readRegularFileSync(file, { what: 'replens.json', code: 'E_CONFIG', maxBytes: 1 << 20 }).toString('utf8');
   let obj: unknown;
   text = text.replace(/^\uFEFF/, '');
-  try { obj = JSON.parse(text); } catch (e) {
+  try {
+    obj = JSON.parse(text);
+  } catch (e) {
     throw fail(file, `invalid JSON${jsonPosition(text)} (${(e as Error).message})`);
   }
   return validateConfig(obj, file, path.dirname(path.resolve(file)));
@@ -159,7 +242,11 @@ export function findConfig(startDir: string, stopAt?: string): string | null {
   const stop = stopAt ? path.resolve(stopAt) : null;
   for (;;) {
     const f = path.join(dir, CONFIG_FILE);
-    try { if (fs.statSync(f).isFile()) return f; } catch { /* not here */ }
+    try {
+      if (fs.statSync(f).isFile()) return f;
+    } catch {
+      /* not here */
+    }
     const up = path.dirname(dir);
     if (up === dir || (stop !== null && samePath(dir, stop))) return null;
     dir = up;
@@ -169,13 +256,25 @@ export function findConfig(startDir: string, stopAt?: string): string | null {
 /** What makes a folder a project root: discovery never climbs above one. */
 export const PROJECT_MARKERS = ['.git', 'package.json'];
 
-const samePath = (a: string, b: string) => (process.platform === 'win32' ? a.toLowerCase() === b.toLowerCase() : a === b);
-const exists = (f: string) => { try { fs.statSync(f); return true; } catch { return false; } };
+const samePath = (a: string, b: string) =>
+  process.platform === 'win32' ? a.toLowerCase() === b.toLowerCase() : a === b;
+const exists = (f: string) => {
+  try {
+    fs.statSync(f);
+    return true;
+  } catch {
+    return false;
+  }
+};
 
 /** The data's own root: the dataset folder for an image folder, the file's folder for a file (or a missing path). */
 export function dataRoot(dataPath: string): string {
   const p = path.resolve(dataPath);
-  try { if (fs.statSync(p).isDirectory()) return p; } catch { /* missing: its folder */ }
+  try {
+    if (fs.statSync(p).isDirectory()) return p;
+  } catch {
+    /* missing: its folder */
+  }
   return path.dirname(p);
 }
 
@@ -204,7 +303,10 @@ export interface ConfigDiscovery {
  */
 export function configFor(given: string | undefined, dataPath: string, o: ConfigDiscovery = {}): string | null {
   const log = o.log ?? (() => undefined);
-  if (given) { log(`config: ${path.resolve(given)} (given)`); return given; }
+  if (given) {
+    log(`config: ${path.resolve(given)} (given)`);
+    return given;
+  }
   const root = dataRoot(dataPath);
   const limit = discoveryLimit(root, o.stopAt);
   const found = findConfig(root, limit);
@@ -233,7 +335,10 @@ export function mergeConfig(base: ReplensConfig, override: ConfigOverride): Repl
     const samePath = b !== undefined && (o.path === undefined || path.resolve(o.path) === path.resolve(b.path));
     const merged = samePath ? { ...b, ...o } : o;
     if (merged.path === undefined) {
-      throw new ReplensError('E_CONFIG', `dataset.${Object.keys(o)[0]} is set but no dataset.path is (in replens.json or the replens.dataset setting)`);
+      throw new ReplensError(
+        'E_CONFIG',
+        `dataset.${Object.keys(o)[0]} is set but no dataset.path is (in replens.json or the replens.dataset setting)`,
+      );
     }
     out.dataset = merged as DatasetSpec;
   }

@@ -7,13 +7,26 @@ import * as zlib from 'zlib';
 import { ReplensError } from '../errors';
 import { formatBytes, isRegularFile, openRegular, readHead, readRange, type RegularFile } from '../fsafe';
 import { readNpy, sizeOf } from '../npy';
-import { arrayGeometry, checkBudget, DEFAULT_DATA_BUDGET_BYTES, numericView, toLabels, type PixelArray, type SampleSource } from './source';
+import {
+  arrayGeometry,
+  checkBudget,
+  DEFAULT_DATA_BUDGET_BYTES,
+  numericView,
+  toLabels,
+  type PixelArray,
+  type SampleSource,
+} from './source';
 import { DEFLATE_MAX_RATIO } from './zip';
 
 export type IdxDtype = 'uint8' | 'int8' | 'int16' | 'int32' | 'float32' | 'float64';
 
 const DTYPES: Record<number, [IdxDtype, number]> = {
-  0x08: ['uint8', 1], 0x09: ['int8', 1], 0x0b: ['int16', 2], 0x0c: ['int32', 4], 0x0d: ['float32', 4], 0x0e: ['float64', 8],
+  0x08: ['uint8', 1],
+  0x09: ['int8', 1],
+  0x0b: ['int16', 2],
+  0x0c: ['int32', 4],
+  0x0d: ['float32', 4],
+  0x0e: ['float64', 8],
 };
 
 const DTYPES_BY_NAME = Object.fromEntries(Object.values(DTYPES).map(([n, s]) => [n, s])) as Record<IdxDtype, number>;
@@ -50,14 +63,20 @@ export function looksLikeIdx(buf: Uint8Array): boolean {
 
 /** The start of a gzip stream's content, from a prefix of it (SYNC_FLUSH inflates a prefix as far as it goes); empty when it does not inflate. */
 export function gunzipHead(prefix: Uint8Array): Buffer {
-  try { return zlib.gunzipSync(prefix.subarray(0, GZIP_HEAD_BYTES), { finishFlush: zlib.constants.Z_SYNC_FLUSH }); } catch { return Buffer.alloc(0); }
+  try {
+    return zlib.gunzipSync(prefix.subarray(0, GZIP_HEAD_BYTES), { finishFlush: zlib.constants.Z_SYNC_FLUSH });
+  } catch {
+    return Buffer.alloc(0);
+  }
 }
 
 /** Parses an IDX header: dtype, dims, and the bytes of values they declare. */
 function parseIdxHeader(buf: Uint8Array, what: string): IdxHeader {
-  if (buf.length < 4 || buf[0] !== 0 || buf[1] !== 0) throw new ReplensError('E_DATASET', `${what} is not an IDX file (bad magic bytes)`);
+  if (buf.length < 4 || buf[0] !== 0 || buf[1] !== 0)
+    throw new ReplensError('E_DATASET', `${what} is not an IDX file (bad magic bytes)`);
   const t = DTYPES[buf[2]];
-  if (!t) throw new ReplensError('E_DATASET', `${what}: unknown IDX data type 0x${buf[2].toString(16).padStart(2, '0')}`);
+  if (!t)
+    throw new ReplensError('E_DATASET', `${what}: unknown IDX data type 0x${buf[2].toString(16).padStart(2, '0')}`);
   const rank = buf[3];
   if (rank === 0) throw new ReplensError('E_DATASET', `${what}: IDX file with no dimensions`);
   const start = 4 + 4 * rank;
@@ -69,7 +88,10 @@ function parseIdxHeader(buf: Uint8Array, what: string): IdxHeader {
 }
 
 const truncated = (what: string, h: IdxHeader, has: number) =>
-  new ReplensError('E_DATASET', `${what} is truncated: header says shape (${h.shape.join(', ')}) = ${h.need} bytes, file has ${has}`);
+  new ReplensError(
+    'E_DATASET',
+    `${what} is truncated: header says shape (${h.shape.join(', ')}) = ${h.need} bytes, file has ${has}`,
+  );
 
 /** Parses an IDX file held in memory; `what` names it in errors. */
 export function parseIdx(buf: Uint8Array, what: string): IdxArray {
@@ -91,10 +113,16 @@ function readRawIdx(f: RegularFile, file: string, head: Buffer, maxBytes: number
  * its output bounded by the size the header declares, so a gzip bomb stops at that size instead of filling memory.
  */
 function readGzipIdx(f: RegularFile, file: string, maxBytes: number): IdxArray {
-  const h = parseIdxHeader(gunzipHead(readRange(f, file, 0, Math.min(f.size, GZIP_HEAD_BYTES), { code: 'E_DATASET' })), file);
+  const h = parseIdxHeader(
+    gunzipHead(readRange(f, file, 0, Math.min(f.size, GZIP_HEAD_BYTES), { code: 'E_DATASET' })),
+    file,
+  );
   const total = h.start + h.need;
   if (total > f.size * DEFLATE_MAX_RATIO + 1024) {
-    throw new ReplensError('E_DATASET', `${file} is truncated: header says shape (${h.shape.join(', ')}) = ${formatBytes(h.need)}, more than its ${formatBytes(f.size)} of gzip data can hold`);
+    throw new ReplensError(
+      'E_DATASET',
+      `${file} is truncated: header says shape (${h.shape.join(', ')}) = ${formatBytes(h.need)}, more than its ${formatBytes(f.size)} of gzip data can hold`,
+    );
   }
   checkBudget(file, `header shape (${h.shape.join(', ')})`, h.need, maxBytes);
   checkBudget(file, 'the compressed file', f.size, maxBytes);
@@ -105,7 +133,10 @@ function readGzipIdx(f: RegularFile, file: string, maxBytes: number): IdxArray {
     buf = zlib.gunzipSync(gz, { maxOutputLength: total + 1 });
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') {
-      throw new ReplensError('E_DATASET', `${file} decompresses to more than the ${total} bytes its header declares (shape (${h.shape.join(', ')})); refused`);
+      throw new ReplensError(
+        'E_DATASET',
+        `${file} decompresses to more than the ${total} bytes its header declares (shape (${h.shape.join(', ')})); refused`,
+      );
     }
     throw new ReplensError('E_DATASET', `cannot decompress ${file}: ${(e as Error).message}`);
   }
@@ -118,7 +149,9 @@ export function readIdx(file: string, maxBytes = DEFAULT_DATA_BUDGET_BYTES): Idx
   try {
     const head = readRange(f, file, 0, Math.min(f.size, IDX_MAX_HEADER), { code: 'E_DATASET' });
     return isGzip(head) ? readGzipIdx(f, file, maxBytes) : readRawIdx(f, file, head, maxBytes);
-  } finally { f.close(); }
+  } finally {
+    f.close();
+  }
 }
 
 /** Values [start, start + count) as native numbers: a view for bytes, a converted copy for wider types. */
@@ -128,16 +161,33 @@ export function idxValues(a: IdxArray, start: number, count: number): PixelArray
   if (a.dtype === 'int8') return new Int8Array(a.bytes.buffer, a.bytes.byteOffset + start, count);
   const dv = new DataView(a.bytes.buffer, a.bytes.byteOffset + start * size, count * size);
   switch (a.dtype) {
-    case 'int16': { const o = new Int16Array(count); for (let i = 0; i < count; i++) o[i] = dv.getInt16(2 * i, false); return o; }
-    case 'int32': { const o = new Int32Array(count); for (let i = 0; i < count; i++) o[i] = dv.getInt32(4 * i, false); return o; }
-    case 'float32': { const o = new Float32Array(count); for (let i = 0; i < count; i++) o[i] = dv.getFloat32(4 * i, false); return o; }
-    default: { const o = new Float64Array(count); for (let i = 0; i < count; i++) o[i] = dv.getFloat64(8 * i, false); return o; }
+    case 'int16': {
+      const o = new Int16Array(count);
+      for (let i = 0; i < count; i++) o[i] = dv.getInt16(2 * i, false);
+      return o;
+    }
+    case 'int32': {
+      const o = new Int32Array(count);
+      for (let i = 0; i < count; i++) o[i] = dv.getInt32(4 * i, false);
+      return o;
+    }
+    case 'float32': {
+      const o = new Float32Array(count);
+      for (let i = 0; i < count; i++) o[i] = dv.getFloat32(4 * i, false);
+      return o;
+    }
+    default: {
+      const o = new Float64Array(count);
+      for (let i = 0; i < count; i++) o[i] = dv.getFloat64(8 * i, false);
+      return o;
+    }
   }
 }
 
 /** The labels file next to an images file, by the MNIST naming (`x-images-idx3-ubyte[.gz]` → `x-labels-idx1-ubyte[.gz]`). */
 export function siblingIdxLabels(imagesFile: string): string | null {
-  const dir = path.dirname(imagesFile), base = path.basename(imagesFile);
+  const dir = path.dirname(imagesFile),
+    base = path.basename(imagesFile);
   if (!/images/.test(base)) return null;
   const stem = base.replace('images', 'labels').replace(/idx3/, 'idx1').replace(/\.gz$/i, '');
   for (const cand of [stem, `${stem}.gz`]) {
@@ -149,7 +199,11 @@ export function siblingIdxLabels(imagesFile: string): string | null {
 
 export function readIdxLabels(file: string, maxBytes = DEFAULT_DATA_BUDGET_BYTES): Int32Array {
   const a = readIdx(file, maxBytes);
-  if (a.shape.length !== 1) throw new ReplensError('E_LABELS', `labels in ${file} have shape (${a.shape.join(', ')}); expected an IDX file of rank 1`);
+  if (a.shape.length !== 1)
+    throw new ReplensError(
+      'E_LABELS',
+      `labels in ${file} have shape (${a.shape.join(', ')}); expected an IDX file of rank 1`,
+    );
   return toLabels(idxValues(a, 0, a.shape[0]), a.shape, file);
 }
 
@@ -170,11 +224,18 @@ export function readLabelsFile(file: string, maxBytes = DEFAULT_DATA_BUDGET_BYTE
  * An IDX images file [n,h,w] or [n,h,w,c] (channels last unless `layout` says NCHW), with labels from `labelsFile`,
  * or from the sibling labels file when there is one and `labelsFile` is undefined.
  */
-export function openIdxSource(file: string, opts: { labels?: string; layout?: 'NCHW' | 'NHWC'; maxBytes?: number } = {}): SampleSource {
+export function openIdxSource(
+  file: string,
+  opts: { labels?: string; layout?: 'NCHW' | 'NHWC'; maxBytes?: number } = {},
+): SampleSource {
   const maxBytes = opts.maxBytes ?? DEFAULT_DATA_BUDGET_BYTES;
   const a = readIdx(file, maxBytes);
-  if (a.shape.length === 1) throw new ReplensError('E_DATASET', `${file} is a rank-1 IDX file (labels?); point dataset.path at the images file and dataset.labels at this one`);
-  const geometry = arrayGeometry(a.shape, a.shape.length === 4 ? opts.layout ?? 'NHWC' : undefined, file);
+  if (a.shape.length === 1)
+    throw new ReplensError(
+      'E_DATASET',
+      `${file} is a rank-1 IDX file (labels?); point dataset.path at the images file and dataset.labels at this one`,
+    );
+  const geometry = arrayGeometry(a.shape, a.shape.length === 4 ? (opts.layout ?? 'NHWC') : undefined, file);
   const labelsFile = opts.labels ?? siblingIdxLabels(file) ?? undefined;
   const labels = labelsFile ? readLabelsFile(labelsFile, maxBytes) : null;
   const per = sizeOf(a.shape.slice(1));

@@ -9,13 +9,40 @@
 import * as path from 'path';
 import { closest, ReplensError } from '../errors';
 import { openRegular, readRange } from '../fsafe';
-import { NPY_MAX_HEADER, npyDataBytes, parseNpy, parseNpyHeader, readNpy, sizeOf, type NpyArray, type NpyData, type NpyDtype } from '../npy';
-import { arrayGeometry, checkBudget, DEFAULT_DATA_BUDGET_BYTES, numericView, toLabels, type SampleSource } from './source';
+import {
+  NPY_MAX_HEADER,
+  npyDataBytes,
+  parseNpy,
+  parseNpyHeader,
+  readNpy,
+  sizeOf,
+  type NpyArray,
+  type NpyData,
+  type NpyDtype,
+} from '../npy';
+import {
+  arrayGeometry,
+  checkBudget,
+  DEFAULT_DATA_BUDGET_BYTES,
+  numericView,
+  toLabels,
+  type SampleSource,
+} from './source';
 import { readLabelsFile } from './idx';
 import { readZipDirectory, readZipEntry, type ZipEntry } from './zip';
 
 const ITEMSIZE: Record<NpyDtype, number> = {
-  float32: 4, float64: 8, uint8: 1, int8: 1, int16: 2, int32: 4, int64: 8, uint16: 2, uint32: 4, bool: 1, float16: 2,
+  float32: 4,
+  float64: 8,
+  uint8: 1,
+  int8: 1,
+  int16: 2,
+  int32: 4,
+  int64: 8,
+  uint16: 2,
+  uint32: 4,
+  bool: 1,
+  float16: 2,
 };
 
 export const NPZ_X_KEYS = ['x', 'images', 'inputs'];
@@ -61,44 +88,73 @@ function arraySource(o: ArrayOpts): SampleSource {
 }
 
 function viewAs(dtype: NpyDtype, bytes: Uint8Array): NpyData {
-  const ab = bytes.buffer, off = bytes.byteOffset, n = bytes.byteLength / ITEMSIZE[dtype];
+  const ab = bytes.buffer,
+    off = bytes.byteOffset,
+    n = bytes.byteLength / ITEMSIZE[dtype];
   switch (dtype) {
-    case 'float32': return new Float32Array(ab, off, n);
-    case 'float64': return new Float64Array(ab, off, n);
-    case 'uint8': case 'bool': return new Uint8Array(ab, off, n);
-    case 'int8': return new Int8Array(ab, off, n);
-    case 'int16': return new Int16Array(ab, off, n);
-    case 'int32': return new Int32Array(ab, off, n);
-    case 'int64': return new BigInt64Array(ab, off, n);
-    case 'uint16': case 'float16': return new Uint16Array(ab, off, n);
-    case 'uint32': return new Uint32Array(ab, off, n);
+    case 'float32':
+      return new Float32Array(ab, off, n);
+    case 'float64':
+      return new Float64Array(ab, off, n);
+    case 'uint8':
+    case 'bool':
+      return new Uint8Array(ab, off, n);
+    case 'int8':
+      return new Int8Array(ab, off, n);
+    case 'int16':
+      return new Int16Array(ab, off, n);
+    case 'int32':
+      return new Int32Array(ab, off, n);
+    case 'int64':
+      return new BigInt64Array(ab, off, n);
+    case 'uint16':
+    case 'float16':
+      return new Uint16Array(ab, off, n);
+    case 'uint32':
+      return new Uint32Array(ab, off, n);
   }
 }
 
 function rows(a: NpyArray): (start: number, count: number) => NpyData {
   const per = sizeOf(a.shape.slice(1));
-  return (start, count) => a.data.subarray(start * per, (start + count) * per) as NpyData;
+  return (start, count) => a.data.subarray(start * per, (start + count) * per);
 }
 
-
 /** A .npy of samples; C-order files are read a batch at a time. */
-export function openNpySource(file: string, opts: { labels?: string; layout?: 'NCHW' | 'NHWC'; maxBytes?: number } = {}): SampleSource {
+export function openNpySource(
+  file: string,
+  opts: { labels?: string; layout?: 'NCHW' | 'NHWC'; maxBytes?: number } = {},
+): SampleSource {
   const maxBytes = opts.maxBytes ?? DEFAULT_DATA_BUDGET_BYTES;
   const f = openRegular(file, { what: 'a .npy file', code: 'E_DATASET' });
   let size: number, head: Buffer;
   try {
     size = f.size;
     head = readRange(f, file, 0, Math.min(size, 12 + NPY_MAX_HEADER), { code: 'E_DATASET' });
-  } finally { f.close(); }
+  } finally {
+    f.close();
+  }
   const h = parseNpyHeader(head, file);
   const need = h.dataOffset + npyDataBytes(h);
-  if (size < need) throw new ReplensError('E_DATASET', `${file} is truncated: header says shape (${h.shape.join(', ')}) = ${need - h.dataOffset} bytes, file has ${size - h.dataOffset}`);
+  if (size < need)
+    throw new ReplensError(
+      'E_DATASET',
+      `${file} is truncated: header says shape (${h.shape.join(', ')}) = ${need - h.dataOffset} bytes, file has ${size - h.dataOffset}`,
+    );
   // The geometry first: a zero-sized or non-image shape is refused before labels are read.
   arrayGeometry(h.shape, opts.layout, file);
   const labels = opts.labels ? readLabelsFile(opts.labels, maxBytes) : null;
   const common = {
-    format: 'npy' as const, file, shape: h.shape, dtype: h.dtype, layout: opts.layout, labels, labelsFile: opts.labels,
-    files: opts.labels ? [file, opts.labels] : [file], settings: {}, title: `NPY ${path.basename(file)}`,
+    format: 'npy' as const,
+    file,
+    shape: h.shape,
+    dtype: h.dtype,
+    layout: opts.layout,
+    labels,
+    labelsFile: opts.labels,
+    files: opts.labels ? [file, opts.labels] : [file],
+    settings: {},
+    title: `NPY ${path.basename(file)}`,
     notes: opts.labels ? [`labels ${path.basename(opts.labels)}`] : [],
   };
   if (h.fortran) return arraySource({ ...common, fetch: rows(readNpy(file, { maxBytes })) });
@@ -111,26 +167,42 @@ export function openNpySource(file: string, opts: { labels?: string; layout?: 'N
       // (no handle held between batches), by type again, so a file swapped for a FIFO is refused, not waited on.
       const g = openRegular(file, { what: 'a .npy file', code: 'E_DATASET' });
       try {
-        if (g.size < need) throw new ReplensError('E_DATASET', `${file} shrank to ${g.size} bytes while being read (it needs ${need})`);
+        if (g.size < need)
+          throw new ReplensError('E_DATASET', `${file} shrank to ${g.size} bytes while being read (it needs ${need})`);
         const bytes = readRange(g, file, h.dataOffset + start * rowBytes, count * rowBytes, { code: 'E_DATASET' });
         return viewAs(h.dtype, new Uint8Array(bytes));
-      } finally { g.close(); }
+      } finally {
+        g.close();
+      }
     },
   });
 }
 
 /** The .npz entry to use: the one asked for, else the first default present, else the only entry. */
-function pickKey(want: string | undefined, defaults: string[], keys: string[], what: string, setting: string, required: boolean): string | undefined {
+function pickKey(
+  want: string | undefined,
+  defaults: string[],
+  keys: string[],
+  what: string,
+  setting: string,
+  required: boolean,
+): string | undefined {
   if (want !== undefined) {
     const k = want.replace(/\.npy$/, '');
     if (keys.includes(k)) return k;
     const near = closest(k, keys, 1)[0];
-    throw new ReplensError('E_DATASET', `${what} has no entry '${k}'${near ? ` (did you mean '${near}'?)` : ''}; entries: ${keys.join(', ') || 'none'}`);
+    throw new ReplensError(
+      'E_DATASET',
+      `${what} has no entry '${k}'${near ? ` (did you mean '${near}'?)` : ''}; entries: ${keys.join(', ') || 'none'}`,
+    );
   }
   const k = defaults.find((d) => keys.includes(d));
   if (k !== undefined || !required) return k;
   if (keys.length === 1) return keys[0];
-  throw new ReplensError('E_DATASET', `${what} has no '${defaults.join("', '")}' entry; set ${setting} to one of: ${keys.join(', ') || '(empty archive)'}`);
+  throw new ReplensError(
+    'E_DATASET',
+    `${what} has no '${defaults.join("', '")}' entry; set ${setting} to one of: ${keys.join(', ') || '(empty archive)'}`,
+  );
 }
 
 /** The entries named `<key>.npy` of an archive (the last one when a name repeats, as Python's zipfile does). */
@@ -141,10 +213,16 @@ function npyEntries(entries: ZipEntry[]): Map<string, ZipEntry> {
 }
 
 /** An .npz holding samples and, optionally, labels. Only the entries used are read; each is checked (see zip.ts). */
-export function openNpzSource(file: string, opts: { x?: string; y?: string; labels?: string; layout?: 'NCHW' | 'NHWC'; maxBytes?: number } = {}): SampleSource {
+export function openNpzSource(
+  file: string,
+  opts: { x?: string; y?: string; labels?: string; layout?: 'NCHW' | 'NHWC'; maxBytes?: number } = {},
+): SampleSource {
   const maxBytes = opts.maxBytes ?? DEFAULT_DATA_BUDGET_BYTES;
   const f = openRegular(file, { what: 'an .npz file', code: 'E_DATASET' });
-  let x: NpyArray, y: NpyArray | null = null, xKey: string, yKey: string | undefined;
+  let x: NpyArray,
+    y: NpyArray | null = null,
+    xKey: string,
+    yKey: string | undefined;
   try {
     const byKey = npyEntries(readZipDirectory(f, file));
     const keys = [...byKey.keys()];
@@ -152,18 +230,40 @@ export function openNpzSource(file: string, opts: { x?: string; y?: string; labe
     if (!opts.labels) {
       const partner = NPZ_Y_KEYS[NPZ_X_KEYS.indexOf(xKey)];
       const order = partner ? [partner, ...NPZ_Y_KEYS.filter((k) => k !== partner)] : NPZ_Y_KEYS;
-      yKey = pickKey(opts.y, order, keys.filter((k) => k !== xKey), file, 'dataset.y', false);
+      yKey = pickKey(
+        opts.y,
+        order,
+        keys.filter((k) => k !== xKey),
+        file,
+        'dataset.y',
+        false,
+      );
     }
     const load = (key: string) => parseNpy(readZipEntry(f, file, byKey.get(key)!, maxBytes), `${file}:${key}`);
     x = load(xKey);
     arrayGeometry(x.shape, opts.layout, `${file}:${xKey}`);
     if (yKey) y = load(yKey);
-  } finally { f.close(); }
-  let labels: Int32Array | null = null, labelsFile: string | undefined;
-  if (opts.labels) { labels = readLabelsFile(opts.labels, maxBytes); labelsFile = opts.labels; }
-  else if (y) { labelsFile = `${file}:${yKey}`; labels = toLabels(numericView(y.data, y.dtype), y.shape, labelsFile); }
+  } finally {
+    f.close();
+  }
+  let labels: Int32Array | null = null,
+    labelsFile: string | undefined;
+  if (opts.labels) {
+    labels = readLabelsFile(opts.labels, maxBytes);
+    labelsFile = opts.labels;
+  } else if (y) {
+    labelsFile = `${file}:${yKey}`;
+    labels = toLabels(numericView(y.data, y.dtype), y.shape, labelsFile);
+  }
   return arraySource({
-    format: 'npz', file, shape: x.shape, dtype: x.dtype, layout: opts.layout, fetch: rows(x), labels, labelsFile,
+    format: 'npz',
+    file,
+    shape: x.shape,
+    dtype: x.dtype,
+    layout: opts.layout,
+    fetch: rows(x),
+    labels,
+    labelsFile,
     files: opts.labels ? [file, opts.labels] : [file],
     settings: { x: xKey, y: yKey ?? null },
     title: `NPZ ${path.basename(file)}[${xKey}]`,

@@ -75,7 +75,10 @@ export function resolvePreprocess(
     if (!v) return new Array<number>(channels).fill(fill);
     if (v.length === 1) return new Array<number>(channels).fill(v[0]);
     if (v.length !== channels) {
-      throw new ReplensError('E_CONFIG', `preprocess.${key} has ${v.length} values but the samples have ${channels} channel${channels === 1 ? '' : 's'}; give ${channels} values (or 1 for all)`);
+      throw new ReplensError(
+        'E_CONFIG',
+        `preprocess.${key} has ${v.length} values but the samples have ${channels} channel${channels === 1 ? '' : 's'}; give ${channels} values (or 1 for all)`,
+      );
     }
     return [...v];
   };
@@ -115,11 +118,16 @@ function channelReader(s: RawSample, channels: number): (k: number, i: number) =
   if (channels === 3 && sc <= 2) return (_k, i) => data[at(i, 0)];
   if (channels === 1 && sc >= 3) {
     return (_k, i) => {
-      const r = data[at(i, 0)], g = data[at(i, 1)], b = data[at(i, 2)];
+      const r = data[at(i, 0)],
+        g = data[at(i, 1)],
+        b = data[at(i, 2)];
       return r === g && g === b ? r : 0.299 * r + 0.587 * g + 0.114 * b;
     };
   }
-  throw new ReplensError('E_INPUT_SHAPE', `cannot convert ${sc} channels to ${channels}${s.file ? ` in ${s.file}` : ''}`);
+  throw new ReplensError(
+    'E_INPUT_SHAPE',
+    `cannot convert ${sc} channels to ${channels}${s.file ? ` in ${s.file}` : ''}`,
+  );
 }
 
 /**
@@ -127,7 +135,9 @@ function channelReader(s: RawSample, channels: number): (k: number, i: number) =
  * as torch.nn.functional.interpolate does: src = (dst + 0.5)·in/out − 0.5, clamped at 0, neighbour clamped at the edge.
  */
 export function bilinearTaps(inSize: number, outSize: number): { i0: Int32Array; i1: Int32Array; t: Float64Array } {
-  const i0 = new Int32Array(outSize), i1 = new Int32Array(outSize), t = new Float64Array(outSize);
+  const i0 = new Int32Array(outSize),
+    i1 = new Int32Array(outSize),
+    t = new Float64Array(outSize);
   const scale = inSize / outSize;
   for (let d = 0; d < outSize; d++) {
     const src = Math.max(0, (d + 0.5) * scale - 0.5);
@@ -141,21 +151,34 @@ export function bilinearTaps(inSize: number, outSize: number): { i0: Int32Array;
 
 /** Preprocesses one sample into `out` at `outOffset` (the sample's [C,H,W] or [H,W,C] slot). */
 export function preprocessInto(s: RawSample, p: ResolvedPreprocess, out: Float32Array, outOffset: number): void {
-  const C = p.channels, h = s.height, w = s.width;
+  const C = p.channels,
+    h = s.height,
+    w = s.width;
   const [H, W] = p.resize ?? [h, w];
   const px = channelReader(s, C);
   const nhwc = p.layout === 'NHWC';
   const resized = H !== h || W !== w;
-  const ty = resized ? bilinearTaps(h, H) : null, tx = resized ? bilinearTaps(w, W) : null;
-  const f = Math.fround, scale = f(p.scale), divisor = p.divisor;
+  const ty = resized ? bilinearTaps(h, H) : null,
+    tx = resized ? bilinearTaps(w, W) : null;
+  const f = Math.fround,
+    scale = f(p.scale),
+    divisor = p.divisor;
   for (let c = 0; c < C; c++) {
-    const mean = f(p.mean[c]), std = f(p.std[c]);
+    const mean = f(p.mean[c]),
+      std = f(p.std[c]);
     for (let y = 0; y < H; y++) {
       for (let x = 0; x < W; x++) {
         let v: number;
         if (ty && tx) {
-          const r0 = ty.i0[y] * w, r1 = ty.i1[y] * w, a = ty.t[y], b = tx.t[x], x0 = tx.i0[x], x1 = tx.i1[x];
-          v = (1 - a) * ((1 - b) * px(c, r0 + x0) + b * px(c, r0 + x1)) + a * ((1 - b) * px(c, r1 + x0) + b * px(c, r1 + x1));
+          const r0 = ty.i0[y] * w,
+            r1 = ty.i1[y] * w,
+            a = ty.t[y],
+            b = tx.t[x],
+            x0 = tx.i0[x],
+            x1 = tx.i1[x];
+          v =
+            (1 - a) * ((1 - b) * px(c, r0 + x0) + b * px(c, r0 + x1)) +
+            a * ((1 - b) * px(c, r1 + x0) + b * px(c, r1 + x1));
         } else {
           v = px(c, y * w + x);
         }

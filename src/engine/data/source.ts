@@ -14,11 +14,15 @@ export const DEFAULT_DATA_BUDGET_BYTES = 2048 * 2 ** 20;
 /** Refuses `bytes` declared by a header (`what`, e.g. "header shape (…)") when over `maxBytes`, before allocating. */
 export function checkBudget(file: string, what: string, bytes: number, maxBytes: number): void {
   if (bytes > maxBytes) {
-    throw new ReplensError('E_MEMORY_BUDGET', `${file}: ${what} needs ${formatBytes(bytes)}, over the ${formatBytes(maxBytes)} memory budget for data held in memory; refused`);
+    throw new ReplensError(
+      'E_MEMORY_BUDGET',
+      `${file}: ${what} needs ${formatBytes(bytes)}, over the ${formatBytes(maxBytes)} memory budget for data held in memory; refused`,
+    );
   }
 }
 
-export type PixelArray = Uint8Array | Int8Array | Uint16Array | Int16Array | Int32Array | Uint32Array | Float32Array | Float64Array;
+export type PixelArray =
+  Uint8Array | Int8Array | Uint16Array | Int16Array | Int32Array | Uint32Array | Float32Array | Float64Array;
 
 /** One sample as stored. `data` may be shared by all samples of a batch; the sample starts at `offset`. */
 export interface RawSample {
@@ -78,10 +82,17 @@ export interface SampleSource {
  */
 export function arrayGeometry(shape: readonly number[], layout: 'NCHW' | 'NHWC' | undefined, what: string): Geometry {
   const g = geometryOf(shape, layout);
-  if (!g) throw new ReplensError('E_DATASET', `${what}: samples of shape (${shape.join(', ')}) are not images; expected [n,h,w], [n,c,h,w] or [n,h,w,c]`);
+  if (!g)
+    throw new ReplensError(
+      'E_DATASET',
+      `${what}: samples of shape (${shape.join(', ')}) are not images; expected [n,h,w], [n,c,h,w] or [n,h,w,c]`,
+    );
   // A zero-sized sample would reach the model as an empty tensor and come back as NaN activations.
   if (!(g.height > 0 && g.width > 0 && g.channels > 0)) {
-    throw new ReplensError('E_DATASET', `${what}: samples of shape (${shape.join(', ')}) have a zero-sized dimension (${g.height}×${g.width}, ${g.channels} channel${g.channels === 1 ? '' : 's'}); no pixels to read`);
+    throw new ReplensError(
+      'E_DATASET',
+      `${what}: samples of shape (${shape.join(', ')}) have a zero-sized dimension (${g.height}×${g.width}, ${g.channels} channel${g.channels === 1 ? '' : 's'}); no pixels to read`,
+    );
   }
   return g;
 }
@@ -101,7 +112,9 @@ function geometryOf(shape: readonly number[], layout: 'NCHW' | 'NHWC' | undefine
 const F16 = new Float32Array(1);
 const F16_BITS = new Uint32Array(F16.buffer);
 function halfToFloat(h: number): number {
-  const s = (h & 0x8000) << 16, e = (h >> 10) & 0x1f, m = h & 0x3ff;
+  const s = (h & 0x8000) << 16,
+    e = (h >> 10) & 0x1f,
+    m = h & 0x3ff;
   if (e === 0) return (s ? -1 : 1) * m * 2 ** -24;
   F16_BITS[0] = e === 31 ? s | 0x7f800000 | (m << 13) : s | ((e + 112) << 23) | (m << 13);
   return F16[0];
@@ -110,7 +123,8 @@ function halfToFloat(h: number): number {
 /** A typed array of plain numbers from npy data: float16 → float32, int64 → float64, bool → 0/1. */
 export function numericView(data: NpyData, dtype: NpyDtype): PixelArray {
   if (dtype === 'float16') {
-    const src = data as Uint16Array, out = new Float32Array(src.length);
+    const src = data as Uint16Array,
+      out = new Float32Array(src.length);
     for (let i = 0; i < src.length; i++) out[i] = halfToFloat(src[i]);
     return out;
   }
@@ -125,7 +139,10 @@ export function numericView(data: NpyData, dtype: NpyDtype): PixelArray {
 /** Class indices from an int or integral-float array; `what` names the file. */
 export function toLabels(data: ArrayLike<number | bigint>, shape: readonly number[], what: string): Int32Array {
   if (!(shape.length === 1 || (shape.length === 2 && shape[1] === 1))) {
-    throw new ReplensError('E_LABELS', `labels in ${what} have shape (${shape.join(', ')}); expected one class index per sample, shape (n,)`);
+    throw new ReplensError(
+      'E_LABELS',
+      `labels in ${what} have shape (${shape.join(', ')}); expected one class index per sample, shape (n,)`,
+    );
   }
   const out = new Int32Array(data.length);
   for (let i = 0; i < data.length; i++) {

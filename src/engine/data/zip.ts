@@ -22,9 +22,14 @@ export interface ZipEntry {
 /** Deflate's best ratio (a 258-byte match in 2 bits): no entry can inflate to more than this times its compressed size. */
 export const DEFLATE_MAX_RATIO = 1032;
 
-const EOCD = 0x06054b50, ZIP64_LOCATOR = 0x07064b50, ZIP64_EOCD = 0x06064b50, CENTRAL = 0x02014b50, LOCAL = 0x04034b50;
+const EOCD = 0x06054b50,
+  ZIP64_LOCATOR = 0x07064b50,
+  ZIP64_EOCD = 0x06064b50,
+  CENTRAL = 0x02014b50,
+  LOCAL = 0x04034b50;
 
-const bad = (file: string, why: string) => new ReplensError('E_DATASET', `${file} is not a readable .npz (zip) archive: ${why}`);
+const bad = (file: string, why: string) =>
+  new ReplensError('E_DATASET', `${file} is not a readable .npz (zip) archive: ${why}`);
 
 function u64(b: Buffer, at: number, file: string): number {
   const v = b.readBigUInt64LE(at);
@@ -39,16 +44,24 @@ function endRecord(f: RegularFile, file: string): { count: number; offset: numbe
   let e = tail.length - 22;
   while (e >= 0 && tail.readUInt32LE(e) !== EOCD) e--;
   if (e < 0) throw bad(file, 'no end-of-central-directory record');
-  let count = tail.readUInt16LE(e + 10), size = tail.readUInt32LE(e + 12), offset = tail.readUInt32LE(e + 16);
+  let count = tail.readUInt16LE(e + 10),
+    size = tail.readUInt32LE(e + 12),
+    offset = tail.readUInt32LE(e + 16);
   const loc = f.size - tailLen + e - 20;
   if (loc >= 0 && readRange(f, file, loc, 4, { code: 'E_DATASET' }).readUInt32LE(0) === ZIP64_LOCATOR) {
     const at = u64(readRange(f, file, loc + 8, 8, { code: 'E_DATASET' }), 0, file);
     if (at + 56 > f.size) throw bad(file, 'the zip64 end record lies beyond the end of the file');
     const z = readRange(f, file, at, 56, { code: 'E_DATASET' });
     if (z.readUInt32LE(0) !== ZIP64_EOCD) throw bad(file, 'bad zip64 end record');
-    count = u64(z, 32, file); size = u64(z, 40, file); offset = u64(z, 48, file);
+    count = u64(z, 32, file);
+    size = u64(z, 40, file);
+    offset = u64(z, 48, file);
   }
-  if (offset + size > f.size) throw bad(file, `the central directory (${size} bytes at ${offset}) lies beyond the end of the file (${f.size} bytes)`);
+  if (offset + size > f.size)
+    throw bad(
+      file,
+      `the central directory (${size} bytes at ${offset}) lies beyond the end of the file (${f.size} bytes)`,
+    );
   if (count * 46 > size) throw bad(file, `${count} entries cannot fit in a ${size}-byte central directory`);
   return { count, offset, size };
 }
@@ -56,10 +69,16 @@ function endRecord(f: RegularFile, file: string): { count: number; offset: numbe
 /** Sizes and offset that are 0xFFFFFFFF in a central header come from its zip64 extra field, in this order. */
 function applyZip64(e: ZipEntry, extra: Buffer, file: string): void {
   for (let p = 0; p + 4 <= extra.length;) {
-    const id = extra.readUInt16LE(p), len = extra.readUInt16LE(p + 2);
+    const id = extra.readUInt16LE(p),
+      len = extra.readUInt16LE(p + 2);
     if (id === 0x0001) {
       let q = p + 4;
-      const next = () => { if (q + 8 > p + 4 + len || q + 8 > extra.length) throw bad(file, `short zip64 field for ${e.name}`); const v = u64(extra, q, file); q += 8; return v; };
+      const next = () => {
+        if (q + 8 > p + 4 + len || q + 8 > extra.length) throw bad(file, `short zip64 field for ${e.name}`);
+        const v = u64(extra, q, file);
+        q += 8;
+        return v;
+      };
       if (e.size === 0xffffffff) e.size = next();
       if (e.compressedSize === 0xffffffff) e.compressedSize = next();
       if (e.localOffset === 0xffffffff) e.localOffset = next();
@@ -76,15 +95,22 @@ export function readZipDirectory(f: RegularFile, file: string): ZipEntry[] {
   const entries: ZipEntry[] = [];
   let p = 0;
   for (let i = 0; i < end.count; i++) {
-    if (p + 46 > cd.length || cd.readUInt32LE(p) !== CENTRAL) throw bad(file, `central directory entry ${i} is malformed`);
-    const nameLen = cd.readUInt16LE(p + 28), extraLen = cd.readUInt16LE(p + 30), commentLen = cd.readUInt16LE(p + 32);
+    if (p + 46 > cd.length || cd.readUInt32LE(p) !== CENTRAL)
+      throw bad(file, `central directory entry ${i} is malformed`);
+    const nameLen = cd.readUInt16LE(p + 28),
+      extraLen = cd.readUInt16LE(p + 30),
+      commentLen = cd.readUInt16LE(p + 32);
     const next = p + 46 + nameLen + extraLen + commentLen;
     if (next > cd.length) throw bad(file, `central directory entry ${i} runs past the directory`);
     const flags = cd.readUInt16LE(p + 8);
     const e: ZipEntry = {
       name: cd.toString(flags & 0x800 ? 'utf8' : 'latin1', p + 46, p + 46 + nameLen),
-      method: cd.readUInt16LE(p + 10), flags, crc: cd.readUInt32LE(p + 16),
-      compressedSize: cd.readUInt32LE(p + 20), size: cd.readUInt32LE(p + 24), localOffset: cd.readUInt32LE(p + 42),
+      method: cd.readUInt16LE(p + 10),
+      flags,
+      crc: cd.readUInt32LE(p + 16),
+      compressedSize: cd.readUInt32LE(p + 20),
+      size: cd.readUInt32LE(p + 24),
+      localOffset: cd.readUInt32LE(p + 42),
     };
     applyZip64(e, cd.subarray(p + 46 + nameLen, p + 46 + nameLen + extraLen), file);
     entries.push(e);
@@ -117,7 +143,8 @@ function dataStart(f: RegularFile, file: string, e: ZipEntry): number {
   const h = readRange(f, file, e.localOffset, 30, { code: 'E_DATASET' });
   if (h.readUInt32LE(0) !== LOCAL) throw bad(file, `bad local header for ${e.name}`);
   const start = e.localOffset + 30 + h.readUInt16LE(26) + h.readUInt16LE(28);
-  if (start + e.compressedSize > f.size) throw bad(file, `${e.name} (${e.compressedSize} bytes at ${start}) runs past the end of the file`);
+  if (start + e.compressedSize > f.size)
+    throw bad(file, `${e.name} (${e.compressedSize} bytes at ${start}) runs past the end of the file`);
   return start;
 }
 
@@ -127,7 +154,8 @@ function inflate(data: Buffer, e: ZipEntry, file: string): Buffer {
     return zlib.inflateRawSync(data, { maxOutputLength: e.size + 1 });
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ERR_BUFFER_TOO_LARGE') throw bad(file, `${e.name} inflates to more than the ${e.size} bytes its directory entry declares`);
+    if (code === 'ERR_BUFFER_TOO_LARGE')
+      throw bad(file, `${e.name} inflates to more than the ${e.size} bytes its directory entry declares`);
     throw bad(file, `${e.name} does not inflate (${(err as Error).message})`);
   }
 }
@@ -138,15 +166,21 @@ function inflate(data: Buffer, e: ZipEntry, file: string): Buffer {
  */
 export function readZipEntry(f: RegularFile, file: string, e: ZipEntry, maxBytes: number): Buffer {
   if (e.flags & 1) throw bad(file, `${e.name} is encrypted`);
-  if (e.method !== 0 && e.method !== 8) throw bad(file, `${e.name} uses compression method ${e.method}; only stored and deflated entries are supported`);
-  if (e.method === 0 && e.size !== e.compressedSize) throw bad(file, `stored entry ${e.name} declares ${e.size} bytes but holds ${e.compressedSize}`);
+  if (e.method !== 0 && e.method !== 8)
+    throw bad(file, `${e.name} uses compression method ${e.method}; only stored and deflated entries are supported`);
+  if (e.method === 0 && e.size !== e.compressedSize)
+    throw bad(file, `stored entry ${e.name} declares ${e.size} bytes but holds ${e.compressedSize}`);
   if (e.method === 8 && e.size > e.compressedSize * DEFLATE_MAX_RATIO + 1024) {
-    throw bad(file, `${e.name} declares ${formatBytes(e.size)}, more than its ${formatBytes(e.compressedSize)} of deflate data can hold`);
+    throw bad(
+      file,
+      `${e.name} declares ${formatBytes(e.size)}, more than its ${formatBytes(e.compressedSize)} of deflate data can hold`,
+    );
   }
   checkBudget(`${file}:${e.name}`, 'the entry', e.size, maxBytes);
   const raw = readRange(f, file, dataStart(f, file, e), e.compressedSize, { code: 'E_DATASET' });
   const out = e.method === 0 ? raw : inflate(raw, e, file);
-  if (out.length !== e.size) throw bad(file, `${e.name} holds ${out.length} bytes, its directory entry declares ${e.size}`);
+  if (out.length !== e.size)
+    throw bad(file, `${e.name} holds ${out.length} bytes, its directory entry declares ${e.size}`);
   const crc = crc32(out);
   if (crc !== e.crc) throw bad(file, `${e.name} is corrupted (CRC-32 ${hex(crc)}, the archive records ${hex(e.crc)})`);
   return out;

@@ -30,7 +30,8 @@ export interface SymEig {
  */
 export function symEig(a: Float64Array, n: number, opts: { vectors?: boolean } = {}): SymEig {
   if (a.length !== n * n) throw new ReplensError('E_ARGUMENT', `symEig: ${a.length} values for a ${n}×${n} matrix`);
-  for (let i = 0; i < a.length; i++) if (!Number.isFinite(a[i])) throw new ReplensError('E_ARGUMENT', 'symEig: matrix has NaN or Inf');
+  for (let i = 0; i < a.length; i++)
+    if (!Number.isFinite(a[i])) throw new ReplensError('E_ARGUMENT', 'symEig: matrix has NaN or Inf');
   if (n === 0) return { values: new Float64Array(0), vectors: new Float64Array(0), n };
   // W[c*n + r] plays the role of V[r][c] in the column formulation; start from the lower triangle mirrored.
   // Scale by a power of two (exact) so the largest entry is ≈ 1: no overflow or underflow in the squares and
@@ -39,8 +40,14 @@ export function symEig(a: Float64Array, n: number, opts: { vectors?: boolean } =
   for (let i = 0; i < n; i++) for (let j = 0; j <= i; j++) amax = Math.max(amax, Math.abs(a[i * n + j]));
   const scale = amax > 0 ? 2 ** Math.max(-1000, Math.min(1000, -Math.round(Math.log2(amax)))) : 1;
   const w = new Float64Array(n * n);
-  for (let i = 0; i < n; i++) for (let j = 0; j <= i; j++) { const v = a[i * n + j] * scale; w[i * n + j] = v; w[j * n + i] = v; }
-  const d = new Float64Array(n), e = new Float64Array(n);
+  for (let i = 0; i < n; i++)
+    for (let j = 0; j <= i; j++) {
+      const v = a[i * n + j] * scale;
+      w[i * n + j] = v;
+      w[j * n + i] = v;
+    }
+  const d = new Float64Array(n),
+    e = new Float64Array(n);
   const wantVectors = opts.vectors !== false;
   tred2(w, d, e, n, wantVectors);
   tql2(w, d, e, n, wantVectors);
@@ -50,7 +57,10 @@ export function symEig(a: Float64Array, n: number, opts: { vectors?: boolean } =
   let vectors = new Float64Array(0);
   if (wantVectors) {
     vectors = new Float64Array(n * n);
-    for (let j = 0; j < n; j++) { const src = order[j] * n; for (let k = 0; k < n; k++) vectors[k * n + j] = w[src + k]; }
+    for (let j = 0; j < n; j++) {
+      const src = order[j] * n;
+      for (let k = 0; k < n; k++) vectors[k * n + j] = w[src + k];
+    }
   }
   return { values, vectors, n };
 }
@@ -81,16 +91,23 @@ export async function symEigAsync(a: Float64Array, n: number, opts: SymEigAsyncO
   const wantVectors = opts.vectors !== false;
   if (n < Math.max(2, minN)) return symEig(a, n, { vectors: wantVectors });
   if (a.length !== n * n) throw new ReplensError('E_ARGUMENT', `symEig: ${a.length} values for a ${n}×${n} matrix`);
-  for (let i = 0; i < a.length; i++) if (!Number.isFinite(a[i])) throw new ReplensError('E_ARGUMENT', 'symEig: matrix has NaN or Inf');
+  for (let i = 0; i < a.length; i++)
+    if (!Number.isFinite(a[i])) throw new ReplensError('E_ARGUMENT', 'symEig: matrix has NaN or Inf');
   let amax = 0;
   for (let i = 0; i < n; i++) for (let j = 0; j <= i; j++) amax = Math.max(amax, Math.abs(a[i * n + j]));
   const scale = amax > 0 ? 2 ** Math.max(-1000, Math.min(1000, -Math.round(Math.log2(amax)))) : 1;
   const w = new Float64Array(n * n);
-  for (let i = 0; i < n; i++) for (let j = 0; j <= i; j++) { const v = a[i * n + j] * scale; w[i * n + j] = v; w[j * n + i] = v; }
+  for (let i = 0; i < n; i++)
+    for (let j = 0; j <= i; j++) {
+      const v = a[i * n + j] * scale;
+      w[i * n + j] = v;
+      w[j * n + i] = v;
+    }
   const gemmMin = opts.gemmMin ?? 128;
   const t = await tridiagonalize(w, n, { block: opts.block, gemmMin });
   if (!wantVectors) {
-    const d = t.d.slice(), e = new Float64Array(n);
+    const d = t.d.slice(),
+      e = new Float64Array(n);
     for (let i = 1; i < n; i++) e[i] = t.e[i - 1];
     tql2(new Float64Array(0), d, e, n, false);
     const vals = Array.from(d).sort((x, y) => y - x);
@@ -98,11 +115,15 @@ export async function symEigAsync(a: Float64Array, n: number, opts: SymEigAsyncO
   }
   const r = await tridiagEig(t.d, t.e, n, { leaf: opts.leaf, gemmMin });
   await backTransform(w, t.tau, n, r.vectors, { block: opts.backBlock, gemmMin });
-  const d = r.values, z = r.vectors;
+  const d = r.values,
+    z = r.vectors;
   const order = Array.from({ length: n }, (_, i) => i).sort((x, y) => d[y] - d[x] || x - y);
   const values = Float64Array.from(order, (i) => d[i] / scale);
   const vectors = new Float64Array(n * n);
-  for (let k = 0; k < n; k++) { const o = k * n; for (let j = 0; j < n; j++) vectors[o + j] = z[o + order[j]]; }
+  for (let k = 0; k < n; k++) {
+    const o = k * n;
+    for (let j = 0; j < n; j++) vectors[o + j] = z[o + order[j]];
+  }
   return { values, vectors, n };
 }
 
@@ -112,13 +133,21 @@ function tred2(w: Float64Array, d: Float64Array, e: Float64Array, n: number, wan
   for (let j = 0; j < n; j++) d[j] = w[j * n + n - 1];
   for (let i = n - 1; i > 0; i--) {
     // Scale the row to avoid under/overflow in the Householder norm.
-    let scale = 0, h = 0;
+    let scale = 0,
+      h = 0;
     for (let k = 0; k < i; k++) scale += Math.abs(d[k]);
     if (scale === 0) {
       e[i] = d[i - 1];
-      for (let j = 0; j < i; j++) { d[j] = w[j * n + i - 1]; w[j * n + i] = 0; w[i * n + j] = 0; }
+      for (let j = 0; j < i; j++) {
+        d[j] = w[j * n + i - 1];
+        w[j * n + i] = 0;
+        w[i * n + j] = 0;
+      }
     } else {
-      for (let k = 0; k < i; k++) { d[k] /= scale; h += d[k] * d[k]; }
+      for (let k = 0; k < i; k++) {
+        d[k] /= scale;
+        h += d[k] * d[k];
+      }
       let f = d[i - 1];
       let g = Math.sqrt(h);
       if (f > 0) g = -g; // sign chosen so f − g does not cancel
@@ -132,16 +161,24 @@ function tred2(w: Float64Array, d: Float64Array, e: Float64Array, n: number, wan
         w[i * n + j] = f;
         const rj = j * n;
         g = e[j] + w[rj + j] * f;
-        for (let k = j + 1; k <= i - 1; k++) { const v = w[rj + k]; g += v * d[k]; e[k] += v * f; }
+        for (let k = j + 1; k <= i - 1; k++) {
+          const v = w[rj + k];
+          g += v * d[k];
+          e[k] += v * f;
+        }
         e[j] = g;
       }
       f = 0;
-      for (let j = 0; j < i; j++) { e[j] /= h; f += e[j] * d[j]; }
+      for (let j = 0; j < i; j++) {
+        e[j] /= h;
+        f += e[j] * d[j];
+      }
       const hh = f / (h + h);
       for (let j = 0; j < i; j++) e[j] -= hh * d[j];
       // Rank-2 update A ← A − u·qᵀ − q·uᵀ on the lower triangle.
       for (let j = 0; j < i; j++) {
-        f = d[j]; g = e[j];
+        f = d[j];
+        g = e[j];
         const rj = j * n;
         for (let k = j; k <= i - 1; k++) w[rj + k] -= f * e[k] + g * d[k];
         d[j] = w[rj + i - 1];
@@ -173,7 +210,10 @@ function tred2(w: Float64Array, d: Float64Array, e: Float64Array, n: number, wan
     }
     for (let k = 0; k <= i; k++) w[ri1 + k] = 0;
   }
-  for (let j = 0; j < n; j++) { d[j] = w[j * n + n - 1]; w[j * n + n - 1] = 0; }
+  for (let j = 0; j < n; j++) {
+    d[j] = w[j * n + n - 1];
+    w[j * n + n - 1] = 0;
+  }
   w[(n - 1) * n + n - 1] = 1;
   e[0] = 0;
 }

@@ -14,7 +14,8 @@ export interface Mat<T extends Float64Array | Float32Array = Float64Array | Floa
 }
 
 export function mat<T extends Float64Array | Float32Array>(data: T, rows: number, cols: number): Mat<T> {
-  if (data.length !== rows * cols) throw new ReplensError('E_ARGUMENT', `matrix data has ${data.length} values, not ${rows}×${cols}`);
+  if (data.length !== rows * cols)
+    throw new ReplensError('E_ARGUMENT', `matrix data has ${data.length} values, not ${rows}×${cols}`);
   return { data, rows, cols };
 }
 
@@ -40,20 +41,30 @@ export function linalgPool(): SessionPool {
 /**
  * C = op(A) · op(B), op = transpose when asked. Both operands must have the same precision; the product has it too.
  */
-export async function gemm<T extends Float64Array | Float32Array>(a: Mat<T>, b: Mat<T>, opts: { transA?: boolean; transB?: boolean; pool?: SessionPool } = {}): Promise<Mat<T>> {
+export async function gemm<T extends Float64Array | Float32Array>(
+  a: Mat<T>,
+  b: Mat<T>,
+  opts: { transA?: boolean; transB?: boolean; pool?: SessionPool } = {},
+): Promise<Mat<T>> {
   const precision: Precision = a.data instanceof Float64Array ? 'float64' : 'float32';
-  if ((b.data instanceof Float64Array ? 'float64' : 'float32') !== precision) throw new ReplensError('E_ARGUMENT', 'gemm: operands of different precision');
+  if ((b.data instanceof Float64Array ? 'float64' : 'float32') !== precision)
+    throw new ReplensError('E_ARGUMENT', 'gemm: operands of different precision');
   const [m, ka] = opts.transA ? [a.cols, a.rows] : [a.rows, a.cols];
   const [kb, n] = opts.transB ? [b.cols, b.rows] : [b.rows, b.cols];
   if (ka !== kb) throw new ReplensError('E_ARGUMENT', `gemm: inner dimensions differ (${m}×${ka} · ${kb}×${n})`);
-  if (m === 0 || n === 0) return { data: (precision === 'float64' ? new Float64Array(0) : new Float32Array(0)) as T, rows: m, cols: n };
+  if (m === 0 || n === 0)
+    return { data: (precision === 'float64' ? new Float64Array(0) : new Float32Array(0)) as T, rows: m, cols: n };
   const pool = opts.pool ?? linalgPool();
   const model = gemmModel(precision, !!opts.transA, !!opts.transB);
   const ms = await pool.get(`linalg:${model.graph!.name}`, model, 'gemm');
-  const out = await runSession(ms, {
-    A: { data: a.data, dims: [a.rows, a.cols], type: precision },
-    B: { data: b.data, dims: [b.rows, b.cols], type: precision },
-  }, 'gemm');
+  const out = await runSession(
+    ms,
+    {
+      A: { data: a.data, dims: [a.rows, a.cols], type: precision },
+      B: { data: b.data, dims: [b.rows, b.cols], type: precision },
+    },
+    'gemm',
+  );
   return { data: out.C.data as T, rows: m, cols: n };
 }
 
@@ -66,7 +77,11 @@ export async function gram<T extends Float64Array | Float32Array>(x: Mat<T>, poo
 }
 
 /** Xᵀ·Y (p1×p2) for X n×p1, Y n×p2: the cross-product (covariance before scaling). */
-export function crossProduct<T extends Float64Array | Float32Array>(x: Mat<T>, y: Mat<T>, pool?: SessionPool): Promise<Mat<T>> {
+export function crossProduct<T extends Float64Array | Float32Array>(
+  x: Mat<T>,
+  y: Mat<T>,
+  pool?: SessionPool,
+): Promise<Mat<T>> {
   return gemm(x, y, { transA: true, pool });
 }
 
@@ -79,16 +94,25 @@ export function gramBlocks(n: number): number {
  * X·Xᵀ (n×n, symmetric) for row-major X n×p, computing only the row-block pairs i ≤ j through float64 Gemm and
  * mirroring the rest: (B+1)/(2B) of the multiply-adds of one full product with B blocks (Gemm has no SYRK).
  */
-export async function symmetricGram(x: Float64Array, n: number, p: number, blocks = gramBlocks(n)): Promise<Float64Array> {
+export async function symmetricGram(
+  x: Float64Array,
+  n: number,
+  p: number,
+  blocks = gramBlocks(n),
+): Promise<Float64Array> {
   const B = Math.max(1, Math.min(blocks, n));
-  if (B === 1) { const m: Mat<Float64Array> = { data: x, rows: n, cols: p }; return (await gemm(m, m, { transB: true })).data; }
+  if (B === 1) {
+    const m: Mat<Float64Array> = { data: x, rows: n, cols: p };
+    return (await gemm(m, m, { transB: true })).data;
+  }
   const size = Math.ceil(n / B);
   const out = new Float64Array(n * n);
   for (let a0 = 0; a0 < n; a0 += size) {
     const a1 = Math.min(n, a0 + size);
     const xa: Mat<Float64Array> = { data: x.subarray(a0 * p, a1 * p), rows: a1 - a0, cols: p };
     for (let b0 = a0; b0 < n; b0 += size) {
-      const b1 = Math.min(n, b0 + size), w = b1 - b0;
+      const b1 = Math.min(n, b0 + size),
+        w = b1 - b0;
       const c = (await gemm(xa, { data: x.subarray(b0 * p, b1 * p), rows: w, cols: p }, { transB: true })).data;
       for (let i = a0; i < a1; i++) out.set(c.subarray((i - a0) * w, (i - a0 + 1) * w), i * n + b0);
       if (b0 !== a0) mirrorTile(c, a1 - a0, w, out, n, b0, a0);

@@ -13,7 +13,8 @@ export interface QR {
 
 export function qr(a: Mat<Float64Array>): QR {
   const { rows: n, cols: p } = a;
-  if (a.data.length !== n * p) throw new ReplensError('E_ARGUMENT', `qr: ${a.data.length} values for a ${n}×${p} matrix`);
+  if (a.data.length !== n * p)
+    throw new ReplensError('E_ARGUMENT', `qr: ${a.data.length} values for a ${n}×${p} matrix`);
   if (n < p) throw new ReplensError('E_ARGUMENT', `qr: thin QR needs rows ≥ columns, got ${n}×${p}`);
   // t[j*n + i] = A[i][j]: column j of A is row j of t.
   const t = new Float64Array(p * n);
@@ -25,7 +26,11 @@ export function qr(a: Mat<Float64Array>): QR {
     let norm = 0;
     for (let i = j; i < n; i++) norm = Math.hypot(norm, t[cj + i]);
     const v = new Float64Array(n - j);
-    if (norm === 0) { vs.push(v); r[j * p + j] = 0; continue; } // zero column: identity reflection, R_jj = 0
+    if (norm === 0) {
+      vs.push(v);
+      r[j * p + j] = 0;
+      continue;
+    } // zero column: identity reflection, R_jj = 0
     // Reflect onto −sign(x0)·‖x‖·e1 so v0 = x0 + sign(x0)‖x‖ never cancels.
     const alpha = t[cj + j] >= 0 ? -norm : norm;
     for (let i = j; i < n; i++) v[i - j] = t[cj + i];
@@ -84,8 +89,9 @@ export async function orthonormalBasis(a: Mat<Float64Array>): Promise<Mat<Float6
     q = await gemm(q, { data: invertLower(l, p), rows: p, cols: p }, { transB: true }); // A·L⁻ᵀ
   }
   const g = await crossProduct(q, q);
-  for (let i = 0; i < p; i++) for (let j = 0; j < p; j++) {
-    if (!(Math.abs(g.data[i * p + j] - (i === j ? 1 : 0)) <= 1e-10)) return qr(a).q;
-  }
+  for (let i = 0; i < p; i++)
+    for (let j = 0; j < p; j++) {
+      if (!(Math.abs(g.data[i * p + j] - (i === j ? 1 : 0)) <= 1e-10)) return qr(a).q;
+    }
   return q;
 }

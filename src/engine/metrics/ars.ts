@@ -9,17 +9,28 @@
 import { ReplensError } from '../errors';
 import { checkFinite } from './knn';
 
-export function ars(acts: Float64Array, shape: number[]): { value: number | null; rs: number[]; ar: number[]; ars: (number | null)[] } {
+export function ars(
+  acts: Float64Array,
+  shape: number[],
+): { value: number | null; rs: number[]; ar: number[]; ars: (number | null)[] } {
   if (shape.length < 2 || shape[0] !== shape[1] || shape.some((d) => !Number.isInteger(d) || d < 1)) {
-    throw new ReplensError('E_ARGUMENT', `ARS needs activations of shape (N, N, ...) (row i = the responses to kernel i's image), got [${shape.join(', ')}]`);
+    throw new ReplensError(
+      'E_ARGUMENT',
+      `ARS needs activations of shape (N, N, ...) (row i = the responses to kernel i's image), got [${shape.join(', ')}]`,
+    );
   }
   const total = shape.reduce((a, b) => a * b, 1);
-  if (total !== acts.length) throw new ReplensError('E_ARGUMENT', `shape [${shape.join(', ')}] needs ${total} values, got ${acts.length}`);
+  if (total !== acts.length)
+    throw new ReplensError('E_ARGUMENT', `shape [${shape.join(', ')}] needs ${total} values, got ${acts.length}`);
   checkFinite(acts, 'activations');
-  const N = shape[0], S = total / (N * N);
-  const rs: number[] = [], ar: number[] = [], out: (number | null)[] = [];
+  const N = shape[0],
+    S = total / (N * N);
+  const rs: number[] = [],
+    ar: number[] = [],
+    out: (number | null)[] = [];
   const x = new Float64Array(N);
-  let sum = 0, defined = 0;
+  let sum = 0,
+    defined = 0;
   for (let i = 0; i < N; i++) {
     for (let j = 0; j < N; j++) {
       const base = (i * N + j) * S;
@@ -32,13 +43,18 @@ export function ars(acts: Float64Array, shape: number[]): { value: number | null
     const own = (i * N + i) * S;
     let pos = 0;
     for (let t = 0; t < S; t++) if (acts[own + t] > 0) pos++;
-    const r = above / N, a = pos / S;
-    rs.push(r); ar.push(a);
+    const r = above / N,
+      a = pos / S;
+    rs.push(r);
+    ar.push(a);
     let v: number | null;
     if (a > 0) v = (2 * Math.atan(r / a)) / Math.PI;
     else v = r > 0 ? 1 : null;
     out.push(v);
-    if (v !== null) { sum += v; defined++; }
+    if (v !== null) {
+      sum += v;
+      defined++;
+    }
   }
   return { value: defined ? sum / defined : null, rs, ar, ars: out };
 }

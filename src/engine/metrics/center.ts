@@ -29,7 +29,10 @@ export function centreWithMeans(x: Float64Array, n: number, p: number): { data: 
 export function centerGram(k: Float64Array, n: number): Float64Array {
   const m = columnSums(k, n);
   let total = 0;
-  for (let j = 0; j < n; j++) { m[j] /= n; total += m[j]; }
+  for (let j = 0; j < n; j++) {
+    m[j] /= n;
+    total += m[j];
+  }
   const half = total / n / 2;
   for (let j = 0; j < n; j++) m[j] -= half;
   subtractOuter(k, n, m);
@@ -45,7 +48,10 @@ export function uCenterGram(k: Float64Array, n: number): Float64Array {
   for (let i = 0; i < n; i++) k[i * n + i] = 0;
   const m = columnSums(k, n);
   let total = 0;
-  for (let j = 0; j < n; j++) { m[j] /= n - 2; total += m[j]; }
+  for (let j = 0; j < n; j++) {
+    m[j] /= n - 2;
+    total += m[j];
+  }
   const shift = total / (2 * (n - 1));
   for (let j = 0; j < n; j++) m[j] -= shift;
   subtractOuter(k, n, m);
@@ -71,7 +77,8 @@ function columnSums(k: Float64Array, n: number): Float64Array {
 
 function subtractOuter(k: Float64Array, n: number, m: Float64Array): void {
   for (let i = 0; i < n; i++) {
-    const r = i * n, mi = m[i];
+    const r = i * n,
+      mi = m[i];
     for (let j = 0; j < n; j++) k[r + j] -= mi + m[j];
   }
 }

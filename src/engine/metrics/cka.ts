@@ -43,19 +43,26 @@ export interface CkaResult {
 
 /** Float64 copy-free view (or a float64 copy of float32 data) after checking every value is finite. */
 function checkedData(m: AnyMat, name: string, where = ''): Float64Array {
-  if (m.data.length !== m.rows * m.cols) throw new ReplensError('E_ARGUMENT', `${where}${name} has ${m.data.length} values, not ${m.rows}×${m.cols}`);
+  if (m.data.length !== m.rows * m.cols)
+    throw new ReplensError('E_ARGUMENT', `${where}${name} has ${m.data.length} values, not ${m.rows}×${m.cols}`);
   const d = m.data;
   requireFinite(d, `${where}${name}`, m.cols);
   return d instanceof Float64Array ? d : Float64Array.from(d);
 }
 
-function checkPair(x: AnyMat, y: AnyMat, minN: number, estimator: string): { xd: Float64Array; yd: Float64Array; n: number } {
+function checkPair(
+  x: AnyMat,
+  y: AnyMat,
+  minN: number,
+  estimator: string,
+): { xd: Float64Array; yd: Float64Array; n: number } {
   if (x.rows !== y.rows) throw new ReplensError('E_ARGUMENT', `x has ${x.rows} samples, y has ${y.rows}`);
   const n = x.rows;
   if (n < minN) throw new ReplensError('E_ARGUMENT', `${estimator} needs at least ${minN} samples, got ${n}`);
   if (x.cols < 1) throw new ReplensError('E_ARGUMENT', 'x has no features');
   if (y.cols < 1) throw new ReplensError('E_ARGUMENT', 'y has no features');
-  const xd = checkedData(x, 'x'), yd = checkedData(y, 'y');
+  const xd = checkedData(x, 'x'),
+    yd = checkedData(y, 'y');
   checkNotConstant(xd, n, x.cols, 'x');
   checkNotConstant(yd, n, y.cols, 'y');
   return { xd, yd, n };
@@ -72,7 +79,8 @@ function checkNotConstant(d: Float64Array, n: number, p: number, name: string): 
 }
 
 function checkThreshold(t: number): number {
-  if (!(Number.isFinite(t) && t > 0)) throw new ReplensError('E_ARGUMENT', `--threshold must be a positive number, got ${t}`);
+  if (!(Number.isFinite(t) && t > 0))
+    throw new ReplensError('E_ARGUMENT', `--threshold must be a positive number, got ${t}`);
   return t;
 }
 
@@ -96,12 +104,19 @@ function linearGram(xc: Float64Array, n: number, p: number): Promise<Float64Arra
  * diagonal, as in the google-research representation_similarity notebook (a popular PyTorch port excludes the
  * diagonal, which gives a larger bandwidth and a different value).
  */
-export async function rbfGram(xc: Float64Array, n: number, p: number, threshold: number, name = 'x'): Promise<Float64Array> {
+export async function rbfGram(
+  xc: Float64Array,
+  n: number,
+  p: number,
+  threshold: number,
+  name = 'x',
+): Promise<Float64Array> {
   const g = await linearGram(xc, n, p);
   const diag = new Float64Array(n);
   for (let i = 0; i < n; i++) diag[i] = g[i * n + i];
   for (let i = 0; i < n; i++) {
-    const r = i * n, di = diag[i];
+    const r = i * n,
+      di = diag[i];
     for (let j = 0; j < n; j++) {
       const d = di + diag[j] - 2 * g[r + j];
       g[r + j] = d > 0 ? d : 0;
@@ -109,7 +124,11 @@ export async function rbfGram(xc: Float64Array, n: number, p: number, threshold:
     g[r + i] = 0;
   }
   const med = median(g.slice());
-  if (!(med > 0)) throw new ReplensError('E_ARGUMENT', `${name}: the median squared distance between samples is 0 (more than half of the sample pairs coincide); RBF CKA is undefined`);
+  if (!(med > 0))
+    throw new ReplensError(
+      'E_ARGUMENT',
+      `${name}: the median squared distance between samples is 0 (more than half of the sample pairs coincide); RBF CKA is undefined`,
+    );
   const scale = -1 / (2 * threshold * threshold * med);
   for (let i = 0; i < g.length; i++) g[i] = Math.exp(g[i] * scale);
   return g;
@@ -133,16 +152,26 @@ export function median(a: Float64Array): number {
 
 /** The k-th smallest value (0-based); afterwards a[0..k−1] ≤ a[k] ≤ a[k+1..]. Hoare partition, median-of-3 pivot. */
 function select(a: Float64Array, k: number): number {
-  let lo = 0, hi = a.length - 1;
+  let lo = 0,
+    hi = a.length - 1;
   while (hi > lo) {
     const mid = lo + ((hi - lo) >> 1);
-    const x = a[lo], y = a[mid], z = a[hi];
-    const pivot = x < y ? (y < z ? y : x < z ? z : x) : (x < z ? x : y < z ? z : y);
-    let i = lo, j = hi;
+    const x = a[lo],
+      y = a[mid],
+      z = a[hi];
+    const pivot = x < y ? (y < z ? y : x < z ? z : x) : x < z ? x : y < z ? z : y;
+    let i = lo,
+      j = hi;
     while (i <= j) {
       while (a[i] < pivot) i++;
       while (a[j] > pivot) j--;
-      if (i <= j) { const t = a[i]; a[i] = a[j]; a[j] = t; i++; j--; }
+      if (i <= j) {
+        const t = a[i];
+        a[i] = a[j];
+        a[j] = t;
+        i++;
+        j--;
+      }
     }
     if (k <= j) hi = j;
     else if (k >= i) lo = i;
@@ -150,7 +179,6 @@ function select(a: Float64Array, k: number): number {
   }
   return a[k];
 }
-
 
 // ---------------------------------------------------------------------------------------------------------------
 // Linear CKA
@@ -168,28 +196,53 @@ function formCost(n: number, p1: number, p2: number): { feature: number; gram: n
  *   ⟨U(K),U(L)⟩ = ‖XcᵀYc‖²_F − n/(n−2)·Σ_i r_i s_i + (Σr)(Σs)/((n−1)(n−2)),
  * which follows from ⟨U(K),U(L)⟩ = n(n−3)·HSIC_unbiased (Song et al. 2012) and K1 = 0 for centred data.
  */
-export async function linearCKA(x: AnyMat, y: AnyMat, opts: { debiased?: boolean; form?: 'auto' | CkaForm } = {}): Promise<{ value: number; form: CkaForm }> {
+export async function linearCKA(
+  x: AnyMat,
+  y: AnyMat,
+  opts: { debiased?: boolean; form?: 'auto' | CkaForm } = {},
+): Promise<{ value: number; form: CkaForm }> {
   const debiased = !!opts.debiased;
   const { xd, yd, n } = checkPair(x, y, debiased ? 4 : 2, debiased ? 'debiased CKA' : 'CKA');
-  const p1 = x.cols, p2 = y.cols;
+  const p1 = x.cols,
+    p2 = y.cols;
   const req = opts.form ?? 'auto';
-  if (req !== 'auto' && req !== 'feature' && req !== 'gram') throw new ReplensError('E_ARGUMENT', `unknown CKA form "${req}" (auto, feature or gram)`);
+  if (req !== 'auto' && req !== 'feature' && req !== 'gram')
+    throw new ReplensError('E_ARGUMENT', `unknown CKA form "${req}" (auto, feature or gram)`);
   const cost = formCost(n, p1, p2);
   const form: CkaForm = req === 'auto' ? (cost.feature <= cost.gram ? 'feature' : 'gram') : req;
-  const xc = centerColumns(xd, n, p1), yc = centerColumns(yd, n, p2);
+  const xc = centerColumns(xd, n, p1),
+    yc = centerColumns(yd, n, p2);
 
   if (form === 'gram') {
-    const k = await linearGram(xc, n, p1), l = await linearGram(yc, n, p2);
+    const k = await linearGram(xc, n, p1),
+      l = await linearGram(yc, n, p2);
     return { value: gramRatio(k, l, n, debiased), form };
   }
-  const X: Mat<Float64Array> = { data: xc, rows: n, cols: p1 }, Y: Mat<Float64Array> = { data: yc, rows: n, cols: p2 };
-  const xtx = (await crossProduct(X, X)).data, yty = (await crossProduct(Y, Y)).data, xty = (await crossProduct(X, Y)).data;
-  let xy = frobeniusDot(xty, xty), xx = frobeniusDot(xtx, xtx), yy = frobeniusDot(yty, yty);
+  const X: Mat<Float64Array> = { data: xc, rows: n, cols: p1 },
+    Y: Mat<Float64Array> = { data: yc, rows: n, cols: p2 };
+  const xtx = (await crossProduct(X, X)).data,
+    yty = (await crossProduct(Y, Y)).data,
+    xty = (await crossProduct(X, Y)).data;
+  let xy = frobeniusDot(xty, xty),
+    xx = frobeniusDot(xtx, xtx),
+    yy = frobeniusDot(yty, yty);
   if (debiased) {
-    const r = rowSquaredNorms(xc, n, p1), s = rowSquaredNorms(yc, n, p2);
-    let sr = 0, ss = 0, rs = 0, rr = 0, s2 = 0;
-    for (let i = 0; i < n; i++) { sr += r[i]; ss += s[i]; rs += r[i] * s[i]; rr += r[i] * r[i]; s2 += s[i] * s[i]; }
-    const a = n / (n - 2), b = 1 / ((n - 1) * (n - 2));
+    const r = rowSquaredNorms(xc, n, p1),
+      s = rowSquaredNorms(yc, n, p2);
+    let sr = 0,
+      ss = 0,
+      rs = 0,
+      rr = 0,
+      s2 = 0;
+    for (let i = 0; i < n; i++) {
+      sr += r[i];
+      ss += s[i];
+      rs += r[i] * s[i];
+      rr += r[i] * r[i];
+      s2 += s[i] * s[i];
+    }
+    const a = n / (n - 2),
+      b = 1 / ((n - 1) * (n - 2));
     xy = xy - a * rs + b * sr * ss;
     xx = xx - a * rr + b * sr * sr;
     yy = yy - a * s2 + b * ss * ss;
@@ -199,20 +252,35 @@ export async function linearCKA(x: AnyMat, y: AnyMat, opts: { debiased?: boolean
 
 function rowSquaredNorms(d: Float64Array, n: number, p: number): Float64Array {
   const out = new Float64Array(n);
-  for (let i = 0; i < n; i++) { let s = 0; const r = i * p; for (let j = 0; j < p; j++) s += d[r + j] * d[r + j]; out[i] = s; }
+  for (let i = 0; i < n; i++) {
+    let s = 0;
+    const r = i * p;
+    for (let j = 0; j < p; j++) s += d[r + j] * d[r + j];
+    out[i] = s;
+  }
   return out;
 }
 
 /** ⟨C(K), C(L)⟩ / (‖C(K)‖‖C(L)‖) with C = double centring or U-centring; K and L are overwritten. */
 function gramRatio(k: Float64Array, l: Float64Array, n: number, debiased: boolean): number {
-  if (debiased) { uCenterGram(k, n); uCenterGram(l, n); } else { centerGram(k, n); centerGram(l, n); }
+  if (debiased) {
+    uCenterGram(k, n);
+    uCenterGram(l, n);
+  } else {
+    centerGram(k, n);
+    centerGram(l, n);
+  }
   return ratio(frobeniusDot(k, l), frobeniusDot(k, k), frobeniusDot(l, l));
 }
 
 // ---------------------------------------------------------------------------------------------------------------
 // RBF CKA
 
-export async function rbfCKA(x: AnyMat, y: AnyMat, opts: { threshold?: number; debiased?: boolean } = {}): Promise<{ value: number }> {
+export async function rbfCKA(
+  x: AnyMat,
+  y: AnyMat,
+  opts: { threshold?: number; debiased?: boolean } = {},
+): Promise<{ value: number }> {
   const debiased = !!opts.debiased;
   const threshold = checkThreshold(opts.threshold ?? 0.5);
   const { xd, yd, n } = checkPair(x, y, debiased ? 4 : 2, debiased ? 'debiased CKA' : 'CKA');
@@ -224,36 +292,66 @@ export async function rbfCKA(x: AnyMat, y: AnyMat, opts: { threshold?: number; d
 // ---------------------------------------------------------------------------------------------------------------
 // Minibatch CKA
 
-export interface CkaBatch { x: AnyMat; y: AnyMat }
+export interface CkaBatch {
+  x: AnyMat;
+  y: AnyMat;
+}
 
 /**
  * Minibatch CKA (Nguyen et al. 2021) over batches of paired samples: per batch the U-centred Grams (unbiased HSIC),
  * value = Σ_b⟨U(K_b),U(L_b)⟩ / √(Σ_b⟨U(K_b),U(K_b)⟩ · Σ_b⟨U(L_b),U(L_b)⟩). Holds one batch at a time.
  * Every batch needs at least 4 samples; the feature counts must not change between batches.
  */
-export async function minibatchCKA(batches: AsyncIterable<CkaBatch> | Iterable<CkaBatch>, opts: { kernel?: 'linear' | 'rbf'; threshold?: number; weighting?: BatchWeighting } = {}): Promise<{ value: number; batches: number; weighting: BatchWeighting }> {
+export async function minibatchCKA(
+  batches: AsyncIterable<CkaBatch> | Iterable<CkaBatch>,
+  opts: { kernel?: 'linear' | 'rbf'; threshold?: number; weighting?: BatchWeighting } = {},
+): Promise<{ value: number; batches: number; weighting: BatchWeighting }> {
   const kernel = opts.kernel ?? 'linear';
   const weighting = checkWeighting(opts.weighting);
-  if (kernel !== 'linear' && kernel !== 'rbf') throw new ReplensError('E_ARGUMENT', `unknown kernel "${kernel}" (linear or rbf)`);
+  if (kernel !== 'linear' && kernel !== 'rbf')
+    throw new ReplensError('E_ARGUMENT', `unknown kernel "${kernel}" (linear or rbf)`);
   const threshold = checkThreshold(opts.threshold ?? 0.5);
-  let xy = 0, xx = 0, yy = 0, b = 0, seen = 0;
-  let p1 = -1, p2 = -1;
+  let xy = 0,
+    xx = 0,
+    yy = 0,
+    b = 0,
+    seen = 0;
+  let p1 = -1,
+    p2 = -1;
   for await (const batch of batches) {
     const where = `batch ${b} (samples ${seen}–${seen + batch.x.rows - 1}): `;
-    if (batch.x.rows !== batch.y.rows) throw new ReplensError('E_ARGUMENT', `${where}x has ${batch.x.rows} samples, y has ${batch.y.rows}`);
+    if (batch.x.rows !== batch.y.rows)
+      throw new ReplensError('E_ARGUMENT', `${where}x has ${batch.x.rows} samples, y has ${batch.y.rows}`);
     const n = batch.x.rows;
-    if (n < 4) throw new ReplensError('E_ARGUMENT', `batch ${b} has ${n} sample${n === 1 ? '' : 's'}; minibatch CKA needs at least 4 per batch (unbiased HSIC)`);
-    if (p1 < 0) { p1 = batch.x.cols; p2 = batch.y.cols; }
-    if (batch.x.cols !== p1 || batch.y.cols !== p2) throw new ReplensError('E_ARGUMENT', `${where}has ${batch.x.cols}/${batch.y.cols} features in x/y, the first batch had ${p1}/${p2}`);
-    const xd = checkedData(batch.x, 'x', where), yd = checkedData(batch.y, 'y', where);
-    const xc = centerColumns(xd, n, p1), yc = centerColumns(yd, n, p2);
+    if (n < 4)
+      throw new ReplensError(
+        'E_ARGUMENT',
+        `batch ${b} has ${n} sample${n === 1 ? '' : 's'}; minibatch CKA needs at least 4 per batch (unbiased HSIC)`,
+      );
+    if (p1 < 0) {
+      p1 = batch.x.cols;
+      p2 = batch.y.cols;
+    }
+    if (batch.x.cols !== p1 || batch.y.cols !== p2)
+      throw new ReplensError(
+        'E_ARGUMENT',
+        `${where}has ${batch.x.cols}/${batch.y.cols} features in x/y, the first batch had ${p1}/${p2}`,
+      );
+    const xd = checkedData(batch.x, 'x', where),
+      yd = checkedData(batch.y, 'y', where);
+    const xc = centerColumns(xd, n, p1),
+      yc = centerColumns(yd, n, p2);
     const k = kernel === 'linear' ? await linearGram(xc, n, p1) : await rbfGram(xc, n, p1, threshold, `${where}x`);
     const l = kernel === 'linear' ? await linearGram(yc, n, p2) : await rbfGram(yc, n, p2, threshold, `${where}y`);
-    uCenterGram(k, n); uCenterGram(l, n);
+    uCenterGram(k, n);
+    uCenterGram(l, n);
     // ⟨U(K),U(L)⟩ = n(n−3)·HSIC₁: dividing by it averages HSIC₁ with equal batch weights (the common 1/#batches cancels).
     const w = weighting === 'equal' ? 1 / (n * (n - 3)) : 1;
-    xy += w * frobeniusDot(k, l); xx += w * frobeniusDot(k, k); yy += w * frobeniusDot(l, l);
-    b++; seen += n;
+    xy += w * frobeniusDot(k, l);
+    xx += w * frobeniusDot(k, k);
+    yy += w * frobeniusDot(l, l);
+    b++;
+    seen += n;
   }
   if (b === 0) throw new ReplensError('E_ARGUMENT', 'minibatch CKA got no batches');
   return { value: ratio(xy, xx, yy), batches: b, weighting };
@@ -267,7 +365,8 @@ export type BatchWeighting = 'equal' | 'size';
 
 function checkWeighting(w: string | undefined): BatchWeighting {
   if (w === undefined) return 'equal';
-  if (w !== 'equal' && w !== 'size') throw new ReplensError('E_ARGUMENT', `unknown batch weighting "${w}" (equal or size)`);
+  if (w !== 'equal' && w !== 'size')
+    throw new ReplensError('E_ARGUMENT', `unknown batch weighting "${w}" (equal or size)`);
   return w;
 }
 
@@ -285,13 +384,22 @@ function suggestBatchSize(n: number, b: number): number | null {
 }
 
 /** Minibatch CKA over consecutive batches of `batchSize` rows of x and y (the last batch may be smaller). */
-export async function minibatchCKAOf(x: AnyMat, y: AnyMat, batchSize: number, opts: { kernel?: 'linear' | 'rbf'; threshold?: number; weighting?: BatchWeighting } = {}): Promise<{ value: number; batches: number; weighting: BatchWeighting }> {
-  if (!Number.isInteger(batchSize) || batchSize < 4) throw new ReplensError('E_ARGUMENT', `--batch-size must be an integer ≥ 4, got ${batchSize}`);
+export async function minibatchCKAOf(
+  x: AnyMat,
+  y: AnyMat,
+  batchSize: number,
+  opts: { kernel?: 'linear' | 'rbf'; threshold?: number; weighting?: BatchWeighting } = {},
+): Promise<{ value: number; batches: number; weighting: BatchWeighting }> {
+  if (!Number.isInteger(batchSize) || batchSize < 4)
+    throw new ReplensError('E_ARGUMENT', `--batch-size must be an integer ≥ 4, got ${batchSize}`);
   const { n } = checkPair(x, y, 4, 'minibatch CKA');
   const last = n % batchSize;
   if (last !== 0 && last < 4) {
     const s = suggestBatchSize(n, batchSize);
-    throw new ReplensError('E_ARGUMENT', `with ${n} samples and --batch-size ${batchSize} the last batch has ${last} sample${last === 1 ? '' : 's'}; minibatch CKA needs at least 4 per batch${s ? ` — try --batch-size ${s}` : ''}`);
+    throw new ReplensError(
+      'E_ARGUMENT',
+      `with ${n} samples and --batch-size ${batchSize} the last batch has ${last} sample${last === 1 ? '' : 's'}; minibatch CKA needs at least 4 per batch${s ? ` — try --batch-size ${s}` : ''}`,
+    );
   }
   function* slices(): Generator<CkaBatch> {
     for (let s = 0; s < n; s += batchSize) {
@@ -306,13 +414,32 @@ export async function minibatchCKAOf(x: AnyMat, y: AnyMat, batchSize: number, op
 // Entry point
 
 /** CKA as the CLI asks for it: `batchSize` selects minibatch CKA (always unbiased), otherwise full-data CKA. */
-export async function cka(x: AnyMat, y: AnyMat, opts: { kernel?: 'linear' | 'rbf'; threshold?: number; debiased?: boolean; batchSize?: number; weighting?: BatchWeighting } = {}): Promise<CkaResult> {
+export async function cka(
+  x: AnyMat,
+  y: AnyMat,
+  opts: {
+    kernel?: 'linear' | 'rbf';
+    threshold?: number;
+    debiased?: boolean;
+    batchSize?: number;
+    weighting?: BatchWeighting;
+  } = {},
+): Promise<CkaResult> {
   const kernel = opts.kernel ?? 'linear';
-  if (kernel !== 'linear' && kernel !== 'rbf') throw new ReplensError('E_ARGUMENT', `unknown kernel "${kernel}" (linear or rbf)`);
+  if (kernel !== 'linear' && kernel !== 'rbf')
+    throw new ReplensError('E_ARGUMENT', `unknown kernel "${kernel}" (linear or rbf)`);
   const threshold = kernel === 'rbf' ? checkThreshold(opts.threshold ?? 0.5) : undefined;
   if (opts.batchSize !== undefined) {
     const r = await minibatchCKAOf(x, y, opts.batchSize, { kernel, threshold, weighting: opts.weighting });
-    return { value: r.value, kernel, debiased: true, ...(threshold !== undefined ? { threshold } : {}), batches: r.batches, weighting: r.weighting, precision: 'float64' };
+    return {
+      value: r.value,
+      kernel,
+      debiased: true,
+      ...(threshold !== undefined ? { threshold } : {}),
+      batches: r.batches,
+      weighting: r.weighting,
+      precision: 'float64',
+    };
   }
   const debiased = !!opts.debiased;
   if (kernel === 'rbf') {

@@ -9,8 +9,16 @@ const NUMERIC = new Set(['float32', 'float64', 'int32', 'int64', 'uint8', 'int8'
 
 function load(file: string, what: string): NpyArray {
   const a = readNpy(file);
-  if (!NUMERIC.has(a.dtype)) throw new ReplensError('E_ARGUMENT', `${what} (${path.basename(file)}) holds ${a.dtype}; metrics read float32, float64, int32 or int64`);
-  if (a.shape.length === 0) throw new ReplensError('E_ARGUMENT', `${what} (${path.basename(file)}) is a scalar; expected samples first, shape (n, ...)`);
+  if (!NUMERIC.has(a.dtype))
+    throw new ReplensError(
+      'E_ARGUMENT',
+      `${what} (${path.basename(file)}) holds ${a.dtype}; metrics read float32, float64, int32 or int64`,
+    );
+  if (a.shape.length === 0)
+    throw new ReplensError(
+      'E_ARGUMENT',
+      `${what} (${path.basename(file)}) is a scalar; expected samples first, shape (n, ...)`,
+    );
   return a;
 }
 
@@ -46,7 +54,11 @@ export function loadMatrix(file: string, what: string): Mat<Float64Array> & { sh
   const a = load(file, what);
   const data = toFloat64(a);
   const bad = firstNonFinite(data);
-  if (bad >= 0) throw new ReplensError('E_ARGUMENT', `${what} (${path.basename(file)}) holds ${data[bad]} at flat index ${bad}; metrics need finite values`);
+  if (bad >= 0)
+    throw new ReplensError(
+      'E_ARGUMENT',
+      `${what} (${path.basename(file)}) holds ${data[bad]} at flat index ${bad}; metrics need finite values`,
+    );
   const n = a.shape[0];
   return { ...mat(data, n, n ? sizeOf(a.shape) / n : 0), shape: a.shape };
 }
@@ -54,11 +66,19 @@ export function loadMatrix(file: string, what: string): Mat<Float64Array> & { sh
 /** Integer class labels, shape (n,) or (n, 1). */
 export function loadLabels(file: string, what = '--labels'): Int32Array {
   const a = load(file, what);
-  if (!(a.shape.length === 1 || (a.shape.length === 2 && a.shape[1] === 1))) throw new ReplensError('E_ARGUMENT', `${what} (${path.basename(file)}) has shape (${a.shape.join(', ')}); expected one class index per sample`);
+  if (!(a.shape.length === 1 || (a.shape.length === 2 && a.shape[1] === 1)))
+    throw new ReplensError(
+      'E_ARGUMENT',
+      `${what} (${path.basename(file)}) has shape (${a.shape.join(', ')}); expected one class index per sample`,
+    );
   const d = toFloat64(a);
   const out = new Int32Array(d.length);
   for (let i = 0; i < d.length; i++) {
-    if (!Number.isInteger(d[i])) throw new ReplensError('E_ARGUMENT', `${what} (${path.basename(file)}): entry ${i} is ${d[i]}, not a class index`);
+    if (!Number.isInteger(d[i]))
+      throw new ReplensError(
+        'E_ARGUMENT',
+        `${what} (${path.basename(file)}): entry ${i} is ${d[i]}, not a class index`,
+      );
     out[i] = d[i];
   }
   return out;
@@ -67,6 +87,10 @@ export function loadLabels(file: string, what = '--labels'): Int32Array {
 export function sameSamples(counts: [string, number][]): void {
   const [first, n] = counts[0];
   for (const [name, m] of counts.slice(1)) {
-    if (m !== n) throw new ReplensError('E_ARGUMENT', `${first} has ${n} samples, ${name} has ${m}; metrics compare the same samples`);
+    if (m !== n)
+      throw new ReplensError(
+        'E_ARGUMENT',
+        `${first} has ${n} samples, ${name} has ${m}; metrics compare the same samples`,
+      );
   }
 }

@@ -32,8 +32,13 @@ export function checkFinite(data: ArrayLike<number>, what: string, cols?: number
 }
 
 export function checkK(k: number, n: number, what = 'k'): void {
-  if (!Number.isInteger(k) || k < 1) throw new ReplensError('E_ARGUMENT', `${what} must be a positive integer, got ${k}`);
-  if (k >= n) throw new ReplensError('E_ARGUMENT', `${what} = ${k} must be smaller than the number of samples (${n}), since a sample is not its own neighbour`);
+  if (!Number.isInteger(k) || k < 1)
+    throw new ReplensError('E_ARGUMENT', `${what} must be a positive integer, got ${k}`);
+  if (k >= n)
+    throw new ReplensError(
+      'E_ARGUMENT',
+      `${what} = ${k} must be smaller than the number of samples (${n}), since a sample is not its own neighbour`,
+    );
 }
 
 /** Samples as float64, or float32 (activations as captured: distances are still exact float64 sums of them). */
@@ -60,7 +65,12 @@ export interface RowSource {
 /** A whole in-memory matrix as a RowSource (views, no copies). */
 export function matSource(x: Samples): RowSource {
   const { data, rows, cols } = x;
-  return { rows, cols, block: (s, c) => data.subarray(s * cols, (s + c) * cols), row: (i) => data.subarray(i * cols, (i + 1) * cols) };
+  return {
+    rows,
+    cols,
+    block: (s, c) => data.subarray(s * cols, (s + c) * cols),
+    row: (i) => data.subarray(i * cols, (i + 1) * cols),
+  };
 }
 
 function isSource(x: Samples | RowSource): x is RowSource {
@@ -68,8 +78,10 @@ function isSource(x: Samples | RowSource): x is RowSource {
 }
 
 function checkMat(x: Samples, what: string): void {
-  if (!(x.data instanceof Float64Array) && !(x.data instanceof Float32Array)) throw new ReplensError('E_ARGUMENT', `${what} must be float64 or float32`);
-  if (x.data.length !== x.rows * x.cols) throw new ReplensError('E_ARGUMENT', `${what} has ${x.data.length} values, not ${x.rows}×${x.cols}`);
+  if (!(x.data instanceof Float64Array) && !(x.data instanceof Float32Array))
+    throw new ReplensError('E_ARGUMENT', `${what} must be float64 or float32`);
+  if (x.data.length !== x.rows * x.cols)
+    throw new ReplensError('E_ARGUMENT', `${what} has ${x.data.length} values, not ${x.rows}×${x.cols}`);
   if (x.cols < 1) throw new ReplensError('E_ARGUMENT', `${what} has no features`);
   checkFinite(x.data, what, x.cols);
 }
@@ -77,7 +89,10 @@ function checkMat(x: Samples, what: string): void {
 /** Squared Euclidean distance between two rows, summed directly in float64. */
 function exactSq(a: Row, b: Row): number {
   let s = 0;
-  for (let t = 0; t < a.length; t++) { const v = a[t] - b[t]; s += v * v; }
+  for (let t = 0; t < a.length; t++) {
+    const v = a[t] - b[t];
+    s += v * v;
+  }
   return s;
 }
 
@@ -97,13 +112,18 @@ class Heaps {
   readonly d: Float64Array;
   readonly j: Int32Array;
   readonly size: Int32Array;
-  constructor(n: number, readonly cap: number) {
+  constructor(
+    n: number,
+    readonly cap: number,
+  ) {
     this.d = new Float64Array(n * cap).fill(Infinity);
     this.j = new Int32Array(n * cap);
     this.size = new Int32Array(n);
   }
   /** The worst kept distance of row r, or +∞ while the heap is not full. */
-  bound(r: number): number { return this.size[r] < this.cap ? Infinity : this.d[r * this.cap]; }
+  bound(r: number): number {
+    return this.size[r] < this.cap ? Infinity : this.d[r * this.cap];
+  }
   push(r: number, dist: number, idx: number): void {
     const { d, j, cap } = this;
     const o = r * cap;
@@ -114,9 +134,12 @@ class Heaps {
       while (c > 0) {
         const p = (c - 1) >> 1;
         if (!before(d[o + p], j[o + p], dist, idx)) break; // parent is not better than the new pair → stop
-        d[o + c] = d[o + p]; j[o + c] = j[o + p]; c = p;
+        d[o + c] = d[o + p];
+        j[o + c] = j[o + p];
+        c = p;
       }
-      d[o + c] = dist; j[o + c] = idx;
+      d[o + c] = dist;
+      j[o + c] = idx;
       return;
     }
     if (!before(dist, idx, d[o], j[o])) return;
@@ -128,15 +151,18 @@ class Heaps {
       const rr = l + 1;
       if (rr < cap && before(d[o + l], j[o + l], d[o + rr], j[o + rr])) m = rr; // the worse child
       if (!before(dist, idx, d[o + m], j[o + m])) break;
-      d[o + c] = d[o + m]; j[o + c] = j[o + m]; c = m;
+      d[o + c] = d[o + m];
+      j[o + c] = j[o + m];
+      c = m;
     }
-    d[o + c] = dist; j[o + c] = idx;
+    d[o + c] = dist;
+    j[o + c] = idx;
   }
   /** Row r's kept pairs, best first. */
   sorted(r: number): { d: number[]; j: number[] } {
     const o = r * this.cap;
     const order = Array.from({ length: this.size[r] }, (_, t) => o + t);
-    order.sort((a, b) => (this.d[a] - this.d[b]) || (this.j[a] - this.j[b]));
+    order.sort((a, b) => this.d[a] - this.d[b] || this.j[a] - this.j[b]);
     return { d: order.map((t) => this.d[t]), j: order.map((t) => this.j[t]) };
   }
 }
@@ -172,17 +198,23 @@ export function pickScreening(n: number, d: number, s: KnnScreening = 'auto'): '
  * (I, J) feeds the rows of I with the columns of J and, off the diagonal, the rows of J with the columns of I.
  * The next tile's Gemm runs in onnxruntime while this one is scanned.
  */
-export async function knnWithDistances(x: Samples | RowSource, k: number, opts: KnnOptions = {}): Promise<KnnResult & { screening: 'float64' | 'float32'; rescreened: number; candidates: number }> {
+export async function knnWithDistances(
+  x: Samples | RowSource,
+  k: number,
+  opts: KnnOptions = {},
+): Promise<KnnResult & { screening: 'float64' | 'float32'; rescreened: number; candidates: number }> {
   if (!isSource(x)) checkMat(x, 'x');
   else if (!(x.cols >= 1)) throw new ReplensError('E_ARGUMENT', 'x has no features');
   const src = isSource(x) ? x : matSource(x);
-  const n = src.rows, D = src.cols;
+  const n = src.rows,
+    D = src.cols;
   checkK(k, n);
   // An operand holds at most 2²⁴ values (64 MB in float32): three operand buffers and onnxruntime's copies of two
   // stay near 320 MB whatever the width. A floor of 128 rows let a 224² conv layer (802,816 values a sample) take
   // 1.2 GB for its tiles; 8 rows keep the Gemm from degenerating into matrix-vector products.
   const B = opts.blockRows ?? Math.max(8, Math.min(1024, Math.floor(2 ** 24 / D)));
-  if (!Number.isInteger(B) || B < 1) throw new ReplensError('E_ARGUMENT', `blockRows must be a positive integer, got ${B}`);
+  if (!Number.isInteger(B) || B < 1)
+    throw new ReplensError('E_ARGUMENT', `blockRows must be a positive integer, got ${B}`);
   const screening = pickScreening(n, D, opts.screening);
   const f32 = screening === 'float32';
 
@@ -195,14 +227,22 @@ export async function knnWithDistances(x: Samples | RowSource, k: number, opts: 
   const passBuf = isSource(x) ? new Float32Array(Math.min(n, passRows(D)) * D) : undefined;
   const pass = (f: (data: Row, start: number, rows: number) => void) => {
     const P = passRows(D);
-    for (let r0 = 0; r0 < n; r0 += P) { const c = Math.min(P, n - r0); f(src.block(r0, c, passBuf), r0, c); }
+    for (let r0 = 0; r0 < n; r0 += P) {
+      const c = Math.min(P, n - r0);
+      f(src.block(r0, c, passBuf), r0, c);
+    }
   };
   if (isSource(x)) pass((d, r0) => checkFinite(d, 'x', D, r0));
   if (f32) {
-    pass((d, _, rows) => { for (let i = 0; i < rows; i++) for (let t = 0, o = i * D; t < D; t++) mean[t] += d[o + t]; });
+    pass((d, _, rows) => {
+      for (let i = 0; i < rows; i++) for (let t = 0, o = i * D; t < D; t++) mean[t] += d[o + t];
+    });
     for (let t = 0; t < D; t++) mean[t] /= n;
     let amax = 0;
-    pass((d, _, rows) => { for (let i = 0; i < rows; i++) for (let t = 0, o = i * D; t < D; t++) amax = Math.max(amax, Math.abs(d[o + t] - mean[t])); });
+    pass((d, _, rows) => {
+      for (let i = 0; i < rows; i++)
+        for (let t = 0, o = i * D; t < D; t++) amax = Math.max(amax, Math.abs(d[o + t] - mean[t]));
+    });
     scale = amax > 0 ? 2 ** -Math.ceil(Math.log2(amax)) : 1;
   }
   // Squared norms of the screened rows (centred and scaled for float32), exact up to float64 rounding.
@@ -211,7 +251,10 @@ export async function knnWithDistances(x: Samples | RowSource, k: number, opts: 
   pass((d, r0, rows) => {
     for (let i = 0; i < rows; i++) {
       let s = 0;
-      for (let t = 0, o = i * D; t < D; t++) { const v = (d[o + t] - mean[t]) * scale; s += v * v; }
+      for (let t = 0, o = i * D; t < D; t++) {
+        const v = (d[o + t] - mean[t]) * scale;
+        s += v * v;
+      }
       norms[r0 + i] = s;
       if (s > sMax) sMax = s;
     }
@@ -221,18 +264,24 @@ export async function knnWithDistances(x: Samples | RowSource, k: number, opts: 
   // analysis: γ_D·Σ|a||b| ≤ γ_D·‖a‖‖b‖, doubled, plus the float32 rounding of the operands and the norms; an
   // absolute term covers float32 subnormals), with a relative 1e-9 on top.
   const gamma = f32 ? (D + 4) * EPS32 * 1.01 : (D + 4) * EPS64 * 1.01;
-  const rowBound = (i: number) => 2 * gamma * Math.sqrt(norms[i]) * rootMax + (f32 ? D * 2 ** -120 : 0) + 4 * EPS64 * (norms[i] + sMax);
+  const rowBound = (i: number) =>
+    2 * gamma * Math.sqrt(norms[i]) * rootMax + (f32 ? D * 2 ** -120 : 0) + 4 * EPS64 * (norms[i] + sMax);
 
   /** Screening operand from rows of `d` (row a of the result is row a of d). */
   const toOperand = (d: Row, count: number, out: Float32Array | Float64Array, at: number) => {
-    if (!f32) { out.set(d.subarray(0, count * D), at * D); return; }
-    for (let a = 0; a < count; a++) for (let t = 0, o = a * D, w = (at + a) * D; t < D; t++) out[w + t] = (d[o + t] - mean[t]) * scale;
+    if (!f32) {
+      out.set(d.subarray(0, count * D), at * D);
+      return;
+    }
+    for (let a = 0; a < count; a++)
+      for (let t = 0, o = a * D, w = (at + a) * D; t < D; t++) out[w + t] = (d[o + t] - mean[t]) * scale;
   };
   const alloc = (count: number) => (f32 ? new Float32Array(count * D) : new Float64Array(count * D));
   const readBuf = isSource(x) ? new Float32Array(Math.min(n, B) * D) : undefined;
   // Two operand buffers: the row slab of the current tile row and the column block. No GEMM is in flight when one is
   // refilled (the next tile's GEMM starts only after this one's result arrived).
-  const slabBuf = alloc(Math.min(n, B)), colBuf = alloc(Math.min(n, B));
+  const slabBuf = alloc(Math.min(n, B)),
+    colBuf = alloc(Math.min(n, B));
   /** Rows [r0, r0 + B) as a screening operand, in `buf` (a fresh array for a short last block). */
   const blockOperand = (r0: number, buf: Float32Array | Float64Array): Mat => {
     const count = Math.min(n, r0 + B) - r0;
@@ -255,7 +304,10 @@ export async function knnWithDistances(x: Samples | RowSource, k: number, opts: 
   let slabA: Mat | null = null;
   const run = (t: number) => {
     const [I, J] = tiles[t];
-    if (slabI !== I) { slabA = blockOperand(I, slabBuf); slabI = I; }
+    if (slabI !== I) {
+      slabA = blockOperand(I, slabBuf);
+      slabI = I;
+    }
     const a = slabA!;
     return gemm(a, I === J ? a : blockOperand(J, colBuf), { transB: true }) as Promise<Mat>;
   };
@@ -265,11 +317,16 @@ export async function knnWithDistances(x: Samples | RowSource, k: number, opts: 
     const g = (await next).data;
     if (t + 1 < tiles.length) next = run(t + 1);
     const [I, J] = tiles[t];
-    const ri = Math.min(n, I + B) - I, cj = Math.min(n, J + B) - J;
-    const hd = heaps.d, hs = heaps.size;
+    const ri = Math.min(n, I + B) - I,
+      cj = Math.min(n, J + B) - J;
+    const hd = heaps.d,
+      hs = heaps.size;
     // rows of I × columns of J
     for (let a = 0; a < ri; a++) {
-      const i = I + a, si = norms[i], off = a * cj, o = i * cap;
+      const i = I + a,
+        si = norms[i],
+        off = a * cj,
+        o = i * cap;
       for (let b = 0; b < cj; b++) {
         const j = J + b;
         if (j === i) continue;
@@ -281,7 +338,9 @@ export async function knnWithDistances(x: Samples | RowSource, k: number, opts: 
     if (I === J) continue;
     // rows of J × columns of I (the transposed tile)
     for (let b = 0; b < cj; b++) {
-      const j = J + b, sj = norms[j], o = j * cap;
+      const j = J + b,
+        sj = norms[j],
+        o = j * cap;
       for (let a = 0; a < ri; a++) {
         const d = sj + norms[I + a] - 2 * g[a * cj + b];
         if (hs[j] === cap && d > hd[o]) continue;
@@ -303,25 +362,35 @@ export async function knnWithDistances(x: Samples | RowSource, k: number, opts: 
       candidates += cand.length;
       const ex = cand.map(exactTo);
       const order = cand.map((_, t) => t);
-      order.sort((a, b) => (ex[a] - ex[b]) || (cand[a] - cand[b]));
+      order.sort((a, b) => ex[a] - ex[b] || cand[a] - cand[b]);
       for (let t = 0; t < k; t++) {
         indices[i * k + t] = cand[order[t]];
         distances[i * k + t] = Math.sqrt(ex[order[t]]);
       }
       return;
     }
-    const byScreen = cand.map((_, t) => t).sort((a, b) => (sd[a] - sd[b]) || (cand[a] - cand[b]));
-    const t = sd[byScreen[k - 1]], w = margin(i, t);
+    const byScreen = cand.map((_, t) => t).sort((a, b) => sd[a] - sd[b] || cand[a] - cand[b]);
+    const t = sd[byScreen[k - 1]],
+      w = margin(i, t);
     // Sure members: screened below t − w, so at most k − 1 points can be closer. The rest is decided exactly.
-    const sure: number[] = [], doubt: number[] = [];
+    const sure: number[] = [],
+      doubt: number[] = [];
     for (const q of byScreen) (sd[q] < t - w ? sure : doubt).push(q);
     const exact = new Map<number, number>();
-    const ex = (q: number) => { let v = exact.get(q); if (v === undefined) { v = exactTo(cand[q]); exact.set(q, v); } return v; };
-    doubt.sort((a, b) => (ex(a) - ex(b)) || (cand[a] - cand[b]));
-    const members = [...sure, ...doubt.slice(0, k - sure.length)].sort((a, b) => (sd[a] - sd[b]) || (cand[a] - cand[b]));
+    const ex = (q: number) => {
+      let v = exact.get(q);
+      if (v === undefined) {
+        v = exactTo(cand[q]);
+        exact.set(q, v);
+      }
+      return v;
+    };
+    doubt.sort((a, b) => ex(a) - ex(b) || cand[a] - cand[b]);
+    const members = [...sure, ...doubt.slice(0, k - sure.length)].sort((a, b) => sd[a] - sd[b] || cand[a] - cand[b]);
     // The two nearest: only members screened within w of the second one can be among them.
-    const u = sd[members[1]], w2 = margin(i, u);
-    const zone = members.filter((q) => sd[q] <= u + w2).sort((a, b) => (ex(a) - ex(b)) || (cand[a] - cand[b]));
+    const u = sd[members[1]],
+      w2 = margin(i, u);
+    const zone = members.filter((q) => sd[q] <= u + w2).sort((a, b) => ex(a) - ex(b) || cand[a] - cand[b]);
     const inZone = new Set(zone);
     const ordered = [...zone, ...members.filter((q) => !inZone.has(q))];
     candidates += exact.size;
@@ -338,7 +407,11 @@ export async function knnWithDistances(x: Samples | RowSource, k: number, opts: 
   for (let i = 0; i < n; i++) {
     const c = heaps.sorted(i);
     const lim = limit(i, c.d[k - 1]);
-    if (c.d.length > k && c.d[c.d.length - 1] <= lim && c.d.length < n - 1) { rescreen.push(i); lims.push(lim); continue; }
+    if (c.d.length > k && c.d[c.d.length - 1] <= lim && c.d.length < n - 1) {
+      rescreen.push(i);
+      lims.push(lim);
+      continue;
+    }
     let m = k;
     while (m < c.d.length && c.d[m] <= lim) m++;
     finish(i, c.j.slice(0, m), c.d.slice(0, m));
@@ -353,10 +426,15 @@ export async function knnWithDistances(x: Samples | RowSource, k: number, opts: 
       const cols = blockOperand(J, colBuf);
       const g = (await (gemm(a, cols, { transB: true }) as Promise<Mat>)).data;
       rows.forEach((i, r) => {
-        const lim = lims[t0 + r], si = norms[i];
+        const lim = lims[t0 + r],
+          si = norms[i];
         for (let b = 0; b < cols.rows; b++) {
-          const j = J + b, d = si + norms[j] - 2 * g[r * cols.rows + b];
-          if (j !== i && d <= lim) { cand[r].push(j); cd[r].push(d); }
+          const j = J + b,
+            d = si + norms[j] - 2 * g[r * cols.rows + b];
+          if (j !== i && d <= lim) {
+            cand[r].push(j);
+            cd[r].push(d);
+          }
         }
       });
     }

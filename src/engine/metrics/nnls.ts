@@ -11,7 +11,12 @@ import { MULTI_SCALE_SIZES, PoolSpec, poolFeatures } from './pooling';
 import { TwoNNResult, twoNNFromGraph } from './twonn';
 
 /** NNLS of two existing graphs over the same n samples, both N×k. */
-export function nnlsFromGraphs(a: Int32Array, b: Int32Array, n: number, k: number): { value: number; per_sample: number[] } {
+export function nnlsFromGraphs(
+  a: Int32Array,
+  b: Int32Array,
+  n: number,
+  k: number,
+): { value: number; per_sample: number[] } {
   if (a.length !== n * k || b.length !== n * k) throw new ReplensError('E_ARGUMENT', `graphs must both be ${n}×${k}`);
   const mark = new Int32Array(n).fill(-1);
   const per = new Array<number>(n);
@@ -28,7 +33,12 @@ export function nnlsFromGraphs(a: Int32Array, b: Int32Array, n: number, k: numbe
 }
 
 /** NNLS between the rows of x and y (same samples, same order; feature counts may differ). */
-export async function nnls(x: Mat<Float64Array>, y: Mat<Float64Array>, k: number, opts: { blockRows?: number } = {}): Promise<{ value: number; per_sample: number[] }> {
+export async function nnls(
+  x: Mat<Float64Array>,
+  y: Mat<Float64Array>,
+  k: number,
+  opts: { blockRows?: number } = {},
+): Promise<{ value: number; per_sample: number[] }> {
   if (x.rows !== y.rows) throw new ReplensError('E_ARGUMENT', `x has ${x.rows} samples but y has ${y.rows}`);
   checkK(k, x.rows);
   const a = await knnGraph(x, k, opts);
@@ -59,7 +69,14 @@ export interface RraLayer {
 export interface RraScaleResult {
   /** 'none', or e.g. 'avg 2', 'max global'. */
   scale: string;
-  layers: { name: string; features: number; window: number | 'global' | null; id: TwoNNResult | null; idError?: string; nncs: number | null }[];
+  layers: {
+    name: string;
+    features: number;
+    window: number | 'global' | null;
+    id: TwoNNResult | null;
+    idError?: string;
+    nncs: number | null;
+  }[];
   /** Intra-model NNLS matrix over the layers at this scale (symmetric, unit diagonal). */
   nnls: number[][];
   /** Eq. 6.1: rows = unpooled layer a, columns = layer b at this scale (absent for the unpooled scale itself). */
@@ -74,23 +91,40 @@ export interface RraScaleResult {
  * show the matrix over layer pairs, which is what this computes — and the pooled-vs-unpooled matrix of eq. 6.1.
  * A window larger than a layer's map pools that layer globally (recorded in `window`).
  */
-export async function multiScaleRra(layers: RraLayer[], labels: ArrayLike<number> | null, k: number, opts: { scales?: PoolSpec[]; fraction?: number; blockRows?: number } = {}): Promise<RraScaleResult[]> {
+export async function multiScaleRra(
+  layers: RraLayer[],
+  labels: ArrayLike<number> | null,
+  k: number,
+  opts: { scales?: PoolSpec[]; fraction?: number; blockRows?: number } = {},
+): Promise<RraScaleResult[]> {
   if (layers.length === 0) throw new ReplensError('E_ARGUMENT', 'multi-scale RRA needs at least one layer');
   const n = layers[0].shape[0];
   for (const l of layers) {
-    if (l.shape[0] !== n) throw new ReplensError('E_ARGUMENT', `layer ${l.name} has ${l.shape[0]} samples, layer ${layers[0].name} has ${n}`);
-    if (l.data.length !== l.shape.reduce((a, b) => a * b, 1)) throw new ReplensError('E_ARGUMENT', `layer ${l.name}: shape [${l.shape.join(', ')}] does not match ${l.data.length} values`);
+    if (l.shape[0] !== n)
+      throw new ReplensError(
+        'E_ARGUMENT',
+        `layer ${l.name} has ${l.shape[0]} samples, layer ${layers[0].name} has ${n}`,
+      );
+    if (l.data.length !== l.shape.reduce((a, b) => a * b, 1))
+      throw new ReplensError(
+        'E_ARGUMENT',
+        `layer ${l.name}: shape [${l.shape.join(', ')}] does not match ${l.data.length} values`,
+      );
   }
   if (labels) checkLabels(labels, n);
   checkK(k, n);
-  const scales: (PoolSpec | null)[] = [null, ...(opts.scales ?? MULTI_SCALE_SIZES.flatMap((size) => (['avg', 'max'] as const).map((kind) => ({ kind, size }))))];
+  const scales: (PoolSpec | null)[] = [
+    null,
+    ...(opts.scales ?? MULTI_SCALE_SIZES.flatMap((size) => (['avg', 'max'] as const).map((kind) => ({ kind, size })))),
+  ];
   const out: RraScaleResult[] = [];
   let base: Int32Array[] | null = null;
   for (const s of scales) {
     const graphs: Int32Array[] = [];
     const rows: RraScaleResult['layers'] = [];
     for (const l of layers) {
-      let data = l.data, window: number | 'global' | null = null;
+      let data = l.data,
+        window: number | 'global' | null = null;
       if (s && l.shape.length === 4) {
         const [, , H, W] = l.shape;
         window = s.size !== 'global' && (s.size > H || s.size > W) ? 'global' : s.size;
@@ -100,13 +134,29 @@ export async function multiScaleRra(layers: RraLayer[], labels: ArrayLike<number
       }
       const g = await knnWithDistances({ data, rows: n, cols: data.length / n }, k, { blockRows: opts.blockRows });
       graphs.push(g.indices);
-      let id: TwoNNResult | null = null, idError: string | undefined;
+      let id: TwoNNResult | null = null,
+        idError: string | undefined;
       if (k >= 2) {
-        try { id = twoNNFromGraph(g, { fraction: opts.fraction }); } catch (e) { idError = e instanceof Error ? e.message : String(e); }
+        try {
+          id = twoNNFromGraph(g, { fraction: opts.fraction });
+        } catch (e) {
+          idError = e instanceof Error ? e.message : String(e);
+        }
       } else idError = 'TwoNN needs k ≥ 2';
-      rows.push({ name: l.name, features: data.length / n, window, id, ...(idError ? { idError } : {}), nncs: labels ? nncsFromGraph(g.indices, labels, k).value : null });
+      rows.push({
+        name: l.name,
+        features: data.length / n,
+        window,
+        id,
+        ...(idError ? { idError } : {}),
+        nncs: labels ? nncsFromGraph(g.indices, labels, k).value : null,
+      });
     }
-    const r: RraScaleResult = { scale: s ? `${s.kind} ${s.size}` : 'none', layers: rows, nnls: nnlsMatrix(graphs, graphs, n, k) };
+    const r: RraScaleResult = {
+      scale: s ? `${s.kind} ${s.size}` : 'none',
+      layers: rows,
+      nnls: nnlsMatrix(graphs, graphs, n, k),
+    };
     if (base) r.nnlsVsUnpooled = nnlsMatrix(base, graphs, n, k);
     else base = graphs;
     out.push(r);

@@ -33,16 +33,28 @@ export interface GroupSpectrum {
  * The spectrum from a G×G Gram matrix K = A·Aᵀ (row-major, symmetric). `centre` double-centres K first
  * (H·K·H, i.e. the SVD of the column-centred A: PCA of the noise cloud instead of the blog's uncentred SVD).
  */
-export function spectrumFromGram(gram: Float64Array, g: number, opts: { centre?: boolean; what?: string } = {}): GroupSpectrum {
+export function spectrumFromGram(
+  gram: Float64Array,
+  g: number,
+  opts: { centre?: boolean; what?: string } = {},
+): GroupSpectrum {
   const what = opts.what ?? 'activations';
-  if (gram.length !== g * g) throw new ReplensError('E_ARGUMENT', `${what}: a ${g}×${g} Gram needs ${g * g} values, got ${gram.length}`);
-  for (let i = 0; i < gram.length; i++) if (!Number.isFinite(gram[i])) throw new ReplensError('E_ARGUMENT', `${what}: the activations hold NaN or Inf (Gram entry ${i} is ${gram[i]})`);
+  if (gram.length !== g * g)
+    throw new ReplensError('E_ARGUMENT', `${what}: a ${g}×${g} Gram needs ${g * g} values, got ${gram.length}`);
+  for (let i = 0; i < gram.length; i++)
+    if (!Number.isFinite(gram[i]))
+      throw new ReplensError('E_ARGUMENT', `${what}: the activations hold NaN or Inf (Gram entry ${i} is ${gram[i]})`);
   let k = gram;
   if (opts.centre) {
     k = new Float64Array(g * g);
     const row = new Float64Array(g);
     let all = 0;
-    for (let i = 0; i < g; i++) { let s = 0; for (let j = 0; j < g; j++) s += gram[i * g + j]; row[i] = s / g; all += s; }
+    for (let i = 0; i < g; i++) {
+      let s = 0;
+      for (let j = 0; j < g; j++) s += gram[i * g + j];
+      row[i] = s / g;
+      all += s;
+    }
     all /= g * g;
     for (let i = 0; i < g; i++) for (let j = 0; j < g; j++) k[i * g + j] = gram[i * g + j] - row[i] - row[j] + all;
   }
@@ -51,22 +63,32 @@ export function spectrumFromGram(gram: Float64Array, g: number, opts: { centre?:
   const lam = Array.from(values, (v) => Math.max(0, v));
   for (const v of lam) total += v;
   if (!(total > 0)) {
-    throw new ReplensError('E_ARGUMENT', opts.centre
-      ? `${what}: the group's activations do not vary (all copies equal after centring): the explained variance is undefined`
-      : `${what}: the group's activations are all zero: the explained variance is undefined`);
+    throw new ReplensError(
+      'E_ARGUMENT',
+      opts.centre
+        ? `${what}: the group's activations do not vary (all copies equal after centring): the explained variance is undefined`
+        : `${what}: the group's activations are all zero: the explained variance is undefined`,
+    );
   }
   return { singularValues: lam.map(Math.sqrt), explainedVariance: lam.map((v) => v / total) };
 }
 
 /** The spectrum of a G×D activation matrix (rows = the group's samples), Gram in float64 in JS (small inputs). */
-export function groupSpectrum(acts: Float64Array, g: number, d: number, opts: { centre?: boolean } = {}): GroupSpectrum {
-  if (g < 1 || acts.length !== g * d) throw new ReplensError('E_ARGUMENT', `a ${g}×${d} group needs ${g * d} values, got ${acts.length}`);
+export function groupSpectrum(
+  acts: Float64Array,
+  g: number,
+  d: number,
+  opts: { centre?: boolean } = {},
+): GroupSpectrum {
+  if (g < 1 || acts.length !== g * d)
+    throw new ReplensError('E_ARGUMENT', `a ${g}×${d} group needs ${g * d} values, got ${acts.length}`);
   const gram = new Float64Array(g * g);
   for (let i = 0; i < g; i++) {
     for (let j = 0; j <= i; j++) {
       let s = 0;
       for (let t = 0, a = i * d, b = j * d; t < d; t++) s += acts[a + t] * acts[b + t];
-      gram[i * g + j] = s; gram[j * g + i] = s;
+      gram[i * g + j] = s;
+      gram[j * g + i] = s;
     }
   }
   return spectrumFromGram(gram, g, opts);
@@ -99,7 +121,10 @@ export interface NoiseSvdOptions {
   onProgress?: ProgressSink;
 }
 
-export interface Stat { mean: number; std: number }
+export interface Stat {
+  mean: number;
+  std: number;
+}
 
 /** One (layer, σ, class) cell: the mean over the class's images. `label` −1 = all images. */
 export interface NoiseSvdCell {
@@ -124,7 +149,14 @@ export interface NoiseSvdLayer {
 }
 
 export interface NoiseSvdResult {
-  settings: { sigmas: number[]; groupSize: number; seed: number; centre: boolean; clip: [number, number] | null; images: number };
+  settings: {
+    sigmas: number[];
+    groupSize: number;
+    seed: number;
+    centre: boolean;
+    clip: [number, number] | null;
+    images: number;
+  };
   layers: NoiseSvdLayer[];
 }
 
@@ -135,7 +167,8 @@ export function noiseFor(seed: number, index: number, g: number, size: number): 
   for (let i = 0; i < out.length; i += 2) {
     let u = r();
     while (u === 0) u = r();
-    const v = r(), m = Math.sqrt(-2 * Math.log(u));
+    const v = r(),
+      m = Math.sqrt(-2 * Math.log(u));
     out[i] = m * Math.cos(2 * Math.PI * v);
     if (i + 1 < out.length) out[i + 1] = m * Math.sin(2 * Math.PI * v);
   }
@@ -143,17 +176,29 @@ export function noiseFor(seed: number, index: number, g: number, size: number): 
 }
 
 /** The group x + σ·ε in model space: noise added and clipped in pixel units, then normalised like the dataset. */
-export function noisyGroup(x: Float32Array, shape: number[], eps: Float32Array, sigma: number, pixel: PixelSpace): Float32Array {
-  const size = x.length, g = eps.length / size;
-  if (shape.length !== 3) throw new ReplensError('E_ARGUMENT', `noise-svd expects image inputs (C, H, W) or (H, W, C), got shape (${shape.join(', ')})`);
+export function noisyGroup(
+  x: Float32Array,
+  shape: number[],
+  eps: Float32Array,
+  sigma: number,
+  pixel: PixelSpace,
+): Float32Array {
+  const size = x.length,
+    g = eps.length / size;
+  if (shape.length !== 3)
+    throw new ReplensError(
+      'E_ARGUMENT',
+      `noise-svd expects image inputs (C, H, W) or (H, W, C), got shape (${shape.join(', ')})`,
+    );
   const C = pixel.layout === 'NCHW' ? shape[0] : shape[2];
   const hw = size / C;
   const out = new Float32Array(g * size);
-  const mean = (c: number) => pixel.mean.length === 1 ? pixel.mean[0] : pixel.mean[c];
-  const std = (c: number) => pixel.std.length === 1 ? pixel.std[0] : pixel.std[c];
+  const mean = (c: number) => (pixel.mean.length === 1 ? pixel.mean[0] : pixel.mean[c]);
+  const std = (c: number) => (pixel.std.length === 1 ? pixel.std[0] : pixel.std[c]);
   for (let t = 0; t < size; t++) {
     const c = pixel.layout === 'NCHW' ? Math.floor(t / hw) : t % C;
-    const m = mean(c), s = std(c);
+    const m = mean(c),
+      s = std(c);
     const p = x[t] * s + m; // back to pixel units
     for (let k = 0; k < g; k++) {
       let v = p + sigma * eps[k * size + t];
@@ -165,7 +210,10 @@ export function noisyGroup(x: Float32Array, shape: number[], eps: Float32Array, 
 }
 
 /** The model with one float64 G×G Gram output per tapped tensor (Flatten → Cast → Gemm(transB)). */
-export function gramModel(model: ModelProto, tensors: string[]): { proto: ModelProto; input: string; outputs: Map<string, string> } {
+export function gramModel(
+  model: ModelProto,
+  tensors: string[],
+): { proto: ModelProto; input: string; outputs: Map<string, string> } {
   requireTensors(model.graph!, tensors);
   const input = singleInput(model);
   const nodes: NodeProto[] = [];
@@ -173,9 +221,33 @@ export function gramModel(model: ModelProto, tensors: string[]): { proto: ModelP
   const A = onnx.AttributeProto.AttributeType;
   tensors.forEach((t, i) => {
     const base = `replens/noise-svd/${i}`;
-    nodes.push(make.node({ name: `${base}/flat`, opType: 'Flatten', input: [t], output: [`${base}/flat`], attribute: [make.attribute({ name: 'axis', type: A.INT, i: 1 })] }));
-    nodes.push(make.node({ name: `${base}/f64`, opType: 'Cast', input: [`${base}/flat`], output: [`${base}/f64`], attribute: [make.attribute({ name: 'to', type: A.INT, i: onnx.TensorProto.DataType.DOUBLE })] }));
-    nodes.push(make.node({ name: `${base}/gram`, opType: 'Gemm', input: [`${base}/f64`, `${base}/f64`], output: [`${base}/gram`], attribute: [make.attribute({ name: 'transB', type: A.INT, i: 1 })] }));
+    nodes.push(
+      make.node({
+        name: `${base}/flat`,
+        opType: 'Flatten',
+        input: [t],
+        output: [`${base}/flat`],
+        attribute: [make.attribute({ name: 'axis', type: A.INT, i: 1 })],
+      }),
+    );
+    nodes.push(
+      make.node({
+        name: `${base}/f64`,
+        opType: 'Cast',
+        input: [`${base}/flat`],
+        output: [`${base}/f64`],
+        attribute: [make.attribute({ name: 'to', type: A.INT, i: onnx.TensorProto.DataType.DOUBLE })],
+      }),
+    );
+    nodes.push(
+      make.node({
+        name: `${base}/gram`,
+        opType: 'Gemm',
+        input: [`${base}/f64`, `${base}/f64`],
+        output: [`${base}/gram`],
+        attribute: [make.attribute({ name: 'transB', type: A.INT, i: 1 })],
+      }),
+    );
     nodes.push(make.node({ name: `${base}/d`, opType: 'Shape', input: [`${base}/flat`], output: [`${base}/d`] }));
     outputs.set(t, `${base}/gram`);
   });
@@ -197,21 +269,34 @@ function stat(xs: number[]): Stat {
  * One ORT run per (image, σ) with the group as the batch. Cells per (layer, σ, class) and for all images (−1).
  */
 export async function noiseSvd(
-  model: ModelProto, modelKey: string, pool: SessionPool, tensors: string[],
-  images: Float32Array, sampleShape: number[], labels: Int32Array | null, opts: NoiseSvdOptions = {},
+  model: ModelProto,
+  modelKey: string,
+  pool: SessionPool,
+  tensors: string[],
+  images: Float32Array,
+  sampleShape: number[],
+  labels: Int32Array | null,
+  opts: NoiseSvdOptions = {},
 ): Promise<NoiseSvdResult> {
   const sigmas = opts.sigmas ?? [0.2, 0.1, 0.01];
   const G = opts.groupSize ?? 64;
   const seed = opts.seed ?? 0;
   const comps = opts.components ?? 10;
   const pixel: PixelSpace = opts.pixel ?? { mean: [0], std: [1], layout: 'NCHW', clip: [0, 1] };
-  if (!sigmas.length || sigmas.some((s) => !(s >= 0) || !Number.isFinite(s))) throw new ReplensError('E_ARGUMENT', `noise σ must be finite numbers ≥ 0, got ${sigmas.join(', ')}`);
-  if (!Number.isInteger(G) || G < 2) throw new ReplensError('E_ARGUMENT', `the group size must be an integer ≥ 2, got ${G}`);
+  if (!sigmas.length || sigmas.some((s) => !(s >= 0) || !Number.isFinite(s)))
+    throw new ReplensError('E_ARGUMENT', `noise σ must be finite numbers ≥ 0, got ${sigmas.join(', ')}`);
+  if (!Number.isInteger(G) || G < 2)
+    throw new ReplensError('E_ARGUMENT', `the group size must be an integer ≥ 2, got ${G}`);
   if (!tensors.length) throw new ReplensError('E_ARGUMENT', 'noise-svd needs at least one layer tensor');
   const size = sampleShape.reduce((a, b) => a * b, 1);
   const n = size ? images.length / size : 0;
-  if (!Number.isInteger(n) || n < 1) throw new ReplensError('E_ARGUMENT', `noise-svd: ${images.length} values are not whole samples of shape (${sampleShape.join(', ')})`);
-  if (labels && labels.length !== n) throw new ReplensError('E_ARGUMENT', `noise-svd: ${n} images but ${labels.length} labels`);
+  if (!Number.isInteger(n) || n < 1)
+    throw new ReplensError(
+      'E_ARGUMENT',
+      `noise-svd: ${images.length} values are not whole samples of shape (${sampleShape.join(', ')})`,
+    );
+  if (labels && labels.length !== n)
+    throw new ReplensError('E_ARGUMENT', `noise-svd: ${n} images but ${labels.length} labels`);
   const plan = gramModel(model, tensors);
   const ms = await pool.get(`${modelKey}#noise-svd:${tensors.join('\u0000')}`, plan.proto, 'noise-svd');
   const progress = new ProgressTracker(opts.onProgress, 'noise-perturbation SVD', n * sigmas.length);
@@ -226,14 +311,21 @@ export async function noiseSvd(
       const group = noisyGroup(x, sampleShape, eps, sigmas[si], pixel);
       let out;
       try {
-        out = await runSession(ms, { [plan.input]: { data: group, dims: [G, ...sampleShape], type: 'float32' } }, 'noise-svd');
+        out = await runSession(
+          ms,
+          { [plan.input]: { data: group, dims: [G, ...sampleShape], type: 'float32' } },
+          'noise-svd',
+        );
       } catch (e) {
         throw e instanceof ReplensError ? e : new ReplensError('E_RUNTIME', `noise-svd: ${errorMessage(e)}`);
       }
       tensors.forEach((t, l) => {
         const gram = out[plan.outputs.get(t)!].data as Float64Array;
         features[l] = Number((out[`replens/noise-svd/${l}/d`].data as BigInt64Array)[1]);
-        per[l][si].push({ label: labels ? labels[i] : -1, sp: spectrumFromGram(gram, G, { centre: opts.centre, what: `layer '${t}', image ${i}, σ = ${sigmas[si]}` }) });
+        per[l][si].push({
+          label: labels ? labels[i] : -1,
+          sp: spectrumFromGram(gram, G, { centre: opts.centre, what: `layer '${t}', image ${i}, σ = ${sigmas[si]}` }),
+        });
       });
       progress.update(i * sigmas.length + si + 1);
     }
@@ -247,8 +339,11 @@ export async function noiseSvd(
         const ev = (j: number) => rows.map((r) => r.explainedVariance[j] ?? 0);
         const m = Math.min(comps, G);
         cells.push({
-          sigma, label, images: rows.length,
-          ev1: stat(ev(0)), ev2: stat(ev(1)),
+          sigma,
+          label,
+          images: rows.length,
+          ev1: stat(ev(0)),
+          ev2: stat(ev(1)),
           rest: stat(rows.map((r) => r.explainedVariance.slice(2).reduce((a, b) => a + b, 0))),
           s1: stat(rows.map((r) => r.singularValues[0])),
           spectrum: Array.from({ length: m }, (_, j) => stat(ev(j)).mean),

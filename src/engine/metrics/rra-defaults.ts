@@ -30,8 +30,10 @@ export interface RraDefaults {
 }
 
 export function rraDefaults(available: number, classes: number): RraDefaults {
-  if (!Number.isInteger(available) || available < 3) throw new ReplensError('E_ARGUMENT', `RRA needs at least 3 samples, got ${available}`);
-  if (!Number.isInteger(classes) || classes < 1) throw new ReplensError('E_ARGUMENT', `the number of classes must be a positive integer, got ${classes}`);
+  if (!Number.isInteger(available) || available < 3)
+    throw new ReplensError('E_ARGUMENT', `RRA needs at least 3 samples, got ${available}`);
+  if (!Number.isInteger(classes) || classes < 1)
+    throw new ReplensError('E_ARGUMENT', `the number of classes must be a positive integer, got ${classes}`);
   const cap = classes <= 10 ? 15000 : 30000;
   const samples = Math.min(available, cap);
   const raw = Math.round(samples / (10 * classes));
@@ -51,10 +53,12 @@ export function rraDefaults(available: number, classes: number): RraDefaults {
  * so every compared model sees the same samples in the same order). A class with fewer samples contributes all.
  */
 export function balancedSubset(labels: ArrayLike<number>, perClass: number, seed = 0): Int32Array {
-  if (!Number.isInteger(perClass) || perClass < 1) throw new ReplensError('E_ARGUMENT', `perClass must be a positive integer, got ${perClass}`);
+  if (!Number.isInteger(perClass) || perClass < 1)
+    throw new ReplensError('E_ARGUMENT', `perClass must be a positive integer, got ${perClass}`);
   const byClass = new Map<number, number[]>();
   for (let i = 0; i < labels.length; i++) {
-    if (!Number.isInteger(labels[i])) throw new ReplensError('E_ARGUMENT', `labels[${i}] = ${labels[i]} is not an integer class`);
+    if (!Number.isInteger(labels[i]))
+      throw new ReplensError('E_ARGUMENT', `labels[${i}] = ${labels[i]} is not an integer class`);
     let list = byClass.get(labels[i]);
     if (!list) byClass.set(labels[i], (list = []));
     list.push(i);
@@ -63,7 +67,8 @@ export function balancedSubset(labels: ArrayLike<number>, perClass: number, seed
   const picked: number[] = [];
   for (const c of [...byClass.keys()].sort((a, b) => a - b)) {
     const idx = byClass.get(c)!;
-    for (let t = idx.length - 1; t > 0; t--) { // Fisher–Yates
+    for (let t = idx.length - 1; t > 0; t--) {
+      // Fisher–Yates
       const u = Math.floor(random() * (t + 1));
       [idx[t], idx[u]] = [idx[u], idx[t]];
     }

@@ -13,17 +13,31 @@ import { ReplensError } from '../errors';
 import { checkFinite } from './knn';
 import { checkLabels } from './nncs';
 
-export function classSelectivity(acts: Float64Array, shape: number[], labels: ArrayLike<number>, opts: { eps?: number } = {}): { value: number; per_unit: number[]; argmax_class: number[]; warnings?: string[] } {
+export function classSelectivity(
+  acts: Float64Array,
+  shape: number[],
+  labels: ArrayLike<number>,
+  opts: { eps?: number } = {},
+): { value: number; per_unit: number[]; argmax_class: number[]; warnings?: string[] } {
   const eps = opts.eps ?? 0;
-  if (!Number.isFinite(eps) || eps < 0) throw new ReplensError('E_ARGUMENT', `eps must be a finite number ≥ 0, got ${eps}`);
-  if (shape.length < 2 || shape.some((d) => !Number.isInteger(d) || d < 1)) throw new ReplensError('E_ARGUMENT', `activations must have shape (n, units, ...), got [${shape.join(', ')}]`);
+  if (!Number.isFinite(eps) || eps < 0)
+    throw new ReplensError('E_ARGUMENT', `eps must be a finite number ≥ 0, got ${eps}`);
+  if (shape.length < 2 || shape.some((d) => !Number.isInteger(d) || d < 1))
+    throw new ReplensError('E_ARGUMENT', `activations must have shape (n, units, ...), got [${shape.join(', ')}]`);
   const total = shape.reduce((a, b) => a * b, 1);
-  if (total !== acts.length) throw new ReplensError('E_ARGUMENT', `shape [${shape.join(', ')}] needs ${total} values, got ${acts.length}`);
+  if (total !== acts.length)
+    throw new ReplensError('E_ARGUMENT', `shape [${shape.join(', ')}] needs ${total} values, got ${acts.length}`);
   checkFinite(acts, 'activations');
-  const n = shape[0], U = shape[1], S = total / (n * U);
+  const n = shape[0],
+    U = shape[1],
+    S = total / (n * U);
   checkLabels(labels, n);
   const classes = [...new Set(Array.from(labels))].sort((a, b) => a - b);
-  if (classes.length < 2) throw new ReplensError('E_ARGUMENT', `class selectivity needs at least 2 classes in labels, found ${classes.length}`);
+  if (classes.length < 2)
+    throw new ReplensError(
+      'E_ARGUMENT',
+      `class selectivity needs at least 2 classes in labels, found ${classes.length}`,
+    );
   const C = classes.length;
   const ci = new Map(classes.map((c, t) => [c, t]));
   const count = new Float64Array(C);
@@ -38,10 +52,13 @@ export function classSelectivity(acts: Float64Array, shape: number[], labels: Ar
       sums[u * C + c] += s / S;
     }
   }
-  const per: number[] = [], arg: number[] = [];
+  const per: number[] = [],
+    arg: number[] = [];
   let tot = 0;
   for (let u = 0; u < U; u++) {
-    let best = 0, allZero = true, sumAll = 0;
+    let best = 0,
+      allZero = true,
+      sumAll = 0;
     const means = new Float64Array(C);
     for (let c = 0; c < C; c++) {
       means[c] = sums[u * C + c] / count[c];
@@ -57,13 +74,28 @@ export function classSelectivity(acts: Float64Array, shape: number[], labels: Ar
     arg.push(classes[best]);
     tot += si;
   }
-  const out: { value: number; per_unit: number[]; argmax_class: number[]; warnings?: string[] } = { value: tot / U, per_unit: per, argmax_class: arg };
-  let min = Infinity, unitsNeg = 0;
+  const out: { value: number; per_unit: number[]; argmax_class: number[]; warnings?: string[] } = {
+    value: tot / U,
+    per_unit: per,
+    argmax_class: arg,
+  };
+  let min = Infinity,
+    unitsNeg = 0;
   const negUnit = new Uint8Array(U);
-  for (let i = 0; i < n; i++) for (let u = 0; u < U; u++) for (let t = 0, o = (i * U + u) * S; t < S; t++) { const v = acts[o + t]; if (v < 0) { negUnit[u] = 1; if (v < min) min = v; } }
+  for (let i = 0; i < n; i++)
+    for (let u = 0; u < U; u++)
+      for (let t = 0, o = (i * U + u) * S; t < S; t++) {
+        const v = acts[o + t];
+        if (v < 0) {
+          negUnit[u] = 1;
+          if (v < min) min = v;
+        }
+      }
   for (const f of negUnit) unitsNeg += f;
   if (unitsNeg > 0) {
-    out.warnings = [`negative activations (min ${Number(min.toPrecision(4))}, in ${unitsNeg} of ${U} units): class selectivity is defined for non-negative (post-ReLU) activations; on signed values such as logits the index is unbounded and these numbers mean nothing`];
+    out.warnings = [
+      `negative activations (min ${Number(min.toPrecision(4))}, in ${unitsNeg} of ${U} units): class selectivity is defined for non-negative (post-ReLU) activations; on signed values such as logits the index is unbounded and these numbers mean nothing`,
+    ];
   }
   return out;
 }

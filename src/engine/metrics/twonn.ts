@@ -24,25 +24,38 @@ export interface TwoNNResult {
 }
 
 /** TwoNN from the first two neighbour distances of an existing graph (k ≥ 2). */
-export function twoNNFromGraph(g: Pick<KnnResult, 'distances' | 'n' | 'k'>, opts: { fraction?: number } = {}): TwoNNResult {
+export function twoNNFromGraph(
+  g: Pick<KnnResult, 'distances' | 'n' | 'k'>,
+  opts: { fraction?: number } = {},
+): TwoNNResult {
   const fraction = opts.fraction ?? 0.9;
-  if (!(fraction > 0 && fraction <= 1)) throw new ReplensError('E_ARGUMENT', `fraction must be in (0, 1], got ${fraction}`);
+  if (!(fraction > 0 && fraction <= 1))
+    throw new ReplensError('E_ARGUMENT', `fraction must be in (0, 1], got ${fraction}`);
   if (g.k < 2) throw new ReplensError('E_ARGUMENT', 'TwoNN needs the two nearest neighbours (k ≥ 2)');
   const mus: number[] = [];
   let dropped = 0;
   for (let i = 0; i < g.n; i++) {
-    const r1 = g.distances[i * g.k], r2 = g.distances[i * g.k + 1];
-    if (r1 === 0 || r1 === r2) { dropped++; continue; }
+    const r1 = g.distances[i * g.k],
+      r2 = g.distances[i * g.k + 1];
+    if (r1 === 0 || r1 === r2) {
+      dropped++;
+      continue;
+    }
     mus.push(r2 / r1);
   }
   const n = mus.length;
-  if (n < 2) throw new ReplensError('E_ARGUMENT', `TwoNN: only ${n} point(s) left after dropping ${dropped} with r1 = 0 or r1 = r2; need at least 2`);
+  if (n < 2)
+    throw new ReplensError(
+      'E_ARGUMENT',
+      `TwoNN: only ${n} point(s) left after dropping ${dropped} with r1 = 0 or r1 = r2; need at least 2`,
+    );
   mus.sort((a, b) => a - b);
   let sumLog = 0;
   for (const m of mus) sumLog += Math.log(m);
   const fit = Math.min(Math.floor(n * fraction), n - 1);
   if (fit < 1) throw new ReplensError('E_ARGUMENT', `TwoNN: fraction ${fraction} of ${n} points leaves nothing to fit`);
-  let sxy = 0, sxx = 0;
+  let sxy = 0,
+    sxx = 0;
   for (let t = 0; t < fit; t++) {
     const xv = Math.log(mus[t]);
     const yv = -Math.log(1 - (t + 1) / n);
@@ -53,10 +66,14 @@ export function twoNNFromGraph(g: Pick<KnnResult, 'distances' | 'n' | 'k'>, opts
 }
 
 /** TwoNN intrinsic dimension of the rows of `x` (N×D float64, N ≥ 3). */
-export async function twoNN(x: Mat<Float64Array>, opts: { fraction?: number; blockRows?: number } = {}): Promise<TwoNNResult> {
+export async function twoNN(
+  x: Mat<Float64Array>,
+  opts: { fraction?: number; blockRows?: number } = {},
+): Promise<TwoNNResult> {
   if (x.rows < 3) throw new ReplensError('E_ARGUMENT', `TwoNN needs at least 3 samples, got ${x.rows}`);
   const fraction = opts.fraction ?? 0.9;
-  if (!(fraction > 0 && fraction <= 1)) throw new ReplensError('E_ARGUMENT', `fraction must be in (0, 1], got ${fraction}`);
+  if (!(fraction > 0 && fraction <= 1))
+    throw new ReplensError('E_ARGUMENT', `fraction must be in (0, 1], got ${fraction}`);
   const g = await knnWithDistances(x, 2, { blockRows: opts.blockRows });
   return twoNNFromGraph(g, { fraction });
 }

@@ -1,22 +1,44 @@
 // A small ONNX graph builder: tests build their models with it, the benchmark builds a realistic conv net, and
 // later the auxiliary networks are emitted with it. Weights come from a seeded generator so models are reproducible.
-import { onnx, make, type AttributeProto, type ModelProto, type NodeProto, type TensorProto, type ValueInfoProto } from './proto';
+import {
+  onnx,
+  make,
+  type AttributeProto,
+  type ModelProto,
+  type NodeProto,
+  type TensorProto,
+  type ValueInfoProto,
+} from './proto';
 import { float32Tensor, int64Tensor } from './tensor';
 import { makeValueInfo, type Dim } from './graph';
 
 export type AttrValue = number | number[] | string | string[] | { float: number } | { floats: number[] } | TensorProto;
 
-export function float(v: number): { float: number } { return { float: v }; }
-export function floats(v: number[]): { floats: number[] } { return { floats: v }; }
+export function float(v: number): { float: number } {
+  return { float: v };
+}
+export function floats(v: number[]): { floats: number[] } {
+  return { floats: v };
+}
 
 function attribute(name: string, v: AttrValue): AttributeProto {
   const A = onnx.AttributeProto.AttributeType;
-  if (typeof v === 'number') return Number.isInteger(v) ? make.attribute({ name, type: A.INT, i: v }) : make.attribute({ name, type: A.FLOAT, f: v });
+  if (typeof v === 'number')
+    return Number.isInteger(v)
+      ? make.attribute({ name, type: A.INT, i: v })
+      : make.attribute({ name, type: A.FLOAT, f: v });
   if (typeof v === 'string') return make.attribute({ name, type: A.STRING, s: new TextEncoder().encode(v) });
   if (Array.isArray(v)) {
-    if (v.length && typeof v[0] === 'string') return make.attribute({ name, type: A.STRINGS, strings: (v as string[]).map((s) => new TextEncoder().encode(s)) });
+    if (v.length && typeof v[0] === 'string')
+      return make.attribute({
+        name,
+        type: A.STRINGS,
+        strings: (v as string[]).map((s) => new TextEncoder().encode(s)),
+      });
     const nums = v as number[];
-    return nums.every(Number.isInteger) ? make.attribute({ name, type: A.INTS, ints: nums }) : make.attribute({ name, type: A.FLOATS, floats: nums });
+    return nums.every(Number.isInteger)
+      ? make.attribute({ name, type: A.INTS, ints: nums })
+      : make.attribute({ name, type: A.FLOATS, floats: nums });
   }
   if ('float' in v) return make.attribute({ name, type: A.FLOAT, f: v.float });
   if ('floats' in v) return make.attribute({ name, type: A.FLOATS, floats: v.floats });
@@ -43,7 +65,11 @@ export class GraphBuilder {
   private counter = 0;
   private readonly random: () => number;
 
-  constructor(readonly name = 'graph', readonly opset = 13, seed = 1) {
+  constructor(
+    readonly name = 'graph',
+    readonly opset = 13,
+    seed = 1,
+  ) {
     this.random = rng(seed);
   }
 
@@ -76,15 +102,27 @@ export class GraphBuilder {
   }
 
   /** Adds a node; returns its first output (more outputs with `outputs`). */
-  node(op: string, inputs: string[], attrs: Record<string, AttrValue> = {}, opts: { name?: string; outputs?: string[] | number; domain?: string } = {}): string {
+  node(
+    op: string,
+    inputs: string[],
+    attrs: Record<string, AttrValue> = {},
+    opts: { name?: string; outputs?: string[] | number; domain?: string } = {},
+  ): string {
     const id = this.counter++;
     const name = opts.name ?? `/${op}_${id}`;
-    const outputs = Array.isArray(opts.outputs) ? opts.outputs
+    const outputs = Array.isArray(opts.outputs)
+      ? opts.outputs
       : Array.from({ length: opts.outputs ?? 1 }, (_, k) => `${name}_output_${k}`);
-    this.nodes.push(make.node({
-      name, opType: op, domain: opts.domain ?? '', input: inputs, output: outputs,
-      attribute: Object.entries(attrs).map(([k, v]) => attribute(k, v)),
-    }));
+    this.nodes.push(
+      make.node({
+        name,
+        opType: op,
+        domain: opts.domain ?? '',
+        input: inputs,
+        output: outputs,
+        attribute: Object.entries(attrs).map(([k, v]) => attribute(k, v)),
+      }),
+    );
     return outputs[0];
   }
 
@@ -94,7 +132,11 @@ export class GraphBuilder {
       producerName: 'replens-builder',
       opsetImport: [make.opset('', this.opset), ...extraOpsets.map((o) => make.opset(o.domain, o.version))],
       graph: make.graph({
-        name: this.name, node: this.nodes, initializer: this.inits, input: this.inputs, output: this.outputs,
+        name: this.name,
+        node: this.nodes,
+        initializer: this.inits,
+        input: this.inputs,
+        output: this.outputs,
       }),
     });
   }

@@ -5,13 +5,18 @@ import { onnx, make, num, type GraphProto, type ModelProto, type NodeProto, type
 
 /** A dimension: a number when static, the symbolic name (or null) when not. */
 export type Dim = number | string | null;
-export interface TensorInfo { elemType: number; shape: Dim[] | null }
+export interface TensorInfo {
+  elemType: number;
+  shape: Dim[] | null;
+}
 
 export function valueInfoOf(v: ValueInfoProto): TensorInfo | null {
   const tt = v.type?.tensorType;
   if (!tt) return null;
   const shape = tt.shape
-    ? tt.shape.dim.map((d): Dim => (d.dimValue !== null && d.dimValue !== undefined ? num(d.dimValue) : d.dimParam || null))
+    ? tt.shape.dim.map((d): Dim =>
+        d.dimValue !== null && d.dimValue !== undefined ? num(d.dimValue) : d.dimParam || null,
+      )
     : null;
   return { elemType: tt.elemType ?? 0, shape };
 }
@@ -20,7 +25,10 @@ export function valueInfoOf(v: ValueInfoProto): TensorInfo | null {
 export function declaredTensors(graph: GraphProto): Map<string, TensorInfo> {
   const m = new Map<string, TensorInfo>();
   for (const list of [graph.valueInfo, graph.input, graph.output]) {
-    for (const v of list) { const info = valueInfoOf(v); if (info) m.set(v.name, info); }
+    for (const v of list) {
+      const info = valueInfoOf(v);
+      if (info) m.set(v.name, info);
+    }
   }
   for (const t of graph.initializer) m.set(t.name, { elemType: t.dataType, shape: t.dims.map(num) });
   return m;
@@ -39,7 +47,9 @@ export function feedInputs(graph: GraphProto): ValueInfoProto[] {
 /** Tensor name → index of the node producing it. */
 export function producers(graph: GraphProto): Map<string, number> {
   const m = new Map<string, number>();
-  graph.node.forEach((n, i) => { for (const o of n.output) if (o) m.set(o, i); });
+  graph.node.forEach((n, i) => {
+    for (const o of n.output) if (o) m.set(o, i);
+  });
   return m;
 }
 
@@ -75,7 +85,12 @@ export function requireTensors(graph: GraphProto, names: readonly string[]): voi
   const known = new Set(all);
   for (const n of names) {
     if (!known.has(n)) {
-      throw new ReplensError('E_UNKNOWN_TENSOR', `unknown tensor '${n}'; closest: ${closest(n, all).map((c) => `'${c}'`).join(', ')} (see 'replens layers')`);
+      throw new ReplensError(
+        'E_UNKNOWN_TENSOR',
+        `unknown tensor '${n}'; closest: ${closest(n, all)
+          .map((c) => `'${c}'`)
+          .join(', ')} (see 'replens layers')`,
+      );
     }
   }
 }
@@ -85,7 +100,11 @@ export function makeValueInfo(name: string, info?: TensorInfo | null): ValueInfo
   const tensorType = onnx.TypeProto.Tensor.create({ elemType: info.elemType });
   if (info.shape) {
     tensorType.shape = onnx.TensorShapeProto.create({
-      dim: info.shape.map((d) => (typeof d === 'number' ? onnx.TensorShapeProto.Dimension.create({ dimValue: d }) : onnx.TensorShapeProto.Dimension.create(d ? { dimParam: d } : {}))),
+      dim: info.shape.map((d) =>
+        typeof d === 'number'
+          ? onnx.TensorShapeProto.Dimension.create({ dimValue: d })
+          : onnx.TensorShapeProto.Dimension.create(d ? { dimParam: d } : {}),
+      ),
     });
   }
   return make.valueInfo({ name, type: onnx.TypeProto.create({ tensorType }) });
@@ -121,17 +140,30 @@ export function cutGraph(model: ModelProto, opts: CutOptions): ModelProto {
   const keepInits = new Set<string>();
   const usedInputs = new Set<string>();
   const graphInputs = new Set(feedInputs(graph).map((i) => i.name));
-  const stack = [...opts.outputs.filter((o) => !extraProduced.has(o)), ...extra.flatMap((n) => nodeInputs(n)).filter((i) => !extraProduced.has(i))];
+  const stack = [
+    ...opts.outputs.filter((o) => !extraProduced.has(o)),
+    ...extra.flatMap((n) => nodeInputs(n)).filter((i) => !extraProduced.has(i)),
+  ];
   const seen = new Set<string>();
   while (stack.length) {
     const t = stack.pop()!;
     if (seen.has(t)) continue;
     seen.add(t);
-    if (inputSet.has(t)) { usedInputs.add(t); continue; }
-    if (inits.has(t)) { keepInits.add(t); continue; }
+    if (inputSet.has(t)) {
+      usedInputs.add(t);
+      continue;
+    }
+    if (inits.has(t)) {
+      keepInits.add(t);
+      continue;
+    }
     const p = prod.get(t);
     if (p === undefined) {
-      if (graphInputs.has(t)) throw new ReplensError('E_ARGUMENT', `the cut needs graph input '${t}', which is not among its inputs (${inputs.join(', ')})`);
+      if (graphInputs.has(t))
+        throw new ReplensError(
+          'E_ARGUMENT',
+          `the cut needs graph input '${t}', which is not among its inputs (${inputs.join(', ')})`,
+        );
       throw new ReplensError('E_UNKNOWN_TENSOR', `tensor '${t}' is produced by no node`);
     }
     if (keepNodes.has(p)) continue;
@@ -141,7 +173,11 @@ export function cutGraph(model: ModelProto, opts: CutOptions): ModelProto {
   const typeOf = (name: string) => declared.get(name) ?? opts.types?.get(name) ?? null;
   const newInputs = inputs.map((name) => {
     const info = typeOf(name);
-    if (!info) throw new ReplensError('E_ARGUMENT', `cannot make '${name}' an input: its element type is unknown (run shape inference first)`);
+    if (!info)
+      throw new ReplensError(
+        'E_ARGUMENT',
+        `cannot make '${name}' an input: its element type is unknown (run shape inference first)`,
+      );
     return makeValueInfo(name, info);
   });
   // Models with IR < 4 list initializers as inputs too; keep them listed so old runtimes stay happy.
@@ -152,7 +188,9 @@ export function cutGraph(model: ModelProto, opts: CutOptions): ModelProto {
     initializer: graph.initializer.filter((t) => keepInits.has(t.name)),
     sparseInitializer: graph.sparseInitializer,
     input: [...newInputs, ...legacyInitInputs],
-    output: opts.outputs.map((name) => makeValueInfo(name, typeOf(name) ? { elemType: typeOf(name)!.elemType, shape: null } : null)),
+    output: opts.outputs.map((name) =>
+      makeValueInfo(name, typeOf(name) ? { elemType: typeOf(name)!.elemType, shape: null } : null),
+    ),
     valueInfo: graph.valueInfo.filter((v) => !opts.outputs.includes(v.name)),
   });
   return make.model({ ...model, graph: newGraph, metadataProps: model.metadataProps, opsetImport: model.opsetImport });
@@ -172,7 +210,12 @@ export function prefixModel(model: ModelProto, tensors: string[]): ModelProto {
 }
 
 /** Suffix: the part of the graph that maps `from` tensors to the model's outputs (or `outputs`). */
-export function suffixModel(model: ModelProto, from: string[], types: Map<string, TensorInfo>, outputs?: string[]): ModelProto {
+export function suffixModel(
+  model: ModelProto,
+  from: string[],
+  types: Map<string, TensorInfo>,
+  outputs?: string[],
+): ModelProto {
   const graph = model.graph!;
   return cutGraph(model, { inputs: from, outputs: outputs ?? graph.output.map((o) => o.name), types });
 }

@@ -55,7 +55,8 @@ export function torchModulePath(nodeName: string): string | null {
   for (const s of scopes) {
     const acc = parts.join('.');
     if (acc && s.startsWith(acc + '.')) parts.push(...s.slice(acc.length + 1).split('.'));
-    else if (parts.length && s.startsWith(parts[parts.length - 1] + '.')) parts.push(...s.slice(parts[parts.length - 1].length + 1).split('.'));
+    else if (parts.length && s.startsWith(parts[parts.length - 1] + '.'))
+      parts.push(...s.slice(parts[parts.length - 1].length + 1).split('.'));
     else parts.push(s);
   }
   return parts.join('.');
@@ -95,7 +96,11 @@ export function dynamoModulePath(node: NodeProto): string | null {
 }
 
 /** The layer listing. `shapes` (from `tensorShapes`) fills output shapes the model does not declare. */
-export function listLayers(model: ModelProto, shapes?: Map<string, Dim[]>, opts: { constants?: boolean } = {}): ModelSummary {
+export function listLayers(
+  model: ModelProto,
+  shapes?: Map<string, Dim[]>,
+  opts: { constants?: boolean } = {},
+): ModelSummary {
   const graph = model.graph!;
   const inits = new Map(graph.initializer.map((t) => [t.name, elementCount(t)]));
   const initNames = initializerNames(graph);
@@ -104,10 +109,14 @@ export function listLayers(model: ModelProto, shapes?: Map<string, Dim[]>, opts:
   for (const n of graph.node) {
     if (n.opType !== 'Constant' || n.domain || n.output.length !== 1) continue;
     const t = n.attribute.find((a) => a.name === 'value')?.t;
-    if (t && FLOAT_TYPES.has(t.dataType) && elementCount(t) > 1) { inits.set(n.output[0], elementCount(t)); initNames.add(n.output[0]); }
+    if (t && FLOAT_TYPES.has(t.dataType) && elementCount(t) > 1) {
+      inits.set(n.output[0], elementCount(t));
+      initNames.add(n.output[0]);
+    }
   }
   const declared = new Map<string, Dim[] | null>();
-  for (const v of [...graph.valueInfo, ...graph.input, ...graph.output]) declared.set(v.name, valueInfoOf(v)?.shape ?? null);
+  for (const v of [...graph.valueInfo, ...graph.input, ...graph.output])
+    declared.set(v.name, valueInfoOf(v)?.shape ?? null);
   const all: LayerInfo[] = graph.node.map((n, index) => {
     const output = n.output[0] ?? '';
     let params = 0;
@@ -137,7 +146,11 @@ export function listLayers(model: ModelProto, shapes?: Map<string, Dim[]>, opts:
   let totalParams = 0;
   for (const v of inits.values()) totalParams += v;
   return {
-    inputs: feedInputs(graph).map((i) => ({ name: i.name, type: valueInfoOf(i)?.elemType ?? 0, shape: shapes?.get(i.name) ?? valueInfoOf(i)?.shape ?? null })),
+    inputs: feedInputs(graph).map((i) => ({
+      name: i.name,
+      type: valueInfoOf(i)?.elemType ?? 0,
+      shape: shapes?.get(i.name) ?? valueInfoOf(i)?.shape ?? null,
+    })),
     outputs: graph.output.map((o) => ({ name: o.name, shape: shapes?.get(o.name) ?? valueInfoOf(o)?.shape ?? null })),
     opset: opset ? num(opset.version) : 0,
     irVersion: num(model.irVersion),

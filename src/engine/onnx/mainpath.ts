@@ -14,12 +14,54 @@
 import type { ModelProto, NodeProto } from './proto';
 import { moduleOutputsOf, type LayerInfo } from './layers';
 
-const ACTIVATIONS = new Set(['Relu', 'LeakyRelu', 'PRelu', 'Elu', 'Selu', 'Sigmoid', 'Tanh', 'HardSwish', 'HardSigmoid', 'Clip', 'Gelu', 'Mish', 'Softplus', 'Softsign', 'Swish']);
-const POOLS = new Set(['MaxPool', 'AveragePool', 'GlobalAveragePool', 'GlobalMaxPool', 'ReduceMean', 'ReduceMax', 'LpPool', 'GlobalLpPool']);
+const ACTIVATIONS = new Set([
+  'Relu',
+  'LeakyRelu',
+  'PRelu',
+  'Elu',
+  'Selu',
+  'Sigmoid',
+  'Tanh',
+  'HardSwish',
+  'HardSigmoid',
+  'Clip',
+  'Gelu',
+  'Mish',
+  'Softplus',
+  'Softsign',
+  'Swish',
+]);
+const POOLS = new Set([
+  'MaxPool',
+  'AveragePool',
+  'GlobalAveragePool',
+  'GlobalMaxPool',
+  'ReduceMean',
+  'ReduceMax',
+  'LpPool',
+  'GlobalLpPool',
+]);
 const MERGES = new Set(['Add', 'Sum', 'Concat']);
 const RESHAPES = new Set(['Flatten', 'Reshape', 'Squeeze', 'Unsqueeze', 'Identity', 'Transpose', 'Dropout']);
 // Pointwise in the activations: what an activation is computed from (HardSwish = x · HardSigmoid(x), GELU from Erf).
-const POINTWISE = new Set([...ACTIVATIONS, ...RESHAPES, 'Mul', 'Div', 'Add', 'Sub', 'Neg', 'Abs', 'Max', 'Min', 'Pow', 'Sqrt', 'Exp', 'Log', 'Erf', 'Cast']);
+const POINTWISE = new Set([
+  ...ACTIVATIONS,
+  ...RESHAPES,
+  'Mul',
+  'Div',
+  'Add',
+  'Sub',
+  'Neg',
+  'Abs',
+  'Max',
+  'Min',
+  'Pow',
+  'Sqrt',
+  'Exp',
+  'Log',
+  'Erf',
+  'Cast',
+]);
 const SHAPE_OPS = new Set(['Shape', 'Size', 'Constant', 'ConstantOfShape']);
 
 /** Activation and pooling outputs in graph order, then the graph outputs: the full selection (`--layers activations`). */
@@ -45,7 +87,9 @@ export function mainPathTensors(model: ModelProto): Set<string> {
   const g = model.graph!;
   const shapes = shapeTensors(model);
   const lastUse = new Map<string, number>();
-  g.node.forEach((n, i) => { for (const t of n.input) if (!shapes.has(t)) lastUse.set(t, i); });
+  g.node.forEach((n, i) => {
+    for (const t of n.input) if (!shapes.has(t)) lastUse.set(t, i);
+  });
   for (const o of g.output) lastUse.set(o.name, Infinity);
   const live = new Set<string>();
   for (const inp of g.input) if (!shapes.has(inp.name) && lastUse.has(inp.name)) live.add(inp.name);
@@ -81,7 +125,12 @@ export function defaultTaps(model: ModelProto, layers: LayerInfo[]): { tensor: s
   const cuts = mainPathTensors(model);
   const producer = new Map<string, NodeProto>();
   const index = new Map<string, number>();
-  g.node.forEach((n, i) => { for (const o of n.output) { producer.set(o, n); index.set(o, i); } });
+  g.node.forEach((n, i) => {
+    for (const o of n.output) {
+      producer.set(o, n);
+      index.set(o, i);
+    }
+  });
   const layerOf = new Map(layers.map((l) => [l.output, l]));
   const taps = new Set<string>();
   const blockOf = new Map<string, string>();
@@ -90,7 +139,10 @@ export function defaultTaps(model: ModelProto, layers: LayerInfo[]): { tensor: s
   if (last.size) {
     for (const b of blockPaths(last.keys())) {
       const t = last.get(b);
-      if (t && cuts.has(t) && !RESHAPES.has(producer.get(t)?.opType ?? '')) { taps.add(t); blockOf.set(t, b); }
+      if (t && cuts.has(t) && !RESHAPES.has(producer.get(t)?.opType ?? '')) {
+        taps.add(t);
+        blockOf.set(t, b);
+      }
     }
     for (const t of cuts) {
       const l = layerOf.get(t);
@@ -122,5 +174,7 @@ export function defaultTaps(model: ModelProto, layers: LayerInfo[]): { tensor: s
     }
     if (pointwise) taps.delete(t);
   }
-  return [...taps].sort((a, b) => (index.get(a) ?? Infinity) - (index.get(b) ?? Infinity)).map((tensor) => ({ tensor, block: blockOf.get(tensor) ?? null }));
+  return [...taps]
+    .sort((a, b) => (index.get(a) ?? Infinity) - (index.get(b) ?? Infinity))
+    .map((tensor) => ({ tensor, block: blockOf.get(tensor) ?? null }));
 }

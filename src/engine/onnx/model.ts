@@ -5,7 +5,15 @@ import { constants as bufferConstants } from 'buffer';
 import { ReplensError, errorMessage } from '../errors';
 import { printable } from '../../shared/printable';
 import { fileError, formatBytes, openRegular, readRange, type RegularFile } from '../fsafe';
-import { onnx, num, type AttributeProto, type GraphProto, type ModelProto, type NodeProto, type TensorProto } from './proto';
+import {
+  onnx,
+  num,
+  type AttributeProto,
+  type GraphProto,
+  type ModelProto,
+  type NodeProto,
+  type TensorProto,
+} from './proto';
 
 export interface LoadedModel {
   /** Absolute path of the .onnx file, or a label for models built in memory. */
@@ -38,13 +46,19 @@ export function decodeModel(bytes: Uint8Array, what: string): ModelProto {
   } catch (e) {
     const msg = (e as Error).message ?? String(e);
     // A model starts with ir_version (field 1, varint → 0x08); anything else was never an ONNX file.
-    if (bytes[0] !== 0x08 || looksLikeText(bytes)) throw new ReplensError('E_NOT_ONNX', `${what} is not an ONNX model (not a protobuf ModelProto: ${msg})`);
+    if (bytes[0] !== 0x08 || looksLikeText(bytes))
+      throw new ReplensError('E_NOT_ONNX', `${what} is not an ONNX model (not a protobuf ModelProto: ${msg})`);
     throw new ReplensError('E_MODEL_CORRUPT', `${what} is truncated or corrupt (${msg})`);
   }
-  if (!model.graph) throw new ReplensError(looksLikeText(bytes) ? 'E_NOT_ONNX' : 'E_MODEL_CORRUPT', `${what} is not an ONNX model (it has no graph)`);
+  if (!model.graph)
+    throw new ReplensError(
+      looksLikeText(bytes) ? 'E_NOT_ONNX' : 'E_MODEL_CORRUPT',
+      `${what} is not an ONNX model (it has no graph)`,
+    );
   if (num(model.irVersion) <= 0) throw new ReplensError('E_NOT_ONNX', `${what} is not an ONNX model (no IR version)`);
   const graph = model.graph;
-  if (graph.node.length === 0 && graph.output.length === 0) throw new ReplensError('E_MODEL_CORRUPT', `${what} has an empty graph (no nodes and no outputs)`);
+  if (graph.node.length === 0 && graph.output.length === 0)
+    throw new ReplensError('E_MODEL_CORRUPT', `${what} has an empty graph (no nodes and no outputs)`);
   // Protobuf accepts a truncated file when the cut falls on a field boundary; a dangling node input betrays it.
   const known = new Set<string>(['']);
   for (const i of graph.input) known.add(i.name);
@@ -53,11 +67,19 @@ export function decodeModel(bytes: Uint8Array, what: string): ModelProto {
   for (const n of graph.node) for (const o of n.output) known.add(o);
   for (const n of graph.node) {
     for (const i of n.input) {
-      if (!known.has(i)) throw new ReplensError('E_MODEL_CORRUPT', `${what} is truncated or corrupt: node ${q(n.name || n.opType)} reads tensor ${q(i)} that nothing produces`);
+      if (!known.has(i))
+        throw new ReplensError(
+          'E_MODEL_CORRUPT',
+          `${what} is truncated or corrupt: node ${q(n.name || n.opType)} reads tensor ${q(i)} that nothing produces`,
+        );
     }
   }
   for (const o of graph.output) {
-    if (!known.has(o.name)) throw new ReplensError('E_MODEL_CORRUPT', `${what} is truncated or corrupt: graph output ${q(o.name)} is never produced`);
+    if (!known.has(o.name))
+      throw new ReplensError(
+        'E_MODEL_CORRUPT',
+        `${what} is truncated or corrupt: graph output ${q(o.name)} is never produced`,
+      );
   }
   return model;
 }
@@ -77,7 +99,8 @@ export async function loadModel(file: string, opts: { externalData?: boolean } =
   const bytes = readModelFile(abs, file);
   const proto = decodeModel(bytes, path.basename(abs));
   const loaded: LoadedModel = { path: abs, proto, bytes: bytes.length, externalTensors: [] };
-  if (opts.externalData !== false) loaded.bytes += resolveExternalData(proto, path.dirname(abs), loaded.externalTensors);
+  if (opts.externalData !== false)
+    loaded.bytes += resolveExternalData(proto, path.dirname(abs), loaded.externalTensors);
   return loaded;
 }
 
@@ -89,7 +112,10 @@ function readModelFile(abs: string, shown: string): Buffer {
   const f = openRegular(abs, { what: 'model' });
   try {
     if (f.size > MAX_MODEL_FILE_BYTES) {
-      throw new ReplensError('E_MODEL_CORRUPT', `${shown} is ${formatBytes(f.size)} (${f.size} bytes), over protobuf's limit of ${MAX_MODEL_FILE_BYTES} bytes for one .onnx file; refused (larger models keep their weights in external data files)`);
+      throw new ReplensError(
+        'E_MODEL_CORRUPT',
+        `${shown} is ${formatBytes(f.size)} (${f.size} bytes), over protobuf's limit of ${MAX_MODEL_FILE_BYTES} bytes for one .onnx file; refused (larger models keep their weights in external data files)`,
+      );
     }
     return readRange(f, shown, 0, f.size);
   } finally {
@@ -98,7 +124,10 @@ function readModelFile(abs: string, shown: string): Buffer {
 }
 
 /** A TensorProto of the model and where it sits, for messages. */
-export interface TensorRef { tensor: TensorProto; where: string }
+export interface TensorRef {
+  tensor: TensorProto;
+  where: string;
+}
 
 /**
  * Every TensorProto in the model, wherever onnx.proto allows one: initializers and sparse initializers, node
@@ -131,7 +160,8 @@ function graphTensors(g: GraphProto, kind: string, out: TensorRef[]): void {
 
 function nodesTensors(nodes: NodeProto[], where: string, out: TensorRef[]): void {
   for (const n of nodes) {
-    for (const a of n.attribute) attributeTensors(a, `attribute ${q(a.name)} of node ${q(n.name || n.opType)} in ${where}`, out);
+    for (const a of n.attribute)
+      attributeTensors(a, `attribute ${q(a.name)} of node ${q(n.name || n.opType)} in ${where}`, out);
   }
 }
 
@@ -171,12 +201,21 @@ export function assertNoExternalData(model: ModelProto, what: string): void {
   for (const r of modelTensors(model)) {
     if (r.tensor.dataLocation !== EXTERNAL) continue;
     const location = r.tensor.externalData.find((e) => e.key === 'location')?.value ?? '';
-    throw new ReplensError('E_EXTERNAL_DATA', `${what}: ${label(r)} still refers to external data ${q(location)} that RepLens has not read; refused (load the model with its external data)`);
+    throw new ReplensError(
+      'E_EXTERNAL_DATA',
+      `${what}: ${label(r)} still refers to external data ${q(location)} that RepLens has not read; refused (load the model with its external data)`,
+    );
   }
 }
 
 /** One tensor's external data: which open file, which bytes. */
-interface PlannedRead { ref: TensorRef; location: string; f: RegularFile; offset: number; length: number }
+interface PlannedRead {
+  ref: TensorRef;
+  location: string;
+  f: RegularFile;
+  offset: number;
+  length: number;
+}
 
 /**
  * Reads external data into raw_data, for every tensor of the model. Locations are resolved against the model's
@@ -188,7 +227,11 @@ export function resolveExternalData(model: ModelProto, modelDir: string, names: 
   const external = modelTensors(model).filter((r) => r.tensor.dataLocation === EXTERNAL);
   if (!external.length) return 0;
   let root: string;
-  try { root = fs.realpathSync(modelDir); } catch (e) { throw fileError(modelDir, e); }
+  try {
+    root = fs.realpathSync(modelDir);
+  } catch (e) {
+    throw fileError(modelDir, e);
+  }
   const open = new Map<string, RegularFile>();
   try {
     const reads: PlannedRead[] = [];
@@ -197,7 +240,10 @@ export function resolveExternalData(model: ModelProto, modelDir: string, names: 
       const p = planRead(ref, root, open);
       total += p.length;
       if (total > MAX_EXTERNAL_BYTES) {
-        throw new ReplensError('E_EXTERNAL_DATA', `external data of ${label(ref)} (${formatBytes(p.length)}) brings the model's external data to ${formatBytes(total)}, over the ${formatBytes(MAX_EXTERNAL_BYTES)} limit; refused`);
+        throw new ReplensError(
+          'E_EXTERNAL_DATA',
+          `external data of ${label(ref)} (${formatBytes(p.length)}) brings the model's external data to ${formatBytes(total)}, over the ${formatBytes(MAX_EXTERNAL_BYTES)} limit; refused`,
+        );
       }
       reads.push(p);
     }
@@ -224,17 +270,26 @@ function planRead(ref: TensorRef, root: string, open: Map<string, RegularFile>):
     try {
       f = openRegular(file, { code: 'E_EXTERNAL_DATA', what: 'external data' });
     } catch (e) {
-      throw new ReplensError('E_EXTERNAL_DATA', `external data ${q(location)} of ${label(ref)} cannot be read: ${errorMessage(e)}`);
+      throw new ReplensError(
+        'E_EXTERNAL_DATA',
+        `external data ${q(location)} of ${label(ref)} cannot be read: ${errorMessage(e)}`,
+      );
     }
     open.set(file, f);
   }
   const offset = byteCount(kv.get('offset') ?? '0', 'offset', ref);
   const length = kv.has('length') ? byteCount(kv.get('length')!, 'length', ref) : f.size - offset;
   if (length < 0 || offset + length > f.size) {
-    throw new ReplensError('E_EXTERNAL_DATA', `external data of ${label(ref)} (offset ${offset}, length ${kv.get('length') ?? 'to the end'}) lies beyond the end of ${q(location)} (${f.size} bytes)`);
+    throw new ReplensError(
+      'E_EXTERNAL_DATA',
+      `external data of ${label(ref)} (offset ${offset}, length ${kv.get('length') ?? 'to the end'}) lies beyond the end of ${q(location)} (${f.size} bytes)`,
+    );
   }
   if (length > MAX_TENSOR_BYTES) {
-    throw new ReplensError('E_EXTERNAL_DATA', `external data of ${label(ref)} is ${length} bytes (${formatBytes(length)}), over the ${MAX_TENSOR_BYTES} bytes one tensor can hold in memory; refused`);
+    throw new ReplensError(
+      'E_EXTERNAL_DATA',
+      `external data of ${label(ref)} is ${length} bytes (${formatBytes(length)}), over the ${MAX_TENSOR_BYTES} bytes one tensor can hold in memory; refused`,
+    );
   }
   return { ref, location, f, offset, length };
 }
@@ -242,21 +297,33 @@ function planRead(ref: TensorRef, root: string, open: Map<string, RegularFile>):
 /** A non-negative decimal byte count, as onnx writes them; anything else is refused rather than guessed at. */
 function byteCount(v: string, key: string, ref: TensorRef): number {
   const n = /^[0-9]{1,16}$/.test(v) ? Number(v) : NaN;
-  if (!Number.isSafeInteger(n)) throw new ReplensError('E_EXTERNAL_DATA', `external data of ${label(ref)} has ${key} ${q(v)}, not a byte count`);
+  if (!Number.isSafeInteger(n))
+    throw new ReplensError('E_EXTERNAL_DATA', `external data of ${label(ref)} has ${key} ${q(v)}, not a byte count`);
   return n;
 }
 
 function safeJoin(root: string, location: string, ref: TensorRef): string {
-  const refuse = () => new ReplensError('E_PATH_TRAVERSAL',
-    `external data path ${q(location)} of ${label(ref)} points outside the model's folder; refused (external data must sit beside the model)`);
-  if (location.includes('\0')) throw new ReplensError('E_EXTERNAL_DATA', `external data path ${q(location)} of ${label(ref)} contains a NUL byte; refused`);
+  const refuse = () =>
+    new ReplensError(
+      'E_PATH_TRAVERSAL',
+      `external data path ${q(location)} of ${label(ref)} points outside the model's folder; refused (external data must sit beside the model)`,
+    );
+  if (location.includes('\0'))
+    throw new ReplensError(
+      'E_EXTERNAL_DATA',
+      `external data path ${q(location)} of ${label(ref)} contains a NUL byte; refused`,
+    );
   if (path.isAbsolute(location) || /^[a-zA-Z]:[\\/]/.test(location)) throw refuse();
   const joined = path.resolve(root, location);
   const rel = path.relative(root, joined);
   if (leavesRoot(rel)) throw refuse();
   // A symlink inside the folder may still lead out of it.
   let real: string;
-  try { real = fs.realpathSync(joined); } catch { return joined; /* missing: reported by the reader */ }
+  try {
+    real = fs.realpathSync(joined);
+  } catch {
+    return joined; /* missing: reported by the reader */
+  }
   const relReal = path.relative(root, real);
   if (leavesRoot(relReal)) throw refuse();
   return real;
@@ -272,5 +339,9 @@ export function encodeModel(model: ModelProto): Uint8Array {
 }
 
 export function saveModel(model: ModelProto, file: string): void {
-  try { fs.writeFileSync(file, encodeModel(model)); } catch (e) { throw fileError(file, e); }
+  try {
+    fs.writeFileSync(file, encodeModel(model));
+  } catch (e) {
+    throw fileError(file, e);
+  }
 }

@@ -10,7 +10,13 @@ export { onnx };
 // (possibly empty) and scalars (defaults on the prototype); only singular sub-messages may be null. `Msg` states
 // exactly that, so engine code reads fields without null checks where none are needed.
 type Scalar = string | number | boolean | Uint8Array | Long;
-type Field<V> = V extends Scalar ? V : V extends readonly (infer U)[] ? (U extends Scalar ? U[] : Msg<U>[]) : Msg<V> | null;
+type Field<V> = V extends Scalar
+  ? V
+  : V extends readonly (infer U)[]
+    ? U extends Scalar
+      ? U[]
+      : Msg<U>[]
+    : Msg<V> | null;
 export type Msg<T> = { -readonly [K in keyof T as K extends `$${string}` ? never : K]-?: Field<NonNullable<T[K]>> };
 
 export type ModelProto = Msg<onnx.ModelProto.$Properties>;
@@ -29,7 +35,8 @@ export const make = {
   valueInfo: (p: onnx.ValueInfoProto.$Properties) => onnx.ValueInfoProto.create(p) as unknown as ValueInfoProto,
   attribute: (p: onnx.AttributeProto.$Properties) => onnx.AttributeProto.create(p) as unknown as AttributeProto,
   opset: (domain: string, version: number) => onnx.OperatorSetIdProto.create({ domain, version }),
-  entry: (key: string, value: string) => onnx.StringStringEntryProto.create({ key, value }) as unknown as Msg<onnx.StringStringEntryProto.$Properties>,
+  entry: (key: string, value: string) =>
+    onnx.StringStringEntryProto.create({ key, value }) as unknown as Msg<onnx.StringStringEntryProto.$Properties>,
 };
 
 export function num(v: number | Long | null | undefined): number {
@@ -41,11 +48,35 @@ export const DataType = onnx.TensorProto.DataType;
 
 /** ONNX element type → the name onnxruntime-node's Tensor uses. */
 export const ORT_TYPE: Record<number, string> = {
-  1: 'float32', 2: 'uint8', 3: 'int8', 4: 'uint16', 5: 'int16', 6: 'int32', 7: 'int64', 8: 'string', 9: 'bool',
-  10: 'float16', 11: 'float64', 12: 'uint32', 13: 'uint64', 16: 'bfloat16',
+  1: 'float32',
+  2: 'uint8',
+  3: 'int8',
+  4: 'uint16',
+  5: 'int16',
+  6: 'int32',
+  7: 'int64',
+  8: 'string',
+  9: 'bool',
+  10: 'float16',
+  11: 'float64',
+  12: 'uint32',
+  13: 'uint64',
+  16: 'bfloat16',
 };
 export const BYTES_PER_ELEMENT: Record<number, number> = {
-  1: 4, 2: 1, 3: 1, 4: 2, 5: 2, 6: 4, 7: 8, 9: 1, 10: 2, 11: 8, 12: 4, 13: 8, 16: 2,
+  1: 4,
+  2: 1,
+  3: 1,
+  4: 2,
+  5: 2,
+  6: 4,
+  7: 8,
+  9: 1,
+  10: 2,
+  11: 8,
+  12: 4,
+  13: 8,
+  16: 2,
 };
 
 export function typeName(elemType: number): string {

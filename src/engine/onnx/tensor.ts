@@ -28,14 +28,20 @@ export function tensorToFloat32(t: TensorProto): Float32Array {
       return out;
     }
     default:
-      throw new ReplensError('E_ARGUMENT', `tensor '${t.name}' has element type ${typeName(t.dataType)}, not a float type`);
+      throw new ReplensError(
+        'E_ARGUMENT',
+        `tensor '${t.name}' has element type ${typeName(t.dataType)}, not a float type`,
+      );
   }
 }
 
 type Ctor<T> = { new (b: ArrayBuffer): T; BYTES_PER_ELEMENT: number };
 function copyAligned<T>(raw: Uint8Array, ctor: Ctor<T>, n: number, name: string): T {
   if (raw.length !== n * ctor.BYTES_PER_ELEMENT) {
-    throw new ReplensError('E_MODEL_CORRUPT', `tensor '${name}' holds ${raw.length} bytes, expected ${n * ctor.BYTES_PER_ELEMENT}`);
+    throw new ReplensError(
+      'E_MODEL_CORRUPT',
+      `tensor '${name}' holds ${raw.length} bytes, expected ${n * ctor.BYTES_PER_ELEMENT}`,
+    );
   }
   const buf = new ArrayBuffer(raw.length);
   new Uint8Array(buf).set(raw);
@@ -51,11 +57,18 @@ export function halfToFloat(h: number): number {
   return s * (1 + f / 1024) * 2 ** (e - 15);
 }
 
-export function float32Tensor(name: string, dims: readonly number[], data: Float32Array | readonly number[]): TensorProto {
+export function float32Tensor(
+  name: string,
+  dims: readonly number[],
+  data: Float32Array | readonly number[],
+): TensorProto {
   const arr = data instanceof Float32Array ? data : Float32Array.from(data);
-  if (arr.length !== dims.reduce((a, b) => a * b, 1)) throw new ReplensError('E_ARGUMENT', `tensor '${name}': ${arr.length} values for dims [${dims}]`);
+  if (arr.length !== dims.reduce((a, b) => a * b, 1))
+    throw new ReplensError('E_ARGUMENT', `tensor '${name}': ${arr.length} values for dims [${dims}]`);
   return make.tensor({
-    name, dims: [...dims], dataType: onnx.TensorProto.DataType.FLOAT,
+    name,
+    dims: [...dims],
+    dataType: onnx.TensorProto.DataType.FLOAT,
     rawData: new Uint8Array(arr.buffer.slice(arr.byteOffset, arr.byteOffset + arr.byteLength)),
   });
 }
@@ -63,7 +76,10 @@ export function float32Tensor(name: string, dims: readonly number[], data: Float
 export function int64Tensor(name: string, dims: readonly number[], data: readonly number[]): TensorProto {
   const arr = BigInt64Array.from(data.map((v) => BigInt(v)));
   return make.tensor({
-    name, dims: [...dims], dataType: onnx.TensorProto.DataType.INT64, rawData: new Uint8Array(arr.buffer),
+    name,
+    dims: [...dims],
+    dataType: onnx.TensorProto.DataType.INT64,
+    rawData: new Uint8Array(arr.buffer),
   });
 }
 

@@ -62,8 +62,12 @@ function randomBatch(n: number, sampleShape: number[], seed: number, uint8: bool
 /** Largest |a − b| relative to the largest |a| of the tensor (1 when shapes differ). */
 function relDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   if (a.length !== b.length) return 1;
-  let scale = 0, diff = 0;
-  for (let i = 0; i < a.length; i++) { scale = Math.max(scale, Math.abs(a[i])); diff = Math.max(diff, Math.abs(a[i] - b[i])); }
+  let scale = 0,
+    diff = 0;
+  for (let i = 0; i < a.length; i++) {
+    scale = Math.max(scale, Math.abs(a[i]));
+    diff = Math.max(diff, Math.abs(a[i] - b[i]));
+  }
   return Number.isNaN(diff) ? 1 : diff / Math.max(scale, 1e-12);
 }
 
@@ -75,7 +79,13 @@ const RELAX_TOLERANCE = 1e-4;
  * is relaxed when B + 1 random samples through the relaxed copy give, row by row, the outputs of the original run
  * at batch B (within RELAX_TOLERANCE); else runs are made at batch B.
  */
-export async function adaptBatch(model: ModelProto, input: string, sampleShape: number[], pool: SessionPool, key: string): Promise<BatchAdaptation> {
+export async function adaptBatch(
+  model: ModelProto,
+  input: string,
+  sampleShape: number[],
+  pool: SessionPool,
+  key: string,
+): Promise<BatchAdaptation> {
   const batch = fixedBatch(model, input);
   if (batch === null) return { proto: model, keySuffix: '', runBatch: null, note: null };
   refuseEndlessLoops(model); // the check below runs the model
@@ -91,28 +101,54 @@ export async function adaptBatch(model: ModelProto, input: string, sampleShape: 
     const original = await pool.get(key, model, 'batch check');
     const loose = await pool.get(`${key}#relaxed-batch`, relaxed, 'batch check');
     const outputs = original.outputs.map((o) => o.name);
-    const first = await runSession(original, { [input]: { data: x.subarray(0, batch * per), dims: [batch, ...sampleShape], type } }, 'batch check');
-    const last = await runSession(original, { [input]: { data: x.subarray(per, n * per), dims: [batch, ...sampleShape], type } }, 'batch check');
+    const first = await runSession(
+      original,
+      { [input]: { data: x.subarray(0, batch * per), dims: [batch, ...sampleShape], type } },
+      'batch check',
+    );
+    const last = await runSession(
+      original,
+      { [input]: { data: x.subarray(per, n * per), dims: [batch, ...sampleShape], type } },
+      'batch check',
+    );
     const all = await runSession(loose, { [input]: { data: x, dims: [n, ...sampleShape], type } }, 'batch check');
     why = '';
     for (const o of outputs) {
-      const a = all[o], f = first[o], l = last[o];
-      if (!a || a.dims[0] !== n || f.dims[0] !== batch) { why = `output '${o}' does not follow the batch (shape [${a?.dims.join(', ')}] for ${n} samples)`; break; }
+      const a = all[o],
+        f = first[o],
+        l = last[o];
+      if (!a || a.dims[0] !== n || f.dims[0] !== batch) {
+        why = `output '${o}' does not follow the batch (shape [${a?.dims.join(', ')}] for ${n} samples)`;
+        break;
+      }
       const row = f.data.length / batch;
       const want = new Float64Array(n * row);
       for (let i = 0; i < f.data.length; i++) want[i] = Number(f.data[i]);
       for (let i = 0; i < row; i++) want[batch * row + i] = Number(l.data[(batch - 1) * row + i]);
       const got = Array.from(a.data as ArrayLike<number | bigint>, Number);
       const d = relDiff(want, got);
-      if (d > RELAX_TOLERANCE) { why = `output '${o}' changes when samples are batched together (relative difference ${d.toExponential(1)})`; break; }
+      if (d > RELAX_TOLERANCE) {
+        why = `output '${o}' changes when samples are batched together (relative difference ${d.toExponential(1)})`;
+        break;
+      }
     }
     if (!why) {
-      return { proto: relaxed, keySuffix: '#relaxed-batch', runBatch: null, note: `the model's batch size is fixed at ${batch}; running a copy with a free batch dimension (checked: ${n} samples batched give the same outputs as at batch ${batch})` };
+      return {
+        proto: relaxed,
+        keySuffix: '#relaxed-batch',
+        runBatch: null,
+        note: `the model's batch size is fixed at ${batch}; running a copy with a free batch dimension (checked: ${n} samples batched give the same outputs as at batch ${batch})`,
+      };
     }
   } catch (e) {
     why = errorMessage(e);
   }
-  return { proto: model, keySuffix: '', runBatch: batch, note: `the model's batch size is fixed at ${batch} and cannot be freed (${why}); running ${batch} sample${batch === 1 ? '' : 's'} at a time, the last batch padded` };
+  return {
+    proto: model,
+    keySuffix: '',
+    runBatch: batch,
+    note: `the model's batch size is fixed at ${batch} and cannot be freed (${why}); running ${batch} sample${batch === 1 ? '' : 's'} at a time, the last batch padded`,
+  };
 }
 
 /**
@@ -135,10 +171,22 @@ export async function* rebatch(batches: AsyncIterable<Batch>, size: number): Asy
       if (labels && b.labels) labels.set(b.labels.subarray(0, k), filled);
       filled += k;
       if (k === b.shape[0]) pending.shift();
-      else pending[0] = { x: b.x.subarray(k * per), shape: [b.shape[0] - k, ...b.shape.slice(1)], labels: b.labels?.subarray(k) ?? null, start: b.start + k };
+      else
+        pending[0] = {
+          x: b.x.subarray(k * per),
+          shape: [b.shape[0] - k, ...b.shape.slice(1)],
+          labels: b.labels?.subarray(k) ?? null,
+          start: b.start + k,
+        };
     }
     count -= n;
-    return { x, shape: [size, ...first.shape.slice(1)], labels: labels ? labels.subarray(0, n) : null, start: first.start, valid: n };
+    return {
+      x,
+      shape: [size, ...first.shape.slice(1)],
+      labels: labels ? labels.subarray(0, n) : null,
+      start: first.start,
+      valid: n,
+    };
   };
   for await (const b of batches) {
     if (b.shape[0] === 0) continue;
@@ -151,7 +199,11 @@ export async function* rebatch(batches: AsyncIterable<Batch>, size: number): Asy
 }
 
 /** Rows [0, valid) of a batch-first array. */
-export function firstRows<T extends { length: number; subarray(a: number, b: number): T }>(data: T, rows: number, valid: number): T {
+export function firstRows<T extends { length: number; subarray(a: number, b: number): T }>(
+  data: T,
+  rows: number,
+  valid: number,
+): T {
   if (valid === rows) return data;
   if (rows === 0) throw new ReplensError('E_INTERNAL', 'firstRows: empty batch');
   return data.subarray(0, (data.length / rows) * valid);

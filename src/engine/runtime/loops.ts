@@ -24,7 +24,10 @@ function constants(graph: GraphProto, outer: Map<string, number>): Map<string, n
     }
     return undefined;
   };
-  for (const t of graph.initializer) { const v = first(t); if (v !== undefined) known.set(t.name, v); }
+  for (const t of graph.initializer) {
+    const v = first(t);
+    if (v !== undefined) known.set(t.name, v);
+  }
   for (const n of graph.node) {
     if (n.opType !== 'Constant' || n.output.length !== 1) continue;
     const a = n.attribute.find((x) => x.name === 'value');
@@ -69,13 +72,19 @@ function check(graph: GraphProto, outer: Map<string, number>, where: string): vo
     if (bounded) continue;
     const startsTrue = condName === '' || (known.has(condName) && known.get(condName) !== 0);
     if (startsTrue && bodyKeepsGoing(body, known)) {
-      throw new ReplensError('E_UNSUPPORTED_OP', `Loop node '${where}${n.name || '(unnamed)'}' never ends: its trip count is ${tripName ? `${trips}` : 'absent'} and its condition is always true; refused (onnxruntime would run it forever)`);
+      throw new ReplensError(
+        'E_UNSUPPORTED_OP',
+        `Loop node '${where}${n.name || '(unnamed)'}' never ends: its trip count is ${tripName ? `${trips}` : 'absent'} and its condition is always true; refused (onnxruntime would run it forever)`,
+      );
     }
   }
 }
 
 /** Throws when any Loop in the model (subgraphs and functions included) provably never ends. */
-export function refuseEndlessLoops(model: { graph?: GraphProto | null; functions?: { name?: string | null; node: NodeProto[] }[] }): void {
+export function refuseEndlessLoops(model: {
+  graph?: GraphProto | null;
+  functions?: { name?: string | null; node: NodeProto[] }[];
+}): void {
   if (model.graph) check(model.graph, new Map(), '');
   for (const f of model.functions ?? []) {
     check({ node: f.node, initializer: [] } as unknown as GraphProto, new Map(), `${f.name ?? 'function'}/`);

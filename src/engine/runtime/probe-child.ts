@@ -13,21 +13,31 @@ function zeros(elemType: number, dims: number[]): ort.Tensor {
   const n = dims.reduce((a, b) => a * b, 1);
   const type = ORT_TYPE[elemType] ?? 'float32';
   switch (type) {
-    case 'float64': return new ort.Tensor('float64', new Float64Array(n), dims);
-    case 'int64': return new ort.Tensor('int64', new BigInt64Array(n), dims);
-    case 'int32': return new ort.Tensor('int32', new Int32Array(n), dims);
-    case 'uint8': return new ort.Tensor('uint8', new Uint8Array(n), dims);
-    case 'int8': return new ort.Tensor('int8', new Int8Array(n), dims);
-    case 'bool': return new ort.Tensor('bool', new Uint8Array(n), dims);
-    case 'float16': return new ort.Tensor('float16', new Uint16Array(n), dims);
-    default: return new ort.Tensor('float32', new Float32Array(n), dims);
+    case 'float64':
+      return new ort.Tensor('float64', new Float64Array(n), dims);
+    case 'int64':
+      return new ort.Tensor('int64', new BigInt64Array(n), dims);
+    case 'int32':
+      return new ort.Tensor('int32', new Int32Array(n), dims);
+    case 'uint8':
+      return new ort.Tensor('uint8', new Uint8Array(n), dims);
+    case 'int8':
+      return new ort.Tensor('int8', new Int8Array(n), dims);
+    case 'bool':
+      return new ort.Tensor('bool', new Uint8Array(n), dims);
+    case 'float16':
+      return new ort.Tensor('float16', new Uint16Array(n), dims);
+    default:
+      return new ort.Tensor('float32', new Float32Array(n), dims);
   }
 }
 
 async function serve(req: ProbeRequest): Promise<ProbeReply> {
   try {
     const session = await ort.InferenceSession.create(req.model, {
-      executionProviders: ['cpu'], graphOptimizationLevel: 'all', logSeverityLevel: 3,
+      executionProviders: ['cpu'],
+      graphOptimizationLevel: 'all',
+      logSeverityLevel: 3,
       ...(req.threads ? { intraOpNumThreads: req.threads } : {}),
     });
     const dims: Record<string, number[]>[] = [];
@@ -36,7 +46,7 @@ async function serve(req: ProbeRequest): Promise<ProbeReply> {
       for (const f of run) feeds[f.name] = zeros(f.elemType, f.dims);
       const out = await session.run(feeds, req.fetches);
       const got: Record<string, number[]> = {};
-      for (const [name, t] of Object.entries(out)) got[name] = [...(t as ort.Tensor).dims];
+      for (const [name, t] of Object.entries(out)) got[name] = [...t.dims];
       dims.push(got);
     }
     return { ok: true, dims, peakBytes: process.resourceUsage().maxRSS * 1024 };

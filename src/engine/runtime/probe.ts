@@ -9,10 +9,21 @@ import { ReplensError, cancelled, oneLine } from '../errors';
 import { formatBytes } from '../fsafe';
 import { BYTES_PER_ELEMENT } from '../onnx/proto';
 
-export interface ProbeFeed { name: string; elemType: number; dims: number[] }
-export interface ProbeRequest { model: Uint8Array; runs: ProbeFeed[][]; fetches: string[]; threads?: number }
+export interface ProbeFeed {
+  name: string;
+  elemType: number;
+  dims: number[];
+}
+export interface ProbeRequest {
+  model: Uint8Array;
+  runs: ProbeFeed[][];
+  fetches: string[];
+  threads?: number;
+}
 /** `peakBytes`: the child's peak resident memory, so a run that went over the budget between two looks is caught. */
-export type ProbeReply = ({ ok: true; dims: Record<string, number[]>[] } | { ok: false; message: string }) & { peakBytes: number };
+export type ProbeReply = ({ ok: true; dims: Record<string, number[]>[] } | { ok: false; message: string }) & {
+  peakBytes: number;
+};
 
 export interface ProbeLimits {
   /** Wall-clock limit for the whole probe (default REPLENS_PROBE_TIMEOUT_S or 120 s). */
@@ -39,7 +50,9 @@ export function probeTimeoutMs(): number {
 function childEntry(): { file: string; execArgv: string[] } {
   const js = path.join(__dirname, 'probe.js');
   if (fs.existsSync(js)) return { file: js, execArgv: [] };
-  const loader = process.execArgv.some((a) => /tsx/.test(a)) ? process.execArgv.filter((a) => !a.startsWith('--test')) : ['--import', 'tsx'];
+  const loader = process.execArgv.some((a) => /tsx/.test(a))
+    ? process.execArgv.filter((a) => !a.startsWith('--test'))
+    : ['--import', 'tsx'];
   return { file: path.join(__dirname, 'probe-child.ts'), execArgv: loader };
 }
 
@@ -51,12 +64,18 @@ export function checkFeeds(runs: ProbeFeed[][], budgetBytes: number, what: strin
       const n = f.dims.reduce((a, b) => a * b, 1);
       const size = n * (BYTES_PER_ELEMENT[f.elemType] ?? 4);
       if (!Number.isSafeInteger(n) || n > 2 ** 32 - 1) {
-        throw new ReplensError('E_INPUT_SHAPE', `${what}: input '${f.name}' of shape [${f.dims.join(', ')}] has ${n.toExponential(2)} elements, more than one array can hold; give a smaller input shape`);
+        throw new ReplensError(
+          'E_INPUT_SHAPE',
+          `${what}: input '${f.name}' of shape [${f.dims.join(', ')}] has ${n.toExponential(2)} elements, more than one array can hold; give a smaller input shape`,
+        );
       }
       bytes += size;
     }
     if (bytes > budgetBytes) {
-      throw new ReplensError('E_MEMORY_BUDGET', `${what}: inputs of shape ${run.map((f) => `[${f.dims.join(', ')}]`).join(', ')} need ${formatBytes(bytes)}, over the ${formatBytes(budgetBytes)} memory budget; give a smaller input shape or raise --memory-budget`);
+      throw new ReplensError(
+        'E_MEMORY_BUDGET',
+        `${what}: inputs of shape ${run.map((f) => `[${f.dims.join(', ')}]`).join(', ')} need ${formatBytes(bytes)}, over the ${formatBytes(budgetBytes)} memory budget; give a smaller input shape or raise --memory-budget`,
+      );
     }
   }
 }
@@ -66,7 +85,9 @@ function residentBytes(pid: number): number | null {
   try {
     const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
     return m ? Number(m[1]) * 1024 : null;
-  } catch { return null; }
+  } catch {
+    return null;
+  }
 }
 
 /** Runs `req` in a child process; returns the dims of each fetched output per run. */
@@ -78,9 +99,15 @@ export function probeRuns(req: ProbeRequest, limits: ProbeLimits = {}): Promise<
   if (limits.signal?.aborted) return Promise.reject(cancelled());
   const entry = childEntry();
   return new Promise((resolve, reject) => {
-    const child = fork(entry.file, [], { execArgv: entry.execArgv, serialization: 'advanced', stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
+    const child = fork(entry.file, [], {
+      execArgv: entry.execArgv,
+      serialization: 'advanced',
+      stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+    });
     let stderr = '';
-    child.stderr?.on('data', (d: Buffer) => { if (stderr.length < 4096) stderr += d.toString(); });
+    child.stderr?.on('data', (d: Buffer) => {
+      if (stderr.length < 4096) stderr += d.toString();
+    });
     let settled = false;
     const finish = (err: Error | null, dims?: Record<string, number[]>[]) => {
       if (settled) return;
@@ -89,14 +116,27 @@ export function probeRuns(req: ProbeRequest, limits: ProbeLimits = {}): Promise<
       clearInterval(watch);
       limits.signal?.removeEventListener('abort', onAbort);
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-      if (err) reject(err); else resolve(dims!);
+      if (err) reject(err);
+      else resolve(dims!);
     };
     const onAbort = () => finish(cancelled());
     limits.signal?.addEventListener('abort', onAbort);
-    const timer = setTimeout(() => finish(new ReplensError('E_RUNTIME',
-      `${what}: the model did not finish one run on zero inputs within ${timeoutMs / 1000} s (a Loop that never ends, or a model too slow for its input shape); refused (REPLENS_PROBE_TIMEOUT_S sets the limit)`)), timeoutMs);
+    const timer = setTimeout(
+      () =>
+        finish(
+          new ReplensError(
+            'E_RUNTIME',
+            `${what}: the model did not finish one run on zero inputs within ${timeoutMs / 1000} s (a Loop that never ends, or a model too slow for its input shape); refused (REPLENS_PROBE_TIMEOUT_S sets the limit)`,
+          ),
+        ),
+      timeoutMs,
+    );
     let peak = 0;
-    const overBudget = () => new ReplensError('E_MEMORY_BUDGET', `${what}: running the model on inputs of shape ${req.runs[req.runs.length - 1].map((f) => `[${f.dims.join(', ')}]`).join(', ')} took more than the ${formatBytes(budget)} memory budget; stopped (give a smaller input shape or raise --memory-budget)`);
+    const overBudget = () =>
+      new ReplensError(
+        'E_MEMORY_BUDGET',
+        `${what}: running the model on inputs of shape ${req.runs[req.runs.length - 1].map((f) => `[${f.dims.join(', ')}]`).join(', ')} took more than the ${formatBytes(budget)} memory budget; stopped (give a smaller input shape or raise --memory-budget)`,
+      );
     // Linux: watch the child's resident memory and stop it as soon as it passes the budget. Elsewhere the peak it
     // reports at the end is the check.
     const watch = setInterval(() => {
@@ -110,12 +150,18 @@ export function probeRuns(req: ProbeRequest, limits: ProbeLimits = {}): Promise<
       else if (reply.ok) finish(null, reply.dims);
       else finish(new ReplensError('E_RUNTIME', `${what}: onnxruntime failed: ${oneLine(reply.message)}`));
     });
-    child.on('error', (e) => finish(new ReplensError('E_RUNTIME', `${what}: cannot start the probe process: ${e.message}`)));
+    child.on('error', (e) =>
+      finish(new ReplensError('E_RUNTIME', `${what}: cannot start the probe process: ${e.message}`)),
+    );
     child.on('exit', (code, signal) => {
       if (settled) return;
       const tail = oneLine(stderr).slice(-300);
-      finish(new ReplensError(signal === 'SIGKILL' || code === 137 ? 'E_MEMORY_BUDGET' : 'E_RUNTIME',
-        `${what}: the probe process ended (${signal ?? `exit code ${code}`}) before answering${peak ? ` at ${formatBytes(peak)} resident` : ''}${tail ? `: ${tail}` : ''}`));
+      finish(
+        new ReplensError(
+          signal === 'SIGKILL' || code === 137 ? 'E_MEMORY_BUDGET' : 'E_RUNTIME',
+          `${what}: the probe process ended (${signal ?? `exit code ${code}`}) before answering${peak ? ` at ${formatBytes(peak)} resident` : ''}${tail ? `: ${tail}` : ''}`,
+        ),
+      );
     });
     child.send(req);
   });

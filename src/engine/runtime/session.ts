@@ -21,7 +21,11 @@ export interface RuntimeOptions {
   log?: (line: string) => void;
 }
 
-export interface IOInfo { name: string; type: string; shape: Dim[] }
+export interface IOInfo {
+  name: string;
+  type: string;
+  shape: Dim[];
+}
 
 export interface ModelSession {
   key: string;
@@ -31,12 +35,22 @@ export interface ModelSession {
   outputs: IOInfo[];
 }
 
-export interface Feed { data: Float32Array | Float64Array | Int32Array | BigInt64Array | Uint8Array; dims: number[]; type?: string }
+export interface Feed {
+  data: Float32Array | Float64Array | Int32Array | BigInt64Array | Uint8Array;
+  dims: number[];
+  type?: string;
+}
 
 function ioInfo(meta: readonly unknown[] | undefined, names: readonly string[]): IOInfo[] {
   return names.map((name, i) => {
     const m = (meta?.[i] ?? {}) as { isTensor?: boolean; type?: string; shape?: (number | string)[] };
-    return { name, type: m.type ?? 'unknown', shape: (m.shape ?? []).map((d): Dim => (typeof d === 'number' && d >= 0 ? d : typeof d === 'string' && d ? d : null)) };
+    return {
+      name,
+      type: m.type ?? 'unknown',
+      shape: (m.shape ?? []).map((d): Dim =>
+        typeof d === 'number' && d >= 0 ? d : typeof d === 'string' && d ? d : null,
+      ),
+    };
   });
 }
 
@@ -46,11 +60,17 @@ export function sessionError(e: unknown, what: string): ReplensError {
   const notRegistered = /(?:([\w.]+):)?(\w+)\((-?\d+)\) is not a registered function\/op/.exec(msg);
   if (notRegistered) {
     const op = notRegistered[1] ? `${notRegistered[1]}:${notRegistered[2]}` : notRegistered[2];
-    return new ReplensError('E_UNSUPPORTED_OP', `${what}: onnxruntime does not support operator '${op}' (opset ${notRegistered[3]})`);
+    return new ReplensError(
+      'E_UNSUPPORTED_OP',
+      `${what}: onnxruntime does not support operator '${op}' (opset ${notRegistered[3]})`,
+    );
   }
   const noImpl = /Could not find an implementation for (\w+)\((\d+)\) node with name '([^']*)'/.exec(msg);
   if (noImpl) {
-    return new ReplensError('E_UNSUPPORTED_OP', `${what}: onnxruntime has no kernel for ${noImpl[1]} (opset ${noImpl[2]}) at node '${noImpl[3]}' for these input types`);
+    return new ReplensError(
+      'E_UNSUPPORTED_OP',
+      `${what}: onnxruntime has no kernel for ${noImpl[1]} (opset ${noImpl[2]}) at node '${noImpl[3]}' for these input types`,
+    );
   }
   const firstLine = msg.replace(/^\[ONNXRuntimeError\]\s*:\s*\d+\s*:\s*\w+\s*:\s*/, '');
   return new ReplensError('E_RUNTIME', `${what}: onnxruntime cannot load the model: ${firstLine}`);
@@ -64,7 +84,10 @@ export function cudaProviderInstalled(): string | null {
   try {
     const dir = path.dirname(require.resolve('onnxruntime-node/package.json'));
     const bin = path.join(dir, 'bin');
-    const found = fs.readdirSync(bin, { recursive: true }).map(String).some((f) => /libonnxruntime_providers_cuda\.so|onnxruntime_providers_cuda\.dll/.test(f));
+    const found = fs
+      .readdirSync(bin, { recursive: true })
+      .map(String)
+      .some((f) => /libonnxruntime_providers_cuda\.so|onnxruntime_providers_cuda\.dll/.test(f));
     return found ? null : 'onnxruntime-node is the CPU build (no CUDA provider library installed; see README, GPU)';
   } catch (e) {
     return `cannot locate onnxruntime-node (${errorMessage(e)})`;
@@ -80,8 +103,13 @@ export function cudaProviderInstalled(): string | null {
 export function encodeForRuntime(model: ModelProto | Uint8Array, what: string): Uint8Array {
   let proto: ModelProto;
   if (model instanceof Uint8Array) {
-    try { proto = onnx.ModelProto.decode(model) as unknown as ModelProto; } catch (e) {
-      throw new ReplensError('E_MODEL_CORRUPT', `${what}: the model bytes are not a valid ModelProto (${errorMessage(e)})`);
+    try {
+      proto = onnx.ModelProto.decode(model) as unknown as ModelProto;
+    } catch (e) {
+      throw new ReplensError(
+        'E_MODEL_CORRUPT',
+        `${what}: the model bytes are not a valid ModelProto (${errorMessage(e)})`,
+      );
     }
   } else {
     proto = model;
@@ -99,11 +127,16 @@ export class SessionPool {
   /** Where decisions are logged; a long-lived pool points it at the current job's log. */
   log: (line: string) => void;
 
-  constructor(private readonly opts: RuntimeOptions = {}, private readonly capacity = 6) {
+  constructor(
+    private readonly opts: RuntimeOptions = {},
+    private readonly capacity = 6,
+  ) {
     this.log = opts.log ?? (() => undefined);
   }
 
-  get options(): RuntimeOptions { return this.opts; }
+  get options(): RuntimeOptions {
+    return this.opts;
+  }
 
   /**
    * A session for `model`, created once per key. `key` identifies the model bytes (a file path + mtime, or a
@@ -136,7 +169,9 @@ export class SessionPool {
       graphOptimizationLevel: 'all',
       logSeverityLevel: 3,
       ...(this.opts.intraOpThreads ? { intraOpNumThreads: this.opts.intraOpThreads } : {}),
-      ...(this.opts.interOpThreads ? { interOpNumThreads: this.opts.interOpThreads, executionMode: 'parallel' as const } : {}),
+      ...(this.opts.interOpThreads
+        ? { interOpNumThreads: this.opts.interOpThreads, executionMode: 'parallel' as const }
+        : {}),
     };
     // Library use on the main thread (tests, the bench): the same telemetry policy as the CLI and the extension,
     // whose launchers apply it before their workers start (a worker cannot; telemetry.ts).
@@ -147,9 +182,15 @@ export class SessionPool {
     if (want !== 'cpu' && this.cudaUnavailable === null) {
       const why = cudaProviderInstalled();
       if (why && want === 'cuda') {
-        throw new ReplensError('E_EXECUTION_PROVIDER', `the CUDA execution provider cannot be loaded: ${why}; install it (README, GPU) or set replens.executionProvider / --ep to cpu`);
+        throw new ReplensError(
+          'E_EXECUTION_PROVIDER',
+          `the CUDA execution provider cannot be loaded: ${why}; install it (README, GPU) or set replens.executionProvider / --ep to cpu`,
+        );
       }
-      if (why) { this.cudaUnavailable = why; this.log(`execution provider: CUDA unavailable (${why}); using CPU`); }
+      if (why) {
+        this.cudaUnavailable = why;
+        this.log(`execution provider: CUDA unavailable (${why}); using CPU`);
+      }
     }
     if (want === 'cuda' || (want === 'auto' && this.cudaUnavailable === null)) {
       try {
@@ -159,7 +200,10 @@ export class SessionPool {
         const why = errorMessage(e);
         if (want === 'cuda') {
           if (/cuda|provider|shared library/i.test(why)) {
-            throw new ReplensError('E_EXECUTION_PROVIDER', `the CUDA execution provider cannot be loaded (${why}); install the CUDA build of onnxruntime-node (see README) or set replens.executionProvider to cpu`);
+            throw new ReplensError(
+              'E_EXECUTION_PROVIDER',
+              `the CUDA execution provider cannot be loaded (${why}); install the CUDA build of onnxruntime-node (see README) or set replens.executionProvider to cpu`,
+            );
           }
           throw sessionError(e, what);
         }
@@ -175,10 +219,19 @@ export class SessionPool {
         throw sessionError(e, what);
       }
     }
-    const s = session as ort.InferenceSession & { inputMetadata?: readonly unknown[]; outputMetadata?: readonly unknown[] };
+    const s = session as ort.InferenceSession & {
+      inputMetadata?: readonly unknown[];
+      outputMetadata?: readonly unknown[];
+    };
     this.log(`session ${what}: ${ep.toUpperCase()} execution provider, created in ${Date.now() - t0} ms`);
     this.executionProvider = ep;
-    return { key, session, ep, inputs: ioInfo(s.inputMetadata, s.inputNames), outputs: ioInfo(s.outputMetadata, s.outputNames) };
+    return {
+      key,
+      session,
+      ep,
+      inputs: ioInfo(s.inputMetadata, s.inputNames),
+      outputs: ioInfo(s.outputMetadata, s.outputNames),
+    };
   }
 
   /**
@@ -189,7 +242,11 @@ export class SessionPool {
     for (const [key, p] of [...this.cache]) {
       if (!key.startsWith(prefix)) continue;
       this.cache.delete(key);
-      try { await (await p).session.release(); } catch { /* failed or released already */ }
+      try {
+        await (await p).session.release();
+      } catch {
+        /* failed or released already */
+      }
     }
   }
 
@@ -197,19 +254,35 @@ export class SessionPool {
     const all = [...this.cache.values()];
     this.cache.clear();
     for (const p of all) {
-      try { await (await p).session.release(); } catch { /* already failed or released */ }
+      try {
+        await (await p).session.release();
+      } catch {
+        /* already failed or released */
+      }
     }
   }
 }
 
 const TYPE_OF_ARRAY = (d: Feed['data']): string =>
-  d instanceof Float32Array ? 'float32' : d instanceof Float64Array ? 'float64' : d instanceof Int32Array ? 'int32' : d instanceof BigInt64Array ? 'int64' : 'uint8';
+  d instanceof Float32Array
+    ? 'float32'
+    : d instanceof Float64Array
+      ? 'float64'
+      : d instanceof Int32Array
+        ? 'int32'
+        : d instanceof BigInt64Array
+          ? 'int64'
+          : 'uint8';
 
 /** Checks feeds against the session's inputs, naming the input and the mismatch. */
 export function validateFeeds(ms: ModelSession, feeds: Record<string, Feed>, what: string): void {
   for (const inp of ms.inputs) {
     const f = feeds[inp.name];
-    if (!f) throw new ReplensError('E_ARGUMENT', `${what}: no data for model input '${inp.name}' (inputs: ${ms.inputs.map((i) => i.name).join(', ')})`);
+    if (!f)
+      throw new ReplensError(
+        'E_ARGUMENT',
+        `${what}: no data for model input '${inp.name}' (inputs: ${ms.inputs.map((i) => i.name).join(', ')})`,
+      );
     const type = f.type ?? TYPE_OF_ARRAY(f.data);
     if (inp.type !== 'unknown' && type !== inp.type) {
       throw new ReplensError('E_INPUT_DTYPE', `${what}: input '${inp.name}' takes ${inp.type}, got ${type}`);
@@ -217,26 +290,46 @@ export function validateFeeds(ms: ModelSession, feeds: Record<string, Feed>, wha
     const want = inp.shape;
     const shapeText = (s: readonly Dim[]) => `[${s.map((d) => d ?? '?').join(', ')}]`;
     if (want.length && f.dims.length !== want.length) {
-      throw new ReplensError('E_INPUT_SHAPE', `${what}: input '${inp.name}' takes rank ${want.length} ${shapeText(want)}, got shape ${shapeText(f.dims)}`);
+      throw new ReplensError(
+        'E_INPUT_SHAPE',
+        `${what}: input '${inp.name}' takes rank ${want.length} ${shapeText(want)}, got shape ${shapeText(f.dims)}`,
+      );
     }
     want.forEach((d, i) => {
       if (typeof d === 'number' && d !== f.dims[i]) {
-        throw new ReplensError('E_INPUT_SHAPE', `${what}: input '${inp.name}' takes shape ${shapeText(want)}, got ${shapeText(f.dims)} (dimension ${i} is ${f.dims[i]}, expected ${d})`);
+        throw new ReplensError(
+          'E_INPUT_SHAPE',
+          `${what}: input '${inp.name}' takes shape ${shapeText(want)}, got ${shapeText(f.dims)} (dimension ${i} is ${f.dims[i]}, expected ${d})`,
+        );
       }
     });
   }
   for (const name of Object.keys(feeds)) {
-    if (!ms.inputs.some((i) => i.name === name)) throw new ReplensError('E_ARGUMENT', `${what}: the model has no input '${name}' (inputs: ${ms.inputs.map((i) => i.name).join(', ')})`);
+    if (!ms.inputs.some((i) => i.name === name))
+      throw new ReplensError(
+        'E_ARGUMENT',
+        `${what}: the model has no input '${name}' (inputs: ${ms.inputs.map((i) => i.name).join(', ')})`,
+      );
   }
 }
 
-export interface RunOutput { data: Float32Array | Int32Array | BigInt64Array | Uint8Array | Float64Array; dims: number[]; type: string }
+export interface RunOutput {
+  data: Float32Array | Int32Array | BigInt64Array | Uint8Array | Float64Array;
+  dims: number[];
+  type: string;
+}
 
 /** Runs the session; returns outputs by name. ORT errors become one-line E_RUNTIME errors. */
-export async function runSession(ms: ModelSession, feeds: Record<string, Feed>, what: string, fetches?: string[]): Promise<Record<string, RunOutput>> {
+export async function runSession(
+  ms: ModelSession,
+  feeds: Record<string, Feed>,
+  what: string,
+  fetches?: string[],
+): Promise<Record<string, RunOutput>> {
   validateFeeds(ms, feeds, what);
   const ortFeeds: Record<string, ort.Tensor> = {};
-  for (const [name, f] of Object.entries(feeds)) ortFeeds[name] = new ort.Tensor((f.type ?? TYPE_OF_ARRAY(f.data)) as 'float32', f.data as Float32Array, f.dims);
+  for (const [name, f] of Object.entries(feeds))
+    ortFeeds[name] = new ort.Tensor((f.type ?? TYPE_OF_ARRAY(f.data)) as 'float32', f.data as Float32Array, f.dims);
   let out: ort.InferenceSession.OnnxValueMapType;
   try {
     out = fetches ? await ms.session.run(ortFeeds, fetches) : await ms.session.run(ortFeeds);
@@ -245,7 +338,7 @@ export async function runSession(ms: ModelSession, feeds: Record<string, Feed>, 
   }
   const result: Record<string, RunOutput> = {};
   for (const [name, t] of Object.entries(out)) {
-    const tensor = t as ort.Tensor;
+    const tensor = t;
     result[name] = { data: tensor.data as RunOutput['data'], dims: [...tensor.dims], type: tensor.type };
   }
   return result;

@@ -31,7 +31,12 @@ export function batchSymbol(model: ModelProto): string {
 /**
  * Shapes of every node output (and input). `key` identifies the model for the session cache.
  */
-export async function tensorShapes(model: ModelProto, pool: SessionPool, key: string, opts: ShapeOptions = {}): Promise<Map<string, Dim[]>> {
+export async function tensorShapes(
+  model: ModelProto,
+  pool: SessionPool,
+  key: string,
+  opts: ShapeOptions = {},
+): Promise<Map<string, Dim[]>> {
   const graph = model.graph!;
   // Every path that runs a model lists its shapes first: refuse loops that can never end before any run.
   refuseEndlessLoops(model);
@@ -40,8 +45,12 @@ export async function tensorShapes(model: ModelProto, pool: SessionPool, key: st
   const outputs = [...new Set(graph.node.flatMap((n) => n.output).filter(Boolean))];
   const exposed = cutGraph(model, { outputs });
   const ms = await pool.get(`${key}#all-outputs`, exposed, 'shape inference');
-  for (const o of ms.outputs) if (o.shape.length && (!shapes.has(o.name) || !isStatic(shapes.get(o.name)!))) shapes.set(o.name, o.shape);
-  const unresolved = outputs.filter((o) => { const s = shapes.get(o); return !s || s.length === 0 || s.slice(1).some((d) => typeof d !== 'number'); });
+  for (const o of ms.outputs)
+    if (o.shape.length && (!shapes.has(o.name) || !isStatic(shapes.get(o.name)!))) shapes.set(o.name, o.shape);
+  const unresolved = outputs.filter((o) => {
+    const s = shapes.get(o);
+    return !s || s.length === 0 || s.slice(1).some((d) => typeof d !== 'number');
+  });
   if (!unresolved.length || opts.probe === false) return shapes;
 
   // Run on 1 and on 2 samples: a dim that changes with the batch is the batch dim. The runs happen in a child
@@ -55,13 +64,19 @@ export async function tensorShapes(model: ModelProto, pool: SessionPool, key: st
     for (const inp of ms.inputs) {
       const given = opts.inputShapes?.[inp.name];
       const declared = feedInputs(graph).find((i) => i.name === inp.name);
-      const elemType = declared ? valueInfoOf(declared)?.elemType ?? 1 : 1;
+      const elemType = declared ? (valueInfoOf(declared)?.elemType ?? 1) : 1;
       let dims: number[];
       if (given) dims = [b, ...given.slice(1)];
       else {
-        const bad = inp.shape.slice(1).map((d, i) => [d, i + 1] as const).filter(([d]) => typeof d !== 'number');
+        const bad = inp.shape
+          .slice(1)
+          .map((d, i) => [d, i + 1] as const)
+          .filter(([d]) => typeof d !== 'number');
         if (bad.length || inp.shape.length === 0) {
-          throw new ReplensError('E_INPUT_SHAPE', `input '${inp.name}' has dynamic dims [${inp.shape.map((d) => d ?? '?').join(', ')}]; give a concrete input shape (--input-shape, --input or --data)`);
+          throw new ReplensError(
+            'E_INPUT_SHAPE',
+            `input '${inp.name}' has dynamic dims [${inp.shape.map((d) => d ?? '?').join(', ')}]; give a concrete input shape (--input-shape, --input or --data)`,
+          );
         }
         dims = [b, ...(inp.shape.slice(1) as number[])];
       }
@@ -69,18 +84,33 @@ export async function tensorShapes(model: ModelProto, pool: SessionPool, key: st
     }
     runs.push(feeds);
   }
-  const probed = await probeRuns({ model: encodeForRuntime(exposed, 'shape probe'), runs, fetches: unresolved, threads: pool.options.intraOpThreads }, {
-    budgetBytes: (opts.memoryBudgetMB ?? 2048) * 2 ** 20, timeoutMs: opts.timeoutMs, signal: opts.signal, what: 'shape probe',
-  });
+  const probed = await probeRuns(
+    {
+      model: encodeForRuntime(exposed, 'shape probe'),
+      runs,
+      fetches: unresolved,
+      threads: pool.options.intraOpThreads,
+    },
+    {
+      budgetBytes: (opts.memoryBudgetMB ?? 2048) * 2 ** 20,
+      timeoutMs: opts.timeoutMs,
+      signal: opts.signal,
+      what: 'shape probe',
+    },
+  );
   if (fixed) {
     for (const o of unresolved) if (probed[0][o]) shapes.set(o, probed[0][o]);
     return shapes;
   }
   const [one, two] = probed;
   for (const o of unresolved) {
-    const a = one[o], b = two[o];
+    const a = one[o],
+      b = two[o];
     if (!a || !b) continue;
-    shapes.set(o, a.map((d, i) => (b[i] === 2 * d && d > 0 && i === 0 ? sym : d !== b[i] ? sym : d)));
+    shapes.set(
+      o,
+      a.map((d, i) => (b[i] === 2 * d && d > 0 && i === 0 ? sym : d !== b[i] ? sym : d)),
+    );
   }
   return shapes;
 }

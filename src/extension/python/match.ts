@@ -7,11 +7,22 @@ import type { ModuleDef } from './modules';
 
 /** An analysed layer: `label` is the torch module path of the node, possibly with ' (2)' for repeated calls of
  *  one module ('layer1.0.relu (2)'), or a raw tensor name when there is no module path; `index` is the ONNX node index. */
-export interface ResultLayer { tensor: string; label: string; index: number }
+export interface ResultLayer {
+  tensor: string;
+  label: string;
+  index: number;
+}
 /** Every node of the model with its module path and node index (from the model's layer list). */
-export interface ModelModule { module: string; index: number }
+export interface ModelModule {
+  module: string;
+  index: number;
+}
 
-export interface LayerMatch { path: string; layer: ResultLayer; via: 'exact' | 'next' | 'suffix' }
+export interface LayerMatch {
+  path: string;
+  layer: ResultLayer;
+  via: 'exact' | 'next' | 'suffix';
+}
 
 /** How far (in nodes) a 'next' match may look past the definition's own node (conv → its ReLU). */
 export const NEXT_MAX_DISTANCE = 3;
@@ -53,16 +64,20 @@ export function layersFor(def: ModuleDef, layers: ResultLayer[], modules?: Model
   for (const m of modules ?? []) if (!moduleAt.has(m.index)) moduleAt.set(m.index, m.module);
   for (const path of def.paths) {
     const exact = sorted.filter((l) => stripRepeat(l.label) === path);
-    if (exact.length) { for (const l of exact) push(path, l, 'exact'); continue; }
+    if (exact.length) {
+      for (const l of exact) push(path, l, 'exact');
+      continue;
+    }
     if (!modules) continue;
     let node: number | undefined;
     for (const m of modules) if (m.module === path && (node === undefined || m.index < node)) node = m.index;
     if (node === undefined) continue;
-    const next = sorted.find((l) => l.index >= node!);
+    const next = sorted.find((l) => l.index >= node);
     if (!next) continue;
     const distance = next.index - node;
     const nextModule = moduleAt.get(next.index) ?? stripRepeat(next.label);
-    if (distance <= 1 || (distance <= NEXT_MAX_DISTANCE && parent(nextModule) === parent(path))) push(path, next, 'next');
+    if (distance <= 1 || (distance <= NEXT_MAX_DISTANCE && parent(nextModule) === parent(path)))
+      push(path, next, 'next');
   }
   return out;
 }

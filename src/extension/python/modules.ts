@@ -108,7 +108,19 @@ export interface ParsedPython {
 // ---------------------------------------------------------------- parsing
 
 const CONTAINERS = new Set(['Sequential', 'ModuleList', 'ModuleDict']);
-const NOT_MODULE_ROOTS = new Set(['torch', 'math', 'F', 'np', 'numpy', 'functional', 'random', 'os', 'sys', 'collections', 'typing']);
+const NOT_MODULE_ROOTS = new Set([
+  'torch',
+  'math',
+  'F',
+  'np',
+  'numpy',
+  'functional',
+  'random',
+  'os',
+  'sys',
+  'collections',
+  'typing',
+]);
 const NOT_MODULE_NAMES = new Set(['Parameter', 'UninitializedParameter', 'Tensor', 'OrderedDict', 'Size']);
 
 function lineStarts(src: string): number[] {
@@ -118,10 +130,12 @@ function lineStarts(src: string): number[] {
 }
 
 function position(starts: number[], offset: number): { line: number; character: number } {
-  let lo = 0, hi = starts.length - 1;
+  let lo = 0,
+    hi = starts.length - 1;
   while (lo < hi) {
     const mid = (lo + hi + 1) >> 1;
-    if (starts[mid] <= offset) lo = mid; else hi = mid - 1;
+    if (starts[mid] <= offset) lo = mid;
+    else hi = mid - 1;
   }
   return { line: lo, character: offset - starts[lo] };
 }
@@ -134,7 +148,11 @@ function children(node: SyntaxNode): SyntaxNode[] {
 
 const PUNCT = new Set(['(', ')', '[', ']', '{', '}', ',', ':', 'Comment', '⚠']);
 
-interface Arg { node: SyntaxNode; star: 0 | 1 | 2; keyword?: string }
+interface Arg {
+  node: SyntaxNode;
+  star: 0 | 1 | 2;
+  keyword?: string;
+}
 
 function callArgs(argList: SyntaxNode, text: (n: SyntaxNode) => string): Arg[] {
   const out: Arg[] = [];
@@ -143,8 +161,14 @@ function callArgs(argList: SyntaxNode, text: (n: SyntaxNode) => string): Arg[] {
   for (let i = 0; i < cs.length; i++) {
     const c = cs[i];
     if (PUNCT.has(c.name)) continue;
-    if (c.name === '*') { star = 1; continue; }
-    if (c.name === '**') { star = 2; continue; }
+    if (c.name === '*') {
+      star = 1;
+      continue;
+    }
+    if (c.name === '**') {
+      star = 2;
+      continue;
+    }
     if (c.name === 'VariableName' && cs[i + 1]?.name === 'AssignOp' && cs[i + 2]) {
       out.push({ node: cs[i + 2], star: 0, keyword: text(c) });
       i += 2;
@@ -163,7 +187,10 @@ function elements(node: SyntaxNode): { node: SyntaxNode; star: boolean }[] | und
   let star = false;
   for (const c of children(node)) {
     if (PUNCT.has(c.name)) continue;
-    if (c.name === '*') { star = true; continue; }
+    if (c.name === '*') {
+      star = true;
+      continue;
+    }
     out.push({ node: c, star });
     star = false;
   }
@@ -187,7 +214,9 @@ function containerKind(callee: string): PyDef['container'] {
   const last = lastSegment(callee);
   if (!CONTAINERS.has(last)) return undefined;
   const head = callee.slice(0, callee.length - last.length).replace(/\.$/, '');
-  return head === '' || head === 'nn' || head === 'torch.nn' || head.startsWith('torch.nn.') ? (last as PyDef['container']) : undefined;
+  return head === '' || head === 'nn' || head === 'torch.nn' || head.startsWith('torch.nn.')
+    ? (last as PyDef['container'])
+    : undefined;
 }
 
 function parseImport(node: SyntaxNode, text: (n: SyntaxNode) => string): PyImport[] {
@@ -197,7 +226,8 @@ function parseImport(node: SyntaxNode, text: (n: SyntaxNode) => string): PyImpor
     const mod: string[] = [];
     let i = 1;
     for (; i < cs.length && cs[i].name !== 'import'; i++) {
-      if (cs[i].name === '.' && !mod.length) level += 1; // dots between names are separators
+      if (cs[i].name === '.' && !mod.length)
+        level += 1; // dots between names are separators
       else if (cs[i].name === 'Ellipsis' && !mod.length) level += 3;
       else if (cs[i].name === 'VariableName') mod.push(text(cs[i]));
     }
@@ -205,10 +235,15 @@ function parseImport(node: SyntaxNode, text: (n: SyntaxNode) => string): PyImpor
     const locals: string[] = [];
     for (i += 1; i < cs.length; i++) {
       const c = cs[i];
-      if (c.name === '*') { names.push('*'); locals.push('*'); }
-      else if (c.name === 'VariableName') {
+      if (c.name === '*') {
+        names.push('*');
+        locals.push('*');
+      } else if (c.name === 'VariableName') {
         if (cs[i - 1]?.name === 'as') locals[locals.length - 1] = text(c);
-        else { names.push(text(c)); locals.push(text(c)); }
+        else {
+          names.push(text(c));
+          locals.push(text(c));
+        }
       }
     }
     return [{ module: mod.join('.'), level, names, locals }];
@@ -219,13 +254,19 @@ function parseImport(node: SyntaxNode, text: (n: SyntaxNode) => string): PyImpor
   let alias: string | undefined;
   let afterAs = false;
   const flush = () => {
-    if (parts.length) out.push({ module: parts.join('.'), level: 0, names: [], locals: [], ...(alias ? { alias } : {}) });
-    parts = []; alias = undefined; afterAs = false;
+    if (parts.length)
+      out.push({ module: parts.join('.'), level: 0, names: [], locals: [], ...(alias ? { alias } : {}) });
+    parts = [];
+    alias = undefined;
+    afterAs = false;
   };
   for (const c of cs.slice(1)) {
     if (c.name === ',') flush();
     else if (c.name === 'as') afterAs = true;
-    else if (c.name === 'VariableName') { if (afterAs) alias = text(c); else parts.push(text(c)); }
+    else if (c.name === 'VariableName') {
+      if (afterAs) alias = text(c);
+      else parts.push(text(c));
+    }
   }
   flush();
   return out;
@@ -240,7 +281,8 @@ export function parsePython(source: string, name?: string): ParsedPython {
   const result: ParsedPython = { ...(name !== undefined ? { name } : {}), classes: [], imports: [], argRefs: [] };
 
   const range = (from: number, to: number) => {
-    const a = position(starts, from), b = position(starts, to);
+    const a = position(starts, from),
+      b = position(starts, to);
     return { line: a.line, character: a.character, endLine: b.line, endCharacter: b.character };
   };
 
@@ -248,12 +290,21 @@ export function parsePython(source: string, name?: string): ParsedPython {
     const nameNode = cls.getChild('VariableName');
     const body = cls.getChild('Body');
     if (!nameNode) return;
-    const info: PyClass = { name: text(nameNode), bases: [], methods: [], defs: [], refs: [], line: position(starts, cls.from).line };
+    const info: PyClass = {
+      name: text(nameNode),
+      bases: [],
+      methods: [],
+      defs: [],
+      refs: [],
+      line: position(starts, cls.from).line,
+    };
     const argList = cls.getChild('ArgList');
-    if (argList) for (const a of callArgs(argList, text)) if (!a.keyword && !a.star) info.bases.push(calleeText(a.node));
+    if (argList)
+      for (const a of callArgs(argList, text)) if (!a.keyword && !a.star) info.bases.push(calleeText(a.node));
     result.classes.push(info);
     if (!body) return;
-    const methods = children(body).filter((c) => c.name === 'FunctionDefinition' || c.name === 'DecoratedStatement')
+    const methods = children(body)
+      .filter((c) => c.name === 'FunctionDefinition' || c.name === 'DecoratedStatement')
       .map((c) => (c.name === 'DecoratedStatement' ? c.getChild('FunctionDefinition') : c))
       .filter((c): c is SyntaxNode => !!c);
     for (const m of methods) {
@@ -275,7 +326,8 @@ export function parsePython(source: string, name?: string): ParsedPython {
       if (segs.length === 2 && segs[0] === self) return info.methods.includes(last) ? 'method:' + t : undefined;
       if (segs[0] === self) return undefined;
       if (segs.length > 1 && segs[0] === 'torchvision') return t;
-      if (segs.length > 1 && NOT_MODULE_ROOTS.has(segs[0]) && !(segs[0] === 'torch' && segs[1] === 'nn')) return undefined;
+      if (segs.length > 1 && NOT_MODULE_ROOTS.has(segs[0]) && !(segs[0] === 'torch' && segs[1] === 'nn'))
+        return undefined;
       if (NOT_MODULE_NAMES.has(last)) return undefined;
       if (/^[A-Z]/.test(last)) return t;
       // lowercase: a torchvision model constructor (`models.resnet18()`), or possibly a module class of the
@@ -283,18 +335,34 @@ export function parsePython(source: string, name?: string): ParsedPython {
       if (segs.length === 2 && importedFromTorchvision(segs[0])) return t;
       return 'lower:' + t;
     };
-    const importedFromTorchvision = (local: string) => result.imports.some((im) =>
-      (im.module === 'torchvision' || im.module.startsWith('torchvision.')) && (im.locals.includes(local) || im.alias === local || im.module === local));
+    const importedFromTorchvision = (local: string) =>
+      result.imports.some(
+        (im) =>
+          (im.module === 'torchvision' || im.module.startsWith('torchvision.')) &&
+          (im.locals.includes(local) || im.alias === local || im.module === local),
+      );
 
     const addDef = (local: string[], value: SyntaxNode, from: number, to: number, self: string) => {
       let ctor = moduleCallee(value, self);
       if (!ctor) return;
       // lowercase callees are kept here and dropped in moduleDefinitions unless they name a module class
-      const kind: PyDef['kind'] = ctor.startsWith('lower:') ? 'lower' : ctor.startsWith('method:') ? 'method' : 'module';
+      const kind: PyDef['kind'] = ctor.startsWith('lower:')
+        ? 'lower'
+        : ctor.startsWith('method:')
+          ? 'method'
+          : 'module';
       ctor = ctor.replace(/^(lower|method):/, '');
       const container = containerKind(ctor);
       consumed.add(value.firstChild!.from);
-      info.defs.push({ attr: local[local.length - 1], local, ctor, kind, ...(container ? { container } : {}), calleeFrom: value.firstChild!.from, ...range(from, to) });
+      info.defs.push({
+        attr: local[local.length - 1],
+        local,
+        ctor,
+        kind,
+        ...(container ? { container } : {}),
+        calleeFrom: value.firstChild!.from,
+        ...range(from, to),
+      });
       if (container) addEntries(local, value, container, self);
     };
 
@@ -308,20 +376,27 @@ export function parsePython(source: string, name?: string): ParsedPython {
           consumed.add(node.firstChild!.from);
           const inner = node.getChild('ArgList');
           const a = inner ? callArgs(inner, text).filter((x) => !x.keyword && !x.star) : [];
-          return a.length ? pairs(a[0].node) ?? [] : [];
+          return a.length ? (pairs(a[0].node) ?? []) : [];
         }
         const els = elements(node);
-        if (els) return els.map((e) => {
-          const t = elements(e.node);
-          if (e.star || !t || t.length !== 2) return [undefined, e.node] as [undefined, SyntaxNode];
-          return [stringValue(t[0].node, text), t[1].node] as [string | undefined, SyntaxNode];
-        });
+        if (els)
+          return els.map((e) => {
+            const t = elements(e.node);
+            if (e.star || !t || t.length !== 2) return [undefined, e.node] as [undefined, SyntaxNode];
+            return [stringValue(t[0].node, text), t[1].node] as [string | undefined, SyntaxNode];
+          });
         if (node.name === 'DictionaryExpression' && kind === 'ModuleDict') {
           const out: [string | undefined, SyntaxNode][] = [];
           const cs = children(node).filter((c) => !['{', '}', ',', 'Comment', '⚠'].includes(c.name));
           for (let i = 0; i < cs.length; i++) {
-            if (cs[i].name === '**') { i += 1; continue; }
-            if (cs[i + 1]?.name === ':' && cs[i + 2]) { out.push([stringValue(cs[i], text), cs[i + 2]]); i += 2; }
+            if (cs[i].name === '**') {
+              i += 1;
+              continue;
+            }
+            if (cs[i + 1]?.name === ':' && cs[i + 2]) {
+              out.push([stringValue(cs[i], text), cs[i + 2]]);
+              i += 2;
+            }
           }
           return out;
         }
@@ -381,10 +456,11 @@ export function parsePython(source: string, name?: string): ParsedPython {
           if (ops.length) {
             const value = cs[ops[ops.length - 1] + 1];
             const targets = [cs[0], ...ops.slice(0, -1).map((i) => cs[i + 1])];
-            if (value) for (const t of targets) {
-              const chain = t ? selfChain(t, self) : undefined;
-              if (chain) addDef(chain, value, t.from, n.to, self);
-            }
+            if (value)
+              for (const t of targets) {
+                const chain = t ? selfChain(t, self) : undefined;
+                if (chain) addDef(chain, value, t.from, n.to, self);
+              }
           }
         } else if (n.name === 'CallExpression') {
           const callee = n.firstChild;
@@ -397,7 +473,8 @@ export function parsePython(source: string, name?: string): ParsedPython {
             const nameArg = args.find((a) => a.keyword === 'name') ?? args.filter((a) => !a.keyword)[0];
             const modArg = args.find((a) => a.keyword === 'module') ?? args.filter((a) => !a.keyword)[1];
             const key = nameArg ? stringValue(nameArg.node, text) : undefined;
-            if (owner && key !== undefined && modArg) addDef([...owner, key], modArg.node, modArg.node.from, modArg.node.to, self);
+            if (owner && key !== undefined && modArg)
+              addDef([...owner, key], modArg.node, modArg.node.from, modArg.node.to, self);
           } else if (callee && argList && isSequentialSubclass && /^super\([^)]*\)\.__init__$/.test(t)) {
             const args = callArgs(argList, text).filter((a) => !a.keyword);
             for (let i = 0; i < args.length; i++) {
@@ -432,16 +509,23 @@ export function parsePython(source: string, name?: string): ParsedPython {
 
   // imports first, anywhere in the file (the callee classification looks at them)
   const collectImports = (n: SyntaxNode) => {
-    if (n.name === 'ImportStatement') { result.imports.push(...parseImport(n, text)); return; }
+    if (n.name === 'ImportStatement') {
+      result.imports.push(...parseImport(n, text));
+      return;
+    }
     for (let c = n.firstChild; c; c = c.nextSibling) collectImports(c);
   };
   collectImports(tree.topNode);
   // classes at any depth (also inside functions), and names passed to calls outside classes
   const visit = (n: SyntaxNode, inClass: boolean) => {
-    if (n.name === 'ClassDefinition') { visitClass(n); inClass = true; }
+    if (n.name === 'ClassDefinition') {
+      visitClass(n);
+      inClass = true;
+    }
     if (!inClass && n.name === 'ArgList' && n.parent?.name === 'CallExpression') {
       for (const a of callArgs(n, text)) {
-        if (a.node.name === 'VariableName' || (a.node.name === 'MemberExpression' && !a.node.getChild('['))) result.argRefs.push(calleeText(a.node));
+        if (a.node.name === 'VariableName' || (a.node.name === 'MemberExpression' && !a.node.getChild('[')))
+          result.argRefs.push(calleeText(a.node));
       }
     }
     for (let c = n.firstChild; c; c = c.nextSibling) visit(c, inClass);
@@ -456,21 +540,32 @@ export function importedModules(p: ParsedPython): { module: string; level: numbe
   const add = (module: string, level: number, names: string[]) => {
     const key = `${level}:${module}`;
     const prev = out.find((o) => `${o.level}:${o.module}` === key);
-    if (prev) { for (const n of names) if (!prev.names.includes(n)) prev.names.push(n); return; }
+    if (prev) {
+      for (const n of names) if (!prev.names.includes(n)) prev.names.push(n);
+      return;
+    }
     out.push({ module, level, names: [...names] });
   };
   for (const im of p.imports) {
-    if (im.level === 0 && /^(torch|torchvision|numpy|math|os|sys|collections|typing|functools|itertools|dataclasses)(\.|$)/.test(im.module)) continue;
+    if (
+      im.level === 0 &&
+      /^(torch|torchvision|numpy|math|os|sys|collections|typing|functools|itertools|dataclasses)(\.|$)/.test(im.module)
+    )
+      continue;
     add(im.module, im.level, im.names);
     // `from pkg import sub` may name a submodule: offer pkg.sub as well
-    for (const n of im.names) if (n !== '*' && /^[a-z_]/.test(n)) add(im.module ? `${im.module}.${n}` : n, im.level, []);
+    for (const n of im.names)
+      if (n !== '*' && /^[a-z_]/.test(n)) add(im.module ? `${im.module}.${n}` : n, im.level, []);
   }
   return out;
 }
 
 // ---------------------------------------------------------------- resolution
 
-interface ClassRef { file: ParsedPython; cls: PyClass }
+interface ClassRef {
+  file: ParsedPython;
+  cls: PyClass;
+}
 
 function moduleMatches(file: ParsedPython, module: string): boolean {
   if (file.name === undefined || module === '') return false;
@@ -487,7 +582,9 @@ class Universe {
     for (const file of files) for (const cls of file.classes) this.classKey.set(cls, { file, cls });
   }
 
-  ref(cls: PyClass): ClassRef { return this.classKey.get(cls)!; }
+  ref(cls: PyClass): ClassRef {
+    return this.classKey.get(cls)!;
+  }
 
   /** Find class `name` in another file, preferring one whose module name matches. */
   private inOthers(from: ParsedPython, name: string, module: string): ClassRef | undefined {
@@ -513,19 +610,22 @@ class Universe {
         if (i >= 0) return this.inOthers(file, im.names[i], im.module);
       }
       if (file.imports.some((im) => im.names.includes('*'))) {
-        for (const im of file.imports) if (im.names.includes('*')) {
-          const r = this.inOthers(file, dotted, im.module);
-          if (r) return r;
-        }
+        for (const im of file.imports)
+          if (im.names.includes('*')) {
+            const r = this.inOthers(file, dotted, im.module);
+            if (r) return r;
+          }
       }
       return undefined;
     }
     const head = segs.slice(0, -1).join('.');
     const last = segs[segs.length - 1];
     for (const im of file.imports) {
-      if (im.alias === head || (!im.alias && im.names.length === 0 && im.module === head)) return this.inOthers(file, last, im.module);
+      if (im.alias === head || (!im.alias && im.names.length === 0 && im.module === head))
+        return this.inOthers(file, last, im.module);
       const i = im.locals.indexOf(head);
-      if (i >= 0 && im.names[i] !== '*') return this.inOthers(file, last, im.module ? `${im.module}.${im.names[i]}` : im.names[i]);
+      if (i >= 0 && im.names[i] !== '*')
+        return this.inOthers(file, last, im.module ? `${im.module}.${im.names[i]}` : im.names[i]);
     }
     return undefined;
   }
@@ -538,13 +638,27 @@ class Universe {
     seen.add(r.cls);
     let yes = false;
     for (const b of r.cls.bases) {
-      if (b === 'nn.Module' || b === 'torch.nn.Module' || /^(torch\.)?nn\.[A-Z]\w*$/.test(b) || /^torch\.nn\.[\w.]*[A-Z]\w*$/.test(b)) { yes = true; break; }
+      if (
+        b === 'nn.Module' ||
+        b === 'torch.nn.Module' ||
+        /^(torch\.)?nn\.[A-Z]\w*$/.test(b) ||
+        /^torch\.nn\.[\w.]*[A-Z]\w*$/.test(b)
+      ) {
+        yes = true;
+        break;
+      }
       if (b === 'Module' || CONTAINERS.has(b)) {
         const im = r.file.imports.find((i) => i.locals.includes(b));
-        if (im && /^torch(\.|$)/.test(im.module)) { yes = true; break; }
+        if (im && /^torch(\.|$)/.test(im.module)) {
+          yes = true;
+          break;
+        }
       }
       const base = this.resolve(r.file, b);
-      if (base && base.cls !== r.cls && this.isModule(base, seen)) { yes = true; break; }
+      if (base && base.cls !== r.cls && this.isModule(base, seen)) {
+        yes = true;
+        break;
+      }
     }
     this.moduleCache.set(r.cls, yes);
     return yes;
@@ -576,7 +690,11 @@ export function moduleDefinitions(main: ParsedPython, others: ParsedPython[] = [
     return d.kind !== 'lower' || !!target;
   };
   const kept = new Map<PyClass, PyDef[]>();
-  for (const r of modules) kept.set(r.cls, r.cls.defs.filter((d) => keep(r, d)));
+  for (const r of modules)
+    kept.set(
+      r.cls,
+      r.cls.defs.filter((d) => keep(r, d)),
+    );
 
   // incoming edges: class → [(parent class, local path)]
   const incoming = new Map<PyClass, { parent: PyClass; local: string[] }[]>();
@@ -585,7 +703,7 @@ export function moduleDefinitions(main: ParsedPython, others: ParsedPython[] = [
   for (const r of modules) {
     for (const d of kept.get(r.cls)!) {
       const t = defClass.get(d);
-      if (!t || t.cls === r.cls && d.local.length === 0) continue;
+      if (!t || (t.cls === r.cls && d.local.length === 0)) continue;
       const list = incoming.get(t.cls) ?? [];
       list.push({ parent: r.cls, local: d.local });
       incoming.set(t.cls, list);
@@ -603,10 +721,11 @@ export function moduleDefinitions(main: ParsedPython, others: ParsedPython[] = [
       }
     }
   }
-  for (const file of u.files) for (const a of file.argRefs) {
-    const t = u.resolve(file, a);
-    if (t && u.isModule(t)) referenced.add(t.cls);
-  }
+  for (const file of u.files)
+    for (const a of file.argRefs) {
+      const t = u.resolve(file, a);
+      if (t && u.isModule(t)) referenced.add(t.cls);
+    }
 
   const memo = new Map<PyClass, string[]>();
   const active = new Set<PyClass>();
@@ -641,7 +760,16 @@ export function moduleDefinitions(main: ParsedPython, others: ParsedPython[] = [
         const full = joinPath(p, d.local);
         if (!paths.includes(full)) paths.push(full);
       }
-      out.push({ className: cls.name, attr: d.attr, ctor: d.ctor, paths, line: d.line, character: d.character, endLine: d.endLine, endCharacter: d.endCharacter });
+      out.push({
+        className: cls.name,
+        attr: d.attr,
+        ctor: d.ctor,
+        paths,
+        line: d.line,
+        character: d.character,
+        endLine: d.endLine,
+        endCharacter: d.endCharacter,
+      });
     }
   }
   return out;

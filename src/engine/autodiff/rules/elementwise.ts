@@ -48,7 +48,9 @@ function toInput(ctx: GradContext, node: NodeProto, g: string, i: number): strin
 }
 
 /** Rule for a one-input op: `grad(ctx, x, y, dy, et, node)` returns dx (x the input, y the output, et x's type). */
-function unary(grad: (ctx: GradContext, x: string, y: string, dy: string, et: number, node: NodeProto) => string): GradRule {
+function unary(
+  grad: (ctx: GradContext, x: string, y: string, dy: string, et: number, node: NodeProto) => string,
+): GradRule {
   return (ctx, a) => {
     const dy = unaryDy(a);
     if (!dy) return nulls(a.node);
@@ -104,7 +106,8 @@ const mul: GradRule = (ctx, { node, dy, needs }) => {
 const div: GradRule = (ctx, { node, dy, needs }) => {
   const out = nulls(node);
   if (!dy[0]) return out;
-  const b = node.input[1], y = node.output[0];
+  const b = node.input[1],
+    y = node.output[0];
   if (needs[0]) out[0] = toInput(ctx, node, ctx.op('Div', [dy[0], b]), 0);
   if (needs[1]) out[1] = toInput(ctx, node, ctx.op('Neg', [ctx.op('Div', [ctx.op('Mul', [dy[0], y]), b])]), 1);
   return out;
@@ -139,7 +142,9 @@ const pow: GradRule = (ctx, { node, dy, needs }) => {
 const sumRule: GradRule = (ctx, { node, dy, needs }) => {
   const out = nulls(node);
   if (!dy[0]) return out;
-  node.input.forEach((_, i) => { if (needs[i]) out[i] = toInput(ctx, node, dy[0]!, i); });
+  node.input.forEach((_, i) => {
+    if (needs[i]) out[i] = toInput(ctx, node, dy[0]!, i);
+  });
   return out;
 };
 
@@ -148,7 +153,9 @@ const meanRule: GradRule = (ctx, { node, dy, needs }) => {
   if (!dy[0]) return out;
   const et = ctx.elemType(node.output[0]);
   const g = ctx.op('Mul', [dy[0], ctx.scalar(1 / node.input.length, et)]);
-  node.input.forEach((_, i) => { if (needs[i]) out[i] = toInput(ctx, node, g, i); });
+  node.input.forEach((_, i) => {
+    if (needs[i]) out[i] = toInput(ctx, node, g, i);
+  });
   return out;
 };
 
@@ -161,7 +168,9 @@ const selectRule: GradRule = (ctx, { node, dy, needs }) => {
   const et = ctx.elemType(y);
   const masks = node.input.map((x) => maskOf(ctx, ctx.op('Equal', [x, y]), et));
   const share = ctx.op('Div', [dy[0], ctx.op('Sum', masks)]); // every position has ≥ 1 selected operand
-  node.input.forEach((_, i) => { if (needs[i]) out[i] = toInput(ctx, node, ctx.op('Mul', [share, masks[i]]), i); });
+  node.input.forEach((_, i) => {
+    if (needs[i]) out[i] = toInput(ctx, node, ctx.op('Mul', [share, masks[i]]), i);
+  });
   return out;
 };
 
@@ -194,7 +203,9 @@ const UNARY: Record<string, GradRule> = {
     return ctx.op('Mul', [dy, ctx.op('Mul', [e, ctx.scalar(2 / SQRT_PI, et)])]);
   }),
   // σ' = y(1 − y)
-  Sigmoid: unary((ctx, _x, y, dy, et) => ctx.op('Mul', [dy, ctx.op('Mul', [y, ctx.op('Sub', [ctx.scalar(1, et), y])])])),
+  Sigmoid: unary((ctx, _x, y, dy, et) =>
+    ctx.op('Mul', [dy, ctx.op('Mul', [y, ctx.op('Sub', [ctx.scalar(1, et), y])])]),
+  ),
   // tanh' = 1 − y²
   Tanh: unary((ctx, _x, y, dy, et) => ctx.op('Mul', [dy, ctx.op('Sub', [ctx.scalar(1, et), ctx.op('Mul', [y, y])])])),
   // softplus' = σ(x)
@@ -219,7 +230,11 @@ const ACTIVATIONS: Record<string, GradRule> = {
     const alpha = ctx.attrFloat(node, 'alpha', 1.67326319217681884765625);
     const gamma = ctx.attrFloat(node, 'gamma', 1.05070102214813232421875);
     const pos = ctx.op('Greater', [x, ctx.scalar(0, et)]);
-    const local = ctx.op('Where', [pos, ctx.scalar(gamma, et), ctx.op('Mul', [ctx.op('Exp', [x]), ctx.scalar(alpha * gamma, et)])]);
+    const local = ctx.op('Where', [
+      pos,
+      ctx.scalar(gamma, et),
+      ctx.op('Mul', [ctx.op('Exp', [x]), ctx.scalar(alpha * gamma, et)]),
+    ]);
     return ctx.op('Mul', [dy, local]);
   }),
   // y = clamp(alpha·x + beta, 0, 1): gradient alpha where 0 < y < 1 (strict, as torch).
@@ -237,27 +252,44 @@ const ACTIVATIONS: Record<string, GradRule> = {
   }),
   Gelu: unary((ctx, x, _y, dy, et, node) => {
     const approx = ctx.attrString(node, 'approximate', 'none');
-    const half = ctx.scalar(0.5, et), one = ctx.scalar(1, et);
+    const half = ctx.scalar(0.5, et),
+      one = ctx.scalar(1, et);
     if (approx === 'tanh') {
       // y = ½x(1 + tanh u), u = √(2/π)(x + 0.044715x³): y' = ½(1 + t) + ½x(1 − t²)·√(2/π)(1 + 3·0.044715x²)
-      const k = Math.sqrt(2 / Math.PI), c = 0.044715;
+      const k = Math.sqrt(2 / Math.PI),
+        c = 0.044715;
       const x2 = ctx.op('Mul', [x, x]);
-      const u = ctx.op('Mul', [ctx.op('Mul', [x, ctx.op('Add', [one, ctx.op('Mul', [x2, ctx.scalar(c, et)])])]), ctx.scalar(k, et)]);
+      const u = ctx.op('Mul', [
+        ctx.op('Mul', [x, ctx.op('Add', [one, ctx.op('Mul', [x2, ctx.scalar(c, et)])])]),
+        ctx.scalar(k, et),
+      ]);
       const t = ctx.op('Tanh', [u]);
       const du = ctx.op('Mul', [ctx.op('Add', [one, ctx.op('Mul', [x2, ctx.scalar(3 * c, et)])]), ctx.scalar(k, et)]);
       const a = ctx.op('Mul', [half, ctx.op('Add', [one, t])]);
-      const b = ctx.op('Mul', [ctx.op('Mul', [half, x]), ctx.op('Mul', [ctx.op('Sub', [one, ctx.op('Mul', [t, t])]), du])]);
+      const b = ctx.op('Mul', [
+        ctx.op('Mul', [half, x]),
+        ctx.op('Mul', [ctx.op('Sub', [one, ctx.op('Mul', [t, t])]), du]),
+      ]);
       return ctx.op('Mul', [dy, ctx.op('Add', [a, b])]);
     }
     // y = xΦ(x): y' = Φ(x) + x·φ(x), Φ(x) = ½(1 + erf(x/√2)), φ(x) = exp(−x²/2)/√(2π)
-    const cdf = ctx.op('Mul', [half, ctx.op('Add', [one, ctx.op('Erf', [ctx.op('Mul', [x, ctx.scalar(Math.SQRT1_2, et)])])])]);
-    const pdf = ctx.op('Mul', [ctx.op('Exp', [ctx.op('Mul', [ctx.op('Mul', [x, x]), ctx.scalar(-0.5, et)])]), ctx.scalar(1 / Math.sqrt(2 * Math.PI), et)]);
+    const cdf = ctx.op('Mul', [
+      half,
+      ctx.op('Add', [one, ctx.op('Erf', [ctx.op('Mul', [x, ctx.scalar(Math.SQRT1_2, et)])])]),
+    ]);
+    const pdf = ctx.op('Mul', [
+      ctx.op('Exp', [ctx.op('Mul', [ctx.op('Mul', [x, x]), ctx.scalar(-0.5, et)])]),
+      ctx.scalar(1 / Math.sqrt(2 * Math.PI), et),
+    ]);
     return ctx.op('Mul', [dy, ctx.op('Add', [cdf, ctx.op('Mul', [x, pdf])])]);
   }),
   // y = x·tanh(softplus(x)): y' = tanh(sp) + x·σ(x)·(1 − tanh²(sp))
   Mish: unary((ctx, x, _y, dy, et) => {
     // softplus written as relu(x) + log(1 + exp(−|x|)): stable, and onnxruntime has no double Softplus kernel.
-    const sp = ctx.op('Add', [ctx.op('Relu', [x]), ctx.op('Log', [ctx.op('Add', [ctx.scalar(1, et), ctx.op('Exp', [ctx.op('Neg', [ctx.op('Abs', [x])])])])])]);
+    const sp = ctx.op('Add', [
+      ctx.op('Relu', [x]),
+      ctx.op('Log', [ctx.op('Add', [ctx.scalar(1, et), ctx.op('Exp', [ctx.op('Neg', [ctx.op('Abs', [x])])])])]),
+    ]);
     const t = ctx.op('Tanh', [sp]);
     const sech2 = ctx.op('Sub', [ctx.scalar(1, et), ctx.op('Mul', [t, t])]);
     // x·(σ(x)·sech²), not (x·σ(x))·sech²: onnxruntime fuses Mul(x, Sigmoid(x)) into com.microsoft QuickGelu,
@@ -285,7 +317,8 @@ const clip: GradRule = (ctx, { node, dy, needs }) => {
   if (!dy[0]) return out;
   const x = node.input[0];
   const et = ctx.elemType(x);
-  const lo = node.input[1] || null, hi = node.input[2] || null;
+  const lo = node.input[1] || null,
+    hi = node.input[2] || null;
   if (needs[0]) {
     const conds: string[] = [];
     if (lo) conds.push(geq(ctx, x, lo));
@@ -297,7 +330,8 @@ const clip: GradRule = (ctx, { node, dy, needs }) => {
     }
   }
   if (lo && needs[1]) out[1] = toInput(ctx, node, ctx.op('Mul', [dy[0], maskOf(ctx, ctx.op('Less', [x, lo]), et)]), 1);
-  if (hi && needs[2]) out[2] = toInput(ctx, node, ctx.op('Mul', [dy[0], maskOf(ctx, ctx.op('Greater', [x, hi]), et)]), 2);
+  if (hi && needs[2])
+    out[2] = toInput(ctx, node, ctx.op('Mul', [dy[0], maskOf(ctx, ctx.op('Greater', [x, hi]), et)]), 2);
   return out;
 };
 

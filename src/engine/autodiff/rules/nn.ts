@@ -24,7 +24,15 @@ interface Geometry {
 }
 
 /** Begin pads of a Conv/pool-style node, resolving auto_pad from the static sizes. */
-function beginPads(ctx: GradContext, node: NodeProto, inSp: number[], outSp: number[], k: number[], s: number[], d: number[]): number[] {
+function beginPads(
+  ctx: GradContext,
+  node: NodeProto,
+  inSp: number[],
+  outSp: number[],
+  k: number[],
+  s: number[],
+  d: number[],
+): number[] {
   const r = inSp.length;
   const autoPad = ctx.attrString(node, 'auto_pad', 'NOTSET');
   if (autoPad === 'SAME_UPPER' || autoPad === 'SAME_LOWER') {
@@ -51,7 +59,8 @@ function geometry(ctx: GradContext, node: NodeProto, inSp: number[], outSp: numb
  */
 function placeAttrs(g: Geometry, group: number): Record<string, number[] | number> {
   const r = g.k.length;
-  const pe: number[] = [], op: number[] = [];
+  const pe: number[] = [],
+    op: number[] = [];
   for (let i = 0; i < r; i++) {
     const total = g.s[i] * (g.outSp[i] - 1) + (g.k[i] - 1) * g.d[i] + 1 - g.pb[i] - g.inSp[i];
     pe.push(Math.max(0, total));
@@ -64,10 +73,24 @@ function placeAttrs(g: Geometry, group: number): Record<string, number[] | numbe
 
 /** Slices the trailing spatial dims of `t` (of spatial sizes `have`) down to `want` when larger. */
 function sliceSpatial(ctx: GradContext, t: string, have: number[], want: number[]): string {
-  const axes: number[] = [], ends: number[] = [];
-  have.forEach((h, i) => { if (h > want[i]) { axes.push(i + 2); ends.push(want[i]); } });
+  const axes: number[] = [],
+    ends: number[] = [];
+  have.forEach((h, i) => {
+    if (h > want[i]) {
+      axes.push(i + 2);
+      ends.push(want[i]);
+    }
+  });
   if (!axes.length) return t;
-  return ctx.op('Slice', [t, ctx.int64s(axes.map(() => 0), 'starts'), ctx.int64s(ends, 'ends'), ctx.int64s(axes, 'axes')]);
+  return ctx.op('Slice', [
+    t,
+    ctx.int64s(
+      axes.map(() => 0),
+      'starts',
+    ),
+    ctx.int64s(ends, 'ends'),
+    ctx.int64s(axes, 'axes'),
+  ]);
 }
 
 /** [N, C, ...sp] → [C/g, g·N, ...sp] (channel-major regrouping used by the weight gradients). */
@@ -85,9 +108,18 @@ function regroup(ctx: GradContext, t: string, shape: number[], g: number): strin
  * mapped[n, (g,b), o], computed as one grouped Conv of `srcR` [A, g·N, ...srcSp] with kernel `kerR` [B·g, N, ...kSp]
  * (strides ↔ dilations swapped), then transposed to [B·g, A, ...k] and cut to the kernel size.
  */
-function windowWeightGrad(ctx: GradContext, srcR: string, srcSp: number[], kerR: string, kSp: number[], g: number, geo: { k: number[]; s: number[]; d: number[]; pb: number[] }): string {
+function windowWeightGrad(
+  ctx: GradContext,
+  srcR: string,
+  srcSp: number[],
+  kerR: string,
+  kSp: number[],
+  g: number,
+  geo: { k: number[]; s: number[]; d: number[]; pb: number[] },
+): string {
   const r = geo.k.length;
-  const pe: number[] = [], outSp: number[] = [];
+  const pe: number[] = [],
+    outSp: number[] = [];
   for (let i = 0; i < r; i++) {
     const reach = (geo.k[i] - 1) * geo.d[i] + (kSp[i] - 1) * geo.s[i] + 1;
     const e = Math.max(0, reach - srcSp[i] - geo.pb[i]);
@@ -113,7 +145,10 @@ function channelSum(ctx: GradContext, dy: string, rank: number): string {
  *   input:  'conv'   — stride 1 only: a Conv of dY with the flipped, channel-transposed kernel;
  *           'convTranspose' — the adjoint placement (any stride).
  */
-export const convGradPaths: { weight: 'auto' | 'gemm' | 'window'; input: 'auto' | 'conv' | 'convTranspose' } = { weight: 'auto', input: 'auto' };
+export const convGradPaths: { weight: 'auto' | 'gemm' | 'window'; input: 'auto' | 'conv' | 'convTranspose' } = {
+  weight: 'auto',
+  input: 'auto',
+};
 
 /**
  * Weight gradient as GEMMs: for each kernel offset j, dW[(g,m), c, j] = Σ_{n,o} dY[n, (g,m), o] ·
@@ -124,18 +159,32 @@ export const convGradPaths: { weight: 'auto' | 'gemm' | 'window'; input: 'auto' 
  * a long contraction. The K results are stacked along a new last axis. (The transposes are kept 4-D/5-D with no
  * unit axes: onnxruntime's generic N-D Transpose is several times slower than its single-axis-move paths.)
  */
-function gemmWeightGrad(ctx: GradContext, x: string, xs: number[], dy: string, ys: number[], g: number, geo: Geometry): string {
+function gemmWeightGrad(
+  ctx: GradContext,
+  x: string,
+  xs: number[],
+  dy: string,
+  ys: number[],
+  g: number,
+  geo: Geometry,
+): string {
   const [N, C, ...H] = xs;
-  const M = ys[1], OH = geo.outSp, r = H.length;
-  const cg = C / g, mg = M / g, P = prod(OH), K = prod(geo.k);
-  const b = g === 1 ? [8, 4, 2].find((c) => N % c === 0 && (N / c) * P >= 1024) ?? 1 : 1;
+  const M = ys[1],
+    OH = geo.outSp,
+    r = H.length;
+  const cg = C / g,
+    mg = M / g,
+    P = prod(OH),
+    K = prod(geo.k);
+  const b = g === 1 ? ([8, 4, 2].find((c) => N % c === 0 && (N / c) * P >= 1024) ?? 1) : 1;
   const nb = N / b;
   let xt: string, dyt: string, lhsShape: number[];
   if (g === 1) {
     xt = ctx.op('Transpose', [x], { perm: [0, ...range(r, 2), 1] }); // [N, ...H, C]
-    dyt = b === 1
-      ? ctx.reshape(ctx.op('Transpose', [ctx.reshape(dy, [N, M, P])], { perm: [1, 0, 2] }), [M, N * P])
-      : ctx.reshape(ctx.op('Transpose', [ctx.reshape(dy, [b, nb, M, P])], { perm: [0, 2, 1, 3] }), [b, M, nb * P]);
+    dyt =
+      b === 1
+        ? ctx.reshape(ctx.op('Transpose', [ctx.reshape(dy, [N, M, P])], { perm: [1, 0, 2] }), [M, N * P])
+        : ctx.reshape(ctx.op('Transpose', [ctx.reshape(dy, [b, nb, M, P])], { perm: [0, 2, 1, 3] }), [b, M, nb * P]);
     lhsShape = b === 1 ? [N * P, C] : [b, nb * P, C];
   } else {
     xt = ctx.op('Transpose', [ctx.reshape(x, [N, g, cg, ...H])], { perm: [1, 0, ...range(r, 3), 2] }); // [g, N, ...H, C/g]
@@ -144,11 +193,16 @@ function gemmWeightGrad(ctx: GradContext, x: string, xs: number[], dy: string, y
   }
   const sp = range(r, g === 1 ? 1 : 2); // spatial axes of xt
   const rank = g === 1 ? r + 2 : r + 3;
-  const pe = range(r).map((i) => Math.max(0, (geo.k[i] - 1) * geo.d[i] + (OH[i] - 1) * geo.s[i] + 1 - H[i] - geo.pb[i]));
+  const pe = range(r).map((i) =>
+    Math.max(0, (geo.k[i] - 1) * geo.d[i] + (OH[i] - 1) * geo.s[i] + 1 - H[i] - geo.pb[i]),
+  );
   const padded = range(r).map((i) => H[i] + geo.pb[i] + pe[i]);
   if (geo.pb.some((v) => v) || pe.some((v) => v)) {
     const pads = new Array<number>(2 * rank).fill(0);
-    sp.forEach((ax, i) => { pads[ax] = geo.pb[i]; pads[rank + ax] = pe[i]; });
+    sp.forEach((ax, i) => {
+      pads[ax] = geo.pb[i];
+      pads[rank + ax] = pe[i];
+    });
     xt = ctx.op('Pad', [xt, ctx.int64s(pads, 'pads')]);
   }
   const parts: string[] = [];
@@ -157,7 +211,15 @@ function gemmWeightGrad(ctx: GradContext, x: string, xs: number[], dy: string, y
     const starts = off.map((o, i) => o * geo.d[i]);
     const ends = starts.map((st, i) => st + (OH[i] - 1) * geo.s[i] + 1);
     const full = range(r).every((i) => starts[i] === 0 && ends[i] === padded[i] && geo.s[i] === 1);
-    const sl = full ? xt : ctx.op('Slice', [xt, ctx.int64s(starts, 'starts'), ctx.int64s(ends, 'ends'), ctx.int64s(sp, 'axes'), ctx.int64s(geo.s, 'steps')]);
+    const sl = full
+      ? xt
+      : ctx.op('Slice', [
+          xt,
+          ctx.int64s(starts, 'starts'),
+          ctx.int64s(ends, 'ends'),
+          ctx.int64s(sp, 'axes'),
+          ctx.int64s(geo.s, 'steps'),
+        ]);
     const mm = ctx.op('MatMul', [dyt, ctx.reshape(sl, lhsShape)]); // [b, M, C] / [M, C] / [g, M/g, C/g]
     parts.push(ctx.reshape(b > 1 ? ctx.reduceSum(mm, [0], false) : mm, [M, cg, 1]));
   }
@@ -184,7 +246,22 @@ function convInputGrad(ctx: GradContext, dy: string, w: string, ws: number[], g:
   let fw = tw;
   if (flipAxes.length) {
     const ks = flipAxes.map((a) => geo.k[sp.indexOf(a)]);
-    fw = ctx.op('Slice', [tw, ctx.int64s(ks.map((k) => k - 1), 'starts'), ctx.int64s(ks.map((k) => -k - 1), 'ends'), ctx.int64s(flipAxes, 'axes'), ctx.int64s(ks.map(() => -1), 'steps')]);
+    fw = ctx.op('Slice', [
+      tw,
+      ctx.int64s(
+        ks.map((k) => k - 1),
+        'starts',
+      ),
+      ctx.int64s(
+        ks.map((k) => -k - 1),
+        'ends',
+      ),
+      ctx.int64s(flipAxes, 'axes'),
+      ctx.int64s(
+        ks.map(() => -1),
+        'steps',
+      ),
+    ]);
   }
   const wt = g === 1 ? fw : ctx.reshape(fw, [g * cg, mg, ...geo.k]);
   return ctx.op('Conv', [dy, wt], { group: g, dilations: geo.d, pads: [...pb, ...pe] });
@@ -203,7 +280,9 @@ const conv: GradRule = (ctx, { node, dy, needs }) => {
   const g0 = dy[0];
   if (!g0) return out;
   const [x, w] = node.input;
-  const xs = ctx.shape(x), ws = ctx.shape(w), ys = ctx.shape(node.output[0]);
+  const xs = ctx.shape(x),
+    ws = ctx.shape(w),
+    ys = ctx.shape(node.output[0]);
   const group = ctx.attrInt(node, 'group', 1);
   const k = ctx.attrInts(node, 'kernel_shape', null) ?? ws.slice(2);
   const geo = geometry(ctx, node, xs.slice(2), ys.slice(2), k);
@@ -211,7 +290,8 @@ const conv: GradRule = (ctx, { node, dy, needs }) => {
     const mode = convGradPaths.input;
     const stride1 = geo.s.every((v) => v === 1);
     let gx: string | null = null;
-    if (stride1 && (mode === 'conv' || (mode === 'auto' && preferConvInputGrad(xs[1], ys[1], group)))) gx = convInputGrad(ctx, g0, w, ws, group, geo);
+    if (stride1 && (mode === 'conv' || (mode === 'auto' && preferConvInputGrad(xs[1], ys[1], group))))
+      gx = convInputGrad(ctx, g0, w, ws, group, geo);
     out[0] = gx ?? ctx.op('ConvTranspose', [g0, w], placeAttrs(geo, group));
   }
   if (needs[1]) {
@@ -236,14 +316,17 @@ const convTranspose: GradRule = (ctx, { node, dy, needs }) => {
   const g0 = dy[0];
   if (!g0) return out;
   const [x, w] = node.input;
-  const xs = ctx.shape(x), ws = ctx.shape(w), ys = ctx.shape(node.output[0]);
+  const xs = ctx.shape(x),
+    ws = ctx.shape(w),
+    ys = ctx.shape(node.output[0]);
   const group = ctx.attrInt(node, 'group', 1);
   const k = ctx.attrInts(node, 'kernel_shape', null) ?? ws.slice(2);
   const r = k.length;
   const s = ctx.attrInts(node, 'strides', null) ?? range(r).map(() => 1);
   const d = ctx.attrInts(node, 'dilations', null) ?? range(r).map(() => 1);
   const opad = ctx.attrInts(node, 'output_padding', null) ?? range(r).map(() => 0);
-  const H = xs.slice(2), OH = ys.slice(2);
+  const H = xs.slice(2),
+    OH = ys.slice(2);
   const autoPad = ctx.attrString(node, 'auto_pad', 'NOTSET');
   const pads = ctx.attrInts(node, 'pads', null);
   const hasOutShape = !!ctx.attr(node, 'output_shape');
@@ -278,8 +361,10 @@ const gemm: GradRule = (ctx, { node, dy, needs }) => {
   const g0 = dy[0];
   if (!g0) return out;
   const [a, b, c] = node.input;
-  const tA = ctx.attrInt(node, 'transA', 0), tB = ctx.attrInt(node, 'transB', 0);
-  const alpha = ctx.attrFloat(node, 'alpha', 1), beta = ctx.attrFloat(node, 'beta', 1);
+  const tA = ctx.attrInt(node, 'transA', 0),
+    tB = ctx.attrInt(node, 'transB', 0);
+  const alpha = ctx.attrFloat(node, 'alpha', 1),
+    beta = ctx.attrFloat(node, 'beta', 1);
   const al = { float: alpha };
   if (needs[0]) {
     out[0] = tA
@@ -302,7 +387,8 @@ const gemm: GradRule = (ctx, { node, dy, needs }) => {
 function broadcastShape(a: number[], b: number[]): number[] {
   const n = Math.max(a.length, b.length);
   return range(n).map((i) => {
-    const x = a[a.length - n + i] ?? 1, y = b[b.length - n + i] ?? 1;
+    const x = a[a.length - n + i] ?? 1,
+      y = b[b.length - n + i] ?? 1;
     return x === 1 ? y : x;
   });
 }
@@ -312,11 +398,14 @@ const matmul: GradRule = (ctx, { node, dy, needs }) => {
   const g0 = dy[0];
   if (!g0) return out;
   const [a, b] = node.input;
-  const as = ctx.shape(a), bs = ctx.shape(b);
+  const as = ctx.shape(a),
+    bs = ctx.shape(b);
   const a2 = as.length === 1 ? [1, as[0]] : as;
   const b2 = bs.length === 1 ? [bs[0], 1] : bs;
   const batch = broadcastShape(a2.slice(0, -2), b2.slice(0, -2));
-  const M = a2[a2.length - 2], K = a2[a2.length - 1], N = b2[b2.length - 1];
+  const M = a2[a2.length - 2],
+    K = a2[a2.length - 1],
+    N = b2[b2.length - 1];
   const y2 = [...batch, M, N];
   const ys = ctx.shape(node.output[0]);
   const dY = ys.length === y2.length && ys.every((v, i) => v === y2[i]) ? g0 : ctx.reshape(g0, y2);
@@ -344,7 +433,8 @@ const maxPool: GradRule = (ctx, { node, dy, needs }) => {
   const g0 = dy[0];
   if (!g0 || !needs[0]) return out;
   const x = node.input[0];
-  const xs = ctx.shape(x), ys = ctx.shape(node.output[0]);
+  const xs = ctx.shape(x),
+    ys = ctx.shape(node.output[0]);
   const [N, C, ...H] = xs;
   const OH = ys.slice(2);
   const k = ctx.attrInts(node, 'kernel_shape', null)!;
@@ -356,8 +446,15 @@ const maxPool: GradRule = (ctx, { node, dy, needs }) => {
   const last = ctx.nodes[ctx.nodes.length - 1];
   last.attribute = node.attribute.filter((a) => a.name !== 'storage_order');
   const idx = mp[1];
-  const HW = prod(H), OHW = prod(OH), K = prod(k);
-  const base = ctx.constant(range(N * C).map((i) => i * HW), [N, C, ...OH.map(() => 1)], 7, 'base');
+  const HW = prod(H),
+    OHW = prod(OH),
+    K = prod(k);
+  const base = ctx.constant(
+    range(N * C).map((i) => i * HW),
+    [N, C, ...OH.map(() => 1)],
+    7,
+    'base',
+  );
   const local = ctx.op('Sub', [idx, base]);
   // Strides of the spatial index spaces.
   const hStride = H.map((_, i) => prod(H.slice(i + 1)));
@@ -367,11 +464,15 @@ const maxPool: GradRule = (ctx, { node, dy, needs }) => {
     const off = k.map((_, i) => Math.floor(j / prod(k.slice(i + 1))) % k[i]);
     const table = new Array<number>(OHW);
     for (let o = 0; o < OHW; o++) {
-      let flat = 0, ok = true;
+      let flat = 0,
+        ok = true;
       for (let i = 0; i < r; i++) {
         const oi = Math.floor(o / oStride[i]) % OH[i];
         const pos = oi * geo.s[i] - geo.pb[i] + off[i] * geo.d[i];
-        if (pos < 0 || pos >= H[i]) { ok = false; break; }
+        if (pos < 0 || pos >= H[i]) {
+          ok = false;
+          break;
+        }
         flat += pos * hStride[i];
       }
       table[o] = ok ? flat : -1;
@@ -394,7 +495,8 @@ const averagePool: GradRule = (ctx, { node, dy, needs }) => {
   const g0 = dy[0];
   if (!g0 || !needs[0]) return out;
   const x = node.input[0];
-  const xs = ctx.shape(x), ys = ctx.shape(node.output[0]);
+  const xs = ctx.shape(x),
+    ys = ctx.shape(node.output[0]);
   const [, C, ...H] = xs;
   const OH = ys.slice(2);
   const k = ctx.attrInts(node, 'kernel_shape', null)!;
@@ -413,20 +515,26 @@ const averagePool: GradRule = (ctx, { node, dy, needs }) => {
   const et = ctx.elemType(x);
   // Per dim, per output position: the divisor factor (onnxruntime: the window is clipped to [.., H + pad_end);
   // include-pad counts every tap of the clipped window, exclude-pad only taps inside [0, H)).
-  const factors = range(r).map((i) => range(OH[i]).map((o) => {
-    const start = o * geo.s[i] - geo.pb[i];
-    const end = Math.min(start + k[i] * geo.d[i], H[i] + pe[i]);
-    if (includePad) return 1 + Math.floor((end - start - 1) / geo.d[i]);
-    let n = 0;
-    for (let p = start; p < end; p += geo.d[i]) if (p >= 0 && p < H[i]) n++;
-    return n;
-  }));
+  const factors = range(r).map((i) =>
+    range(OH[i]).map((o) => {
+      const start = o * geo.s[i] - geo.pb[i];
+      const end = Math.min(start + k[i] * geo.d[i], H[i] + pe[i]);
+      if (includePad) return 1 + Math.floor((end - start - 1) / geo.d[i]);
+      let n = 0;
+      for (let p = start; p < end; p += geo.d[i]) if (p >= 0 && p < H[i]) n++;
+      return n;
+    }),
+  );
   const OHW = prod(OH);
   const inv = new Array<number>(OHW);
   let uniform = true;
   for (let o = 0; o < OHW; o++) {
-    let div = 1, rem = o;
-    for (let i = r - 1; i >= 0; i--) { div *= factors[i][rem % OH[i]]; rem = Math.floor(rem / OH[i]); }
+    let div = 1,
+      rem = o;
+    for (let i = r - 1; i >= 0; i--) {
+      div *= factors[i][rem % OH[i]];
+      rem = Math.floor(rem / OH[i]);
+    }
     inv[o] = div > 0 ? 1 / div : 0;
     if (inv[o] !== inv[0]) uniform = false;
   }
@@ -448,7 +556,8 @@ const batchNorm: GradRule = (ctx, { node, dy, needs }) => {
   const C = xs[1];
   const et = ctx.elemType(x);
   const eps = ctx.attrFloat(node, 'epsilon', 1e-5);
-  const training = ctx.opset >= 14 ? ctx.attrInt(node, 'training_mode', 0) === 1 : node.output.filter(Boolean).length > 1;
+  const training =
+    ctx.opset >= 14 ? ctx.attrInt(node, 'training_mode', 0) === 1 : node.output.filter(Boolean).length > 1;
   const axes = [0, ...range(rank - 2, 2)];
   const bshape = [1, C, ...range(rank - 2).map(() => 1)];
   const col = (t: string) => ctx.reshape(t, bshape);

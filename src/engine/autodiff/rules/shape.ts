@@ -18,7 +18,11 @@ const norm = (a: number, r: number) => (a < 0 ? a + r : a);
 /** Reads a constant integer input of a node; throws when its values are not known. */
 function constInts(ctx: GradContext, node: NodeProto, i: number, what: string): number[] {
   const v = ctx.ints(node.input[i]);
-  if (!v) throw new ReplensError('E_UNSUPPORTED_OP', `gradient of ${node.opType} '${node.name || node.output[0]}': the ${what} input '${node.input[i]}' has no known value`);
+  if (!v)
+    throw new ReplensError(
+      'E_UNSUPPORTED_OP',
+      `gradient of ${node.opType} '${node.name || node.output[0]}': the ${what} input '${node.input[i]}' has no known value`,
+    );
   return v;
 }
 
@@ -41,7 +45,9 @@ const transpose: GradRule = (ctx, { node, dy, needs }) => {
   const r = ctx.shape(node.input[0]).length;
   const perm = ctx.attrInts(node, 'perm', null) ?? range(r).reverse();
   const inv: number[] = new Array(r);
-  perm.forEach((p, i) => { inv[p] = i; });
+  perm.forEach((p, i) => {
+    inv[p] = i;
+  });
   return [ctx.op('Transpose', [dy[0]], { perm: inv })];
 };
 
@@ -56,7 +62,12 @@ const concat: GradRule = (ctx, { node, dy, needs }) => {
     const start = offset;
     offset += size;
     if (!needs[i]) return null;
-    return ctx.op('Slice', [g, ctx.int64s([start], 'starts'), ctx.int64s([start + size], 'ends'), ctx.int64s([axis], 'axes')]);
+    return ctx.op('Slice', [
+      g,
+      ctx.int64s([start], 'starts'),
+      ctx.int64s([start + size], 'ends'),
+      ctx.int64s([axis], 'axes'),
+    ]);
   });
 };
 
@@ -77,7 +88,7 @@ const split: GradRule = (ctx, { node, dy, needs }) => {
   const et = ctx.elemType(x);
   const sizes = splitSizes(ctx, node, ctx.shape(x)[axis]);
   const parts = node.output.map((_, k) => {
-    if (dy[k]) return dy[k]!;
+    if (dy[k]) return dy[k];
     const dims = [...ctx.shape(x)];
     dims[axis] = sizes[k];
     return zeros(ctx, dims, et); // an output with no gradient (often never computed by the probe)
@@ -86,13 +97,19 @@ const split: GradRule = (ctx, { node, dy, needs }) => {
   return node.input.map((_, i) => (i === 0 ? g : null));
 };
 
-interface SliceAxis { axis: number; first: number; step: number; count: number }
+interface SliceAxis {
+  axis: number;
+  first: number;
+  step: number;
+  count: number;
+}
 
 /** Resolves Slice parameters (numpy semantics with ONNX clamping) into first index, step and count per axis. */
 function sliceAxes(ctx: GradContext, node: NodeProto, dims: number[]): SliceAxis[] {
   const r = dims.length;
   let starts: number[], ends: number[], axes: number[] | null, steps: number[] | null;
-  if (ctx.attr(node, 'starts')) { // opset < 10
+  if (ctx.attr(node, 'starts')) {
+    // opset < 10
     starts = ctx.attrInts(node, 'starts', [])!;
     ends = ctx.attrInts(node, 'ends', [])!;
     axes = ctx.attrInts(node, 'axes', null);
@@ -108,13 +125,16 @@ function sliceAxes(ctx: GradContext, node: NodeProto, dims: number[]): SliceAxis
     const axis = norm(axes ? axes[k] : k, r);
     const step = steps ? steps[k] : 1;
     const d = dims[axis];
-    let s = s0 < 0 ? s0 + d : s0, e = ends[k] < 0 ? ends[k] + d : ends[k];
+    let s = s0 < 0 ? s0 + d : s0,
+      e = ends[k] < 0 ? ends[k] + d : ends[k];
     let count: number;
     if (step > 0) {
-      s = Math.min(Math.max(s, 0), d); e = Math.min(Math.max(e, 0), d);
+      s = Math.min(Math.max(s, 0), d);
+      e = Math.min(Math.max(e, 0), d);
       count = Math.max(0, Math.ceil((e - s) / step));
     } else {
-      s = Math.min(Math.max(s, 0), d - 1); e = Math.min(Math.max(e, -1), d - 1);
+      s = Math.min(Math.max(s, 0), d - 1);
+      e = Math.min(Math.max(e, -1), d - 1);
       count = Math.max(0, Math.ceil((s - e) / -step));
     }
     out.push({ axis, first: s, step, count });
@@ -131,18 +151,32 @@ const slice: GradRule = (ctx, { node, dy, needs }) => {
   const none = node.input.map(() => null as string | null);
   if (!needs[0] || !dy[0]) return none;
   const x = node.input[0];
-  const dims = ctx.shape(x), r = dims.length, et = ctx.elemType(x);
+  const dims = ctx.shape(x),
+    r = dims.length,
+    et = ctx.elemType(x);
   const spec = sliceAxes(ctx, node, dims);
-  if (spec.some((a) => a.count === 0)) { none[0] = zeros(ctx, dims, et); return none; }
+  if (spec.some((a) => a.count === 0)) {
+    none[0] = zeros(ctx, dims, et);
+    return none;
+  }
   let g = dy[0];
   const cur = [...ctx.shape(node.output[0])];
-  const begin = new Array(r).fill(0), end = new Array(r).fill(0);
+  const begin = new Array(r).fill(0),
+    end = new Array(r).fill(0);
   const sliced = new Set<number>();
   for (const { axis, first, step, count } of spec) {
     sliced.add(axis);
-    let lo = first, s = step;
-    if (step < 0) { // reverse the axis: the block then runs upwards from the last index taken
-      g = ctx.op('Slice', [g, ctx.int64s([-1], 'starts'), ctx.int64s([-cur[axis] - 1], 'ends'), ctx.int64s([axis], 'axes'), ctx.int64s([-1], 'steps')]);
+    let lo = first,
+      s = step;
+    if (step < 0) {
+      // reverse the axis: the block then runs upwards from the last index taken
+      g = ctx.op('Slice', [
+        g,
+        ctx.int64s([-1], 'starts'),
+        ctx.int64s([-cur[axis] - 1], 'ends'),
+        ctx.int64s([axis], 'axes'),
+        ctx.int64s([-1], 'steps'),
+      ]);
       lo = first + (count - 1) * step;
       s = -step;
     }
@@ -151,17 +185,26 @@ const slice: GradRule = (ctx, { node, dy, needs }) => {
       const pads = new Array(2 * (r + 1)).fill(0);
       pads[r + 1 + axis + 1] = s - 1;
       const p = ctx.op('Pad', [u, ctx.int64s(pads, 'pads')], { mode: 'constant' });
-      const spread = [...cur]; spread[axis] = count * s;
+      const spread = [...cur];
+      spread[axis] = count * s;
       const flat = ctx.reshape(p, spread);
-      g = ctx.op('Slice', [flat, ctx.int64s([0], 'starts'), ctx.int64s([(count - 1) * s + 1], 'ends'), ctx.int64s([axis], 'axes')]);
+      g = ctx.op('Slice', [
+        flat,
+        ctx.int64s([0], 'starts'),
+        ctx.int64s([(count - 1) * s + 1], 'ends'),
+        ctx.int64s([axis], 'axes'),
+      ]);
     }
     const len = (count - 1) * s + 1;
     cur[axis] = len;
     begin[axis] = lo;
     end[axis] = dims[axis] - lo - len;
   }
-  for (let a = 0; a < r; a++) if (!sliced.has(a) && cur[a] !== dims[a]) throw new ReplensError('E_INTERNAL', `gradient of Slice '${node.name}': axis ${a} size mismatch`);
-  if (begin.some((v) => v) || end.some((v) => v)) g = ctx.op('Pad', [g, ctx.int64s([...begin, ...end], 'pads')], { mode: 'constant' });
+  for (let a = 0; a < r; a++)
+    if (!sliced.has(a) && cur[a] !== dims[a])
+      throw new ReplensError('E_INTERNAL', `gradient of Slice '${node.name}': axis ${a} size mismatch`);
+  if (begin.some((v) => v) || end.some((v) => v))
+    g = ctx.op('Pad', [g, ctx.int64s([...begin, ...end], 'pads')], { mode: 'constant' });
   none[0] = g;
   return none;
 };
@@ -171,25 +214,49 @@ const pad: GradRule = (ctx, { node, dy, needs }) => {
   const none = node.input.map(() => null as string | null);
   if (!dy[0] || !(needs[0] || needs[2])) return none;
   const mode = ctx.attrString(node, 'mode', 'constant');
-  if (mode !== 'constant') throw new ReplensError('E_UNSUPPORTED_OP', `no gradient rule for Pad '${node.name || node.output[0]}' with mode '${mode}' (only 'constant' padding is supported)`);
+  if (mode !== 'constant')
+    throw new ReplensError(
+      'E_UNSUPPORTED_OP',
+      `no gradient rule for Pad '${node.name || node.output[0]}' with mode '${mode}' (only 'constant' padding is supported)`,
+    );
   const x = node.input[0];
-  const dims = ctx.shape(x), r = dims.length;
+  const dims = ctx.shape(x),
+    r = dims.length;
   const raw = ctx.attr(node, 'pads') ? ctx.attrInts(node, 'pads', [])! : constInts(ctx, node, 1, 'pads');
   const axes = (optInts(ctx, node, 3, 'axes') ?? range(r)).map((a) => norm(a, r));
-  const b = new Array(r).fill(0), e = new Array(r).fill(0);
-  axes.forEach((a, k) => { b[a] = raw[k]; e[a] = raw[k + axes.length]; });
+  const b = new Array(r).fill(0),
+    e = new Array(r).fill(0);
+  axes.forEach((a, k) => {
+    b[a] = raw[k];
+    e[a] = raw[k + axes.length];
+  });
   const out = ctx.shape(node.output[0]);
   let inner = dy[0];
   const sAxes = range(r).filter((a) => b[a] > 0 || e[a] > 0);
   if (sAxes.length) {
-    inner = ctx.op('Slice', [inner, ctx.int64s(sAxes.map((a) => Math.max(0, b[a])), 'starts'),
-      ctx.int64s(sAxes.map((a) => out[a] - Math.max(0, e[a])), 'ends'), ctx.int64s(sAxes, 'axes')]);
+    inner = ctx.op('Slice', [
+      inner,
+      ctx.int64s(
+        sAxes.map((a) => Math.max(0, b[a])),
+        'starts',
+      ),
+      ctx.int64s(
+        sAxes.map((a) => out[a] - Math.max(0, e[a])),
+        'ends',
+      ),
+      ctx.int64s(sAxes, 'axes'),
+    ]);
   }
   if (needs[0]) {
     const crop = [...b.map((v) => Math.max(0, -v)), ...e.map((v) => Math.max(0, -v))];
-    none[0] = crop.some((v) => v) ? ctx.op('Pad', [inner, ctx.int64s(crop, 'pads')], { mode: 'constant' }) : (inner === dy[0] ? ctx.op('Identity', [inner]) : inner);
+    none[0] = crop.some((v) => v)
+      ? ctx.op('Pad', [inner, ctx.int64s(crop, 'pads')], { mode: 'constant' })
+      : inner === dy[0]
+        ? ctx.op('Identity', [inner])
+        : inner;
   }
-  if (needs[2] && node.input[2]) { // d/d constant_value = Σ dy over the padded positions
+  if (needs[2] && node.input[2]) {
+    // d/d constant_value = Σ dy over the padded positions
     const total = ctx.reduceSum(dy[0], range(r), false);
     const kept = ctx.reduceSum(inner, range(r), false);
     none[2] = ctx.reshape(ctx.op('Sub', [total, kept]), ctx.shape(node.input[2]));
@@ -208,8 +275,15 @@ const tile: GradRule = (ctx, { node, dy, needs }) => {
   const dims = ctx.shape(node.input[0]);
   const reps = constInts(ctx, node, 1, 'repeats');
   if (reps.every((v) => v === 1)) return [ctx.op('Identity', [dy[0]]), null];
-  const view = ctx.reshape(dy[0], dims.flatMap((d, i) => [reps[i], d]));
-  const s = ctx.reduceSum(view, range(dims.length).map((i) => 2 * i), false);
+  const view = ctx.reshape(
+    dy[0],
+    dims.flatMap((d, i) => [reps[i], d]),
+  );
+  const s = ctx.reduceSum(
+    view,
+    range(dims.length).map((i) => 2 * i),
+    false,
+  );
   return [ctx.reshape(s, dims), null];
 };
 
@@ -220,11 +294,14 @@ const tile: GradRule = (ctx, { node, dy, needs }) => {
 const gather: GradRule = (ctx, { node, dy, needs }) => {
   if (!needs[0] || !dy[0]) return node.input.map(() => null);
   const x = node.input[0];
-  const dims = ctx.shape(x), et = ctx.elemType(x);
+  const dims = ctx.shape(x),
+    et = ctx.elemType(x);
   const axis = norm(ctx.attrInt(node, 'axis', 0), dims.length);
   const d = dims[axis];
   const idx = constInts(ctx, node, 1, 'indices').map((v) => norm(v, d));
-  const pre = prod(dims.slice(0, axis)), post = prod(dims.slice(axis + 1)), n = idx.length;
+  const pre = prod(dims.slice(0, axis)),
+    post = prod(dims.slice(axis + 1)),
+    n = idx.length;
   if (n === 0) return [zeros(ctx, dims, et), null];
   const g3 = ctx.reshape(dy[0], [pre, n, post]);
   let out: string;
@@ -235,7 +312,9 @@ const gather: GradRule = (ctx, { node, dy, needs }) => {
     out = ctx.op('Transpose', [sc], { perm: [1, 0, 2] });
   } else {
     const onehot = new Array(d * n).fill(0);
-    idx.forEach((j, k) => { onehot[j * n + k] = 1; });
+    idx.forEach((j, k) => {
+      onehot[j * n + k] = 1;
+    });
     out = ctx.op('MatMul', [ctx.constant(onehot, [d, n], et, 'onehot'), g3]);
   }
   return [ctx.reshape(out, dims), null];
@@ -249,7 +328,14 @@ function reduceAxes(ctx: GradContext, node: NodeProto, r: number): number[] | nu
   return [...new Set(axes.map((a) => norm(a, r)))].sort((a, b) => a - b);
 }
 
-interface Reduction { x: string; dims: number[]; et: number; axes: number[]; keep: number[]; dyk: string }
+interface Reduction {
+  x: string;
+  dims: number[];
+  et: number;
+  axes: number[];
+  keep: number[];
+  dyk: string;
+}
 
 /** Common part of the Reduce* rules: dy reshaped to the keepdims shape (null when the node is a no-op). */
 function reduction(ctx: GradContext, node: NodeProto, dy: string): Reduction | null {
