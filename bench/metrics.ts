@@ -175,6 +175,18 @@ function pickPython(): { python: string | null; note: string } {
 // ---------------------------------------------------------------------------------------------------------------
 // Benchmarks
 
+/** The last stdout line of scripts/bench_numpy.py: the BLAS numpy uses and, per metric it ran, time and detail. */
+interface NumpyTiming {
+  seconds: number;
+  detail: string;
+}
+interface NumpyResults {
+  blas: string;
+  cka?: NumpyTiming;
+  knn?: NumpyTiming;
+  svcca?: NumpyTiming;
+}
+
 interface Row {
   name: string;
   shape: string;
@@ -220,8 +232,8 @@ export async function benchMetrics(): Promise<void> {
     if (numpyOk) writeNpy(path.join(tmp, `${name}.npy`), { shape: [m.rows, m.cols], data: m.data });
   };
   const g = normals(rng(2026));
-  let knnIdx: Int32Array | null = null;
-  let knnK = 10;
+  const knnK = 10;
+  let knnIdx: Int32Array;
 
   try {
     // ---- linear CKA, n = 5,000, p = 4,096 ----
@@ -254,8 +266,7 @@ export async function benchMetrics(): Promise<void> {
     {
       const n = Math.round(10000 * SCALE),
         D = 2048,
-        k = 10;
-      knnK = k;
+        k = knnK;
       const [zx] = latents(g, n, 128);
       const x = await activations(g, zx, D, 0.3);
       save('knn_x', x);
@@ -360,22 +371,23 @@ export async function benchMetrics(): Promise<void> {
       if (res.status !== 0)
         numpyNote = `numpy comparison failed (exit ${res.status}): ${(res.stderr || '').trim().split('\n').slice(-1)[0]}`;
       else {
-        const out = JSON.parse(res.stdout.trim().split('\n').pop()!);
+        const out = JSON.parse(res.stdout.trim().split('\n').pop()!) as NumpyResults;
         blas = out.blas;
-        const byName: Record<string, string> = {
-          cka: 'linear CKA',
-          knn: `kNN graph (k=${knnK})`,
-          svcca: 'SVCCA (99%)',
-        };
-        for (const [key, name] of Object.entries(byName)) {
+        const byName: [Exclude<keyof NumpyResults, 'blas'>, string][] = [
+          ['cka', 'linear CKA'],
+          ['knn', `kNN graph (k=${knnK})`],
+          ['svcca', 'SVCCA (99%)'],
+        ];
+        for (const [key, name] of byName) {
           const row = rows.find((r) => r.name === name);
-          if (row && out[key]) {
-            row.numpy = out[key].seconds;
-            row.numpyDetail = out[key].detail;
-            numpyValues[name] = out[key].detail;
+          const timing = out[key];
+          if (row && timing) {
+            row.numpy = timing.seconds;
+            row.numpyDetail = timing.detail;
+            numpyValues[name] = timing.detail;
           }
         }
-        if (knnIdx && fs.existsSync(path.join(tmp, 'knn_numpy_idx.npy'))) {
+        if (fs.existsSync(path.join(tmp, 'knn_numpy_idx.npy'))) {
           const ni = readNpy(path.join(tmp, 'knn_numpy_idx.npy')).data as BigInt64Array | Int32Array;
           let same = 0,
             setSame = 0;

@@ -30,24 +30,62 @@ function load(split: 'train' | 't10k', limit?: number): TrainData {
   return { x, labels, n };
 }
 
+/** One model's entry in examples/models/models.json. */
+interface ModelCard {
+  file: string;
+  architecture: string;
+  data: string;
+  training: {
+    engine: string;
+    epochs: number;
+    batchSize: number;
+    optimizer: string;
+    seed: number;
+    seconds: number;
+    machine: string;
+  };
+  testAccuracy: number;
+  testLoss: number;
+  history: {
+    epoch: number;
+    trainLoss: number;
+    trainAccuracy: number;
+    testLoss: number;
+    testAccuracy: number;
+    seconds: number;
+  }[];
+}
+
 /** examples/models/README.md from the model cards. */
-function writeReadme(cards: Record<string, any>): void {
+function writeReadme(cards: Record<string, ModelCard>): void {
   const lines = [
     "# Example models: the ARS paper's shallow CNN on Fashion-MNIST",
     '',
-    "Trained with RepLens's own training engine (forward + backward as one ONNX Runtime graph, `src/engine/autodiff/`),",
-    'on the CPU, by `node --import tsx scripts/train_shallow.ts` (no Python). Regenerate with the same command; the seed',
-    "makes the initial weights and the shuffling reproducible (onnxruntime's multi-threaded reductions may still differ",
+    "Trained with RepLens's own training engine (forward + backward as one ONNX Runtime graph, " +
+      '`src/engine/autodiff/`),',
+    'on the CPU, by `node --import tsx scripts/train_shallow.ts` (no Python). Regenerate with the same command; ' +
+      'the seed',
+    "makes the initial weights and the shuffling reproducible (onnxruntime's multi-threaded reductions may still " +
+      'differ',
     'in the last bits between machines).',
     '',
     '| model | architecture | test accuracy | epochs | batch | optimizer | seed | training time |',
     '| --- | --- | --- | --- | --- | --- | --- | --- |',
   ];
-  for (const [name, c] of Object.entries(cards)) {
-    lines.push(
-      `| \`${c.file}\` | ${c.architecture} | ${(100 * c.testAccuracy).toFixed(2)} % | ${c.training.epochs} | ${c.training.batchSize} | ${c.training.optimizer} | ${c.training.seed} | ${Math.round(c.training.seconds / 60)} min (${c.training.machine}, ${c.training.engine}) |`,
-    );
-    void name;
+  for (const c of Object.values(cards)) {
+    const t = c.training;
+    const time = `${Math.round(t.seconds / 60)} min (${t.machine}, ${t.engine})`;
+    const cells = [
+      `\`${c.file}\``,
+      c.architecture,
+      `${(100 * c.testAccuracy).toFixed(2)} %`,
+      t.epochs,
+      t.batchSize,
+      t.optimizer,
+      t.seed,
+      time,
+    ];
+    lines.push(`| ${cells.join(' | ')} |`);
   }
   lines.push(
     '',
@@ -58,8 +96,10 @@ function writeReadme(cards: Record<string, any>): void {
     'that `npm run demo` draws. The training times include evaluating the 10,000 test images after each epoch and were',
     'measured on a shared 2-core machine.',
     '',
-    'Input: `input` float32 (N, 1, 28, 28); output: `logits` (N, 10), classes in Fashion-MNIST order (T-shirt/top, Trouser,',
-    'Pullover, Dress, Coat, Sandal, Shirt, Sneaker, Bag, Ankle boot). Node names follow PyTorch module paths (`/conv1/Conv`),',
+    'Input: `input` float32 (N, 1, 28, 28); output: `logits` (N, 10), classes in Fashion-MNIST order ' +
+      '(T-shirt/top, Trouser,',
+    'Pullover, Dress, Coat, Sandal, Shirt, Sneaker, Bag, Ankle boot). Node names follow PyTorch module paths ' +
+      '(`/conv1/Conv`),',
     'so `replens layers` shows `conv1`, `bn1`, …',
     '',
   );
@@ -82,16 +122,17 @@ async function main() {
   const pool = new SessionPool({ executionProvider: 'cpu' });
   fs.mkdirSync(OUT, { recursive: true });
   const cardFile = path.join(OUT, 'models.json');
-  const cards = fs.existsSync(cardFile) ? JSON.parse(fs.readFileSync(cardFile, 'utf8')) : {};
+  const cards: Record<string, ModelCard> = fs.existsSync(cardFile)
+    ? (JSON.parse(fs.readFileSync(cardFile, 'utf8')) as Record<string, ModelCard>)
+    : {};
   for (const bn of [false, true]) {
     if (values.only && values.only !== (bn ? 'bn' : 'plain')) continue;
     const spec = shallowCnn({ batchNorm: bn });
     const state = initState(spec, seed);
     const t0 = Date.now();
     const ckDir = fs.mkdtempSync(path.join(os.tmpdir(), `${spec.name}-`));
-    console.log(
-      `${spec.name}: ${[...state.params.values()].reduce((a, p) => a + p.data.length, 0)} parameters, ${trainData.n} training images, ${epochs} epochs`,
-    );
+    const nParams = [...state.params.values()].reduce((a, p) => a + p.data.length, 0);
+    console.log(`${spec.name}: ${nParams} parameters, ${trainData.n} training images, ${epochs} epochs`);
     const res = await train(
       spec,
       state,
@@ -107,7 +148,9 @@ async function main() {
         checkpointDir: ckDir,
         onEpoch: (e) =>
           console.log(
-            `  epoch ${e.epoch}: train loss ${e.loss.toFixed(4)}, train acc ${(100 * e.trainAccuracy!).toFixed(2)} %, test loss ${e.evalLoss!.toFixed(4)}, test acc ${(100 * e.evalAccuracy!).toFixed(2)} %, ${e.seconds.toFixed(0)} s (${e.imagesPerSecond.toFixed(0)} images/s)`,
+            `  epoch ${e.epoch}: train loss ${e.loss.toFixed(4)}, train acc ${(100 * e.trainAccuracy!).toFixed(2)} %, ` +
+              `test loss ${e.evalLoss!.toFixed(4)}, test acc ${(100 * e.evalAccuracy!).toFixed(2)} %, ` +
+              `${e.seconds.toFixed(0)} s (${e.imagesPerSecond.toFixed(0)} images/s)`,
           ),
         onProgress: (p) => {
           if (p.done % 100 === 0) process.stderr.write(`\r  step ${p.done}/${p.total}`);
@@ -123,9 +166,13 @@ async function main() {
     cards[spec.name] = {
       file: path.basename(file),
       architecture: bn
-        ? 'conv3×3(64)-BN-ReLU, conv3×3(64)-BN-ReLU, maxpool2, conv3×3(128)-BN-ReLU, conv3×3(128)-BN-ReLU, maxpool2, flatten, linear(10); convs without bias, padding 1'
-        : 'conv3×3(64)-ReLU, conv3×3(64)-ReLU, maxpool2, conv3×3(128)-ReLU, conv3×3(128)-ReLU, maxpool2, flatten, linear(10); padding 1',
-      data: `Fashion-MNIST (Debian dataset-fashion-mnist): ${trainData.n} training images, evaluated on the 10,000 test images; input (x/255 − ${MEAN})/${STD}, 1×28×28`,
+        ? 'conv3×3(64)-BN-ReLU, conv3×3(64)-BN-ReLU, maxpool2, conv3×3(128)-BN-ReLU, conv3×3(128)-BN-ReLU, ' +
+          'maxpool2, flatten, linear(10); convs without bias, padding 1'
+        : 'conv3×3(64)-ReLU, conv3×3(64)-ReLU, maxpool2, conv3×3(128)-ReLU, conv3×3(128)-ReLU, ' +
+          'maxpool2, flatten, linear(10); padding 1',
+      data:
+        `Fashion-MNIST (Debian dataset-fashion-mnist): ${trainData.n} training images, ` +
+        `evaluated on the 10,000 test images; input (x/255 − ${MEAN})/${STD}, 1×28×28`,
       training: {
         engine: 'RepLens ONNX-Runtime training (src/engine/autodiff), CPU',
         epochs,
@@ -135,14 +182,15 @@ async function main() {
         seconds: Math.round(seconds),
         machine: `${os.cpus().length} cores`,
       },
-      testAccuracy: last.evalAccuracy,
-      testLoss: last.evalLoss,
+      // evalData is given, so every epoch has its test loss and accuracy
+      testAccuracy: last.evalAccuracy!,
+      testLoss: last.evalLoss!,
       history: res.history.map((h) => ({
         epoch: h.epoch,
         trainLoss: +h.loss.toFixed(5),
         trainAccuracy: +h.trainAccuracy!.toFixed(5),
         testLoss: +h.evalLoss!.toFixed(5),
-        testAccuracy: h.evalAccuracy,
+        testAccuracy: h.evalAccuracy!,
         seconds: Math.round(h.seconds),
       })),
     };
@@ -155,7 +203,8 @@ async function main() {
         fs.copyFileSync(path.join(ckDir, `epoch-${e}.onnx`), path.join(ckOut, `${spec.name}-epoch-${e}.onnx`));
     }
     console.log(
-      `  wrote ${file}: test accuracy ${(100 * last.evalAccuracy!).toFixed(2)} % after ${seconds.toFixed(0)} s (checkpoints in ${ckDir})`,
+      `  wrote ${file}: test accuracy ${(100 * last.evalAccuracy!).toFixed(2)} % after ${seconds.toFixed(0)} s ` +
+        `(checkpoints in ${ckDir})`,
     );
   }
   await pool.dispose();

@@ -116,7 +116,7 @@ function showRun(run: AnalysisRunInfo): void {
 
 function showProgress(p: Progress): void {
   $('progress').hidden = false;
-  const bar = $('progress-bar') as HTMLElement & { value?: number; max?: number };
+  const bar = $<HTMLElement & { value?: number; max?: number }>('progress-bar');
   if (p.total > 0) {
     bar.max = p.total;
     bar.value = p.done;
@@ -155,7 +155,7 @@ function sparkline(counts: readonly number[] | null, label: string): SVGSVGEleme
 }
 
 function renderTable(r: AnalysisResult): void {
-  const table = $('layer-table') as HTMLTableElement;
+  const table = $<HTMLTableElement>('layer-table');
   const head = table.tHead!.rows[0];
   if (!head.cells.length) {
     for (const c of OVERVIEW_COLUMNS) {
@@ -253,7 +253,7 @@ function readTheme(): ChartTheme {
 }
 
 function ensureTabs(r: AnalysisResult): void {
-  const tabs = $('tabs') as HTMLElement & { selectedIndex: number };
+  const tabs = $<HTMLElement & { selectedIndex: number }>('tabs');
   const present = PANEL_TABS.filter((t) => t.has(r));
   const have = Array.from(tabs.querySelectorAll('vscode-tab-header')).map((h) => (h as HTMLElement).dataset.tab);
   if (have.join() === present.map((t) => t.id).join()) return;
@@ -285,7 +285,7 @@ function ensureTabs(r: AnalysisResult): void {
 
 /** Shows `selectedTab` when the tabs already exist (a reveal switches to Layers). */
 function syncTab(r: AnalysisResult): void {
-  const tabs = $('tabs') as HTMLElement & { selectedIndex: number };
+  const tabs = $<HTMLElement & { selectedIndex: number }>('tabs');
   const idx = PANEL_TABS.filter((t) => t.has(r)).findIndex((t) => t.id === selectedTab);
   if (idx >= 0 && tabs.selectedIndex !== idx) tabs.selectedIndex = idx;
 }

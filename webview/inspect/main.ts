@@ -271,7 +271,7 @@ function highlightRow(name: string): void {
   if (!tr) return;
   if (tr.hidden) {
     state.filter = '';
-    ($('filter') as HTMLInputElement).value = '';
+    $<HTMLInputElement>('filter').value = '';
     saveState();
     applyFilter();
   }
@@ -296,7 +296,7 @@ function readTheme(): ChartTheme {
 
 let chartBound = false;
 function renderChart(r: InspectResult): void {
-  const div = $('param-chart') as PlotDiv;
+  const div = $<PlotDiv>('param-chart');
   const P = plotly();
   const withParams = r.summary.layers.filter((l) => l.params > 0).length;
   $('chart-note').textContent =
@@ -391,7 +391,7 @@ $('retry-button').addEventListener('click', () => {
 });
 $('show-log-button').addEventListener('click', () => post({ v: 1, type: 'showLog' }));
 
-const filter = $('filter') as HTMLInputElement;
+const filter = $<HTMLInputElement>('filter');
 filter.value = state.filter ?? '';
 filter.addEventListener('input', () => {
   state.filter = filter.value;
