@@ -73,7 +73,7 @@ function valueOf(s: OptionSpec, v: string | boolean, dataFlags: Record<string, u
       const d: DatasetSource = { path: String(v) };
       if (main) {
         if (dataFlags.format !== undefined) d.format = dataFlags.format as DatasetSource['format'];
-        if (dataFlags.labels !== undefined) d.labels = String(dataFlags.labels);
+        if (dataFlags.labels !== undefined) d.labels = dataFlags.labels as string;
         if (dataFlags.limit !== undefined)
           d.limit = valueOf(
             { flag: 'limit', type: 'int', min: 1, help: '' },
@@ -95,7 +95,7 @@ export function analyzeJobFromFlags(
   runtime: RuntimeSettings,
 ): AnalyzeJob {
   if (values.data === undefined) fail('analyze needs --data PATH (IDX, .npy, .npz or an image folder)');
-  const analyses = values.analyses === undefined ? DEFAULT_ANALYSES : list(String(values.analyses));
+  const analyses = values.analyses === undefined ? DEFAULT_ANALYSES : list(values.analyses as string);
   const job: Record<string, unknown> = { kind: 'analyze', modelPath: model, analyses, runtime };
   for (const [key, s] of rows) {
     const v = s.flag ? values[s.flag] : undefined;

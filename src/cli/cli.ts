@@ -161,10 +161,11 @@ export function layerTable(layers: LayerInfo[]): string {
 async function cmdLayers(pos: string[], v: Record<string, unknown>, signal: AbortSignal): Promise<void> {
   if (pos.length !== 1) fail('layers takes one model: replens layers MODEL.onnx');
   let inputShapes: Record<string, number[]> | undefined;
-  if (v['input-shape']) {
-    const dims = String(v['input-shape']).split(/[,x×]/).map(Number);
+  const inputShape = v['input-shape'] as string | undefined;
+  if (inputShape) {
+    const dims = inputShape.split(/[,x×]/).map(Number);
     if (dims.some((d) => !Number.isInteger(d) || d < 1))
-      fail(`--input-shape must be positive integers like 1,3,224,224, got '${v['input-shape']}'`);
+      fail(`--input-shape must be positive integers like 1,3,224,224, got '${inputShape}'`);
     const model = await loadModel(pos[0], { externalData: false });
     const inits = new Set(model.proto.graph!.initializer.map((t) => t.name));
     const first = model.proto.graph!.input.find((i) => !inits.has(i.name));
@@ -214,14 +215,16 @@ async function cmdLayers(pos: string[], v: Record<string, unknown>, signal: Abor
 async function cmdActivations(pos: string[], v: Record<string, unknown>, signal: AbortSignal): Promise<void> {
   if (pos.length !== 1)
     fail('activations takes one model: replens activations MODEL.onnx --input X.npy --tensors T --out-dir DIR');
-  if (!v.tensors)
+  const tensorList = v.tensors as string | undefined;
+  const outDir = v['out-dir'] as string | undefined;
+  if (!tensorList)
     fail('activations needs --tensors (see replens layers MODEL for names; op:Conv selects every Conv output)');
-  if (!v['out-dir']) fail('activations needs --out-dir DIR');
+  if (!outDir) fail('activations needs --out-dir DIR');
   if (!v.input === !v.data) fail('activations needs exactly one of --input FILE.npy and --data PATH');
   const model = await loadModel(pos[0]);
   const tensors = expandTensorSelectors(
     model.proto,
-    String(v.tensors)
+    tensorList
       .split(',')
       .map((t) => t.trim())
       .filter(Boolean),
@@ -229,16 +232,17 @@ async function cmdActivations(pos: string[], v: Record<string, unknown>, signal:
   const format = v.format as string | undefined;
   if (format && !['idx', 'npy', 'npz', 'imagefolder'].includes(format))
     fail(`--format must be idx, npy, npz or imagefolder, got '${format}'`);
+  const dataPath = v.data as string | undefined;
   const job: ActivationsJob = {
     kind: 'activations',
     modelPath: pos[0],
     tensors,
     reduce: (v.reduce as string) ?? 'none',
-    outDir: String(v['out-dir']),
+    outDir,
     input: v.input as string | undefined,
-    data: v.data
+    data: dataPath
       ? {
-          path: String(v.data),
+          path: dataPath,
           format: format as DatasetSource['format'],
           labels: v.labels as string | undefined,
           limit: intOpt(v.limit as string | undefined, 'limit'),

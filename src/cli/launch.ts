@@ -3,6 +3,7 @@
 // to end. The first Ctrl-C asks the command to cancel after the current batch (finished work is kept); the second
 // ends the process at once, whatever the worker is doing.
 import { Worker, isMainThread, parentPort, workerData } from 'worker_threads';
+import { errorMessage } from '../engine/errors';
 import { applyTelemetryPolicy } from '../engine/runtime/telemetry';
 import { main } from './cli';
 
@@ -72,9 +73,17 @@ function runInWorker(): void {
   }
   // The port would keep the worker alive once the command is done.
   parentPort!.unref();
-  main(data.argv, { signal: ac.signal, stderrIsTTY: data.stderrIsTTY }).then((code) => {
-    process.exitCode = code;
-  });
+  // main reports its own errors and resolves to the exit code; a rejection would be a bug in it: one line, and the
+  // exit code of an uncaught error in the worker (launch's 'error' handler).
+  main(data.argv, { signal: ac.signal, stderrIsTTY: data.stderrIsTTY }).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (e: unknown) => {
+      process.stderr.write(`replens: ${errorMessage(e)}\n`);
+      process.exitCode = 70;
+    },
+  );
 }
 
 if (isMainThread) launch(process.argv.slice(2));

@@ -36,7 +36,9 @@ function bad(message: string): never {
   throw new ReplensError('E_ARGUMENT', message);
 }
 
-function num(v: unknown, flag: string, check: (n: number) => boolean, want: string): number | undefined {
+type Flag = string | boolean | undefined;
+
+function num(v: Flag, flag: string, check: (n: number) => boolean, want: string): number | undefined {
   if (v === undefined) return undefined;
   const n = Number(v);
   if (!Number.isFinite(n) || !check(n)) bad(`--${flag} must be ${want}, got '${v}'`);
@@ -44,7 +46,7 @@ function num(v: unknown, flag: string, check: (n: number) => boolean, want: stri
 }
 const need = (v: unknown, flag: string): string => (typeof v === 'string' && v ? v : bad(`--${flag} is required`));
 const positiveInt = (n: number) => Number.isInteger(n) && n >= 1;
-function batchWeighting(v: unknown, batchSize: unknown): 'equal' | 'size' | undefined {
+function batchWeighting(v: Flag, batchSize: Flag): 'equal' | 'size' | undefined {
   if (v === undefined) return undefined;
   if (batchSize === undefined) bad('--batch-weighting goes with --batch-size');
   if (v !== 'equal' && v !== 'size') bad(`--batch-weighting must be equal or size, got '${v}'`);

@@ -1,7 +1,6 @@
 // NumPy .npy reading and writing (format versions 1.0–3.0), C order, little-endian.
 // Writing streams: the header is written with room for the final shape and patched when the row count is known,
 // so activations of a dataset larger than memory go straight to disk.
-import * as fs from 'fs';
 import { ReplensError } from './errors';
 import { DEFAULT_MAX_READ_BYTES, fileError, formatBytes, openRegular, readRange } from './fsafe';
 import { OutputFile, writeAtomic } from './fswrite';

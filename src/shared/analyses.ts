@@ -320,8 +320,10 @@ export function analyzeSettingsProblem(
         const d = v as Record<string, unknown>;
         if (typeof d !== 'object' || d === null || Array.isArray(d) || typeof d.path !== 'string' || !d.path)
           return `${name} must be a dataset with a path`;
-        if (d.format !== undefined && !['idx', 'npy', 'npz', 'imagefolder'].includes(d.format as string))
-          return `${name}: format must be idx, npy, npz or imagefolder, got '${String(d.format)}'`;
+        if (d.format !== undefined && !['idx', 'npy', 'npz', 'imagefolder'].includes(d.format as string)) {
+          const got = typeof d.format === 'string' ? d.format : JSON.stringify(d.format);
+          return `${name}: format must be idx, npy, npz or imagefolder, got '${got}'`;
+        }
         if (d.labels !== undefined && typeof d.labels !== 'string') return `${name}: labels must be a path`;
         if (d.limit !== undefined && !(Number.isInteger(d.limit) && (d.limit as number) >= 1))
           return `${name}: limit must be an integer ≥ 1`;

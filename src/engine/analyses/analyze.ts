@@ -6,7 +6,7 @@
 // analysis, settings); an entry keeps the value with its notes, timings and resolved settings.
 import { ReplensError, throwIfAborted } from '../errors';
 import { loadModel } from '../onnx/model';
-import { feedInputs, valueInfoOf, type Dim } from '../onnx/graph';
+import { feedInputs, valueInfoOf } from '../onnx/graph';
 import { planMemory } from '../capture/memory';
 import { formatBytes } from '../fsafe';
 import type { SessionPool } from '../runtime/session';
@@ -131,8 +131,9 @@ export async function analyze(o: AnalyzeOptions, pool: SessionPool): Promise<Ana
     const graphs = main.layers.length + (cmp?.layers.length ?? 0);
     const planned = new Map<AnalysisId, number>();
     for (const id of selected) {
-      const w = (ENGINE_ANALYSES[id] as EngineAnalysis<AnalysisId>).workingBytes;
-      planned.set(id, w ? w({ samples: n, classes: ds.classNames?.length || 10, graphs, settings: o }) : 0);
+      const analysis = ENGINE_ANALYSES[id] as EngineAnalysis<AnalysisId>;
+      const plan = { samples: n, classes: ds.classNames?.length || 10, graphs, settings: o };
+      planned.set(id, analysis.workingBytes?.(plan) ?? 0);
     }
     const workingBytes = [...planned.values()].reduce((a, b) => Math.max(a, b), 0); // analyses run one at a time
     const mem = planMemory(budget, cmp ? [main.memory, cmp.memory] : [main.memory], o.batchSize, workingBytes);

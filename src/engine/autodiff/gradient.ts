@@ -133,7 +133,7 @@ async function probe(
   const exposed = cutGraph(model, { outputs });
   const ms = await pool.get(`${key}#grad-probe`, exposed, 'gradient probe');
   const res = await runSession(ms, feeds, 'gradient probe');
-  for (const [name, r] of Object.entries(res) as [string, RunOutput][]) {
+  for (const [name, r] of Object.entries(res)) {
     const p: ProbedTensor = { dims: r.dims, elemType: ELEM_OF_ORT[r.type] ?? FLOAT };
     if ((r.type === 'int64' || r.type === 'int32') && r.data.length <= 1024)
       p.ints = Array.from(r.data as ArrayLike<number | bigint>, Number);

@@ -119,7 +119,7 @@ export async function runActivationsJob(
   checkBatchBudget(plan.outputs, batchSize, ds.sampleShape, job.memoryBudgetMB ?? DEFAULT_BUDGET_MB);
   const sink = new NpyDirSink(job.outDir, plan, { model: model.path, dataset: ds.description });
   let complete = false;
-  let written = 0;
+  let written: number;
   try {
     for await (const b of runCapture(plan, pool, ds.batches(batchSize, { signal: ctx.signal }), {
       signal: ctx.signal,

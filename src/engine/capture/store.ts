@@ -84,7 +84,7 @@ export class ActivationStore {
     } else if (e.rowSize !== rowSize) {
       throw new ReplensError(
         'E_ARGUMENT',
-        `tensor '${tensor}': rows of shape (${rowShape}) appended to rows of shape (${e.rowShape})`,
+        `tensor '${tensor}': rows of shape (${rowShape.join(',')}) appended to rows of shape (${e.rowShape.join(',')})`,
       );
     }
     const copy = data.slice(0, rows * rowSize); // own the memory: ORT may reuse its output buffers

@@ -22,48 +22,57 @@ type Check = (v: unknown, key: string) => unknown;
 
 const fail = (where: string, msg: string) => new ReplensError('E_CONFIG', `${where}: ${msg}`);
 
+/** A value that breaks the schema, thrown by the checks; validateConfig adds where the configuration came from. */
+class SchemaProblem extends Error {}
+
+const isFiniteNumber = (x: unknown): x is number => typeof x === 'number' && Number.isFinite(x);
+const isPositiveInt = (x: unknown): x is number => Number.isInteger(x) && (x as number) > 0;
+const isString = (x: unknown): x is string => typeof x === 'string';
+const isArrayOf = <T>(v: unknown, item: (x: unknown) => x is T): v is T[] => Array.isArray(v) && v.every(item);
+
 function oneOf(values: readonly string[]): Check {
   return (v, key) => {
     if (typeof v === 'string' && values.includes(v)) return v;
-    throw `${key} must be one of ${values.map((s) => `"${s}"`).join(', ')}${typeof v === 'string' ? ` (got "${v}")` : ''}`;
+    throw new SchemaProblem(
+      `${key} must be one of ${values.map((s) => `"${s}"`).join(', ')}${typeof v === 'string' ? ` (got "${v}")` : ''}`,
+    );
   };
 }
 const str: Check = (v, key) => {
   if (typeof v === 'string' && v.length) return v;
-  throw `${key} must be a non-empty string`;
+  throw new SchemaProblem(`${key} must be a non-empty string`);
 };
 const posInt: Check = (v, key) => {
-  if (Number.isInteger(v) && (v as number) > 0) return v;
-  throw `${key} must be a positive integer`;
+  if (isPositiveInt(v)) return v;
+  throw new SchemaProblem(`${key} must be a positive integer`);
 };
 const bool: Check = (v, key) => {
   if (typeof v === 'boolean') return v;
-  throw `${key} must be true or false`;
+  throw new SchemaProblem(`${key} must be true or false`);
 };
 const posNum: Check = (v, key) => {
   if (typeof v === 'number' && Number.isFinite(v) && v > 0) return v;
-  throw `${key} must be a positive number`;
+  throw new SchemaProblem(`${key} must be a positive number`);
 };
 const numbers =
   (positive: boolean): Check =>
   (v, key) => {
-    if (!Array.isArray(v) || !v.length || !v.every((x) => typeof x === 'number' && Number.isFinite(x)))
-      throw `${key} must be an array of numbers`;
-    if (positive && !v.every((x) => x > 0)) throw `${key} must hold positive numbers`;
+    if (!isArrayOf(v, isFiniteNumber) || !v.length) throw new SchemaProblem(`${key} must be an array of numbers`);
+    if (positive && !v.every((x) => x > 0)) throw new SchemaProblem(`${key} must hold positive numbers`);
     return [...v];
   };
 const strings: Check = (v, key) => {
-  if (Array.isArray(v) && v.every((x) => typeof x === 'string')) return [...v];
-  throw `${key} must be an array of strings`;
+  if (isArrayOf(v, isString)) return [...v];
+  throw new SchemaProblem(`${key} must be an array of strings`);
 };
 const resize: Check = (v, key) => {
-  if (Number.isInteger(v) && (v as number) > 0) return v;
-  if (Array.isArray(v) && v.length === 2 && v.every((x) => Number.isInteger(x) && x > 0)) return [v[0], v[1]];
-  throw `${key} must be a positive integer or [height, width]`;
+  if (isPositiveInt(v)) return v;
+  if (isArrayOf(v, isPositiveInt) && v.length === 2) return [v[0], v[1]];
+  throw new SchemaProblem(`${key} must be a positive integer or [height, width]`);
 };
 const channels: Check = (v, key) => {
   if (v === 1 || v === 3) return v;
-  throw `${key} must be 1 or 3`;
+  throw new SchemaProblem(`${key} must be 1 or 3`);
 };
 
 const DATASET: Record<keyof DatasetSpec, Check> = {
@@ -109,15 +118,17 @@ function checkObject(
   prefix: string,
 ): Record<string, unknown> {
   if (typeof obj !== 'object' || obj === null || Array.isArray(obj))
-    throw `${prefix ? prefix.slice(0, -1) : 'the configuration'} must be an object`;
+    throw new SchemaProblem(`${prefix ? prefix.slice(0, -1) : 'the configuration'} must be an object`);
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(obj)) {
     const rule = schema[k];
     if (!Object.prototype.hasOwnProperty.call(schema, k))
-      throw unknownKey(
-        k,
-        Object.keys(schema).filter((s) => s !== '$schema'),
-        prefix,
+      throw new SchemaProblem(
+        unknownKey(
+          k,
+          Object.keys(schema).filter((s) => s !== '$schema'),
+          prefix,
+        ),
       );
     if (v === undefined || v === null) continue;
     out[k] = typeof rule === 'function' ? rule(v, prefix + k) : checkObject(v, rule, `${prefix}${k}.`);
@@ -134,7 +145,7 @@ export function validateConfig(obj: unknown, where: string, baseDir?: string): R
   try {
     cfg = checkObject(obj, TOP, '');
   } catch (e) {
-    if (typeof e === 'string') throw fail(where, e);
+    if (e instanceof SchemaProblem) throw fail(where, e.message);
     throw e;
   }
   delete cfg.$schema;
@@ -149,6 +160,13 @@ export function validateConfig(obj: unknown, where: string, baseDir?: string): R
   return cfg;
 }
 
+/** Where jsonErrorOffset's scanner stopped: the offset of the first syntax error. */
+class JsonSyntaxAt extends Error {
+  constructor(readonly offset: number) {
+    super(`JSON syntax error at offset ${offset}`);
+  }
+}
+
 /** Offset of the first JSON syntax error in `s` (JSON.parse's messages do not always carry one), or -1. */
 function jsonErrorOffset(s: string): number {
   let i = 0;
@@ -158,10 +176,10 @@ function jsonErrorOffset(s: string): number {
   };
   const str = () => {
     for (i++; i < s.length && s[i] !== '"'; i++) {
-      if (s.charCodeAt(i) < 0x20) throw i;
+      if (s.charCodeAt(i) < 0x20) throw new JsonSyntaxAt(i);
       if (s[i] === '\\') i++;
     }
-    if (i >= s.length) throw i;
+    if (i >= s.length) throw new JsonSyntaxAt(i);
     i++;
   };
   const list = (close: string, item: () => void) => {
@@ -182,7 +200,7 @@ function jsonErrorOffset(s: string): number {
         i++;
         return;
       }
-      throw i;
+      throw new JsonSyntaxAt(i);
     }
   };
   const value = (): void => {
@@ -190,10 +208,10 @@ function jsonErrorOffset(s: string): number {
     if (s[i] === '{')
       return list('}', () => {
         ws();
-        if (s[i] !== '"') throw i;
+        if (s[i] !== '"') throw new JsonSyntaxAt(i);
         str();
         ws();
-        if (s[i] !== ':') throw i;
+        if (s[i] !== ':') throw new JsonSyntaxAt(i);
         i++;
         value();
       });
@@ -201,7 +219,7 @@ function jsonErrorOffset(s: string): number {
     if (s[i] === '"') return str();
     lit.lastIndex = i;
     const m = lit.exec(s);
-    if (!m) throw i;
+    if (!m) throw new JsonSyntaxAt(i);
     i += m[0].length;
   };
   try {
@@ -209,7 +227,7 @@ function jsonErrorOffset(s: string): number {
     ws();
     return i < s.length ? i : -1;
   } catch (e) {
-    if (typeof e === 'number') return e;
+    if (e instanceof JsonSyntaxAt) return e.offset;
     throw e;
   }
 }

@@ -205,7 +205,7 @@ export async function linearCKA(
   const { xd, yd, n } = checkPair(x, y, debiased ? 4 : 2, debiased ? 'debiased CKA' : 'CKA');
   const p1 = x.cols,
     p2 = y.cols;
-  const req = opts.form ?? 'auto';
+  const req: string = opts.form ?? 'auto'; // checked next
   if (req !== 'auto' && req !== 'feature' && req !== 'gram')
     throw new ReplensError('E_ARGUMENT', `unknown CKA form "${req}" (auto, feature or gram)`);
   const cost = formCost(n, p1, p2);
@@ -306,7 +306,7 @@ export async function minibatchCKA(
   batches: AsyncIterable<CkaBatch> | Iterable<CkaBatch>,
   opts: { kernel?: 'linear' | 'rbf'; threshold?: number; weighting?: BatchWeighting } = {},
 ): Promise<{ value: number; batches: number; weighting: BatchWeighting }> {
-  const kernel = opts.kernel ?? 'linear';
+  const kernel: string = opts.kernel ?? 'linear'; // a string from JavaScript callers: checked next
   const weighting = checkWeighting(opts.weighting);
   if (kernel !== 'linear' && kernel !== 'rbf')
     throw new ReplensError('E_ARGUMENT', `unknown kernel "${kernel}" (linear or rbf)`);
@@ -425,7 +425,7 @@ export async function cka(
     weighting?: BatchWeighting;
   } = {},
 ): Promise<CkaResult> {
-  const kernel = opts.kernel ?? 'linear';
+  const kernel: string = opts.kernel ?? 'linear'; // a string from JavaScript callers: checked next
   if (kernel !== 'linear' && kernel !== 'rbf')
     throw new ReplensError('E_ARGUMENT', `unknown kernel "${kernel}" (linear or rbf)`);
   const threshold = kernel === 'rbf' ? checkThreshold(opts.threshold ?? 0.5) : undefined;

@@ -309,7 +309,7 @@ export async function knnWithDistances(
       slabI = I;
     }
     const a = slabA!;
-    return gemm(a, I === J ? a : blockOperand(J, colBuf), { transB: true }) as Promise<Mat>;
+    return gemm(a, I === J ? a : blockOperand(J, colBuf), { transB: true });
   };
 
   let next = run(0);
@@ -424,7 +424,7 @@ export async function knnWithDistances(
     const cd: number[][] = rows.map(() => []);
     for (let J = 0; J < n; J += B) {
       const cols = blockOperand(J, colBuf);
-      const g = (await (gemm(a, cols, { transB: true }) as Promise<Mat>)).data;
+      const g = (await gemm(a, cols, { transB: true })).data;
       rows.forEach((i, r) => {
         const lim = lims[t0 + r],
           si = norms[i];

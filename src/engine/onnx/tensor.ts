@@ -64,7 +64,7 @@ export function float32Tensor(
 ): TensorProto {
   const arr = data instanceof Float32Array ? data : Float32Array.from(data);
   if (arr.length !== dims.reduce((a, b) => a * b, 1))
-    throw new ReplensError('E_ARGUMENT', `tensor '${name}': ${arr.length} values for dims [${dims}]`);
+    throw new ReplensError('E_ARGUMENT', `tensor '${name}': ${arr.length} values for dims [${dims.join(',')}]`);
   return make.tensor({
     name,
     dims: [...dims],

@@ -4,6 +4,7 @@
 import * as ort from 'onnxruntime-node';
 import type { ProbeReply, ProbeRequest } from './probe';
 import { ORT_TYPE } from '../onnx/proto';
+import { errorMessage } from '../errors';
 import { applyTelemetryPolicy } from './telemetry';
 
 // The parent's environment carries the policy; this keeps it when the child is started some other way.
@@ -56,7 +57,14 @@ async function serve(req: ProbeRequest): Promise<ProbeReply> {
 }
 
 process.on('message', (req: ProbeRequest) => {
-  serve(req).then((reply) => process.send!(reply, () => process.exit(0)));
+  // serve answers its own errors; what is left (the reply cannot be sent) ends the child with one line on stderr,
+  // which the parent quotes when the probe process ends without answering.
+  serve(req)
+    .then((reply) => process.send!(reply, () => process.exit(0)))
+    .catch((e: unknown) => {
+      process.stderr.write(`replens probe: ${errorMessage(e)}\n`);
+      process.exit(1);
+    });
 });
 // The parent went away (killed, or done with us): nothing left to do.
 process.on('disconnect', () => process.exit(0));

@@ -44,7 +44,7 @@ const transpose: GradRule = (ctx, { node, dy, needs }) => {
   if (!needs[0] || !dy[0]) return [null];
   const r = ctx.shape(node.input[0]).length;
   const perm = ctx.attrInts(node, 'perm', null) ?? range(r).reverse();
-  const inv: number[] = new Array(r);
+  const inv = new Array<number>(r);
   perm.forEach((p, i) => {
     inv[p] = i;
   });
@@ -161,8 +161,8 @@ const slice: GradRule = (ctx, { node, dy, needs }) => {
   }
   let g = dy[0];
   const cur = [...ctx.shape(node.output[0])];
-  const begin = new Array(r).fill(0),
-    end = new Array(r).fill(0);
+  const begin = new Array<number>(r).fill(0),
+    end = new Array<number>(r).fill(0);
   const sliced = new Set<number>();
   for (const { axis, first, step, count } of spec) {
     sliced.add(axis);
@@ -182,7 +182,7 @@ const slice: GradRule = (ctx, { node, dy, needs }) => {
     }
     if (s > 1 && count > 1) {
       const u = ctx.unsqueeze(g, [axis + 1]);
-      const pads = new Array(2 * (r + 1)).fill(0);
+      const pads = new Array<number>(2 * (r + 1)).fill(0);
       pads[r + 1 + axis + 1] = s - 1;
       const p = ctx.op('Pad', [u, ctx.int64s(pads, 'pads')], { mode: 'constant' });
       const spread = [...cur];
@@ -224,8 +224,8 @@ const pad: GradRule = (ctx, { node, dy, needs }) => {
     r = dims.length;
   const raw = ctx.attr(node, 'pads') ? ctx.attrInts(node, 'pads', [])! : constInts(ctx, node, 1, 'pads');
   const axes = (optInts(ctx, node, 3, 'axes') ?? range(r)).map((a) => norm(a, r));
-  const b = new Array(r).fill(0),
-    e = new Array(r).fill(0);
+  const b = new Array<number>(r).fill(0),
+    e = new Array<number>(r).fill(0);
   axes.forEach((a, k) => {
     b[a] = raw[k];
     e[a] = raw[k + axes.length];
@@ -311,7 +311,7 @@ const gather: GradRule = (ctx, { node, dy, needs }) => {
     const sc = ctx.op('ScatterND', [zeros(ctx, [d, pre, post], et), indices, upd], { reduction: 'add' });
     out = ctx.op('Transpose', [sc], { perm: [1, 0, 2] });
   } else {
-    const onehot = new Array(d * n).fill(0);
+    const onehot = new Array<number>(d * n).fill(0);
     idx.forEach((j, k) => {
       onehot[j * n + k] = 1;
     });
