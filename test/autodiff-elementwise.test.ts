@@ -438,7 +438,7 @@ test('PRelu: slope (C,1,1), (C,), (5,) and (1) reduced to the slope shape; close
       b.randomInit('slope', sd, 0.5, 0.3);
       b.node('PRelu', ['x', 'slope'], {}, { outputs: ['y'] });
     });
-    await gradCheck(m, { inputs: { x }, wrt: ['x', 'slope'], what: `prelu slope (${sd})` });
+    await gradCheck(m, { inputs: { x }, wrt: ['x', 'slope'], what: `prelu slope (${sd.join(',')})` });
   }
   for (const opset of [11, 16]) {
     const m = model(opset, F, { x: [2, 3], slope: [3] }, (b) =>

@@ -493,7 +493,7 @@ test('Gemm: every transA/transB with alpha/beta and C of shapes (M,N), (N,), sca
             C: randomFeed(cShape, i + 99),
           },
           wrt: ['x', 'Bw', 'C'],
-          what: `gemm tA=${tA} tB=${tB} C=(${cShape})`,
+          what: `gemm tA=${tA} tB=${tB} C=(${cShape.join(',')})`,
         });
         worst.Gemm = Math.max(worst.Gemm ?? 0, r.worst);
       }

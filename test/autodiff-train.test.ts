@@ -44,10 +44,7 @@ test('optimizers follow torch.optim trajectories (SGD, momentum + weight decay, 
       decoupled: name === 'adamw',
     };
   };
-  for (const [name, c] of Object.entries(FX.cases) as [
-    string,
-    { kwargs: Record<string, number>; trajectory: number[][] },
-  ][]) {
+  for (const [name, c] of Object.entries<{ kwargs: Record<string, number>; trajectory: number[][] }>(FX.cases)) {
     const w = { data: Float32Array.from(FX.w0 as number[]) };
     const opt = new OptimizerState(toOpt(name, c.kwargs));
     (FX.grads as number[][]).forEach((g, t) => {

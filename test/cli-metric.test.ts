@@ -2,7 +2,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'child_process';
-import * as fs from 'fs';
 import * as path from 'path';
 import { writeNpy } from '../src/engine/npy';
 import { rng } from '../src/engine/onnx/builder';
@@ -52,7 +51,7 @@ test('cka: X with itself is 1 in every variant; a float32 4-D copy reads the sam
   ]) {
     const res = metric('cka', '--x', x, '--y', x32, ...flags);
     assert.equal(res.code, 0, res.err);
-    assert.ok(Math.abs(res.json.value - 1) < 1e-6, `${flags}: ${res.json.value}`);
+    assert.ok(Math.abs(res.json.value - 1) < 1e-6, `${flags.join(',')}: ${res.json.value}`);
   }
   const xy = metric('cka', '--x', x, '--y', y);
   assert.ok(xy.json.value > 0 && xy.json.value < 1);

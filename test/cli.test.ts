@@ -71,7 +71,7 @@ test('activations writes float32 .npy per tensor with safe names and index.json;
   const index = JSON.parse(fs.readFileSync(path.join(out, 'index.json'), 'utf8'));
   assert.deepEqual(Object.keys(index).sort(), [z.names.ca, z.names.cc, 'logits'].sort());
   const ref = z.reference(x);
-  for (const [tensor, file] of Object.entries(index) as [string, string][]) {
+  for (const [tensor, file] of Object.entries<string>(index)) {
     assert.match(file, /^[A-Za-z0-9._-]+\.npy$/);
     const a = readNpy(path.join(out, file));
     assert.equal(a.dtype, 'float32');

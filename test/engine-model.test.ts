@@ -19,7 +19,7 @@ const tmp = tempDir('replens-model-');
 
 async function rejectsWith(p: Promise<unknown>, code: string, re: RegExp) {
   await assert.rejects(p, (e: unknown) => {
-    assert.ok(e instanceof ReplensError, `not a ReplensError: ${e}`);
+    assert.ok(e instanceof ReplensError, `not a ReplensError: ${String(e)}`);
     assert.equal(e.code, code, e.message);
     assert.match(e.message, re);
     assert.ok(!e.message.includes('\n'), 'one line');

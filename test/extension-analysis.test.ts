@@ -230,7 +230,7 @@ test(
         r.modules.some((m) => m.module === 'stem.conv'),
         'module index for the lenses',
       );
-      assert.ok(seen.length >= 2 && seen.at(-1)! >= 1, `partials ${seen}`);
+      assert.ok(seen.length >= 2 && seen.at(-1)! >= 1, `partials ${seen.join(',')}`);
       assert.ok(
         seen.every((v, i) => i === 0 || v >= seen[i - 1]),
         'monotone',

@@ -217,7 +217,7 @@ const FIELD_MUTATIONS: Record<string, (r: Rand, m: ModelProto) => string | void>
   versions: (r, m) => {
     m.irVersion = pick(r, [0, 1, 3, 7, 8, 10, 100]);
     if (m.opsetImport[0]) m.opsetImport[0].version = pick(r, [0, 1, 7, 13, 18, 99]);
-    return `ir ${m.irVersion} opset ${m.opsetImport[0]?.version}`;
+    return `ir ${m.irVersion} opset ${String(m.opsetImport[0]?.version)}`;
   },
   // Containers the old walker skipped, with external data, so mutations reach the new walker too.
   hidden: (r, m) => {
@@ -333,7 +333,7 @@ function makeCase(id: number, r: Rand): Case {
 
 function checkError(e: unknown, c: Case, stage: string): void {
   const where = `case ${c.id} (${c.steps.join('; ')}), ${stage}`;
-  assert.ok(e instanceof ReplensError, `${where}: not a ReplensError: ${(e as Error)?.stack ?? e}`);
+  assert.ok(e instanceof ReplensError, `${where}: not a ReplensError: ${(e as Error)?.stack ?? String(e)}`);
   assert.notEqual(e.code, 'E_INTERNAL', `${where}: ${e.message}`);
   assert.ok(!e.message.includes('\n'), `${where}: message has a newline: ${e.message}`);
 }

@@ -51,6 +51,12 @@ function addOffset(m: Mat<Float64Array>, seed: number): Mat<Float64Array> {
 
 // ------------------------------------------------------------------------------------------ numpy fixtures
 
+// expected.json, per case: `n` (rows), then numpy's results keyed by what they check: cca*, svcca*, pwcca* (the shapes
+// below) and explained* (the explained variances, number[]).
+type CcaRef = { value: number; coefficients: number[]; dropped: { x: number; y: number } };
+type SvccaRef = { value: number; coefficients: number[]; kx: number; ky: number };
+type PwccaRef = { value: number; swapped: boolean; weights: number[] };
+
 const agreement: Record<string, number> = {};
 function record(key: string, d: number) {
   agreement[key] = Math.max(agreement[key] ?? 0, d);
@@ -60,9 +66,10 @@ for (const name of ['basic', 'wide', 'svcca', 'relu', 'rankdef']) {
   test(`CCA agrees with the numpy reference to 1e-7: ${name}`, async () => {
     const [x, y] = pair(name);
     const e = expected[name];
-    for (const [key, want] of Object.entries(e) as [string, any][]) {
+    for (const [key, ref] of Object.entries(e)) {
       if (key === 'n') continue;
       if (key.startsWith('cca')) {
+        const want = ref as CcaRef;
         const [a, b] = key.endsWith('_yx') ? [y, x] : [x, y];
         const got = await cca(a, b, { epsilon: key.startsWith('cca_eps') ? (name === 'wide' ? 1e-2 : 1e-3) : 0 });
         close(got.value, want.value, `${name}.${key}.value`);
@@ -71,6 +78,7 @@ for (const name of ['basic', 'wide', 'svcca', 'relu', 'rankdef']) {
         assert.ok(d <= TOL, `${name}.${key} coefficients differ by ${d}`);
         assert.deepEqual(got.dropped, want.dropped);
       } else if (key.startsWith('svcca')) {
+        const want = ref as SvccaRef;
         const keep = key === 'svcca_99' ? 0.99 : 0.9;
         const got = await svcca(x, y, { keepVariance: keep });
         assert.equal(got.kx, want.kx);
@@ -80,6 +88,7 @@ for (const name of ['basic', 'wide', 'svcca', 'relu', 'rankdef']) {
         record('svcca', Math.max(d, Math.abs(got.value - want.value)));
         assert.ok(d <= TOL, `${name}.${key} coefficients differ by ${d}`);
       } else if (key.startsWith('pwcca')) {
+        const want = ref as PwccaRef;
         const [a, b] = key.endsWith('_yx') ? [y, x] : [x, y];
         const got = await pwcca(a, b);
         assert.equal(got.swapped, want.swapped);
@@ -89,7 +98,7 @@ for (const name of ['basic', 'wide', 'svcca', 'relu', 'rankdef']) {
         assert.ok(dw <= TOL, `${name}.${key} weights differ by ${dw}`);
       } else if (key.startsWith('explained')) {
         const got = await explainedVariance(x, { centre: key === 'explained_centred' });
-        const d = maxDiff(got, want);
+        const d = maxDiff(got, ref as number[]);
         record('explained', d);
         assert.ok(d <= 1e-9, `${name}.${key} differs by ${d}`);
       } else assert.fail(`unknown fixture key ${key}`);

@@ -105,7 +105,7 @@ function near(got: number, want: number, tol: number, what: string): number {
 
 function rejectsArg(p: Promise<unknown>, re: RegExp): Promise<void> {
   return assert.rejects(p, (e: unknown) => {
-    assert.ok(e instanceof ReplensError, `not a ReplensError: ${e}`);
+    assert.ok(e instanceof ReplensError, `not a ReplensError: ${String(e)}`);
     assert.equal(e.code, 'E_ARGUMENT');
     assert.match(e.message, re);
     return true;

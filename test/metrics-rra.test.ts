@@ -30,7 +30,7 @@ async function rejects(p: Promise<unknown> | (() => unknown), re: RegExp): Promi
       await (typeof p === 'function' ? p() : p);
     },
     (e: unknown) => {
-      assert.ok(e instanceof ReplensError, `not a ReplensError: ${e}`);
+      assert.ok(e instanceof ReplensError, `not a ReplensError: ${String(e)}`);
       assert.equal(e.code, 'E_ARGUMENT');
       assert.ok(!e.message.includes('\n'));
       assert.match(e.message, re);

@@ -45,7 +45,7 @@ function ensureBuilt(): void {
   if (stale) execFileSync(process.execPath, ['esbuild.js'], { cwd: ROOT, stdio: 'inherit' });
 }
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- playwright-core is loaded at run time, untyped
 type Any = any;
 let browser: Any = null;
 let dir = '';
@@ -84,7 +84,9 @@ async function openReport(file: string, name: string, colorScheme: 'light' | 'da
       .filter((x) => x.page === name)
       .map((x) => `[${x.kind}] ${x.text}`)
       .join('\n');
-    throw new Error(`the report never finished drawing (${(e as Error).message.split('\n')[0]}); console:\n${seen}`);
+    throw new Error(`the report never finished drawing (${(e as Error).message.split('\n')[0]}); console:\n${seen}`, {
+      cause: e,
+    });
   }
   return page;
 }

@@ -49,8 +49,12 @@ const LABELS = [
   'classifier.fc1',
   LONG_SHORT,
 ];
-const L = (fig: PlotFigure) => fig.layout as Record<string, any>;
-const T = (t: Trace) => t as Record<string, any>;
+// The figures' layouts and traces are nested plotly JSON with no type beyond Record<string, unknown>: the tests read
+// them by path (L(fig).xaxis.title.text) and the assertions check the leaves.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- untyped plotly JSON, read by path (see above)
+type Spec = Record<string, any>;
+const L = (fig: PlotFigure) => fig.layout as Spec;
+const T = (t: Trace) => t as Spec;
 
 /** Every number in the spec is finite (no NaN / Infinity), and the spec survives JSON unchanged. */
 function assertClean(fig: PlotFigure | null, what: string): void {

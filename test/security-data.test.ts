@@ -108,7 +108,7 @@ async function readAll(spec: DatasetSpec, opts: OpenOptions = {}): Promise<numbe
 
 /** A one-line ReplensError with `code` whose message matches `re`. */
 const fails = (code: ErrorCode, re: RegExp) => (e: unknown) => {
-  assert.ok(e instanceof ReplensError, `not a ReplensError: ${(e as Error)?.stack ?? e}`);
+  assert.ok(e instanceof ReplensError, `not a ReplensError: ${(e as Error)?.stack ?? String(e)}`);
   assert.equal(e.code, code, e.message);
   assert.ok(!e.message.includes('\n'), `message has a newline: ${JSON.stringify(e.message)}`);
   assert.match(e.message, re);

@@ -241,7 +241,7 @@ function caseDir(name: string): string {
 }
 
 function oneLineError(e: unknown, code: string, re?: RegExp): true {
-  assert.ok(e instanceof ReplensError, `not a ReplensError: ${(e as Error)?.stack ?? e}`);
+  assert.ok(e instanceof ReplensError, `not a ReplensError: ${(e as Error)?.stack ?? String(e)}`);
   assert.equal(e.code, code, e.message);
   if (re) assert.match(e.message, re);
   assert.ok(!e.message.includes('\n'), `one line: ${e.message}`);

@@ -275,7 +275,7 @@ function vscodeStub(initialState: unknown): string {
   })();`;
 }
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- playwright-core is loaded at run time, untyped
 type Any = any;
 let browser: Any = null;
 let srv: Awaited<ReturnType<typeof serve>> | null = null;
@@ -305,7 +305,9 @@ async function openPanel(theme: 'dark' | 'light', state: unknown = undefined, na
       .filter((x) => x.page === name)
       .map((x) => `[${x.kind}] ${x.text}`)
       .join('\n');
-    throw new Error(`the panel never posted 'ready' (${(e as Error).message.split('\n')[0]}); console:\n${seen}`);
+    throw new Error(`the panel never posted 'ready' (${(e as Error).message.split('\n')[0]}); console:\n${seen}`, {
+      cause: e,
+    });
   }
   return page;
 }

@@ -83,7 +83,16 @@ test('paramChart: one horizontal bar per layer with parameters, in graph order, 
 test('paramChart: theme colours and font are applied to bars, text, axes, background and hover', () => {
   const fig = paramChart(summary, theme);
   const t = fig.data[0];
-  const L = fig.layout as Record<string, any>;
+  // the parts of the plotly layout this test reads
+  type Colour = { color: string };
+  const L = fig.layout as {
+    paper_bgcolor: string;
+    plot_bgcolor: string;
+    font: unknown;
+    xaxis: { gridcolor: string; tickfont: Colour; title: { font: Colour } };
+    yaxis: { tickfont: Colour };
+    hoverlabel: { bgcolor: string; bordercolor: string; font: Colour };
+  };
   assert.equal(t.marker.color, '#ff00aa');
   assert.equal(t.textfont.color, '#111111');
   assert.equal(L.paper_bgcolor, '#fafafa');
@@ -99,7 +108,7 @@ test('paramChart: theme colours and font are applied to bars, text, axes, backgr
   // a different theme changes the figure and nothing else
   const dark = paramChart(summary, DEFAULT_DARK);
   assert.equal(dark.data[0].marker.color, DEFAULT_DARK.accent);
-  assert.equal((dark.layout as Record<string, any>).paper_bgcolor, DEFAULT_DARK.background);
+  assert.equal(dark.layout.paper_bgcolor, DEFAULT_DARK.background);
   assert.deepEqual(dark.data[0].x, t.x);
 });
 

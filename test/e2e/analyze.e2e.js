@@ -14,12 +14,10 @@ const {
   shot,
   check,
   failures,
-  attachConsole,
   setPhase,
   runCommand,
   closeAllEditors,
   clearNotifications,
-  ensureExplorer,
   viaExplorer,
   webview,
   waitForTab,
@@ -67,7 +65,7 @@ async function waitDone(page, timeout) {
     try {
       const done = await webview(page).locator('body').getAttribute('data-done', { timeout: 1000 });
       if (done) return done;
-    } catch (e) {
+    } catch {
       /* frame not there yet */
     }
     await sleep(500);

@@ -13,13 +13,10 @@ const {
   shot,
   check,
   failures,
-  attachConsole,
   setPhase,
-  runCommand,
   closeAllEditors,
   clearNotifications,
   explorerRow,
-  ensureExplorer,
   viaExplorer,
   webview,
   waitForTab,
@@ -48,7 +45,7 @@ async function waitForPanel(page, timeout = 90000) {
       const status = wv.locator('#status');
       if ((await status.count()) && (await status.innerText({ timeout: 1000 })).trim().toLowerCase() === 'ready')
         return 'ready';
-    } catch (e) {
+    } catch {
       /* frame not there yet / navigating */
     }
     await sleep(500);
@@ -161,7 +158,7 @@ async function main() {
                 .filter(Boolean)
                 .join(' / ');
         }
-      } catch (e) {
+      } catch {
         /* no webview */
       }
       if (!how) await sleep(500);

@@ -37,9 +37,9 @@ function check(cond, msg) {
 }
 
 // ---- browser console ------------------------------------------------------------------------------------------------
-// Webview documents are served from the workbench's webview "pre" folder (host page: pre/index.html, extension document:
-// pre/fake.html) and load their resources through vscode-resource / vscode-cdn URLs. Errors whose source is one of those
-// count against the extension; everything else is workbench noise and is only printed.
+// Webview documents are served from the workbench's webview "pre" folder (host page: pre/index.html, extension
+// document: pre/fake.html) and load their resources through vscode-resource / vscode-cdn URLs. Errors whose source is
+// one of those count against the extension; everything else is workbench noise and is only printed.
 const consoleEvents = [];
 let phase = 'load';
 const setPhase = (p) => {
@@ -97,7 +97,7 @@ async function runCommand(page, title, { tries = 15 } = {}) {
       break;
     } catch (e) {
       await page.keyboard.press('Escape');
-      if (i >= tries) throw new Error(`command "${title}" not found in the palette`);
+      if (i >= tries) throw new Error(`command "${title}" not found in the palette`, { cause: e });
       await sleep(1000);
     }
   }
@@ -167,7 +167,7 @@ async function viaExplorer(page, fileName, shotName, MENU_LABEL = /^\s*(RepLens:
       await page.keyboard.press('Escape');
       if (i >= 20) {
         await shot(page, (shotName || 'context-menu-' + fileName) + '-no-entry');
-        throw new Error(`explorer context menu of ${fileName} never showed ${MENU_LABEL}`);
+        throw new Error(`explorer context menu of ${fileName} never showed ${MENU_LABEL}`, { cause: e });
       }
       await sleep(1500);
     }
@@ -185,14 +185,18 @@ async function viaExplorer(page, fileName, shotName, MENU_LABEL = /^\s*(RepLens:
       await menu.waitFor({ state: 'hidden', timeout: 2000 });
       break;
     } catch (e) {
-      if (i >= 4) throw new Error(`clicking ${MENU_LABEL} in the context menu of ${fileName} did not close the menu`);
+      if (i >= 4) {
+        const msg = `clicking ${MENU_LABEL} in the context menu of ${fileName} did not close the menu`;
+        throw new Error(msg, { cause: e });
+      }
       log('context menu still open after the click; clicking again');
     }
   }
 }
 
-// The webview of the visible panel: iframe.webview (VS Code's host page, class "ready" once loaded) -> iframe#active-frame
-// (the extension's document). Hidden panels keep their iframes with visibility:hidden, so only the visible one counts.
+// The webview of the visible panel: iframe.webview (VS Code's host page, class "ready" once loaded) ->
+// iframe#active-frame (the extension's document). Hidden panels keep their iframes with visibility:hidden, so only the
+// visible one counts.
 function webview(page) {
   return page
     .locator('iframe.webview.ready')
@@ -214,6 +218,7 @@ async function waitForTab(page, title, timeout = 30000) {
       .catch(() => []);
     throw new Error(
       `no editor tab "${title}" within ${timeout / 1000} s; tabs: [${tabs.map((t) => t.trim()).join(' | ')}]`,
+      { cause: e },
     );
   }
   return tab;

@@ -18,8 +18,8 @@ export function browserUnavailable(): string | false {
 }
 
 /** Launches headless chromium with the flags that keep it offline and quiet. */
-export async function launchChromium(): Promise<any> {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
+export async function launchChromium(): Promise<unknown> {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- a folder known only at run time (PW_DIR)
   const { chromium } = require(PW_DIR);
   return chromium.launch({
     executablePath: CHROMIUM,
