@@ -1,5 +1,5 @@
-// Bundles the extension host, the analysis worker, the CLI, the benchmark (Node, CommonJS) and the webview (browser, IIFE).
-// onnxruntime-node is a native addon: it stays external and ships in node_modules.
+// Bundles the extension host, the analysis worker, the CLI, the benchmark (Node, CommonJS) and the webview
+// (browser, IIFE). onnxruntime-node is a native addon: it stays external and ships in node_modules.
 const esbuild = require('esbuild');
 const fs = require('fs');
 const path = require('path');

@@ -55,7 +55,8 @@ export async function benchAnalyze(): Promise<void> {
   const model = big?.model ?? path.join('examples', 'models', 'shallow_cnn.onnx');
   const pool = new SessionPool({ executionProvider: 'cpu' });
   console.log(
-    `\nRepLens analyze bench — ${os.cpus().length} cores; ${model} on ${data} (${samples} samples), memory budget ${budgetMB} MB`,
+    `\nRepLens analyze bench — ${os.cpus().length} cores; ${model} on ${data} (${samples} samples), ` +
+      `memory budget ${budgetMB} MB`,
   );
   let peak = process.memoryUsage().rss;
   const rss0 = peak;
@@ -84,11 +85,15 @@ export async function benchAnalyze(): Promise<void> {
     const total = (Date.now() - t0) / 1000;
     const hwm = peakRssKernel();
     const bytes = r.layers.reduce((a, l) => a + l.shape.reduce((x, y) => x * y, 1), 0) * 4 * r.dataset.samples;
+    const gb = (bytes / 2 ** 30).toFixed(2);
     console.log(
-      `  ${r.dataset.samples} samples, ${r.layers.length} layers (${(bytes / 2 ** 30).toFixed(2)} GB of float32 activations), k = ${r.analyses.rra?.k}; total ${total.toFixed(1)} s`,
+      `  ${r.dataset.samples} samples, ${r.layers.length} layers (${gb} GB of float32 activations), ` +
+        `k = ${r.analyses.rra?.k}; total ${total.toFixed(1)} s`,
     );
+    const mb = (b: number) => (b / 2 ** 20).toFixed(0);
     console.log(
-      `  peak RSS ${((hwm ?? peak) / 2 ** 20).toFixed(0)} MB (${hwm ? 'kernel VmHWM' : 'sampled'}; ${(rss0 / 2 ** 20).toFixed(0)} MB before the run) against the ${budgetMB} MB budget`,
+      `  peak RSS ${mb(hwm ?? peak)} MB (${hwm ? 'kernel VmHWM' : 'sampled'}; ${mb(rss0)} MB before the run) ` +
+        `against the ${budgetMB} MB budget`,
     );
     const rows = Object.entries(r.timings).filter(([k]) => k !== 'total');
     for (const [k, v] of rows)
@@ -96,8 +101,10 @@ export async function benchAnalyze(): Promise<void> {
     const knn = r.timings['rra: kNN graphs'] ?? 0,
       grams = r.timings['similarity: CKA Grams'] ?? 0,
       cap = r.timings['capture (onnxruntime inference + stores)'] ?? 0;
+    const bound = knn + grams + cap;
     console.log(
-      `  GEMM-bound (ORT inference + kNN graphs + CKA Grams): ${((100 * (knn + grams + cap)) / total).toFixed(1)} %; the rest: ${(100 * (1 - (knn + grams + cap) / total)).toFixed(1)} %`,
+      `  GEMM-bound (ORT inference + kNN graphs + CKA Grams): ${((100 * bound) / total).toFixed(1)} %; ` +
+        `the rest: ${(100 * (1 - bound / total)).toFixed(1)} %`,
     );
   } finally {
     clearInterval(timer);

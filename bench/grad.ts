@@ -89,14 +89,14 @@ async function variant(label: string, spec: NetSpec, state: NetState, inference:
   }
   const [f, g, s] = t.map((v) => v / ROUNDS);
   console.log(
-    `${label}: batch ${BATCH}, ${ROUNDS} interleaved rounds; backward graph ${iam.proto.graph!.node.length} nodes (IAM), ${tg.proto.graph!.node.length} nodes (train)`,
+    `${label}: batch ${BATCH}, ${ROUNDS} interleaved rounds; ` +
+      `backward graph ${iam.proto.graph!.node.length} nodes (IAM), ${tg.proto.graph!.node.length} nodes (train)`,
   );
   console.log(`  forward                 ${(f * 1000).toFixed(1).padStart(8)} ms`);
+  const ms = (v: number) => `${(v * 1000).toFixed(1).padStart(8)} ms`;
+  console.log(`  forward + input grad    ${ms(g)}   ratio ${(g / f).toFixed(2)}  (goal ≤ 3, layer-4 IAM objective)`);
   console.log(
-    `  forward + input grad    ${(g * 1000).toFixed(1).padStart(8)} ms   ratio ${(g / f).toFixed(2)}  (goal ≤ 3, layer-4 IAM objective)`,
-  );
-  console.log(
-    `  train step (Adam)       ${(s * 1000).toFixed(1).padStart(8)} ms   ratio ${(s / f).toFixed(2)}  (goal ≤ 4)   ${(BATCH / s).toFixed(0)} images/s`,
+    `  train step (Adam)       ${ms(s)}   ratio ${(s / f).toFixed(2)}  (goal ≤ 4)   ${(BATCH / s).toFixed(0)} images/s`,
   );
 }
 

@@ -152,8 +152,12 @@ function pythonEnv(): NodeJS.ProcessEnv {
  * BLAS runs GEMM at a few GFLOP/s, which would make the comparison meaningless and the bench take many minutes.
  */
 function pickPython(): { python: string | null; note: string } {
-  const probe =
-    'import numpy as np, time\na=np.random.rand(1000,1000); a@a\nt=time.perf_counter(); a@a; t=time.perf_counter()-t\nprint(np.__version__, 2e9/t/1e9)';
+  const probe = [
+    'import numpy as np, time',
+    'a=np.random.rand(1000,1000); a@a',
+    't=time.perf_counter(); a@a; t=time.perf_counter()-t',
+    'print(np.__version__, 2e9/t/1e9)',
+  ].join('\n');
   const cands = process.env.BENCH_PYTHON ? [process.env.BENCH_PYTHON] : ['/usr/bin/python3', 'python3'];
   const found: { python: string; version: string; gflops: number }[] = [];
   const notes: string[] = [];
@@ -175,11 +179,11 @@ function pickPython(): { python: string | null; note: string } {
 // ---------------------------------------------------------------------------------------------------------------
 // Benchmarks
 
-/** The last stdout line of scripts/bench_numpy.py: the BLAS numpy uses and, per metric it ran, time and detail. */
 interface NumpyTiming {
   seconds: number;
   detail: string;
 }
+/** The last stdout line of scripts/bench_numpy.py: the BLAS numpy uses and, per metric it ran, time and detail. */
 interface NumpyResults {
   blas: string;
   cka?: NumpyTiming;
@@ -284,7 +288,10 @@ export async function benchMetrics(): Promise<void> {
         gemm64: g64,
         gemm32: g32,
         rss: r.rssGrowth,
-        detail: `${n}×${k} indices, ${r.value.screening} screening, ${(r.value.candidates / n).toFixed(1)} candidates/row re-ranked exactly, ${r.value.rescreened} rows rescreened`,
+        detail:
+          `${n}×${k} indices, ${r.value.screening} screening, ` +
+          `${(r.value.candidates / n).toFixed(1)} candidates/row re-ranked exactly, ` +
+          `${r.value.rescreened} rows rescreened`,
       });
     }
     gc();
@@ -316,7 +323,11 @@ export async function benchMetrics(): Promise<void> {
         gemm64: 2 * nb * g64,
         gemm32: 2 * nb * g32,
         rss: r.rssGrowth,
-        detail: `value ${r.value.value.toFixed(6)}; streamed: ${((2 * nb * B * p * 8) / 2 ** 30).toFixed(2)} GB of float64 activations in total, one batch pair (${((2 * B * p * 8) / 2 ** 20).toFixed(0)} MB) generated at a time; metric time excludes the ${tGen.toFixed(1)} s of data generation (peak RSS includes it)`,
+        detail:
+          `value ${r.value.value.toFixed(6)}; streamed: ${((2 * nb * B * p * 8) / 2 ** 30).toFixed(2)} GB ` +
+          `of float64 activations in total, one batch pair (${((2 * B * p * 8) / 2 ** 20).toFixed(0)} MB) ` +
+          `generated at a time; metric time excludes the ${tGen.toFixed(1)} s of data generation ` +
+          '(peak RSS includes it)',
       });
     }
     gc();
@@ -350,7 +361,10 @@ export async function benchMetrics(): Promise<void> {
         gemm64: g64,
         gemm32: g32,
         rss: r.rssGrowth,
-        detail: `value ${r.value.value.toFixed(6)}, kept kx=${r.value.kx}, ky=${r.value.ky}, ${route}; breakdown: one ${p}×${n}·${n}×${p} covariance Gemm ${tCov.toFixed(2)} s (three are needed), one ${p}×${p} eigendecomposition with vectors ${tEig.toFixed(2)} s (two are needed)`,
+        detail:
+          `value ${r.value.value.toFixed(6)}, kept kx=${r.value.kx}, ky=${r.value.ky}, ${route}; ` +
+          `breakdown: one ${p}×${n}·${n}×${p} covariance Gemm ${tCov.toFixed(2)} s (three are needed), ` +
+          `one ${p}×${p} eigendecomposition with vectors ${tEig.toFixed(2)} s (two are needed)`,
       });
     }
     gc();
@@ -368,9 +382,10 @@ export async function benchMetrics(): Promise<void> {
         encoding: 'utf8',
         maxBuffer: 1 << 24,
       });
-      if (res.status !== 0)
-        numpyNote = `numpy comparison failed (exit ${res.status}): ${(res.stderr || '').trim().split('\n').slice(-1)[0]}`;
-      else {
+      if (res.status !== 0) {
+        const lastLine = (res.stderr || '').trim().split('\n').slice(-1)[0];
+        numpyNote = `numpy comparison failed (exit ${res.status}): ${lastLine}`;
+      } else {
         const out = JSON.parse(res.stdout.trim().split('\n').pop()!) as NumpyResults;
         blas = out.blas;
         const byName: [Exclude<keyof NumpyResults, 'blas'>, string][] = [
@@ -407,7 +422,9 @@ export async function benchMetrics(): Promise<void> {
           }
           const nRows = knnIdx.length / knnK;
           const row = rows.find((r) => r.name.startsWith('kNN'))!;
-          row.numpyDetail = `${row.numpyDetail}; rows identical to RepLens ${same}/${nRows}, same neighbour set ${setSame}/${nRows}`;
+          row.numpyDetail =
+            `${row.numpyDetail}; rows identical to RepLens ${same}/${nRows}, ` +
+            `same neighbour set ${setSame}/${nRows}`;
         }
       }
     }
@@ -417,11 +434,15 @@ export async function benchMetrics(): Promise<void> {
     const mb = (b: number) => `${(b / 2 ** 20).toFixed(0)} MB`;
     console.log('');
     console.log(
-      'metric              shape              metric   GEMM f64  ratio/f64  GEMM f32  ratio/f32  peak RSS +  numpy    RepLens/numpy',
+      'metric              shape              metric   GEMM f64  ratio/f64  GEMM f32  ratio/f32  peak RSS +  ' +
+        'numpy    RepLens/numpy',
     );
+    const ratio = (a: number, b: number) => `${(a / b).toFixed(2).padStart(6)}×`;
     for (const r of rows) {
+      const numpy = r.numpy !== undefined ? `${f(r.numpy)}  ${ratio(r.metric, r.numpy)}` : '      –       –';
       console.log(
-        `${r.name.padEnd(19)} ${r.shape.padEnd(17)} ${f(r.metric)}  ${f(r.gemm64)}   ${(r.metric / r.gemm64).toFixed(2).padStart(6)}×  ${f(r.gemm32)}   ${(r.metric / r.gemm32).toFixed(2).padStart(6)}×  ${mb(r.rss).padStart(9)}  ${r.numpy !== undefined ? f(r.numpy) : '      –'}  ${r.numpy !== undefined ? `${(r.metric / r.numpy).toFixed(2).padStart(6)}×` : '     –'}`,
+        `${r.name.padEnd(19)} ${r.shape.padEnd(17)} ${f(r.metric)}  ${f(r.gemm64)}   ${ratio(r.metric, r.gemm64)}  ` +
+          `${f(r.gemm32)}   ${ratio(r.metric, r.gemm32)}  ${mb(r.rss).padStart(9)}  ${numpy}`,
       );
     }
     console.log('');
@@ -430,10 +451,12 @@ export async function benchMetrics(): Promise<void> {
       if (r.numpyDetail) console.log(`    numpy: ${r.numpyDetail}`);
     }
     console.log(
-      '  goal: metric ≤ 1.5× the same-shape GEMM (ratio/f64 is the float64 Gemm the metrics use; ratio/f32 the float32 bound), and faster than numpy (RepLens/numpy < 1)',
+      '  goal: metric ≤ 1.5× the same-shape GEMM (ratio/f64 is the float64 Gemm the metrics use; ' +
+        'ratio/f32 the float32 bound), and faster than numpy (RepLens/numpy < 1)',
     );
     console.log(
-      '  peak RSS + = max sampled process.memoryUsage().rss during the metric minus RSS just before it (after gc; sampled every 5 ms while the event loop is free)',
+      '  peak RSS + = max sampled process.memoryUsage().rss during the metric minus RSS just before it ' +
+        '(after gc; sampled every 5 ms while the event loop is free)',
     );
     if (numpyNote) console.log(`  ${numpyNote}`);
     else {

@@ -1,5 +1,6 @@
 // A CIFAR-style ResNet-20 (He et al. 2016: 3 stages × 3 basic blocks, 16/32/64 channels, BN, ReLU, global average
-// pool, linear), built with the engine's graph builder and seeded weights: the benchmark's "conv net of realistic size".
+// pool, linear), built with the engine's graph builder and seeded weights: the benchmark's "conv net of realistic
+// size".
 import { GraphBuilder, float } from '../src/engine/onnx/builder';
 import type { ModelProto } from '../src/engine/onnx/proto';
 

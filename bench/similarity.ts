@@ -122,15 +122,15 @@ export async function benchSimilarity(): Promise<void> {
     const f = (s: number) => s.toFixed(2).padStart(8);
     console.log('  what                                             seconds   ratio to kNN graphs');
     console.log(`  kNN graphs (k=10, ${L} layers, flattened)         ${f(tKnn)}     1.00×`);
-    console.log(
-      `  SVCCA/PWCCA matrix, factor once, n/10 guard       ${f(tGuard)}   ${(tGuard / tKnn).toFixed(2).padStart(6)}×   (mean off-diagonal SVCCA ${mean(r.svcca.values).toFixed(3)}, PWCCA ${mean(r.pwcca.values).toFixed(3)})`,
-    );
-    console.log(
-      `  SVCCA/PWCCA matrix, factor once, no guard         ${f(tOff)}   ${(tOff / tKnn).toFixed(2).padStart(6)}×   (mean off-diagonal SVCCA ${mean(rOff.svcca.values).toFixed(3)}, PWCCA ${mean(rOff.pwcca.values).toFixed(3)})`,
-    );
-    console.log(
-      `  SVCCA/PWCCA matrix, former pairwise path (est.)   ${f(tOld)}   ${(tOld / tKnn).toFixed(2).padStart(6)}×   (${pairs} timed pairs: SVCCA ${(tSv / pairs).toFixed(3)} s, PWCCA ${(tPw / pairs).toFixed(3)} s per pair, × ${(L * (L - 1)) / 2} + ${L * (L - 1)})`,
-    );
+    const ratio = (t: number) => `${(t / tKnn).toFixed(2).padStart(6)}×`;
+    const means = (m: typeof r) =>
+      `mean off-diagonal SVCCA ${mean(m.svcca.values).toFixed(3)}, PWCCA ${mean(m.pwcca.values).toFixed(3)}`;
+    console.log(`  SVCCA/PWCCA matrix, factor once, n/10 guard       ${f(tGuard)}   ${ratio(tGuard)}   (${means(r)})`);
+    console.log(`  SVCCA/PWCCA matrix, factor once, no guard         ${f(tOff)}   ${ratio(tOff)}   (${means(rOff)})`);
+    const perPair =
+      `${pairs} timed pairs: SVCCA ${(tSv / pairs).toFixed(3)} s, PWCCA ${(tPw / pairs).toFixed(3)} s per pair, ` +
+      `× ${(L * (L - 1)) / 2} + ${L * (L - 1)}`;
+    console.log(`  SVCCA/PWCCA matrix, former pairwise path (est.)   ${f(tOld)}   ${ratio(tOld)}   (${perPair})`);
     console.log(`  CKA Grams of the same run (for scale)             ${f(tGrams)}`);
     console.log(`  goal: SVCCA/PWCCA matrix ≤ kNN graphs (ratio ≤ 1); guard: ${r.cca?.rule}`);
     for (const w of r.warnings ?? []) console.log(`  warning: ${w}`);

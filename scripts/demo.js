@@ -49,6 +49,8 @@ run([
 ]);
 const report = path.join(out, 'report.html');
 console.log(
-  `\nOpen ${report} in a browser (self-contained, offline): per-layer table, ID/NNCS over depth, NNLS/CKA/SVCCA/PWCCA heatmaps, the comparison with the BatchNorm model, selectivity and the noise-SVD curves over epochs.`,
+  `\nOpen ${report} in a browser (self-contained, offline): per-layer table, ID/NNCS over depth, ` +
+    'NNLS/CKA/SVCCA/PWCCA heatmaps, the comparison with the BatchNorm model, selectivity and the noise-SVD curves ' +
+    'over epochs.',
 );
 if (!fs.existsSync(report)) process.exit(1);

@@ -148,8 +148,9 @@ async function main() {
         checkpointDir: ckDir,
         onEpoch: (e) =>
           console.log(
-            `  epoch ${e.epoch}: train loss ${e.loss.toFixed(4)}, train acc ${(100 * e.trainAccuracy!).toFixed(2)} %, ` +
-              `test loss ${e.evalLoss!.toFixed(4)}, test acc ${(100 * e.evalAccuracy!).toFixed(2)} %, ` +
+            `  epoch ${e.epoch}: train loss ${e.loss.toFixed(4)}, ` +
+              `train acc ${(100 * e.trainAccuracy!).toFixed(2)} %, test loss ${e.evalLoss!.toFixed(4)}, ` +
+              `test acc ${(100 * e.evalAccuracy!).toFixed(2)} %, ` +
               `${e.seconds.toFixed(0)} s (${e.imagesPerSecond.toFixed(0)} images/s)`,
           ),
         onProgress: (p) => {

@@ -124,8 +124,9 @@ function showProgress(p: Progress): void {
     bar.value = undefined;
   }
   const eta = formatEta(p.etaSeconds);
-  $('progress-text').textContent =
-    `${p.stage}${p.layer ? ` — ${p.layer}` : ''}${p.total > 0 ? ` (${p.done}/${p.total})` : ''}${eta ? ` · ${eta} left` : ''}`;
+  const layer = p.layer ? ` — ${p.layer}` : '';
+  const count = p.total > 0 ? ` (${p.done}/${p.total})` : '';
+  $('progress-text').textContent = `${p.stage}${layer}${count}${eta ? ` · ${eta} left` : ''}`;
 }
 
 function showError(e: ErrorInfo | null): void {

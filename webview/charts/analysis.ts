@@ -498,7 +498,8 @@ function ccaGuardView(
       else if (f === 'capped') capped++;
     }
   const suffix = trivial
-    ? ` — ⚠ ${trivial} cell(s) in the trivial regime (> ${g.limit} kept directions of ${g.samples} samples): near 1 by construction`
+    ? ` — ⚠ ${trivial} cell(s) in the trivial regime (> ${g.limit} kept directions of ${g.samples} samples): ` +
+      'near 1 by construction'
     : capped && g.maxDims !== null
       ? ` (≤ ${g.maxDims} directions per layer: ⌊n/10⌋ of ${g.samples} samples)`
       : '';
@@ -506,7 +507,8 @@ function ccaGuardView(
     if (!compare && row === col) return null;
     const f = ccaCellFlag(A.get(row), B.get(col), metric, g.limit);
     return f === 'trivial'
-      ? `⚠ trivial regime: more than ${g.limit} kept directions of ${g.samples} samples, independent data would score near 1`
+      ? `⚠ trivial regime: more than ${g.limit} kept directions of ${g.samples} samples, ` +
+          'independent data would score near 1'
       : f === 'capped'
         ? `capped at ${g.maxDims} directions (⌊n/10⌋)`
         : null;
@@ -664,8 +666,10 @@ export function noiseSvdChart(result: AnalysisResult, theme: ChartTheme): PlotFi
   const data: Trace[] = [];
   const dash = (split: string) => (split === 'train' ? 'dot' : 'solid');
   const value = (cell: NoiseSvdCellJson | null, key: 'ev1' | 'ev2' | 'rest') => finite(cell?.[key]?.mean);
+  const spread = (cell: NoiseSvdCellJson | null, key: 'ev1' | 'ev2' | 'rest') =>
+    cell && finite(cell[key]?.std) !== null ? ` ± ${short(finite(cell[key].std))}` : '';
   const hoverLine = (cell: NoiseSvdCellJson | null, key: 'ev1' | 'ev2' | 'rest', title: string) => [
-    `${title}: ${short(value(cell, key))}${cell && finite(cell[key]?.std) !== null ? ` ± ${short(finite(cell[key].std))}` : ''}`,
+    `${title}: ${short(value(cell, key))}${spread(cell, key)}`,
     ...(cell ? [`images: ${formatCount(cell.images)}`] : []),
   ];
   let xLayout: Record<string, unknown>;

@@ -7,7 +7,10 @@ import { printable } from '../../src/shared/printable';
 
 const ENTITY: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', $: '&#36;', '%': '&#37;' };
 
-/** `s` as literal plotly text: markup, entity, TeX and template characters escaped, control characters shown as escapes. */
+/**
+ * `s` as literal plotly text: markup, entity, TeX and template characters escaped, control characters shown as
+ * escapes.
+ */
 export function plotlyText(s: string): string {
   return printable(s).replace(/[&<>$%]/g, (c) => ENTITY[c]);
 }

@@ -16,7 +16,10 @@ export function isColumnKey(x: unknown): x is ColumnKey {
   return typeof x === 'string' && (COLUMN_KEYS as readonly string[]).includes(x);
 }
 
-/** The text of one cell. The module column shows "(root)" for the root module and nothing when the name has no scope. */
+/**
+ * The text of one cell. The module column shows "(root)" for the root module and nothing when the name has no
+ * scope.
+ */
 export function cellText(l: LayerInfo, col: ColumnKey): string {
   switch (col) {
     case 'index':
@@ -71,7 +74,10 @@ export function sortLayers(layers: readonly LayerInfo[], sort: SortState | null)
   });
 }
 
-/** The next sort after a click on `col`: numbers start descending, text ascending; the third click restores graph order. */
+/**
+ * The next sort after a click on `col`: numbers start descending, text ascending; the third click restores graph
+ * order.
+ */
 export function nextSort(current: SortState | null, col: ColumnKey): SortState | null {
   const first: SortState['dir'] = NUMERIC_COLUMNS.has(col) ? 'desc' : 'asc';
   if (!current || current.col !== col) return { col, dir: first };
@@ -79,7 +85,10 @@ export function nextSort(current: SortState | null, col: ColumnKey): SortState |
   return null;
 }
 
-/** Whether a layer matches the filter: every whitespace-separated term occurs in its name, op, module, output or shape. */
+/**
+ * Whether a layer matches the filter: every whitespace-separated term occurs in its name, op, module, output or
+ * shape.
+ */
 export function matchesFilter(l: LayerInfo, query: string): boolean {
   const terms = query.toLowerCase().split(/\s+/).filter(Boolean);
   if (!terms.length) return true;

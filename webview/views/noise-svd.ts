@@ -11,7 +11,8 @@ export const noiseSvdView: AnalysisView<'noise-svd'> = {
       title: 'Noise SVD',
       order: 60,
       note: () =>
-        'Explained variance of the leading singular directions of the response to input noise: EV₁, EV₂ and the rest (Σ j≥3). Click a legend entry to hide its lines.',
+        'Explained variance of the leading singular directions of the response to input noise: ' +
+        'EV₁, EV₂ and the rest (Σ j≥3). Click a legend entry to hide its lines.',
     },
   ],
   charts: (r, theme) => {

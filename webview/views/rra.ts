@@ -17,14 +17,16 @@ export const rraView: AnalysisView<'rra'> = {
       title: 'Intrinsic dimension and NNCS',
       order: 10,
       note: (r) =>
-        `TwoNN intrinsic dimension (least squares solid, maximum likelihood dotted; left axis) and the nearest-neighbour class separation at k = ${r.analyses.rra?.k ?? '?'} (right axis), per layer in depth order.`,
+        'TwoNN intrinsic dimension (least squares solid, maximum likelihood dotted; left axis) and the ' +
+        `nearest-neighbour class separation at k = ${r.analyses.rra?.k ?? '?'} (right axis), per layer in depth order.`,
     },
     {
       key: 'multiscale',
       title: 'Multi-scale NNCS',
       order: 20,
       note: () =>
-        'NNCS after pooling each layer’s feature maps (average solid, max dotted; colour = window). Layers without spatial dimensions have no value (gaps).',
+        'NNCS after pooling each layer’s feature maps (average solid, max dotted; colour = window). ' +
+        'Layers without spatial dimensions have no value (gaps).',
     },
   ],
   charts: (r, theme) => {

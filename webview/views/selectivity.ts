@@ -14,7 +14,8 @@ export const selectivityView: AnalysisView<'selectivity'> = {
       title: 'Class selectivity',
       order: 50,
       note: () =>
-        'Distribution of per-unit class selectivity in each layer (box: quartiles, whiskers: 1.5 IQR) and the layer mean.',
+        'Distribution of per-unit class selectivity in each layer (box: quartiles, whiskers: 1.5 IQR) ' +
+        'and the layer mean.',
     },
   ],
   charts: (r, theme) => {
