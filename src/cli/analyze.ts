@@ -27,13 +27,11 @@ export const ANALYZE_FLAGS = Object.fromEntries(
 
 /** The usage lines of the analyze options, from the table. */
 export function analyzeOptionsUsage(): string {
-  const lines = rows
-    .filter(([, s]) => s.flag)
-    .map(([, s]) => {
-      const left = `  --${s.flag}${s.arg ? ` ${s.arg}` : ''}`;
-      return `${left.padEnd(28)}${s.help}`;
-    });
-  return `analyze options (--analyses ${ANALYSIS_IDS.join(',')}; default ${DEFAULT_ANALYSES.join(',')}):\n${lines.join('\n')}\n  --out DIR                 where result.json, report.html and the CSV files go (default replens-report)\n`;
+  const line = (left: string, help: string) => `${left.padEnd(28)}${help}`;
+  const lines = rows.filter(([, s]) => s.flag).map(([, s]) => line(`  --${s.flag}${s.arg ? ` ${s.arg}` : ''}`, s.help));
+  lines.push(line('  --out DIR', 'where result.json, report.html and the CSV files go (default replens-report)'));
+  const head = `analyze options (--analyses ${ANALYSIS_IDS.join(',')}; default ${DEFAULT_ANALYSES.join(',')}):`;
+  return `${head}\n${lines.join('\n')}\n`;
 }
 
 function fail(message: string): never {

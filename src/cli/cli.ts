@@ -15,6 +15,8 @@ import { formatDuration, formatEta } from '../shared/duration';
 
 const VERSION = '0.1.0';
 
+const ANALYZE_SUMMARY = 'every activation analysis → DIR/result.json, report.html, CSV (default DIR replens-report)';
+
 const USAGE = `replens ${VERSION} — what each layer of your CNN has learned
 
 Usage:
@@ -27,7 +29,7 @@ Usage:
     knn --x --k K | nncs --x --labels --k K [--pool avg|max --pool-size N|global] | nnls --x --y --k K
     ars --acts A.npy | noise-svd --acts A.npy [--group-size G] [--centre]
   replens analyze MODEL.onnx --data PATH [--analyses LIST] [options below]
-                                   every activation analysis → DIR/result.json, report.html, CSV (default DIR replens-report)
+                                   ${ANALYZE_SUMMARY}
   replens grad MODEL.onnx --input X.npy --tensor NAME --channel C [--mean] --out G.npy
                                    d(Σ over batch and space of NAME[:, C]) / d input (--mean: the mean instead)
   replens grad MODEL.onnx --input X.npy --mse-target T.npy --wrt INIT1,INIT2 --out-dir DIR
@@ -118,7 +120,8 @@ function parse(argv: string[]) {
     const m = /Unknown option '(-+)([^']+)'/.exec(errorMessage(e));
     if (m)
       fail(
-        `unknown option '${m[1]}${m[2]}'; did you mean '--${closest(m[2], Object.keys(OPTIONS), 1)[0]}'? (replens --help)`,
+        `unknown option '${m[1]}${m[2]}'; did you mean ` +
+          `'--${closest(m[2], Object.keys(OPTIONS), 1)[0]}'? (replens --help)`,
       );
     fail(errorMessage(e).replace(/\. To specify.*$/, ''));
   }
@@ -206,7 +209,10 @@ async function cmdLayers(pos: string[], v: Record<string, unknown>, signal: Abor
   process.stdout.write(
     '\n' +
       printable(
-        `${s.layers.length} nodes, ${s.totalParams} parameters; inputs: ${s.inputs.map((i) => `${i.name} ${formatShape(i.shape)}`).join(', ')}; outputs: ${s.outputs.map((o) => `${o.name} ${formatShape(o.shape)}`).join(', ')}; opset ${s.opset}${s.producer ? `; ${s.producer}` : ''}`,
+        `${s.layers.length} nodes, ${s.totalParams} parameters; inputs: ` +
+          `${s.inputs.map((i) => `${i.name} ${formatShape(i.shape)}`).join(', ')}; outputs: ` +
+          `${s.outputs.map((o) => `${o.name} ${formatShape(o.shape)}`).join(', ')}; opset ` +
+          `${s.opset}${s.producer ? `; ${s.producer}` : ''}`,
       ) +
       '\n',
   );
@@ -261,7 +267,9 @@ async function cmdActivations(pos: string[], v: Record<string, unknown>, signal:
     return;
   }
   process.stdout.write(
-    `wrote ${Object.keys(res.files).length} tensors × ${res.samples} samples to ${path.resolve(res.outDir)} (index.json) in ${formatDuration(res.seconds)} on ${res.executionProvider.toUpperCase()}\n`,
+    `wrote ${Object.keys(res.files).length} tensors × ${res.samples} samples to ` +
+      `${path.resolve(res.outDir)} (index.json) in ${formatDuration(res.seconds)} ` +
+      `on ${res.executionProvider.toUpperCase()}\n`,
   );
   if (res.skipped?.length)
     process.stdout.write(
@@ -372,7 +380,9 @@ export async function main(argv: string[], opts: MainOptions = {}): Promise<numb
       }
       default:
         fail(
-          `unknown command '${cmd}'; did you mean '${closest(cmd, ['layers', 'activations', 'metric', 'grad', 'analyze'], 1)[0]}'? (replens --help)`,
+          `unknown command '${cmd}'; did you mean ` +
+            `'${closest(cmd, ['layers', 'activations', 'metric', 'grad', 'analyze'], 1)[0]}'? ` +
+            '(replens --help)',
         );
     }
   } catch (e) {

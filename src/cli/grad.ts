@@ -66,7 +66,8 @@ export async function runGradCommand(a: GradArgs): Promise<unknown> {
   const mseMode = a.mseTarget !== undefined;
   if (channelMode === mseMode)
     bad(
-      'grad needs either --tensor NAME --channel C (channel objective) or --mse-target T.npy --wrt INIT1,… (MSE objective)',
+      'grad needs either --tensor NAME --channel C (channel objective) ' +
+        'or --mse-target T.npy --wrt INIT1,… (MSE objective)',
     );
 
   let objective: Objective;
@@ -114,7 +115,8 @@ export async function runGradCommand(a: GradArgs): Promise<unknown> {
       const adapted = await adaptBatch(proto, inputName, x.dims.slice(1), pool, key);
       if (adapted.runBatch !== null)
         bad(
-          `--input has ${x.dims[0]} samples, but ${adapted.note?.replace(/; running .*$/, '')}; give ${batch} sample${batch === 1 ? '' : 's'} per call`,
+          `--input has ${x.dims[0]} samples, but ${adapted.note?.replace(/; running .*$/, '')}; ` +
+            `give ${batch} sample${batch === 1 ? '' : 's'} per call`,
         );
       model = adapted.proto;
       key += adapted.keySuffix;
@@ -125,7 +127,8 @@ export async function runGradCommand(a: GradArgs): Promise<unknown> {
       const want = gm.extraInputs.find((i) => i.name === TARGET_INPUT)!.dims;
       if (t.dims.join() !== want.join())
         bad(
-          `--mse-target has shape (${t.dims.join(', ')}), the model output '${graph.output[0].name}' has shape (${want.join(', ')}) for this input`,
+          `--mse-target has shape (${t.dims.join(', ')}), the model output ` +
+            `'${graph.output[0].name}' has shape (${want.join(', ')}) for this input`,
         );
       feeds[TARGET_INPUT] = t;
     }

@@ -64,7 +64,9 @@ function trivialRegime<T extends object>(r: T, kx: number, ky: number, n: number
   return {
     ...r,
     warnings: [
-      `${k} kept directions from ${n} samples (more than ⌊n/10⌋ = ${limit}): the trivial regime, where independent data score up to about ${ccaChanceLevel(kx, ky, n).toFixed(2)}; use more samples or fewer units`,
+      `${k} kept directions from ${n} samples (more than ⌊n/10⌋ = ${limit}): the ` +
+        'trivial regime, where independent data score up to about ' +
+        `${ccaChanceLevel(kx, ky, n).toFixed(2)}; use more samples or fewer units`,
     ],
   };
 }
@@ -75,7 +77,8 @@ export async function runMetric(argv: string[]): Promise<unknown> {
   const flags = METRIC_FLAGS[name];
   if (!flags)
     bad(
-      `unknown metric '${name}'; did you mean '${closest(name, Object.keys(METRIC_FLAGS), 1)[0]}'? (${Object.keys(METRIC_FLAGS).join(', ')})`,
+      `unknown metric '${name}'; did you mean '${closest(name, Object.keys(METRIC_FLAGS), 1)[0]}'? ` +
+        `(${Object.keys(METRIC_FLAGS).join(', ')})`,
     );
   let v: Record<string, string | boolean | undefined>;
   try {
@@ -83,13 +86,13 @@ export async function runMetric(argv: string[]): Promise<unknown> {
     v = parsed.values;
   } catch (e) {
     const m = /Unknown option '(-+)([^']+)'/.exec(errorMessage(e));
+    const options = Object.keys(flags)
+      .map((f) => `--${f}`)
+      .join(' ');
     if (m)
       bad(
-        `metric ${name} has no option '${m[1]}${m[2]}'; did you mean '--${closest(m[2], Object.keys(flags), 1)[0]}'? (options: ${Object.keys(
-          flags,
-        )
-          .map((f) => `--${f}`)
-          .join(' ')})`,
+        `metric ${name} has no option '${m[1]}${m[2]}'; did you mean ` +
+          `'--${closest(m[2], Object.keys(flags), 1)[0]}'? (options: ${options})`,
       );
     bad(`metric ${name}: ${errorMessage(e).replace(/\. To specify.*$/, '')}`);
   }

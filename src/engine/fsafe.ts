@@ -58,7 +58,8 @@ function notRegular(file: string, st: fs.Stats, o: ReadOptions): ReplensError {
 function tooLarge(file: string, size: number, max: number, o: ReadOptions): ReplensError {
   return new ReplensError(
     o.code ?? 'E_IO',
-    `${file} is ${formatBytes(size)}, over the ${formatBytes(max)} limit for ${o.what ?? 'a file'} read into memory; refused`,
+    `${file} is ${formatBytes(size)}, over the ${formatBytes(max)} ` +
+      `limit for ${o.what ?? 'a file'} read into memory; refused`,
   );
 }
 
@@ -90,7 +91,9 @@ export interface RegularFile {
   close(): void;
 }
 
-/** Opens `file` for reading, refusing anything but a regular file (checked on the descriptor) and sizes over `maxBytes`. */
+/**
+ * Opens `file` for reading, refusing anything but a regular file (checked on the descriptor) and sizes over `maxBytes`.
+ */
 export function openRegular(file: string, o: ReadOptions = {}): RegularFile {
   let fd: number;
   try {

@@ -167,7 +167,8 @@ export function parseNpy(buf: Uint8Array, what = 'array'): NpyArray {
   if (buf.length - h.dataOffset < need) {
     throw new ReplensError(
       'E_DATASET',
-      `${what} is truncated: header says shape (${h.shape.join(', ')}) = ${need} bytes, file has ${buf.length - h.dataOffset}`,
+      `${what} is truncated: header says shape (${h.shape.join(', ')}) ` +
+        `= ${need} bytes, file has ${buf.length - h.dataOffset}`,
     );
   }
   let data = typedView(h.dtype, buf.subarray(h.dataOffset), count);
@@ -210,13 +211,15 @@ export function readNpy(file: string, o: { maxBytes?: number } = {}): NpyArray {
     if (f.size - h.dataOffset < need) {
       throw new ReplensError(
         'E_DATASET',
-        `${file} is truncated: header says shape (${h.shape.join(', ')}) = ${need} bytes, file has ${f.size - h.dataOffset}`,
+        `${file} is truncated: header says shape (${h.shape.join(', ')}) = ` +
+          `${need} bytes, file has ${f.size - h.dataOffset}`,
       );
     }
     if (need > max) {
       throw new ReplensError(
         'E_MEMORY_BUDGET',
-        `${file}: header shape (${h.shape.join(', ')}) needs ${formatBytes(need)}, over the ${formatBytes(max)} limit for an array read into memory; refused`,
+        `${file}: header shape (${h.shape.join(', ')}) needs ${formatBytes(need)}, ` +
+          `over the ${formatBytes(max)} limit for an array read into memory; refused`,
       );
     }
     return parseNpy(readRange(f, file, 0, h.dataOffset + need, { code: 'E_DATASET' }), file);
@@ -237,7 +240,9 @@ export function dtypeOf(data: NpyData): NpyDtype {
   return 'uint32';
 }
 
-/** Header padded so that data starts at a multiple of 64 bytes (as numpy does); `reserve` keeps room to grow the shape. */
+/**
+ * Header padded so that data starts at a multiple of 64 bytes (as numpy does); `reserve` keeps room to grow the shape.
+ */
 function npyHeader(dtype: NpyDtype, shape: readonly number[], reserve = 0): Buffer {
   const shapeText = shape.length === 1 ? `(${shape[0]},)` : `(${shape.join(', ')})`;
   let dict = `{'descr': '${DESCR_OF[dtype]}', 'fortran_order': False, 'shape': ${shapeText}, }`;

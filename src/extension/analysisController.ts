@@ -99,7 +99,9 @@ export class AnalysisController {
     const name = path.basename(job.modelPath);
     const rt = job.runtime ?? {};
     this.host.log(
-      `analyze ${job.modelPath}${job.compare ? ` vs ${job.compare}` : ''} on ${job.data.path}: ${job.analyses.join(', ')}, ${job.samples ?? 'default'} samples (executionProvider ${rt.executionProvider ?? 'auto'}, intraOpThreads ${rt.intraOpThreads ?? 0})`,
+      `analyze ${job.modelPath}${job.compare ? ` vs ${job.compare}` : ''} on ${job.data.path}: ` +
+        `${job.analyses.join(', ')}, ${job.samples ?? 'default'} samples (executionProvider ` +
+        `${rt.executionProvider ?? 'auto'}, intraOpThreads ${rt.intraOpThreads ?? 0})`,
     );
     this.send({ v: 1, type: 'run', run: this.runInfo });
     const live = () => gen === this.generation && !this.disposed;

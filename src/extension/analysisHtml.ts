@@ -33,9 +33,11 @@ export function analysisHtml(o: AnalysisHtmlOptions): string {
     <span class="spacer"></span>
     <vscode-button id="cancel-button" hidden>Cancel</vscode-button>
     <vscode-button id="rerun-button" secondary hidden>Re-run</vscode-button>
-    <vscode-button id="export-html" secondary disabled title="Save the standalone HTML report">Export HTML</vscode-button>
+    <vscode-button id="export-html" secondary disabled
+      title="Save the standalone HTML report">Export HTML</vscode-button>
     <vscode-button id="export-json" secondary disabled title="Save result.json">JSON</vscode-button>
-    <vscode-button id="export-csv" secondary disabled title="Save layers.csv and the matrices as CSV into a folder">CSV</vscode-button>
+    <vscode-button id="export-csv" secondary disabled
+      title="Save layers.csv and the matrices as CSV into a folder">CSV</vscode-button>
     <vscode-button id="show-log-button" secondary>Show Log</vscode-button>
   </div>
   <div id="run-meta" class="meta"></div>
@@ -51,7 +53,8 @@ export function analysisHtml(o: AnalysisHtmlOptions): string {
     <p id="error-message"></p>
     <vscode-button id="error-log-button" secondary>Show Log</vscode-button>
   </section>
-  <p id="empty" class="empty">No result yet: right-click a model in the Explorer and choose <b>RepLens: Analyze Model…</b></p>
+  <p id="empty"
+    class="empty">No result yet: right-click a model in the Explorer and choose <b>RepLens: Analyze Model…</b></p>
   <section id="results" hidden>
     <ul id="notes" class="notes" hidden></ul>
     <vscode-tabs id="tabs" panel></vscode-tabs>

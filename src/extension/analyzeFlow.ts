@@ -8,7 +8,10 @@ import { ANALYSIS_IDS, ANALYSIS_SPECS, DEFAULT_ANALYSES, type AnalysisId } from 
 import type { AnalyzeJob, DatasetSource } from '../shared/messages';
 import { runtimeSettings } from './settings';
 
-/** Options that skip the pickers: `vscode.commands.executeCommand('replens.analyzeModel', uri, { data, analyses, samples })`. */
+/**
+ * Options that skip the pickers:
+ * `vscode.commands.executeCommand('replens.analyzeModel', uri, { data, analyses, samples })`.
+ */
 export interface AnalyzeCommandOptions {
   data?: string;
   configPath?: string;

@@ -27,15 +27,15 @@ export function activate(context: vscode.ExtensionContext): void {
   context.subscriptions.push(out);
   const version = (context.extension?.packageJSON as { version?: string } | undefined)?.version ?? '?';
   log(
-    `RepLens ${version} activated (node ${process.version}, ${process.platform}-${process.arch}, workspace ${vscode.workspace.isTrusted ? 'trusted' : 'not trusted'})`,
+    `RepLens ${version} activated (node ${process.version}, ${process.platform}-${process.arch}, ` +
+      `workspace ${vscode.workspace.isTrusted ? 'trusted' : 'not trusted'})`,
   );
   // Before the worker loads onnxruntime, which reads the switch once per process (engine/runtime/telemetry.ts).
   const telemetry = applyTelemetryPolicy(
     vscode.workspace.getConfiguration('replens').get<boolean>('onnxruntimeTelemetry', false),
   );
-  log(
-    `onnxruntime telemetry: ${telemetry === 'user-set' ? `ORT_DISABLE_TELEMETRY=${process.env.ORT_DISABLE_TELEMETRY} as set in the environment` : telemetry}`,
-  );
+  const userSet = `ORT_DISABLE_TELEMETRY=${process.env.ORT_DISABLE_TELEMETRY} as set in the environment`;
+  log(`onnxruntime telemetry: ${telemetry === 'user-set' ? userSet : telemetry}`);
 
   // AnalysisWorker starts its thread on the first run and again after a crash.
   const analysis = new AnalysisWorker(path.join(context.extensionPath, 'dist', 'worker.js'), (line) =>
@@ -162,8 +162,10 @@ export function activate(context: vscode.ExtensionContext): void {
           if (!p) return;
           const pct = p.total > 0 ? (100 * p.done) / p.total : 0;
           const eta = formatEta(p.etaSeconds);
+          const layer = p.layer ? ` — ${p.layer}` : '';
+          const count = p.total > 0 ? ` ${p.done}/${p.total}` : '';
           progress.report({
-            message: `${p.stage}${p.layer ? ` — ${p.layer}` : ''}${p.total > 0 ? ` ${p.done}/${p.total}` : ''}${eta ? ` · ${eta} left` : ''}`,
+            message: `${p.stage}${layer}${count}${eta ? ` · ${eta} left` : ''}`,
             increment: pct >= last ? pct - last : undefined,
           });
           last = pct;

@@ -31,7 +31,9 @@ export interface InspectControllerHost {
   post(message: HostToWebview): void | PromiseLike<unknown>;
   /** The worker, started on first use. */
   runner(): JobRunner;
-  /** The job for this panel with the current settings, or an error (e.g. an untrusted workspace) that prevents running. */
+  /**
+   * The job for this panel with the current settings, or an error (e.g. an untrusted workspace) that prevents running.
+   */
   makeJob(): InspectJob | ErrorInfo;
   log(line: string): void;
   showLog(): void;
@@ -72,7 +74,8 @@ export class InspectController {
     const name = path.basename(job.modelPath);
     const rt = job.runtime ?? {};
     this.host.log(
-      `inspect ${job.modelPath} (executionProvider ${rt.executionProvider ?? 'auto'}, intraOpThreads ${rt.intraOpThreads ?? 0}, interOpThreads ${rt.interOpThreads ?? 0})`,
+      `inspect ${job.modelPath} (executionProvider ${rt.executionProvider ?? 'auto'}, ` +
+        `intraOpThreads ${rt.intraOpThreads ?? 0}, interOpThreads ${rt.interOpThreads ?? 0})`,
     );
     this.send({
       v: 1,
@@ -93,7 +96,8 @@ export class InspectController {
         throw new ReplensError('E_PROTOCOL', `the worker answered an inspect job with a '${result.kind}' result`);
       const s = result.summary;
       this.host.log(
-        `inspect ${name}: ${s.layers.length} layers, ${formatCount(s.totalParams)} parameters, opset ${s.opset}, execution provider ${result.executionProvider}, ${secs()}`,
+        `inspect ${name}: ${s.layers.length} layers, ${formatCount(s.totalParams)} parameters, ` +
+          `opset ${s.opset}, execution provider ${result.executionProvider}, ${secs()}`,
       );
       this.send({ v: 1, type: 'inspect', result });
     } catch (e) {

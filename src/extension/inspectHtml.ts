@@ -61,7 +61,8 @@ export function inspectHtml(o: InspectHtmlOptions): string {
   const nonce = e(o.nonce);
   const headers = LAYER_COLUMNS.map(
     (c) =>
-      `<th scope="col" class="col-${c.key}${c.numeric ? ' num' : ''}" data-col="${c.key}" tabindex="0" aria-sort="none">${e(c.label)}<span class="sort-mark" aria-hidden="true"></span></th>`,
+      `<th scope="col" class="col-${c.key}${c.numeric ? ' num' : ''}" data-col="${c.key}" tabindex="0" ` +
+      `aria-sort="none">${e(c.label)}<span class="sort-mark" aria-hidden="true"></span></th>`,
   ).join('');
   return `<!DOCTYPE html>
 <html lang="en">
@@ -99,7 +100,8 @@ export function inspectHtml(o: InspectHtmlOptions): string {
     <div class="layers-pane">
       <div class="pane-head">
         <h2>Layers <span id="layer-count" class="count">0</span></h2>
-        <input id="filter" type="search" placeholder="Filter by name, op, module, output" aria-label="Filter layers" spellcheck="false">
+        <input id="filter" type="search" placeholder="Filter by name, op, module, output" aria-label="Filter layers"
+          spellcheck="false">
         <span id="filter-count" class="filter-count"></span>
       </div>
       <div class="table-wrap">

@@ -77,7 +77,9 @@ function webviewOptions(extensionUri: vscode.Uri): vscode.WebviewOptions {
   };
 }
 
-/** Case-insensitive keys on Windows and macOS' default file systems would need more care; paths are compared as given. */
+/**
+ * Case-insensitive keys on Windows and macOS' default file systems would need more care; paths are compared as given.
+ */
 function keyOf(modelPath: string): string {
   return path.resolve(modelPath);
 }
@@ -108,7 +110,10 @@ export class InspectPanels implements vscode.Disposable, vscode.WebviewPanelSeri
     return p.controller.start();
   }
 
-  /** A panel VS Code restores after a reload: its webview state names the model; it shows the saved result and runs again. */
+  /**
+   * A panel VS Code restores after a reload: its webview state names the model; it shows the saved result and runs
+   * again.
+   */
   async deserializeWebviewPanel(panel: vscode.WebviewPanel, state: unknown): Promise<void> {
     const modelPath = (state as { modelPath?: unknown } | undefined)?.modelPath;
     if (typeof modelPath !== 'string' || !modelPath) {

@@ -33,7 +33,10 @@ export function matrixCsvs(result: AnalysisResult): { name: string; csv: string 
   return viewCsvs(result);
 }
 
-/** DIR/result.json, DIR/layers.csv and DIR/<matrix>.csv (atomic writes: symlinks there are replaced, not followed); returns the files written. */
+/**
+ * DIR/result.json, DIR/layers.csv and DIR/<matrix>.csv (atomic writes: symlinks there are replaced, not followed);
+ * returns the files written.
+ */
 export function writeResultFiles(result: AnalysisResult, dir: string): string[] {
   ensureDir(dir);
   const files = [path.join(dir, 'result.json'), path.join(dir, 'layers.csv')];

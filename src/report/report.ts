@@ -91,15 +91,15 @@ function header(r: AnalysisResult): string {
     ['SHA-256', `<span class="mono" title="${e(r.model.sha256)}">${e(r.model.sha256.slice(0, 12))}…</span>`],
   ];
   if (r.compare) meta.push(['Compared with', `<span title="${e(r.compare.path)}">${e(r.compare.path)}</span>`]);
+  const classes = r.dataset.classNames ? ` (${r.dataset.classNames.length} classes)` : '';
+  const labelled = r.dataset.hasLabels ? `, labelled${classes}` : ', no labels';
   meta.push(
     [
       'Dataset',
-      `${e(r.dataset.description || r.dataset.identity)}${r.dataset.description ? ` <span class="muted mono">${e(r.dataset.identity)}</span>` : ''}`,
+      e(r.dataset.description || r.dataset.identity) +
+        (r.dataset.description ? ` <span class="muted mono">${e(r.dataset.identity)}</span>` : ''),
     ],
-    [
-      'Samples',
-      `${e(formatCount(r.dataset.samples))}${r.dataset.hasLabels ? `, labelled${r.dataset.classNames ? ` (${r.dataset.classNames.length} classes)` : ''}` : ', no labels'}`,
-    ],
+    ['Samples', e(formatCount(r.dataset.samples)) + labelled],
     ['Analyses', r.settings.analyses.map(code).join(' ')],
   );
   const settings = Object.entries(r.settings)
@@ -113,8 +113,9 @@ function header(r: AnalysisResult): string {
     'Created',
     `${e(r.createdAt.replace('T', ' ').replace(/\.\d+Z$|Z$/, ' UTC'))} by ${e(r.tool.name)} ${e(r.tool.version)}`,
   ]);
+  const noteItems = r.notes.map((n) => `<li>${e(n)}</li>`).join('');
   const notes = r.notes.length
-    ? `<section id="notes" class="notes" aria-label="Notes"><h2>Notes</h2><ul>${r.notes.map((n) => `<li>${e(n)}</li>`).join('')}</ul></section>`
+    ? `<section id="notes" class="notes" aria-label="Notes"><h2>Notes</h2><ul>${noteItems}</ul></section>`
     : '';
   return `<header id="header">
   <div class="title-row">
@@ -130,12 +131,17 @@ ${dl(meta)}
 </header>`;
 }
 
+const OVERVIEW_NOTE =
+  'Click a column header to sort; click again to reverse. Empty cells (—): not computed for that layer.';
+
 function overviewTable(r: AnalysisResult): string {
   const e = escapeHtml;
   const rows = overviewRows(r);
   const head = OVERVIEW_COLUMNS.map(
     (c) =>
-      `<th scope="col" class="col-${c.key}${c.numeric ? ' num' : ''}" data-col="${c.key}" tabindex="0" aria-sort="none" title="${e(c.title)}">${e(c.label)}<span class="sort-mark" aria-hidden="true"></span></th>`,
+      `<th scope="col" class="col-${c.key}${c.numeric ? ' num' : ''}" data-col="${c.key}" ` +
+      `tabindex="0" aria-sort="none" title="${e(c.title)}">${e(c.label)}<span ` +
+      'class="sort-mark" aria-hidden="true"></span></th>',
   ).join('');
   const body = rows
     .map(
@@ -144,13 +150,14 @@ function overviewTable(r: AnalysisResult): string {
           const cell = row.cells[c.key];
           const sort = cell.sort === null ? '' : String(cell.sort);
           const title = c.key === 'label' ? ` title="${e(row.tensor)}"` : '';
-          return `<td class="col-${c.key}${c.numeric ? ' num' : ''}${cell.sort === null ? ' empty' : ''}" data-sort="${e(sort)}"${title}>${e(cell.text)}</td>`;
+          const cls = `col-${c.key}${c.numeric ? ' num' : ''}${cell.sort === null ? ' empty' : ''}`;
+          return `<td class="${cls}" data-sort="${e(sort)}"${title}>${e(cell.text)}</td>`;
         }).join('')}</tr>`,
     )
     .join('\n');
   return `<section id="sec-overview" class="section">
   <h2>Layers <span class="count">${rows.length}</span></h2>
-  <p class="note">Click a column header to sort; click again to reverse. Empty cells (—): not computed for that layer.</p>
+  <p class="note">${OVERVIEW_NOTE}</p>
   <div class="table-wrap">
     <table id="overview-table">
       <thead><tr>${head}</tr></thead>
@@ -160,6 +167,14 @@ ${body}
     </table>
   </div>
 </section>`;
+}
+
+/** One chart's figure (its caption only in a grid of several). */
+function chartCard(c: { id: string; title: string }, grid: boolean): string {
+  const caption = grid ? `<figcaption>${escapeHtml(c.title)}</figcaption>` : '';
+  const label = escapeHtml(c.title);
+  const chart = `<div class="chart" id="chart-${c.id}" data-chart="${c.id}" role="img" aria-label="${label}">`;
+  return `    <figure class="chart-card">${caption}${chart}</div></figure>`;
 }
 
 function chartSections(r: AnalysisResult): { html: string; toc: [string, string][] } {
@@ -176,7 +191,7 @@ function chartSections(r: AnalysisResult): { html: string; toc: [string, string]
   <h2>${escapeHtml(title)}</h2>
   <p class="note">${escapeHtml(s.note(r))}</p>
   <div class="${grid ? 'chart-grid' : 'chart-single'}">
-${cs.map((c) => `    <figure class="chart-card">${grid ? `<figcaption>${escapeHtml(c.title)}</figcaption>` : ''}<div class="chart" id="chart-${c.id}" data-chart="${c.id}" role="img" aria-label="${escapeHtml(c.title)}"></div></figure>`).join('\n')}
+${cs.map((c) => chartCard(c, grid)).join('\n')}
   </div>
 </section>`);
   }
@@ -189,14 +204,59 @@ ${cs.map((c) => `    <figure class="chart-card">${grid ? `<figcaption>${escapeHt
 }
 
 const CSS = `
-:root { color-scheme: light; --fg: #3b3b3b; --bg: #ffffff; --muted: #6f6f6f; --border: #e0e0e0; --head: #f6f6f6; --hover: #f0f4fa; --accent: #005fb8; --chip: #f0f0f0; --warn: #9a6700; --warn-bg: #fff4d6; }
-html[data-theme="dark"] { color-scheme: dark; --fg: #cccccc; --bg: #1f1f1f; --muted: #9d9d9d; --border: #3c3c3c; --head: #252526; --hover: #2a2d2e; --accent: #4daafc; --chip: #2b2b2b; --warn: #e2c08d; --warn-bg: #3b3018; }
+:root {
+  color-scheme: light;
+  --fg: #3b3b3b;
+  --bg: #ffffff;
+  --muted: #6f6f6f;
+  --border: #e0e0e0;
+  --head: #f6f6f6;
+  --hover: #f0f4fa;
+  --accent: #005fb8;
+  --chip: #f0f0f0;
+  --warn: #9a6700;
+  --warn-bg: #fff4d6;
+}
+html[data-theme="dark"] {
+  color-scheme: dark;
+  --fg: #cccccc;
+  --bg: #1f1f1f;
+  --muted: #9d9d9d;
+  --border: #3c3c3c;
+  --head: #252526;
+  --hover: #2a2d2e;
+  --accent: #4daafc;
+  --chip: #2b2b2b;
+  --warn: #e2c08d;
+  --warn-bg: #3b3018;
+}
 @media (prefers-color-scheme: dark) {
-  html[data-theme="auto"] { color-scheme: dark; --fg: #cccccc; --bg: #1f1f1f; --muted: #9d9d9d; --border: #3c3c3c; --head: #252526; --hover: #2a2d2e; --accent: #4daafc; --chip: #2b2b2b; --warn: #e2c08d; --warn-bg: #3b3018; }
+  html[data-theme="auto"] {
+    color-scheme: dark;
+    --fg: #cccccc;
+    --bg: #1f1f1f;
+    --muted: #9d9d9d;
+    --border: #3c3c3c;
+    --head: #252526;
+    --hover: #2a2d2e;
+    --accent: #4daafc;
+    --chip: #2b2b2b;
+    --warn: #e2c08d;
+    --warn-bg: #3b3018;
+  }
 }
 * { box-sizing: border-box; }
 html, body { margin: 0; padding: 0; }
-body { color: var(--fg); background: var(--bg); font-family: ${REPORT_FONT}; font-size: 14px; line-height: 1.45; padding: 20px 28px 48px; max-width: 1600px; margin: 0 auto; }
+body {
+  color: var(--fg);
+  background: var(--bg);
+  font-family: ${REPORT_FONT};
+  font-size: 14px;
+  line-height: 1.45;
+  padding: 20px 28px 48px;
+  max-width: 1600px;
+  margin: 0 auto;
+}
 h1, h2, h3 { font-weight: 600; margin: 0; }
 h1 { font-size: 1.6em; overflow-wrap: anywhere; }
 h2 { font-size: 1.2em; margin-bottom: 4px; }
@@ -208,16 +268,41 @@ code { background: var(--chip); padding: 0 4px; border-radius: 3px; }
 .spacer { flex: 1; }
 .badge { font-size: 0.85em; padding: 1px 8px; border-radius: 10px; border: 1px solid var(--border); }
 .badge.warn { color: var(--warn); background: var(--warn-bg); border-color: var(--warn); }
-#theme-toggle { font: inherit; color: var(--fg); background: var(--chip); border: 1px solid var(--border); border-radius: 4px; padding: 4px 12px; cursor: pointer; }
+#theme-toggle {
+  font: inherit;
+  color: var(--fg);
+  background: var(--chip);
+  border: 1px solid var(--border);
+  border-radius: 4px;
+  padding: 4px 12px;
+  cursor: pointer;
+}
 #theme-toggle:hover { border-color: var(--accent); }
 .meta { display: grid; grid-template-columns: repeat(auto-fill, minmax(320px, 1fr)); gap: 6px 24px; margin: 0; }
 .meta-item { display: flex; gap: 10px; min-width: 0; }
 .meta dt { color: var(--muted); flex: 0 0 104px; }
 .meta dd { margin: 0; min-width: 0; overflow-wrap: anywhere; }
-.notes { margin-top: 12px; padding: 8px 12px; border-left: 3px solid var(--warn); background: var(--warn-bg); border-radius: 3px; }
+.notes {
+  margin-top: 12px;
+  padding: 8px 12px;
+  border-left: 3px solid var(--warn);
+  background: var(--warn-bg);
+  border-radius: 3px;
+}
 .notes h2 { font-size: 1em; }
 .notes ul { margin: 4px 0 0; padding-left: 20px; }
-nav#toc { position: sticky; top: 0; z-index: 10; background: var(--bg); border-bottom: 1px solid var(--border); padding: 8px 0; margin-bottom: 8px; display: flex; flex-wrap: wrap; gap: 4px 16px; }
+nav#toc {
+  position: sticky;
+  top: 0;
+  z-index: 10;
+  background: var(--bg);
+  border-bottom: 1px solid var(--border);
+  padding: 8px 0;
+  margin-bottom: 8px;
+  display: flex;
+  flex-wrap: wrap;
+  gap: 4px 16px;
+}
 nav#toc a { color: var(--accent); text-decoration: none; }
 nav#toc a:hover { text-decoration: underline; }
 .section { margin: 28px 0 0; scroll-margin-top: 48px; }

@@ -59,7 +59,8 @@ export const ANALYSIS_SPECS: { readonly [Id in AnalysisId]: AnalysisSpec<Id> } =
     id: 'rra',
     title: 'RRA',
     explain:
-      'kNN graphs of each layer: intrinsic dimension, neighbour class separation (NNCS), graph similarity (NNLS), multi-scale.',
+      'kNN graphs of each layer: intrinsic dimension, neighbour ' +
+      'class separation (NNCS), graph similarity (NNLS), multi-scale.',
     cost: 'kNN graphs → intrinsic dimension, NNCS, NNLS, multi-scale — costliest: N²·D per layer and pooling',
     needs: { labels: 'optional', store: true, secondModel: 'optional' },
     byDefault: true,

@@ -62,7 +62,8 @@ function skippedNote(d: Dataset, what: string, notes: string[], log: (line: stri
       .map((k) => k.reason)
       .join('; ') + (s.length > 20 ? `; and ${s.length - 20} more (each in the log)` : '');
   notes.push(
-    `${s.length} unreadable image${s.length === 1 ? '' : 's'}${what} skipped (dataset.skipUnreadable), the run uses the others: ${named}`,
+    `${s.length} unreadable image${s.length === 1 ? '' : 's'}${what} ` +
+      `skipped (dataset.skipUnreadable), the run uses the others: ${named}`,
   );
 }
 
@@ -143,7 +144,9 @@ export async function analyze(o: AnalyzeOptions, pool: SessionPool): Promise<Ana
       log(mem.note);
     }
     log(
-      `memory: ${formatBytes(mem.fixedBytes)} fixed (analyses ${formatBytes(workingBytes)}), ${formatBytes(mem.batchBytes)} per batch of ${batchSize}, ${formatBytes(mem.storeBytes)} for stored activations (budget ${formatBytes(budget)})`,
+      `memory: ${formatBytes(mem.fixedBytes)} fixed (analyses ${formatBytes(workingBytes)}), ` +
+        `${formatBytes(mem.batchBytes)} per batch of ${batchSize}, ` +
+        `${formatBytes(mem.storeBytes)} for stored activations (budget ${formatBytes(budget)})`,
     );
 
     // ---- capture: one pass, the sinks fed batch by batch, the rest stored ----
@@ -191,7 +194,8 @@ export async function analyze(o: AnalyzeOptions, pool: SessionPool): Promise<Ana
     }
     if (cmp && order?.kind === 'none')
       notes.push(
-        'the sample order of --compare-data could not be verified (different input shapes or no pixel mapping, and no labels)',
+        'the sample order of --compare-data could not be verified ' +
+          '(different input shapes or no pixel mapping, and no labels)',
       );
     const healthB = new Map((cmp?.layers ?? []).map((l) => [l.tensor, new DegeneracyCheck()]));
     if (cmp) {

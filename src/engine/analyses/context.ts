@@ -37,7 +37,9 @@ export interface AnalysisContext {
   log(line: string): void;
   /** The capture pass's statistics of a layer of the model (collected on every run). */
   stats(tensor: string): SummaryLayer;
-  /** Layers whose values make distance- and spectrum-based metrics meaningless (NaN, constant, duplicates), with why. */
+  /**
+   * Layers whose values make distance- and spectrum-based metrics meaningless (NaN, constant, duplicates), with why.
+   */
   degenerate(of: 'model' | 'compare'): Map<string, string>;
   /** Why a layer of the model holds non-finite values, or null. */
   nonFinite(tensor: string): string | null;

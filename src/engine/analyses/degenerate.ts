@@ -38,7 +38,10 @@ export class DegeneracyCheck {
   /** Why the layer's neighbour and similarity metrics are undefined, or null when they are defined. */
   reason(): string | null {
     if (this.nonFinite)
-      return `${this.nonFinite} non-finite value${this.nonFinite === 1 ? '' : 's'} (NaN or ±Infinity), the first in sample ${this.firstBad}`;
+      return (
+        `${this.nonFinite} non-finite value${this.nonFinite === 1 ? '' : 's'} ` +
+        `(NaN or ±Infinity), the first in sample ${this.firstBad}`
+      );
     if (this.allSame && this.samples > 1) return 'constant output (every sample gives the same activations)';
     return null;
   }

@@ -107,7 +107,8 @@ export const noiseSvdAnalysis: EngineAnalysis<'noise-svd', NoiseSvdSettings> = {
           if (fixed.runBatch !== null && fixed.runBatch !== settings.groupSize) {
             throw new ReplensError(
               'E_INPUT_SHAPE',
-              `noise-svd runs groups of ${settings.groupSize} samples, but ${fixed.note}; set --group-size ${fixed.runBatch}`,
+              `noise-svd runs groups of ${settings.groupSize} samples, ` +
+                `but ${fixed.note}; set --group-size ${fixed.runBatch}`,
             );
           }
           if (!noiseLayers.length) break;

@@ -90,7 +90,8 @@ export class SampleOrder {
     const fail = (i: number, what: string) => {
       throw new ReplensError(
         'E_DATASET',
-        `${na} and ${nb} do not hold the same samples in the same order: sample ${i} ${what}; the comparison pairs samples by position`,
+        `${na} and ${nb} do not hold the same samples in the same order: ` +
+          `sample ${i} ${what}; the comparison pairs samples by position`,
       );
     };
     if (this.kind === 'images') {

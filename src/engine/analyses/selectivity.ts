@@ -139,7 +139,8 @@ export const selectivityAnalysis: EngineAnalysis<'selectivity', null> = {
     const skipped = finite.filter((l) => !ok.includes(l)).map((l) => l.label);
     if (skipped.length)
       notes.push(
-        `selectivity left out for ${skipped.join(', ')}: negative activations (the index is defined for non-negative ones)`,
+        `selectivity left out for ${skipped.join(', ')}: negative ` +
+          'activations (the index is defined for non-negative ones)',
       );
     return { value: { perLayer: ok.map((l) => sink.layers.get(l.tensor)!.result()) }, notes, timings: {} };
   },

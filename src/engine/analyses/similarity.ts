@@ -2,7 +2,8 @@
 // models on the same samples.
 //  * CKA on the full flattened activations, Gram form: per layer the centred Gram Kc = Xc·Xcᵀ (columns centred in
 //    float64, the product in float32 through onnxruntime — the activations are float32 already — and everything
-//    after in float64), built tile by tile from row blocks read from the store (memory or spill file); CKA(a, b) = ⟨Kc_a, Kc_b⟩ / (‖Kc_a‖·‖Kc_b‖). Above SIMILARITY_LIMITS.maxGramSamples the n×n Grams would not
+//    after in float64), built tile by tile from row blocks read from the store (memory or spill file);
+//    CKA(a, b) = ⟨Kc_a, Kc_b⟩ / (‖Kc_a‖·‖Kc_b‖). Above SIMILARITY_LIMITS.maxGramSamples the n×n Grams would not
 //    fit, so each pair is minibatch CKA (Nguyen et al.) over batches of about SIMILARITY_LIMITS.minibatch samples.
 //  * SVCCA / PWCCA on units: conv layers are reduced to per-channel spatial means (the neurons are channels, as
 //    Raghu et al. and Morcos et al. do for conv layers, so the neuron count stays below the sample count).
@@ -44,7 +45,9 @@ interface Rep {
    * budget and spill to disk like activations; a pair's CKA is one streamed dot product of two entries.
    */
   grams: string;
-  /** ‖Kc‖ (Gram mode) or √Σ_b HSIC₁(K_b, K_b) (minibatch mode, equal batch weights), from the float32 values as stored. */
+  /**
+   * ‖Kc‖ (Gram mode) or √Σ_b HSIC₁(K_b, K_b) (minibatch mode, equal batch weights), from the float32 values as stored.
+   */
   norm: number;
   /** Unit activations for CCA, n×units float64. */
   units: { data: Float64Array; rows: number; cols: number };
@@ -226,7 +229,10 @@ export async function runSimilarity(
     onProgress?: ProgressSink;
     notes?: string[];
     timings?: Record<string, number>;
-    /** The SVCCA/PWCCA guard: at most ⌊fraction·n⌋ kept directions per side (default CCA_MAX_DIMS_FRACTION); null turns it off. */
+    /**
+     * The SVCCA/PWCCA guard: at most ⌊fraction·n⌋ kept directions per side (default CCA_MAX_DIMS_FRACTION); null turns
+     * it off.
+     */
     ccaMaxDimsFraction?: number | null;
   } = {},
 ): Promise<SimilarityResult> {
@@ -339,8 +345,11 @@ export async function runSimilarity(
     .filter((d): d is CcaLayerDims => d !== null);
   const rule =
     maxDims === null
-      ? `no guard: each side keeps the directions reaching 99 % of the variance (cells with more than ⌊n/10⌋ = ${limit} are flagged trivial)`
-      : `each side keeps at most ⌊${fraction}·n⌋ = ${maxDims} directions of ${n} samples (SVCCA: the 99 % variance directions, capped; PWCCA: the top ${maxDims} principal components when the units' rank exceeds it)`;
+      ? 'no guard: each side keeps the directions reaching 99 % of the variance ' +
+        `(cells with more than ⌊n/10⌋ = ${limit} are flagged trivial)`
+      : `each side keeps at most ⌊${fraction}·n⌋ = ${maxDims} directions of ` +
+        `${n} samples (SVCCA: the 99 % variance directions, capped; PWCCA: the ` +
+        `top ${maxDims} principal components when the units' rank exceeds it)`;
   try {
     const within = await matrices(reps, reps, factors, factors, names, names, true);
     const result: SimilarityResult = {
@@ -428,12 +437,17 @@ function ccaWarnings(r: SimilarityResult, n: number, maxDims: number | null, lim
   }
   if (trivial > 0)
     out.push(
-      `SVCCA/PWCCA: ${trivial} cell(s) kept more than ⌊n/10⌋ = ${limit} directions of n = ${n} samples — the trivial regime, where even independent data score near 1 (chance level up to ${ccaChanceLevel(worst, 1, n).toFixed(2)}); those values mean nothing`,
+      `SVCCA/PWCCA: ${trivial} cell(s) kept more than ⌊n/10⌋ = ${limit} directions of n = ` +
+        `${n} samples — the trivial regime, where even independent data score near 1 (chance ` +
+        `level up to ${ccaChanceLevel(worst, 1, n).toFixed(2)}); those values mean nothing`,
     );
   if (maxDims !== null && capped > 0) {
     const layers = [...A, ...(B ?? [])].filter((d) => d.capped).length;
     out.push(
-      `SVCCA/PWCCA: ${layers} layer(s) had more directions than ⌊n/10⌋ = ${maxDims} for n = ${n} samples and were capped to ${maxDims} (${capped} off-diagonal cell(s)); independent data would score about ${ccaChanceLevel(maxDims, maxDims, n).toFixed(2)} or less, so read values against that, and use more samples to keep more directions`,
+      `SVCCA/PWCCA: ${layers} layer(s) had more directions than ⌊n/10⌋ = ${maxDims} for n = ` +
+        `${n} samples and were capped to ${maxDims} (${capped} off-diagonal cell(s)); ` +
+        `independent data would score about ${ccaChanceLevel(maxDims, maxDims, n).toFixed(2)} ` +
+        'or less, so read values against that, and use more samples to keep more directions',
     );
   }
   return out;
@@ -475,7 +489,9 @@ export function widenSimilarity(
   return out;
 }
 
-/** The analysis: degenerate layers never reach runSimilarity; their rows and columns are null, the rest is unchanged. */
+/**
+ * The analysis: degenerate layers never reach runSimilarity; their rows and columns are null, the rest is unchanged.
+ */
 export const similarityAnalysis: EngineAnalysis<'similarity', null> = {
   id: 'similarity',
   settings: () => null,

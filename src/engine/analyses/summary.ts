@@ -78,7 +78,9 @@ export class SummaryAccumulator {
       min: this.min,
     };
     if (this.min < 0)
-      out.sparsityNotApplicable = `signed values (min ${Number(this.min.toPrecision(4))}): not a ReLU-like layer, so the share of values ≤ 0 is not sparsity and channels ≤ 0 everywhere are not dead`;
+      out.sparsityNotApplicable =
+        `signed values (min ${Number(this.min.toPrecision(4))}): not a ReLU-like layer, so ` +
+        'the share of values ≤ 0 is not sparsity and channels ≤ 0 everywhere are not dead';
     return out;
   }
 }

@@ -100,9 +100,12 @@ export function differentiablePath(
   if (missing.length) {
     const first = missing[0];
     const ops = [...new Set(missing.map((n) => `${n.domain ? `${n.domain}:` : ''}${n.opType}`))];
+    const others = ops.slice(1).join(', ') || `${missing.length - 1} more node(s) of that op`;
+    const also = missing.length > 1 ? `; also ${others}` : '';
     throw new ReplensError(
       'E_UNSUPPORTED_OP',
-      `no gradient rule for node '${first.name || first.output[0]}' (op ${ops[0]})${missing.length > 1 ? `; also ${ops.slice(1).join(', ') || `${missing.length - 1} more node(s) of that op`}` : ''}; the objective depends on it through the differentiated tensors`,
+      `no gradient rule for node '${first.name || first.output[0]}' (op ${ops[0]})${also}; ` +
+        'the objective depends on it through the differentiated tensors',
     );
   }
   return { nodes: onPath, depends };
@@ -225,7 +228,8 @@ export async function buildGradientModel(
     if (!depends.has(t))
       throw new ReplensError(
         'E_ARGUMENT',
-        `the objective tensor '${t}' does not depend on ${spec.wrt.map((w) => `'${w}'`).join(', ')}: its gradient would be zero`,
+        `the objective tensor '${t}' does not depend on ` +
+          `${spec.wrt.map((w) => `'${w}'`).join(', ')}: its gradient would be zero`,
       );
   }
   const promoted = spec.wrt.filter((w) => inits.has(w) && !inputNames.includes(w));

@@ -271,7 +271,8 @@ export async function train(
         if (e instanceof ReplensError && /objective is/.test(e.message))
           throw new ReplensError(
             'E_RUNTIME',
-            `training diverged at epoch ${epoch + 1}, step ${b + 1}: ${e.message.replace(/: check.*$/, '')} (lower the learning rate)`,
+            `training diverged at epoch ${epoch + 1}, step ${b + 1}: ` +
+              `${e.message.replace(/: check.*$/, '')} (lower the learning rate)`,
           );
         throw e;
       }

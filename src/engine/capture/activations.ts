@@ -77,7 +77,9 @@ export function checkBatchBudget(
     const fit = Math.floor((budgetMB * 1048576) / (perSample * 4));
     throw new ReplensError(
       'E_MEMORY_BUDGET',
-      `a batch of ${batchSize} needs ${(bytes / 1048576).toFixed(1)} MB for its input and ${outputs.length} captured tensors, over the ${budgetMB} MB memory budget; use --batch-size ${Math.max(1, fit)}${fit < 1 ? ' and --reduce mean' : ''} or raise the budget`,
+      `a batch of ${batchSize} needs ${(bytes / 1048576).toFixed(1)} MB for its input and ` +
+        `${outputs.length} captured tensors, over the ${budgetMB} MB memory budget; use ` +
+        `--batch-size ${Math.max(1, fit)}${fit < 1 ? ' and --reduce mean' : ''} or raise the budget`,
     );
   }
 }
@@ -136,7 +138,8 @@ export async function runActivationsJob(
     written = manifest.samples;
     if (!complete)
       ctx.log(
-        `activations: stopped after ${manifest.samples} samples; ${job.outDir} holds them (manifest.json: complete=false)`,
+        `activations: stopped after ${manifest.samples} samples; ` +
+          `${job.outDir} holds them (manifest.json: complete=false)`,
       );
     await ds.close?.();
   }

@@ -43,7 +43,8 @@ export function singleInput(model: ModelProto): string {
   if (inputs.length !== 1) {
     throw new ReplensError(
       'E_ARGUMENT',
-      `the model has ${inputs.length} inputs (${inputs.map((i) => i.name).join(', ')}); activation capture feeds single-input models`,
+      `the model has ${inputs.length} inputs (${inputs.map((i) => i.name).join(', ')}); ` +
+        'activation capture feeds single-input models',
     );
   }
   return inputs[0].name;
@@ -144,7 +145,8 @@ export function planCapture(
   if (elemType !== 2 && ![0, 1, 10, 11, 16].includes(elemType)) {
     throw new ReplensError(
       'E_INPUT_DTYPE',
-      `model input '${input}' takes ${typeName(elemType)}; RepLens feeds images as float (float32) or as pixel values (uint8)`,
+      `model input '${input}' takes ${typeName(elemType)}; RepLens ` +
+        'feeds images as float (float32) or as pixel values (uint8)',
     );
   }
   return {
@@ -185,7 +187,9 @@ export function pixelsAsUint8(x: Float32Array, input: string): Uint8Array {
     if (!(v >= 0 && v <= 255) || Math.round(v) !== v) {
       throw new ReplensError(
         'E_INPUT_DTYPE',
-        `model input '${input}' takes uint8 pixel values, but the preprocessing gives ${v} (replens.json preprocess.scale / mean / std normalise them): remove preprocess.mean and preprocess.std and set preprocess.scale to 1`,
+        `model input '${input}' takes uint8 pixel values, but the preprocessing ` +
+          `gives ${v} (replens.json preprocess.scale / mean / std normalise them): ` +
+          'remove preprocess.mean and preprocess.std and set preprocess.scale to 1',
       );
     }
     out[i] = v;

@@ -96,9 +96,12 @@ export function planMemory(
   const storeBytes = Math.max(MIN_STORE_SHARE * budgetBytes, budgetBytes - fixedBytes - batchBytes);
   const note =
     requested === undefined && batchSize < 64
-      ? `batch size ${batchSize} (a sample moves ${formatBytes(perSample)} through the model; a batch may take ${Math.round(BATCH_SHARE * 100)} % of the ${formatBytes(budgetBytes)} memory budget)`
+      ? `batch size ${batchSize} (a sample moves ${formatBytes(perSample)} through the model; a batch ` +
+        `may take ${Math.round(BATCH_SHARE * 100)} % of the ${formatBytes(budgetBytes)} memory budget)`
       : requested !== undefined && requested > fit
-        ? `--batch-size ${requested} keeps about ${formatBytes(batchBytes)} in flight, over ${Math.round(BATCH_SHARE * 100)} % of the ${formatBytes(budgetBytes)} memory budget (${fit} would fit)`
+        ? `--batch-size ${requested} keeps about ${formatBytes(batchBytes)} ` +
+          `in flight, over ${Math.round(BATCH_SHARE * 100)} % of the ` +
+          `${formatBytes(budgetBytes)} memory budget (${fit} would fit)`
         : null;
   return { batchSize, storeBytes, batchBytes, fixedBytes, note };
 }

@@ -127,7 +127,9 @@ export class ActivationStore {
     if (bytes > this.budgetBytes) {
       throw new ReplensError(
         'E_MEMORY_BUDGET',
-        `tensor '${tensor}' needs ${mb(bytes)} in memory (${e.rows} × ${e.rowShape.join('×')} float32), over the ${mb(this.budgetBytes)} memory budget; raise replens.memoryBudgetMB / --memory-budget, use --reduce, or fewer samples`,
+        `tensor '${tensor}' needs ${mb(bytes)} in memory (${e.rows} × ` +
+          `${e.rowShape.join('×')} float32), over the ${mb(this.budgetBytes)} memory budget; ` +
+          'raise replens.memoryBudgetMB / --memory-budget, use --reduce, or fewer samples',
       );
     }
     const out = new Float32Array(e.rows * e.rowSize);

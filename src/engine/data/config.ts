@@ -109,7 +109,10 @@ function unknownKey(key: string, known: string[], prefix: string): string {
     near !== undefined &&
     (editDistance(key.toLowerCase(), near.toLowerCase()) <= Math.max(2, near.length / 3) ||
       near.toLowerCase().includes(key.toLowerCase()));
-  return `unknown key "${prefix}${key}"; ${close ? `did you mean "${prefix}${near}"?` : `known keys: ${known.map((k) => prefix + k).join(', ')}`}`;
+  return (
+    `unknown key "${prefix}${key}"; ` +
+    `${close ? `did you mean "${prefix}${near}"?` : `known keys: ${known.map((k) => prefix + k).join(', ')}`}`
+  );
 }
 
 function checkObject(

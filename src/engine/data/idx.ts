@@ -61,7 +61,10 @@ export function looksLikeIdx(buf: Uint8Array): boolean {
   return buf.length >= 4 && buf[0] === 0 && buf[1] === 0 && buf[2] in DTYPES && buf[3] >= 1 && buf[3] <= 8;
 }
 
-/** The start of a gzip stream's content, from a prefix of it (SYNC_FLUSH inflates a prefix as far as it goes); empty when it does not inflate. */
+/**
+ * The start of a gzip stream's content, from a prefix of it (SYNC_FLUSH inflates a prefix as far as it goes); empty
+ * when it does not inflate.
+ */
 export function gunzipHead(prefix: Uint8Array): Buffer {
   try {
     return zlib.gunzipSync(prefix.subarray(0, GZIP_HEAD_BYTES), { finishFlush: zlib.constants.Z_SYNC_FLUSH });
@@ -121,7 +124,8 @@ function readGzipIdx(f: RegularFile, file: string, maxBytes: number): IdxArray {
   if (total > f.size * DEFLATE_MAX_RATIO + 1024) {
     throw new ReplensError(
       'E_DATASET',
-      `${file} is truncated: header says shape (${h.shape.join(', ')}) = ${formatBytes(h.need)}, more than its ${formatBytes(f.size)} of gzip data can hold`,
+      `${file} is truncated: header says shape (${h.shape.join(', ')}) = ` +
+        `${formatBytes(h.need)}, more than its ${formatBytes(f.size)} of gzip data can hold`,
     );
   }
   checkBudget(file, `header shape (${h.shape.join(', ')})`, h.need, maxBytes);
@@ -135,7 +139,8 @@ function readGzipIdx(f: RegularFile, file: string, maxBytes: number): IdxArray {
     if ((e as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') {
       throw new ReplensError(
         'E_DATASET',
-        `${file} decompresses to more than the ${total} bytes its header declares (shape (${h.shape.join(', ')})); refused`,
+        `${file} decompresses to more than the ${total} bytes its ` +
+          `header declares (shape (${h.shape.join(', ')})); refused`,
       );
     }
     throw new ReplensError('E_DATASET', `cannot decompress ${file}: ${(e as Error).message}`);
@@ -184,7 +189,10 @@ export function idxValues(a: IdxArray, start: number, count: number): PixelArray
   }
 }
 
-/** The labels file next to an images file, by the MNIST naming (`x-images-idx3-ubyte[.gz]` → `x-labels-idx1-ubyte[.gz]`). */
+/**
+ * The labels file next to an images file, by the MNIST naming (`x-images-idx3-ubyte[.gz]` →
+ * `x-labels-idx1-ubyte[.gz]`).
+ */
 export function siblingIdxLabels(imagesFile: string): string | null {
   const dir = path.dirname(imagesFile),
     base = path.basename(imagesFile);
@@ -209,7 +217,9 @@ export function readIdxLabels(file: string, maxBytes = DEFAULT_DATA_BUDGET_BYTES
 
 const NPY_MAGIC = Buffer.from([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]);
 
-/** Labels from an IDX file (raw or gzip) or a .npy file, told apart by their magic bytes, whatever the samples' format. */
+/**
+ * Labels from an IDX file (raw or gzip) or a .npy file, told apart by their magic bytes, whatever the samples' format.
+ */
 export function readLabelsFile(file: string, maxBytes = DEFAULT_DATA_BUDGET_BYTES): Int32Array {
   const head = readHead(file, 6, { what: 'a labels file', code: 'E_DATASET' });
   if (head.equals(NPY_MAGIC)) {

@@ -121,7 +121,9 @@ export function scanImageFolder(root: string): ImageFolderIndex {
     const names = empty.map((c) => `"${c}"`).join(', ');
     throw new ReplensError(
       'E_DATASET',
-      `${root}: found no valid image for the class folder${empty.length > 1 ? 's' : ''} ${names} (supported extensions: ${IMAGE_EXTENSIONS.join(', ')}); remove ${empty.length > 1 ? 'them' : 'it'} or add images`,
+      `${root}: found no valid image for the class folder${empty.length > 1 ? 's' : ''} ` +
+        `${names} (supported extensions: ${IMAGE_EXTENSIONS.join(', ')}); remove ` +
+        `${empty.length > 1 ? 'them' : 'it'} or add images`,
     );
   }
   return { classes, files, labels: Int32Array.from(labels), skipped, irregular };
@@ -207,12 +209,14 @@ function checkHeader(h: ImageHeader, fileBytes: number, file: string, maxBytes: 
   if (h.width * h.height > MAX_IMAGE_PIXELS)
     throw imageError(
       file,
-      `the ${h.kind} header declares ${dims}, over the ${MAX_IMAGE_PIXELS} pixel limit (PIL's decompression-bomb limit)`,
+      `the ${h.kind} header declares ${dims}, over the ` +
+        `${MAX_IMAGE_PIXELS} pixel limit (PIL's decompression-bomb limit)`,
     );
   if (h.rawBytes > fileBytes * DEFLATE_MAX_RATIO + 1024) {
     throw imageError(
       file,
-      `the ${h.kind} header declares ${dims} (${formatBytes(h.rawBytes)} of pixel data), more than its ${formatBytes(fileBytes)} can hold; the file is corrupt`,
+      `the ${h.kind} header declares ${dims} (${formatBytes(h.rawBytes)} of pixel ` +
+        `data), more than its ${formatBytes(fileBytes)} can hold; the file is corrupt`,
     );
   }
   checkBudget(file, `decoding its ${dims}`, h.workBytes, maxBytes);

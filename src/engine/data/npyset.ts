@@ -3,7 +3,8 @@
 //    Fortran-order .npy and .npz entries are loaded whole (their declared sizes checked against the memory budget
 //    first; .npz entries are inflated with a bound and their CRC-32 checked, see zip.ts).
 //  - .npz entries: samples from `x` (else `images`, else `inputs`, else the only entry), labels from `y`
-//    (else `labels`, else `targets`; the partner of the samples key is tried first). `dataset.x`/`dataset.y` name others.
+//    (else `labels`, else `targets`; the partner of the samples key is tried first).
+//    `dataset.x`/`dataset.y` name others.
 //  - uint8 arrays are raw pixels (default scale 1/255); any other dtype is taken as already scaled (scale 1).
 //  - Shapes: [n,h,w] gray, [n,c,h,w], or [n,h,w,c] when `dataset.layout` is NHWC or the shape says so unambiguously.
 import * as path from 'path';
@@ -139,7 +140,8 @@ export function openNpySource(
   if (size < need)
     throw new ReplensError(
       'E_DATASET',
-      `${file} is truncated: header says shape (${h.shape.join(', ')}) = ${need - h.dataOffset} bytes, file has ${size - h.dataOffset}`,
+      `${file} is truncated: header says shape (${h.shape.join(', ')}) = ` +
+        `${need - h.dataOffset} bytes, file has ${size - h.dataOffset}`,
     );
   // The geometry first: a zero-sized or non-image shape is refused before labels are read.
   arrayGeometry(h.shape, opts.layout, file);
@@ -201,7 +203,8 @@ function pickKey(
   if (keys.length === 1) return keys[0];
   throw new ReplensError(
     'E_DATASET',
-    `${what} has no '${defaults.join("', '")}' entry; set ${setting} to one of: ${keys.join(', ') || '(empty archive)'}`,
+    `${what} has no '${defaults.join("', '")}' entry; set ` +
+      `${setting} to one of: ${keys.join(', ') || '(empty archive)'}`,
   );
 }
 

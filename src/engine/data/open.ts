@@ -39,7 +39,9 @@ export interface OpenOptions {
 
 const NPY_MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59];
 
-/** The format of a dataset path: folder → imagefolder, .npz, .npy, IDX by name (…idx3…, …-ubyte), else by magic bytes. */
+/**
+ * The format of a dataset path: folder → imagefolder, .npz, .npy, IDX by name (…idx3…, …-ubyte), else by magic bytes.
+ */
 export function inferFormat(p: string): DatasetFormat {
   const st = statDataset(p);
   if (st.isDirectory()) return 'imagefolder';
@@ -119,7 +121,8 @@ function checkModelShape(
   const fixed = (d: number | string): d is number => typeof d === 'number' && d > 0;
   const fits = model.length === sample.length + 1 && sample.every((d, i) => !fixed(model[i + 1]) || model[i + 1] === d);
   if (fits) return;
-  const head = `${where}: samples are ${fmtShape(sample)} after preprocessing but the model input is [${model.join(', ')}]`;
+  const head =
+    `${where}: samples are ${fmtShape(sample)} after preprocessing ` + `but the model input is [${model.join(', ')}]`;
   if (model.length !== 4)
     throw new ReplensError('E_INPUT_SHAPE', `${head}; RepLens feeds images as [N,C,H,W] or [N,H,W,C]`);
   const want = defaultsFromModelInput(model);
@@ -165,7 +168,8 @@ function folderLabels(source: SampleSource, classNames: string[], root: string):
   if (unmatched.length) {
     throw new ReplensError(
       'E_LABELS',
-      `class folders of ${root} partly match classNames: ${unmatched.map((d) => `"${d}"`).join(', ')} match${unmatched.length > 1 ? '' : 'es'} no entry`,
+      `class folders of ${root} partly match classNames: ` +
+        `${unmatched.map((d) => `"${d}"`).join(', ')} match${unmatched.length > 1 ? '' : 'es'} no entry`,
     );
   }
   return labels.map((l) => index[l]);
@@ -264,7 +268,8 @@ export async function openDataset(spec: DatasetSpec, opts: OpenOptions = {}): Pr
   if (!canConvertChannels(g.channels, p.channels)) {
     throw new ReplensError(
       'E_INPUT_SHAPE',
-      `${spec.path}: samples have ${g.channels} channels, which cannot be converted to ${p.channels}; set preprocess.channels to ${g.channels} or use ${p.channels}-channel data`,
+      `${spec.path}: samples have ${g.channels} channels, which cannot be converted to ` +
+        `${p.channels}; set preprocess.channels to ${g.channels} or use ${p.channels}-channel data`,
     );
   }
   const sampleShape = outputShape(p, g.height, g.width);
@@ -281,7 +286,8 @@ export async function openDataset(spec: DatasetSpec, opts: OpenOptions = {}): Pr
   }
   if (p.channels !== g.channels && !(source.format === 'imagefolder' && p.channels === 3))
     notes.push(`${g.channels} → ${p.channels} channels`);
-  const description = `${source.title} (${length} × ${fmtShape(sampleShape)})${notes.length ? `, ${notes.join(', ')}` : ''}`;
+  const noted = notes.length ? `, ${notes.join(', ')}` : '';
+  const description = `${source.title} (${length} × ${fmtShape(sampleShape)})${noted}`;
   // Labels remapped to classNames order change what a cached result's labels mean.
   const settings = labels !== source.labels ? { ...source.settings, classOrder: opts.classNames } : source.settings;
   const identity = await identityOf(format, source, settings, p, length);
@@ -307,7 +313,9 @@ export async function openDataset(spec: DatasetSpec, opts: OpenOptions = {}): Pr
       if (count * per * 4 > maxBytes) {
         throw new ReplensError(
           'E_MEMORY_BUDGET',
-          `${spec.path}: a batch of ${count} samples of ${fmtShape(sampleShape)} float32 needs ${formatBytes(count * per * 4)}, over the ${formatBytes(maxBytes)} memory budget; use a smaller batch size`,
+          `${spec.path}: a batch of ${count} samples of ${fmtShape(sampleShape)} ` +
+            `float32 needs ${formatBytes(count * per * 4)}, over the ` +
+            `${formatBytes(maxBytes)} memory budget; use a smaller batch size`,
         );
       }
       const x = new Float32Array(count * per);
@@ -317,7 +325,8 @@ export async function openDataset(spec: DatasetSpec, opts: OpenOptions = {}): Pr
         if (!source.uniform && !p.resize && (r.height !== g.height || r.width !== g.width)) {
           throw new ReplensError(
             'E_INPUT_SHAPE',
-            `${r.file} is ${r.height}×${r.width} but ${first} is ${g.height}×${g.width}; set preprocess.resize to give all images one size`,
+            `${r.file} is ${r.height}×${r.width} but ${first} is ` +
+              `${g.height}×${g.width}; set preprocess.resize to give all images one size`,
           );
         }
         preprocessInto(r, p, x, kept.length * per);

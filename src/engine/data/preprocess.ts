@@ -77,7 +77,8 @@ export function resolvePreprocess(
     if (v.length !== channels) {
       throw new ReplensError(
         'E_CONFIG',
-        `preprocess.${key} has ${v.length} values but the samples have ${channels} channel${channels === 1 ? '' : 's'}; give ${channels} values (or 1 for all)`,
+        `preprocess.${key} has ${v.length} values but the samples have ${channels} ` +
+          `channel${channels === 1 ? '' : 's'}; give ${channels} values (or 1 for all)`,
       );
     }
     return [...v];

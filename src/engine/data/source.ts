@@ -16,7 +16,8 @@ export function checkBudget(file: string, what: string, bytes: number, maxBytes:
   if (bytes > maxBytes) {
     throw new ReplensError(
       'E_MEMORY_BUDGET',
-      `${file}: ${what} needs ${formatBytes(bytes)}, over the ${formatBytes(maxBytes)} memory budget for data held in memory; refused`,
+      `${file}: ${what} needs ${formatBytes(bytes)}, over the ` +
+        `${formatBytes(maxBytes)} memory budget for data held in memory; refused`,
     );
   }
 }
@@ -91,7 +92,8 @@ export function arrayGeometry(shape: readonly number[], layout: 'NCHW' | 'NHWC' 
   if (!(g.height > 0 && g.width > 0 && g.channels > 0)) {
     throw new ReplensError(
       'E_DATASET',
-      `${what}: samples of shape (${shape.join(', ')}) have a zero-sized dimension (${g.height}×${g.width}, ${g.channels} channel${g.channels === 1 ? '' : 's'}); no pixels to read`,
+      `${what}: samples of shape (${shape.join(', ')}) have a zero-sized dimension ` +
+        `(${g.height}×${g.width}, ${g.channels} channel${g.channels === 1 ? '' : 's'}); no pixels to read`,
     );
   }
   return g;

@@ -19,7 +19,9 @@ export interface ZipEntry {
   localOffset: number;
 }
 
-/** Deflate's best ratio (a 258-byte match in 2 bits): no entry can inflate to more than this times its compressed size. */
+/**
+ * Deflate's best ratio (a 258-byte match in 2 bits): no entry can inflate to more than this times its compressed size.
+ */
 export const DEFLATE_MAX_RATIO = 1032;
 
 const EOCD = 0x06054b50,
@@ -137,7 +139,9 @@ function crc32Table(buf: Uint8Array): number {
 const nativeCrc32 = (zlib as unknown as { crc32?: (data: Uint8Array) => number }).crc32;
 export const crc32 = (buf: Uint8Array): number => (nativeCrc32 ? nativeCrc32(buf) >>> 0 : crc32Table(buf));
 
-/** Where an entry's data starts: after its local header, whose name and extra lengths may differ from the directory's. */
+/**
+ * Where an entry's data starts: after its local header, whose name and extra lengths may differ from the directory's.
+ */
 function dataStart(f: RegularFile, file: string, e: ZipEntry): number {
   if (e.localOffset + 30 > f.size) throw bad(file, `the local header of ${e.name} lies beyond the end of the file`);
   const h = readRange(f, file, e.localOffset, 30, { code: 'E_DATASET' });
@@ -173,7 +177,8 @@ export function readZipEntry(f: RegularFile, file: string, e: ZipEntry, maxBytes
   if (e.method === 8 && e.size > e.compressedSize * DEFLATE_MAX_RATIO + 1024) {
     throw bad(
       file,
-      `${e.name} declares ${formatBytes(e.size)}, more than its ${formatBytes(e.compressedSize)} of deflate data can hold`,
+      `${e.name} declares ${formatBytes(e.size)}, more than its ` +
+        `${formatBytes(e.compressedSize)} of deflate data can hold`,
     );
   }
   checkBudget(`${file}:${e.name}`, 'the entry', e.size, maxBytes);

@@ -75,7 +75,9 @@ export interface SymEigAsyncOptions {
   backBlock?: number;
   /** Leaf size of the divide and conquer (default 48). Tuning/testing knob. */
   leaf?: number;
-  /** Size from which the level-3 steps go through onnxruntime's Gemm rather than JS (default 128). Tuning/testing knob. */
+  /**
+   * Size from which the level-3 steps go through onnxruntime's Gemm rather than JS (default 128). Tuning/testing knob.
+   */
   gemmMin?: number;
 }
 
@@ -127,7 +129,10 @@ export async function symEigAsync(a: Float64Array, n: number, opts: SymEigAsyncO
   return { values, vectors, n };
 }
 
-/** Householder tridiagonalisation; on return d = diagonal, e[1..] = sub-diagonal, W = accumulated transform (transposed). */
+/**
+ * Householder tridiagonalisation; on return d = diagonal, e[1..] = sub-diagonal, W = accumulated transform
+ * (transposed).
+ */
 function tred2(w: Float64Array, d: Float64Array, e: Float64Array, n: number, wantVectors: boolean): void {
   // V[r][c] ≡ w[c*n + r]
   for (let j = 0; j < n; j++) d[j] = w[j * n + n - 1];

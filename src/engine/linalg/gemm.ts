@@ -85,7 +85,9 @@ export function crossProduct<T extends Float64Array | Float32Array>(
   return gemm(x, y, { transA: true, pool });
 }
 
-/** Row blocks for symmetricGram: one plain Gemm below 1024 rows, else blocks of at most ~1000 rows, at most 8 blocks. */
+/**
+ * Row blocks for symmetricGram: one plain Gemm below 1024 rows, else blocks of at most ~1000 rows, at most 8 blocks.
+ */
 export function gramBlocks(n: number): number {
   return n < 1024 ? 1 : Math.min(8, Math.ceil(n / 1024) + 1);
 }

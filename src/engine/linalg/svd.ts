@@ -82,7 +82,8 @@ function jacobiSvd(a: Mat<Float64Array>, wantVectors: boolean): SVD {
         // Columns already orthogonal to working precision (or one negligible, its square underflowing): skip.
         if (gamma === 0 || alpha === 0 || beta === 0 || Math.abs(gamma) <= tol * Math.sqrt(alpha) * Math.sqrt(beta))
           continue;
-        // Rotation that zeroes the off-diagonal of the 2×2 Gram block [[α, γ], [γ, β]] (hypot: ζ² overflows past 1e154).
+        // Rotation that zeroes the off-diagonal of the 2×2 Gram block [[α, γ], [γ, β]]
+        // (hypot: ζ² overflows past 1e154).
         const zeta = (beta - alpha) / (2 * gamma);
         const t = Math.sign(zeta || 1) / (Math.abs(zeta) + Math.hypot(1, zeta));
         if (t === 0) continue; // the rotation would be the identity in floating point

@@ -21,7 +21,10 @@ export interface Tridiag {
   d: Float64Array;
   /** Sub-diagonal (n − 1): e[j] couples j and j + 1. */
   e: Float64Array;
-  /** Householder scalars (n − 1); reflector j is I − τ_j v_j v_jᵀ with v_j stored in row j of the work matrix, columns j+1..n−1 (v_j[j+1] = 1). */
+  /**
+   * Householder scalars (n − 1); reflector j is I − τ_j v_j v_jᵀ with v_j stored in row j of the work matrix, columns
+   * j+1..n−1 (v_j[j+1] = 1).
+   */
   tau: Float64Array;
 }
 

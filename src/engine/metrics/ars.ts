@@ -16,7 +16,8 @@ export function ars(
   if (shape.length < 2 || shape[0] !== shape[1] || shape.some((d) => !Number.isInteger(d) || d < 1)) {
     throw new ReplensError(
       'E_ARGUMENT',
-      `ARS needs activations of shape (N, N, ...) (row i = the responses to kernel i's image), got [${shape.join(', ')}]`,
+      'ARS needs activations of shape (N, N, ...) (row i = the ' +
+        `responses to kernel i's image), got [${shape.join(', ')}]`,
     );
   }
   const total = shape.reduce((a, b) => a * b, 1);

@@ -127,7 +127,8 @@ export async function rbfGram(
   if (!(med > 0))
     throw new ReplensError(
       'E_ARGUMENT',
-      `${name}: the median squared distance between samples is 0 (more than half of the sample pairs coincide); RBF CKA is undefined`,
+      `${name}: the median squared distance between samples is 0 (more ` +
+        'than half of the sample pairs coincide); RBF CKA is undefined',
     );
   const scale = -1 / (2 * threshold * threshold * med);
   for (let i = 0; i < g.length; i++) g[i] = Math.exp(g[i] * scale);
@@ -345,7 +346,8 @@ export async function minibatchCKA(
     const l = kernel === 'linear' ? await linearGram(yc, n, p2) : await rbfGram(yc, n, p2, threshold, `${where}y`);
     uCenterGram(k, n);
     uCenterGram(l, n);
-    // ⟨U(K),U(L)⟩ = n(n−3)·HSIC₁: dividing by it averages HSIC₁ with equal batch weights (the common 1/#batches cancels).
+    // ⟨U(K),U(L)⟩ = n(n−3)·HSIC₁: dividing by it averages HSIC₁ with equal batch weights
+    // (the common 1/#batches cancels).
     const w = weighting === 'equal' ? 1 / (n * (n - 3)) : 1;
     xy += w * frobeniusDot(k, l);
     xx += w * frobeniusDot(k, k);
@@ -398,7 +400,9 @@ export async function minibatchCKAOf(
     const s = suggestBatchSize(n, batchSize);
     throw new ReplensError(
       'E_ARGUMENT',
-      `with ${n} samples and --batch-size ${batchSize} the last batch has ${last} sample${last === 1 ? '' : 's'}; minibatch CKA needs at least 4 per batch${s ? ` — try --batch-size ${s}` : ''}`,
+      `with ${n} samples and --batch-size ${batchSize} the last batch ` +
+        `has ${last} sample${last === 1 ? '' : 's'}; minibatch CKA needs ` +
+        `at least 4 per batch${s ? ` — try --batch-size ${s}` : ''}`,
     );
   }
   function* slices(): Generator<CkaBatch> {

@@ -46,7 +46,10 @@ export async function nnls(
   return nnlsFromGraphs(a, b, x.rows, k);
 }
 
-/** M[a][b] = NNLS(graphs a[i], graphs b[j]) (eq. 3.2 intra-model when a = b, eq. 4.1 inter-model, eq. 6.1 pooled vs unpooled). */
+/**
+ * M[a][b] = NNLS(graphs a[i], graphs b[j]) (eq. 3.2 intra-model when a = b, eq. 4.1 inter-model, eq. 6.1 pooled vs
+ * unpooled).
+ */
 export function nnlsMatrix(a: Int32Array[], b: Int32Array[], n: number, k: number): number[][] {
   const same = a === b;
   const m = a.map(() => new Array<number>(b.length).fill(0));

@@ -66,7 +66,8 @@ export function spectrumFromGram(
     throw new ReplensError(
       'E_ARGUMENT',
       opts.centre
-        ? `${what}: the group's activations do not vary (all copies equal after centring): the explained variance is undefined`
+        ? `${what}: the group's activations do not vary (all copies ` +
+            'equal after centring): the explained variance is undefined'
         : `${what}: the group's activations are all zero: the explained variance is undefined`,
     );
   }

@@ -43,7 +43,9 @@ export function rraDefaults(available: number, classes: number): RraDefaults {
     neighbours,
     ndr: neighbours / samples,
     perClass: Math.floor(samples / classes),
-    rule: `samples = min(N = ${available}, ${cap}); neighbours = samples / (10 · ${classes} classes) = ${(samples / (10 * classes)).toFixed(2)} → ${neighbours} (rounded, at least 2) (thesis ch. 5)`,
+    rule:
+      `samples = min(N = ${available}, ${cap}); neighbours = samples / (10 · ${classes} classes) = ` +
+      `${(samples / (10 * classes)).toFixed(2)} → ${neighbours} (rounded, at least 2) (thesis ch. 5)`,
   };
 }
 

@@ -94,7 +94,9 @@ export function classSelectivity(
   for (const f of negUnit) unitsNeg += f;
   if (unitsNeg > 0) {
     out.warnings = [
-      `negative activations (min ${Number(min.toPrecision(4))}, in ${unitsNeg} of ${U} units): class selectivity is defined for non-negative (post-ReLU) activations; on signed values such as logits the index is unbounded and these numbers mean nothing`,
+      `negative activations (min ${Number(min.toPrecision(4))}, in ${unitsNeg} of ${U} ` +
+        'units): class selectivity is defined for non-negative (post-ReLU) activations; on ' +
+        'signed values such as logits the index is unbounded and these numbers mean nothing',
     ];
   }
   return out;

@@ -64,7 +64,9 @@ const POINTWISE = new Set([
 ]);
 const SHAPE_OPS = new Set(['Shape', 'Size', 'Constant', 'ConstantOfShape']);
 
-/** Activation and pooling outputs in graph order, then the graph outputs: the full selection (`--layers activations`). */
+/**
+ * Activation and pooling outputs in graph order, then the graph outputs: the full selection (`--layers activations`).
+ */
 export function activationTaps(layers: LayerInfo[], outputs: string[]): string[] {
   const taps = layers.filter((l) => ACTIVATIONS.has(l.op) || POOLS.has(l.op)).map((l) => l.output);
   for (const o of outputs) if (!taps.includes(o)) taps.push(o);

@@ -31,7 +31,9 @@ const EXTERNAL = onnx.TensorProto.DataLocation.EXTERNAL;
 export const MAX_MODEL_FILE_BYTES = 2 ** 31 - 1;
 /** Most external data one model may bring into memory, all tensors together. */
 export const MAX_EXTERNAL_BYTES = 2 ** 33;
-/** Most external data one tensor may have: it becomes one Buffer (4 GiB on Node 20; fixed so limits match everywhere). */
+/**
+ * Most external data one tensor may have: it becomes one Buffer (4 GiB on Node 20; fixed so limits match everywhere).
+ */
 const MAX_TENSOR_BYTES = Math.min(bufferConstants.MAX_LENGTH, 2 ** 32);
 
 /**
@@ -114,7 +116,9 @@ function readModelFile(abs: string, shown: string): Buffer {
     if (f.size > MAX_MODEL_FILE_BYTES) {
       throw new ReplensError(
         'E_MODEL_CORRUPT',
-        `${shown} is ${formatBytes(f.size)} (${f.size} bytes), over protobuf's limit of ${MAX_MODEL_FILE_BYTES} bytes for one .onnx file; refused (larger models keep their weights in external data files)`,
+        `${shown} is ${formatBytes(f.size)} (${f.size} bytes), over protobuf's ` +
+          `limit of ${MAX_MODEL_FILE_BYTES} bytes for one .onnx file; refused ` +
+          '(larger models keep their weights in external data files)',
       );
     }
     return readRange(f, shown, 0, f.size);
@@ -203,7 +207,8 @@ export function assertNoExternalData(model: ModelProto, what: string): void {
     const location = r.tensor.externalData.find((e) => e.key === 'location')?.value ?? '';
     throw new ReplensError(
       'E_EXTERNAL_DATA',
-      `${what}: ${label(r)} still refers to external data ${q(location)} that RepLens has not read; refused (load the model with its external data)`,
+      `${what}: ${label(r)} still refers to external data ${q(location)} that ` +
+        'RepLens has not read; refused (load the model with its external data)',
     );
   }
 }
@@ -242,7 +247,8 @@ export function resolveExternalData(model: ModelProto, modelDir: string, names: 
       if (total > MAX_EXTERNAL_BYTES) {
         throw new ReplensError(
           'E_EXTERNAL_DATA',
-          `external data of ${label(ref)} (${formatBytes(p.length)}) brings the model's external data to ${formatBytes(total)}, over the ${formatBytes(MAX_EXTERNAL_BYTES)} limit; refused`,
+          `external data of ${label(ref)} (${formatBytes(p.length)}) brings the model's external ` +
+            `data to ${formatBytes(total)}, over the ${formatBytes(MAX_EXTERNAL_BYTES)} limit; refused`,
         );
       }
       reads.push(p);
@@ -282,13 +288,15 @@ function planRead(ref: TensorRef, root: string, open: Map<string, RegularFile>):
   if (length < 0 || offset + length > f.size) {
     throw new ReplensError(
       'E_EXTERNAL_DATA',
-      `external data of ${label(ref)} (offset ${offset}, length ${kv.get('length') ?? 'to the end'}) lies beyond the end of ${q(location)} (${f.size} bytes)`,
+      `external data of ${label(ref)} (offset ${offset}, length ` +
+        `${kv.get('length') ?? 'to the end'}) lies beyond the end of ${q(location)} (${f.size} bytes)`,
     );
   }
   if (length > MAX_TENSOR_BYTES) {
     throw new ReplensError(
       'E_EXTERNAL_DATA',
-      `external data of ${label(ref)} is ${length} bytes (${formatBytes(length)}), over the ${MAX_TENSOR_BYTES} bytes one tensor can hold in memory; refused`,
+      `external data of ${label(ref)} is ${length} bytes (${formatBytes(length)}), ` +
+        `over the ${MAX_TENSOR_BYTES} bytes one tensor can hold in memory; refused`,
     );
   }
   return { ref, location, f, offset, length };
@@ -306,7 +314,8 @@ function safeJoin(root: string, location: string, ref: TensorRef): string {
   const refuse = () =>
     new ReplensError(
       'E_PATH_TRAVERSAL',
-      `external data path ${q(location)} of ${label(ref)} points outside the model's folder; refused (external data must sit beside the model)`,
+      `external data path ${q(location)} of ${label(ref)} points outside the ` +
+        `model's folder; refused (external data must sit beside the model)`,
     );
   if (location.includes('\0'))
     throw new ReplensError(

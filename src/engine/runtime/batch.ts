@@ -137,7 +137,9 @@ export async function adaptBatch(
         proto: relaxed,
         keySuffix: '#relaxed-batch',
         runBatch: null,
-        note: `the model's batch size is fixed at ${batch}; running a copy with a free batch dimension (checked: ${n} samples batched give the same outputs as at batch ${batch})`,
+        note:
+          `the model's batch size is fixed at ${batch}; running a copy with a free batch ` +
+          `dimension (checked: ${n} samples batched give the same outputs as at batch ${batch})`,
       };
     }
   } catch (e) {
@@ -147,7 +149,9 @@ export async function adaptBatch(
     proto: model,
     keySuffix: '',
     runBatch: batch,
-    note: `the model's batch size is fixed at ${batch} and cannot be freed (${why}); running ${batch} sample${batch === 1 ? '' : 's'} at a time, the last batch padded`,
+    note:
+      `the model's batch size is fixed at ${batch} and cannot be freed (${why}); running ` +
+      `${batch} sample${batch === 1 ? '' : 's'} at a time, the last batch padded`,
   };
 }
 

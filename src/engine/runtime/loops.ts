@@ -74,7 +74,9 @@ function check(graph: GraphProto, outer: Map<string, number>, where: string): vo
     if (startsTrue && bodyKeepsGoing(body, known)) {
       throw new ReplensError(
         'E_UNSUPPORTED_OP',
-        `Loop node '${where}${n.name || '(unnamed)'}' never ends: its trip count is ${tripName ? `${trips}` : 'absent'} and its condition is always true; refused (onnxruntime would run it forever)`,
+        `Loop node '${where}${n.name || '(unnamed)'}' never ends: its trip ` +
+          `count is ${tripName ? `${trips}` : 'absent'} and its condition is ` +
+          'always true; refused (onnxruntime would run it forever)',
       );
     }
   }

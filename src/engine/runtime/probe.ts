@@ -66,7 +66,8 @@ export function checkFeeds(runs: ProbeFeed[][], budgetBytes: number, what: strin
       if (!Number.isSafeInteger(n) || n > 2 ** 32 - 1) {
         throw new ReplensError(
           'E_INPUT_SHAPE',
-          `${what}: input '${f.name}' of shape [${f.dims.join(', ')}] has ${n.toExponential(2)} elements, more than one array can hold; give a smaller input shape`,
+          `${what}: input '${f.name}' of shape [${f.dims.join(', ')}] has ${n.toExponential(2)} ` +
+            'elements, more than one array can hold; give a smaller input shape',
         );
       }
       bytes += size;
@@ -74,7 +75,9 @@ export function checkFeeds(runs: ProbeFeed[][], budgetBytes: number, what: strin
     if (bytes > budgetBytes) {
       throw new ReplensError(
         'E_MEMORY_BUDGET',
-        `${what}: inputs of shape ${run.map((f) => `[${f.dims.join(', ')}]`).join(', ')} need ${formatBytes(bytes)}, over the ${formatBytes(budgetBytes)} memory budget; give a smaller input shape or raise --memory-budget`,
+        `${what}: inputs of shape ${run.map((f) => `[${f.dims.join(', ')}]`).join(', ')} ` +
+          `need ${formatBytes(bytes)}, over the ${formatBytes(budgetBytes)} memory budget; ` +
+          'give a smaller input shape or raise --memory-budget',
       );
     }
   }
@@ -126,7 +129,9 @@ export function probeRuns(req: ProbeRequest, limits: ProbeLimits = {}): Promise<
         finish(
           new ReplensError(
             'E_RUNTIME',
-            `${what}: the model did not finish one run on zero inputs within ${timeoutMs / 1000} s (a Loop that never ends, or a model too slow for its input shape); refused (REPLENS_PROBE_TIMEOUT_S sets the limit)`,
+            `${what}: the model did not finish one run on zero inputs within ` +
+              `${timeoutMs / 1000} s (a Loop that never ends, or a model too slow for ` +
+              'its input shape); refused (REPLENS_PROBE_TIMEOUT_S sets the limit)',
           ),
         ),
       timeoutMs,
@@ -135,7 +140,10 @@ export function probeRuns(req: ProbeRequest, limits: ProbeLimits = {}): Promise<
     const overBudget = () =>
       new ReplensError(
         'E_MEMORY_BUDGET',
-        `${what}: running the model on inputs of shape ${req.runs[req.runs.length - 1].map((f) => `[${f.dims.join(', ')}]`).join(', ')} took more than the ${formatBytes(budget)} memory budget; stopped (give a smaller input shape or raise --memory-budget)`,
+        `${what}: running the model on inputs of shape ` +
+          `${req.runs[req.runs.length - 1].map((f) => `[${f.dims.join(', ')}]`).join(', ')} ` +
+          `took more than the ${formatBytes(budget)} memory budget; ` +
+          'stopped (give a smaller input shape or raise --memory-budget)',
       );
     // Linux: watch the child's resident memory and stop it as soon as it passes the budget. Elsewhere the peak it
     // reports at the end is the check.
@@ -159,7 +167,8 @@ export function probeRuns(req: ProbeRequest, limits: ProbeLimits = {}): Promise<
       finish(
         new ReplensError(
           signal === 'SIGKILL' || code === 137 ? 'E_MEMORY_BUDGET' : 'E_RUNTIME',
-          `${what}: the probe process ended (${signal ?? `exit code ${code}`}) before answering${peak ? ` at ${formatBytes(peak)} resident` : ''}${tail ? `: ${tail}` : ''}`,
+          `${what}: the probe process ended (${signal ?? `exit code ${code}`}) before ` +
+            `answering${peak ? ` at ${formatBytes(peak)} resident` : ''}${tail ? `: ${tail}` : ''}`,
         ),
       );
     });

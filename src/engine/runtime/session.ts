@@ -69,7 +69,8 @@ export function sessionError(e: unknown, what: string): ReplensError {
   if (noImpl) {
     return new ReplensError(
       'E_UNSUPPORTED_OP',
-      `${what}: onnxruntime has no kernel for ${noImpl[1]} (opset ${noImpl[2]}) at node '${noImpl[3]}' for these input types`,
+      `${what}: onnxruntime has no kernel for ${noImpl[1]} (opset ` +
+        `${noImpl[2]}) at node '${noImpl[3]}' for these input types`,
     );
   }
   const firstLine = msg.replace(/^\[ONNXRuntimeError\]\s*:\s*\d+\s*:\s*\w+\s*:\s*/, '');
@@ -184,7 +185,8 @@ export class SessionPool {
       if (why && want === 'cuda') {
         throw new ReplensError(
           'E_EXECUTION_PROVIDER',
-          `the CUDA execution provider cannot be loaded: ${why}; install it (README, GPU) or set replens.executionProvider / --ep to cpu`,
+          `the CUDA execution provider cannot be loaded: ${why}; install it ` +
+            '(README, GPU) or set replens.executionProvider / --ep to cpu',
         );
       }
       if (why) {
@@ -202,7 +204,8 @@ export class SessionPool {
           if (/cuda|provider|shared library/i.test(why)) {
             throw new ReplensError(
               'E_EXECUTION_PROVIDER',
-              `the CUDA execution provider cannot be loaded (${why}); install the CUDA build of onnxruntime-node (see README) or set replens.executionProvider to cpu`,
+              `the CUDA execution provider cannot be loaded (${why}); install the CUDA build of ` +
+                'onnxruntime-node (see README) or set replens.executionProvider to cpu',
             );
           }
           throw sessionError(e, what);
@@ -299,7 +302,8 @@ export function validateFeeds(ms: ModelSession, feeds: Record<string, Feed>, wha
       if (typeof d === 'number' && d !== f.dims[i]) {
         throw new ReplensError(
           'E_INPUT_SHAPE',
-          `${what}: input '${inp.name}' takes shape ${shapeText(want)}, got ${shapeText(f.dims)} (dimension ${i} is ${f.dims[i]}, expected ${d})`,
+          `${what}: input '${inp.name}' takes shape ${shapeText(want)}, got ` +
+            `${shapeText(f.dims)} (dimension ${i} is ${f.dims[i]}, expected ${d})`,
         );
       }
     });

@@ -75,7 +75,8 @@ export async function tensorShapes(
         if (bad.length || inp.shape.length === 0) {
           throw new ReplensError(
             'E_INPUT_SHAPE',
-            `input '${inp.name}' has dynamic dims [${inp.shape.map((d) => d ?? '?').join(', ')}]; give a concrete input shape (--input-shape, --input or --data)`,
+            `input '${inp.name}' has dynamic dims [${inp.shape.map((d) => d ?? '?').join(', ')}]; ` +
+              'give a concrete input shape (--input-shape, --input or --data)',
           );
         }
         dims = [b, ...(inp.shape.slice(1) as number[])];

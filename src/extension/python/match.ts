@@ -6,7 +6,8 @@
 import type { ModuleDef } from './modules';
 
 /** An analysed layer: `label` is the torch module path of the node, possibly with ' (2)' for repeated calls of
- *  one module ('layer1.0.relu (2)'), or a raw tensor name when there is no module path; `index` is the ONNX node index. */
+ *  one module ('layer1.0.relu (2)'), or a raw tensor name when there is no module path; `index` is the ONNX node
+ *  index. */
 export interface ResultLayer {
   tensor: string;
   label: string;

@@ -534,7 +534,10 @@ export function parsePython(source: string, name?: string): ParsedPython {
   return result;
 }
 
-/** Import targets of a file as dotted module names relative to the file ('.blocks' → level 1 'blocks'), for the caller to find in the workspace. */
+/**
+ * Import targets of a file as dotted module names relative to the file ('.blocks' → level 1 'blocks'), for the caller
+ * to find in the workspace.
+ */
 export function importedModules(p: ParsedPython): { module: string; level: number; names: string[] }[] {
   const out: { module: string; level: number; names: string[] }[] = [];
   const add = (module: string, level: number, names: string[]) => {

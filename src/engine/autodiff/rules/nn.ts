@@ -187,7 +187,8 @@ function gemmWeightGrad(
         : ctx.reshape(ctx.op('Transpose', [ctx.reshape(dy, [b, nb, M, P])], { perm: [0, 2, 1, 3] }), [b, M, nb * P]);
     lhsShape = b === 1 ? [N * P, C] : [b, nb * P, C];
   } else {
-    xt = ctx.op('Transpose', [ctx.reshape(x, [N, g, cg, ...H])], { perm: [1, 0, ...range(r, 3), 2] }); // [g, N, ...H, C/g]
+    // xt: [g, N, ...H, C/g]
+    xt = ctx.op('Transpose', [ctx.reshape(x, [N, g, cg, ...H])], { perm: [1, 0, ...range(r, 3), 2] });
     dyt = ctx.reshape(ctx.op('Transpose', [ctx.reshape(dy, [N, g, mg, P])], { perm: [1, 2, 0, 3] }), [g, mg, N * P]);
     lhsShape = [g, N * P, cg];
   }

@@ -21,7 +21,8 @@ function constInts(ctx: GradContext, node: NodeProto, i: number, what: string): 
   if (!v)
     throw new ReplensError(
       'E_UNSUPPORTED_OP',
-      `gradient of ${node.opType} '${node.name || node.output[0]}': the ${what} input '${node.input[i]}' has no known value`,
+      `gradient of ${node.opType} '${node.name || node.output[0]}': ` +
+        `the ${what} input '${node.input[i]}' has no known value`,
     );
   return v;
 }
@@ -217,7 +218,8 @@ const pad: GradRule = (ctx, { node, dy, needs }) => {
   if (mode !== 'constant')
     throw new ReplensError(
       'E_UNSUPPORTED_OP',
-      `no gradient rule for Pad '${node.name || node.output[0]}' with mode '${mode}' (only 'constant' padding is supported)`,
+      `no gradient rule for Pad '${node.name || node.output[0]}' ` +
+        `with mode '${mode}' (only 'constant' padding is supported)`,
     );
   const x = node.input[0];
   const dims = ctx.shape(x),
