@@ -9,7 +9,7 @@ import { SummaryAccumulator } from '../src/engine/analyses/summary';
 import { runMetric } from '../src/cli/metric';
 import { writeNpy } from '../src/engine/npy';
 
-test('summary: a ReLU layer keeps sparsity and dead channels; a logit layer marks them not applicable with the reason', () => {
+test('summary: a ReLU layer keeps sparsity and dead channels; a logit layer marks them n/a, with the reason', () => {
   // (n=2, C=3): ReLU-like, channel 1 dead. Values ≤ 0: 3 of 6.
   const relu = new SummaryAccumulator('relu');
   relu.add(Float32Array.from([1, 0, 0, 2, 0, 3]), [2, 3]);

@@ -92,7 +92,7 @@ const sub = (m: LayerMatrix, keep: string[]) =>
   keep.map((a) => keep.map((c) => m.values[m.rows.indexOf(a)][m.cols.indexOf(c)]));
 const labelOf = (res: AnalysisResult, t: string) => res.layers.find((l) => l.tensor === t)!.label;
 
-test('analyze: constant, duplicated and NaN layers are skipped with notes; the other layers are unchanged', async () => {
+test('analyze: constant, duplicated and NaN layers are skipped with notes; other layers are unchanged', async () => {
   const [all, good] = [await run(ALL), await run(GOOD)];
   assert.equal(all.complete, true);
   const rra = all.analyses.rra!,
@@ -181,7 +181,7 @@ test('analyze: a cached result reports the same skip notes', async () => {
   assert.deepEqual(skips(second), skips(first));
 });
 
-test('noise-SVD leaves out the degenerate layers with a note, and its other layers equal a run without them', async () => {
+test('noise-SVD leaves out degenerate layers with a note; its other layers equal a run without them', async () => {
   const opts = {
     modelPath: MODEL,
     data: DATA,

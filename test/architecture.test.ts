@@ -99,7 +99,7 @@ function browserViolation(file: string, spec: string, typeOnly: boolean): string
   return `${target}, outside webview/ and src/shared/`;
 }
 
-test('webview/ is browser code: no Node built-ins, vscode or src/ outside src/shared/ (src/report/ holds the Node side)', () => {
+test('webview/ is browser code: no Node built-ins, vscode or src/ but src/shared/ (src/report/: Node side)', () => {
   const offenders: string[] = [];
   for (const f of files(path.join(ROOT, 'webview')).filter((f) => /\.(ts|js|mjs|cjs)$/.test(f))) {
     for (const { spec, typeOnly } of importsOf(f)) {
@@ -110,7 +110,7 @@ test('webview/ is browser code: no Node built-ins, vscode or src/ outside src/sh
   assert.deepEqual(offenders, []);
 });
 
-test('src/shared/ is browser-safe too (the webviews bundle it): no Node built-ins, no vscode, no code from the engine', () => {
+test('src/shared/ is browser-safe too (webviews bundle it): no Node built-ins, no vscode, no engine code', () => {
   const offenders: string[] = [];
   for (const f of files(path.join(ROOT, 'src', 'shared')).filter((f) => /\.(ts|js|mjs|cjs)$/.test(f))) {
     for (const { spec, typeOnly } of importsOf(f)) {

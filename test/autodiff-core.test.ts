@@ -113,7 +113,7 @@ test('MSE and cross-entropy objectives: closed-form values and gradients', async
   assert.ok(Math.abs(Number(ce.objective.data[0]) - want) < 1e-14);
 });
 
-test('weighted objectives add their terms; Relu and Dropout pass finite differences in float64 and float32', async () => {
+test('weighted objectives add their terms; Relu and Dropout pass finite differences in float64, float32', async () => {
   const b = new GraphBuilder('relu', 13);
   b.input('x', [3, 7], D);
   const r1 = b.node('Relu', ['x']);

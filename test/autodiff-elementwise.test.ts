@@ -127,7 +127,7 @@ for (const op of ['Add', 'Sub', 'Mul', 'Div']) {
   });
 }
 
-test('Add/Mul/Div with an initializer operand: promoted when in wrt, and nothing emitted for a constant one', async () => {
+test('Add/Mul/Div with an initializer operand: promoted when in wrt, nothing emitted for a constant one', async () => {
   for (const op of ['Add', 'Mul', 'Div']) {
     const c = Array.from({ length: 3 }, (_, i) => 0.6 + 0.3 * i);
     const mk = () => addInit(single(op, 13, D, { x: [2, 3, 4, 5] }, {}, ['x', 'c']), 'c', [3, 1, 1], c, D);
@@ -459,7 +459,7 @@ test('PRelu: slope (C,1,1), (C,), (5,) and (1) reduced to the slope shape; close
 
 // ---------------------------------------------------------------- Clip
 
-test("Clip opset 13 (float64): min and max, one missing via '', none; min/max as differentiated inputs; inclusive bounds", async () => {
+test("Clip @13 (float64): min and max, one missing via '', none; min/max as wrt inputs; inclusive bounds", async () => {
   const x = feed([2, 3, 4], 19, D, -2, 2, [-0.5, 0.8]);
   const lo = vals([], [-0.5]),
     hi = vals([], [0.8]);
@@ -530,7 +530,7 @@ for (const op of ['Softmax', 'LogSoftmax']) {
   });
 }
 
-test('Softmax/LogSoftmax closed forms: row vector-Jacobian products, and opset 11 default axis covers dims 1..', async () => {
+test('Softmax/LogSoftmax closed forms: row VJPs, and opset 11 default axis covers dims 1..', async () => {
   const xv = [0.1, -0.4, 0.7, 1.2, 0.3, -1];
   const x = vals([2, 3], xv);
   const sm = (row: number[]) => {
@@ -704,7 +704,7 @@ test("Where: dy to X where the condition holds, to Y elsewhere, reduced to each 
 
 // ---------------------------------------------------------------- a chain
 
-test('a chain of elementwise ops (Mul → Add → Tanh → Exp → Div by Sqrt) in float64, with a promoted scale', async () => {
+test('elementwise chain (Mul → Add → Tanh → Exp → Div by Sqrt) in float64, with a promoted scale', async () => {
   const m = addInit(
     model(13, D, { x: [2, 3, 4, 5] }, (b) => {
       const s = b.node('Mul', ['x', 'scale']);

@@ -369,7 +369,7 @@ for (const [weight, input] of forced) {
   });
 }
 
-test('Conv: auto path choice (GEMM for wide groups, window for depthwise; Conv input grad unless few channels)', async () => {
+test('Conv: auto path (GEMM for wide groups, window for depthwise; Conv input grad unless few channels)', async () => {
   const ops = async (c: Case) => new Set((await run(c)).gm.proto.graph!.node.map((n) => n.opType));
   const wide = await ops(convWideCases[0]);
   assert.ok(wide.has('MatMul') && !wide.has('ConvTranspose'));

@@ -54,8 +54,9 @@ function idFeed(f: Feed, offset: number): Feed {
 
 /**
  * Exact adjoint check of a rearrangement: every float input holds its element ids (1-based, distinct across
- * inputs; 0 or negative means "not from any input", e.g. a zero pad or a negative constant), the forward output tells the source of each element,
- * and the gradient of each `wrt` must equal the integer weights summed onto the sources, exactly.
+ * inputs; 0 or negative means "not from any input", e.g. a zero pad or a negative constant), the forward output
+ * tells the source of each element, and the gradient of each `wrt` must equal the integer weights summed onto the
+ * sources, exactly.
  */
 async function exactAdjoint(
   model: ModelProto,
@@ -165,7 +166,7 @@ test('Reshape (0 and −1 entries) and Flatten (axis 0, 2, −1) reshape the gra
   await both(oneOp('Flatten', 11, [2, 3, 4]), { x }, ['x'], 'flatten default');
 });
 
-test('PyTorch dynamic flatten x.view(x.size(0), -1): Shape→Gather→Unsqueeze→Concat→Reshape at opsets 11 and 13', async () => {
+test('PyTorch flatten x.view(x.size(0), -1): Shape→Gather→Unsqueeze→Concat→Reshape at opsets 11 and 13', async () => {
   for (const opset of [11, 13]) {
     const b = new GraphBuilder('view', opset);
     b.input('x', [2, 3, 4], D);
@@ -184,7 +185,7 @@ test('PyTorch dynamic flatten x.view(x.size(0), -1): Shape→Gather→Unsqueeze�
   }
 });
 
-test('Squeeze/Unsqueeze: axes attribute (opset 11), axes input (13, 18), negative axes, Squeeze without axes', async () => {
+test('Squeeze/Unsqueeze: axes attribute (11), axes input (13, 18), negative axes, Squeeze without axes', async () => {
   const x = f64([2, 1, 3, 1]);
   await both(oneOp('Squeeze', 11, [2, 1, 3, 1], { axes: [1, -1] }), { x }, ['x'], 'squeeze attr');
   await both(oneOp('Squeeze', 13, [2, 1, 3, 1], {}, [[-3]]), { x }, ['x'], 'squeeze input');
@@ -239,7 +240,7 @@ function splitModel(opset: number, form: 'attr' | 'input' | 'equal' | 'num_outpu
   return b.build();
 }
 
-test('Split: split attribute (11), split input (13, 18), num_outputs (18, uneven), equal parts; unused outputs get zeros', async () => {
+test('Split: attr (11), input (13, 18), num_outputs (18, uneven), equal parts; unused outputs get zeros', async () => {
   const x = f64([2, 7]);
   const cases: [number, 'attr' | 'input' | 'equal' | 'num_outputs', number][] = [
     [11, 'attr', 3],
@@ -287,7 +288,7 @@ function sliceModel(
   return b.build();
 }
 
-test('Slice: steps 1, 2, 3, −1, −2, negative starts, clamped INT64_MAX/MIN ends, omitted axes/steps (opsets 11, 13, 18)', async () => {
+test('Slice: steps ±1, ±2, 3; negative starts; clamped INT64_MAX/MIN ends; no axes/steps (11, 13, 18)', async () => {
   const x = f64([4, 7, 5]);
   const cases: [string, bigint[], bigint[], bigint[] | null, bigint[] | null][] = [
     ['step 1, default axes', [1n, 2n], [3n, 6n], null, null],
@@ -333,7 +334,7 @@ function padModel(opset: number, dims: number[], pads: number[], opts: { value?:
   return b.build();
 }
 
-test('Pad (constant): positive, negative (cropping) and mixed pads, constant_value input and its gradient, axes input (18)', async () => {
+test('Pad (constant): positive, negative (crop), mixed pads; constant_value input and grad; axes (18)', async () => {
   const x = f64([3, 4, 5]);
   const v: Feed = { data: Float64Array.from([0.7]), dims: [], type: 'float64' };
   for (const opset of [11, 13, 18]) {
@@ -377,7 +378,7 @@ function gatherModel(opset: number, dims: number[], idx: number[], idxDims: numb
   return b.build();
 }
 
-test('Gather: duplicates and negative indices accumulate; one-hot MatMul (11, 13) and ScatterND add (16, 18)', async () => {
+test('Gather: duplicate and negative indices accumulate; one-hot MatMul (11, 13), ScatterND add (16, 18)', async () => {
   const x = f64([3, 5, 2]);
   for (const opset of [11, 13, 16, 18]) {
     const r = await both(
@@ -437,7 +438,7 @@ function reduceModel(
   return b.build();
 }
 
-test('ReduceSum/ReduceMean: axes attribute and input forms (11, 13, 18), keepdims, negative axes, empty axes, noop', async () => {
+test('ReduceSum/ReduceMean: axes as attribute or input (11, 13, 18), keepdims, negative/empty axes, noop', async () => {
   const dims = [2, 3, 4];
   const x = f64(dims);
   const cases: [string, number, number[] | null, 'attr' | 'input', Record<string, number>, number[]][] = [
@@ -478,7 +479,7 @@ test('ReduceSum/ReduceMean: axes attribute and input forms (11, 13, 18), keepdim
   }
 });
 
-test('ReduceMax/ReduceMin: gradient at the extreme positions, ties share it evenly (attr 11/13, input 18)', async () => {
+test('ReduceMax/ReduceMin: gradient at the extremes, ties share it evenly (attr 11/13, input 18)', async () => {
   const dims = [3, 4];
   for (const [op, opset, form] of [
     ['ReduceMax', 11, 'attr'],
@@ -569,7 +570,7 @@ test('ReduceL2, ReduceSumSquare, ReduceL1, ReduceLogSumExp: finite differences a
 
 // ---- Global pooling ----
 
-test('GlobalAveragePool and GlobalMaxPool (float32): finite differences, dy/spatial broadcast, argmax mask with ties', async () => {
+test('GlobalAveragePool/GlobalMaxPool (float32): finite diffs, dy/spatial broadcast, argmax mask, ties', async () => {
   const dims = [2, 3, 2, 3];
   const mk = (op: string, opset: number) => {
     const b = new GraphBuilder(op, opset);

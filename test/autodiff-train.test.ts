@@ -23,7 +23,7 @@ import { tempDir } from './helpers/tmp';
 const FX = JSON.parse(fs.readFileSync(path.join(__dirname, 'fixtures', 'optim', 'optim.json'), 'utf8'));
 const pool = new SessionPool({ executionProvider: 'cpu' });
 
-test('optimizers follow torch.optim trajectories (SGD, momentum + weight decay, Nesterov, Adam, Adam L2, AdamW)', () => {
+test('optimizers match torch.optim trajectories (SGD, momentum + weight decay, Nesterov, Adam, Adam L2, AdamW)', () => {
   const toOpt = (name: string, kw: Record<string, number | number[] | boolean>): Optimizer => {
     if (name.startsWith('sgd'))
       return {
@@ -148,7 +148,7 @@ test('the train graph (BatchNorm in training form) passes finite differences for
   assert.ok(r.worst < 5e-3, `worst ${r.worst}`);
 });
 
-test('training converges on a separable task, with and without BatchNorm; checkpoints are inference models', async () => {
+test('training converges on a separable task, with/without BatchNorm; checkpoints are inference models', async () => {
   for (const bn of [false, true]) {
     const spec = tiny(bn);
     const state = initState(spec, 1);

@@ -120,7 +120,8 @@ test('twonn, selectivity and ars give their documented keys and hand values', ()
   assert.deepEqual(s.json.per_unit, [1, 0]);
   assert.deepEqual(s.json.argmax_class.slice(0, 1), [0]);
   assert.equal(s.json.value, 0.5);
-  // ARS: 2 kernels, 1×1 maps. Row 0: x = [1, 2] → RS = 1/2, AR = 1 → 2·atan(0.5)/π; row 1: x = [3, 2] → RS = 1/2, AR = 1.
+  // ARS: 2 kernels, 1×1 maps. Row 0: x = [1, 2] → RS = 1/2, AR = 1 → 2·atan(0.5)/π;
+  // row 1: x = [3, 2] → RS = 1/2, AR = 1.
   const a = metric('ars', '--acts', npy('ars.npy', [2, 2, 1, 1], [1, 2, 3, 2]));
   const want = (2 * Math.atan(0.5)) / Math.PI;
   assert.ok(Math.abs(a.json.ars[0] - want) < 1e-12 && Math.abs(a.json.ars[1] - want) < 1e-12);

@@ -149,7 +149,10 @@ test('bad input: one line naming the cause, non-zero exit', () => {
       '1000',
     ),
     1,
-    /a batch of 1000 needs 5\.0 MB for its input and 3 captured tensors, over the 1 MB memory budget; use --batch-size 200 or raise the budget/,
+    new RegExp(
+      /a batch of 1000 needs 5\.0 MB for its input and 3 captured tensors, over the 1 MB memory budget; /.source +
+        /use --batch-size 200 or raise the budget/.source,
+    ),
   );
   // Data errors reach the CLI as one line too: a corrupt image (named), labels that do not match the samples.
   const fashion = path.join(ROOT, 'examples', 'fashion-mnist');

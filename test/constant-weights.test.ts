@@ -16,7 +16,7 @@ const constant = (name: string, t: ReturnType<typeof float32Tensor>) =>
     attribute: [make.attribute({ name: 'value', type: A.TENSOR, t })],
   });
 
-test('Constant weights count as parameters (once when shared), shape constants do not, Constant rows are hidden by default', () => {
+test('Constant weights are parameters (once if shared), shape constants not; Constant rows hidden by default', () => {
   const g = new GraphBuilder('paddle-like', 13, 1);
   g.input('x', ['N', 2, 4, 4]);
   g.node('Conv', ['x', 'w_out', 'b_out'], { pads: [1, 1, 1, 1] }, { name: 'conv2d_0', outputs: ['c'] });

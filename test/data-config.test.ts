@@ -65,7 +65,8 @@ test('unknown keys name the key and suggest the closest known one', () => {
   assert.throws(
     () => validateConfig({ zzzzzzzz: 1 }, 's'),
     configError(
-      's: unknown key "zzzzzzzz"; known keys: dataset, preprocess, classNames, batchSize, memoryBudgetMB, executionProvider',
+      's: unknown key "zzzzzzzz"; ' +
+        'known keys: dataset, preprocess, classNames, batchSize, memoryBudgetMB, executionProvider',
     ),
   );
 });

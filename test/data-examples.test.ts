@@ -67,7 +67,7 @@ test('examples/fashion-mnist: IDX, npz and PNG ImageFolder give identical float3
   assert.deepEqual(plain.classNames, [...manifest.classDirs].sort());
 });
 
-test('examples/fashion-mnist: replens.json preprocessing reproduces x.npy exactly; JPEG copies are close', async (t) => {
+test('examples/fashion-mnist: replens.json preprocessing gives x.npy exactly; JPEG copies are close', async (t) => {
   if (!present('replens.json', 'x.npy', 'y.npy')) {
     t.skip(`${EX} is absent or incomplete`);
     return;

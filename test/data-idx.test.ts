@@ -103,7 +103,8 @@ test('IDX errors name the file: bad magic, unknown type, truncated data', () => 
   assert.throws(
     () => readIdx(short),
     new RegExp(
-      `^ReplensError: ${short.replace(/[.]/g, '\\.')} is truncated: header says shape \\(2, 3, 3\\) = 18 bytes, file has 17$`,
+      `^ReplensError: ${short.replace(/[.]/g, '\\.')} is truncated: ` +
+        `header says shape \\(2, 3, 3\\) = 18 bytes, file has 17$`,
     ),
   );
 });
@@ -154,5 +155,6 @@ test('real Fashion-MNIST t10k: 10000 images 28×28, checked against an independe
   assert.equal(n, 10000);
   assert.equal(mismatches, 0);
   assert.deepEqual(counts, new Array(10).fill(1000)); // the test split is balanced
-  for await (const b of ds.batches(1, { end: 1 })) assert.equal(b.labels![0], 9); // the first t10k image is an ankle boot
+  // the first t10k image is an ankle boot
+  for await (const b of ds.batches(1, { end: 1 })) assert.equal(b.labels![0], 9);
 });

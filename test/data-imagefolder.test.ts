@@ -169,7 +169,8 @@ test('ImageFolder default is RGB (gray repeated), 8-bit scaled by /255; mixed si
       e instanceof ReplensError &&
       e.code === 'E_INPUT_SHAPE' &&
       e.message ===
-        `${path.join(root, 'a', '2.png')} is 1×1 but ${path.join(root, 'a', '1.png')} is 1×2; set preprocess.resize to give all images one size`,
+        `${path.join(root, 'a', '2.png')} is 1×1 but ${path.join(root, 'a', '1.png')} is 1×2; ` +
+          'set preprocess.resize to give all images one size',
   );
   const rs = await openDataset({ path: root }, { preprocess: { resize: [1, 2] } });
   const out: number[][] = [];
@@ -224,11 +225,12 @@ test('a folder without class sub-folders or without images → E_DATASET', async
       e instanceof ReplensError &&
       e.code === 'E_DATASET' &&
       e.message ===
-        `${root}: found no valid image for the class folder "empty" (supported extensions: .png, .jpg, .jpeg); remove it or add images`,
+        `${root}: found no valid image for the class folder "empty" ` +
+          '(supported extensions: .png, .jpg, .jpeg); remove it or add images',
   );
 });
 
-test('with classNames, folders named after them give labels in classNames order; a partial match is an error', async () => {
+test('with classNames, folders named after them give labels in classNames order; a partial match fails', async () => {
   const root = tmpDir();
   const img = pngjs(1, 1, [1, 1, 1, 255], 0);
   for (const d of ['Ankle_boot', 'T-shirt_top', 'Zebra']) {

@@ -72,14 +72,16 @@ test('E_INPUT_SHAPE names both shapes and the setting that fixes it', async () =
     openDataset({ path: file }, { modelInputShape: ['N', 3, 4, 4], preprocess: { channels: 1, resize: 2 } }),
     err(
       'E_INPUT_SHAPE',
-      `${file}: samples are 1×2×2 after preprocessing but the model input is [N, 3, 4, 4]; set preprocess.channels to 3 and preprocess.resize to [4, 4]`,
+      `${file}: samples are 1×2×2 after preprocessing but the model input is [N, 3, 4, 4]; ` +
+        'set preprocess.channels to 3 and preprocess.resize to [4, 4]',
     ),
   );
   await assert.rejects(
     openDataset({ path: file }, { modelInputShape: ['N', 2, 2, 1], preprocess: { layout: 'NCHW' } }),
     err(
       'E_INPUT_SHAPE',
-      `${file}: samples are 1×2×2 after preprocessing but the model input is [N, 2, 2, 1]; set preprocess.layout to "NHWC"`,
+      `${file}: samples are 1×2×2 after preprocessing but the model input is [N, 2, 2, 1]; ` +
+        'set preprocess.layout to "NHWC"',
     ),
   );
   await assert.rejects(
@@ -95,7 +97,8 @@ test('E_INPUT_SHAPE names both shapes and the setting that fixes it', async () =
     openDataset({ path: five }, { modelInputShape: [1, 3, 2, 2] }),
     err(
       'E_INPUT_SHAPE',
-      `${five}: samples have 5 channels, which cannot be converted to 3; set preprocess.channels to 5 or use 3-channel data`,
+      `${five}: samples have 5 channels, which cannot be converted to 3; ` +
+        'set preprocess.channels to 5 or use 3-channel data',
     ),
   );
 });

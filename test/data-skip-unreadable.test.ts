@@ -56,7 +56,7 @@ async function all(ds: Dataset, batch = 4): Promise<Batch[]> {
 const BAD = path.join('b', '7.png');
 const opts = { preprocess: { channels: 1 as const } };
 
-test('a corrupt PNG: a one-line error naming it; with skipUnreadable the other 9 images, their labels, and the file named', async () => {
+test('corrupt PNG: one-line error naming it; skipUnreadable: the other 9 images, their labels, its name', async () => {
   const { root, px } = folder(BAD);
   const plain = await openDataset({ path: root }, opts);
   await assert.rejects(
@@ -126,7 +126,8 @@ test('an empty class folder is an error naming it, as in torchvision', async () 
       e instanceof ReplensError &&
       e.code === 'E_DATASET' &&
       e.message ===
-        `${root}: found no valid image for the class folder "c" (supported extensions: .png, .jpg, .jpeg); remove it or add images`,
+        `${root}: found no valid image for the class folder "c" ` +
+          '(supported extensions: .png, .jpg, .jpeg); remove it or add images',
   );
 });
 
@@ -154,7 +155,7 @@ function model(dir: string): string {
   return file;
 }
 
-test('analyze: the run completes with N − 1 samples and names the skipped file; without the setting it fails naming it', async () => {
+test('analyze completes with N − 1 samples and names the skipped file; unset, it fails naming it', async () => {
   const { root } = folder(BAD);
   const m = model(tempDir('replens-skipm-'));
   const run = (skipUnreadable?: boolean) =>
@@ -234,7 +235,7 @@ test(
   },
 );
 
-test('activations with --skip-unreadable: the files hold the 9 readable images with their labels, and the skipped one is named', () => {
+test('activations --skip-unreadable: the files hold the 9 readable images and labels; the skipped one is named', () => {
   const { root, px } = folder(BAD);
   const out = tempDir('replens-skip-acts-');
   const g = new GraphBuilder('id', 13, 1);

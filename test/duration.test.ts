@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { formatDuration, formatEta } from '../src/shared/duration';
 
-test('formatDuration: tenths below 10 s, whole seconds below a minute, tenths of a minute below an hour, then h + min', () => {
+test('formatDuration: tenths < 10 s, whole seconds < 1 min, tenths of a minute < 1 h, then h + min', () => {
   const cases: [number, string][] = [
     [0, '0.0 s'],
     [0.04, '0.0 s'],

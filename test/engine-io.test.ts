@@ -43,7 +43,7 @@ test('NpyWriter streams rows and patches the row count, even past 5 digits', () 
   assert.equal((fs.statSync(file).size - 40000 * 12) % 64, 0, 'data starts on a 64-byte boundary');
 });
 
-test('ActivationStore spills past its budget, reads back exactly, and refuses to materialise more than the budget', () => {
+test('ActivationStore spills past its budget, reads back exactly, refuses to materialise more than the budget', () => {
   const store = new ActivationStore(1024, tmp);
   const rows = 50,
     rowShape = [4, 3];

@@ -178,7 +178,7 @@ test('torch.onnx node names map to PyTorch module paths', () => {
   assert.equal(torchModulePath(''), null);
 });
 
-test('execution provider: auto falls back to CPU with the reason; cuda fails with one line when CUDA is absent', async (t) => {
+test('execution provider: auto falls back to CPU with the reason; cuda fails with one line without CUDA', async (t) => {
   const { cudaProviderInstalled } = await import('../src/engine/runtime/session');
   const why = cudaProviderInstalled();
   if (!why) {

@@ -78,7 +78,7 @@ const partial = (layers: number): AnalysisResult => ({
   },
 });
 
-test('controller: partial documents stream as "running"; the final one is complete and goes to the registry', async () => {
+test('controller: partial documents stream as "running"; the final one, complete, goes to the registry', async () => {
   const { c, posted, results, runner } = harness();
   const done = c.start(job);
   await flush();
@@ -102,7 +102,7 @@ test('controller: partial documents stream as "running"; the final one is comple
   assert.deepEqual(posted.at(-1), { v: 1, type: 'exported', what: 'CSV', path: '/out/x.csv' });
 });
 
-test('controller: Cancel keeps the finished layers (state cancelled, no error card); a failure adds the error', async () => {
+test('controller: Cancel keeps finished layers (state cancelled, no error card); failure adds the error', async () => {
   const { c, posted, results, runner } = harness();
   const done = c.start(job);
   await flush();

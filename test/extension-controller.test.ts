@@ -87,7 +87,7 @@ test('a run posts progress, then the result; `ready` re-posts the last message',
   assert.deepEqual(h.posted[3], h.posted[2]);
 });
 
-test('errors go to the webview with their code; a dead worker also notifies; Retry re-reads the settings and runs again', async () => {
+test('errors reach the webview with their code; a dead worker also notifies; Retry re-reads settings', async () => {
   const h = harness();
   const first = h.c.start();
   h.runner.calls[0].reject(

@@ -14,10 +14,11 @@ const opts = {
   modelPath: '/work/models/res"net<1>.onnx',
 };
 
-test('the CSP is strict: nothing by default, scripts only with the nonce, styles and fonts from the webview origin', () => {
+test('strict CSP: nothing by default, scripts only with the nonce, styles and fonts from the webview origin', () => {
   assert.equal(
     contentSecurityPolicy('https://x.test', 'abc'),
-    "default-src 'none'; img-src https://x.test data:; style-src https://x.test 'unsafe-inline'; script-src 'nonce-abc'; font-src https://x.test;",
+    "default-src 'none'; img-src https://x.test data:; style-src https://x.test 'unsafe-inline'; " +
+      "script-src 'nonce-abc'; font-src https://x.test;",
   );
   const html = inspectHtml(opts);
   const meta = /<meta http-equiv="Content-Security-Policy" content="([^"]*)">/.exec(html);

@@ -132,7 +132,7 @@ test('rebatch regroups any batches into runs of the fixed size and pads only the
   ]);
 });
 
-test("activations on fixed-batch models at the default batch size equal runs at the model's own batch size", async () => {
+test("activations on fixed-batch models at the default batch size equal runs at the model's batch size", async () => {
   const n = 7; // odd: with a fixed batch of 2 the last run is padded
   const x = samples(n, 3);
   const xFile = path.join(tmp, 'x.npy');
@@ -176,7 +176,7 @@ test("activations on fixed-batch models at the default batch size equal runs at 
   }
 });
 
-test('analyze runs fixed-batch models: the relaxed and the padded paths give the same numbers, and say what they did', async () => {
+test('analyze on fixed-batch models: relaxed and padded paths give the same numbers, say what they did', async () => {
   const n = 9;
   const xFile = path.join(tmp, 'x9.npy');
   writeNpy(xFile, { shape: [n, 2, 5, 5], data: samples(n, 11) });

@@ -296,7 +296,7 @@ async function runCase(label: string, fn: () => Promise<void>, tally: Tally): Pr
 
 const summary = (t: Tally) => `${t.ok} read, errors ${[...t.errors].map(([c, n]) => `${c} ${n}`).join(', ')}`;
 
-test('fuzz: mutated IDX, .npy, .npz, PNG, JPEG and labels files end in success or a one-line ReplensError', async (t) => {
+test('fuzz: mutated IDX, .npy, .npz, PNG, JPEG, labels files end in success or a one-line ReplensError', async (t) => {
   const dir = tmpDir('replens-fuzz-');
   const rnd = rng(SEED);
   const tally: Tally = { ok: 0, errors: new Map() };
@@ -330,7 +330,7 @@ test('fuzz: the unmutated seeds all read', async () => {
   }
 });
 
-test('fuzz: mutated replens.json texts load (and their dataset opens) or fail with a one-line ReplensError', async (t) => {
+test('fuzz: mutated replens.json texts load (their dataset opens) or fail with a one-line ReplensError', async (t) => {
   const dir = tmpDir('replens-fuzz-cfg-');
   fs.writeFileSync(path.join(dir, 'images-idx3-ubyte'), idx(0x08, [4, 5, 6], Buffer.alloc(120, 9)));
   fs.writeFileSync(path.join(dir, 'labels-idx1-ubyte'), idx(0x08, [4], Buffer.from([0, 1, 1, 0])));

@@ -303,7 +303,7 @@ test('the fast path exercised recursion, both deflations, Gemm merges and the se
   console.log('# worst over all checks: res/√n, orth/√n, |Δλ|/‖A‖ =', JSON.stringify(worst));
 });
 
-test('tridiagEig (divide and conquer) alone: orthogonality and residual on a tridiagonal with a tight cluster', async () => {
+test('tridiagEig (divide and conquer) alone: orthogonality, residual on a tridiagonal with tight cluster', async () => {
   const n = 120;
   const d = Array.from({ length: n }, (_, i) => (i % 3 === 0 ? 1 : 1 + 1e-13 * i));
   const e = Array.from({ length: n - 1 }, (_, i) => 1e-9 * ((i % 5) + 1));

@@ -112,7 +112,7 @@ test('svd: both methods agree on singular values; rank deficiency gives zeros; h
   );
 });
 
-test('orthonormalBasis (CholeskyQR2) equals Householder Q up to column signs; falls back when ill-conditioned', async () => {
+test('orthonormalBasis (CholeskyQR2) = Householder Q up to column signs; falls back when ill-conditioned', async () => {
   const { orthonormalBasis } = await import('../src/engine/linalg/qr');
   const a = rand(31, 400, 20);
   for (let i = 0; i < 400; i++) for (let j = 0; j < 20; j++) a.data[i * 20 + j] += 2; // non-zero means, as in PWCCA

@@ -57,7 +57,7 @@ test('Jacobi SVD converges on dead, duplicated and underflowing columns and matc
   }
 });
 
-test('Jacobi SVD hand case: [x, x, 0, 1e-160·y] has singular values √2, 1e-160, 0 with orthonormal U on the live part', async () => {
+test('Jacobi SVD by hand: [x, x, 0, 1e-160·y] → singular values √2, 1e-160, 0; orthonormal U, live part', async () => {
   const m = 7,
     x = [1, 2, 0, -1, 3, 0, 1],
     y = [2, -1, 1, 0, 0, 1, 0]; // x ⟂ y
@@ -168,7 +168,7 @@ function ridgeCcaReference(x: Mat<Float64Array>, y: Mat<Float64Array>, eps: numb
   return Array.from(symEig(kk, r, { vectors: false }).values, (v) => Math.min(1, Math.sqrt(Math.max(0, v))));
 }
 
-test('CCA with epsilon 1e-8 on layers with dead and duplicated units converges and matches a Cholesky-whitened reference', async () => {
+test('CCA, epsilon 1e-8, dead and duplicated units: converges, matches a Cholesky-whitened reference', async () => {
   const r = rng(7);
   const randn = () => Math.sqrt(-2 * Math.log(1 - r())) * Math.cos(2 * Math.PI * r());
   const layer = (n: number, p: number, shared: Float64Array) => {

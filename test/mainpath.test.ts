@@ -69,7 +69,7 @@ function model(scoped: boolean): ModelProto {
 
 const byName = (m: ModelProto) => new Map(m.graph!.node.map((n) => [n.output[0], n.name]));
 
-test('main-path tensors: block outputs are, branch and gate internals are not; shape computations do not break a cut', () => {
+test('main-path tensors: block outputs are, branch/gate internals not; shape computations do not break a cut', () => {
   const m = model(false);
   const cuts = [...mainPathTensors(m)].map((t) => byName(m).get(t));
   assert.ok(
@@ -92,7 +92,7 @@ test('main-path tensors: block outputs are, branch and gate internals are not; s
     assert.ok(!cuts.includes(inside), inside);
 });
 
-test('default taps without module paths: main-path activations, pools and merges; a merge right before its activation is dropped', () => {
+test('taps without module paths: main-path activations, pools, merges; a merge just before its activation: out', () => {
   const m = model(false);
   const taps = defaultTaps(m, listLayers(m).layers);
   assert.deepEqual(
@@ -103,7 +103,7 @@ test('default taps without module paths: main-path activations, pools and merges
   assert.equal(activationTaps(listLayers(m).layers, ['y']).length, 9);
 });
 
-test('default taps with module paths: one tap per block, labelled with the block, plus the root pool and the output', () => {
+test('default taps with module paths: one tap per block, labelled by the block, plus the root pool and output', () => {
   const m = model(true);
   const taps = defaultTaps(m, listLayers(m).layers);
   assert.deepEqual(
@@ -149,7 +149,7 @@ test('rule 4: a Linear followed by a Hardswish written as x · HardSigmoid(x) gi
   );
 });
 
-test('rule 4 keeps a tap when the next one is not a pointwise function of it (a Conv between, or a second branch)', () => {
+test('rule 4 keeps a tap if the next one is not a pointwise function of it (a Conv between or a second branch)', () => {
   const g = new GraphBuilder('two', 13, 5);
   const x = g.input('x', ['N', 4]);
   const a = g.node('Relu', [x], {}, { name: 'Relu_a' });

@@ -33,7 +33,7 @@ test("workBytesPerSample sums every node output's sample; weightBytes the initia
   assert.equal(workBytesPerSample(m, new Map([['c', ['N', 4, 'H', 8]]])), 0);
 });
 
-test('planMemory: a 224² resnet18-sized model gets a batch that fits a quarter of the budget; the store the rest', () => {
+test('planMemory: a 224² resnet18-sized model gets a batch within a quarter of the budget; the store the rest', () => {
   const model = { inputBytes: 3 * 224 * 224 * 4, tapBytes: 7.6 * MB, workBytes: 30 * MB, weights: 46 * MB };
   const perSample = 2 * model.inputBytes + model.workBytes + 3 * model.tapBytes;
   const rra = rraWorkingBytes(200, 20, 12);

@@ -41,7 +41,7 @@ function awkward(seed: number, n: number, p: number): Mat<Float64Array> {
 const close = (got: number, want: number, tol: number, what: string) =>
   assert.ok(Math.abs(got - want) <= tol, `${what}: got ${got}, want ${want} (diff ${Math.abs(got - want)})`);
 
-test('CCA / PWCCA from per-layer factors equal the pairwise functions (full rank, dead + duplicated units, n < p, ridge)', async () => {
+test('factored CCA/PWCCA equal the pairwise functions (full rank, dead + duplicated units, n < p, ridge)', async () => {
   const cases: [string, Mat<Float64Array>, Mat<Float64Array>, number][] = [
     ['full rank', gaussian(1, 150, 9), add(gaussian(2, 150, 13), gaussian(3, 150, 13, 0.5)), 0],
     ['dead + duplicated', awkward(4, 120, 12), awkward(5, 120, 8), 0],
@@ -129,6 +129,8 @@ test('the guard: independent 200×256 vs 200×512 data fall from ≈ 1 to chance
   assert.ok(sv > 0.8, `related SVCCA ${sv}`);
   assert.ok(pw > 0.8, `related PWCCA ${pw}`);
   console.log(
-    `guard: independent SVCCA ${svOff.toFixed(3)} → ${svOn.toFixed(3)}, PWCCA ${pwOff.toFixed(3)} → ${pwOn.toFixed(3)} (chance ≤ ${chance.toFixed(3)}); related SVCCA ${sv.toFixed(3)}, PWCCA ${pw.toFixed(3)} (kept ${fx.svccaDims}/${fy.svccaDims})`,
+    `guard: independent SVCCA ${svOff.toFixed(3)} → ${svOn.toFixed(3)}, ` +
+      `PWCCA ${pwOff.toFixed(3)} → ${pwOn.toFixed(3)} (chance ≤ ${chance.toFixed(3)}); ` +
+      `related SVCCA ${sv.toFixed(3)}, PWCCA ${pw.toFixed(3)} (kept ${fx.svccaDims}/${fy.svccaDims})`,
   );
 });

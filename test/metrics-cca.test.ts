@@ -311,7 +311,7 @@ test('SVCCA on the Gram-route SVD (larger p) equals CCA of the Jacobi-SVD reduct
   assert.ok(d < 1e-9, `Gram vs Jacobi route differ by ${d}`);
 });
 
-test('PWCCA swaps on kept directions, not raw neuron counts: 8 neurons of rank 5 against 6 full-rank ones', async () => {
+test('PWCCA swaps on kept directions, not raw neuron counts: 8 neurons of rank 5 vs 6 full-rank ones', async () => {
   const n = 200;
   const base = gaussian(71, n, 5),
     y = gaussian(72, n, 6);
@@ -351,7 +351,8 @@ test('SVCCA fast path (no re-whitening) agrees with the reference CCA on the red
         `${what}, ε = ${epsilon}: fast vs reference differ by ${d}`,
       );
       console.log(
-        `SVCCA ${what}, ε = ${epsilon}: ${tookFast ? 'fast path' : 'fallback'}, max |fast − reference| = ${d.toExponential(2)}`,
+        `SVCCA ${what}, ε = ${epsilon}: ${tookFast ? 'fast path' : 'fallback'}, ` +
+          `max |fast − reference| = ${d.toExponential(2)}`,
       );
       if (epsilon > 0) {
         const plain = await svcca(x, y, { keepVariance });
@@ -389,11 +390,12 @@ test('SVCCA fast path (no re-whitening) agrees with the reference CCA on the red
   const ill = { ...c, data: c.data.map((v, i) => (v - 2) * 0.9 ** (i % 130)) };
   const fb = svccaPathCounts.fallback;
   await check(ill, g, 1, 'gram ill-conditioned, keep 100%', false);
-  assert.equal(svccaPathCounts.fallback, fb + 3, 'ill-conditioned U did not fall back'); // ε = 0, ε = 1e-3, and the ridge-effect call
+  // three fallbacks: ε = 0, ε = 1e-3, and the ridge-effect call
+  assert.equal(svccaPathCounts.fallback, fb + 3, 'ill-conditioned U did not fall back');
   setCovPathMinP(64);
 });
 
-test('SVCCA covariance path (no n×k singular vectors) agrees with the reference; ill-conditioned data falls back', async () => {
+test('SVCCA covariance path (no n×k singular vectors) matches the reference; ill-conditioned: fallback', async () => {
   const { svccaPathCounts, setCovPathMinP } = await import('../src/engine/metrics/cca');
   setCovPathMinP(1);
   try {

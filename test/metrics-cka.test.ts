@@ -143,7 +143,7 @@ test('fixtures: linear CKA, plain and debiased, in both forms, equals the numpy 
   t.diagnostic(`max |Δ| vs numpy: ${worst.toExponential(2)}`);
 });
 
-test('fixtures: RBF CKA at thresholds 0.5 and 1.0, plain and debiased, equals the numpy reference to 1e-9', async (t) => {
+test('fixtures: RBF CKA at thresholds 0.5, 1.0, plain and debiased, equals the numpy reference to 1e-9', async (t) => {
   let worst = 0;
   for (const name of CASES) {
     const ref = expected.cases[name];
@@ -171,7 +171,7 @@ test('fixtures: RBF CKA at thresholds 0.5 and 1.0, plain and debiased, equals th
   t.diagnostic(`max |Δ| vs numpy: ${worst.toExponential(2)}`);
 });
 
-test('fixtures: size-weighted minibatch CKA with a ragged last batch equals the numpy reference (Σ_b⟨U(K_b),U(L_b)⟩) to 1e-9 and is not the mean of per-batch ratios', async (t) => {
+test('fixtures: size-weighted minibatch CKA (ragged last batch) = numpy Σ_b⟨U(K_b),U(L_b)⟩ to 1e-9', async (t) => {
   const ref = expected.minibatch;
   const x = load('minibatch_x'),
     y = load('minibatch_y');
@@ -230,7 +230,7 @@ function hsic1(k: Float64Array, l: Float64Array, n: number): number {
   return (tr + (sk * sl) / ((n - 1) * (n - 2)) - (2 / (n - 2)) * cross) / (n * (n - 3));
 }
 
-test('minibatch CKA weighting by hand on ragged batches (8, 8, 7): equal = mean HSIC₁ (Nguyen et al., default), size = n_b(n_b−3)-weighted', async () => {
+test('minibatch CKA weights, batches (8, 8, 7): equal = mean HSIC₁ (default), size = n_b(n_b−3)-weighted', async () => {
   const x = randn(41, 23, 5, 2),
     y = randn(42, 23, 4, -1);
   for (let i = 0; i < y.data.length; i++) y.data[i] += 0.7 * x.data[Math.floor(i / 4) * 5 + (i % 4)];
@@ -316,7 +316,7 @@ test('cka(): dispatches on kernel, debiased and batchSize and reports what it co
 // ---------------------------------------------------------------------------------------------------------------
 // (2) Invariances and identities, computed here in TypeScript
 
-test('linear CKA: the feature-space and Gram forms agree to 1e-10, plain and debiased, for p < n and p > n', async () => {
+test('linear CKA: feature-space and Gram forms agree to 1e-10, plain and debiased, for p < n and p > n', async () => {
   for (const [n, p1, p2, seed] of [
     [90, 7, 12, 1],
     [40, 120, 75, 2],
@@ -360,7 +360,7 @@ test('CKA(X, X) = 1 and CKA(X, Y) = CKA(Y, X) for every variant', async () => {
   }
 });
 
-test('CKA is invariant to orthogonal transforms and isotropic scaling of X (and to shifting its columns), but not to anisotropic scaling', async () => {
+test('CKA invariant to orthogonal maps, isotropic scaling, column shifts of X; not anisotropic scaling', async () => {
   const n = 50;
   for (const [p1, seed] of [
     [8, 21],
@@ -438,7 +438,7 @@ test('centring helpers: H·K·H has zero row sums; U-centring has a zero diagona
   for (let i = 0; i < n * n; i++) near(h[i], hkh.data[i], 1e-11, 'HKH explicit');
 });
 
-test('symmetricGram: the row-blocked X·Xᵀ (upper blocks + mirror) equals the plain Gemm Gram for every block count', async () => {
+test('symmetricGram: row-blocked X·Xᵀ (upper blocks + mirror) equals the plain Gemm Gram, any blocking', async () => {
   for (const [n, p] of [
     [37, 13],
     [64, 5],

@@ -60,7 +60,7 @@ test('groupSpectrum centred equals the SVD of the column-centred group', async (
   assert.ok(sp.singularValues[g - 1] <= 1e-6 * ref.s[0], 'a centred group of G rows has rank ≤ G − 1');
 });
 
-test('hand cases: identical copies give EV = (1, 0, …) and s₁ = √G‖a‖; orthogonal rows give their squared norms', () => {
+test('hand cases: identical copies give EV = (1, 0, …) and s₁ = √G‖a‖; orthogonal rows: their squared norms', () => {
   const g = 4;
   const a = new Float64Array([3, 4, 3, 4, 3, 4, 3, 4]); // four copies of (3, 4)
   const sp = groupSpectrum(a, g, 2);

@@ -121,7 +121,7 @@ test('knnGraph: the tie rule survives GEMM rounding (norms ~1e16, distances ~1)'
   ]);
 });
 
-test('knnGraph: a 12-way exact tie beyond k+1 candidates, under GEMM rounding, still goes to the lowest indices', async () => {
+test('knnGraph: a 12-way exact tie past k+1 candidates, under GEMM rounding, goes to the lowest indices', async () => {
   // 12 integer points at distance exactly 5 from a centre, all shifted by 1e8: the GEMM distances of the ring are
   // scrambled by rounding, so the right neighbours are found only by collecting every near-tied candidate.
   const ring = [
@@ -207,7 +207,7 @@ test('knnWithDistances from a spilled ActivationStore (RowSource): the same exac
   tiny.dispose();
 });
 
-test('knnGraph: equals the numpy brute force (stable argsort) on the fixtures — indices exactly, distances to 1e-9', async () => {
+test('knnGraph = numpy brute force (stable argsort) on the fixtures: indices exactly, distances to 1e-9', async () => {
   for (const f of FX.knn) {
     const rows = f.set === 'gauss40' ? (FX.sets.gauss as number[][]).slice(0, 40) : FX.sets[f.set];
     const r = await knnWithDistances(m(rows), f.k);
@@ -218,7 +218,7 @@ test('knnGraph: equals the numpy brute force (stable argsort) on the fixtures �
   }
 });
 
-test('knnGraph, float32 screening: the same exact graph as float64 screening on the hand cases, ties and fixtures', async () => {
+test('knnGraph, float32 screening: same exact graph as float64 screening on hand cases, ties, fixtures', async () => {
   const screening = 'float32' as const;
   assert.deepEqual(knnRows(await knnGraph(line(LINE), 2, { screening }), 2), LINE_K2);
   assert.deepEqual(knnRows(await knnGraph(line(LINE.map((v) => v + 1e8)), 2, { screening }), 2), LINE_K2);
@@ -259,7 +259,7 @@ test('knnGraph, float32 screening: the same exact graph as float64 screening on 
   }
 });
 
-test('knnGraph, float32 screening: ReLU-like data with a large mean and many near-ties equals float64 screening, every block size', async () => {
+test('knnGraph, float32 = float64 screening: ReLU-like data, large mean, many near-ties, any block size', async () => {
   // 600 points in 64 dimensions: a large common offset (1e3), 8 coordinates in {0, ½} so hundreds of distances
   // tie exactly (more than the heap holds: rows are rescreened), and exact duplicates.
   let seed = 7;
@@ -462,7 +462,7 @@ test('rraDefaults: the thesis ch. 5 rule reproduces its (samples, neighbours) pa
   assert.throws(() => rraDefaults(100, 0), /positive integer/);
 });
 
-test('multiScaleRra (Algorithm 1): per scale ID/NNCS/intra-NNLS agree with the single metrics; eq. 6.1 matrix', async () => {
+test('multiScaleRra (Alg. 1): per scale ID/NNCS/intra-NNLS match the single metrics; eq. 6.1 matrix', async () => {
   const conv = FX.conv;
   const data = Float64Array.from(conv.data as number[]);
   const n = conv.shape[0];
@@ -511,7 +511,8 @@ test('multiScaleRra (Algorithm 1): per scale ID/NNCS/intra-NNLS agree with the s
 });
 
 test('balancedSubset: up to perClass per class, seeded, ascending, deterministic', () => {
-  const labels = Int32Array.from({ length: 100 }, (_, i) => (i < 70 ? i % 3 : 3)); // class 3 has 30, classes 0–2 have 24, 23, 23
+  // class 3 has 30 samples, classes 0–2 have 24, 23, 23
+  const labels = Int32Array.from({ length: 100 }, (_, i) => (i < 70 ? i % 3 : 3));
   const s = balancedSubset(labels, 10, 7);
   assert.equal(s.length, 40);
   for (let c = 0; c < 4; c++) assert.equal(Array.from(s).filter((i) => labels[i] === c).length, 10);

@@ -61,7 +61,7 @@ test('classSelectivity: argument errors', () => {
   bad(() => classSelectivity(f64([1, 2, 3, 4]), [2, 2], [0, 1], { eps: -1 }), /eps/);
 });
 
-test('classSelectivity on signed values (logits) says so: warnings with the count of signed units and the minimum', () => {
+test('classSelectivity on signed values (logits) says so: warns with the count of signed units and the minimum', () => {
   // labels 0,0,1,1. unit 0: 2,4 | 1,1 (non-negative). unit 1 (logit-like): −3, −1 | 2, 0 → means −2, 1:
   // the formula gives (1 − (−2))/(1 + (−2)) = −3, outside [0, 1] — the number means nothing and the result says so.
   const acts = f64([2, -3, 4, -1, 1, 2, 1, 0]);

@@ -15,7 +15,7 @@ const MODEL = path.join(__dirname, 'fixtures', 'onnx', 'paddle', 'ch_ppocr_mobil
 const pool = new SessionPool({ executionProvider: 'cpu' });
 test.after(() => pool.dispose());
 
-test('PaddleOCR classifier: Constant weights are counted by what the ops read, Constant rows are not listed', async () => {
+test('PaddleOCR classifier: Constant weights are counted by what ops read; Constant rows are not listed', async () => {
   const { proto } = await loadModel(MODEL);
   const g = proto.graph!;
   assert.equal(g.initializer.length, 0, 'every weight is a Constant node');

@@ -534,7 +534,7 @@ test('layersFor: unresolved definitions match labels by attribute suffix', () =>
   assert.deepEqual(layersFor(def([], 'fc'), layers), []);
 });
 
-test('lensText: the lens numbers of the views for a layer of a result, in lens order; missing and NaN values left out', () => {
+test('lensText: the lens numbers of the views for a layer, in lens order; missing and NaN values left out', () => {
   const layer = (tensor: string) => ({ tensor, label: tensor, op: 'Relu', shape: [4], params: 0, index: 0 });
   const r = {
     layers: [layer('a'), layer('b'), layer('c')],

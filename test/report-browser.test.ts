@@ -124,7 +124,8 @@ async function drawn(
     const n = (sel) => el.querySelectorAll(sel).length;
     return {
       svg: n('svg.main-svg'), data: el.data ? el.data.length : -1,
-      scatter: n('.scatterlayer .trace'), bar: n('.barlayer .trace'), box: n('.boxlayer .trace'), heatmap: n('.heatmaplayer .hm'),
+      scatter: n('.scatterlayer .trace'), bar: n('.barlayer .trace'), box: n('.boxlayer .trace'),
+      heatmap: n('.heatmaplayer .hm'),
     };
   })()`);
 }

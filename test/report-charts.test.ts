@@ -353,7 +353,7 @@ test('selectivityChart: one box trace over all units (x = layer per unit) and th
 
 // ---- noise SVD ---------------------------------------------------------------------------------------------------
 
-test('noiseSvdChart: 3 checkpoints with epochs → x = epoch, one line per (layer, σ, split) in each of EV1, EV2, rest', () => {
+test('noiseSvdChart: 3 checkpoints with epochs → x = epoch; a line per (layer, σ, split) in EV1/EV2/rest each', () => {
   assert.equal(noiseSvdMode(R), 'epoch');
   const fig = noiseSvdChart(R, light)!;
   // 4 layers × 2 σ × 2 splits × 3 panels
@@ -628,7 +628,8 @@ test('renderReport: CSP with the nonce, no external resources, the result as an 
   });
   assert.ok(
     html.includes(
-      `<meta http-equiv="Content-Security-Policy" content="default-src 'none'; img-src data:; style-src 'unsafe-inline'; script-src 'nonce-N0nce'; font-src data:;">`,
+      `<meta http-equiv="Content-Security-Policy" content="default-src 'none'; img-src data:; ` +
+        `style-src 'unsafe-inline'; script-src 'nonce-N0nce'; font-src data:;">`,
     ),
   );
   assert.equal((html.match(/<script nonce="N0nce">/g) ?? []).length, 2);
@@ -651,7 +652,7 @@ test('readReportBundle: a clear error when dist/webview/report.js has not been b
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
-test('overview rows and layers.csv show sparsity and dead channels as not applicable for signed layers (logits)', () => {
+test('overview rows and layers.csv mark sparsity and dead channels not applicable for signed layers (logits)', () => {
   const r = load();
   const s = r.analyses.summary!.perLayer[4];
   s.sparsityNotApplicable = 'signed values (min -3.2): not a ReLU-like layer';

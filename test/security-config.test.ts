@@ -38,7 +38,7 @@ test("the data's own root: the dataset folder of an image folder, the folder of 
   assert.equal(dataRoot(path.join(dir, 'nope', 'x.npy')), path.join(dir, 'nope'));
 });
 
-test('a replens.json three folders above the data is not used when a .git, a package.json or the stop lies between', () => {
+test('a replens.json 3 folders above the data is not used if a .git, a package.json or the stop lies between', () => {
   for (const between of ['.git', 'package.json', 'stop'] as const) {
     const top = tmpDir();
     put(path.join(top, 'replens.json'), { preprocess: { resize: 3 } });
@@ -108,7 +108,7 @@ test("the extension's stop (the workspace folder) is honoured: the climb reaches
   assert.equal(discoveryLimit(dataRoot(data), path.join(parent, 'elsewhere')), path.join(ws, 'a'));
 });
 
-test('jobs: the config found is applied and logged; a stray one above the project is not; configRoot is honoured', async () => {
+test('jobs: config found is applied + logged; a stray one above the project is not; configRoot honoured', async () => {
   const parent = tmpDir();
   put(path.join(parent, 'replens.json'), { preprocess: { resize: 3 } });
   const proj = path.join(parent, 'proj');

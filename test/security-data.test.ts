@@ -51,7 +51,8 @@ function idx(dims: number[], payload: Buffer = Buffer.alloc(dims.reduce((a, b) =
 /** A .npy header declaring `shape` (uint8), with `body` after it. */
 function npyWithShape(shape: number[], body: Buffer): Buffer {
   const real = encodeNpy({ shape: [1], data: new Uint8Array(1) });
-  const dict = `{'descr': '|u1', 'fortran_order': False, 'shape': (${shape.join(', ')}${shape.length === 1 ? ',' : ''}), }`;
+  const tuple = `(${shape.join(', ')}${shape.length === 1 ? ',' : ''})`;
+  const dict = `{'descr': '|u1', 'fortran_order': False, 'shape': ${tuple}, }`;
   const total = Math.ceil((10 + dict.length + 1) / 64) * 64;
   const head = Buffer.alloc(total, 0x20);
   real.copy(head, 0, 0, 8);
@@ -223,7 +224,7 @@ function gzipBomb(dims: number[], members: number): Buffer {
   return Buffer.concat([first, ...new Array<Buffer>(members - 1).fill(zeros)]);
 }
 
-test('a gzip bomb IDX stops at the size its header declares; a declared size over the file or the budget is refused first', async () => {
+test('gzip bomb IDX stops at its declared size; a declared size over the file or budget is refused first', async () => {
   const dir = tmpDir();
   const bomb = gzipBomb([1, 28, 28], 256); // ~4 GiB once inflated
   assert.ok(bomb.length < 8 << 20);
@@ -334,7 +335,7 @@ function firstEntryData(zip: Buffer): { start: number; size: number } {
   return { start: 30 + zip.readUInt16LE(26) + zip.readUInt16LE(28), size: zip.readUInt32LE(18) };
 }
 
-test('.npz: a flipped byte in a stored or a deflated entry fails its CRC-32 (numpy refuses such files too)', async () => {
+test('.npz: a flipped byte in a stored or deflated entry fails its CRC-32 (numpy refuses such files too)', async () => {
   const dir = tmpDir();
   const x = { shape: [4, 3, 3], data: Uint8Array.from({ length: 36 }, (_, i) => i * 7) };
   for (const level of [0, 6] as const) {
@@ -353,7 +354,8 @@ test('.npz: a flipped byte in a stored or a deflated entry fails its CRC-32 (num
       fails(
         'E_DATASET',
         new RegExp(
-          `l${level}\\.npz is not a readable \\.npz \\(zip\\) archive: x\\.npy (is corrupted \\(CRC-32 0x[0-9a-f]{8}, the archive records 0x[0-9a-f]{8}\\)|does not inflate)`,
+          `l${level}\\.npz is not a readable \\.npz \\(zip\\) archive: x\\.npy ` +
+            `(is corrupted \\(CRC-32 0x[0-9a-f]{8}, the archive records 0x[0-9a-f]{8}\\)|does not inflate)`,
         ),
       ),
     );
@@ -373,7 +375,7 @@ test('.npz: a flipped byte in a stored or a deflated entry fails its CRC-32 (num
   }
 });
 
-test('.npz: an entry whose directory declares more than its data can hold, or more than the budget, is refused before inflating', async () => {
+test('.npz: an entry declaring more than its data can hold, or than the budget, is refused pre-inflation', async () => {
   const dir = tmpDir();
   const file = npz(path.join(dir, 'd.npz'), { x: { shape: [4, 3, 3], data: new Uint8Array(36) } }, 6);
   const buf = fs.readFileSync(file);
@@ -391,7 +393,7 @@ test('.npz: an entry whose directory declares more than its data can hold, or mo
   );
 });
 
-test('zero-sized images: a PNG 0 wide, a JPEG 0 high, IDX [10, 28, 0], .npy and .npz (10, 28, 0) → one-line errors naming the shape', async () => {
+test('zero-sized PNG (0 wide), JPEG (0 high), IDX [10, 28, 0], .npy/.npz (10, 28, 0): one-line errors', async () => {
   const zeroW = imageFolder({ 'a.png': craftedPng(0, 28, Buffer.alloc(28)) });
   await assert.rejects(
     readAll({ path: zeroW }),
@@ -441,7 +443,7 @@ test('zero-sized images: a PNG 0 wide, a JPEG 0 high, IDX [10, 28, 0], .npy and 
   );
 });
 
-test('a PNG or JPEG header declaring more pixels than the file or the budget allows is refused before decoding', async () => {
+test('a PNG/JPEG header declaring more pixels than the file or budget allows is refused before decoding', async () => {
   const huge = imageFolder({ 'a.png': craftedPng(100000, 100000, Buffer.alloc(1)) });
   await assert.rejects(
     readAll({ path: huge }),
@@ -482,7 +484,8 @@ test('float16 labels are read as numbers, not as their raw bits', async () => {
   const images = path.join(dir, 'x-images-idx3-ubyte');
   fs.writeFileSync(images, idx([2, 1, 1]));
   const l = path.join(dir, 'l.npy');
-  fs.writeFileSync(l, encodeNpy({ shape: [2], data: Uint16Array.from([0x3c00, 0x4000]), dtype: 'float16' })); // 1.0, 2.0
+  // float16 1.0, 2.0
+  fs.writeFileSync(l, encodeNpy({ shape: [2], data: Uint16Array.from([0x3c00, 0x4000]), dtype: 'float16' }));
   const ds = await openDataset({ path: images, labels: l });
   for await (const b of ds.batches(2)) assert.deepEqual([...b.labels!], [1, 2]);
 });

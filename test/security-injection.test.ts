@@ -187,7 +187,7 @@ function assertInert(fig: unknown, what: string): string[] {
   return seen;
 }
 
-test('plotlyText escapes markup, entities, TeX and templates; shows control characters; keeps distinct labels distinct', () => {
+test('plotlyText escapes markup, entities, TeX, templates; shows control chars; keeps distinct labels distinct', () => {
   assert.equal(plotlyText('<a href="x">y</a>'), '&lt;a href="x"&gt;y&lt;/a&gt;');
   assert.equal(plotlyText('<span style="color:red">z</span>'), '&lt;span style="color:red"&gt;z&lt;/span&gt;');
   assert.equal(plotlyText('a &amp; b'), 'a &amp;amp; b');
@@ -198,7 +198,7 @@ test('plotlyText escapes markup, entities, TeX and templates; shows control char
   assert.equal(hoverLines('<b>', ['op: <i>']), '<b>&lt;b&gt;</b><br>op: &lt;i&gt;');
 });
 
-test('params chart: a node named <a href> or <span style> gives escaped labels and hover, raw names only as click data', () => {
+test('params chart: a node named <a href>/<span style>: escaped labels, hover; raw names only as click data', () => {
   const layers = [
     layer(0, '<a href="x">y</a>', 'Conv', 10),
     layer(1, '<span style="color:red">z</span>', 'Gemm', 20),
@@ -236,7 +236,7 @@ test('params chart: a node named <a href> or <span style> gives escaped labels a
   assert.equal(new Set(dup).size, 3);
 });
 
-test('every chart builder, fed hostile names, draws no markup but its own, no TeX, no template, no control character', () => {
+test('every chart builder fed hostile names draws no markup but its own, no TeX, no template, no control char', () => {
   const builders = Object.entries(charts).filter(
     ([name, f]) => typeof f === 'function' && /(Chart|Curves|Heatmaps)$/.test(name),
   ) as [string, (r: AnalysisResult, t: typeof theme) => unknown][];
@@ -290,7 +290,7 @@ test('the report page has no live markup from names (header, table, sections; th
 
 // ---- CSV -----------------------------------------------------------------------------------------------------------
 
-test("CSV: text cells that start a formula are quoted with a leading '; numbers and numeric strings stay as they are", () => {
+test("CSV: text cells starting a formula get a leading '; numbers and numeric strings stay as they are", () => {
   assert.equal(csvCell('=1+1'), `"'=1+1"`);
   assert.equal(csvCell('+A1'), `"'+A1"`);
   assert.equal(csvCell('-cmd'), `"'-cmd"`);

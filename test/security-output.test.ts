@@ -125,7 +125,7 @@ function assertRegularAndOutsideIntact(file: string, outside: string, name: stri
   assert.equal(fs.readFileSync(outside, 'utf8'), `precious ${name}\n`, `${outside} unchanged`);
 }
 
-test('tensors named labels, index and manifest do not overwrite the fixed files; values and labels come out right', async () => {
+test('tensors named labels, index, manifest do not overwrite the fixed files; values, labels are right', async () => {
   const out = path.join(tmp, 'acts');
   const r = await runActivationsJob(job(out), pool, ctx());
   assert.equal(r.samples, N);
@@ -259,7 +259,7 @@ test('grad --out and --out-dir: a symlink at the output is replaced; the gradien
   noTempFiles(dir);
 });
 
-test('fswrite: writeAtomic replaces a symlink; in-place files refuse an existing name; failures leave no temporary file', () => {
+test('fswrite: writeAtomic replaces a symlink; in-place files refuse an existing name; failure leaves no temp', () => {
   const dir = path.join(tmp, 'fswrite');
   ensureDir(dir);
   const f = path.join(dir, 'a.json');

@@ -197,7 +197,7 @@ test('a cancelled probe stops at once and says cancelled', async () => {
   await assert.rejects(p, (e) => codeOf(e) === 'E_CANCELLED');
 });
 
-test('the shape probe respects the memory budget: huge input shapes are refused before allocating, a big run is stopped', async () => {
+test('shape probe vs memory budget: huge input shapes refused before allocating, a big run is stopped', async () => {
   const dyn = path.join(FIX, 'dynamic.onnx');
   // 1e10 elements: no typed array can hold it (it leaked 'Invalid typed array length').
   await assert.rejects(
@@ -313,7 +313,7 @@ const CI_VARIABLES = [
   'SYSTEM_TEAMFOUNDATIONCOLLECTIONURI',
 ];
 
-test('onnxruntime telemetry is off by default in the CLI (no files in the temp folder or under HOME), on when allowed', () => {
+test('onnxruntime telemetry is off by default in the CLI (no files in the temp folder or HOME), on if allowed', () => {
   const run = (allow: boolean) => {
     const tmpdir = fs.mkdtempSync(path.join(tmp, 't-')),
       home = fs.mkdtempSync(path.join(tmp, 'h-'));

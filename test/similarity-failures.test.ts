@@ -6,7 +6,7 @@ import { ActivationStore } from '../src/engine/capture/store';
 import { runSimilarity } from '../src/engine/analyses/similarity';
 import type { LayerRef } from '../src/shared/result';
 
-test('runSimilarity: a constant layer gives null SVCCA/PWCCA cells named in the notes; capped layers are recorded and warned about', async () => {
+test('runSimilarity: a constant layer → null SVCCA/PWCCA cells, noted; capped layers recorded and warned', async () => {
   const n = 60,
     store = new ActivationStore(1 << 26);
   let s = 7;

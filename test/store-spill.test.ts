@@ -49,7 +49,7 @@ test('a new store removes the spill folders of dead processes; live owners, othe
   assert.ok(fs.statSync(file).isFile());
 });
 
-test('a store names its spill folder after its process; a run killed with SIGKILL leaves one that the next store removes', async () => {
+test('spill folders are named after the process; a SIGKILLed run leaves one that the next store removes', async () => {
   // This process's store: the folder carries its pid and goes with dispose().
   const own = new ActivationStore(64, root);
   own.append('t', new Float32Array(100), 10, [10]);
@@ -61,8 +61,9 @@ test('a store names its spill folder after its process; a run killed with SIGKIL
   assert.equal(fs.existsSync(path.join(root, mine[0])), false);
 
   // A child spills, says so, and is killed outright: its folder stays until a store of a live process looks.
+  const storeTs = JSON.stringify(path.join(__dirname, '..', 'src', 'engine', 'capture', 'store.ts'));
   const code = `
-    const { ActivationStore } = require(${JSON.stringify(path.join(__dirname, '..', 'src', 'engine', 'capture', 'store.ts'))});
+    const { ActivationStore } = require(${storeTs});
     const s = new ActivationStore(64, ${JSON.stringify(root)});
     s.append('t', new Float32Array(100), 10, [10]);
     process.stdout.write('spilled\\n');

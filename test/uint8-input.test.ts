@@ -48,7 +48,7 @@ function model(batch: number | string): string {
   return file;
 }
 
-test('a uint8 input gets the pixel values in uint8, dynamic or fixed batch, and the activations match a direct run', async () => {
+test('a uint8 input gets uint8 pixel values, dynamic or fixed batch; activations match a direct run', async () => {
   const n = 5;
   const pixels = Uint8Array.from(idxValues(readIdx(IMAGES), 0, n * 784) as ArrayLike<number>);
   // Away from the example's replens.json, which normalises for its float model.

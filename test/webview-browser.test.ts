@@ -223,7 +223,8 @@ function serve(): Promise<{ origin: string; server: http.Server; notFound: strin
         .replace('<html lang="en">', `<html lang="en" style='${styleAttr(dark ? DARK : LIGHT)}'>`)
         .replace(
           '<body>',
-          `<body class="${dark ? 'vscode-dark' : 'vscode-light'}" data-vscode-theme-kind="${dark ? 'vscode-dark' : 'vscode-light'}">`,
+          `<body class="${dark ? 'vscode-dark' : 'vscode-light'}" ` +
+            `data-vscode-theme-kind="${dark ? 'vscode-dark' : 'vscode-light'}">`,
         );
       res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
       res.end(html);

@@ -33,7 +33,7 @@ const layers = [
   layer(5, '/layer9/Conv', 'Conv', 12, 'layer9', ['N', 8, 2, 2]),
 ];
 
-test('cell texts: counts with separators, shapes with ×, module "(root)" for the root and empty without a scope', () => {
+test('cell texts: counts with separators, shapes with ×, module "(root)" for the root, empty without a scope', () => {
   assert.equal(cellText(layers[0], 'shape'), 'N×16×32×32');
   assert.equal(cellText(layers[2], 'params'), '5,130');
   assert.equal(cellText(layers[2], 'module'), '');

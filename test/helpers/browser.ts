@@ -11,7 +11,10 @@ export const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 /** Why the browser tests cannot run here, or false. */
 export function browserUnavailable(): string | false {
   if (!fs.existsSync(path.join(PW_DIR, 'package.json'))) {
-    return `playwright-core not found at ${PW_DIR}: run test/e2e/setup.sh, or set REPLENS_PLAYWRIGHT to a playwright-core folder`;
+    return (
+      `playwright-core not found at ${PW_DIR}: ` +
+      'run test/e2e/setup.sh, or set REPLENS_PLAYWRIGHT to a playwright-core folder'
+    );
   }
   if (!fs.existsSync(CHROMIUM)) return `no browser at ${CHROMIUM}: apt-get install chromium, or set CHROMIUM`;
   return false;

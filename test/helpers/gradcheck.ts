@@ -113,7 +113,8 @@ export async function gradCheck(model: ModelProto, opts: GradCheckOptions): Prom
       worst = Math.max(worst, err);
       assert.ok(
         err <= tol,
-        `${what}: d/d${w}[${i}] analytic ${g[i]} vs finite difference ${fd} (error ${err.toExponential(2)} of scale ${scale.toExponential(2)} > ${tol})`,
+        `${what}: d/d${w}[${i}] analytic ${g[i]} vs finite difference ${fd} ` +
+          `(error ${err.toExponential(2)} of scale ${scale.toExponential(2)} > ${tol})`,
       );
     }
   }

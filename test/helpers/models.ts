@@ -15,9 +15,11 @@ export interface RefModel {
 }
 
 /**
- * x[N,4,9,9] → conv_a (3x3, pads 1 1 2 0 asymmetric, stride 1, groups 2, bias) → bn → relu ─┬→ conv_b (3x3 dil 2 pad 2) → add(res) → relu2
- *                                                                                           └────────────────────────────┘
- * relu2 → maxpool(3, stride 2, pads 1) ; relu2 → avgpool(3, stride 2, count_include_pad=1, pads 1) ; concat(axis 1) of the two
+ * x[N,4,9,9] → conv_a (3x3, pads 1 1 2 0 asymmetric, stride 1, groups 2, bias) → bn → relu
+ * relu ─┬→ conv_b (3x3 dil 2 pad 2) → add(res) → relu2
+ *       └────────────────────────────┘
+ * relu2 → maxpool(3, stride 2, pads 1) ; relu2 → avgpool(3, stride 2, count_include_pad=1, pads 1) ;
+ * concat(axis 1) of the two
  * → conv_s (1x1 stride 2) → globalavgpool → flatten → gemm(transB, alpha 0.5, beta 2) → logits[N,5]
  */
 export function zooModel(opset = 13): RefModel {
