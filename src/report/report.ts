@@ -203,6 +203,21 @@ ${cs.map((c) => chartCard(c, grid)).join('\n')}
   return { html: parts.join('\n'), toc };
 }
 
+/** The dark theme's colours: chosen with the toggle, or followed from the system while the choice is "auto". */
+const DARK = `
+  color-scheme: dark;
+  --fg: #cccccc;
+  --bg: #1f1f1f;
+  --muted: #9d9d9d;
+  --border: #3c3c3c;
+  --head: #252526;
+  --hover: #2a2d2e;
+  --accent: #4daafc;
+  --chip: #2b2b2b;
+  --warn: #e2c08d;
+  --warn-bg: #3b3018;
+`.slice(1);
+
 const CSS = `
 :root {
   color-scheme: light;
@@ -218,32 +233,10 @@ const CSS = `
   --warn-bg: #fff4d6;
 }
 html[data-theme="dark"] {
-  color-scheme: dark;
-  --fg: #cccccc;
-  --bg: #1f1f1f;
-  --muted: #9d9d9d;
-  --border: #3c3c3c;
-  --head: #252526;
-  --hover: #2a2d2e;
-  --accent: #4daafc;
-  --chip: #2b2b2b;
-  --warn: #e2c08d;
-  --warn-bg: #3b3018;
-}
+${DARK}}
 @media (prefers-color-scheme: dark) {
   html[data-theme="auto"] {
-    color-scheme: dark;
-    --fg: #cccccc;
-    --bg: #1f1f1f;
-    --muted: #9d9d9d;
-    --border: #3c3c3c;
-    --head: #252526;
-    --hover: #2a2d2e;
-    --accent: #4daafc;
-    --chip: #2b2b2b;
-    --warn: #e2c08d;
-    --warn-bg: #3b3018;
-  }
+${DARK}  }
 }
 * { box-sizing: border-box; }
 html, body { margin: 0; padding: 0; }

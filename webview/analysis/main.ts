@@ -25,6 +25,7 @@ import { themeFromCssVars, type ChartTheme } from '../charts/theme';
 import { compareSort, OVERVIEW_COLUMNS, overviewRows, type OverviewKey } from '../report/overview';
 import { PANEL_TABS, panelTabs, sparklinePoints } from './tabs';
 import { SPARKLINES } from '../views/registry';
+import { plotly } from '../charts/plotly';
 
 interface VsCodeApi {
   postMessage(m: AnalysisViewToHost): void;
@@ -32,16 +33,6 @@ interface VsCodeApi {
   setState(s: unknown): void;
 }
 declare function acquireVsCodeApi(): VsCodeApi;
-interface PlotlyApi {
-  react(
-    el: HTMLElement,
-    data: unknown[],
-    layout: Record<string, unknown>,
-    config?: Record<string, unknown>,
-  ): Promise<unknown>;
-  toImage(el: HTMLElement, o: Record<string, unknown>): Promise<string>;
-  Plots: { resize(el: HTMLElement): void };
-}
 interface ViewState {
   v: 1;
   modelPath: string;
@@ -56,7 +47,6 @@ const vscode = acquireVsCodeApi();
 const $ = byId;
 const modelPath = documentModelPath();
 const post = (m: AnalysisViewToHost) => vscode.postMessage(m);
-const plotly = () => (window as unknown as { Plotly?: PlotlyApi }).Plotly ?? null;
 const PLOT_CONFIG = {
   displaylogo: false,
   responsive: true,

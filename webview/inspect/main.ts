@@ -28,6 +28,7 @@ import {
   type ColumnKey,
   type SortState,
 } from './table';
+import { plotly } from '../charts/plotly';
 
 interface VsCodeApi {
   postMessage(message: WebviewToHost): void;
@@ -36,16 +37,6 @@ interface VsCodeApi {
 }
 declare function acquireVsCodeApi(): VsCodeApi;
 
-interface PlotlyApi {
-  react(
-    el: HTMLElement,
-    data: unknown[],
-    layout: Record<string, unknown>,
-    config?: Record<string, unknown>,
-  ): Promise<unknown>;
-  purge(el: HTMLElement): void;
-  Plots: { resize(el: HTMLElement): void };
-}
 type PlotDiv = HTMLElement & {
   on?: (event: string, cb: (ev: { points?: { customdata?: unknown }[] }) => void) => void;
 };
@@ -281,10 +272,6 @@ function highlightRow(name: string): void {
 }
 
 // ---- chart ------------------------------------------------------------------------------------------------------
-
-function plotly(): PlotlyApi | null {
-  return (window as unknown as { Plotly?: PlotlyApi }).Plotly ?? null;
-}
 
 function readTheme(): ChartTheme {
   const cs = getComputedStyle(document.documentElement);

@@ -4,16 +4,8 @@
 import type { AnalysisResult } from '../../src/shared/result';
 import { reportCharts } from '../views/registry';
 import { OVERVIEW_COLUMNS, REPORT_THEMES, compareSort, type OverviewKey } from './overview';
+import { plotly } from '../charts/plotly';
 
-interface PlotlyApi {
-  react(
-    el: HTMLElement,
-    data: unknown[],
-    layout: Record<string, unknown>,
-    config?: Record<string, unknown>,
-  ): Promise<unknown>;
-  Plots: { resize(el: HTMLElement): void };
-}
 type Mode = 'light' | 'dark';
 
 const PLOT_CONFIG = {
@@ -40,18 +32,18 @@ function currentMode(): Mode {
 }
 
 function renderCharts(result: AnalysisResult, mode: Mode): Promise<unknown> {
-  const plotly = (window as unknown as { Plotly?: PlotlyApi }).Plotly;
+  const plotlyApi = plotly();
   const charts = reportCharts(result, REPORT_THEMES[mode]);
   const jobs: Promise<unknown>[] = [];
   for (const c of charts) {
     const el = document.getElementById(`chart-${c.id}`);
     if (!el) continue;
-    if (!plotly) {
+    if (!plotlyApi) {
       el.textContent = 'plotly did not load: the chart cannot be drawn';
       el.className = 'chart chart-error';
       continue;
     }
-    jobs.push(plotly.react(el, c.figure.data, c.figure.layout, PLOT_CONFIG));
+    jobs.push(plotlyApi.react(el, c.figure.data, c.figure.layout, PLOT_CONFIG));
   }
   return Promise.all(jobs);
 }

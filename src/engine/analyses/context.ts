@@ -90,3 +90,14 @@ export interface EngineAnalysis<Id extends AnalysisId, S = unknown> {
 export function skipNote(metric: string, label: string, reason: string): string {
   return `${metric} skipped for ${label}: ${reason}`;
 }
+
+/** What the per-layer passes over the store share (runRra, runSimilarity): the compared model, cancel, progress,
+ *  and where to write notes and timings. */
+export interface LayerPassOptions {
+  storeB?: ActivationStore | null;
+  layersB?: LayerRef[];
+  signal?: AbortSignal;
+  onProgress?: ProgressSink;
+  notes?: string[];
+  timings?: Record<string, number>;
+}

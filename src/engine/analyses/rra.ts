@@ -17,12 +17,12 @@ import { twoNNFromGraph } from '../metrics/twonn';
 import { nncsFromGraph } from '../metrics/nncs';
 import { nnlsMatrix } from '../metrics/nnls';
 import { poolFeatures, type PoolKind, type PoolSize } from '../metrics/pooling';
-import { ProgressTracker, type ProgressSink } from '../progress';
+import { ProgressTracker } from '../progress';
 import type { LayerRef, RraLayer, RraResult } from '../../shared/result';
 import { rraDefaults } from '../metrics/rra-defaults';
 import { rraWorkingBytes } from '../capture/memory';
 import { formatBytes } from '../fsafe';
-import type { EngineAnalysis } from './context';
+import type { EngineAnalysis, LayerPassOptions } from './context';
 
 export interface RraSettings {
   k: number;
@@ -71,13 +71,7 @@ export async function runRra(
   layers: LayerRef[],
   labels: Int32Array | null,
   s: RraSettings,
-  o: {
-    storeB?: ActivationStore | null;
-    layersB?: LayerRef[];
-    signal?: AbortSignal;
-    onProgress?: ProgressSink;
-    notes?: string[];
-    timings?: Record<string, number>;
+  o: LayerPassOptions & {
     /** Layers (by tensor) whose kNN graph is meaningless, with the reason: every metric of theirs is null. */
     skip?: Map<string, string>;
     skipB?: Map<string, string>;

@@ -25,7 +25,7 @@ import {
   pwccaOfFactors,
   type LayerCcaFactor,
 } from '../metrics/cca';
-import { ProgressTracker, type ProgressSink } from '../progress';
+import { ProgressTracker } from '../progress';
 import {
   ccaCellFlag,
   type CcaLayerDims,
@@ -33,7 +33,7 @@ import {
   type LayerRef,
   type SimilarityResult,
 } from '../../shared/result';
-import { skipNote, type EngineAnalysis } from './context';
+import { skipNote, type EngineAnalysis, type LayerPassOptions } from './context';
 
 /** Above `maxGramSamples` CKA switches to minibatches of about `minibatch` samples (tests lower both). */
 export const SIMILARITY_LIMITS = { maxGramSamples: 5000, minibatch: 1000 };
@@ -222,13 +222,7 @@ function dimsOf(tensor: string, f: LayerCcaFactor): CcaLayerDims {
 export async function runSimilarity(
   store: ActivationStore,
   layers: LayerRef[],
-  o: {
-    storeB?: ActivationStore | null;
-    layersB?: LayerRef[];
-    signal?: AbortSignal;
-    onProgress?: ProgressSink;
-    notes?: string[];
-    timings?: Record<string, number>;
+  o: LayerPassOptions & {
     /**
      * The SVCCA/PWCCA guard: at most ⌊fraction·n⌋ kept directions per side (default CCA_MAX_DIMS_FRACTION); null turns
      * it off.
