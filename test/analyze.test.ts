@@ -10,6 +10,7 @@ import { analyze } from '../src/engine/analyses/analyze';
 import { SessionPool, runSession } from '../src/engine/runtime/session';
 import { loadModel } from '../src/engine/onnx/model';
 import { exposeTensors } from '../src/engine/onnx/graph';
+import { listLayers } from '../src/engine/onnx/layers';
 import { writeNpy } from '../src/engine/npy';
 import { readIdx, idxValues } from '../src/engine/data/idx';
 import { knnWithDistances } from '../src/engine/metrics/knn';
@@ -83,6 +84,28 @@ test('analyze: every number equals the metric functions on independently capture
   const tensors = r.layers.map((l) => l.tensor);
   const ms = await pool.get('analyze-ref', exposeTensors(proto, tensors, false), 'test');
   const out = await runSession(ms, { input: { data: x, dims: [N, 1, 28, 28], type: 'float32' } }, 'test');
+  // Top-1 accuracy: the argmax of the logits (the graph's one output) against the labels, counted here.
+  const logits = out[tensors[tensors.length - 1]].data as Float32Array;
+  let correct = 0;
+  for (let i = 0; i < N; i++) {
+    const row = Array.from(logits.subarray(i * 10, i * 10 + 10));
+    if (row.indexOf(Math.max(...row)) === y[i]) correct++;
+  }
+  assert.deepEqual(r.model.accuracy, { top1: correct / N, correct, samples: N, output: tensors[tensors.length - 1] });
+  // Parameters per layer: a block's own (the nodes under its module path), summing to the model's.
+  const nodes = listLayers(proto).layers;
+  for (const l of r.layers.filter((x) => x.label !== 'avgpool' && x.label !== 'maxpool')) {
+    const own = nodes.filter((n) => n.module === l.label || n.module?.startsWith(`${l.label}.`));
+    assert.equal(
+      l.params,
+      own.reduce((a, n) => a + n.params, 0),
+      `${l.label}: params`,
+    );
+  }
+  assert.equal(
+    r.layers.reduce((a, l) => a + l.params, 0),
+    r.model.params,
+  );
   const graphs: Int32Array[] = [];
   for (const [i, t] of tensors.entries()) {
     const a = out[t].data as Float32Array,

@@ -11,6 +11,7 @@ import { runGradCommand } from './grad';
 import { ANALYZE_FLAGS, analyzeJobFromFlags, analyzeOptionsUsage, formatTable, runAnalyzeCommand } from './analyze';
 import type { ActivationsJob, DatasetSource, InspectResult, Progress, RuntimeSettings } from '../shared/messages';
 import { printable } from '../shared/printable';
+import { formatAccuracy } from '../shared/result';
 import { formatDuration, formatEta } from '../shared/duration';
 
 const VERSION = '0.1.0';
@@ -352,6 +353,10 @@ export async function main(argv: string[], opts: MainOptions = {}): Promise<numb
         if (values.json) process.stdout.write(JSON.stringify(r) + '\n');
         else {
           process.stdout.write(formatTable(r) + '\n');
+          for (const m of [r.model, r.compare]) {
+            if (m?.accuracy)
+              process.stdout.write(`accuracy of ${printable(m.name)}: ${printable(formatAccuracy(m.accuracy))}\n`);
+          }
           for (const n of r.notes) process.stdout.write(`note: ${printable(n)}\n`);
           process.stdout.write(
             `\n${r.dataset.samples} samples of ${printable(r.dataset.description)}; ${Object.entries(r.timings)

@@ -41,6 +41,7 @@ export function analysisHtml(o: AnalysisHtmlOptions): string {
     <vscode-button id="show-log-button" secondary>Show Log</vscode-button>
   </div>
   <div id="run-meta" class="meta"></div>
+  <div id="accuracy" class="meta" hidden></div>
   <section id="progress" class="progress" hidden>
     <vscode-progress-bar id="progress-bar" aria-label="Analysis progress"></vscode-progress-bar>
     <span id="progress-text">starting…</span>

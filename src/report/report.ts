@@ -6,7 +6,7 @@ import { randomBytes } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 import { formatDuration } from '../shared/duration';
-import type { AnalysisResult } from '../shared/result';
+import { formatAccuracy, type AnalysisResult } from '../shared/result';
 import { REPORT_SECTIONS, reportCharts } from '../../webview/views/registry';
 import { ANALYSIS_IDS, ANALYSIS_SPECS } from '../shared/analyses';
 import { baseName, formatCount } from '../../webview/format';
@@ -90,7 +90,9 @@ function header(r: AnalysisResult): string {
     ['Opset', e(String(r.model.opset))],
     ['SHA-256', `<span class="mono" title="${e(r.model.sha256)}">${e(r.model.sha256.slice(0, 12))}…</span>`],
   ];
+  if (r.model.accuracy) meta.push(['Accuracy', e(formatAccuracy(r.model.accuracy))]);
   if (r.compare) meta.push(['Compared with', `<span title="${e(r.compare.path)}">${e(r.compare.path)}</span>`]);
+  if (r.compare?.accuracy) meta.push(['Its accuracy', e(formatAccuracy(r.compare.accuracy))]);
   const classes = r.dataset.classNames ? ` (${r.dataset.classNames.length} classes)` : '';
   const labelled = r.dataset.hasLabels ? `, labelled${classes}` : ', no labels';
   meta.push(

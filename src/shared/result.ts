@@ -14,7 +14,7 @@ export interface LayerRef {
   op: string;
   /** Shape of one sample's activation, e.g. [64, 14, 14]. */
   shape: number[];
-  /** Parameters of the producing node. */
+  /** Parameters of the nodes since the previous analysed layer in graph order (for a block output: the block's). */
   params: number;
   /** Position in the graph (depth order). */
   index: number;
@@ -33,6 +33,11 @@ export interface ModelRef {
   sha256: string;
   opset: number;
   params: number;
+  /**
+   * Top-1 accuracy on the analysed samples, when the dataset has labels and the model's output (captured) is one
+   * score per class: `correct` of `samples`, from the output tensor `output`.
+   */
+  accuracy?: { top1: number; correct: number; samples: number; output: string };
 }
 
 export interface DatasetRef {
@@ -248,4 +253,9 @@ export function upgradeResult(doc: unknown): AnalysisResult | null {
   const { noiseSvd, ...rest } = d.analyses;
   const analyses = { ...rest, ...(noiseSvd ? { 'noise-svd': noiseSvd } : {}) } as Partial<AnalysisValues>;
   return { ...(doc as AnalysisResult), schema: RESULT_SCHEMA, analyses };
+}
+
+/** '91.2 % top-1 (912 of 1000 samples, argmax of logits)'. */
+export function formatAccuracy(a: NonNullable<ModelRef['accuracy']>): string {
+  return `${(100 * a.top1).toFixed(1)} % top-1 (${a.correct} of ${a.samples} samples, argmax of ${a.output})`;
 }

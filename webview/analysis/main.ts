@@ -18,7 +18,7 @@ import {
   type HostToAnalysisView,
   type Progress,
 } from '../../src/shared/messages';
-import { upgradeResult, type AnalysisResult } from '../../src/shared/result';
+import { formatAccuracy, upgradeResult, type AnalysisResult } from '../../src/shared/result';
 import { formatEta } from '../../src/shared/duration';
 import { byId, documentModelPath } from '../dom';
 import { themeFromCssVars, type ChartTheme } from '../charts/theme';
@@ -102,6 +102,17 @@ function showRun(run: AnalysisRunInfo): void {
     ...(run.compare ? [`compared with ${base(run.compare)}`] : []),
   ];
   $('run-meta').textContent = meta.join(' · ');
+}
+
+/** The model's accuracy on the analysed samples (when the data has labels), under the run line. */
+function showAccuracy(r: AnalysisResult): void {
+  const el = $('accuracy');
+  const parts = [
+    ...(r.model.accuracy ? [`${r.model.name}: ${formatAccuracy(r.model.accuracy)}`] : []),
+    ...(r.compare?.accuracy ? [`${r.compare.name}: ${formatAccuracy(r.compare.accuracy)}`] : []),
+  ];
+  el.textContent = parts.join(' · ');
+  el.hidden = !parts.length;
 }
 
 function showProgress(p: Progress): void {
@@ -348,6 +359,7 @@ function render(): void {
     $('empty').hidden = !!r || view.state === 'running';
     if (!r) return;
     renderTable(r);
+    showAccuracy(r);
     ensureTabs(r);
     syncTab(r);
     void renderCharts(r);

@@ -121,7 +121,7 @@ const CORE_COLUMNS: readonly ViewColumn[] = [
     key: 'params',
     label: 'Params',
     numeric: true,
-    title: 'Parameters of the producing node',
+    title: 'Parameters since the previous analysed layer (a block’s own)',
     cell: (r, t) => {
       const l = ref(r, t);
       return { text: formatCount(l.params), sort: l.params };

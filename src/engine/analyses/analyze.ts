@@ -28,6 +28,7 @@ import { readCache, writeCache, cacheKey } from './cache';
 import { SampleOrder, tapBatches } from './sample-order';
 import { DegeneracyCheck } from './degenerate';
 import { prepareModel } from './prepare';
+import { accuracyCount } from './accuracy';
 import { ENGINE_ANALYSES } from './registry';
 import type { AnalysisContext, AnalysisOutput, CaptureSink, EngineAnalysis } from './context';
 
@@ -163,6 +164,7 @@ export async function analyze(o: AnalyzeOptions, pool: SessionPool): Promise<Ana
       if (s) sinks.set(id, s);
     }
     const labelsAll: number[] = [];
+    const accuracy = ds.hasLabels ? accuracyCount(main.outputs, main.layers) : null;
     let captured = 0;
     const tCapture = Date.now();
     const mainBatches = ds.batches(batchSize, { signal: o.signal, end: n });
@@ -179,6 +181,7 @@ export async function analyze(o: AnalyzeOptions, pool: SessionPool): Promise<Ana
         store?.append(l.tensor, v.data, b.count, v.dims.slice(1));
       }
       if (b.labels) labelsAll.push(...b.labels);
+      if (b.labels && accuracy) accuracy.add(b.values.get(accuracy.output)!.data, b.count, b.labels);
       for (const s of sinks.values()) s.add(b.values, b.count, b.labels ?? null);
       captured += b.count;
     }
@@ -187,6 +190,8 @@ export async function analyze(o: AnalyzeOptions, pool: SessionPool): Promise<Ana
     skippedNote(ds, '', notes, log);
     const captureSeconds = (Date.now() - tCapture) / 1000;
     const labels = ds.hasLabels && labelsAll.length === n ? Int32Array.from(labelsAll) : null;
+    const top1 = labels ? accuracy?.result() : null;
+    if (top1) main.ref.accuracy = top1;
     const classes = labels ? [...new Set(labels)].sort((a, b) => a - b) : [];
     if (cmp && dsB && dsB.length < n) {
       notes.push(`comparison skipped: --compare-data has ${dsB.length} samples, the run uses ${n}`);
@@ -198,6 +203,7 @@ export async function analyze(o: AnalyzeOptions, pool: SessionPool): Promise<Ana
           '(different input shapes or no pixel mapping, and no labels)',
       );
     const healthB = new Map((cmp?.layers ?? []).map((l) => [l.tensor, new DegeneracyCheck()]));
+    const accuracyB = cmp && (dsB ?? ds).hasLabels ? accuracyCount(cmp.outputs, cmp.layers) : null;
     if (cmp) {
       const batchesB = (dsB ?? ds).batches(batchSize, { signal: o.signal, end: n });
       try {
@@ -207,6 +213,7 @@ export async function analyze(o: AnalyzeOptions, pool: SessionPool): Promise<Ana
           order ? tapBatches(batchesB, (x) => order.check(x)) : batchesB,
           { signal: o.signal, total: n, onProgress: o.onProgress, what: cmp.ref.name },
         )) {
+          if (b.labels && accuracyB) accuracyB.add(b.values.get(accuracyB.output)!.data, b.count, b.labels);
           for (const l of cmp.layers) {
             const v = b.values.get(l.tensor)!;
             healthB.get(l.tensor)!.add(v.data, b.count);
@@ -221,6 +228,8 @@ export async function analyze(o: AnalyzeOptions, pool: SessionPool): Promise<Ana
         cmp = null;
       }
     }
+    const top1B = cmp && labels ? accuracyB?.result() : null;
+    if (cmp && top1B) cmp.ref.accuracy = top1B;
     if (dsB) skippedNote(dsB, ' of --compare-data', notes, log);
     if (!cmp && storeCmp) {
       storeCmp.dispose();

@@ -51,6 +51,8 @@ export async function sha256File(file: string): Promise<string> {
 }
 
 export interface PreparedModel {
+  /** The graph's outputs (tensor names). */
+  outputs: string[];
   ref: ModelRef;
   /** Every node's torch module path (where it has one) and graph index. */
   modules: { module: string; index: number; op: string }[];
@@ -101,6 +103,19 @@ export async function prepareModel(
       index: l?.index ?? -1,
     };
   });
+  // Parameters: those of the nodes since the previous analysed layer in graph order (a block's own: conv and BN
+  // before a ReLU, a residual block's convolutions), not only the producing node's (a ReLU has none).
+  const params = new Float64Array(summary.layers.length + 1);
+  const ordered = [...summary.layers].sort((a, b) => a.index - b.index);
+  ordered.forEach((l, i) => (params[i + 1] = params[i] + l.params));
+  const before = (index: number) => ordered.filter((l) => l.index <= index).length; // nodes up to `index`
+  const tapIndices = [...new Set(layers.map((l) => l.index))].sort((a, b) => a - b);
+  for (const l of layers) {
+    if (l.index < 0) continue; // a graph input
+    const k = tapIndices.indexOf(l.index);
+    const prev = k > 0 ? tapIndices[k - 1] : -1;
+    l.params = params[before(l.index)] - params[before(prev)];
+  }
   // PyTorch reuses one module for several calls (relu, relu_1 → layer1.0.relu): number the repeats.
   const seen = new Map<string, number>();
   for (const l of layers) {
@@ -119,6 +134,7 @@ export async function prepareModel(
   };
   return {
     ref: { path: m.path, name: path.basename(m.path), sha256: sha, opset: summary.opset, params: summary.totalParams },
+    outputs: proto.graph!.output.map((o) => o.name),
     modules,
     layers,
     plan,
