@@ -21,8 +21,14 @@ import {
   uniqueLabels,
   type PlotFigure,
   type Trace,
+  epochTicks,
+  SELECTIVITY_BOXES,
 } from '../webview/charts/analysis';
+import { sig3 } from '../webview/charts/text';
 import { reportCharts } from '../webview/views/registry';
+import { selectivityView } from '../webview/views/selectivity';
+import { noiseSvdView } from '../webview/views/noise-svd';
+import { similarityView } from '../webview/views/similarity';
 import { DEFAULT_DARK, DEFAULT_LIGHT } from '../webview/charts/theme';
 import { OVERVIEW_COLUMNS, compareSort, overviewRows } from '../webview/report/overview';
 import { jsonForScript, readReportBundle, renderReport, scriptForInline } from '../src/report/report';
@@ -248,13 +254,13 @@ test('similarityHeatmaps: NNLS, CKA, debiased CKA, SVCCA, PWCCA, each one heatma
     assert.equal(lay.yaxis.scaleratio, 1);
     assertClean(h.figure, h.id);
   }
-  // a known cell: exact digits, full labels
+  // a known cell: every digit in z, 3 significant digits in the hover, full labels
   const nnls = T(hs[0].figure.data[0]);
   const v = R.analyses.rra!.nnls.values[1][4]!;
+  assert.equal(v, 0.1928868, 'the fixture has many digits');
   assert.equal(nnls.z[1][4], v);
-  assert.equal(nnls.text[1][4], `features.bn1 ↔ features.conv2: ${v}`);
-  assert.equal(nnls.text[11][0], `${LONG} ↔ features.conv1: ${R.analyses.rra!.nnls.values[11][0]}`);
-  assert.equal(String(v).length > 5, true, 'the fixture has many digits');
+  assert.equal(nnls.text[1][4], 'features.bn1 ↔ features.conv2: 0.193');
+  assert.equal(nnls.text[11][0], `${LONG} ↔ features.conv1: ${sig3(R.analyses.rra!.nnls.values[11][0])}`);
   // the undefined PWCCA pair stays null (a grey gap), its hover says so
   const pw = T(hs[4].figure.data[0]);
   assert.equal(pw.z[0][11], null);
@@ -274,8 +280,8 @@ test('compareHeatmaps: rows are this model, columns the compared model, titled w
   assert.deepEqual(t.x, LABELS); // the compared model has the same architecture (its own tensor names)
   assert.equal(L(hs[1].figure).yaxis.title.text, 'model.onnx');
   assert.equal(L(hs[1].figure).xaxis.title.text, 'seed1/model.onnx');
-  const v = R.analyses.similarity!.compare!.cka.values[2][3];
-  assert.equal(t.text[2][3], `features.relu1 ↔ features.pool1: ${v}`);
+  assert.equal(R.analyses.similarity!.compare!.cka.values[2][3], 0.7014758);
+  assert.equal(t.text[2][3], 'features.relu1 ↔ features.pool1: 0.701');
   // without a compare block: nothing
   const r = load();
   delete r.analyses.similarity!.compare;
@@ -347,7 +353,10 @@ test('selectivityChart: one box trace over all units (x = layer per unit) and th
     sel.map((l) => l.mean),
   );
   assert.match(mean.hovertext[4], /^<b>features\.conv2<\/b><br>mean: [\d.]+<br>median: [\d.]+<br>units: 64$/);
+  assert.equal(mean.hovertext[4].split('<br>')[1], `mean: ${sig3(sel[4].mean)}`);
   assert.equal(L(fig).yaxis.title.text, 'selectivity');
+  // the box statistics plotly writes itself: 3 significant digits too
+  assert.equal(L(fig).yaxis.hoverformat, '.3~g');
   assertClean(fig, 'selectivity');
 });
 
@@ -358,22 +367,36 @@ test('noiseSvdChart: 3 checkpoints with epochs → x = epoch; a line per (layer,
   const fig = noiseSvdChart(R, light)!;
   // 4 layers × 2 σ × 2 splits × 3 panels
   assert.equal(fig.data.length, 48);
-  const legend = fig.data.filter((t) => T(t).showlegend).map((t) => t.name);
-  assert.equal(legend.length, 16);
-  assert.deepEqual(legend.slice(0, 4), [
-    'features.conv1 σ=0.1 (test)',
-    'features.conv1 σ=0.1 (train)',
-    'features.conv1 σ=0.5 (test)',
-    'features.conv1 σ=0.5 (train)',
-  ]);
-  assert.equal(legend[15], 'classifier.fc1 σ=0.5 (train)');
+  // one legend entry per layer; a layer's 12 lines (σ × split × panel) share its legend group
+  const legend = fig.data.filter((t) => T(t).showlegend !== false).map((t) => t.name);
+  assert.deepEqual(legend, ['features.conv1', 'features.conv2', 'features.conv3', 'classifier.fc1']);
+  for (const name of legend) assert.equal(fig.data.filter((t) => T(t).legendgroup === name).length, 12);
+  assert.equal(
+    L(fig).legend.title.text,
+    'layer (click to hide)<br>● σ=0.1  ■ σ=0.5<br>solid: test, dotted: train',
+    'the legend title keys σ (marker) and split (line)',
+  );
   const first = fig.data.slice(0, 3).map(T);
   assert.deepEqual(
     first.map((t) => t.yaxis),
     ['y', 'y2', 'y3'],
   );
-  assert.ok(first.every((t) => t.legendgroup === 'features.conv1 σ=0.1 (test)'));
+  assert.ok(first.every((t) => t.legendgroup === 'features.conv1'));
   assert.deepEqual(first[0].x, [1, 10, 30]);
+  // whole epochs only: a linear integer step (≤ 8 ticks over epochs 1–30), integer labels
+  assert.deepEqual(
+    [L(fig).xaxis.tickmode, L(fig).xaxis.tick0, L(fig).xaxis.dtick, L(fig).xaxis.tickformat],
+    ['linear', 0, 5, 'd'],
+  );
+  // the hover names layer, σ and split (the legend no longer does), values at 3 significant digits
+  assert.match(
+    first[0].hovertext[0],
+    /^<b>features\.conv1 σ=0\.1 \(test\)<\/b><br>epoch 1<br>EV₁: [\d.]+ ± [\d.]+<br>images: /,
+  );
+  for (const t of fig.data.map(T))
+    for (const h of t.hovertext as string[])
+      for (const num of h.match(/\d+\.\d+/g) ?? [])
+        assert.ok(num.replace(/^0\.0*/, '').replace('.', '').length <= 3, h);
   // values: the all-images cell (label −1) of that σ, per checkpoint in epoch order
   const cell = (ck: string, split: string, sigma: number) =>
     R.analyses['noise-svd']!.series.find((s) => s.checkpoint === ck && s.split === split)!.layers[0].cells.find(
@@ -392,8 +415,10 @@ test('noiseSvdChart: 3 checkpoints with epochs → x = epoch; a line per (layer,
     [L(fig).yaxis.title.text, L(fig).yaxis2.title.text, L(fig).yaxis3.title.text],
     ['EV₁', 'EV₂', 'Σ EVⱼ, j≥3'],
   );
-  // split by dash, layer by colour
+  // split by dash, σ by marker, layer by colour
   assert.deepEqual([T(fig.data[0]).line.dash, T(fig.data[3]).line.dash], ['solid', 'dot']);
+  assert.deepEqual([T(fig.data[0]).marker.symbol, T(fig.data[6]).marker.symbol], ['circle', 'square']);
+  assert.equal(T(fig.data[0]).line.color, T(fig.data[11]).line.color);
   assert.notEqual(T(fig.data[0]).line.color, T(fig.data[12]).line.color);
   assertClean(fig, 'noise-svd');
 });
@@ -404,10 +429,14 @@ test('noiseSvdChart: one checkpoint → x = layer depth, one line per (σ, split
   assert.equal(noiseSvdMode(r), 'depth');
   const fig = noiseSvdChart(r, light)!;
   assert.equal(fig.data.length, 6); // 1 σ × 2 splits × 3 panels
+  // one legend entry per σ, both splits in its group; the title keys the split
   assert.deepEqual(
-    fig.data.filter((t) => T(t).showlegend).map((t) => t.name),
-    ['σ=0.1 (test)', 'σ=0.1 (train)'],
+    fig.data.filter((t) => T(t).showlegend !== false).map((t) => t.name),
+    ['σ=0.1'],
   );
+  assert.ok(fig.data.every((t) => T(t).legendgroup === 'σ=0.1'));
+  assert.equal(L(fig).legend.title.text, 'σ (click to hide)<br>solid: test, dotted: train');
+  assert.equal(T(fig.data[3]).hovertext[0].split('<br>')[0], '<b>blocks.0.conv σ=0.1 (train)</b>');
   assert.deepEqual(T(fig.data[0]).x, [
     'blocks.0.conv',
     'blocks.1.conv',
@@ -427,6 +456,45 @@ test('noiseSvdChart: checkpoints without epochs → x = checkpoint names', () =>
   const fig = noiseSvdChart(r, light)!;
   assert.deepEqual(T(fig.data[0]).x, ['epoch01.onnx', 'epoch10.onnx', 'epoch30.onnx']);
   assert.equal(L(fig).xaxis.title.text, 'checkpoint');
+  assert.equal(L(fig).xaxis.dtick, undefined, 'category axis: no epoch ticks');
+  assert.equal(fig.data.filter((t) => T(t).showlegend !== false).length, 4, 'one legend entry per layer');
+});
+
+test('noiseSvdChart: 7 layers × 3 σ × 2 splits over 5 epochs → 7 legend entries and whole-epoch ticks', () => {
+  const r = synthetic(7);
+  const ns = r.analyses['noise-svd']!;
+  ns.settings.sigmas = [0.05, 0.1, 0.2];
+  const base = ns.series[0];
+  const cell = base.layers[0].cells[0];
+  ns.series = [0, 1, 2, 3, 4].flatMap((e) =>
+    (['train', 'test'] as const).map((split) => ({
+      ...base,
+      checkpoint: `epoch${e}.onnx`,
+      epoch: e,
+      split,
+      layers: base.layers.map((l) => ({ ...l, cells: ns.settings.sigmas.map((sigma) => ({ ...cell, sigma })) })),
+    })),
+  );
+  assert.equal(noiseSvdMode(r), 'epoch');
+  const fig = noiseSvdChart(r, light)!;
+  assert.equal(fig.data.length, 7 * 3 * 2 * 3);
+  assert.equal(fig.data.filter((t) => T(t).showlegend !== false).length, 7);
+  assert.match(L(fig).legend.title.text, /<br>● σ=0\.05 {2}■ σ=0\.1 {2}◆ σ=0\.2<br>/);
+  // epochs 0–4: a tick per epoch, never a fractional one
+  assert.deepEqual([L(fig).xaxis.tickmode, L(fig).xaxis.dtick, L(fig).xaxis.tickformat], ['linear', 1, 'd']);
+});
+
+test('epochTicks: whole-epoch steps of 1, 2 or 5 × 10ⁿ, ≤ 8 intervals; fractional epochs: plotly ticks', () => {
+  const step = (xs: number[]) => epochTicks(xs).dtick;
+  assert.equal(step([3]), 1);
+  assert.equal(step([1, 2, 3, 4, 5, 6, 7, 8, 9]), 1);
+  assert.equal(step([0, 10]), 2);
+  assert.equal(step([1, 10, 30]), 5);
+  assert.equal(step([0, 50]), 10);
+  assert.equal(step([0, 200]), 50);
+  assert.equal(step([0, 1000]), 200);
+  assert.deepEqual(epochTicks([0.5, 1, 1.5]), {});
+  assert.deepEqual(epochTicks([]), {});
 });
 
 // ---- summary -----------------------------------------------------------------------------------------------------
@@ -454,6 +522,11 @@ test('summaryChart: sparsity and dead channels as bars in two panels', () => {
   assert.equal(T(fig.data[1]).hovertext[9], `<b>features.relu3</b><br>dead channels: ${s[9].deadChannels} of 128`);
   assert.equal(L(fig).yaxis.tickformat, '.0%');
   assert.equal(L(fig).yaxis2.title.text, 'dead channels');
+  assert.equal(
+    T(fig.data[0]).hovertext[0].split('<br>')[1],
+    `sparsity: ${sig3(s[0].sparsity * 100)}&#37;`,
+    'the % escaped for plotly',
+  );
   assertClean(fig, 'summary');
 });
 
@@ -484,6 +557,50 @@ test('reportCharts: every chart of the fixture, in report order', () => {
     cs.map((c) => c.figure.data.length),
     [3, 7, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2, 48, 2],
   );
+});
+
+test('every hover of every chart shows numbers with at most 3 significant digits', () => {
+  const r = load();
+  // a value with many digits in each kind of chart
+  r.analyses.rra!.nnls.values[1][4] = 0.626365079365079;
+  r.analyses.rra!.perLayer[0].id!.twonn = 7.123456;
+  r.analyses.summary!.perLayer[0].mean = 0.123456789;
+  let hovers = 0;
+  for (const c of reportCharts(r, light)) {
+    for (const t of c.figure.data.map(T)) {
+      const texts: string[] = [t.hovertext, t.text].flat(2).filter((x) => typeof x === 'string');
+      hovers += texts.length;
+      for (const h of texts)
+        for (const num of h.match(/\d+\.\d+/g) ?? [])
+          assert.ok(num.replace(/^0\.0*/, '').replace('.', '').length <= 3, `${c.id}: ${num} in ${h}`);
+    }
+  }
+  assert.ok(hovers > 500, `${hovers} hover texts checked`);
+  const nnls = T(similarityHeatmaps(r, light)[0].figure.data[0]);
+  assert.equal(nnls.text[1][4], 'features.bn1 ↔ features.conv2: 0.626');
+  assert.match(T(depthCurves(r, light)!.data[0]).hovertext[0], /ID \(TwoNN\): 7\.12(<br>|$)/);
+  assert.match(T(summaryChart(r, light)!.data[0]).hovertext[0], /mean: 0\.123, std: /);
+});
+
+test('the selectivity caption says what the boxes draw: whiskers to min and max (plotly, boxpoints false)', () => {
+  const note = selectivityView.sections[0].note(R);
+  assert.ok(note.includes(SELECTIVITY_BOXES));
+  assert.match(note, /whiskers: the lowest and highest unit/);
+  assert.doesNotMatch(note, /IQR/);
+  // plotly draws whiskers to the 1.5·IQR fences only with sample points; without them, to min and max
+  const box = T(selectivityChart(R, light)!.data[0]);
+  assert.equal(box.type, 'box');
+  assert.equal(box.boxpoints, false);
+  assert.equal(box.sizemode, undefined, "quartile boxes (not 'sd')");
+  assert.equal(box.lowerfence, undefined, 'no precomputed fences');
+});
+
+test('the noise-SVD caption explains the legend of its mode', () => {
+  const note = (r: AnalysisResult) => noiseSvdView.sections[0].note(r);
+  assert.match(note(R), /One legend entry per layer \(colour\); the marker is the noise level σ/);
+  assert.match(note(R), /solid for the test split and dotted for train/);
+  assert.match(note(synthetic(3)), /One legend entry per noise level σ \(colour and marker\)/);
+  assert.match(similarityView.sections[0].note(R), /3 significant digits/);
 });
 
 test('missing analyses: every builder returns null, reportCharts returns nothing', () => {

@@ -4,6 +4,7 @@ import type { LayerInfo, ModelSummary } from '../src/engine/onnx/layers';
 import { barLabels, paramChart, hoverText, BAR_HEIGHT } from '../webview/charts/params';
 import { DEFAULT_DARK, DEFAULT_LIGHT, themeFromCssVars, type ChartTheme } from '../webview/charts/theme';
 import { formatBytes, formatCompact, formatCount, formatShape, middleEllipsis } from '../webview/format';
+import { SIG3_FORMAT, sig3 } from '../webview/charts/text';
 
 function layer(
   index: number,
@@ -182,4 +183,22 @@ test('formatting helpers', () => {
   assert.equal(formatBytes(1536), '1.5 KB');
   assert.equal(formatBytes(5 * 1024 * 1024), '5.0 MB');
   assert.equal(middleEllipsis('abcdefghij', 5), 'ab…ij');
+});
+
+test('sig3: hover numbers at 3 significant digits, whole numbers in full, n/a when missing', () => {
+  assert.equal(sig3(0.626365079365079), '0.626');
+  assert.equal(sig3(0.1928868), '0.193');
+  assert.equal(sig3(18.3749), '18.4');
+  assert.equal(sig3(0.5), '0.5', 'no padding zeros');
+  assert.equal(sig3(0.9999), '1');
+  assert.equal(sig3(0.000123456), '0.000123');
+  assert.equal(sig3(-2.71828), '-2.72');
+  assert.equal(sig3(123456.7), '123,000');
+  assert.equal(sig3(1024), '1,024', 'counts stay whole');
+  assert.equal(sig3(0), '0');
+  assert.equal(sig3(null), 'n/a');
+  assert.equal(sig3(undefined), 'n/a');
+  assert.equal(sig3(NaN), 'n/a');
+  assert.equal(sig3(Infinity), 'n/a');
+  assert.equal(SIG3_FORMAT, '.3~g', 'the d3 format for the same digits');
 });

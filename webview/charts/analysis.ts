@@ -14,7 +14,7 @@ import {
   type NoiseSvdCellJson,
 } from '../../src/shared/result';
 import { hoverLabel, type ChartTheme } from './theme';
-import { drawnLength, hoverLines, plotlyText } from './text';
+import { SIG3_FORMAT, drawnLength, hoverLines, plotlyText, sig3 } from './text';
 import { formatCount, middleEllipsis } from '../format';
 
 export type Trace = Record<string, unknown> & { type: string; name?: string };
@@ -34,18 +34,6 @@ export const HEATMAP_RANGE: [number, number] = [0, 1];
 /** A finite number, else null (JSON has no NaN; plotly draws null as a gap). */
 export function finite(v: unknown): number | null {
   return typeof v === 'number' && Number.isFinite(v) ? v : null;
-}
-
-/** The exact value as hover text ("0.4837261"), "n/a" for null. */
-export function exact(v: number | null): string {
-  return v === null ? 'n/a' : String(v);
-}
-
-/** Four significant digits for hover lines ("0.4837", "18.37", "1,024"). */
-export function short(v: number | null): string {
-  if (v === null) return 'n/a';
-  if (Number.isInteger(v)) return formatCount(v);
-  return String(Number(v.toPrecision(4)));
 }
 
 /**
@@ -271,7 +259,7 @@ export function depthCurves(result: AnalysisResult, theme: ChartTheme): PlotFigu
   const nncs = rows.map((r) => finite(r.nncs));
   const c = palette(theme);
   const hover = (what: string, ys: (number | null)[], more?: (i: number) => string[]) =>
-    layers.map((l, i) => hoverLines(l.label, [`${what}: ${short(ys[i])}`, ...(more ? more(i) : [])]));
+    layers.map((l, i) => hoverLines(l.label, [`${what}: ${sig3(ys[i])}`, ...(more ? more(i) : [])]));
   const dropped = (i: number) =>
     rows[i].id && rows[i].id.dropped > 0 ? [`points dropped: ${formatCount(rows[i].id.dropped)}`] : [];
   const data: Trace[] = [
@@ -333,7 +321,7 @@ export function multiScaleChart(result: AnalysisResult, theme: ChartTheme): Plot
   // colour by window size, dash by kind: avg solid, max dotted
   const sizes = [...new Set(rra.poolings.map((p) => /^(?:avg|max)\s*(.+)$/.exec(p)?.[1] ?? p))];
   const hover = (name: string, ys: (number | null)[]) =>
-    layers.map((l, i) => hoverLines(l.label, [`${name}: ${short(ys[i])}`]));
+    layers.map((l, i) => hoverLines(l.label, [`${name}: ${sig3(ys[i])}`]));
   const data: Trace[] = [];
   const unpooled = rows.map((r) => finite(r.nncs));
   if (unpooled.some((v) => v !== null)) {
@@ -394,7 +382,7 @@ export function layerHeatmap(
   const text = z.map((row, i) =>
     row.map((v, j) => {
       const note = v === null ? null : (o.cellNote?.(m.rows[i], m.cols[j]) ?? null);
-      return plotlyText(`${rowFull[i]} ↔ ${colFull[j]}: ${exact(v)}${note ? ` — ${note}` : ''}`);
+      return plotlyText(`${rowFull[i]} ↔ ${colFull[j]}: ${sig3(v)}${note ? ` — ${note}` : ''}`);
     }),
   );
   // Explicit margins from the (shortened) label lengths and a plot side from the layer count, so the square plot
@@ -563,6 +551,13 @@ export function compareHeatmaps(result: AnalysisResult, theme: ChartTheme): Name
 
 // ---- selectivity -------------------------------------------------------------------------------------------------
 
+/**
+ * What the selectivity boxes show, for the view's caption. The box trace is drawn from every unit's value with
+ * `boxpoints: false`, and plotly then draws the whiskers to the minimum and maximum (not to the 1.5·IQR fences, which
+ * it uses only when it also draws outlier points); the quartiles are plotly's default ('linear').
+ */
+export const SELECTIVITY_BOXES = 'box: quartiles and median; whiskers: the lowest and highest unit';
+
 /** Per-layer distribution of per-unit selectivity (box plots) and the layer mean (line). */
 export function selectivityChart(result: AnalysisResult, theme: ChartTheme): PlotFigure | null {
   const sel = result.analyses.selectivity;
@@ -595,6 +590,7 @@ export function selectivityChart(result: AnalysisResult, theme: ChartTheme): Plo
       name: 'per-unit selectivity',
       x: bx,
       y: by,
+      // no points: whiskers to min and max (SELECTIVITY_BOXES)
       boxpoints: false,
       fillcolor: isDark(theme) ? 'rgba(78,168,255,0.25)' : 'rgba(31,119,180,0.18)',
       line: { color: c[0], width: 1.5 },
@@ -607,8 +603,8 @@ export function selectivityChart(result: AnalysisResult, theme: ChartTheme): Plo
       mean,
       layers.map((l, i) =>
         hoverLines(l.label, [
-          `mean: ${short(mean[i])}`,
-          `median: ${short(median[i])}`,
+          `mean: ${sig3(mean[i])}`,
+          `median: ${sig3(median[i])}`,
           `units: ${formatCount(units[i])}`,
         ]),
       ),
@@ -618,7 +614,8 @@ export function selectivityChart(result: AnalysisResult, theme: ChartTheme): Plo
   ];
   const layout = baseLayout(theme, heightWithLabels(250, labels, theme));
   layout.xaxis = layerAxis(theme, labels);
-  layout.yaxis = { ...axis(theme, 'selectivity'), range: [0, 1.02] };
+  // plotly writes the box statistics' hover itself: the same 3 significant digits as sig3
+  layout.yaxis = { ...axis(theme, 'selectivity'), range: [0, 1.02], hoverformat: SIG3_FORMAT };
   layout.boxmode = 'overlay';
   return { data, layout };
 }
@@ -631,6 +628,8 @@ const METRICS: { key: 'ev1' | 'ev2' | 'rest'; title: string; axis: string }[] = 
   { key: 'rest', title: 'Σ EVⱼ, j≥3', axis: 'y3' },
 ];
 const SYMBOLS = ['circle', 'square', 'diamond', 'triangle-up', 'x', 'star'];
+/** The marker symbols as text, for the legend title's key. */
+const SYMBOL_GLYPHS = ['●', '■', '◆', '▲', '✕', '★'];
 
 /** How the noise-SVD chart is laid out: over epochs (several checkpoints with epochs), checkpoints, or depth. */
 export function noiseSvdMode(result: AnalysisResult): 'epoch' | 'checkpoint' | 'depth' | null {
@@ -641,6 +640,18 @@ export function noiseSvdMode(result: AnalysisResult): 'epoch' | 'checkpoint' | '
   return ns.series.every((s) => finite(s.epoch) !== null) ? 'epoch' : 'checkpoint';
 }
 
+/**
+ * Ticks for an epoch axis: whole epochs only (plotly's automatic ticks go fractional over a few epochs), about eight
+ * at most, a step of 1, 2 or 5 × 10ⁿ epochs. Non-integer epochs keep plotly's ticks.
+ */
+export function epochTicks(epochs: readonly number[]): Record<string, unknown> {
+  if (epochs.length === 0 || !epochs.every(Number.isInteger)) return {};
+  const span = Math.max(...epochs) - Math.min(...epochs);
+  let dtick = 1;
+  for (let p = 1; span / dtick > 8; p *= 10) dtick = [1, 2, 5].map((f) => f * p).find((d) => span / d <= 8) ?? 10 * p;
+  return { tickmode: 'linear', tick0: 0, dtick, tickformat: 'd' };
+}
+
 /** The all-images cell (label −1) for a σ, else null. */
 function cellFor(cells: readonly NoiseSvdCellJson[], sigma: number): NoiseSvdCellJson | null {
   return cells.find((c) => c.sigma === sigma && c.label === -1) ?? null;
@@ -648,8 +659,10 @@ function cellFor(cells: readonly NoiseSvdCellJson[], sigma: number): NoiseSvdCel
 
 /**
  * Noise SVD (explained variance of the noise-response spectrum): EV₁, EV₂ and the rest (Σ_{j≥3}) stacked in three
- * panels. Several checkpoints with epochs: x = epoch, one line per (layer, σ, split), coloured by layer, marker by σ,
- * dashed for train. One checkpoint: x = layer depth, one line per (σ, split). One legend entry toggles all panels.
+ * panels. Several checkpoints: x = epoch (integer ticks) or checkpoint, one line per (layer, σ, split), coloured by
+ * layer, marker by σ, dotted for train; one legend entry per layer. One checkpoint: x = layer depth, one line per
+ * (σ, split), colour and marker by σ, dotted for train; one legend entry per σ. A legend entry toggles its lines in
+ * all panels; the legend title keys the other dimensions (marker: σ, line: split).
  */
 export function noiseSvdChart(result: AnalysisResult, theme: ChartTheme): PlotFigure | null {
   const ns = result.analyses['noise-svd'];
@@ -665,15 +678,17 @@ export function noiseSvdChart(result: AnalysisResult, theme: ChartTheme): PlotFi
   const c = palette(theme);
   const data: Trace[] = [];
   const dash = (split: string) => (split === 'train' ? 'dot' : 'solid');
+  const dashName = (split: string) => (split === 'train' ? 'dotted' : 'solid');
   const value = (cell: NoiseSvdCellJson | null, key: 'ev1' | 'ev2' | 'rest') => finite(cell?.[key]?.mean);
   const spread = (cell: NoiseSvdCellJson | null, key: 'ev1' | 'ev2' | 'rest') =>
-    cell && finite(cell[key]?.std) !== null ? ` ± ${short(finite(cell[key].std))}` : '';
+    cell && finite(cell[key]?.std) !== null ? ` ± ${sig3(finite(cell[key].std))}` : '';
   const hoverLine = (cell: NoiseSvdCellJson | null, key: 'ev1' | 'ev2' | 'rest', title: string) => [
-    `${title}: ${short(value(cell, key))}${spread(cell, key)}`,
+    `${title}: ${sig3(value(cell, key))}${spread(cell, key)}`,
     ...(cell ? [`images: ${formatCount(cell.images)}`] : []),
   ];
   let xLayout: Record<string, unknown>;
   let xCategories: string[] | null = null;
+  let legendTitle: string[];
 
   if (mode === 'depth') {
     // one checkpoint: layers over depth, per (σ, split)
@@ -688,20 +703,22 @@ export function noiseSvdChart(result: AnalysisResult, theme: ChartTheme): PlotFi
           return sl ? cellFor(sl.cells, sigma) : null;
         });
         if (cells.every((cl) => cl === null)) return;
-        const name = `σ=${sigma} (${split})`;
+        const name = `σ=${sigma}`;
         const colour = c[si % c.length];
+        // the σ's first drawn line carries its legend entry
+        const first = !data.some((t) => t.legendgroup === plotlyText(name));
         METRICS.forEach((m, mi) =>
           data.push(
             line(
               name,
               x,
               cells.map((cl) => value(cl, m.key)),
-              layers.map((l, i) => hoverLines(`${l.label} ${name}`, hoverLine(cells[i], m.key, m.title))),
+              layers.map((l, i) => hoverLines(`${l.label} ${name} (${split})`, hoverLine(cells[i], m.key, m.title))),
               colour,
               {
                 yaxis: m.axis,
                 legendgroup: plotlyText(name),
-                showlegend: mi === 0,
+                showlegend: first && mi === 0,
                 line: { color: colour, width: 2, dash: dash(split) },
                 marker: { color: colour, size: 6, symbol: SYMBOLS[si % SYMBOLS.length] },
               },
@@ -712,6 +729,7 @@ export function noiseSvdChart(result: AnalysisResult, theme: ChartTheme): PlotFi
     );
     xLayout = layerAxis(theme, x);
     xCategories = x;
+    legendTitle = ['σ (click to hide)'];
   } else {
     // several checkpoints: per (layer, σ, split) over epochs (or checkpoint names)
     const tensors = [...new Set(ns.series.flatMap((s) => s.layers.map((l) => l.tensor)))];
@@ -722,6 +740,7 @@ export function noiseSvdChart(result: AnalysisResult, theme: ChartTheme): PlotFi
         checkpoints.push({ checkpoint: s.checkpoint, epoch: finite(s.epoch) });
     if (mode === 'epoch') checkpoints.sort((a, b) => a.epoch! - b.epoch!);
     const x = mode === 'epoch' ? checkpoints.map((q) => q.epoch!) : uniqueLabels(checkpoints.map((q) => q.checkpoint));
+    const names = uniqueLabels(layers.map((l) => l.label));
     layers.forEach((l, li) =>
       sigmas.forEach((sigma, si) =>
         splits.forEach((split) => {
@@ -731,12 +750,14 @@ export function noiseSvdChart(result: AnalysisResult, theme: ChartTheme): PlotFi
             return sl ? cellFor(sl.cells, sigma) : null;
           });
           if (cells.every((cl) => cl === null)) return;
-          const name = `${middleEllipsis(l.label, AXIS_LABEL_MAX)} σ=${sigma} (${split})`;
+          const group = names[li];
           const colour = c[li % c.length];
+          // the layer's first drawn line carries its legend entry
+          const first = !data.some((t) => t.legendgroup === group);
           METRICS.forEach((m, mi) =>
             data.push({
               ...line(
-                name,
+                '',
                 x as string[],
                 cells.map((cl) => value(cl, m.key)),
                 checkpoints.map((q, i) =>
@@ -748,12 +769,14 @@ export function noiseSvdChart(result: AnalysisResult, theme: ChartTheme): PlotFi
                 colour,
                 {
                   yaxis: m.axis,
-                  legendgroup: plotlyText(name),
-                  showlegend: mi === 0,
+                  legendgroup: group,
+                  showlegend: first && mi === 0,
                   line: { color: colour, width: 1.8, dash: dash(split) },
                   marker: { color: colour, size: 6, symbol: SYMBOLS[si % SYMBOLS.length] },
                 },
               ),
+              // the legend entry names the layer (already escaped and unique); the hover names σ and split
+              name: group,
               mode: 'lines+markers',
             }),
           );
@@ -762,10 +785,15 @@ export function noiseSvdChart(result: AnalysisResult, theme: ChartTheme): PlotFi
     );
     xLayout =
       mode === 'epoch'
-        ? { ...axis(theme, 'epoch'), type: 'linear', showgrid: true }
+        ? { ...axis(theme, 'epoch'), type: 'linear', showgrid: true, ...epochTicks(x as number[]) }
         : layerAxis(theme, x as string[], 'checkpoint');
     if (mode !== 'epoch') xCategories = x as string[];
+    legendTitle = [
+      'layer (click to hide)',
+      sigmas.map((sg, si) => `${SYMBOL_GLYPHS[si % SYMBOLS.length]} σ=${sg}`).join('  '),
+    ];
   }
+  legendTitle.push(splits.map((sp) => `${dashName(sp)}: ${sp}`).join(', '));
   if (data.length === 0) return null;
   const layout = baseLayout(theme, xCategories ? heightWithLabels(560, xCategories, theme) : 640);
   layout.xaxis = { ...xLayout, anchor: 'y3' };
@@ -790,7 +818,12 @@ export function noiseSvdChart(result: AnalysisResult, theme: ChartTheme): PlotFi
     yanchor: 'top',
     font: tickFont(theme),
     bgcolor: 'rgba(0,0,0,0)',
-    title: { text: 'click to hide', font: { ...tickFont(theme), color: theme.mutedForeground } },
+    // one entry per group: no extra gap between groups
+    tracegroupgap: 2,
+    title: {
+      text: legendTitle.map(plotlyText).join('<br>'),
+      font: { ...tickFont(theme), color: theme.mutedForeground },
+    },
   };
   return { data, layout };
 }
@@ -823,7 +856,7 @@ export function summaryChart(result: AnalysisResult, theme: ChartTheme): PlotFig
     hovertemplate: '%{hovertext}<extra></extra>',
     marker: { color: colour, line: { width: 0 } },
   });
-  const pct = (v: number | null) => (v === null ? 'n/a' : `${Number((v * 100).toPrecision(4))}%`);
+  const pct = (v: number | null) => (v === null ? 'n/a' : `${sig3(v * 100)}%`);
   const data: Trace[] = [
     bar(
       'sparsity',
@@ -831,7 +864,7 @@ export function summaryChart(result: AnalysisResult, theme: ChartTheme): PlotFig
       layers.map((l, i) =>
         hoverLines(l.label, [
           na[i] ? `sparsity: not applicable — ${na[i]}` : `sparsity: ${pct(sparsity[i])}`,
-          `mean: ${short(finite(rows[i].mean))}, std: ${short(finite(rows[i].std))}`,
+          `mean: ${sig3(finite(rows[i].mean))}, std: ${sig3(finite(rows[i].std))}`,
         ]),
       ),
       c[0],
@@ -844,7 +877,7 @@ export function summaryChart(result: AnalysisResult, theme: ChartTheme): PlotFig
         hoverLines(l.label, [
           na[i]
             ? 'dead channels: not applicable (signed layer)'
-            : `dead channels: ${short(dead[i])} of ${short(finite(rows[i].channels))}`,
+            : `dead channels: ${sig3(dead[i])} of ${sig3(finite(rows[i].channels))}`,
         ]),
       ),
       c[1],

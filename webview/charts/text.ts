@@ -4,6 +4,7 @@
 // string a model or a result file controls (node, tensor and module names, op types, model and checkpoint names)
 // goes through plotlyText before plotly sees it; markup is only ever added around escaped text (hoverLines).
 import { printable } from '../../src/shared/printable';
+import { formatCount } from '../format';
 
 const ENTITY: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', $: '&#36;', '%': '&#37;' };
 
@@ -24,3 +25,17 @@ export function hoverLines(title: string, lines: readonly string[]): string {
 export function drawnLength(s: string): number {
   return s.replace(/&(#\d+|[a-z]+);/g, '_').length;
 }
+
+/**
+ * A number as hover text: 3 significant digits ("0.626", "18.4", "0.000123", "123,000"), a whole number in full as a
+ * count ("1,024"), "n/a" for a missing or non-finite value. Every hover line of the analysis charts uses it.
+ */
+export function sig3(v: number | null | undefined): string {
+  if (typeof v !== 'number' || !Number.isFinite(v)) return 'n/a';
+  if (Number.isInteger(v)) return formatCount(v);
+  const r = Number(v.toPrecision(3));
+  return Math.abs(r) >= 1000 ? formatCount(r) : String(r);
+}
+
+/** The same 3 significant digits as a d3 format, for hover text plotly writes itself (box statistics). */
+export const SIG3_FORMAT = '.3~g';

@@ -1,5 +1,5 @@
 // The noise-SVD view: explained variance of the leading singular directions under input noise, its own tab.
-import { noiseSvdChart } from '../charts/analysis';
+import { noiseSvdChart, noiseSvdMode } from '../charts/analysis';
 import type { AnalysisView } from './view';
 
 export const noiseSvdView: AnalysisView<'noise-svd'> = {
@@ -10,9 +10,14 @@ export const noiseSvdView: AnalysisView<'noise-svd'> = {
       key: 'noise-svd',
       title: 'Noise SVD',
       order: 60,
-      note: () =>
+      note: (r) =>
         'Explained variance of the leading singular directions of the response to input noise: ' +
-        'EV₁, EV₂ and the rest (Σ j≥3). Click a legend entry to hide its lines.',
+        'EV₁, EV₂ and the rest (Σ j≥3). ' +
+        (noiseSvdMode(r) === 'depth'
+          ? 'One legend entry per noise level σ (colour and marker); '
+          : 'One legend entry per layer (colour); the marker is the noise level σ; ') +
+        'the line is solid for the test split and dotted for train, as the legend title keys. ' +
+        'Click a legend entry to hide its lines in all three panels.',
     },
   ],
   charts: (r, theme) => {

@@ -1,6 +1,6 @@
 // The selectivity view: per-unit class selectivity per layer (box plots and the layer mean), its own tab.
 import type { AnalysisResult } from '../../src/shared/result';
-import { selectivityChart } from '../charts/analysis';
+import { SELECTIVITY_BOXES, selectivityChart } from '../charts/analysis';
 import { fixedCell, num, type AnalysisView } from './view';
 
 const mean = (r: AnalysisResult, t: string) => num(r.analyses.selectivity?.perLayer.find((l) => l.tensor === t)?.mean);
@@ -14,8 +14,8 @@ export const selectivityView: AnalysisView<'selectivity'> = {
       title: 'Class selectivity',
       order: 50,
       note: () =>
-        'Distribution of per-unit class selectivity in each layer (box: quartiles, whiskers: 1.5 IQR) ' +
-        'and the layer mean.',
+        `Distribution of per-unit class selectivity in each layer (${SELECTIVITY_BOXES}) ` +
+        'and the layer mean (diamonds).',
     },
   ],
   charts: (r, theme) => {

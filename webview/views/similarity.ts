@@ -13,7 +13,9 @@ export const similarityView: AnalysisView<'similarity'> = {
       key: 'similarity',
       title: 'Layer similarity',
       order: 30,
-      note: () => 'Layer × layer similarity in [0, 1]; grey cells are undefined. Hover a cell for the exact value.',
+      note: () =>
+        'Layer × layer similarity in [0, 1]; grey cells are undefined. Hover a cell for its value ' +
+        '(3 significant digits; the CSV export keeps every digit).',
     },
   ],
   charts: (r, theme) => {
