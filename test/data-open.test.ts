@@ -91,10 +91,21 @@ test('E_INPUT_SHAPE names both shapes and the setting that fixes it', async () =
       /samples are 1×2×2 after preprocessing but the model input is \[N, 4\]; RepLens feeds images as/,
     ),
   );
-  // 5-channel data cannot become RGB.
+  // 5-channel data cannot become RGB; with the model's input fixing 3 (or 1) channels no setting helps (issue 15:
+  // "set preprocess.channels to 5" cannot work for such a model), with channels only from the config it does.
   const five = npz(path.join(dir, 'five.npz'), { x: { shape: [1, 5, 2, 2], data: new Float32Array(20) } });
+  for (const c of [3, 1]) {
+    await assert.rejects(
+      openDataset({ path: five }, { modelInputShape: [1, c, 2, 2] }),
+      err(
+        'E_INPUT_SHAPE',
+        `${five}: samples have 5 channels, which cannot be converted to ${c}; ` +
+          `the model's input takes ${c}: use ${c}-channel data, or a model that takes 5`,
+      ),
+    );
+  }
   await assert.rejects(
-    openDataset({ path: five }, { modelInputShape: [1, 3, 2, 2] }),
+    openDataset({ path: five }, { modelInputShape: ['N', 'C', 2, 2], preprocess: { channels: 3 } }),
     err(
       'E_INPUT_SHAPE',
       `${five}: samples have 5 channels, which cannot be converted to 3; ` +

@@ -25,6 +25,7 @@ import {
 import type { AnalysisResult } from '../src/shared/result';
 import { PANEL_TABS, panelTabs, sparklinePoints } from '../webview/analysis/tabs';
 import { DEFAULT_LIGHT } from '../webview/charts/theme';
+import { stateText } from '../webview/analysis/state';
 import { gatedWorker, runGated } from './helpers/gate';
 import { tempDir } from './helpers/tmp';
 
@@ -262,3 +263,11 @@ test(
     }
   },
 );
+
+test('the panel status: a cancelled or failed run says whether anything finished', () => {
+  const none = { ...SAMPLE, analyses: {} };
+  assert.equal(stateText('failed', none), 'failed — nothing had finished');
+  assert.equal(stateText('cancelled', undefined), 'cancelled — nothing had finished');
+  assert.equal(stateText('cancelled', partial(1)), 'cancelled — finished layers kept');
+  assert.equal(stateText('complete', SAMPLE), 'complete');
+});

@@ -26,6 +26,7 @@ import { compareSort, OVERVIEW_COLUMNS, overviewRows, type OverviewKey } from '.
 import { PANEL_TABS, panelTabs, sparklinePoints } from './tabs';
 import { SPARKLINES } from '../views/registry';
 import { plotly } from '../charts/plotly';
+import { stateText } from './state';
 
 interface VsCodeApi {
   postMessage(m: AnalysisViewToHost): void;
@@ -74,16 +75,9 @@ const save = () => vscode.setState(view);
 
 // ---- header: status, progress, buttons ------------------------------------------------------------------------
 
-const STATE_TEXT: Record<AnalysisRunState, string> = {
-  running: 'running…',
-  complete: 'complete',
-  cancelled: 'cancelled — finished layers kept',
-  failed: 'failed — finished layers kept',
-};
-
 function setState(state: AnalysisRunState | undefined): void {
   document.body.dataset.state = state ?? 'idle';
-  $('status').textContent = state ? STATE_TEXT[state] : 'no result yet';
+  $('status').textContent = state ? stateText(state, view.result) : 'no result yet';
   $('cancel-button').hidden = state !== 'running';
   $('rerun-button').hidden = state === 'running' || !view.run;
   const exportable = !!view.result && state !== 'running';

@@ -266,10 +266,14 @@ export async function openDataset(spec: DatasetSpec, opts: OpenOptions = {}): Pr
   const p = resolvePreprocess(opts.preprocess ?? {}, model, source);
   const g = source.geometry;
   if (!canConvertChannels(g.channels, p.channels)) {
+    // When the model's input fixes the channels, no setting helps: only other data (or another model) does.
+    const fromModel = model.channels === p.channels;
+    const fix = fromModel
+      ? `the model's input takes ${p.channels}: use ${p.channels}-channel data, or a model that takes ${g.channels}`
+      : `set preprocess.channels to ${g.channels} or use ${p.channels}-channel data`;
     throw new ReplensError(
       'E_INPUT_SHAPE',
-      `${spec.path}: samples have ${g.channels} channels, which cannot be converted to ` +
-        `${p.channels}; set preprocess.channels to ${g.channels} or use ${p.channels}-channel data`,
+      `${spec.path}: samples have ${g.channels} channels, which cannot be converted to ${p.channels}; ${fix}`,
     );
   }
   const sampleShape = outputShape(p, g.height, g.width);
