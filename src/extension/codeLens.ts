@@ -3,11 +3,18 @@
 // status bar shows that layer's key numbers; clicking reveals the layer in the model's panel. Parsing (lezer, no
 // Python needed) is cached per document version; imported workspace files are parsed too, to resolve nested modules.
 // provideCodeLenses only places the lenses; resolveCodeLens computes their text (VS Code resolves visible ones).
+// Each analysed layer shows on one definition only, and each line has at most one lens (python/match.ts).
 import * as fs from 'fs';
 import * as path from 'path';
 import * as vscode from 'vscode';
-import { importedModules, moduleDefinitions, parsePython, type ModuleDef, type ParsedPython } from './python/modules';
-import { layersFor, type LayerMatch } from './python/match';
+import {
+  allModuleDefinitions,
+  importedModules,
+  parsePython,
+  type ModuleDef,
+  type ParsedPython,
+} from './python/modules';
+import { layerName, planLenses, type LayerMatch } from './python/match';
 import { LENS_VALUES, lensText } from '../../webview/views/registry';
 import type { ResultRegistry, StoredAnalysis } from './results';
 
@@ -15,8 +22,11 @@ class LayerLens extends vscode.CodeLens {
   constructor(
     range: vscode.Range,
     readonly modelPath: string,
-    readonly def: ModuleDef,
+    /** The definitions starting on this line that show layers (more than one: `self.a = self.b = nn.ReLU()`). */
+    readonly defs: ModuleDef[],
     readonly matches: LayerMatch[],
+    /** Other definitions start on the line too. */
+    readonly shared: boolean,
   ) {
     super(range);
   }
@@ -25,7 +35,7 @@ class LayerLens extends vscode.CodeLens {
 export class LayerLensProvider implements vscode.CodeLensProvider, vscode.HoverProvider, vscode.Disposable {
   private readonly changed = new vscode.EventEmitter<void>();
   readonly onDidChangeCodeLenses = this.changed.event;
-  private readonly parsed = new Map<string, { version: number; defs: ModuleDef[] }>();
+  private readonly parsed = new Map<string, { version: number; defs: ModuleDef[]; context: ModuleDef[] }>();
   private readonly files = new Map<string, { mtime: number; parsed: ParsedPython }>();
   private readonly subs: vscode.Disposable[] = [];
 
@@ -56,11 +66,13 @@ export class LayerLensProvider implements vscode.CodeLensProvider, vscode.HoverP
     return m ? (this.registry.get(m) ?? null) : null;
   }
 
-  /** The document's module definitions, with imports resolved in the workspace; cached per version. */
-  definitions(doc: vscode.TextDocument): ModuleDef[] {
+  /** The document's module definitions (`defs`), with imports resolved in the workspace, and those of the files
+   *  around it (`context`: imported and sibling files, whose definitions may show a layer instead); cached per
+   *  version. */
+  definitions(doc: vscode.TextDocument): { defs: ModuleDef[]; context: ModuleDef[] } {
     const key = doc.uri.toString();
     const hit = this.parsed.get(key);
-    if (hit && hit.version === doc.version) return hit.defs;
+    if (hit && hit.version === doc.version) return hit;
     const main = parsePython(doc.getText());
     const others: ParsedPython[] = [];
     if (doc.uri.scheme === 'file') {
@@ -94,9 +106,10 @@ export class LayerLensProvider implements vscode.CodeLensProvider, vscode.HoverP
         if (p && !others.includes(p) && p.classes.length) others.push(p);
       }
     }
-    const defs = moduleDefinitions(main, others);
-    this.parsed.set(key, { version: doc.version, defs });
-    return defs;
+    const all = allModuleDefinitions(main, others);
+    const entry = { version: doc.version, defs: all.main, context: all.others };
+    this.parsed.set(key, entry);
+    return entry;
   }
 
   private parseFile(file: string): ParsedPython | null {
@@ -120,20 +133,16 @@ export class LayerLensProvider implements vscode.CodeLensProvider, vscode.HoverP
     if (!s) return [];
     const layers = s.result.layers.map((l) => ({ tensor: l.tensor, label: l.label, index: l.index }));
     const modules = s.modules.length ? s.modules : (s.result.modules ?? []);
-    const out: LayerLens[] = [];
-    for (const def of this.definitions(doc)) {
-      const matches = layersFor(def, layers, modules);
-      if (!matches.length) continue;
-      out.push(
-        new LayerLens(
-          new vscode.Range(def.line, def.character, def.endLine, def.endCharacter),
-          s.modelPath,
-          def,
-          matches,
-        ),
+    const { defs, context } = this.definitions(doc);
+    return planLenses(defs, context, layers, modules).map((p) => {
+      // from the first definition on the line to the end of the one that ends last
+      const start = Math.min(...p.defs.map((d) => d.character));
+      const end = p.defs.reduce((a, d) =>
+        d.endLine > a.endLine || (d.endLine === a.endLine && d.endCharacter > a.endCharacter) ? d : a,
       );
-    }
-    return out;
+      const range = new vscode.Range(p.line, start, end.endLine, end.endCharacter);
+      return new LayerLens(range, s.modelPath, p.defs, p.matches, p.shared);
+    });
   }
 
   provideCodeLenses(doc: vscode.TextDocument): vscode.CodeLens[] {
@@ -152,11 +161,13 @@ export class LayerLensProvider implements vscode.CodeLensProvider, vscode.HoverP
     const first = lens.matches[0];
     // The numbers come from the analyses' views (webview/views/registry.ts): ID, NNCS, selectivity …
     const text = s ? lensText(s.result, first.layer.tensor) : '';
-    const where = first.via === 'exact' ? '' : ` (${first.layer.label})`;
+    // The layer's name when the line is not simply its module's definition: a conv showing its functional ReLU,
+    // a block built elsewhere, or several definitions on one line.
+    const where = first.via === 'exact' && !lens.shared ? '' : ` (${layerName(first.layer)})`;
     const more = lens.matches.length > 1 ? ` · ${lens.matches.length} layers` : '';
     lens.command = {
       title: `RepLens: ${text || 'analysed'}${where}${more}`,
-      tooltip: `Show ${first.layer.label} of ${path.basename(lens.modelPath)} in the RepLens panel`,
+      tooltip: `Show ${layerName(first.layer)} of ${path.basename(lens.modelPath)} in the RepLens panel`,
       command: 'replens.revealLayer',
       arguments: [lens.modelPath, first.layer.tensor],
     };
@@ -181,9 +192,8 @@ export class LayerLensProvider implements vscode.CodeLensProvider, vscode.HoverP
         return v === null ? '—' : x.hover(v);
       });
       const args = encodeURIComponent(JSON.stringify([s.modelPath, m.layer.tensor]));
-      md.appendMarkdown(
-        `| [${m.layer.label.replace(/[|[\]]/g, ' ')}](command:replens.revealLayer?${args}) | ${cells.join(' | ')} |\n`,
-      );
+      const name = layerName(m.layer).replace(/[|[\]]/g, ' ');
+      md.appendMarkdown(`| [${name}](command:replens.revealLayer?${args}) | ${cells.join(' | ')} |\n`);
     }
     if (lens.matches.length > 12) md.appendMarkdown(`\n… and ${lens.matches.length - 12} more`);
     return new vscode.Hover(md, lens.range);

@@ -676,6 +676,24 @@ function joinPath(prefix: string, local: string[]): string {
 
 /** All definitions of `main`, with paths resolved across `main` and the parsed files it imports (`others`). */
 export function moduleDefinitions(main: ParsedPython, others: ParsedPython[] = []): ModuleDef[] {
+  return definitionsOf(main, others, [main])[0];
+}
+
+/**
+ * The definitions of `main` and of each other file (each file once), resolved together as moduleDefinitions
+ * resolves `main`'s: the code lenses of one file give each analysed layer to one definition of the whole model
+ * (python/match.ts, assignLayers), so they need the definitions of the files around it too.
+ */
+export function allModuleDefinitions(
+  main: ParsedPython,
+  others: ParsedPython[] = [],
+): { main: ModuleDef[]; others: ModuleDef[] } {
+  const files = [...new Set(others)].filter((o) => o !== main);
+  const [mainDefs, ...rest] = definitionsOf(main, others, [main, ...files]);
+  return { main: mainDefs, others: rest.flat() };
+}
+
+function definitionsOf(main: ParsedPython, others: ParsedPython[], wanted: ParsedPython[]): ModuleDef[][] {
   const u = new Universe([main, ...others.filter((o) => o !== main)]);
   const all: ClassRef[] = [];
   for (const file of u.files) for (const cls of file.classes) all.push(u.ref(cls));
@@ -752,28 +770,31 @@ export function moduleDefinitions(main: ParsedPython, others: ParsedPython[] = [
     return list;
   };
 
-  const out: ModuleDef[] = [];
-  for (const cls of main.classes) {
-    const defs = kept.get(cls);
-    if (!defs) continue;
-    const pre = prefixes(cls);
-    for (const d of defs) {
-      const paths: string[] = [];
-      for (const p of pre) {
-        const full = joinPath(p, d.local);
-        if (!paths.includes(full)) paths.push(full);
+  const definitions = (file: ParsedPython): ModuleDef[] => {
+    const out: ModuleDef[] = [];
+    for (const cls of file.classes) {
+      const defs = kept.get(cls);
+      if (!defs) continue;
+      const pre = prefixes(cls);
+      for (const d of defs) {
+        const paths: string[] = [];
+        for (const p of pre) {
+          const full = joinPath(p, d.local);
+          if (!paths.includes(full)) paths.push(full);
+        }
+        out.push({
+          className: cls.name,
+          attr: d.attr,
+          ctor: d.ctor,
+          paths,
+          line: d.line,
+          character: d.character,
+          endLine: d.endLine,
+          endCharacter: d.endCharacter,
+        });
       }
-      out.push({
-        className: cls.name,
-        attr: d.attr,
-        ctor: d.ctor,
-        paths,
-        line: d.line,
-        character: d.character,
-        endLine: d.endLine,
-        endCharacter: d.endCharacter,
-      });
     }
-  }
-  return out;
+    return out;
+  };
+  return wanted.map(definitions);
 }
