@@ -189,6 +189,30 @@ export function activate(context: vscode.ExtensionContext): void {
       },
     );
 
+  /**
+   * The model is read and its shapes probed (the Inspect job, in the worker) before any picker, so a broken model is
+   * reported at once rather than after the analyses, dataset and samples were chosen.
+   */
+  const checkModel = async (modelPath: string): Promise<boolean> => {
+    const name = path.basename(modelPath);
+    const job = inspectJob(modelPath, log);
+    try {
+      if (!('kind' in job)) throw new Error(job.message);
+      await vscode.window.withProgress(
+        { location: vscode.ProgressLocation.Window, title: `RepLens: checking ${name}…` },
+        () => analysis.run(job),
+      );
+      return true;
+    } catch (e) {
+      const message = e instanceof Error ? e.message : String(e);
+      log(`analyze ${name}: not started, the model cannot be read: ${message}`);
+      void vscode.window.showErrorMessage(`RepLens: ${name} cannot be analysed: ${message}`, 'Show Log').then((a) => {
+        if (a) showLog();
+      });
+      return false;
+    }
+  };
+
   const analyzeCommand = (compare: boolean) => (arg?: unknown, args?: unknown) =>
     guard(compare ? 'Compare With' : 'Analyze Model', log, showLog, async () => {
       const opts: AnalyzeCommandOptions = isCommandOptions(args) ? args : {};
@@ -199,6 +223,7 @@ export function activate(context: vscode.ExtensionContext): void {
       );
       if (!targets) return;
       if (!(await requireTrust('analyse models', log))) return;
+      if (!(await checkModel(targets[0]))) return;
       const job = await flow.job(targets[0], opts, compare);
       if (!job) {
         log('analyze: not started (a picker was dismissed)');
