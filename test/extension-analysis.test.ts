@@ -26,6 +26,7 @@ import type { AnalysisResult } from '../src/shared/result';
 import { PANEL_TABS, panelTabs, sparklinePoints } from '../webview/analysis/tabs';
 import { DEFAULT_LIGHT } from '../webview/charts/theme';
 import { stateText } from '../webview/analysis/state';
+import { tabCharts } from '../webview/views/registry';
 import { gatedWorker, runGated } from './helpers/gate';
 import { tempDir } from './helpers/tmp';
 
@@ -270,4 +271,23 @@ test('the panel status: a cancelled or failed run says whether anything finished
   assert.equal(stateText('cancelled', undefined), 'cancelled — nothing had finished');
   assert.equal(stateText('cancelled', partial(1)), 'cancelled — finished layers kept');
   assert.equal(stateText('complete', SAMPLE), 'complete');
+});
+
+test('tabCharts: each tab gets exactly the charts panelTabs gives it, building only its own views', () => {
+  for (const { tab, charts } of panelTabs(SAMPLE, DEFAULT_LIGHT)) {
+    assert.deepEqual(
+      tabCharts(SAMPLE, DEFAULT_LIGHT, tab.id).map((c) => c.id),
+      charts.map((c) => c.id),
+      tab.id,
+    );
+  }
+  // The RRA tab does not build the noise-SVD view's figures: a noise-SVD value that breaks them does not matter there.
+  const trap = Object.defineProperty({}, 'series', {
+    get() {
+      throw new Error('the noise-SVD figure was built');
+    },
+  });
+  const broken = { ...SAMPLE, analyses: { ...SAMPLE.analyses, 'noise-svd': trap } } as unknown as AnalysisResult;
+  assert.ok(tabCharts(broken, DEFAULT_LIGHT, 'rra').some((c) => c.id === 'depth'));
+  assert.throws(() => tabCharts(broken, DEFAULT_LIGHT, 'noise-svd'), /was built/);
 });

@@ -232,16 +232,26 @@ test(
 test('settings: valid values pass through, invalid ones fall back with a warning', () => {
   const cfg = (o: Record<string, unknown>) => (k: string) => o[k];
   assert.deepEqual(runtimeSettings(cfg({})), {
-    runtime: { executionProvider: 'auto', intraOpThreads: 0, interOpThreads: 0 },
+    runtime: { executionProvider: 'auto', intraOpThreads: 0, interOpThreads: 0, allowSpinning: false },
     warnings: [],
   });
-  assert.deepEqual(runtimeSettings(cfg({ executionProvider: 'cuda', intraOpThreads: 4, interOpThreads: 2 })).runtime, {
+  // The editor leaves the UI a core unless the user set the threads; idle onnxruntime threads never spin.
+  assert.equal(runtimeSettings(cfg({}), 8).runtime.intraOpThreads, 7);
+  assert.equal(runtimeSettings(cfg({}), 1).runtime.intraOpThreads, 0);
+  const set = runtimeSettings(cfg({ executionProvider: 'cuda', intraOpThreads: 4, interOpThreads: 2 }), 8);
+  assert.deepEqual(set.runtime, {
     executionProvider: 'cuda',
     intraOpThreads: 4,
     interOpThreads: 2,
+    allowSpinning: false,
   });
   const bad = runtimeSettings(cfg({ executionProvider: 'tpu', intraOpThreads: -1, interOpThreads: 1.5 }));
-  assert.deepEqual(bad.runtime, { executionProvider: 'auto', intraOpThreads: 0, interOpThreads: 0 });
+  assert.deepEqual(bad.runtime, {
+    executionProvider: 'auto',
+    intraOpThreads: 0,
+    interOpThreads: 0,
+    allowSpinning: false,
+  });
   assert.equal(bad.warnings.length, 3);
   assert.match(bad.warnings[0], /replens\.executionProvider must be one of auto, cpu, cuda \(got "tpu"\)/);
   assert.match(timestamp(new Date(2024, 0, 2, 3, 4, 5, 6)), /^03:04:05\.006$/);

@@ -20,6 +20,7 @@ export function poolFor(runtime: Job['runtime'], log: (line: string) => void): S
     executionProvider: runtime?.executionProvider ?? 'auto',
     intraOpThreads: runtime?.intraOpThreads,
     interOpThreads: runtime?.interOpThreads,
+    ...(runtime?.allowSpinning === false ? { allowSpinning: false } : {}),
   };
   const key = JSON.stringify(opts);
   let pool = pools.get(key);

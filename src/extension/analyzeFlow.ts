@@ -2,6 +2,7 @@
 // workspace, sample count, second model), then one run in the model's panel with a cancellable notification.
 // Every picker can be skipped by passing the options (tests, keybindings, other extensions).
 import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
 import * as vscode from 'vscode';
 import { ANALYSIS_IDS, ANALYSIS_SPECS, DEFAULT_ANALYSES, type AnalysisId } from '../shared/analyses';
@@ -64,7 +65,7 @@ export class AnalyzeFlow {
     if (!ds) return null;
     const samples = o.samples ?? (await this.pickSamples(cfg));
     if (samples === null) return null;
-    const { runtime, warnings } = runtimeSettings((k) => cfg.get(k));
+    const { runtime, warnings } = runtimeSettings((k) => cfg.get(k), os.availableParallelism());
     for (const w of warnings) this.log(`settings: ${w}`);
     const budget = cfg.get<number>('memoryBudgetMB');
     // Only `true` is passed: the default must not override a replens.json that asks to skip.

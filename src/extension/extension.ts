@@ -1,6 +1,7 @@
 // RepLens' VS Code entry point: a thin shell. It owns the output channel, one analysis worker (started on first use,
 // so onnxruntime never runs on the extension host's thread) and the Inspect panels; every command handler catches
 // everything, so a failing model or a dying worker never takes the extension host down.
+import * as os from 'os';
 import * as path from 'path';
 import * as vscode from 'vscode';
 import { AnalysisWorker } from '../worker/client';
@@ -346,7 +347,7 @@ function inspectJob(modelPath: string, log: (l: string) => void): InspectJob | E
   if (!vscode.workspace.isTrusted)
     return { code: 'E_UNTRUSTED', message: 'RepLens runs models only in trusted workspaces' };
   const cfg = vscode.workspace.getConfiguration('replens', vscode.Uri.file(modelPath));
-  const { runtime, warnings } = runtimeSettings((k) => cfg.get(k));
+  const { runtime, warnings } = runtimeSettings((k) => cfg.get(k), os.availableParallelism());
   for (const w of warnings) log(`settings: ${w}`);
   return { kind: 'inspect', modelPath, runtime };
 }

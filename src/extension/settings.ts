@@ -5,9 +5,13 @@ const PROVIDERS = ['auto', 'cpu', 'cuda'] as const;
 
 /**
  * `get(key)` returns the value of `replens.<key>` (undefined when unset). Invalid values fall back to the defaults;
- * each fallback adds a line to `warnings`.
+ * each fallback adds a line to `warnings`. In the editor onnxruntime leaves the UI a core: unless set, one thread
+ * fewer than the `cores` inside an operator, and its idle threads sleep rather than spin.
  */
-export function runtimeSettings(get: (key: string) => unknown): { runtime: RuntimeSettings; warnings: string[] } {
+export function runtimeSettings(
+  get: (key: string) => unknown,
+  cores = 0,
+): { runtime: RuntimeSettings; warnings: string[] } {
   const warnings: string[] = [];
   const ep = get('executionProvider') ?? 'auto';
   let executionProvider: RuntimeSettings['executionProvider'] = 'auto';
@@ -26,8 +30,9 @@ export function runtimeSettings(get: (key: string) => unknown): { runtime: Runti
   return {
     runtime: {
       executionProvider,
-      intraOpThreads: threads('intraOpThreads'),
+      intraOpThreads: threads('intraOpThreads') || (cores > 1 ? cores - 1 : 0),
       interOpThreads: threads('interOpThreads'),
+      allowSpinning: false,
     },
     warnings,
   };

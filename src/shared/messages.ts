@@ -21,7 +21,10 @@ export interface Progress {
   layer?: string;
 }
 
-export type RuntimeSettings = Pick<RuntimeOptions, 'executionProvider' | 'intraOpThreads' | 'interOpThreads'>;
+export type RuntimeSettings = Pick<
+  RuntimeOptions,
+  'executionProvider' | 'intraOpThreads' | 'interOpThreads' | 'allowSpinning'
+>;
 
 export type { DatasetSource } from './analyses';
 
@@ -205,6 +208,10 @@ function checkRuntime(r: unknown): void {
   );
   int(o, 'intraOpThreads', true);
   int(o, 'interOpThreads', true);
+  need(
+    o.allowSpinning === undefined || typeof o.allowSpinning === 'boolean',
+    "'runtime.allowSpinning' must be a boolean",
+  );
 }
 
 function checkJob(j: unknown): void {

@@ -23,8 +23,8 @@ import { formatEta } from '../../src/shared/duration';
 import { byId, documentModelPath } from '../dom';
 import { themeFromCssVars, type ChartTheme } from '../charts/theme';
 import { compareSort, OVERVIEW_COLUMNS, overviewRows, type OverviewKey } from '../report/overview';
-import { PANEL_TABS, panelTabs, sparklinePoints } from './tabs';
-import { SPARKLINES } from '../views/registry';
+import { PANEL_TABS, sparklinePoints } from './tabs';
+import { SPARKLINES, tabCharts } from '../views/registry';
 import { plotly } from '../charts/plotly';
 import { stateText } from './state';
 
@@ -286,13 +286,21 @@ function syncTab(r: AnalysisResult): void {
   if (idx >= 0 && tabs.selectedIndex !== idx) tabs.selectedIndex = idx;
 }
 
+/** What each drawn chart was drawn from (figure JSON): a streamed update redraws only the charts that changed. */
+const drawn = new Map<string, string>();
+const nextFrame = () => new Promise<void>((resolve) => requestAnimationFrame(() => resolve()));
+let drawing = 0;
+
 async function renderCharts(r: AnalysisResult): Promise<void> {
   const P = plotly();
   const theme = readTheme();
-  const entry = panelTabs(r, theme).find((t) => t.tab.id === selectedTab);
+  const tab = PANEL_TABS.find((t) => t.id === selectedTab && t.has(r));
   const box = document.getElementById(`charts-${selectedTab}`);
-  if (!entry || !box) return;
+  if (!tab || !box) return;
+  const run = ++drawing;
   document.body.dataset.rendered = 'pending';
+  // Only the visible tab's figures are built; hidden tabs are drawn when they are opened.
+  const entry = { tab, charts: tabCharts(r, theme, selectedTab) };
   const ids = new Set(entry.charts.map((c) => c.id));
   for (const el of Array.from(box.children)) if (!ids.has((el as HTMLElement).dataset.chart ?? '')) el.remove();
   const jobs: Promise<unknown>[] = [];
@@ -325,12 +333,18 @@ async function renderCharts(r: AnalysisResult): Promise<void> {
       plot.textContent = 'The chart library did not load.';
       continue;
     }
+    const key = JSON.stringify(c.figure);
+    if (drawn.get(plot.id) === key && plot.childElementCount) continue; // unchanged since it was drawn
+    // One chart per frame: the editor gets its frames between plotly's drawing instead of after all of it.
+    if (jobs.length) await nextFrame();
+    if (run !== drawing) return; // a newer document is being drawn
+    drawn.set(plot.id, key);
     jobs.push(P.react(plot, c.figure.data, c.figure.layout, PLOT_CONFIG));
   }
   if (!entry.charts.length && !entry.tab.table)
     box.textContent = view.state === 'running' ? 'Computing…' : 'Nothing to draw for this analysis.';
   await Promise.all(jobs);
-  document.body.dataset.rendered = selectedTab;
+  if (run === drawing) document.body.dataset.rendered = selectedTab;
 }
 
 async function savePng(chart: string): Promise<void> {

@@ -40,12 +40,27 @@ export const REPORT_SECTIONS: readonly ViewSection[] = [...views().flatMap((v) =
 
 /** Every chart the result has, in report order (by section, then view order). */
 export function reportCharts(result: AnalysisResult, theme: ChartTheme): ViewChart[] {
+  return chartsOf(views(), result, theme);
+}
+
+const tabOf = (v: AnalysisView) => (v.tab === 'layers' ? 'layers' : v.tab.id);
+
+/**
+ * The charts of one panel tab, building only the figures of the views that can draw there (the panel redraws
+ * the visible tab as results stream in; building every tab's heatmaps each time is what froze it).
+ */
+export function tabCharts(result: AnalysisResult, theme: ChartTheme, tab: string): ViewChart[] {
+  const vs = tab === 'compare' ? views() : views().filter((v) => tabOf(v) === tab);
+  return chartsOf(vs, result, theme).filter((c) => c.tab === tab);
+}
+
+function chartsOf(vs: AnalysisView[], result: AnalysisResult, theme: ChartTheme): ViewChart[] {
   const order = new Map(REPORT_SECTIONS.map((s, i) => [s.key, i]));
-  const out = views().flatMap((v) =>
+  const out = vs.flatMap((v) =>
     v.charts(result, theme).map(({ section, chart }) => ({
       ...chart,
       section,
-      tab: section === 'compare' ? 'compare' : v.tab === 'layers' ? 'layers' : v.tab.id,
+      tab: section === 'compare' ? 'compare' : tabOf(v),
     })),
   );
   // Array.prototype.sort is stable: within a section, view order is kept.

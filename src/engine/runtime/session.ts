@@ -17,6 +17,11 @@ export interface RuntimeOptions {
   intraOpThreads?: number;
   /** Threads across operators; 0 or absent = onnxruntime's default. */
   interOpThreads?: number;
+  /**
+   * false: onnxruntime's idle threads sleep instead of spinning between operators (the editor: a spinning pool keeps
+   * every core busy and starves the editor's UI); absent = onnxruntime's default (spinning).
+   */
+  allowSpinning?: boolean;
   /** Receives one line per decision worth logging (EP fallback, session creation time). */
   log?: (line: string) => void;
 }
@@ -172,6 +177,10 @@ export class SessionPool {
       ...(this.opts.intraOpThreads ? { intraOpNumThreads: this.opts.intraOpThreads } : {}),
       ...(this.opts.interOpThreads
         ? { interOpNumThreads: this.opts.interOpThreads, executionMode: 'parallel' as const }
+        : {}),
+      // Session config entries (onnxruntime_session_options_config_keys.h), flattened to dotted keys by the binding.
+      ...(this.opts.allowSpinning === false
+        ? { extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } } }
         : {}),
     };
     // Library use on the main thread (tests, the bench): the same telemetry policy as the CLI and the extension,
