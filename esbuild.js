@@ -63,8 +63,10 @@ const builds = [
 
 async function main() {
   fs.mkdirSync('dist/webview', { recursive: true });
-  // plotly ships prebuilt; copied as a separate script so the webview bundle stays small and cacheable.
-  fs.copyFileSync(require.resolve('plotly.js-dist-min'), path.join('dist/webview', 'plotly.min.js'));
+  // plotly ships prebuilt; copied as a separate script so the webview bundle stays small and cacheable. The
+  // cartesian bundle (scatter, bar, box, heatmap: every trace RepLens draws) is a third of the full one: the
+  // webview parses it in 0.6 s instead of 1.8 s, and in code-server that parse blocks the editor (issue 15).
+  fs.copyFileSync(require.resolve('plotly.js-cartesian-dist-min'), path.join('dist/webview', 'plotly.min.js'));
   if (watch) {
     for (const b of builds) (await esbuild.context(b)).watch();
     return;

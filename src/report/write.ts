@@ -19,7 +19,8 @@ export function writeReport(result: AnalysisResult, file: string, o: WriteReport
   const plotlyFile = path.join(root, 'dist', 'webview', 'plotly.min.js');
   if (!fs.existsSync(plotlyFile)) {
     throw new Error(
-      `${plotlyFile} is missing: build it with \`npm run build\` (esbuild.js copies plotly.js-dist-min) in ${root}`,
+      `${plotlyFile} is missing: build it with \`npm run build\` ` +
+        `(esbuild.js copies plotly.js-cartesian-dist-min) in ${root}`,
     );
   }
   const html = renderReport(result, {

@@ -30,8 +30,11 @@ const {
 const CS_URL = process.env.CS_URL || 'http://127.0.0.1:8080';
 const WS_DIR = process.env.WS_DIR;
 const ANALYZE = /^\s*(RepLens:\s*)?Analyze Model…\s*$/;
-/** The longest the workbench's event loop may stall while a run streams into the panel (see its check). */
-const STALL_LIMIT_MS = 2500;
+/**
+ * The longest the workbench's event loop may stall while a run streams into a loaded panel: its updates take at most
+ * ~0.3 s here, idle gaps on the loaded CI machine reach ~0.5 s, and the freezes this guards against were 3.1–11.4 s.
+ */
+const STALL_LIMIT_MS = 1500;
 if (!WS_DIR) {
   console.error('WS_DIR is not set (run test/e2e/run.sh)');
   process.exit(2);
@@ -108,19 +111,26 @@ async function main() {
     setPhase('analyze shallow_cnn.onnx');
     await viaExplorer(page, 'shallow_cnn.onnx', 'a00-context-menu', ANALYZE);
     await answerPickers(page, 200);
-    // The longest stall of the workbench's own event loop while the run streams into the panel (issue 15: plotly
-    // drawing in the webview froze the editor for 3–11 s): a 50 ms timer in the workbench page records its gaps.
+    // The workbench's own event loop while the panel opens and the run streams into it (issue 15: plotly drawing in
+    // the webview froze the editor for 3–11 s): a 50 ms timer in the workbench page records every gap over 250 ms
+    // with when it began. The panel's one-time load (parsing plotly, in code-server on the editor's thread) is
+    // reported; what follows, the run's updates, is checked.
     await page.evaluate(() => {
       const w = globalThis;
-      w.__stall = { max: 0, last: performance.now() };
+      w.__stall = { last: performance.now(), gaps: [] };
       w.__stallTimer = setInterval(() => {
         const now = performance.now();
-        w.__stall.max = Math.max(w.__stall.max, now - w.__stall.last);
+        if (now - w.__stall.last > 250) w.__stall.gaps.push([w.__stall.last, now - w.__stall.last]);
         w.__stall.last = now;
       }, 50);
     });
     await waitForTab(page, 'RepLens: shallow_cnn.onnx', 60000);
     check(true, 'panel "RepLens: shallow_cnn.onnx" opened');
+    await webview(page)
+      .locator('body[data-loaded]')
+      .waitFor({ timeout: 60000 })
+      .catch(() => {});
+    const loadedAt = await page.evaluate(() => performance.now());
     const notification = page.locator('.notification-toast', { hasText: 'RepLens: shallow_cnn.onnx' }).first();
     if (await notification.isVisible().catch(() => false)) {
       log('progress notification:', (await notification.innerText()).replace(/\s+/g, ' '));
@@ -128,11 +138,17 @@ async function main() {
     }
     const done = await waitDone(page, 240000);
     check(done === 'complete', `shallow_cnn.onnx: the run ends complete (${done})`);
-    const stallMs = await page.evaluate(() => {
+    const gaps = await page.evaluate(() => {
       clearInterval(globalThis.__stallTimer);
-      return Math.round(globalThis.__stall.max);
+      return globalThis.__stall.gaps;
     });
-    // Idle gaps on a loaded 2-core CI machine reach about 0.5 s; the freezes this guards against were 3.1–11.4 s.
+    // A gap that began before the panel had loaded belongs to the load.
+    const loadMs = Math.round(Math.max(0, ...gaps.filter(([at]) => at < loadedAt).map(([, ms]) => ms)));
+    const stallMs = Math.round(Math.max(0, ...gaps.filter(([at]) => at >= loadedAt).map(([, ms]) => ms)));
+    log(
+      `workbench gaps over 250 ms: ${gaps.map(([at, ms]) => `${Math.round(ms)} ms at ${Math.round(at)}`).join(', ')}`,
+    );
+    log(`the panel's load stalled the workbench ${loadMs} ms (loaded at ${Math.round(loadedAt)})`);
     check(
       stallMs < STALL_LIMIT_MS,
       `the editor never stalls ${STALL_LIMIT_MS} ms during the run (longest ${stallMs} ms)`,
@@ -195,6 +211,11 @@ async function main() {
       .first()
       .waitFor({ timeout: 30000 })
       .catch(() => {});
+    // Bring __init__ (lines 29–40) into view: at this viewport self.fc's lens is below the fold otherwise.
+    await runCommand(page, 'Go to Line/Column...').catch((e) => log('go to line:', e.message.split('\n')[0]));
+    await page.keyboard.type('36');
+    await page.keyboard.press('Enter');
+    await sleep(1500);
     const lensTexts = (await lens.allInnerTexts().catch(() => [])).map((x) => x.trim());
     log('lenses:', lensTexts.join(' || '));
     check(lensTexts.length >= 7, `code lenses over the layer definitions (${lensTexts.length})`);

@@ -461,3 +461,4 @@ if (view.run) showRun(view.run);
 setState(view.state === 'running' ? undefined : view.state);
 render();
 post({ v: 1, type: 'ready' });
+document.body.dataset.loaded = 'true'; // the scripts (plotly, then this one) have run: tests wait for it
