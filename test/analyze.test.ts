@@ -163,12 +163,17 @@ test('analyze: cache hits give the same document, notes, labelled timings; self-
   );
   const b = await analyze(opts, pool);
   assert.ok(!('rra' in b.timings), 'second run: from the cache');
+  assert.equal(a.cached, undefined);
+  assert.deepEqual(b.cached, ['summary', 'selectivity', 'rra'], 'the result names what came from the cache');
   assert.equal(b.timings['rra (cached)'], a.timings.rra);
   assert.equal(b.timings['rra: kNN graphs (cached)'], a.timings['rra: kNN graphs']);
   assert.deepEqual(b.notes, a.notes);
   assert.deepEqual(b.settings, a.settings);
   assert.deepEqual(b.analyses, a.analyses);
-  const c = await analyze({ ...opts, compare: MODEL, noCache: true }, pool);
+  // A comparison reuses the analyses that read no second model (summary, selectivity); RRA runs again.
+  const c = await analyze({ ...opts, compare: MODEL }, pool);
+  assert.deepEqual(c.cached, ['summary', 'selectivity']);
+  assert.deepEqual(c.analyses.summary, a.analyses.summary);
   const inter = c.analyses.rra!.interModel!;
   for (let i = 0; i < 3; i++) assert.equal(inter.values[i][i], 1);
 });

@@ -45,10 +45,10 @@ const job: AnalyzeJob = {
 const flush = () => new Promise((r) => setImmediate(r));
 
 class FakeRunner implements AnalyzeRunner {
-  calls: { handlers: RunHandlers; resolve: (r: JobResult) => void; reject: (e: Error) => void }[] = [];
-  run(_job: AnalyzeJob, handlers: RunHandlers): Promise<JobResult> {
+  calls: { job: AnalyzeJob; handlers: RunHandlers; resolve: (r: JobResult) => void; reject: (e: Error) => void }[] = [];
+  run(job: AnalyzeJob, handlers: RunHandlers): Promise<JobResult> {
     return new Promise((resolve, reject) => {
-      this.calls.push({ handlers, resolve, reject });
+      this.calls.push({ job, handlers, resolve, reject });
       handlers.signal?.addEventListener('abort', () => reject(new ReplensError('E_CANCELLED', 'cancelled')));
     });
   }
@@ -290,4 +290,34 @@ test('tabCharts: each tab gets exactly the charts panelTabs gives it, building o
   const broken = { ...SAMPLE, analyses: { ...SAMPLE.analyses, 'noise-svd': trap } } as unknown as AnalysisResult;
   assert.ok(tabCharts(broken, DEFAULT_LIGHT, 'rra').some((c) => c.id === 'depth'));
   assert.throws(() => tabCharts(broken, DEFAULT_LIGHT, 'noise-svd'), /was built/);
+});
+
+test('controller: a run that finished nothing keeps the last complete result; Recompute skips the cache', async () => {
+  const { c, posted, results, runner } = harness();
+  const first = c.start(job);
+  await flush();
+  runner.calls[0].resolve({ kind: 'analyze', result: SAMPLE, modules: [], executionProvider: 'cpu', seconds: 1 });
+  assert.equal(await first, 'complete');
+  // Re-run (the cache allowed), failing before any analysis finished: the good result stays, with the error card.
+  const done = c.onMessage({ v: 1, type: 'rerun' });
+  await flush();
+  assert.equal(runner.calls[1].job.noCache, false);
+  runner.calls[1].handlers.onPartial!({ kind: 'analysis', result: { ...SAMPLE, complete: false, analyses: {} } });
+  runner.calls[1].reject(new ReplensError('E_DATASET', 'x.npy: bad'));
+  await done;
+  const shown = posted.filter((m) => m.type === 'result').at(-1)!;
+  assert.ok(shown.type === 'result' && shown.state === 'complete', 'the previous result, complete');
+  if (shown.type === 'result') assert.deepEqual(shown.result, SAMPLE);
+  assert.deepEqual(posted.at(-1), { v: 1, type: 'error', error: { code: 'E_DATASET', message: 'x.npy: bad' } });
+  assert.equal(c.lastResult, SAMPLE);
+  assert.deepEqual(results, [{ state: 'complete', layers: SAMPLE.analyses.rra!.perLayer.length }]);
+  // Recompute: the same job without the cache.
+  void c.onMessage({ v: 1, type: 'rerun', recompute: true });
+  await flush();
+  assert.equal(runner.calls.at(-1)!.job.noCache, true);
+  assert.throws(
+    () => parseAnalysisViewToHost({ v: 1, type: 'rerun', recompute: 'yes' }),
+    /'recompute' must be a boolean/,
+  );
+  c.dispose();
 });

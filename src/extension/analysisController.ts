@@ -50,6 +50,8 @@ export class AnalysisController {
   private runInfo: AnalysisRunInfo | null = null;
   private result: AnalysisResult | null = null;
   private state: AnalysisRunState | null = null;
+  /** The last complete result shown in this panel (a run that fails before finishing anything falls back to it). */
+  private lastComplete: AnalysisResult | null = null;
   private error: ErrorInfo | null = null;
   private progress: Progress | null = null;
   /** The layer a lens asked for: replayed after the result, since a hidden panel's webview reloads on reveal. */
@@ -72,6 +74,7 @@ export class AnalysisController {
     this.runInfo = run;
     this.result = result;
     this.state = result.complete ? 'complete' : 'cancelled';
+    if (result.complete) this.lastComplete = result;
     this.error = null;
     this.send({ v: 1, type: 'run', run });
     this.send({ v: 1, type: 'result', result, state: this.state });
@@ -92,6 +95,8 @@ export class AnalysisController {
       analyses: job.analyses,
       samples: job.samples,
     };
+    // The last complete result stays until the new run has something to show (a failure keeps it).
+    const previous = this.lastComplete;
     this.result = null;
     this.state = 'running';
     this.error = null;
@@ -126,6 +131,7 @@ export class AnalysisController {
         throw new ReplensError('E_PROTOCOL', `the worker answered an analyze job with a '${r.kind}' result`);
       if (!live()) return 'cancelled';
       this.result = r.result;
+      this.lastComplete = r.result;
       this.state = 'complete';
       this.host.log(
         `analyze ${name}: done in ${took()} on ${r.executionProvider}; ${Object.entries(r.result.timings)
@@ -143,23 +149,30 @@ export class AnalysisController {
         return 'cancelled';
       }
       const cancelled = error.code === 'E_CANCELLED';
-      this.state = cancelled ? 'cancelled' : 'failed';
+      const outcome: AnalysisRunState = cancelled ? 'cancelled' : 'failed';
+      this.state = outcome;
       this.host.log(
         cancelled
           ? `analyze ${name}: cancelled after ${took()}${this.result ? ' (finished layers kept)' : ''}`
           : `analyze ${name} failed after ${took()}: [${error.code}] ${error.message}`,
       );
-      // What finished stays on screen (and feeds the lenses); a failure adds the error card.
-      if (this.result) {
+      // What finished stays on screen (and feeds the lenses); a failure adds the error card. A run that finished
+      // nothing leaves the previous complete result in place, never an empty document.
+      const finished = this.result && Object.keys(this.result.analyses).length > 0;
+      if (finished && this.result) {
         this.send({ v: 1, type: 'result', result: this.result, state: this.state });
         this.host.onResult?.(this.result, this.result.modules ?? [], this.state);
+      } else if (previous) {
+        this.result = previous;
+        this.state = 'complete';
+        this.send({ v: 1, type: 'result', result: previous, state: 'complete' });
       }
       if (!cancelled) {
         this.error = error;
         this.send({ v: 1, type: 'error', error });
         if (error.code === 'E_WORKER') this.host.notify?.(error);
       }
-      return this.state;
+      return outcome;
     } finally {
       if (gen === this.generation) {
         this.running = null;
@@ -200,7 +213,10 @@ export class AnalysisController {
         this.cancel('Cancel in the panel');
         return Promise.resolve();
       case 'rerun':
-        return this.job ? this.start({ ...this.job, noCache: false }).then(() => undefined) : Promise.resolve();
+        // Re-run serves cached analyses (labelled in the panel); Recompute runs them all again.
+        return this.job
+          ? this.start({ ...this.job, noCache: msg.recompute === true }).then(() => undefined)
+          : Promise.resolve();
       case 'export':
         return this.exportAs(msg.format);
       case 'png':

@@ -42,6 +42,11 @@ export function analysisHtml(o: AnalysisHtmlOptions): string {
   </div>
   <div id="run-meta" class="meta"></div>
   <div id="accuracy" class="meta" hidden></div>
+  <div id="cached-row" class="meta" hidden>
+    <span id="cached"></span>
+    <vscode-button id="recompute-button" secondary
+      title="Run every analysis again, without the cache">Recompute</vscode-button>
+  </div>
   <section id="progress" class="progress" hidden>
     <vscode-progress-bar id="progress-bar" aria-label="Analysis progress"></vscode-progress-bar>
     <span id="progress-text">starting…</span>

@@ -162,7 +162,8 @@ export type HostToAnalysisView =
 export type AnalysisViewToHost =
   | { v: 1; type: 'ready' }
   | { v: 1; type: 'showLog' }
-  | { v: 1; type: 'rerun' }
+  /** Run the same job again; `recompute`: without the cache. */
+  | { v: 1; type: 'rerun'; recompute?: boolean }
   | { v: 1; type: 'cancel' }
   | { v: 1; type: 'export'; format: 'html' | 'json' | 'csv' }
   | { v: 1; type: 'png'; chart: string; dataUrl: string };
@@ -341,6 +342,8 @@ export function parseHostToAnalysisView(m: unknown): HostToAnalysisView {
 
 export function parseAnalysisViewToHost(m: unknown): AnalysisViewToHost {
   const o = header(m, ['ready', 'showLog', 'rerun', 'cancel', 'export', 'png']);
+  if (o.type === 'rerun')
+    need(o.recompute === undefined || typeof o.recompute === 'boolean', "'recompute' must be a boolean");
   if (o.type === 'export')
     need(['html', 'json', 'csv'].includes(o.format as string), "'format' must be html, json or csv");
   if (o.type === 'png') {

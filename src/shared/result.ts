@@ -235,6 +235,8 @@ export interface AnalysisResult {
   analyses: Partial<AnalysisValues>;
   /** Seconds per analysis. */
   timings: Record<string, number>;
+  /** Analyses served from the cache (computed by an earlier run with the same model, data and settings). */
+  cached?: (keyof AnalysisValues)[];
   /** Things the user should know: skipped analyses (no labels…), dropped points, fallbacks. */
   notes: string[];
   /** false while a run is in progress or after a cancel (finished layers are present). */

@@ -27,6 +27,7 @@ import { PANEL_TABS, sparklinePoints } from './tabs';
 import { SPARKLINES, tabCharts } from '../views/registry';
 import { plotly } from '../charts/plotly';
 import { stateText } from './state';
+import { ANALYSIS_SPECS } from '../../src/shared/analyses';
 
 interface VsCodeApi {
   postMessage(m: AnalysisViewToHost): void;
@@ -96,6 +97,16 @@ function showRun(run: AnalysisRunInfo): void {
     ...(run.compare ? [`compared with ${base(run.compare)}`] : []),
   ];
   $('run-meta').textContent = meta.join(' · ');
+}
+
+/** Which analyses came from the cache (an earlier run with the same model, data and settings), with Recompute. */
+function showCached(r: AnalysisResult): void {
+  const ids = r.cached ?? [];
+  $('cached').textContent = ids.length
+    ? `From the cache (an earlier run with the same model, data and settings): ` +
+      ids.map((id) => ANALYSIS_SPECS[id].title).join(', ')
+    : '';
+  $('cached-row').hidden = !ids.length || view.state === 'running';
 }
 
 /** The model's accuracy on the analysed samples (when the data has labels), under the run line. */
@@ -368,6 +379,7 @@ function render(): void {
     if (!r) return;
     renderTable(r);
     showAccuracy(r);
+    showCached(r);
     ensureTabs(r);
     syncTab(r);
     void renderCharts(r);
@@ -447,6 +459,7 @@ $('tabs').addEventListener('vsc-tabs-select', (e: Event) => {
 });
 $('cancel-button').addEventListener('click', () => post({ v: 1, type: 'cancel' }));
 $('rerun-button').addEventListener('click', () => post({ v: 1, type: 'rerun' }));
+$('recompute-button').addEventListener('click', () => post({ v: 1, type: 'rerun', recompute: true }));
 $('show-log-button').addEventListener('click', () => post({ v: 1, type: 'showLog' }));
 $('error-log-button').addEventListener('click', () => post({ v: 1, type: 'showLog' }));
 $('export-html').addEventListener('click', () => post({ v: 1, type: 'export', format: 'html' }));

@@ -335,7 +335,8 @@ export async function analyze(o: AnalyzeOptions, pool: SessionPool): Promise<Ana
         model: main.ref.sha256,
         dataset: ds.identity,
         analysis: id,
-        settings: common,
+        // An analysis that reads no second model is the same with or without one: a comparison reuses it.
+        settings: ANALYSIS_SPECS[id].needs.secondModel ? common : { ...common, compare: null, compareData: null },
         extra: own,
         version: VERSION,
         entry: CACHE_ENTRY,
@@ -344,6 +345,7 @@ export async function analyze(o: AnalyzeOptions, pool: SessionPool): Promise<Ana
       if (out && (!Array.isArray(out.notes) || typeof out.timings !== 'object' || out.timings === null)) out = null;
       if (out) {
         log(`${id}: from the cache (${key.slice(0, 12)})`);
+        (result.cached ??= []).push(id);
         // The cached run's timings, labelled as such: what the numbers cost when they were computed.
         for (const [k, s] of Object.entries(out.timings)) result.timings[`${k} (cached)`] = s;
       } else {
