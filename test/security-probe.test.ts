@@ -268,14 +268,23 @@ test(
         resolve({ code, signal });
       }),
     );
-    // Resolves when stderr matches; fails (instead of waiting forever) if the process ends first.
+    // Resolves when stderr matches; fails (instead of waiting forever) if the process ends first, or with what it
+    // printed if the line has not come after 120 s (a run on a loaded machine once waited out the test's timeout).
     const waitFor = (re: RegExp) =>
       new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(
+          () => reject(new Error(`no ${re} from the CLI within 120 s; stderr: ${stderr}`)),
+          120_000,
+        );
         const check = () => {
           if (re.test(stderr)) {
+            clearTimeout(timer);
             child.stderr.off('data', onData);
             resolve();
-          } else if (ended) reject(new Error(`the CLI ended before printing ${re}: ${stderr}`));
+          } else if (ended) {
+            clearTimeout(timer);
+            reject(new Error(`the CLI ended before printing ${re}: ${stderr}`));
+          }
         };
         const onData = (d: Buffer) => {
           stderr += d.toString();
@@ -291,7 +300,16 @@ test(
     child.kill('SIGINT');
     await waitFor(/cancelling after the current batch/);
     child.kill('SIGINT');
-    const end = await exited;
+    let late: ReturnType<typeof setTimeout> | undefined;
+    const end = await Promise.race([
+      exited,
+      new Promise<never>((_, reject) => {
+        late = setTimeout(
+          () => reject(new Error(`the second Ctrl-C did not end the CLI in 120 s: ${stderr}`)),
+          120_000,
+        );
+      }),
+    ]).finally(() => clearTimeout(late));
     assert.deepEqual(end, { code: null, signal: 'SIGINT' }, stderr);
   },
 );
