@@ -25,7 +25,7 @@ import {
 import type { AnalysisResult } from '../src/shared/result';
 import { PANEL_TABS, panelTabs, sparklinePoints } from '../webview/analysis/tabs';
 import { DEFAULT_LIGHT } from '../webview/charts/theme';
-import { stateText } from '../webview/analysis/state';
+import { runLine, stateText } from '../webview/analysis/state';
 import { tabCharts } from '../webview/views/registry';
 import { gatedWorker, runGated } from './helpers/gate';
 import { tempDir } from './helpers/tmp';
@@ -320,4 +320,16 @@ test('controller: a run that finished nothing keeps the last complete result; Re
     /'recompute' must be a boolean/,
   );
   c.dispose();
+});
+
+test('the run line: from the result once there is one, so a live and a restored panel say the same', () => {
+  const run = { modelPath: '/m/a.onnx', dataset: '/d/x.npy', analyses: ['rra'], samples: undefined };
+  assert.equal(runLine(run, undefined), 'data x.npy · rra');
+  const r = { ...SAMPLE, dataset: { ...SAMPLE.dataset, path: '/d/x.npy', samples: 120 } } as AnalysisResult;
+  const restored = { modelPath: r.model.path, dataset: r.dataset.path!, analyses: r.settings.analyses, samples: 120 };
+  assert.equal(runLine(run, r), runLine(restored, r));
+  assert.match(runLine(run, r), new RegExp(`^data x\\.npy · ${r.settings.analyses.join(', ')} · 120 samples`));
+  // A result written before datasets had a path falls back to the description.
+  const old = { ...SAMPLE, dataset: { ...SAMPLE.dataset, path: undefined } } as AnalysisResult;
+  assert.ok(runLine(undefined, old).startsWith(`data ${SAMPLE.dataset.description.split('/').pop()}`));
 });

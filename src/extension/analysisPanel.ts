@@ -137,7 +137,7 @@ function runInfo(r: import('../shared/result').AnalysisResult) {
   return {
     modelPath: r.model.path,
     compare: r.compare?.path,
-    dataset: r.dataset.description,
+    dataset: r.dataset.path ?? r.dataset.description,
     analyses: r.settings.analyses,
     samples: r.dataset.samples,
   };

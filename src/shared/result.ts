@@ -41,6 +41,8 @@ export interface ModelRef {
 }
 
 export interface DatasetRef {
+  /** The dataset's file or folder, as the run was given it. */
+  path?: string;
   identity: string;
   description: string;
   /** Samples used by the analyses. */

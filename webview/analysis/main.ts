@@ -26,7 +26,7 @@ import { compareSort, OVERVIEW_COLUMNS, overviewRows, type OverviewKey } from '.
 import { PANEL_TABS, sparklinePoints } from './tabs';
 import { SPARKLINES, tabCharts } from '../views/registry';
 import { plotly } from '../charts/plotly';
-import { stateText } from './state';
+import { runLine, stateText } from './state';
 import { ANALYSIS_SPECS } from '../../src/shared/analyses';
 
 interface VsCodeApi {
@@ -90,13 +90,7 @@ function showRun(run: AnalysisRunInfo): void {
   const base = (p: string) => p.split(/[\\/]/).pop() ?? p;
   $('model-name').textContent = base(run.modelPath);
   $('model-name').title = run.modelPath;
-  const meta = [
-    `data ${base(run.dataset)}`,
-    run.analyses.join(', '),
-    ...(run.samples ? [`${run.samples} samples`] : []),
-    ...(run.compare ? [`compared with ${base(run.compare)}`] : []),
-  ];
-  $('run-meta').textContent = meta.join(' · ');
+  $('run-meta').textContent = runLine(run, view.result);
 }
 
 /** Which analyses came from the cache (an earlier run with the same model, data and settings), with Recompute. */
@@ -378,6 +372,7 @@ function render(): void {
     $('empty').hidden = !!r || view.state === 'running';
     if (!r) return;
     renderTable(r);
+    $('run-meta').textContent = runLine(view.run, r);
     showAccuracy(r);
     showCached(r);
     ensureTabs(r);

@@ -256,6 +256,7 @@ export async function analyze(o: AnalyzeOptions, pool: SessionPool): Promise<Ana
           }
         : {}),
       dataset: {
+        path: o.data.path,
         identity: ds.identity,
         description: ds.description,
         samples: n,
