@@ -25,10 +25,12 @@ function launch(argv: string[]): void {
     workerData: { argv, stderrIsTTY: !!process.stderr.isTTY } satisfies LaunchData,
   });
   const onSigint = () => {
-    process.stderr.write('\nreplens: cancelling after the current batch (Ctrl-C again to quit now)\n');
-    worker.postMessage('cancel');
-    // With no listener left, the next SIGINT takes the default action: the process ends at once.
+    // With no listener left, the next SIGINT takes the default action: the process ends at once. The listener goes
+    // first: removing it restores the default action, and a second Ctrl-C that arrived while it was still installed
+    // (right after the message below) would be taken by libuv and dropped.
     process.off('SIGINT', onSigint);
+    worker.postMessage('cancel');
+    process.stderr.write('\nreplens: cancelling after the current batch (Ctrl-C again to quit now)\n');
   };
   process.on('SIGINT', onSigint);
   // A reader that went away (`replens layers … | head`) closes the pipe: drop what follows instead of crashing.
