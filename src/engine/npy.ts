@@ -56,7 +56,8 @@ const DESCR_OF: Record<NpyDtype, string> = {
   bool: '|b1',
   float16: '<f2',
 };
-const ITEMSIZE: Record<NpyDtype, number> = {
+/** Bytes per element of each .npy dtype. */
+export const ITEMSIZE: Record<NpyDtype, number> = {
   float32: 4,
   float64: 8,
   uint8: 1,

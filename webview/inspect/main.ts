@@ -29,6 +29,7 @@ import {
   type SortState,
 } from './table';
 import { plotly } from '../charts/plotly';
+import { ORT_TYPE } from '../../src/shared/elem-types';
 
 interface VsCodeApi {
   postMessage(message: WebviewToHost): void;
@@ -127,23 +128,6 @@ function showError(error: ErrorInfo): void {
 
 // ---- header -----------------------------------------------------------------------------------------------------
 
-const ELEM_TYPES: Record<number, string> = {
-  1: 'float32',
-  2: 'uint8',
-  3: 'int8',
-  4: 'uint16',
-  5: 'int16',
-  6: 'int32',
-  7: 'int64',
-  8: 'string',
-  9: 'bool',
-  10: 'float16',
-  11: 'float64',
-  12: 'uint32',
-  13: 'uint64',
-  16: 'bfloat16',
-};
-
 function el<K extends keyof HTMLElementTagNameMap>(tag: K, text?: string, cls?: string): HTMLElementTagNameMap[K] {
   const e = document.createElement(tag);
   if (text !== undefined) e.textContent = text;
@@ -182,7 +166,7 @@ function renderHeader(r: InspectResult): void {
     for (const t of rows) {
       const chip = el('span', undefined, 'io-tensor');
       chip.append(el('span', t.name, 'io-name'), el('span', formatShape(t.shape), 'io-shape'));
-      if (t.type !== undefined) chip.append(el('span', ELEM_TYPES[t.type] ?? `type ${t.type}`, 'io-type'));
+      if (t.type !== undefined) chip.append(el('span', ORT_TYPE[t.type] ?? `type ${t.type}`, 'io-type'));
       g.append(chip);
     }
     if (!rows.length) g.append(el('span', 'none', 'io-none'));

@@ -11,6 +11,7 @@ import * as path from 'path';
 import { closest, ReplensError } from '../errors';
 import { openRegular, readRange } from '../fsafe';
 import {
+  ITEMSIZE,
   NPY_MAX_HEADER,
   npyDataBytes,
   parseNpy,
@@ -31,20 +32,6 @@ import {
 } from './source';
 import { readLabelsFile } from './idx';
 import { readZipDirectory, readZipEntry, type ZipEntry } from './zip';
-
-const ITEMSIZE: Record<NpyDtype, number> = {
-  float32: 4,
-  float64: 8,
-  uint8: 1,
-  int8: 1,
-  int16: 2,
-  int32: 4,
-  int64: 8,
-  uint16: 2,
-  uint32: 4,
-  bool: 1,
-  float16: 2,
-};
 
 export const NPZ_X_KEYS = ['x', 'images', 'inputs'];
 export const NPZ_Y_KEYS = ['y', 'labels', 'targets'];

@@ -3,6 +3,7 @@
 // read them through `num()`.
 import Long from 'long';
 import { onnx } from './proto/onnx';
+import { ORT_TYPE } from '../../shared/elem-types';
 
 export { onnx };
 
@@ -46,23 +47,8 @@ export function num(v: number | Long | null | undefined): number {
 
 export const DataType = onnx.TensorProto.DataType;
 
-/** ONNX element type → the name onnxruntime-node's Tensor uses. */
-export const ORT_TYPE: Record<number, string> = {
-  1: 'float32',
-  2: 'uint8',
-  3: 'int8',
-  4: 'uint16',
-  5: 'int16',
-  6: 'int32',
-  7: 'int64',
-  8: 'string',
-  9: 'bool',
-  10: 'float16',
-  11: 'float64',
-  12: 'uint32',
-  13: 'uint64',
-  16: 'bfloat16',
-};
+/** ONNX element type → the name onnxruntime-node's Tensor uses (shared with the Inspect panel). */
+export { ORT_TYPE };
 export const BYTES_PER_ELEMENT: Record<number, number> = {
   1: 4,
   2: 1,
