@@ -220,6 +220,13 @@ export interface AnalysisResult {
   compare?: ModelRef & {
     layers: LayerRef[];
     dataset?: { identity: string; description: string; orderCheck: 'images' | 'labels' | 'none' };
+    /**
+     * The compared model's own per-model analyses (summary, selectivity, RRA's per-layer numbers…) on the same
+     * samples, keyed like `analyses`: what the views overlay on the first model's curves and tables. Absent in
+     * results written before it existed. An overlay of two stored runs (no shared samples) has these and no
+     * between-model matrices.
+     */
+    analyses?: Partial<AnalysisValues>;
   };
   dataset: DatasetRef;
   settings: {
