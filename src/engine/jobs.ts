@@ -3,6 +3,7 @@ import { SessionPool, type RuntimeOptions } from './runtime/session';
 import { inspectModel } from './inspect';
 import { runActivationsJob } from './capture/activations';
 import { runAnalyzeJob } from './analyses/job';
+import { modelCheck, probeDatasets, timeBatch } from './precheck';
 import { assertNever, type Job, type JobResult, type PartialResult, type Progress } from '../shared/messages';
 
 export interface JobContext {
@@ -46,6 +47,12 @@ export async function runJob(job: Job, ctx: JobContext): Promise<JobResult> {
       return runActivationsJob(job, pool, ctx);
     case 'analyze':
       return runAnalyzeJob(job, pool, ctx);
+    case 'model-check':
+      return modelCheck(job.modelPath, pool, { signal: ctx.signal });
+    case 'probe-datasets':
+      return probeDatasets(job, ctx.signal);
+    case 'time-batch':
+      return timeBatch(job, pool, { signal: ctx.signal, log: ctx.log });
     default:
       return assertNever(job, 'job');
   }

@@ -1,13 +1,28 @@
-// "RepLens: Analyze Model…" and "Compare With…": the pickers (analyses with their cost, dataset remembered per
-// workspace, sample count, second model), then one run in the model's panel with a cancellable notification.
-// Every picker can be skipped by passing the options (tests, keybindings, other extensions).
+// "RepLens: Analyze Model…" and "Compare With…": the pickers (analyses with their cost; the dataset, each probed
+// against the model's input; the sample count, bounded by the dataset; the layers; noise-SVD's settings; a confirm
+// item with the time estimate), then one run in the model's panel with a cancellable notification.
+// Every picker can be skipped by passing the options (tests, keybindings, other extensions); called with options,
+// the pickers added for issue 15 (layers, noise-SVD settings, confirm) take their option or the engine's default.
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as vscode from 'vscode';
 import { ANALYSIS_IDS, ANALYSIS_SPECS, DEFAULT_ANALYSES, type AnalysisId } from '../shared/analyses';
-import type { AnalyzeJob, DatasetSource } from '../shared/messages';
+import type {
+  AnalyzeJob,
+  DatasetSource,
+  Job,
+  JobResult,
+  ModelCheckResult,
+  ProbeDatasetsResult,
+  TimeBatchResult,
+} from '../shared/messages';
+import type { AnalysisResult } from '../shared/result';
+import { describeProbe, type DatasetProbe } from '../engine/dataprobe';
+import { describeEstimate, estimateFromProbe, estimateFromRun, type PlannedRun } from '../engine/estimate';
+import { findCheckpoints } from '../engine/precheck';
 import { runtimeSettings } from './settings';
+import { parseSigmas, samplesProblem } from './pickerInput';
 
 /**
  * Options that skip the pickers:
@@ -20,6 +35,13 @@ export interface AnalyzeCommandOptions {
   samples?: number;
   compare?: string;
   noCache?: boolean;
+  /** Tensor, node or module names (as `--layers`); absent: the engine's default choice. */
+  layers?: string[];
+  checkpoints?: string[];
+  noiseImages?: number;
+  sigmas?: number[];
+  /** Show the confirm item with the time estimate (default: only when no options were passed). */
+  confirm?: boolean;
 }
 
 export function isCommandOptions(x: unknown): x is AnalyzeCommandOptions {
@@ -28,28 +50,52 @@ export function isCommandOptions(x: unknown): x is AnalyzeCommandOptions {
     x !== null &&
     !Array.isArray(x) &&
     !(x instanceof vscode.Uri) &&
-    ('data' in x || 'analyses' in x || 'samples' in x || 'compare' in x)
+    ['data', 'analyses', 'samples', 'compare', 'layers', 'checkpoints', 'noiseImages', 'sigmas', 'confirm'].some(
+      (k) => k in x,
+    )
   );
+}
+
+/** What the flow needs from the extension: the worker, and this model's last finished result. */
+export interface FlowDeps {
+  run?: (job: Job) => Promise<JobResult>;
+  lastResult?: (modelPath: string) => AnalysisResult | undefined;
 }
 
 const LAST_ANALYSES = 'replens.lastAnalyses';
 const LAST_DATASET = 'replens.lastDataset';
 const LAST_SAMPLES = 'replens.lastSamples';
+const LAST_LAYERS = 'replens.lastLayers:';
+const LAST_NOISE = 'replens.lastNoise:';
+
+const DEFAULT_NOISE = { noiseImages: 10, sigmas: [0.2, 0.1, 0.01], groupSize: 64 };
 
 interface DatasetChoice {
   data: DatasetSource;
   configPath?: string;
   label: string;
+  /** What the worker found (samples, shape, labels, fit); absent until probed. */
+  probe?: DatasetProbe;
 }
 
 export class AnalyzeFlow {
   constructor(
     private readonly memento: vscode.Memento,
     private readonly log: (l: string) => void,
+    private readonly deps: FlowDeps = {},
   ) {}
 
-  /** The job for `modelPath`, asking what is not given; null when the user backed out. */
-  async job(modelPath: string, o: AnalyzeCommandOptions = {}, compare = false): Promise<AnalyzeJob | null> {
+  /**
+   * The job for `modelPath`, asking what is not given; null when the user backed out. `check`: the model check's
+   * result (its input for the dataset probe, its layers for the layer picker); `interactive`: no options were passed.
+   */
+  async job(
+    modelPath: string,
+    o: AnalyzeCommandOptions = {},
+    compare = false,
+    check: ModelCheckResult | null = null,
+    interactive = false,
+  ): Promise<AnalyzeJob | null> {
     const cfg = vscode.workspace.getConfiguration('replens', vscode.Uri.file(modelPath));
     let compareWith = o.compare;
     if (compare && !compareWith) {
@@ -59,20 +105,33 @@ export class AnalyzeFlow {
     }
     const analyses = o.analyses ?? (await this.pickAnalyses(cfg));
     if (!analyses?.length) return null;
-    const ds = o.data
+    const ds: Omit<DatasetChoice, 'label'> | null = o.data
       ? { data: { path: path.resolve(o.data) }, configPath: o.configPath }
-      : await this.pickDataset(modelPath, cfg);
+      : await this.pickDataset(modelPath, cfg, check);
     if (!ds) return null;
-    const samples = o.samples ?? (await this.pickSamples(cfg));
+    // replens.json discovery stops at the data's workspace folder (a file above the workspace is not the project's)
+    const configRoot = vscode.workspace.getWorkspaceFolder(vscode.Uri.file(ds.data.path))?.uri.fsPath;
+    let holds = ds.probe?.samples;
+    if (o.samples === undefined && holds === undefined && check) {
+      const p = await this.probe([{ data: ds.data, configPath: ds.configPath, configRoot }], check);
+      holds = p?.[0]?.samples;
+    }
+    const samples = o.samples ?? (await this.pickSamples(cfg, holds));
     if (samples === null) return null;
+    const layers = o.layers ?? (interactive && check ? await this.pickLayers(modelPath, check) : undefined);
+    if (layers === null) return null;
+    let noise: NoiseSettings | null = {};
+    if (analyses.includes('noise-svd'))
+      noise = interactive
+        ? await this.pickNoise(modelPath, o)
+        : pickDefined(o, ['checkpoints', 'noiseImages', 'sigmas']);
+    if (noise === null) return null;
     const { runtime, warnings } = runtimeSettings((k) => cfg.get(k), os.availableParallelism());
     for (const w of warnings) this.log(`settings: ${w}`);
     const budget = cfg.get<number>('memoryBudgetMB');
     // Only `true` is passed: the default must not override a replens.json that asks to skip.
     const data = cfg.get<boolean>('skipUnreadableImages') ? { ...ds.data, skipUnreadable: true } : ds.data;
-    // replens.json discovery stops at the data's workspace folder (a file above the workspace is not the project's)
-    const configRoot = vscode.workspace.getWorkspaceFolder(vscode.Uri.file(ds.data.path))?.uri.fsPath;
-    return {
+    const job: AnalyzeJob = {
       kind: 'analyze',
       modelPath,
       ...(compareWith ? { compare: compareWith } : {}),
@@ -81,10 +140,36 @@ export class AnalyzeFlow {
       ...(configRoot ? { configRoot } : {}),
       analyses,
       samples,
+      ...(layers ? { layers } : {}),
+      ...noise,
       runtime,
       ...(typeof budget === 'number' && budget > 0 ? { memoryBudgetMB: budget } : {}),
       ...(o.noCache ? { noCache: true } : {}),
     };
+    if (o.confirm ?? interactive) {
+      const go = await this.confirm(job, check, holds);
+      if (!go) return null;
+    }
+    return job;
+  }
+
+  /** The datasets probed in the worker against the model's input; null when it could not be asked. */
+  private async probe(
+    datasets: { data: DatasetSource; configPath?: string; configRoot?: string }[],
+    check: ModelCheckResult,
+  ): Promise<DatasetProbe[] | null> {
+    if (!this.deps.run) return null;
+    try {
+      const r = (await this.deps.run({
+        kind: 'probe-datasets',
+        input: { shape: check.input.shape, elemType: check.input.elemType },
+        datasets,
+      })) as ProbeDatasetsResult;
+      return r.probes;
+    } catch (e) {
+      this.log(`dataset probe failed: ${(e as Error).message}`);
+      return null;
+    }
   }
 
   private async pickAnalyses(cfg: vscode.WorkspaceConfiguration): Promise<AnalysisId[] | null> {
@@ -107,30 +192,73 @@ export class AnalyzeFlow {
     return ids;
   }
 
-  private async pickDataset(modelPath: string, cfg: vscode.WorkspaceConfiguration): Promise<DatasetChoice | null> {
+  private async pickDataset(
+    modelPath: string,
+    cfg: vscode.WorkspaceConfiguration,
+    check: ModelCheckResult | null,
+  ): Promise<DatasetChoice | null> {
     const choices = await findDatasets(modelPath, cfg.get<string>('dataset') ?? '');
+    // A stable order (replens.json files nearest the model, then data files); the last used is marked and active.
     const last = this.memento.get<DatasetChoice>(LAST_DATASET);
-    if (last && fs.existsSync(last.data.path)) {
-      const i = choices.findIndex((c) => c.data.path === last.data.path);
-      if (i >= 0) choices.splice(i, 1);
-      choices.unshift({ ...last, label: last.label });
-    }
-    const items: (vscode.QuickPickItem & { choice?: DatasetChoice })[] = choices.map((c, i) => ({
-      label: c.label,
-      description:
-        i === 0 && last && c.data.path === last.data.path ? 'last used' : c.configPath ? 'replens.json' : undefined,
-      detail: vscode.workspace.asRelativePath(c.data.path),
-      choice: c,
-    }));
-    items.push({
+    if (last && fs.existsSync(last.data.path) && !choices.some((c) => c.data.path === last.data.path))
+      choices.push({ ...last });
+    type Item = vscode.QuickPickItem & { choice?: DatasetChoice };
+    const isLast = (c: DatasetChoice) => !!last && c.data.path === last.data.path;
+    const itemOf = (c: DatasetChoice): Item => {
+      const where = c.configPath ? 'replens.json · ' : '';
+      const p = c.probe ? describeProbe(c.probe) : null;
+      return {
+        label: p ? `${p.mark} ${c.label}` : c.label,
+        description: `${isLast(c) ? 'last used · ' : ''}${p ? p.summary : check ? 'probing…' : where.slice(0, -3)}`,
+        detail: `${where}${vscode.workspace.asRelativePath(c.data.path)}${p ? ` — ${p.detail}` : ''}`,
+        choice: c,
+      };
+    };
+    const browse: Item = {
       label: '$(folder-opened) Browse…',
       description: 'IDX, .npy/.npz, or an image folder (one sub-folder per class)',
+    };
+    const qp = vscode.window.createQuickPick<Item>();
+    qp.title = 'RepLens: dataset';
+    qp.placeholder = check
+      ? `Samples to run through the model (its input: ${fmtInput(check)})`
+      : 'Samples to run through the model';
+    qp.matchOnDetail = true;
+    qp.matchOnDescription = true;
+    const show = () => {
+      const items = [...choices.map(itemOf), browse];
+      qp.items = items;
+      const active = items.find((i) => i.choice && isLast(i.choice));
+      if (active) qp.activeItems = [active];
+    };
+    show();
+    if (check && choices.length) {
+      qp.busy = true;
+      void this.probe(
+        choices.map((c) => ({ data: c.data, configPath: c.configPath, configRoot: rootOf(c.data.path) })),
+        check,
+      ).then((probes) => {
+        probes?.forEach((p, i) => (choices[i].probe = p));
+        qp.busy = false;
+        show();
+      });
+    }
+    const pick = await new Promise<Item | undefined>((resolve) => {
+      qp.onDidAccept(() => {
+        const it = qp.selectedItems[0] ?? qp.activeItems[0];
+        const p = it?.choice?.probe;
+        // A dataset that cannot work is not taken: the reason stays on screen and the picker open.
+        if (p && (p.error || p.fits === false)) {
+          qp.placeholder = `✗ ${it.choice!.label}: ${p.error ?? p.reason} — pick another`;
+          return;
+        }
+        resolve(it);
+        qp.hide();
+      });
+      qp.onDidHide(() => resolve(undefined));
+      qp.show();
     });
-    const pick = await vscode.window.showQuickPick(items, {
-      title: 'RepLens: dataset',
-      placeHolder: 'Samples to run through the model',
-      matchOnDetail: true,
-    });
+    qp.dispose();
     if (!pick) return null;
     let choice = pick.choice;
     if (!choice) {
@@ -142,24 +270,217 @@ export class AnalyzeFlow {
       });
       if (!uris?.length) return null;
       choice = { data: { path: uris[0].fsPath }, label: path.basename(uris[0].fsPath) };
+      if (check) {
+        const [p] = (await this.probe([{ data: choice.data, configRoot: rootOf(choice.data.path) }], check)) ?? [];
+        if (p && (p.error || p.fits === false)) {
+          void vscode.window.showErrorMessage(`RepLens: ${choice.label}: ${p.error ?? p.reason}`);
+          return null;
+        }
+        choice.probe = p;
+      }
     }
-    await this.memento.update(LAST_DATASET, choice);
-    return choice;
+    const { probe, ...remembered } = choice;
+    await this.memento.update(LAST_DATASET, remembered);
+    return { ...remembered, probe };
   }
 
-  private async pickSamples(cfg: vscode.WorkspaceConfiguration): Promise<number | undefined | null> {
-    const def = this.memento.get<number>(LAST_SAMPLES) ?? cfg.get<number>('samples') ?? 1000;
+  private async pickSamples(cfg: vscode.WorkspaceConfiguration, holds?: number): Promise<number | undefined | null> {
+    const remembered = this.memento.get<number>(LAST_SAMPLES) ?? cfg.get<number>('samples') ?? 1000;
+    const def = holds !== undefined ? Math.min(remembered, holds) : remembered;
     const v = await vscode.window.showInputBox({
       title: 'RepLens: samples',
-      prompt: 'How many samples to analyse (RRA and similarity cost grows with the square)',
+      prompt:
+        (holds !== undefined ? `The dataset holds ${holds} samples. ` : '') +
+        'How many to analyse (RRA and similarity cost grows with the square)' +
+        (holds !== undefined ? `; "all" uses all ${holds}` : ''),
       value: String(def),
-      validateInput: (s) => (/^\d+$/.test(s.trim()) && Number(s) >= 4 ? null : 'a whole number ≥ 4'),
+      validateInput: (s) => samplesProblem(s, holds),
     });
     if (v === undefined) return null;
-    const n = Number(v.trim());
+    const n = v.trim() === 'all' && holds !== undefined ? holds : Number(v.trim());
     await this.memento.update(LAST_SAMPLES, n);
     return n;
   }
+
+  /** The layers to analyse: the model's layers, the last choice for this model (else the engine's) picked. */
+  private async pickLayers(modelPath: string, check: ModelCheckResult): Promise<string[] | undefined | null> {
+    const key = LAST_LAYERS + path.resolve(modelPath);
+    const known = new Set(check.layers.map((l) => l.tensor));
+    const saved = this.memento.get<string[]>(key)?.filter((t) => known.has(t));
+    const picked = new Set(saved?.length ? saved : check.defaultLayers);
+    const defaults = new Set(check.defaultLayers);
+    const items = check.layers.map((l) => ({
+      label: l.label,
+      description: `${l.op} ${l.shape.join('×')}${defaults.has(l.tensor) ? ' · default' : ''}`,
+      detail: l.tensor !== l.label ? l.tensor : undefined,
+      picked: picked.has(l.tensor),
+      tensor: l.tensor,
+    }));
+    const pick = await vscode.window.showQuickPick(items, {
+      canPickMany: true,
+      title: `RepLens: layers to analyse (${check.defaultLayers.length} by default)`,
+      placeHolder: "Space toggles, Enter accepts; the default: the main path's block outputs",
+      matchOnDescription: true,
+      matchOnDetail: true,
+    });
+    if (!pick?.length) return null;
+    const tensors = pick.map((p) => p.tensor);
+    await this.memento.update(key, tensors);
+    // The default choice goes as no choice: the engine then labels the layers by their blocks (layer1.0, …).
+    return sameSet(tensors, check.defaultLayers) ? undefined : tensors;
+  }
+
+  /** noise-SVD's settings as the CLI offers them: checkpoints (found beside the model), images per class, σ. */
+  private async pickNoise(modelPath: string, o: AnalyzeCommandOptions): Promise<NoiseSettings | null> {
+    const key = LAST_NOISE + path.resolve(modelPath);
+    const last = this.memento.get<NoiseSettings>(key) ?? {};
+    let checkpoints = o.checkpoints;
+    const found = findCheckpoints(modelPath);
+    if (!checkpoints && found.length) {
+      const was = new Set(last.checkpoints ?? found);
+      const items = [path.resolve(modelPath), ...found].map((f, i) => ({
+        label: path.basename(f),
+        description: i === 0 ? 'the model itself' : path.dirname(vscode.workspace.asRelativePath(f)),
+        picked: was.has(f),
+        file: f,
+      }));
+      const pick = await vscode.window.showQuickPick(items, {
+        canPickMany: true,
+        title: 'RepLens: noise-SVD checkpoints',
+        placeHolder: 'One series per checkpoint (e.g. per epoch); Enter accepts',
+      });
+      if (!pick?.length) return null;
+      const files = pick.map((p) => p.file);
+      checkpoints = files.length === 1 && files[0] === path.resolve(modelPath) ? undefined : files;
+    }
+    const noiseImages =
+      o.noiseImages ??
+      (await askNumber(
+        'RepLens: noise-SVD images per class',
+        'Images per class, each run as noisy copies',
+        last.noiseImages ?? DEFAULT_NOISE.noiseImages,
+      ));
+    if (noiseImages === null) return null;
+    let sigmas = o.sigmas;
+    if (!sigmas) {
+      const v = await vscode.window.showInputBox({
+        title: 'RepLens: noise-SVD σ',
+        prompt: 'Noise levels (standard deviations in pixel units), comma-separated',
+        value: (last.sigmas ?? DEFAULT_NOISE.sigmas).join(','),
+        validateInput: (s) => (parseSigmas(s) ? null : 'numbers ≥ 0, comma-separated, e.g. 0.2,0.1,0.01'),
+      });
+      if (v === undefined) return null;
+      sigmas = parseSigmas(v)!;
+    }
+    const out: NoiseSettings = { ...(checkpoints ? { checkpoints } : {}), noiseImages, sigmas };
+    await this.memento.update(key, out);
+    return out;
+  }
+
+  /** The confirm item with the time estimate; false when the user backed out. */
+  private async confirm(job: AnalyzeJob, check: ModelCheckResult | null, holds?: number): Promise<boolean> {
+    const qp = vscode.window.createQuickPick<vscode.QuickPickItem & { go: boolean }>();
+    qp.title = `RepLens: run ${job.analyses.join(', ')} on ${path.basename(job.modelPath)}?`;
+    qp.placeholder = 'Enter runs, Escape goes back to the editor';
+    const planned: PlannedRun = {
+      analyses: job.analyses,
+      samples: Math.min(job.samples ?? holds ?? 15000, holds ?? Infinity),
+      layers: job.layers?.length ?? check?.defaultLayers.length ?? 1,
+      noiseUnits: noiseUnits(job, check),
+    };
+    const set = (estimate: string) => {
+      qp.items = [
+        { label: '$(play) Run', description: estimate, go: true },
+        { label: '$(close) Cancel', go: false },
+      ];
+    };
+    set('estimating…');
+    qp.busy = true;
+    void this.estimate(job, planned).then((line) => {
+      qp.busy = false;
+      this.log(`analyze ${path.basename(job.modelPath)}: estimate ${line}`);
+      set(line);
+    });
+    const go = await new Promise<boolean>((resolve) => {
+      qp.onDidAccept(() => {
+        resolve(qp.selectedItems[0]?.go ?? qp.activeItems[0]?.go ?? false);
+        qp.hide();
+      });
+      qp.onDidHide(() => resolve(false));
+      qp.show();
+    });
+    qp.dispose();
+    return go;
+  }
+
+  /** The estimate's line: from this model's last finished run, else from a probe batch timed in the worker. */
+  private async estimate(job: AnalyzeJob, planned: PlannedRun): Promise<string> {
+    const last = this.deps.lastResult?.(job.modelPath);
+    if (last?.complete && !job.compare) return describeEstimate(estimateFromRun(last, planned), planned);
+    if (!this.deps.run) return 'no estimate (no worker)';
+    try {
+      const t = (await this.deps.run({
+        kind: 'time-batch',
+        modelPath: job.modelPath,
+        data: job.data,
+        ...(job.configPath ? { configPath: job.configPath } : {}),
+        ...(job.configRoot ? { configRoot: job.configRoot } : {}),
+        ...(job.layers ? { layers: job.layers } : {}),
+        runtime: job.runtime,
+      })) as TimeBatchResult;
+      // A comparison runs the second model's capture too.
+      const e = estimateFromProbe(t, planned);
+      return describeEstimate(job.compare ? { ...e, seconds: e.seconds + e.parts[0].seconds } : e, planned);
+    } catch (e) {
+      return `no estimate: ${(e as Error).message}`;
+    }
+  }
+}
+
+type NoiseSettings = Pick<AnalyzeJob, 'checkpoints' | 'noiseImages' | 'sigmas'>;
+
+function pickDefined(o: AnalyzeCommandOptions, keys: (keyof NoiseSettings)[]): NoiseSettings {
+  const out: Record<string, unknown> = {};
+  for (const k of keys) if (o[k] !== undefined) out[k] = o[k];
+  return out;
+}
+
+/** noise-SVD's units of work in the planned run: checkpoints × images × σ × copies. */
+function noiseUnits(job: AnalyzeJob, check: ModelCheckResult | null): number | undefined {
+  if (!job.analyses.includes('noise-svd')) return undefined;
+  void check;
+  const classes = 10; // the plan's assumption when the classes are not known yet (as analyze.ts plans memory)
+  return (
+    (job.checkpoints?.length ?? 1) *
+    (job.noiseImages ?? DEFAULT_NOISE.noiseImages) *
+    classes *
+    (job.sigmas ?? DEFAULT_NOISE.sigmas).length *
+    (job.groupSize ?? DEFAULT_NOISE.groupSize)
+  );
+}
+
+async function askNumber(title: string, prompt: string, value: number): Promise<number | null> {
+  const v = await vscode.window.showInputBox({
+    title,
+    prompt,
+    value: String(value),
+    validateInput: (s) => (/^\d+$/.test(s.trim()) && Number(s) >= 1 ? null : 'a whole number ≥ 1'),
+  });
+  return v === undefined ? null : Number(v.trim());
+}
+
+const sameSet = (a: string[], b: string[]) => a.length === b.length && b.every((x) => a.includes(x));
+
+const rootOf = (p: string) => vscode.workspace.getWorkspaceFolder(vscode.Uri.file(p))?.uri.fsPath;
+
+function fmtInput(check: ModelCheckResult): string {
+  const s = check.input.shape;
+  return s
+    ? s
+        .slice(1)
+        .map((d) => d ?? '?')
+        .join('×')
+    : 'shape unknown';
 }
 
 /** Datasets in the workspace: replens.json files that name one (nearest to the model first), then data files. */

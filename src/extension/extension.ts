@@ -8,7 +8,7 @@ import { AnalysisWorker } from '../worker/client';
 import { errorCode, errorMessage } from '../engine/errors';
 import { writeAtomic } from '../engine/fswrite';
 import { writeResultFiles } from '../report/files';
-import type { AnalyzeJob, ErrorInfo, InspectJob, Progress } from '../shared/messages';
+import type { AnalyzeJob, ErrorInfo, InspectJob, ModelCheckResult, Progress } from '../shared/messages';
 import type { AnalysisResult } from '../shared/result';
 import { formatEta } from '../shared/duration';
 import { writeReport } from '../report/write';
@@ -147,7 +147,14 @@ export function activate(context: vscode.ExtensionContext): void {
     vscode.window.registerWebviewPanelSerializer(ANALYSIS_VIEW_TYPE, analysisPanels),
   );
 
-  const flow = new AnalyzeFlow(context.workspaceState, log);
+  const flow = new AnalyzeFlow(context.workspaceState, log, {
+    run: (job) => analysis.run(job),
+    // The time estimate scales this model's last finished run.
+    lastResult: (m) => {
+      const r = registry.get(m);
+      return r?.state === 'complete' ? r.result : undefined;
+    },
+  });
   /** Runs a job in its panel under a cancellable notification with per-layer progress and ETA. */
   const runJob = (job: AnalyzeJob) =>
     vscode.window.withProgress(
@@ -191,26 +198,29 @@ export function activate(context: vscode.ExtensionContext): void {
     );
 
   /**
-   * The model is read and its shapes probed (the Inspect job, in the worker) before any picker, so a broken model is
-   * reported at once rather than after the analyses, dataset and samples were chosen.
+   * The model is read and its shapes probed (in the worker, which remembers the answer per model file version) before
+   * any picker, so a broken model is reported at once rather than after the analyses, dataset and samples were
+   * chosen; its input and layers then feed the dataset and layer pickers. Null when the model cannot be analysed.
    */
-  const checkModel = async (modelPath: string): Promise<boolean> => {
+  const checkModel = async (modelPath: string): Promise<ModelCheckResult | null> => {
     const name = path.basename(modelPath);
     const job = inspectJob(modelPath, log);
     try {
       if (!('kind' in job)) throw new Error(job.message);
-      await vscode.window.withProgress(
+      const t0 = Date.now();
+      const r = await vscode.window.withProgress(
         { location: vscode.ProgressLocation.Window, title: `RepLens: checking ${name}…` },
-        () => analysis.run(job),
+        () => analysis.run({ kind: 'model-check', modelPath, runtime: job.runtime }),
       );
-      return true;
+      log(`analyze ${name}: model checked in ${Date.now() - t0} ms`);
+      return r.kind === 'model-check' ? r : null;
     } catch (e) {
       const message = e instanceof Error ? e.message : String(e);
       log(`analyze ${name}: not started, the model cannot be read: ${message}`);
       void vscode.window.showErrorMessage(`RepLens: ${name} cannot be analysed: ${message}`, 'Show Log').then((a) => {
         if (a) showLog();
       });
-      return false;
+      return null;
     }
   };
 
@@ -224,8 +234,9 @@ export function activate(context: vscode.ExtensionContext): void {
       );
       if (!targets) return;
       if (!(await requireTrust('analyse models', log))) return;
-      if (!(await checkModel(targets[0]))) return;
-      const job = await flow.job(targets[0], opts, compare);
+      const check = await checkModel(targets[0]);
+      if (!check) return;
+      const job = await flow.job(targets[0], opts, compare, check, !isCommandOptions(args));
       if (!job) {
         log('analyze: not started (a picker was dismissed)');
         return;

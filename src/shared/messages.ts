@@ -5,6 +5,7 @@ import type { ModelSummary } from '../engine/onnx/layers';
 import type { RuntimeOptions } from '../engine/runtime/session';
 import { RESULT_SCHEMA, type AnalysisResult } from './result';
 import { analyzeSettingsProblem, type AnalyzeSettings, type DatasetSource } from './analyses';
+import type { DatasetProbe, ModelInput } from '../engine/dataprobe';
 
 export const PROTOCOL_VERSION = 1;
 
@@ -70,7 +71,45 @@ export interface AnalyzeJob extends AnalyzeSettings {
   runtime?: RuntimeSettings;
 }
 
-export type Job = InspectJob | ActivationsJob | AnalyzeJob;
+/**
+ * The check before the pickers (Analyze Model…): the model read and its shapes probed (the Inspect job, cached per
+ * file in the worker), its input, the layers `--layers` accepts and the engine's default choice among them.
+ */
+export interface ModelCheckJob {
+  kind: 'model-check';
+  modelPath: string;
+  runtime?: RuntimeSettings;
+}
+
+/** A dataset as the picker offers it: the data, and the replens.json it came from (if any). */
+export interface DatasetCandidate {
+  data: DatasetSource;
+  configPath?: string;
+  configRoot?: string;
+}
+
+/** The dataset picker's facts: each candidate's samples, shape, labels and fit to the model input (headers only). */
+export interface ProbeDatasetsJob {
+  kind: 'probe-datasets';
+  input: ModelInput;
+  datasets: DatasetCandidate[];
+  runtime?: RuntimeSettings;
+}
+
+/** One batch of the planned capture, timed: the time estimate's basis when the model has no past run. */
+export interface TimeBatchJob {
+  kind: 'time-batch';
+  modelPath: string;
+  data: DatasetSource;
+  configPath?: string;
+  configRoot?: string;
+  layers?: string[];
+  /** Samples in the timed batch (default 32). */
+  samples?: number;
+  runtime?: RuntimeSettings;
+}
+
+export type Job = InspectJob | ActivationsJob | AnalyzeJob | ModelCheckJob | ProbeDatasetsJob | TimeBatchJob;
 
 export interface InspectResult {
   kind: 'inspect';
@@ -107,7 +146,42 @@ export interface AnalyzeJobResult {
   seconds: number;
 }
 
-export type JobResult = InspectResult | ActivationsResult | AnalyzeJobResult;
+/** A layer the layer picker offers: a node's output, as `--layers` accepts it. */
+export interface LayerChoice {
+  tensor: string;
+  /** The block it ends (a default tap), else the node's module path or name. */
+  label: string;
+  op: string;
+  /** Per-sample shape, e.g. [16, 14, 14] (0 where unknown). */
+  shape: number[];
+}
+
+export interface ModelCheckResult {
+  kind: 'model-check';
+  inspect: InspectResult;
+  /** The model's (single fed) input, for the dataset probe. */
+  input: { name: string } & ModelInput;
+  layers: LayerChoice[];
+  /** The engine's default choice (prepare.ts chooseLayers): tensors, in graph order. */
+  defaultLayers: string[];
+}
+
+export interface ProbeDatasetsResult {
+  kind: 'probe-datasets';
+  probes: DatasetProbe[];
+}
+
+export interface TimeBatchResult {
+  kind: 'time-batch';
+  samples: number;
+  /** Seconds per sample of one warm batch (the session already created). */
+  secondsPerSample: number;
+  /** Each analysed layer's features per sample. */
+  features: number[];
+}
+
+export type JobResult =
+  InspectResult | ActivationsResult | AnalyzeJobResult | ModelCheckResult | ProbeDatasetsResult | TimeBatchResult;
 
 /** A piece of a result that is final and can be shown before the job ends. */
 export type PartialResult =
@@ -250,6 +324,28 @@ function checkJob(j: unknown): void {
       need(problem === null, problem ?? '');
       return;
     }
+    case 'model-check':
+      str(o, 'modelPath');
+      return;
+    case 'probe-datasets':
+      need(isObj(o.input), "'input' must be an object");
+      need(
+        Array.isArray(o.datasets) &&
+          o.datasets.every((d) => isObj(d) && isObj(d.data) && typeof d.data.path === 'string'),
+        "'datasets' must be an array of { data: { path } }",
+      );
+      return;
+    case 'time-batch':
+      str(o, 'modelPath');
+      need(isObj(o.data) && typeof o.data.path === 'string', "'data' must be a dataset with a path");
+      str(o, 'configPath', true);
+      str(o, 'configRoot', true);
+      need(
+        o.layers === undefined || (Array.isArray(o.layers) && o.layers.every((t) => typeof t === 'string')),
+        "'layers' must be an array of strings",
+      );
+      int(o, 'samples', true);
+      return;
     default:
       need(false, `unknown job kind '${String(o.kind)}'`);
   }

@@ -2,6 +2,7 @@
 // runs), streams progress and partial results, and cancels between batches.
 import { parentPort } from 'worker_threads';
 import { runJob } from '../engine/jobs';
+import { cachedRunner } from './jobcache';
 import { errorCode, errorMessage } from '../engine/errors';
 import { assertNever, parseHostToWorker, type WorkerToHost } from '../shared/messages';
 
@@ -9,6 +10,8 @@ if (!parentPort) throw new Error('worker.js must run in a worker thread');
 const port = parentPort;
 const running = new Map<number, AbortController>();
 const send = (m: WorkerToHost) => port.postMessage(m);
+// Model checks answered once per model file version (jobcache.ts).
+const run = cachedRunner(runJob);
 
 port.on('message', (raw: unknown) => {
   let msg;
@@ -27,7 +30,7 @@ port.on('message', (raw: unknown) => {
       const id = msg.id;
       const ac = new AbortController();
       running.set(id, ac);
-      runJob(msg.job, {
+      run(msg.job, {
         signal: ac.signal,
         progress: (progress) => send({ v: 1, type: 'progress', id, progress }),
         partial: (partial) => send({ v: 1, type: 'partial', id, partial }),
