@@ -15,10 +15,16 @@ import { loadModel } from '../src/engine/onnx/model';
 import { listLayers } from '../src/engine/onnx/layers';
 import { chooseLayers } from '../src/engine/analyses/prepare';
 import { expandTensorSelectors } from '../src/engine/capture/select';
-import { describeEstimate, estimateFromProbe, estimateFromRun, formatSeconds } from '../src/engine/estimate';
+import {
+  completeWith,
+  describeEstimate,
+  estimateFromProbe,
+  estimateFromRun,
+  formatSeconds,
+} from '../src/engine/estimate';
 import { cachedRunner } from '../src/worker/jobcache';
 import { parseSigmas, samplesProblem } from '../src/extension/pickerInput';
-import type { Job, JobResult } from '../src/shared/messages';
+import { parseHostToWorker, type Job, type JobResult } from '../src/shared/messages';
 import type { AnalysisResult } from '../src/shared/result';
 import { tempDir } from './helpers/tmp';
 
@@ -61,7 +67,8 @@ test('probe: the bundled Fashion-MNIST IDX — samples, shape, labels from heade
   );
   const d = describeProbe(p);
   assert.equal(d.mark, '✓');
-  assert.equal(d.summary, `${dims[0]} samples · 1×28×28 · 10 classes (T-shirt/top, Trouser, Pullover, …)`);
+  assert.equal(d.summary, `${dims[0]} samples · 1×28×28 · 10 classes`);
+  assert.equal(d.classes, 'T-shirt/top, Trouser, Pullover, …');
   assert.equal(d.detail, 'fits the model input (1×28×28)');
 });
 
@@ -236,11 +243,21 @@ test('time estimate from the last run: each part scaled by how it grows', () => 
   assert.equal(by['noise-svd'], 30 * 3 * 0.5); // ∝ checkpoints × … × layers
   assert.deepEqual(e.unknown, ['selectivity']);
   assert.equal(e.seconds, 8 + 1 + 40 + 16 + 45);
-  assert.equal(
-    describeEstimate(e, { ...next, analyses: [...next.analyses] }),
-    '≈ 2 min: noise-svd 45 s, rra 40 s, similarity 16 s, capture 1000 samples × 5 layers 8 s, summary 1 s; ' +
-      "selectivity not timed yet (from this model's last run)",
+  assert.deepEqual(describeEstimate(e, { ...next, analyses: [...next.analyses] }), {
+    head: "≈ 2 min, from this model's last run",
+    detail:
+      'noise-svd 45 s, rra 40 s, similarity 16 s, capture 1000 samples × 5 layers 8 s, summary 1 s; ' +
+      'selectivity not timed yet',
+  });
+  // The part the last run lacks, from a probe batch.
+  const probe = estimateFromProbe(
+    { secondsPerSample: 0.001, features: [2000] },
+    { ...next, analyses: ['selectivity'] },
   );
+  const full = completeWith(e, probe);
+  assert.equal(full.basis, 'last run + probe batch');
+  assert.deepEqual(full.unknown, []);
+  assert.equal(full.seconds, e.seconds + (4 * 1000 * 2000) / 1e9);
 });
 
 test('time estimate from a probe batch: capture measured, the analyses from their operation counts', () => {
@@ -280,4 +297,15 @@ test('inputs: samples bounded by the dataset ("all" allowed), σ lists', () => {
   assert.deepEqual(parseSigmas('0.2, 0.1,0.01'), [0.2, 0.1, 0.01]);
   assert.equal(parseSigmas('0.2,-1'), null);
   assert.equal(parseSigmas(''), null);
+});
+
+test('protocol: the new job kinds are validated on receipt', () => {
+  const run = (job: unknown) => parseHostToWorker({ v: 1, type: 'run', id: 1, job });
+  assert.throws(() => run({ kind: 'model-check' }), /'modelPath' must be a string/);
+  assert.throws(() => run({ kind: 'probe-datasets', input: {}, datasets: [{ data: {} }] }), /'datasets' must be/);
+  assert.throws(() => run({ kind: 'probe-datasets', datasets: [] }), /'input' must be an object/);
+  assert.throws(() => run({ kind: 'time-batch', modelPath: 'm', data: { path: 'd' }, layers: [1] }), /'layers'/);
+  assert.throws(() => run({ kind: 'time-batch', modelPath: 'm', data: { path: 'd' }, samples: 1.5 }), /'samples'/);
+  const ok = { kind: 'probe-datasets', input: GRAY28, datasets: [{ data: { path: IDX } }] };
+  assert.deepEqual(run(ok), { v: 1, type: 'run', id: 1, job: ok });
 });

@@ -210,19 +210,25 @@ export async function probeDataset(
   return out;
 }
 
-/** What the picker shows for a probe: a ✓/✗ mark, "1000 samples · 1×28×28 · 10 classes", and the fit's detail. */
-export function describeProbe(p: DatasetProbe): { mark: '✓' | '✗' | '?'; summary: string; detail: string } {
-  if (p.error) return { mark: '✗', summary: 'cannot be read', detail: p.error };
-  const labels = !p.labels
-    ? 'no labels'
-    : `${p.labels.classes} class${p.labels.classes === 1 ? '' : 'es'}` +
-      (p.labels.names?.length ? ` (${shortList(p.labels.names)})` : '');
+/**
+ * What the picker shows for a probe: a ✓/✗ mark, "1000 samples · 1×28×28 · 10 classes", the fit ("fits the model
+ * input (1×28×28)", or why not) and the class names, if any ("T-shirt/top, Trouser, Pullover, …").
+ */
+export function describeProbe(p: DatasetProbe): {
+  mark: '✓' | '✗' | '?';
+  summary: string;
+  detail: string;
+  classes: string;
+} {
+  const classes = p.labels?.names?.length ? shortList(p.labels.names) : '';
+  if (p.error) return { mark: '✗', summary: 'cannot be read', detail: p.error, classes };
+  const labels = !p.labels ? 'no labels' : `${p.labels.classes} class${p.labels.classes === 1 ? '' : 'es'}`;
   const summary = `${p.samples} samples · ${fmt(p.stored ?? [])} · ${labels}`;
-  if (p.fits === false) return { mark: '✗', summary, detail: p.reason ?? 'does not fit the model input' };
+  if (p.fits === false) return { mark: '✗', summary, detail: p.reason ?? 'does not fit the model input', classes };
   if (p.fits === null || p.fits === undefined)
-    return { mark: '?', summary, detail: "the model's input shape is not known: checked when the run starts" };
+    return { mark: '?', summary, detail: "the model's input shape is not known: checked when the run starts", classes };
   const conv = p.conversions?.length ? `, ${p.conversions.join(', ')}` : '';
-  return { mark: '✓', summary, detail: `fits the model input (${fmt(p.sampleShape ?? [])}${conv})` };
+  return { mark: '✓', summary, detail: `fits the model input (${fmt(p.sampleShape ?? [])}${conv})`, classes };
 }
 
 function shortList(names: string[], max = 3): string {

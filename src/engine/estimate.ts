@@ -23,8 +23,8 @@ export interface EstimatePart {
 export interface Estimate {
   seconds: number;
   parts: EstimatePart[];
-  /** Which basis: 'last run' (this model's) or 'probe batch'. */
-  basis: 'last run' | 'probe batch';
+  /** Which basis: this model's last run, a probe batch, or the last run with the parts it lacks from a probe. */
+  basis: 'last run' | 'probe batch' | 'last run + probe batch';
   /** Parts the basis did not cover (an analysis the last run did not do), left out of `seconds`. */
   unknown: string[];
 }
@@ -79,6 +79,7 @@ export function estimateFromRun(last: AnalysisResult, next: PlannedRun): Estimat
   const unknown: string[] = [];
   const capture = took(last.timings, CAPTURE);
   if (capture !== undefined) parts.push({ what: 'capture', seconds: capture * growth('capture', past, next)! });
+  else unknown.push('capture');
   for (const id of next.analyses) {
     const t = took(last.timings, id);
     const g = growth(id, past, next);
@@ -139,15 +140,36 @@ export function formatSeconds(s: number): string {
   return `≈ ${(s / 3600).toFixed(1)} h`;
 }
 
-/** One line for the confirm item: "≈ 40 s: capture 500 samples × 12 layers, rra 31 s, … (from the last run)". */
-export function describeEstimate(e: Estimate, next: PlannedRun): string {
+/** The parts a last run lacks (`fromRun.unknown`), taken from a probe-batch estimate. */
+export function completeWith(fromRun: Estimate, fromProbe: Estimate): Estimate {
+  if (!fromRun.unknown.length) return fromRun;
+  const extra = fromProbe.parts.filter((p) => fromRun.unknown.includes(p.what));
+  const parts = [...fromRun.parts, ...extra];
+  return {
+    seconds: parts.reduce((a, p) => a + p.seconds, 0),
+    parts,
+    basis: 'last run + probe batch',
+    unknown: fromRun.unknown.filter((u) => !extra.some((p) => p.what === u)),
+  };
+}
+
+const BASIS: Record<Estimate['basis'], string> = {
+  'last run': "from this model's last run",
+  'probe batch': 'rough, from a probe batch',
+  'last run + probe batch': "from this model's last run and a probe batch",
+};
+
+/**
+ * The confirm item's text: the head ("≈ 40 s, from this model's last run") and the parts, largest first
+ * ("capture 500 samples × 12 layers 3 s, rra 31 s, …; noise-svd not timed yet").
+ */
+export function describeEstimate(e: Estimate, next: PlannedRun): { head: string; detail: string } {
   const big = [...e.parts].sort((a, b) => b.seconds - a.seconds);
   const what = (p: EstimatePart) =>
     p.what === 'capture' ? `capture ${next.samples} samples × ${next.layers} layers` : p.what;
   const parts = big.map((p) => `${what(p)} ${fmtPart(p.seconds)}`);
   const unknown = e.unknown.length ? `; ${e.unknown.join(', ')} not timed yet` : '';
-  const basis = e.basis === 'last run' ? "from this model's last run" : 'rough, from a probe batch';
-  return `${formatSeconds(e.seconds)}: ${parts.join(', ')}${unknown} (${basis})`;
+  return { head: `${formatSeconds(e.seconds)}, ${BASIS[e.basis]}`, detail: `${parts.join(', ')}${unknown}` };
 }
 
 const fmtPart = (s: number) => (s < 1 ? '< 1 s' : s < 90 ? `${Math.round(s)} s` : `${Math.round(s / 60)} min`);

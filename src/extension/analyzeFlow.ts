@@ -19,7 +19,14 @@ import type {
 } from '../shared/messages';
 import type { AnalysisResult } from '../shared/result';
 import { describeProbe, type DatasetProbe } from '../engine/dataprobe';
-import { describeEstimate, estimateFromProbe, estimateFromRun, type PlannedRun } from '../engine/estimate';
+import {
+  completeWith,
+  describeEstimate,
+  estimateFromProbe,
+  estimateFromRun,
+  type Estimate,
+  type PlannedRun,
+} from '../engine/estimate';
 import { findCheckpoints } from '../engine/precheck';
 import { runtimeSettings } from './settings';
 import { parseSigmas, samplesProblem } from './pickerInput';
@@ -85,6 +92,12 @@ export class AnalyzeFlow {
     private readonly deps: FlowDeps = {},
   ) {}
 
+  /** Choices to remember once the run starts: backing out of a later picker changes nothing. */
+  private pending: [string, unknown][] = [];
+  private remember(key: string, value: unknown): void {
+    this.pending.push([key, value]);
+  }
+
   /**
    * The job for `modelPath`, asking what is not given; null when the user backed out. `check`: the model check's
    * result (its input for the dataset probe, its layers for the layer picker); `interactive`: no options were passed.
@@ -95,6 +108,20 @@ export class AnalyzeFlow {
     compare = false,
     check: ModelCheckResult | null = null,
     interactive = false,
+  ): Promise<AnalyzeJob | null> {
+    this.pending = [];
+    const job = await this.ask(modelPath, o, compare, check, interactive);
+    if (job) for (const [k, v] of this.pending) await this.memento.update(k, v);
+    this.pending = [];
+    return job;
+  }
+
+  private async ask(
+    modelPath: string,
+    o: AnalyzeCommandOptions,
+    compare: boolean,
+    check: ModelCheckResult | null,
+    interactive: boolean,
   ): Promise<AnalyzeJob | null> {
     const cfg = vscode.workspace.getConfiguration('replens', vscode.Uri.file(modelPath));
     let compareWith = o.compare;
@@ -111,14 +138,15 @@ export class AnalyzeFlow {
     if (!ds) return null;
     // replens.json discovery stops at the data's workspace folder (a file above the workspace is not the project's)
     const configRoot = vscode.workspace.getWorkspaceFolder(vscode.Uri.file(ds.data.path))?.uri.fsPath;
-    let holds = ds.probe?.samples;
-    if (o.samples === undefined && holds === undefined && check) {
-      const p = await this.probe([{ data: ds.data, configPath: ds.configPath, configRoot }], check);
-      holds = p?.[0]?.samples;
-    }
+    let probed = ds.probe;
+    if (!probed && check && (o.samples === undefined || (o.confirm ?? interactive)))
+      probed = (await this.probe([{ data: ds.data, configPath: ds.configPath, configRoot }], check))?.[0];
+    const holds = probed?.error ? undefined : probed?.samples;
     const samples = o.samples ?? (await this.pickSamples(cfg, holds));
     if (samples === null) return null;
-    const layers = o.layers ?? (interactive && check ? await this.pickLayers(modelPath, check) : undefined);
+    // A comparison keeps the default: the second model has its own layer names.
+    const layers =
+      o.layers ?? (interactive && check && !compareWith ? await this.pickLayers(modelPath, check) : undefined);
     if (layers === null) return null;
     let noise: NoiseSettings | null = {};
     if (analyses.includes('noise-svd'))
@@ -147,7 +175,7 @@ export class AnalyzeFlow {
       ...(o.noCache ? { noCache: true } : {}),
     };
     if (o.confirm ?? interactive) {
-      const go = await this.confirm(job, check, holds);
+      const go = await this.confirm(job, check, probed);
       if (!go) return null;
     }
     return job;
@@ -188,7 +216,7 @@ export class AnalyzeFlow {
     });
     if (!picked?.length) return null;
     const ids = picked.map((p) => p.id);
-    await this.memento.update(LAST_ANALYSES, ids);
+    this.remember(LAST_ANALYSES, ids);
     return ids;
   }
 
@@ -210,7 +238,9 @@ export class AnalyzeFlow {
       return {
         label: p ? `${p.mark} ${c.label}` : c.label,
         description: `${isLast(c) ? 'last used · ' : ''}${p ? p.summary : check ? 'probing…' : where.slice(0, -3)}`,
-        detail: `${where}${vscode.workspace.asRelativePath(c.data.path)}${p ? ` — ${p.detail}` : ''}`,
+        detail:
+          `${where}${vscode.workspace.asRelativePath(c.data.path)}` +
+          (p ? ` — ${p.detail}${p.classes ? ` · ${p.classes}` : ''}` : ''),
         choice: c,
       };
     };
@@ -225,10 +255,16 @@ export class AnalyzeFlow {
       : 'Samples to run through the model';
     qp.matchOnDetail = true;
     qp.matchOnDescription = true;
+    let closed = false;
     const show = () => {
+      if (closed) return; // the probe answered after the pick
+      // Refreshing the items keeps the highlighted one (else the last used).
+      const cur = qp.activeItems[0]?.choice?.data.path;
       const items = [...choices.map(itemOf), browse];
       qp.items = items;
-      const active = items.find((i) => i.choice && isLast(i.choice));
+      const active =
+        items.find((i) => cur !== undefined && i.choice?.data.path === cur) ??
+        items.find((i) => i.choice && isLast(i.choice));
       if (active) qp.activeItems = [active];
     };
     show();
@@ -239,7 +275,7 @@ export class AnalyzeFlow {
         check,
       ).then((probes) => {
         probes?.forEach((p, i) => (choices[i].probe = p));
-        qp.busy = false;
+        if (!closed) qp.busy = false;
         show();
       });
     }
@@ -258,6 +294,7 @@ export class AnalyzeFlow {
       qp.onDidHide(() => resolve(undefined));
       qp.show();
     });
+    closed = true;
     qp.dispose();
     if (!pick) return null;
     let choice = pick.choice;
@@ -280,7 +317,7 @@ export class AnalyzeFlow {
       }
     }
     const { probe, ...remembered } = choice;
-    await this.memento.update(LAST_DATASET, remembered);
+    this.remember(LAST_DATASET, remembered);
     return { ...remembered, probe };
   }
 
@@ -298,7 +335,7 @@ export class AnalyzeFlow {
     });
     if (v === undefined) return null;
     const n = v.trim() === 'all' && holds !== undefined ? holds : Number(v.trim());
-    await this.memento.update(LAST_SAMPLES, n);
+    this.remember(LAST_SAMPLES, n);
     return n;
   }
 
@@ -325,7 +362,7 @@ export class AnalyzeFlow {
     });
     if (!pick?.length) return null;
     const tensors = pick.map((p) => p.tensor);
-    await this.memento.update(key, tensors);
+    this.remember(key, tensors);
     // The default choice goes as no choice: the engine then labels the layers by their blocks (layer1.0, …).
     return sameSet(tensors, check.defaultLayers) ? undefined : tensors;
   }
@@ -373,12 +410,13 @@ export class AnalyzeFlow {
       sigmas = parseSigmas(v)!;
     }
     const out: NoiseSettings = { ...(checkpoints ? { checkpoints } : {}), noiseImages, sigmas };
-    await this.memento.update(key, out);
+    this.remember(key, out);
     return out;
   }
 
   /** The confirm item with the time estimate; false when the user backed out. */
-  private async confirm(job: AnalyzeJob, check: ModelCheckResult | null, holds?: number): Promise<boolean> {
+  private async confirm(job: AnalyzeJob, check: ModelCheckResult | null, data?: DatasetProbe): Promise<boolean> {
+    const holds = data?.samples;
     const qp = vscode.window.createQuickPick<vscode.QuickPickItem & { go: boolean }>();
     qp.title = `RepLens: run ${job.analyses.join(', ')} on ${path.basename(job.modelPath)}?`;
     qp.placeholder = 'Enter runs, Escape goes back to the editor';
@@ -386,20 +424,22 @@ export class AnalyzeFlow {
       analyses: job.analyses,
       samples: Math.min(job.samples ?? holds ?? 15000, holds ?? Infinity),
       layers: job.layers?.length ?? check?.defaultLayers.length ?? 1,
-      noiseUnits: noiseUnits(job, check),
+      noiseUnits: noiseUnits(job, data?.labels?.classes),
     };
-    const set = (estimate: string) => {
+    let closed = false;
+    const set = (estimate: { head: string; detail: string }) => {
+      if (closed) return;
       qp.items = [
-        { label: '$(play) Run', description: estimate, go: true },
+        { label: '$(play) Run', description: estimate.head, detail: estimate.detail, go: true },
         { label: '$(close) Cancel', go: false },
       ];
     };
-    set('estimating…');
+    set({ head: 'estimating…', detail: 'from the last run of this model, or a probe batch' });
     qp.busy = true;
-    void this.estimate(job, planned).then((line) => {
-      qp.busy = false;
-      this.log(`analyze ${path.basename(job.modelPath)}: estimate ${line}`);
-      set(line);
+    void this.estimate(job, planned).then((e) => {
+      if (!closed) qp.busy = false;
+      this.log(`analyze ${path.basename(job.modelPath)}: estimate ${e.head}: ${e.detail}`);
+      set(e);
     });
     const go = await new Promise<boolean>((resolve) => {
       qp.onDidAccept(() => {
@@ -409,15 +449,21 @@ export class AnalyzeFlow {
       qp.onDidHide(() => resolve(false));
       qp.show();
     });
+    closed = true;
     qp.dispose();
     return go;
   }
 
-  /** The estimate's line: from this model's last finished run, else from a probe batch timed in the worker. */
-  private async estimate(job: AnalyzeJob, planned: PlannedRun): Promise<string> {
+  /**
+   * The estimate: from this model's last finished run (the parts it lacks from a probe batch), else from a probe
+   * batch timed in the worker.
+   */
+  private async estimate(job: AnalyzeJob, planned: PlannedRun): Promise<{ head: string; detail: string }> {
     const last = this.deps.lastResult?.(job.modelPath);
-    if (last?.complete && !job.compare) return describeEstimate(estimateFromRun(last, planned), planned);
-    if (!this.deps.run) return 'no estimate (no worker)';
+    const fromRun = last?.complete && !job.compare ? estimateFromRun(last, planned) : null;
+    if (fromRun && !fromRun.unknown.length) return describeEstimate(fromRun, planned);
+    if (!this.deps.run)
+      return fromRun ? describeEstimate(fromRun, planned) : { head: 'no estimate', detail: 'no worker' };
     try {
       const t = (await this.deps.run({
         kind: 'time-batch',
@@ -428,11 +474,14 @@ export class AnalyzeFlow {
         ...(job.layers ? { layers: job.layers } : {}),
         runtime: job.runtime,
       })) as TimeBatchResult;
+      let e: Estimate = estimateFromProbe(t, planned);
       // A comparison runs the second model's capture too.
-      const e = estimateFromProbe(t, planned);
-      return describeEstimate(job.compare ? { ...e, seconds: e.seconds + e.parts[0].seconds } : e, planned);
+      if (job.compare) e = { ...e, seconds: e.seconds + e.parts[0].seconds };
+      return describeEstimate(fromRun ? completeWith(fromRun, e) : e, planned);
     } catch (e) {
-      return `no estimate: ${(e as Error).message}`;
+      return fromRun
+        ? describeEstimate(fromRun, planned)
+        : { head: 'no estimate', detail: `the probe batch failed: ${(e as Error).message}` };
     }
   }
 }
@@ -446,10 +495,9 @@ function pickDefined(o: AnalyzeCommandOptions, keys: (keyof NoiseSettings)[]): N
 }
 
 /** noise-SVD's units of work in the planned run: checkpoints × images × σ × copies. */
-function noiseUnits(job: AnalyzeJob, check: ModelCheckResult | null): number | undefined {
+function noiseUnits(job: AnalyzeJob, classes = 10): number | undefined {
+  // Without labels noise-SVD takes images as one class; 10 is the plan's guess when the classes are not known.
   if (!job.analyses.includes('noise-svd')) return undefined;
-  void check;
-  const classes = 10; // the plan's assumption when the classes are not known yet (as analyze.ts plans memory)
   return (
     (job.checkpoints?.length ?? 1) *
     (job.noiseImages ?? DEFAULT_NOISE.noiseImages) *

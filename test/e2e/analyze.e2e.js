@@ -8,6 +8,7 @@
 // the larger model.onnx is cancelled from the panel once its first RRA layers are in (run.sh holds that run there
 // until the cancel arrives): the panel says "cancelled" and keeps those layers.
 'use strict';
+const path = require('path');
 const {
   log,
   sleep,
@@ -40,28 +41,190 @@ if (!WS_DIR) {
   process.exit(2);
 }
 
-/** Answers the three pickers of Analyze Model…: analyses (as pre-selected), the dataset (first item), the samples. */
-async function answerPickers(page, samples) {
+/** Waits for the quick input titled `re` (polling every 250 ms, `tries` times); returns the title. */
+async function waitTitle(page, re, tries = 60) {
   const input = page.locator('.quick-input-widget input');
   const title = page.locator('.quick-input-widget .quick-input-title');
+  for (let i = 0; i < tries; i++) {
+    const t = await title.innerText().catch(() => '');
+    if ((await input.isVisible().catch(() => false)) && re.test(t)) return t;
+    await sleep(250);
+  }
+  throw new Error(`no picker titled ${re}; visible title: "${await title.innerText().catch(() => '')}"`);
+}
+
+/**
+ * Answers the pickers of Analyze Model…: analyses (as pre-selected), the dataset (the highlighted item: the last
+ * used, else the first), the samples, the layers (as pre-selected; a comparison has no layer picker) and the confirm
+ * item, once its time estimate is in.
+ */
+async function answerPickers(page, samples) {
+  const input = page.locator('.quick-input-widget input');
   // The first picker comes after the model check (the worker reads the model and probes its shapes): up to 60 s.
-  const waitTitle = async (re, tries = 60) => {
-    for (let i = 0; i < tries; i++) {
-      if ((await input.isVisible().catch(() => false)) && re.test(await title.innerText().catch(() => ''))) return;
-      await sleep(250);
-    }
-    throw new Error(`no picker titled ${re}; visible title: "${await title.innerText().catch(() => '')}"`);
-  };
-  await waitTitle(/analyses to run/, 240);
+  await waitTitle(page, /analyses to run/, 240);
   await shot(page, 'a01-analyses-picker');
   await page.keyboard.press('Enter');
-  await waitTitle(/dataset/);
+  await waitTitle(page, /dataset/);
   await page.locator('.quick-input-list .monaco-list-row').first().waitFor({ timeout: 10000 });
   await shot(page, 'a02-dataset-picker');
   await page.keyboard.press('Enter');
-  await waitTitle(/samples/);
+  await waitTitle(page, /samples/);
   await input.fill(String(samples));
   await page.keyboard.press('Enter');
+  if (/layers to analyse/.test(await waitTitle(page, /layers to analyse|RepLens: run /))) {
+    await page.keyboard.press('Enter');
+    await waitTitle(page, /RepLens: run /);
+  }
+  await confirmEstimate(page);
+  await page.keyboard.press('Enter');
+}
+
+/** Waits for the confirm item's time estimate (up to 60 s) and returns the Run row's text. */
+async function confirmEstimate(page) {
+  const run = page.locator('.quick-input-list .monaco-list-row', { hasText: 'Run' }).first();
+  let text = '';
+  for (let i = 0; i < 240; i++) {
+    text = (await run.innerText().catch(() => '')).replace(/\s+/g, ' ');
+    if (text && !/estimating/.test(text)) break;
+    await sleep(250);
+  }
+  log('confirm:', text);
+  return text;
+}
+
+/**
+ * Issue 15, "check before the work" and "let the researcher choose": after a first run of shallow_cnn.onnx, with a
+ * 5-channel .npy and the bundled epoch checkpoints added to the workspace, Analyze Model… shows each dataset's
+ * samples, shape, labels and fit (✓, or ✗ with the reason) in a stable order with the last used marked; refuses the
+ * misfit; bounds the samples box by the dataset; offers the model's layers (the 7 default taps pre-selected) and
+ * noise-SVD's checkpoints, images and σ; and ends on a confirm item whose estimate comes from the last run.
+ * It backs out at the confirm item: nothing runs.
+ */
+async function pickersStory(page) {
+  setPhase('pickers');
+  // A 5-channel .npy (4 samples of 5×28×28 float32): a shape no preprocessing turns into the model's 1×28×28.
+  const header = "{'descr': '<f4', 'fortran_order': False, 'shape': (4, 5, 28, 28), }";
+  const pad = 64 - ((10 + header.length + 1) % 64);
+  const head = Buffer.concat([
+    Buffer.from([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0]),
+    Buffer.from([(header.length + pad + 1) & 0xff, (header.length + pad + 1) >> 8]),
+    Buffer.from(header + ' '.repeat(pad) + '\n'),
+  ]);
+  require('fs').writeFileSync(path.join(WS_DIR, 'five.npy'), Buffer.concat([head, Buffer.alloc(4 * 5 * 28 * 28 * 4)]));
+  const ckpt = path.join(WS_DIR, 'checkpoints');
+  require('fs').mkdirSync(ckpt, { recursive: true });
+  for (const e of [1, 2, 3]) {
+    const f = `shallow_cnn-epoch-${e}.onnx`;
+    require('fs').copyFileSync(path.join(__dirname, '../../examples/models/checkpoints', f), path.join(ckpt, f));
+  }
+  await closeAllEditors(page);
+  await clearNotifications(page);
+  await viaExplorer(page, 'shallow_cnn.onnx', null, ANALYZE);
+  await waitTitle(page, /analyses to run/, 240);
+  const noise = page.locator('.quick-input-list .monaco-list-row', { hasText: 'Noise SVD' }).first();
+  await noise.click();
+  check((await noise.getAttribute('aria-checked')) === 'true', 'the analyses picker: Noise SVD selected by a click');
+  await page.keyboard.press('Enter');
+  await waitTitle(page, /dataset/);
+  const rows = page.locator('.quick-input-list .monaco-list-row');
+  let texts = [];
+  for (let i = 0; i < 120; i++) {
+    texts = (await rows.allInnerTexts().catch(() => [])).map((x) => x.replace(/\s+/g, ' ').trim());
+    if (texts.length >= 3 && !texts.some((x) => /probing/.test(x))) break;
+    await sleep(250);
+  }
+  for (const x of texts) log('   dataset row:', x);
+  const idx = texts.find((x) => /t10k-images/.test(x)) || '';
+  const five = texts.find((x) => /five\.npy/.test(x)) || '';
+  check(
+    /✓/.test(idx) && /1000 samples · 1×28×28 · 10 classes/.test(idx) && /fits the model input/.test(idx),
+    `the dataset picker: the Fashion-MNIST IDX fits, with its samples, shape and classes ("${idx}")`,
+  );
+  check(/last used/.test(idx), 'the dataset picker marks the last used dataset');
+  check(
+    /✗/.test(five) && /4 samples · 5×28×28 · no labels/.test(five) && /5 channels cannot become 1/.test(five),
+    `the dataset picker: five.npy does not fit, and says why ("${five}")`,
+  );
+  check(
+    texts.indexOf(idx) < texts.indexOf(five),
+    'the dataset picker keeps a stable order (replens.json datasets first)',
+  );
+  await shot(page, 'a12-dataset-picker-probed');
+  // Choosing the misfit keeps the picker open with the reason.
+  const input = page.locator('.quick-input-widget input');
+  await input.fill('five');
+  await page.keyboard.press('Enter');
+  await sleep(500);
+  const still = await waitTitle(page, /dataset/, 4).then(
+    () => true,
+    () => false,
+  );
+  const ph = (await input.getAttribute('placeholder').catch(() => '')) || '';
+  check(still && /five\.npy: .*5 channels cannot become 1/.test(ph), `picking five.npy is refused ("${ph}")`);
+  await input.fill('t10k');
+  await page.keyboard.press('Enter');
+  const samplesTitle = await waitTitle(page, /samples/);
+  void samplesTitle;
+  const prompt = (
+    await page
+      .locator('.quick-input-widget .quick-input-message')
+      .innerText()
+      .catch(() => '')
+  ).trim();
+  check(/holds 1000 samples/.test(prompt), `the samples box says what the dataset holds ("${prompt}")`);
+  await input.fill('5000');
+  await sleep(400);
+  const refusal = (
+    await page
+      .locator('.quick-input-widget .quick-input-message')
+      .innerText()
+      .catch(() => '')
+  ).trim();
+  check(/holds 1000 samples; at most 1000/.test(refusal), `the samples box refuses 5000 ("${refusal}")`);
+  await input.fill('200');
+  await page.keyboard.press('Enter');
+  await waitTitle(page, /layers to analyse/);
+  const layerRows = await rows.count();
+  // The list is virtual (only the rows in view exist): the count badge says how many are checked.
+  const picked = Number(
+    (
+      await page
+        .locator('.quick-input-widget .quick-input-count')
+        .innerText()
+        .catch(() => '')
+    ).replace(/\D+/g, ''),
+  );
+  const layerTexts = (await rows.allInnerTexts().catch(() => [])).join(' | ');
+  check(picked === 7, `the layer picker pre-selects the 7 default taps (${picked} of ${layerRows} rows)`);
+  check(/Conv/.test(layerTexts), 'the layer picker offers Conv outputs');
+  await shot(page, 'a13-layer-picker');
+  await page.keyboard.press('Enter');
+  await waitTitle(page, /noise-SVD checkpoints/);
+  const ckptTexts = (await rows.allInnerTexts().catch(() => [])).join(' | ');
+  check(
+    [1, 2, 3].every((e) => ckptTexts.includes(`shallow_cnn-epoch-${e}.onnx`)),
+    `noise-SVD offers the epoch checkpoints beside the model (${ckptTexts.replace(/\s+/g, ' ')})`,
+  );
+  await shot(page, 'a14-checkpoints-picker');
+  await page.keyboard.press('Enter');
+  await waitTitle(page, /images per class/);
+  check((await input.inputValue()) === '10', 'noise-SVD images per class default to 10');
+  await page.keyboard.press('Enter');
+  await waitTitle(page, /noise-SVD σ/);
+  check((await input.inputValue()) === '0.2,0.1,0.01', 'noise-SVD σ default to 0.2,0.1,0.01');
+  await page.keyboard.press('Enter');
+  await waitTitle(page, /RepLens: run /);
+  const est = await confirmEstimate(page);
+  check(
+    /(≈ \d+ (s|min)|< 1 s), from this model's last run and a probe batch/.test(est) &&
+      /capture 200 samples × 7 layers/.test(est) &&
+      /noise-svd (\d+ (s|min)|< 1 s)/.test(est),
+    `the confirm item estimates the time from the last run, noise-SVD (not in it) from a probe batch ("${est}")`,
+  );
+  await shot(page, 'a15-confirm-estimate');
+  // Backing out at the confirm item runs nothing and remembers nothing: the next Analyze… starts as before.
+  await page.keyboard.press('Escape');
+  await sleep(500);
 }
 
 /** Waits for the panel body's data-done ('complete', 'cancelled', 'failed'); returns it or 'timeout'. */
@@ -259,6 +422,9 @@ async function main() {
       .catch(() => 0);
     check(revealed === 1, `clicking a lens highlights its layer in the panel (${revealed})`);
     await shot(page, 'a09-lens-revealed');
+
+    // 2b. The pickers of issue 15 (probed datasets, layers, noise-SVD settings, the estimate); backs out at the end.
+    await pickersStory(page);
 
     // 3. Cancel a run midway: the finished layers stay
     setPhase('cancel');
