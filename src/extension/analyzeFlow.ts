@@ -285,6 +285,7 @@ export class AnalyzeFlow {
         const p = it?.choice?.probe;
         // A dataset that cannot work is not taken: the reason stays on screen and the picker open.
         if (p && (p.error || p.fits === false)) {
+          qp.value = ''; // so the placeholder with the reason shows
           qp.placeholder = `✗ ${it.choice!.label}: ${p.error ?? p.reason} — pick another`;
           return;
         }
