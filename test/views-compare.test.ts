@@ -277,7 +277,7 @@ test('same layers: the table pairs each view column with its (B) twin; sorts and
 
 // ---- different architectures: relative depth, a second table ---------------------------------------------------
 
-test('different layers: relative depth (position ÷ last position) on x, the layer in the hover, the axis says so', () => {
+test('different layers: relative depth (position ÷ last position) on x, the layer in the hover, titled so', () => {
   const r = otherArch();
   assert.equal(depthMode(r), 'relative');
   const fig = depthCurves(r, light)!;
