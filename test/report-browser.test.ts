@@ -18,6 +18,7 @@ import { REPORT_THEMES } from '../webview/report/overview';
 import { writeReport } from '../src/report/write';
 import { browserUnavailable, launchChromium } from './helpers/browser';
 import { tempDir } from './helpers/tmp';
+import { OTHER_LABELS, otherArch, sameArch } from './helpers/compare-fixtures';
 
 const ROOT = path.join(__dirname, '..');
 const FIXTURE = path.join(ROOT, 'test', 'fixtures', 'report', 'sample-result.json');
@@ -285,6 +286,51 @@ test('a result with only some analyses (one layer) renders just those charts', o
   );
   await shot(page, 'report-partial-dark.png');
   await closePage(page);
+});
+
+test('a comparison with the compared model’s analyses: both models drawn, its table sortable', opts, async () => {
+  for (const [name, r] of [
+    ['same', sameArch()],
+    ['other', otherArch()],
+  ] as const) {
+    const file = path.join(dir, `report-compare-${name}.html`);
+    writeReport(r, file, { theme: 'light' });
+    const page = await openReport(file, `compare-${name}`);
+    for (const c of reportCharts(r, REPORT_THEMES.light).filter((c) =>
+      ['depth', 'multiscale', 'selectivity', 'summary'].includes(c.id),
+    )) {
+      const d = await drawn(page, c.id);
+      assert.equal(d.data, c.figure.data.length, `${name} ${c.id}`);
+      assert.equal(d.scatter + d.bar + d.box, c.figure.data.length, `${name} ${c.id}: every trace drawn`);
+      // the legend: one group title per model
+      const legend = await page.locator(`#chart-${c.id} .legend text.legendtext`).allTextContents();
+      assert.deepEqual(
+        legend.filter((t: string) => /^[AB]: /.test(t)),
+        ['A: model.onnx', `B: ${r.compare!.name}`],
+        `${name} ${c.id}`,
+      );
+      await page.locator(`#chart-${c.id}`).screenshot({ path: path.join(dir, `chart-${c.id}-compare-${name}.png`) });
+    }
+    if (name === 'same') {
+      assert.equal(await page.locator('#overview-table thead th').count(), 15);
+      await page.locator('#overview-table thead th.col-id-b').click();
+      const ids = (await page.locator('#overview-table tbody td.col-id-b').allTextContents()).slice(0, -1).map(Number);
+      assert.deepEqual(
+        ids,
+        [...ids].sort((a, b) => b - a),
+      );
+      assert.equal(await page.locator('#overview-table tbody tr:last-child td.col-id-b').textContent(), '—');
+    } else {
+      const labels = () => page.locator('#compare-table tbody td.col-label').allTextContents();
+      assert.deepEqual(await labels(), OTHER_LABELS);
+      await page.locator('#compare-table thead th.col-id').click();
+      assert.deepEqual(await labels(), [...OTHER_LABELS].reverse(), 'ID largest first');
+      assert.equal(await page.locator('#compare-table thead th.col-id').getAttribute('aria-sort'), 'descending');
+      assert.equal(await page.locator('#overview-table thead th.col-id').getAttribute('aria-sort'), 'none');
+    }
+    await shot(page, `report-compare-${name}-full.png`, true);
+    await closePage(page);
+  }
 });
 
 test(

@@ -499,7 +499,7 @@ test('epochTicks: whole-epoch steps of 1, 2 or 5 × 10ⁿ, ≤ 8 intervals; frac
 
 // ---- summary -----------------------------------------------------------------------------------------------------
 
-test('summaryChart: sparsity and dead channels as bars in two panels', () => {
+test('summaryChart: sparsity and dead channels (a share of the layer) as bars in two panels', () => {
   const fig = summaryChart(R, light)!;
   assert.equal(fig.data.length, 2);
   assert.deepEqual(
@@ -516,12 +516,17 @@ test('summaryChart: sparsity and dead channels as bars in two panels', () => {
   );
   assert.deepEqual(
     T(fig.data[1]).y,
-    s.map((l) => l.deadChannels),
+    s.map((l) => l.deadChannels / l.channels),
   );
   assert.deepEqual(T(fig.data[1]).x, LABELS);
-  assert.equal(T(fig.data[1]).hovertext[9], `<b>features.relu3</b><br>dead channels: ${s[9].deadChannels} of 128`);
+  assert.equal(
+    T(fig.data[1]).hovertext[9],
+    `<b>features.relu3</b><br>dead channels: ${s[9].deadChannels} of 128 (10.9&#37;)`,
+  );
   assert.equal(L(fig).yaxis.tickformat, '.0%');
-  assert.equal(L(fig).yaxis2.title.text, 'dead channels');
+  assert.equal(L(fig).yaxis2.title.text, 'dead channels (share)');
+  assert.equal(L(fig).yaxis2.tickformat, '.0%');
+  assert.deepEqual(L(fig).annotations, [], 'no layer is not applicable');
   assert.equal(
     T(fig.data[0]).hovertext[0].split('<br>')[1],
     `sparsity: ${sig3(s[0].sparsity * 100)}&#37;`,

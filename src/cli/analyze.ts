@@ -4,7 +4,7 @@
 import * as path from 'path';
 import { ReplensError } from '../engine/errors';
 import { runJob, type JobContext } from '../engine/jobs';
-import { overviewRows, writeResultFiles } from '../report/files';
+import { compareTable, overviewRows, writeResultFiles, type TableModel } from '../report/files';
 import {
   ANALYZE_OPTIONS,
   ANALYSIS_IDS,
@@ -115,15 +115,25 @@ export async function runAnalyzeCommand(job: AnalyzeJob, out: string, ctx: JobCo
   return res.result;
 }
 
-/** The terminal table; names are shown with control characters escaped (widths measured on what is printed). */
+/**
+ * The terminal table; names are shown with control characters escaped (widths measured on what is printed). With the
+ * compared model's per-model analyses: its "(B)" columns (same layers) or its own table after the model's.
+ */
 export function formatTable(r: AnalysisResult): string {
-  const { header } = overviewRows(r);
-  const body = overviewRows(r).rows.map((x) => x.map(printable));
-  const w = header.map((h, i) => Math.max(h.length, ...body.map((x) => x[i].length)));
-  const line = (x: string[]) =>
-    x
-      .map((c, i) => (i >= 3 ? c.padStart(w[i]) : c.padEnd(w[i])))
-      .join('  ')
-      .trimEnd();
-  return [line(header), line(w.map((n) => '-'.repeat(n))), ...body.map(line)].join('\n');
+  const table = (which: TableModel) => {
+    const { header, rows } = overviewRows(r, 'text', which);
+    const body = rows.map((x) => x.map(printable));
+    const w = header.map((h, i) => Math.max(h.length, ...body.map((x) => x[i].length)));
+    const line = (x: string[]) =>
+      x
+        .map((c, i) => (i >= 3 ? c.padStart(w[i]) : c.padEnd(w[i])))
+        .join('  ')
+        .trimEnd();
+    return [line(header), line(w.map((n) => '-'.repeat(n))), ...body.map(line)].join('\n');
+  };
+  const mode = compareTable(r);
+  if (mode === 'none') return table('model');
+  const b = printable(r.compare!.name);
+  if (mode === 'paired') return `(B) = ${b}\n${table('model')}`;
+  return `${printable(r.model.name)}\n${table('model')}\n\n${b} (compared)\n${table('compare')}`;
 }

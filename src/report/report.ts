@@ -10,7 +10,8 @@ import { formatAccuracy, type AnalysisResult } from '../shared/result';
 import { REPORT_SECTIONS, reportCharts } from '../../webview/views/registry';
 import { ANALYSIS_IDS, ANALYSIS_SPECS } from '../shared/analyses';
 import { baseName, formatCount } from '../../webview/format';
-import { OVERVIEW_COLUMNS, REPORT_FONT, REPORT_THEMES, overviewRows } from '../../webview/report/overview';
+import { REPORT_FONT, REPORT_THEMES } from '../../webview/report/overview';
+import { compareTable, overviewColumns, overviewRows, type TableModel } from '../../webview/views/registry';
 import { packageRoot } from './root';
 
 export type ReportTheme = 'light' | 'dark' | 'auto';
@@ -136,38 +137,67 @@ ${dl(meta)}
 const OVERVIEW_NOTE =
   'Click a column header to sort; click again to reverse. Empty cells (—): not computed for that layer.';
 
-function overviewTable(r: AnalysisResult): string {
+/** One layer table: the model's (with "(B)" columns when paired) or the compared model's own. */
+function layerTable(r: AnalysisResult, which: TableModel, id: string): string {
   const e = escapeHtml;
-  const rows = overviewRows(r);
-  const head = OVERVIEW_COLUMNS.map(
-    (c) =>
-      `<th scope="col" class="col-${c.key}${c.numeric ? ' num' : ''}" data-col="${c.key}" ` +
-      `tabindex="0" aria-sort="none" title="${e(c.title)}">${e(c.label)}<span ` +
-      'class="sort-mark" aria-hidden="true"></span></th>',
-  ).join('');
+  const cols = overviewColumns(r, which);
+  const rows = overviewRows(r, which);
+  const head = cols
+    .map(
+      (c) =>
+        `<th scope="col" class="col-${c.key}${c.numeric ? ' num' : ''}" data-col="${c.key}" ` +
+        `data-numeric="${c.numeric}" tabindex="0" aria-sort="none" title="${e(c.title)}">${e(c.label)}<span ` +
+        'class="sort-mark" aria-hidden="true"></span></th>',
+    )
+    .join('');
   const body = rows
     .map(
       (row) =>
-        `<tr data-tensor="${e(row.tensor)}">${OVERVIEW_COLUMNS.map((c) => {
-          const cell = row.cells[c.key];
-          const sort = cell.sort === null ? '' : String(cell.sort);
-          const title = c.key === 'label' ? ` title="${e(row.tensor)}"` : '';
-          const cls = `col-${c.key}${c.numeric ? ' num' : ''}${cell.sort === null ? ' empty' : ''}`;
-          return `<td class="${cls}" data-sort="${e(sort)}"${title}>${e(cell.text)}</td>`;
-        }).join('')}</tr>`,
+        `<tr data-tensor="${e(row.tensor)}">${cols
+          .map((c) => {
+            const cell = row.cells[c.key];
+            const sort = cell.sort === null ? '' : String(cell.sort);
+            const title = c.key === 'label' ? ` title="${e(row.tensor)}"` : '';
+            const cls = `col-${c.key}${c.numeric ? ' num' : ''}${cell.sort === null ? ' empty' : ''}`;
+            return `<td class="${cls}" data-sort="${e(sort)}"${title}>${e(cell.text)}</td>`;
+          })
+          .join('')}</tr>`,
     )
     .join('\n');
-  return `<section id="sec-overview" class="section">
-  <h2>Layers <span class="count">${rows.length}</span></h2>
-  <p class="note">${OVERVIEW_NOTE}</p>
-  <div class="table-wrap">
-    <table id="overview-table">
+  return `  <div class="table-wrap">
+    <table id="${id}" class="layer-table">
       <thead><tr>${head}</tr></thead>
       <tbody>
 ${body}
       </tbody>
     </table>
-  </div>
+  </div>`;
+}
+
+function overviewTable(r: AnalysisResult): string {
+  const e = escapeHtml;
+  const mode = compareTable(r);
+  const count = overviewRows(r).length;
+  const key =
+    mode === 'paired'
+      ? `<p class="note" id="table-models">The “(B)” columns are ${e(r.compare!.name)}, the compared model, on ` +
+        `the same layer; the others ${e(r.model.name)}.</p>`
+      : '';
+  const second =
+    mode === 'separate'
+      ? `
+  <h3 class="table-title" id="compare-table-title">${e(r.compare!.name)} (compared model) <span class="count">${
+    overviewRows(r, 'compare').length
+  }</span></h3>
+  <p class="note">A different architecture: its own layers, the same columns.</p>
+${layerTable(r, 'compare', 'compare-table')}`
+      : '';
+  const first = mode === 'separate' ? `\n  <h3 class="table-title">${e(r.model.name)}</h3>` : '';
+  return `<section id="sec-overview" class="section">
+  <h2>Layers <span class="count">${count}</span></h2>
+  <p class="note">${OVERVIEW_NOTE}</p>
+  ${key}${first}
+${layerTable(r, 'model', 'overview-table')}${second}
 </section>`;
 }
 
@@ -321,6 +351,7 @@ figure { margin: 0; }
 .chart-card figcaption { font-weight: 600; margin: 0 0 4px 4px; }
 .chart { width: 100%; min-height: 120px; }
 .chart-error { color: #d13438; }
+.table-title { font-size: 1em; margin: 14px 0 4px; }
 @media print { nav#toc, #theme-toggle { display: none; } }
 `;
 

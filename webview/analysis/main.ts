@@ -22,9 +22,17 @@ import { formatAccuracy, upgradeResult, type AnalysisResult } from '../../src/sh
 import { formatEta } from '../../src/shared/duration';
 import { byId, documentModelPath } from '../dom';
 import { themeFromCssVars, type ChartTheme } from '../charts/theme';
-import { compareSort, OVERVIEW_COLUMNS, overviewRows, type OverviewKey } from '../report/overview';
+import { compareSort, type OverviewKey } from '../report/overview';
 import { PANEL_TABS, sparklinePoints } from './tabs';
-import { SPARKLINES, tabCharts } from '../views/registry';
+import {
+  compareTable,
+  overviewColumns,
+  overviewRows,
+  tableResult,
+  tableSparklines,
+  tabCharts,
+  type TableModel,
+} from '../views/registry';
 import { plotly } from '../charts/plotly';
 import { runLine, stateText } from './state';
 import { ANALYSIS_SPECS } from '../../src/shared/analyses';
@@ -155,36 +163,42 @@ function sparkline(counts: readonly number[] | null, label: string): SVGSVGEleme
   return svg;
 }
 
-function renderTable(r: AnalysisResult): void {
-  const table = $<HTMLTableElement>('layer-table');
+/** Fills one layer table (the model's, or the compared model's own): its head when its columns changed, its rows. */
+function fillTable(table: HTMLTableElement, r: AnalysisResult, which: TableModel): number {
+  const cols = overviewColumns(r, which),
+    sparks = tableSparklines(r, which),
+    src = tableResult(r, which);
   const head = table.tHead!.rows[0];
-  if (!head.cells.length) {
-    for (const c of OVERVIEW_COLUMNS) {
+  const sig = [...cols.map((c) => c.key), ...sparks.map((sp) => sp.label)].join('\n');
+  if (head.dataset.cols !== sig) {
+    head.dataset.cols = sig;
+    head.replaceChildren();
+    for (const c of cols) {
       const th = document.createElement('th');
       th.textContent = c.label;
       th.title = c.title;
       th.dataset.col = c.key;
       th.tabIndex = 0;
       th.className = `col-${c.key}${c.numeric ? ' num' : ''}`;
-      th.addEventListener('click', () => sortBy(c.key));
+      th.addEventListener('click', () => sortBy(c.key, c.numeric));
       th.addEventListener('keydown', (e) => {
         if (e.key === 'Enter' || e.key === ' ') {
           e.preventDefault();
-          sortBy(c.key);
+          sortBy(c.key, c.numeric);
         }
       });
       head.append(th);
     }
-    for (const sp of SPARKLINES) {
+    for (const sp of sparks) {
       const th = document.createElement('th');
       th.textContent = sp.label;
       th.className = 'col-spark';
       head.append(th);
     }
   }
-  let rows = overviewRows(r);
+  let rows = overviewRows(r, which);
   const s = view.sort;
-  if (s)
+  if (s && cols.some((c) => c.key === s.col))
     rows = [...rows].sort(
       (a, b) =>
         compareSort(a.cells[s.col].sort, b.cells[s.col].sort, s.dir) ||
@@ -195,20 +209,20 @@ function renderTable(r: AnalysisResult): void {
     ...rows.map((row) => {
       const tr = document.createElement('tr');
       tr.dataset.tensor = row.tensor;
-      for (const c of OVERVIEW_COLUMNS) {
+      for (const c of cols) {
         const td = document.createElement('td');
         td.textContent = row.cells[c.key].text;
         td.className = `col-${c.key}${c.numeric ? ' num' : ''}`;
         tr.append(td);
       }
-      for (const sp of SPARKLINES) {
+      for (const sp of sparks) {
         const td = document.createElement('td');
         td.className = 'col-spark';
-        const svg = sparkline(sp.counts(r, row.tensor), sp.label);
+        const svg = src ? sparkline(sp.counts(src, row.tensor), sp.label) : null;
         if (svg) td.append(svg);
         tr.append(td);
       }
-      if (row.tensor === revealTensor) tr.classList.add('revealed');
+      if (which === 'model' && row.tensor === revealTensor) tr.classList.add('revealed');
       return tr;
     }),
   );
@@ -220,7 +234,55 @@ function renderTable(r: AnalysisResult): void {
         s && (th as HTMLElement).dataset.col === s.col ? (s.dir === 'asc' ? 'ascending' : 'descending') : 'none',
       ),
     );
-  $('layer-count').textContent = String(rows.length);
+  return rows.length;
+}
+
+/**
+ * The compared model's table (different architectures), made after the model's on first use: a title and the table
+ * (#compare-table). Removed for results that do not have one.
+ */
+function compareTableBox(r: AnalysisResult): HTMLTableElement | null {
+  let box = document.getElementById('compare-table-box');
+  if (compareTable(r) !== 'separate') {
+    box?.remove();
+    return null;
+  }
+  if (!box) {
+    box = document.createElement('div');
+    box.id = 'compare-table-box';
+    const h = document.createElement('h3');
+    h.id = 'compare-table-title';
+    const wrap = document.createElement('div');
+    wrap.className = 'table-wrap';
+    const table = document.createElement('table');
+    table.id = 'compare-table';
+    table.append(document.createElement('thead'), document.createElement('tbody'));
+    table.tHead!.append(document.createElement('tr'));
+    wrap.append(table);
+    box.append(h, wrap);
+    $('layer-table').closest('.table-wrap')!.after(box);
+  }
+  $('compare-table-title').textContent = `${r.compare!.name} (compared model, its own layers)`;
+  return $<HTMLTableElement>('compare-table');
+}
+
+function renderTable(r: AnalysisResult): void {
+  const n = fillTable($<HTMLTableElement>('layer-table'), r, 'model');
+  const second = compareTableBox(r);
+  if (second) fillTable(second, r, 'compare');
+  $('layer-count').textContent = String(n);
+  // same layers: which model the "(B)" columns are
+  let key = document.getElementById('table-models');
+  if (compareTable(r) === 'paired') {
+    if (!key) {
+      key = document.createElement('p');
+      key.id = 'table-models';
+      key.className = 'table-key';
+      $('layer-table').closest('.table-wrap')!.before(key);
+    }
+    key.textContent =
+      `“(B)” columns: ${r.compare!.name} (compared model), on the same layer; ` + `the others: ${r.model.name}.`;
+  } else key?.remove();
   const notes = $('notes');
   notes.replaceChildren(
     ...r.notes.map((n) => {
@@ -232,8 +294,7 @@ function renderTable(r: AnalysisResult): void {
   notes.hidden = !r.notes.length;
 }
 
-function sortBy(col: OverviewKey): void {
-  const numeric = OVERVIEW_COLUMNS.find((c) => c.key === col)?.numeric ?? false;
+function sortBy(col: OverviewKey, numeric: boolean): void {
   const s = view.sort;
   view.sort = {
     col,

@@ -12,7 +12,18 @@ import {
   type LayerMatrix,
   type LayerRef,
   type NoiseSvdCellJson,
+  type AnalysisValues,
 } from '../../src/shared/result';
+import {
+  RELATIVE_DEPTH_TITLE,
+  depthMode,
+  inDepthOrder,
+  modelSeries,
+  pairedTensors,
+  seriesTitle,
+  type DepthMode,
+  type ModelSeries,
+} from './models';
 import { hoverLabel, type ChartTheme } from './theme';
 import { SIG3_FORMAT, drawnLength, hoverLines, plotlyText, sig3 } from './text';
 import { formatCount, middleEllipsis } from '../format';
@@ -220,7 +231,7 @@ function baseLayout(theme: ChartTheme, height: number): Record<string, unknown> 
 /** A line trace; `name` is text (escaped here), `hover` is built with hoverLines. */
 function line(
   name: string,
-  x: string[],
+  x: readonly (string | number)[],
   y: (number | null)[],
   hover: string[],
   colour: string,
@@ -241,38 +252,186 @@ function line(
   };
 }
 
+// ---- per-layer charts of one model or two ----------------------------------------------------------------------
+
+/** One model's rows of a per-layer chart at its x positions (null: no value there, drawn as a gap). */
+interface SeriesRows<T> {
+  s: ModelSeries;
+  /** Full layer labels, for the hover. */
+  labels: string[];
+  /** The layer axis's categories, or relative depth. */
+  x: (string | number)[];
+  rows: (T | null)[];
+  /** 'layer 3 of 7' on relative depth (hover), else null. */
+  where: (string | null)[];
+}
+
+interface DepthLayout<T> {
+  mode: DepthMode;
+  /** Traces carry their model (legend group, model B's style, the model in the hover): a comparison is drawn. */
+  tagged: boolean;
+  /** The layer axis's categories (not on relative depth). */
+  categories: string[];
+  series: SeriesRows<T>[];
+}
+
+/**
+ * Where each model's rows of a per-layer chart go: one model on its layer axis as always; two with the same layers
+ * on the first model's layer axis (the compared model's rows paired by depth position); two with different layers on
+ * relative depth, each layer at its position ÷ the last position among its model's layers. Null when no model has
+ * rows.
+ */
+function depthLayout<T extends { tensor: string }>(
+  result: AnalysisResult,
+  rowsOf: (a: Partial<AnalysisValues>) => readonly T[] | undefined,
+): DepthLayout<T> | null {
+  const all = modelSeries(result)
+    .map((s) => ({ s, given: rowsOf(s.analyses) ?? [] }))
+    .filter((q) => q.given.length > 0);
+  if (all.length === 0) return null;
+  const tagged = all.length > 1 || all[0].s.key === 'compare';
+  const mode: DepthMode = all.length > 1 ? depthMode(result) : 'single';
+  if (mode === 'relative') {
+    const series = all.map(({ s, given }) => {
+      const byTensor = new Map(given.map((g) => [g.tensor, g]));
+      const tensors = [...new Set([...inDepthOrder(s.refs).map((l) => l.tensor), ...given.map((g) => g.tensor)])];
+      const every = depthOrder(tensors, s.refs);
+      const pos = new Map(every.map((l, i) => [l.tensor, i]));
+      const last = Math.max(1, every.length - 1);
+      const layers = depthOrder(
+        given.map((g) => g.tensor),
+        s.refs,
+      );
+      return {
+        s,
+        labels: layers.map((l) => l.label),
+        x: layers.map((l) => pos.get(l.tensor)! / last),
+        rows: layers.map((l) => byTensor.get(l.tensor) ?? null),
+        where: layers.map((l) => `layer ${pos.get(l.tensor)! + 1} of ${every.length}`),
+      };
+    });
+    return { mode, tagged, categories: [], series };
+  }
+  // one layer axis, the first drawn model's; the compared model's rows keyed by the model's tensor at their position
+  const back = new Map([...pairedTensors(result)].map(([a, b]) => [b, a]));
+  const keyed = all.map(
+    ({ s, given }) =>
+      new Map(
+        given.map((g) => [s.key === 'compare' && mode === 'shared' ? (back.get(g.tensor) ?? g.tensor) : g.tensor, g]),
+      ),
+  );
+  const layers = depthOrder([...new Set(keyed.flatMap((m) => [...m.keys()]))], all[0].s.refs);
+  const labels = layers.map((l) => l.label);
+  const x = uniqueLabels(labels);
+  const series = all.map(({ s }, i) => ({
+    s,
+    labels,
+    x,
+    rows: layers.map((l) => keyed[i].get(l.tensor) ?? null),
+    where: layers.map(() => null),
+  }));
+  return { mode, tagged, categories: x, series };
+}
+
+/** The hover lines naming the model (and, on relative depth, the layer's position) in a comparison. */
+function modelLines(lay: DepthLayout<unknown>, q: SeriesRows<unknown>, i: number): string[] {
+  if (!lay.tagged) return [];
+  const w = q.where[i];
+  return [seriesTitle(q.s), ...(w ? [w] : [])];
+}
+
+/** Model B's lines: dashed where model A's are solid, dash-dotted where dotted, long-dash-dotted where dashed. */
+const B_DASH: Record<string, string> = { solid: 'dash', dot: 'dashdot', dash: 'longdashdot' };
+
+/**
+ * A trace of a comparison: in its model's legend group (titled 'A: name'); model B's drawn with open markers and
+ * another dash than model A's, so the models differ without colour (print, colour vision) and the colour keeps
+ * meaning the metric. Unchanged for one model.
+ */
+function asModel(t: Trace, s: ModelSeries, lay: DepthLayout<unknown>, theme: ChartTheme): Trace {
+  if (!lay.tagged) return t;
+  const out: Trace = {
+    ...t,
+    legendgroup: s.key,
+    legendgrouptitle: { text: plotlyText(seriesTitle(s)), font: { ...tickFont(theme), color: theme.foreground } },
+  };
+  if (s.key !== 'compare') return out;
+  const ln = t.line as Record<string, unknown> | undefined,
+    mk = t.marker as Record<string, unknown> | undefined;
+  if (ln && t.type === 'scatter')
+    out.line = { ...ln, dash: B_DASH[typeof ln.dash === 'string' ? ln.dash : 'solid'] ?? 'dash' };
+  if (mk && t.type === 'scatter')
+    out.marker = { ...mk, symbol: `${typeof mk.symbol === 'string' ? mk.symbol : 'circle'}-open` };
+  return out;
+}
+
+/** The x axis of a per-layer chart: the layer axis, or relative depth in [0, 1] (a comparison of two architectures). */
+function depthAxis(theme: ChartTheme, lay: DepthLayout<unknown>): Record<string, unknown> {
+  if (lay.mode !== 'relative') return layerAxis(theme, lay.categories);
+  return {
+    ...axis(theme, RELATIVE_DEPTH_TITLE),
+    type: 'linear',
+    range: [-0.03, 1.03],
+    tickmode: 'linear',
+    tick0: 0,
+    dtick: 0.1,
+    tickformat: '.1f',
+    zeroline: false,
+    showgrid: true,
+  };
+}
+
+/**
+ * The figure height for a per-layer chart: its plot area, the (turned) layer labels or flat depth ticks, and in a
+ * comparison the legend's groups (plotly stacks a group's entries under its title, above the plot, where one model's
+ * legend is one row): `entries` per model.
+ */
+function depthHeight(plotPx: number, lay: DepthLayout<unknown>, theme: ChartTheme, entries: number): number {
+  const legend = lay.tagged ? entries * (Math.max(10, theme.fontSize - 2) + 8) : 0;
+  return heightWithLabels(plotPx, lay.mode === 'relative' ? ['0.0'] : lay.categories, theme) + legend;
+}
+
 // ---- depth curves: intrinsic dimension and NNCS -----------------------------------------------------------------
 
-/** TwoNN intrinsic dimension (least squares and ML) on the left axis, NNCS on the right, over layer depth. */
+/**
+ * TwoNN intrinsic dimension (least squares and ML) on the left axis, NNCS on the right, over layer depth; with the
+ * compared model's per-model analyses, its curves too (asModel).
+ */
 export function depthCurves(result: AnalysisResult, theme: ChartTheme): PlotFigure | null {
-  const rra = result.analyses.rra;
-  if (!rra || rra.perLayer.length === 0) return null;
-  const byTensor = new Map(rra.perLayer.map((l) => [l.tensor, l]));
-  const layers = depthOrder(
-    rra.perLayer.map((l) => l.tensor),
-    result.layers,
-  );
-  const x = uniqueLabels(layers.map((l) => l.label));
-  const rows = layers.map((l) => byTensor.get(l.tensor)!);
-  const twonn = rows.map((r) => finite(r.id?.twonn));
-  const ml = rows.map((r) => finite(r.id?.ml));
-  const nncs = rows.map((r) => finite(r.nncs));
+  const lay = depthLayout(result, (a) => a.rra?.perLayer);
+  if (!lay) return null;
   const c = palette(theme);
-  const hover = (what: string, ys: (number | null)[], more?: (i: number) => string[]) =>
-    layers.map((l, i) => hoverLines(l.label, [`${what}: ${sig3(ys[i])}`, ...(more ? more(i) : [])]));
-  const dropped = (i: number) =>
-    rows[i].id && rows[i].id.dropped > 0 ? [`points dropped: ${formatCount(rows[i].id.dropped)}`] : [];
-  const data: Trace[] = [
-    line('ID (TwoNN)', x, twonn, hover('ID (TwoNN)', twonn, dropped), c[0]),
-    line('ID (ML)', x, ml, hover('ID (ML)', ml, dropped), c[0], {
-      line: { color: c[0], width: 2, dash: 'dot' },
-      marker: { color: c[0], size: 6, symbol: 'square' },
-    }),
-  ];
-  const hasNncs = nncs.some((v) => v !== null);
-  if (hasNncs) data.push(line(`NNCS (k=${rra.k})`, x, nncs, hover(`NNCS (k=${rra.k})`, nncs), c[1], { yaxis: 'y2' }));
-  const layout = baseLayout(theme, heightWithLabels(250, x, theme));
-  layout.xaxis = layerAxis(theme, x);
+  const data: Trace[] = [];
+  let hasNncs = false;
+  for (const q of lay.series) {
+    const k = q.s.analyses.rra!.k;
+    const rows = q.rows;
+    const twonn = rows.map((r) => finite(r?.id?.twonn));
+    const ml = rows.map((r) => finite(r?.id?.ml));
+    const nncs = rows.map((r) => finite(r?.nncs));
+    const hover = (what: string, ys: (number | null)[], more?: (i: number) => string[]) =>
+      q.labels.map((label, i) =>
+        hoverLines(label, [...modelLines(lay, q, i), `${what}: ${sig3(ys[i])}`, ...(more ? more(i) : [])]),
+      );
+    const dropped = (i: number) => {
+      const id = rows[i]?.id;
+      return id && id.dropped > 0 ? [`points dropped: ${formatCount(id.dropped)}`] : [];
+    };
+    const own: Trace[] = [
+      line('ID (TwoNN)', q.x, twonn, hover('ID (TwoNN)', twonn, dropped), c[0]),
+      line('ID (ML)', q.x, ml, hover('ID (ML)', ml, dropped), c[0], {
+        line: { color: c[0], width: 2, dash: 'dot' },
+        marker: { color: c[0], size: 6, symbol: 'square' },
+      }),
+    ];
+    if (nncs.some((v) => v !== null)) {
+      hasNncs = true;
+      own.push(line(`NNCS (k=${k})`, q.x, nncs, hover(`NNCS (k=${k})`, nncs), c[1], { yaxis: 'y2' }));
+    }
+    data.push(...own.map((t) => asModel(t, q.s, lay, theme)));
+  }
+  const layout = baseLayout(theme, depthHeight(250, lay, theme, hasNncs ? 3 : 2));
+  layout.xaxis = depthAxis(theme, lay);
   layout.yaxis = {
     ...axis(theme, 'intrinsic dimension'),
     rangemode: 'tozero',
@@ -305,47 +464,50 @@ export function poolingName(p: string): string {
   return m ? `${m[1]} ${m[2]}` : p;
 }
 
-/** NNCS per pooling over depth (one line per pooling; the unpooled NNCS dashed for reference). */
+/** NNCS per pooling over depth (one line per pooling; the unpooled NNCS dashed for reference), per model. */
 export function multiScaleChart(result: AnalysisResult, theme: ChartTheme): PlotFigure | null {
-  const rra = result.analyses.rra;
-  if (!rra || rra.perLayer.length === 0 || rra.poolings.length === 0) return null;
-  if (!rra.perLayer.some((l) => l.multiScale && Object.keys(l.multiScale).length > 0)) return null;
-  const byTensor = new Map(rra.perLayer.map((l) => [l.tensor, l]));
-  const layers = depthOrder(
-    rra.perLayer.map((l) => l.tensor),
-    result.layers,
-  );
-  const rows = layers.map((l) => byTensor.get(l.tensor)!);
-  const x = uniqueLabels(layers.map((l) => l.label));
-  const c = palette(theme);
-  // colour by window size, dash by kind: avg solid, max dotted
-  const sizes = [...new Set(rra.poolings.map((p) => /^(?:avg|max)\s*(.+)$/.exec(p)?.[1] ?? p))];
-  const hover = (name: string, ys: (number | null)[]) =>
-    layers.map((l, i) => hoverLines(l.label, [`${name}: ${sig3(ys[i])}`]));
-  const data: Trace[] = [];
-  const unpooled = rows.map((r) => finite(r.nncs));
-  if (unpooled.some((v) => v !== null)) {
-    data.push(
-      line('unpooled', x, unpooled, hover('unpooled', unpooled), theme.mutedForeground, {
-        line: { color: theme.mutedForeground, width: 2, dash: 'dash' },
-      }),
-    );
-  }
-  rra.poolings.forEach((p) => {
-    const y = rows.map((r) => finite(r.multiScale?.[p]));
-    const m = /^(avg|max)\s*(.+)$/.exec(p);
-    const colour = c[(1 + sizes.indexOf(m ? m[2] : p)) % c.length];
-    const kind = m?.[1];
-    data.push(
-      line(poolingName(p), x, y, hover(poolingName(p), y), colour, {
-        line: { color: colour, width: 2, dash: kind === 'max' ? 'dot' : 'solid' },
-        marker: { color: colour, size: 6, symbol: kind === 'max' ? 'diamond' : 'circle' },
-      }),
-    );
+  const lay = depthLayout(result, (a) => {
+    const rra = a.rra;
+    if (!rra || rra.poolings.length === 0) return undefined;
+    return rra.perLayer.some((l) => l.multiScale && Object.keys(l.multiScale).length > 0) ? rra.perLayer : undefined;
   });
-  const layout = baseLayout(theme, heightWithLabels(250, x, theme));
-  layout.xaxis = layerAxis(theme, x);
-  layout.yaxis = { ...axis(theme, `NNCS (k=${rra.k})`), range: [0, 1.02] };
+  if (!lay) return null;
+  const c = palette(theme);
+  // colour by window size (the same for both models), dash by kind: avg solid, max dotted
+  const windowOf = (p: string) => /^(?:avg|max)\s*(.+)$/.exec(p)?.[1] ?? p;
+  const sizes = [...new Set(lay.series.flatMap((q) => q.s.analyses.rra!.poolings.map(windowOf)))];
+  const data: Trace[] = [];
+  for (const q of lay.series) {
+    const rra = q.s.analyses.rra!;
+    const hover = (name: string, ys: (number | null)[]) =>
+      q.labels.map((label, i) => hoverLines(label, [...modelLines(lay, q, i), `${name}: ${sig3(ys[i])}`]));
+    const own: Trace[] = [];
+    const unpooled = q.rows.map((r) => finite(r?.nncs));
+    if (unpooled.some((v) => v !== null)) {
+      own.push(
+        line('unpooled', q.x, unpooled, hover('unpooled', unpooled), theme.mutedForeground, {
+          line: { color: theme.mutedForeground, width: 2, dash: 'dash' },
+        }),
+      );
+    }
+    rra.poolings.forEach((p) => {
+      const y = q.rows.map((r) => finite(r?.multiScale?.[p]));
+      const kind = /^(avg|max)/.exec(p)?.[1];
+      const colour = c[(1 + sizes.indexOf(windowOf(p))) % c.length];
+      own.push(
+        line(poolingName(p), q.x, y, hover(poolingName(p), y), colour, {
+          line: { color: colour, width: 2, dash: kind === 'max' ? 'dot' : 'solid' },
+          marker: { color: colour, size: 6, symbol: kind === 'max' ? 'diamond' : 'circle' },
+        }),
+      );
+    });
+    data.push(...own.map((t) => asModel(t, q.s, lay, theme)));
+  }
+  const ks = [...new Set(lay.series.map((q) => q.s.analyses.rra!.k))];
+  const perModel = Math.max(...lay.series.map((q) => data.filter((t) => t.legendgroup === q.s.key).length));
+  const layout = baseLayout(theme, depthHeight(250, lay, theme, perModel));
+  layout.xaxis = depthAxis(theme, lay);
+  layout.yaxis = { ...axis(theme, `NNCS (k=${ks.join(' / ')})`), range: [0, 1.02] };
   return { data, layout };
 }
 
@@ -558,51 +720,48 @@ export function compareHeatmaps(result: AnalysisResult, theme: ChartTheme): Name
  */
 export const SELECTIVITY_BOXES = 'box: quartiles and median; whiskers: the lowest and highest unit';
 
-/** Per-layer distribution of per-unit selectivity (box plots) and the layer mean (line). */
+/** Per-layer distribution of per-unit selectivity (box plots) and the layer mean (line), per model. */
 export function selectivityChart(result: AnalysisResult, theme: ChartTheme): PlotFigure | null {
-  const sel = result.analyses.selectivity;
-  if (!sel || sel.perLayer.length === 0) return null;
-  const byTensor = new Map(sel.perLayer.map((l) => [l.tensor, l]));
-  const layers = depthOrder(
-    sel.perLayer.map((l) => l.tensor),
-    result.layers,
-  );
-  const rows = layers.map((l) => byTensor.get(l.tensor)!);
-  const labels = uniqueLabels(layers.map((l) => l.label));
+  const lay = depthLayout(result, (a) => a.selectivity?.perLayer);
+  if (!lay) return null;
   const c = palette(theme);
-  const bx: string[] = [],
-    by: number[] = [];
-  rows.forEach((r, i) => {
-    for (const v of r.perUnit ?? []) {
-      const f = finite(v);
-      if (f !== null) {
-        bx.push(labels[i]);
-        by.push(f);
+  const data: Trace[] = [];
+  for (const q of lay.series) {
+    const bx: (string | number)[] = [],
+      by: number[] = [];
+    q.rows.forEach((r, i) => {
+      for (const v of r?.perUnit ?? []) {
+        const f = finite(v);
+        if (f !== null) {
+          bx.push(q.x[i]);
+          by.push(f);
+        }
       }
-    }
-  });
-  const mean = rows.map((r) => finite(r.mean));
-  const median = rows.map((r) => finite(r.median));
-  const units = rows.map((r) => (r.perUnit ?? []).filter((v) => finite(v) !== null).length);
-  const data: Trace[] = [
-    {
+    });
+    const mean = q.rows.map((r) => finite(r?.mean));
+    const median = q.rows.map((r) => finite(r?.median));
+    const units = q.rows.map((r) => (r?.perUnit ?? []).filter((v) => finite(v) !== null).length);
+    const compared = lay.tagged && q.s.key === 'compare';
+    const box: Trace = {
       type: 'box',
       name: 'per-unit selectivity',
       x: bx,
       y: by,
       // no points: whiskers to min and max (SELECTIVITY_BOXES)
       boxpoints: false,
-      fillcolor: isDark(theme) ? 'rgba(78,168,255,0.25)' : 'rgba(31,119,180,0.18)',
+      // model B's boxes hollow: told apart from A's filled ones without colour
+      fillcolor: compared ? 'rgba(0,0,0,0)' : isDark(theme) ? 'rgba(78,168,255,0.25)' : 'rgba(31,119,180,0.18)',
       line: { color: c[0], width: 1.5 },
       hoverinfo: 'y',
       hoverlabel: { namelength: 0 },
-    },
-    line(
+    };
+    const meanLine = line(
       'mean',
-      labels,
+      q.x,
       mean,
-      layers.map((l, i) =>
-        hoverLines(l.label, [
+      q.labels.map((label, i) =>
+        hoverLines(label, [
+          ...modelLines(lay, q, i),
           `mean: ${sig3(mean[i])}`,
           `median: ${sig3(median[i])}`,
           `units: ${formatCount(units[i])}`,
@@ -610,13 +769,15 @@ export function selectivityChart(result: AnalysisResult, theme: ChartTheme): Plo
       ),
       c[1],
       { marker: { color: c[1], size: 7, symbol: 'diamond' } },
-    ),
-  ];
-  const layout = baseLayout(theme, heightWithLabels(250, labels, theme));
-  layout.xaxis = layerAxis(theme, labels);
+    );
+    data.push(asModel(box, q.s, lay, theme), asModel(meanLine, q.s, lay, theme));
+  }
+  const layout = baseLayout(theme, depthHeight(250, lay, theme, 2));
+  layout.xaxis = depthAxis(theme, lay);
   // plotly writes the box statistics' hover itself: the same 3 significant digits as sig3
   layout.yaxis = { ...axis(theme, 'selectivity'), range: [0, 1.02], hoverformat: SIG3_FORMAT };
-  layout.boxmode = 'overlay';
+  // two models: their boxes side by side at a layer (one model: one box per layer)
+  layout.boxmode = lay.series.length > 1 ? 'group' : 'overlay';
   return { data, layout };
 }
 
@@ -758,7 +919,7 @@ export function noiseSvdChart(result: AnalysisResult, theme: ChartTheme): PlotFi
             data.push({
               ...line(
                 '',
-                x as string[],
+                x,
                 cells.map((cl) => value(cl, m.key)),
                 checkpoints.map((q, i) =>
                   hoverLines(`${l.label} σ=${sigma} (${split})`, [
@@ -830,73 +991,129 @@ export function noiseSvdChart(result: AnalysisResult, theme: ChartTheme): PlotFi
 
 // ---- summary: sparsity and dead channels ------------------------------------------------------------------------
 
-/** Sparsity (share of activations ≤ 0) and dead channels per layer, two bar panels over depth. */
+/**
+ * Sparsity (share of activations ≤ 0) and dead channels per layer, two panels over depth, per model. Dead channels are
+ * drawn as a share of the layer's channels (the count is in the hover and the table): a count grows with the layer's
+ * width, so one wide layer (or a 10-unit head with every unit "dead") dwarfed the rest and two models of different
+ * widths could not be read on one axis. Layers where neither means anything (signed values: logits, pre-activation
+ * outputs) have no bar and an "n/a" mark, the reason in the hover. Bars on the layer axis (model B hatched); lines on
+ * relative depth, where bars of two models would not line up.
+ */
 export function summaryChart(result: AnalysisResult, theme: ChartTheme): PlotFigure | null {
-  const sum = result.analyses.summary;
-  if (!sum || sum.perLayer.length === 0) return null;
-  const byTensor = new Map(sum.perLayer.map((l) => [l.tensor, l]));
-  const layers = depthOrder(
-    sum.perLayer.map((l) => l.tensor),
-    result.layers,
-  );
-  const rows = layers.map((l) => byTensor.get(l.tensor)!);
-  const x = uniqueLabels(layers.map((l) => l.label));
+  const lay = depthLayout(result, (a) => a.summary?.perLayer);
+  if (!lay) return null;
   const c = palette(theme);
-  // Not applicable on signed (non-ReLU-like) layers such as logits: no bar, the reason in the hover.
-  const na = rows.map((r) => r.sparsityNotApplicable ?? null);
-  const sparsity = rows.map((r, i) => (na[i] ? null : finite(r.sparsity)));
-  const dead = rows.map((r, i) => (na[i] ? null : finite(r.deadChannels)));
-  const bar = (name: string, y: (number | null)[], hover: string[], colour: string, yaxis: string): Trace => ({
-    type: 'bar',
-    name: plotlyText(name),
-    x,
-    y,
-    yaxis,
-    hovertext: hover,
-    hovertemplate: '%{hovertext}<extra></extra>',
-    marker: { color: colour, line: { width: 0 } },
-  });
+  const bars = lay.mode !== 'relative';
+  const data: Trace[] = [];
+  const naMarks = new Set<string | number>();
+  let maxShare = 0;
   const pct = (v: number | null) => (v === null ? 'n/a' : `${sig3(v * 100)}%`);
-  const data: Trace[] = [
-    bar(
-      'sparsity',
-      sparsity,
-      layers.map((l, i) =>
-        hoverLines(l.label, [
-          na[i] ? `sparsity: not applicable — ${na[i]}` : `sparsity: ${pct(sparsity[i])}`,
-          `mean: ${sig3(finite(rows[i].mean))}, std: ${sig3(finite(rows[i].std))}`,
-        ]),
+  for (const q of lay.series) {
+    const rows = q.rows;
+    // Not applicable on signed (non-ReLU-like) layers such as logits: no bar, the reason in the hover.
+    const na = rows.map((r) => r?.sparsityNotApplicable ?? null);
+    na.forEach((reason, i) => {
+      if (reason) naMarks.add(q.x[i]);
+    });
+    const sparsity = rows.map((r, i) => (r && !na[i] ? finite(r.sparsity) : null));
+    const dead = rows.map((r, i) => (r && !na[i] ? finite(r.deadChannels) : null));
+    const channels = rows.map((r) => finite(r?.channels));
+    const share = dead.map((d, i) => {
+      const n = channels[i];
+      return d !== null && n ? d / n : null;
+    });
+    maxShare = Math.max(maxShare, ...share.map((v) => v ?? 0));
+    const compared = lay.tagged && q.s.key === 'compare';
+    const trace = (name: string, y: (number | null)[], hover: string[], colour: string, yaxis: string): Trace =>
+        bars
+          ? {
+              type: 'bar',
+              name: plotlyText(name),
+              x: q.x,
+              y,
+              yaxis,
+              hovertext: hover,
+              hovertemplate: '%{hovertext}<extra></extra>',
+              // model B's bars hatched and outlined: told apart without colour
+              marker: compared
+                ? {
+                    color: colour,
+                    line: { color: colour, width: 1.5 },
+                    pattern: { shape: '/', fillmode: 'replace', solidity: 0.35, bgcolor: 'rgba(0,0,0,0)' },
+                  }
+                : { color: colour, line: { width: 0 } },
+            }
+          : line(name, q.x, y, hover, colour, { yaxis }),
+      hover = (i: number, what: string[]) =>
+        rows[i] ? hoverLines(q.labels[i], [...modelLines(lay, q, i), ...what]) : hoverLines(q.labels[i], []);
+    data.push(
+      asModel(
+        trace(
+          'sparsity',
+          sparsity,
+          rows.map((r, i) =>
+            hover(i, [
+              na[i] ? `sparsity: not applicable — ${na[i]}` : `sparsity: ${pct(sparsity[i])}`,
+              `mean: ${sig3(finite(r?.mean))}, std: ${sig3(finite(r?.std))}`,
+            ]),
+          ),
+          c[0],
+          'y',
+        ),
+        q.s,
+        lay,
+        theme,
       ),
-      c[0],
-      'y',
-    ),
-    bar(
-      'dead channels',
-      dead,
-      layers.map((l, i) =>
-        hoverLines(l.label, [
-          na[i]
-            ? 'dead channels: not applicable (signed layer)'
-            : `dead channels: ${sig3(dead[i])} of ${sig3(finite(rows[i].channels))}`,
-        ]),
+      asModel(
+        trace(
+          'dead channels',
+          share,
+          rows.map((_, i) =>
+            hover(i, [
+              na[i]
+                ? 'dead channels: not applicable (signed layer)'
+                : `dead channels: ${sig3(dead[i])} of ${sig3(channels[i])} (${pct(share[i])})`,
+            ]),
+          ),
+          c[1],
+          'y2',
+        ),
+        q.s,
+        lay,
+        theme,
       ),
-      c[1],
-      'y2',
-    ),
-  ];
-  const layout = baseLayout(theme, heightWithLabels(300, x, theme));
-  layout.xaxis = { ...layerAxis(theme, x), anchor: 'y2' };
+    );
+  }
+  const layout = baseLayout(theme, depthHeight(300, lay, theme, 2));
+  layout.xaxis = { ...depthAxis(theme, lay), anchor: 'y2' };
   layout.yaxis = { ...axis(theme, 'sparsity'), domain: [0.56, 1], range: [0, 1], tickformat: '.0%', anchor: 'x' };
-  // whole channels: a small maximum would give fractional (and, rounded, repeated) ticks
-  const maxDead = Math.max(0, ...dead.map((v) => v ?? 0));
+  // a share of the layer's channels: at least 0–10 % (no layer's few dead channels fill the panel), at most 100 %
   layout.yaxis2 = {
-    ...axis(theme, 'dead channels'),
+    ...axis(theme, 'dead channels (share)'),
     domain: [0, 0.44],
-    tickformat: ',d',
+    tickformat: '.0%',
     anchor: 'x',
-    ...(maxDead < 5 ? { range: [0, 5], dtick: 1 } : { rangemode: 'tozero' }),
+    range: [0, Math.min(1, Math.max(0.1, maxShare * 1.1))],
   };
-  // a few layers: keep the bars narrow rather than spanning the plot
-  layout.bargap = x.length <= 2 ? 0.75 : x.length <= 5 ? 0.5 : 0.25;
+  // "n/a" at the foot of both panels where a layer is not ReLU-like
+  const muted = { family: theme.fontFamily, size: Math.max(9, theme.fontSize - 3), color: theme.mutedForeground };
+  layout.annotations = [...naMarks].flatMap((x) =>
+    ['y', 'y2'].map((yref) => ({
+      x,
+      y: 0,
+      xref: 'x',
+      yref,
+      text: 'n/a',
+      showarrow: false,
+      yanchor: 'bottom',
+      font: muted,
+    })),
+  );
+  if (bars) {
+    // a few layers: keep the bars narrow rather than spanning the plot
+    const n = lay.categories.length;
+    layout.bargap = n <= 2 ? 0.75 : n <= 5 ? 0.5 : 0.25;
+    if (lay.series.length > 1) layout.barmode = 'group';
+  }
   return { data, layout };
 }

@@ -3,7 +3,7 @@
 // between the light and dark theme (re-rendering the charts). Plain DOM, no framework.
 import type { AnalysisResult } from '../../src/shared/result';
 import { reportCharts } from '../views/registry';
-import { OVERVIEW_COLUMNS, REPORT_THEMES, compareSort, type OverviewKey } from './overview';
+import { REPORT_THEMES, compareSort, type OverviewKey } from './overview';
 import { plotly } from '../charts/plotly';
 
 type Mode = 'light' | 'dark';
@@ -63,11 +63,11 @@ function setMode(result: AnalysisResult, mode: Mode): Promise<unknown> {
 
 // ---- the overview table -----------------------------------------------------------------------------------------
 
-function setupTable(): void {
-  const table = document.getElementById('overview-table') as HTMLTableElement | null;
-  if (!table) return;
+/** Header clicks sort a layer table (the model's, and the compared model's own); columns as the header lists them. */
+function setupTable(table: HTMLTableElement): void {
   const body = table.tBodies[0];
-  const numeric = new Map(OVERVIEW_COLUMNS.map((c) => [c.key, c.numeric]));
+  const heads = Array.from(table.querySelectorAll<HTMLElement>('thead th[data-col]'));
+  const cols = heads.map((th) => ({ key: th.dataset.col as OverviewKey, numeric: th.dataset.numeric === 'true' }));
   const key = (td: Element | undefined, num: boolean): number | string | null => {
     const s = td?.getAttribute('data-sort') ?? '';
     if (s === '') return null;
@@ -75,13 +75,13 @@ function setupTable(): void {
   };
   let sort: { col: OverviewKey; dir: 'asc' | 'desc' } | null = null;
   const apply = (col: OverviewKey) => {
-    const num = numeric.get(col) ?? false;
+    const idx = cols.findIndex((c) => c.key === col);
+    const num = cols[idx]?.numeric ?? false;
     // first click: numbers largest first, text A→Z; again: reversed
     const dir: 'asc' | 'desc' =
       sort && sort.col === col ? (sort.dir === 'asc' ? 'desc' : 'asc') : num && col !== 'index' ? 'desc' : 'asc';
     sort = { col, dir };
-    const idx = OVERVIEW_COLUMNS.findIndex((c) => c.key === col);
-    const depth = OVERVIEW_COLUMNS.findIndex((c) => c.key === 'index');
+    const depth = cols.findIndex((c) => c.key === 'index');
     const rows = Array.from(body.rows);
     rows.sort(
       (a, b) =>
@@ -89,14 +89,11 @@ function setupTable(): void {
         compareSort(key(a.cells[depth], true), key(b.cells[depth], true), 'asc'),
     );
     body.append(...rows);
-    table.querySelectorAll('thead th').forEach((th) => {
-      th.setAttribute(
-        'aria-sort',
-        th.getAttribute('data-col') === col ? (dir === 'asc' ? 'ascending' : 'descending') : 'none',
-      );
+    heads.forEach((th) => {
+      th.setAttribute('aria-sort', th.dataset.col === col ? (dir === 'asc' ? 'ascending' : 'descending') : 'none');
     });
   };
-  table.querySelectorAll<HTMLElement>('thead th[data-col]').forEach((th) => {
+  heads.forEach((th) => {
     const col = th.dataset.col as OverviewKey;
     th.addEventListener('click', () => apply(col));
     th.addEventListener('keydown', (e) => {
@@ -111,7 +108,7 @@ function setupTable(): void {
 // ---- start ------------------------------------------------------------------------------------------------------
 
 function main(): void {
-  setupTable();
+  document.querySelectorAll<HTMLTableElement>('table.layer-table').forEach(setupTable);
   let result: AnalysisResult;
   try {
     result = readResult();

@@ -11,6 +11,7 @@ import { selectivityView } from './selectivity';
 import { rraView } from './rra';
 import { similarityView } from './similarity';
 import { noiseSvdView } from './noise-svd';
+import { comparedResult, pairedTensors, sameLayers } from '../charts/models';
 
 export const VIEWS: { readonly [Id in AnalysisId]: AnalysisView<Id> } = {
   summary: summaryView,
@@ -148,19 +149,85 @@ const ref = (r: AnalysisResult, t: string) => r.layers.find((l) => l.tensor === 
 /** The layer table's columns: the layer's own, then each view's. */
 export const OVERVIEW_COLUMNS: readonly ViewColumn[] = [...CORE_COLUMNS, ...views().flatMap((v) => v.columns)];
 
+/**
+ * How the layer table shows a result's compared model: 'none' (a single model, or a result without the compared
+ * model's per-model analyses: as always), 'paired' (the same layers: each view column followed by its "(B)" twin on
+ * the same rows), 'separate' (different architectures: a second table, overviewRows(result, 'compare')).
+ */
+export type CompareTable = 'none' | 'paired' | 'separate';
+
+export function compareTable(result: AnalysisResult): CompareTable {
+  return !result.compare?.analyses ? 'none' : sameLayers(result) ? 'paired' : 'separate';
+}
+
+/** Which model's table: the model's (with paired "(B)" columns), or the compared model's own ('separate'). */
+export type TableModel = 'model' | 'compare';
+
+/**
+ * A view column's twin for the compared model (paired tables): key `<key>-b`, label 'ID (B)', the compared model's
+ * cell on the row of its layer at the same depth position. Its own column, so it sorts and exports as a number.
+ */
+function twinColumn(c: ViewColumn, name: string): ViewColumn {
+  return {
+    key: `${c.key}-b`,
+    label: `${c.label} (B)`,
+    numeric: c.numeric,
+    title: `${c.title} — B: ${name}`,
+    cell: (r, t) => {
+      const b = comparedResult(r),
+        bt = pairedTensors(r).get(t);
+      return b && bt ? c.cell(b, bt) : { text: '—', sort: null };
+    },
+  };
+}
+
+/** The layer table's columns for one of the result's tables (see CompareTable). */
+export function overviewColumns(result: AnalysisResult, which: TableModel = 'model'): readonly ViewColumn[] {
+  if (which === 'compare' || compareTable(result) !== 'paired') return OVERVIEW_COLUMNS;
+  const name = result.compare!.name;
+  return [...CORE_COLUMNS, ...views().flatMap((v) => v.columns.flatMap((c) => [c, twinColumn(c, name)]))];
+}
+
 export interface OverviewRow {
   tensor: string;
   cells: Record<string, OverviewCell>;
 }
 
-/** One row per layer of the result, in depth order. */
-export function overviewRows(result: AnalysisResult): OverviewRow[] {
-  return [...result.layers]
+/**
+ * One row per layer in depth order, with overviewColumns' cells: the model's layers, or with 'compare' the compared
+ * model's ('separate' tables; empty without its per-model analyses).
+ */
+export function overviewRows(result: AnalysisResult, which: TableModel = 'model'): OverviewRow[] {
+  const r = which === 'compare' ? comparedResult(result) : result;
+  if (!r) return [];
+  const cols = overviewColumns(result, which);
+  return [...r.layers]
     .sort((x, y) => x.index - y.index)
     .map((l) => ({
       tensor: l.tensor,
-      cells: Object.fromEntries(OVERVIEW_COLUMNS.map((c) => [c.key, c.cell(result, l.tensor)])),
+      cells: Object.fromEntries(cols.map((c) => [c.key, c.cell(r, l.tensor)])),
     }));
+}
+
+/** The table's sparkline columns for one of the result's tables: SPARKLINES, each with its "(B)" twin when paired. */
+export function tableSparklines(result: AnalysisResult, which: TableModel = 'model'): readonly Sparkline[] {
+  if (which === 'compare' || compareTable(result) !== 'paired') return SPARKLINES;
+  return SPARKLINES.flatMap((sp) => [
+    sp,
+    {
+      label: `${sp.label} (B)`,
+      counts: (r: AnalysisResult, t: string) => {
+        const b = comparedResult(r),
+          bt = pairedTensors(r).get(t);
+        return b && bt ? sp.counts(b, bt) : null;
+      },
+    },
+  ]);
+}
+
+/** The result the compared model's table reads its cells and sparklines from (null without its analyses). */
+export function tableResult(result: AnalysisResult, which: TableModel): AnalysisResult | null {
+  return which === 'compare' ? comparedResult(result) : result;
 }
 
 /** Sort keys compared for one direction; nulls always last, ties in depth order (the caller passes index). */
@@ -183,10 +250,9 @@ export function lensText(result: AnalysisResult, tensor: string): string {
   }).join(' · ');
 }
 
+type Sparkline = NonNullable<AnalysisView['sparkline']>;
 /** The panel table's sparkline columns (after the number columns), one per view that has a distribution. */
-export const SPARKLINES: readonly NonNullable<AnalysisView['sparkline']>[] = views().flatMap((v) =>
-  v.sparkline ? [v.sparkline] : [],
-);
+export const SPARKLINES: readonly Sparkline[] = views().flatMap((v) => (v.sparkline ? [v.sparkline] : []));
 
 /** Every view's CSV files (matrices), by file stem. */
 export function viewCsvs(result: AnalysisResult): { name: string; csv: string }[] {

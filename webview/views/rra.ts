@@ -4,7 +4,7 @@ import type { AnalysisResult } from '../../src/shared/result';
 import { compareHeatmaps, depthCurves, multiScaleChart, similarityHeatmaps } from '../charts/analysis';
 import { matrixCsv } from '../../src/shared/csv';
 import { fixedCell, num, type AnalysisView } from './view';
-import { layerLabel } from './labels';
+import { B_LINES, layerLabel, overlayNote } from './labels';
 
 const row = (r: AnalysisResult, t: string) => r.analyses.rra?.perLayer.find((l) => l.tensor === t);
 
@@ -18,15 +18,18 @@ export const rraView: AnalysisView<'rra'> = {
       order: 10,
       note: (r) =>
         'TwoNN intrinsic dimension (least squares solid, maximum likelihood dotted; left axis) and the ' +
-        `nearest-neighbour class separation at k = ${r.analyses.rra?.k ?? '?'} (right axis), per layer in depth order.`,
+        `nearest-neighbour class separation at k = ${r.analyses.rra?.k ?? '?'} (right axis), ` +
+        'per layer in depth order.' +
+        overlayNote(r, B_LINES),
     },
     {
       key: 'multiscale',
       title: 'Multi-scale NNCS',
       order: 20,
-      note: () =>
+      note: (r) =>
         'NNCS after pooling each layer’s feature maps (average solid, max dotted; colour = window). ' +
-        'Layers without spatial dimensions have no value (gaps).',
+        'Layers without spatial dimensions have no value (gaps).' +
+        overlayNote(r, B_LINES),
     },
   ],
   charts: (r, theme) => {

@@ -2,6 +2,7 @@
 import type { AnalysisResult } from '../../src/shared/result';
 import { SELECTIVITY_BOXES, selectivityChart } from '../charts/analysis';
 import { fixedCell, num, type AnalysisView } from './view';
+import { overlayNote } from './labels';
 
 const mean = (r: AnalysisResult, t: string) => num(r.analyses.selectivity?.perLayer.find((l) => l.tensor === t)?.mean);
 
@@ -13,9 +14,10 @@ export const selectivityView: AnalysisView<'selectivity'> = {
       key: 'selectivity',
       title: 'Class selectivity',
       order: 50,
-      note: () =>
+      note: (r) =>
         `Distribution of per-unit class selectivity in each layer (${SELECTIVITY_BOXES}) ` +
-        'and the layer mean (diamonds).',
+        'and the layer mean (diamonds).' +
+        overlayNote(r, 'B’s boxes hollow beside A’s filled ones, its mean dashed with open diamonds'),
     },
   ],
   charts: (r, theme) => {

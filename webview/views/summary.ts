@@ -4,6 +4,8 @@ import type { AnalysisResult } from '../../src/shared/result';
 import { summaryChart } from '../charts/analysis';
 import { formatCount } from '../format';
 import { num, type AnalysisView } from './view';
+import { overlayNote } from './labels';
+import { depthMode } from '../charts/models';
 
 const row = (r: AnalysisResult, t: string) => r.analyses.summary?.perLayer.find((l) => l.tensor === t);
 /** Sparsity and dead channels mean something on ReLU-like layers only. */
@@ -20,7 +22,11 @@ export const summaryView: AnalysisView<'summary'> = {
       key: 'summary',
       title: 'Activations',
       order: 70,
-      note: () => 'Share of activations ≤ 0 and channels that never activate, per layer.',
+      note: (r) =>
+        'Share of activations ≤ 0 and share of channels that never activate, per layer. Dead channels are a share ' +
+        'of the layer’s channels (the count is in the hover and the table), so a wide layer does not dwarf narrow ' +
+        'ones. Layers with signed values (logits, pre-activation outputs) are not ReLU-like: no bar, marked n/a.' +
+        overlayNote(r, depthMode(r) === 'relative' ? 'B dashed, open markers' : 'B’s bars hatched'),
     },
   ],
   charts: (r, theme) => {
