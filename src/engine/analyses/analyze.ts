@@ -339,7 +339,7 @@ export async function analyze(o: AnalyzeOptions, pool: SessionPool): Promise<Ana
         onProgress: o.onProgress,
         log,
         stats: (t) => side.summaries.get(t)!.result(),
-        degenerate: () => reasons(side.health),
+        degenerate: (of) => (of === 'model' ? reasons(side.health) : new Map()),
         nonFinite: (t) => {
           const h = side.health.get(t)!;
           return h.hasNonFinite ? h.reason() : null;
