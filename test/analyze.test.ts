@@ -170,10 +170,14 @@ test('analyze: cache hits give the same document, notes, labelled timings; self-
   assert.deepEqual(b.notes, a.notes);
   assert.deepEqual(b.settings, a.settings);
   assert.deepEqual(b.analyses, a.analyses);
-  // A comparison reuses the analyses that read no second model (summary, selectivity); RRA runs again.
+  // A comparison reuses every per-model analysis (RRA's own part too: only its inter-model matrix is computed), and
+  // a self-comparison's second model is the same run again: all from the cache.
   const c = await analyze({ ...opts, compare: MODEL }, pool);
-  assert.deepEqual(c.cached, ['summary', 'selectivity']);
+  assert.deepEqual(c.cached, ['summary', 'selectivity', 'rra']);
+  assert.deepEqual(c.compare!.cached, ['summary', 'selectivity', 'rra']);
+  assert.equal(c.compare!.betweenCached, undefined);
   assert.deepEqual(c.analyses.summary, a.analyses.summary);
+  assert.deepEqual(c.compare!.analyses, a.analyses);
   const inter = c.analyses.rra!.interModel!;
   for (let i = 0; i < 3; i++) assert.equal(inter.values[i][i], 1);
 });

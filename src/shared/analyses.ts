@@ -31,6 +31,11 @@ export interface AnalysisSpec<Id extends AnalysisId = AnalysisId> {
   needs: AnalysisNeeds;
   /** Run when the user names no analyses. */
   byDefault: boolean;
+  /**
+   * Also run on the compared model in a comparison: its own per-model numbers on the same samples (the result's
+   * `compare.analyses`), which the views overlay on the first model's. Cached as a standalone run of that model.
+   */
+  overlay?: boolean;
   /** The analyze options only this analysis reads (keys of ANALYZE_OPTIONS). */
   options: readonly AnalyzeOptionKey[];
 }
@@ -44,6 +49,7 @@ export const ANALYSIS_SPECS: { readonly [Id in AnalysisId]: AnalysisSpec<Id> } =
     cost: 'shape, parameters, mean, sparsity, dead channels — one pass, seconds',
     needs: {},
     byDefault: true,
+    overlay: true,
     options: [],
   },
   selectivity: {
@@ -53,6 +59,7 @@ export const ANALYSIS_SPECS: { readonly [Id in AnalysisId]: AnalysisSpec<Id> } =
     cost: 'class selectivity per unit (needs labels) — one pass',
     needs: { labels: 'required' },
     byDefault: true,
+    overlay: true,
     options: [],
   },
   rra: {
@@ -64,6 +71,7 @@ export const ANALYSIS_SPECS: { readonly [Id in AnalysisId]: AnalysisSpec<Id> } =
     cost: 'kNN graphs → intrinsic dimension, NNCS, NNLS, multi-scale — costliest: N²·D per layer and pooling',
     needs: { labels: 'optional', store: true, secondModel: 'optional' },
     byDefault: true,
+    overlay: true,
     options: ['k'],
   },
   similarity: {

@@ -227,6 +227,10 @@ export interface AnalysisResult {
      * between-model matrices.
      */
     analyses?: Partial<AnalysisValues>;
+    /** Which of `analyses` came from the cache (a single run of this model, or an earlier comparison). */
+    cached?: (keyof AnalysisValues)[];
+    /** Analyses whose between-model part (rra.interModel, similarity.compare) came from the cache. */
+    betweenCached?: (keyof AnalysisValues)[];
   };
   dataset: DatasetRef;
   settings: {
@@ -264,6 +268,25 @@ export function upgradeResult(doc: unknown): AnalysisResult | null {
   const { noiseSvd, ...rest } = d.analyses;
   const analyses = { ...rest, ...(noiseSvd ? { 'noise-svd': noiseSvd } : {}) } as Partial<AnalysisValues>;
   return { ...(doc as AnalysisResult), schema: RESULT_SCHEMA, analyses };
+}
+
+/**
+ * The compared model's own analyses as a single-model result (its layers, its `compare.analyses`), for what draws
+ * one model (the CLI's table, an overlay's second trace); null without them.
+ */
+export function comparedResult(r: AnalysisResult): AnalysisResult | null {
+  const c = r.compare;
+  if (!c?.analyses || !Object.keys(c.analyses).length) return null;
+  const { layers, analyses, dataset: _dataset, cached, betweenCached: _between, ...model } = c;
+  return {
+    ...r,
+    model,
+    compare: undefined,
+    layers,
+    modules: undefined,
+    analyses,
+    cached,
+  };
 }
 
 /** '91.2 % top-1 (912 of 1000 samples, argmax of logits)'. */

@@ -50,3 +50,54 @@ export function writeCache(dir: string | undefined, key: string, value: unknown)
     // A cache that cannot be written only costs time next run.
   }
 }
+
+/**
+ * Binary work kept next to an entry (`<key>.bin`): named int32 arrays (RRA's kNN graphs), which a later comparison
+ * reads instead of recomputing them. Layout: 'RLB1', a uint32 header length, the JSON header ([name, length] pairs),
+ * zero padding to 4 bytes, then the arrays one after the other (little-endian int32).
+ */
+export function writeCacheBlobs(dir: string | undefined, key: string, blobs: ReadonlyMap<string, Int32Array>): void {
+  const header = Buffer.from(JSON.stringify([...blobs].map(([name, a]) => [name, a.length])));
+  const head = 8 + header.length,
+    start = Math.ceil(head / 4) * 4;
+  const total = start + 4 * [...blobs.values()].reduce((s, a) => s + a.length, 0);
+  const out = Buffer.alloc(total);
+  out.write('RLB1', 0, 'latin1');
+  out.writeUInt32LE(header.length, 4);
+  header.copy(out, 8);
+  let off = start;
+  for (const a of blobs.values()) {
+    for (let i = 0; i < a.length; i++) out.writeInt32LE(a[i], off + 4 * i);
+    off += 4 * a.length;
+  }
+  try {
+    writeAtomic(path.join(cacheRoot(dir), `${key}.bin`), out);
+  } catch {
+    // Only costs time next run.
+  }
+}
+
+/** The arrays of `<key>.bin`, or null when it is missing, unreadable or malformed (the caller recomputes). */
+export function readCacheBlobs(dir: string | undefined, key: string): Map<string, Int32Array> | null {
+  try {
+    const b = fs.readFileSync(path.join(cacheRoot(dir), `${key}.bin`));
+    if (b.length < 8 || b.toString('latin1', 0, 4) !== 'RLB1') return null;
+    const hl = b.readUInt32LE(4);
+    const header = JSON.parse(b.toString('utf8', 8, 8 + hl)) as unknown;
+    if (!Array.isArray(header)) return null;
+    const out = new Map<string, Int32Array>();
+    let off = Math.ceil((8 + hl) / 4) * 4;
+    for (const e of header) {
+      if (!Array.isArray(e) || typeof e[0] !== 'string' || !Number.isInteger(e[1]) || e[1] < 0) return null;
+      const len = e[1] as number;
+      if (off + 4 * len > b.length) return null;
+      const a = new Int32Array(len);
+      for (let i = 0; i < len; i++) a[i] = b.readInt32LE(off + 4 * i);
+      out.set(e[0], a);
+      off += 4 * len;
+    }
+    return off === b.length ? out : null;
+  } catch {
+    return null;
+  }
+}

@@ -1,7 +1,9 @@
 // The engine side of an analysis: what the orchestrator (analyze.ts) gives each analysis and what it gets back.
 // An analysis is a value of `EngineAnalysis<Id>` registered in registry.ts; analyze() plans the capture from what the
 // selected analyses need (their spec in src/shared/analyses.ts), runs the one capture pass feeding their sinks, and
-// then calls each `run` through the cache.
+// then calls each `run` through the cache. `run` is per model (it reads `ctx.model` only): in a comparison it runs
+// on each model as a run of that model alone would (same cache key), and an analysis that reads both models does
+// that in `between`, cached on its own, so a comparison reuses both models' earlier single runs.
 import type { AnalysisId, AnalyzeSettings, DatasetSource } from '../../shared/analyses';
 import type { AnalysisValues, LayerRef, SummaryLayer } from '../../shared/result';
 import type { ActivationStore } from '../capture/store';
@@ -15,10 +17,10 @@ import type { PreparedModel } from './prepare';
 export interface AnalysisContext {
   readonly settings: AnalyzeSettings;
   readonly model: PreparedModel;
-  /** The compared model, when there is one and its capture succeeded. */
+  /** The compared model: set for `between` only (null in `run`, which is per model). */
   readonly compare: PreparedModel | null;
   readonly dataset: Dataset;
-  /** The compared model's own dataset (`compareData`), else null. */
+  /** The compared model's own dataset (`compareData`), else null (and null in `run`). */
   readonly compareDataset: Dataset | null;
   /** Samples captured. */
   readonly samples: number;
@@ -71,9 +73,19 @@ export interface RunIO<V> {
   sink: CaptureSink | null;
   /** Streams the value so far (a layer finished) to the panel. */
   partial(value: V): void;
+  /**
+   * Keeps work that `between` reuses (RRA's kNN graphs), cached next to the value: a later comparison reads it
+   * instead of recomputing it. An empty array can stand for "none" (a layer without a graph).
+   */
+  keep(name: string, data: Int32Array): void;
 }
 
-export interface EngineAnalysis<Id extends AnalysisId, S = unknown> {
+export interface BetweenIO {
+  /** What `run` kept on that model, in this run or a cached one; null when it is not there (recompute it). */
+  kept(of: 'model' | 'compare', name: string): Int32Array | null;
+}
+
+export interface EngineAnalysis<Id extends AnalysisId, S = unknown, B = Partial<AnalysisValues[Id]>> {
   readonly id: Id;
   /** Working memory beyond the activation stores, for the memory plan made before the capture. */
   workingBytes?(plan: { samples: number; classes: number; graphs: number; settings: AnalyzeSettings }): number;
@@ -84,6 +96,16 @@ export interface EngineAnalysis<Id extends AnalysisId, S = unknown> {
   /** Its own settings, resolved from the request and the data; they key the cache (with the run's common ones). */
   settings(ctx: AnalysisContext): S;
   run(ctx: AnalysisContext, settings: S, io: RunIO<AnalysisValues[Id]>): Promise<AnalysisOutput<AnalysisValues[Id]>>;
+  /**
+   * The part that reads both models (`ctx.compare` set; `settings` are the first model's), for analyses whose spec
+   * needs a second model: what it adds to `run`'s value (rra.interModel, similarity.compare), cached on its own.
+   */
+  between?(ctx: AnalysisContext, settings: S, io: BetweenIO): Promise<AnalysisOutput<B>>;
+  /** `run`'s output with `between`'s: by default the value's fields assigned, the notes appended. */
+  combine?(
+    own: AnalysisOutput<AnalysisValues[Id]>,
+    between: AnalysisOutput<B>,
+  ): { value: AnalysisValues[Id]; notes: string[] };
 }
 
 /** A note "<metric> skipped for <layer>: <reason>" (degenerate layers: the metric is left out, the run goes on). */
@@ -91,11 +113,9 @@ export function skipNote(metric: string, label: string, reason: string): string 
   return `${metric} skipped for ${label}: ${reason}`;
 }
 
-/** What the per-layer passes over the store share (runRra, runSimilarity): the compared model, cancel, progress,
- *  and where to write notes and timings. */
+/** What the per-layer passes over the store share (runRra, runSimilarity…): cancel, progress, and where to write
+ *  notes and timings. */
 export interface LayerPassOptions {
-  storeB?: ActivationStore | null;
-  layersB?: LayerRef[];
   signal?: AbortSignal;
   onProgress?: ProgressSink;
   notes?: string[];

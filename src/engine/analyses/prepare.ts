@@ -4,7 +4,7 @@ import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 import { ReplensError } from '../errors';
-import { loadModel } from '../onnx/model';
+import { loadModel, type LoadedModel } from '../onnx/model';
 import { listLayers, type LayerInfo } from '../onnx/layers';
 import { tensorShapes } from '../runtime/shapes';
 import { adaptBatch } from '../runtime/batch';
@@ -64,14 +64,15 @@ export interface PreparedModel {
   memory: ModelMemory;
 }
 
+/** `model`: the file, or the model already loaded from it (analyze() reads its input first: decoded once). */
 export async function prepareModel(
-  file: string,
+  model: string | LoadedModel,
   selectors: string[] | undefined,
   sampleShape: number[],
   pool: SessionPool,
   probe: { memoryBudgetMB?: number; signal?: AbortSignal },
 ): Promise<PreparedModel> {
-  const m = await loadModel(file);
+  const m = typeof model === 'string' ? await loadModel(model) : model;
   const input = singleInput(m.proto);
   const sha = await sha256File(m.path);
   // A fixed batch size (the most common export): a relaxed copy when that is safe, else runs at that size.
@@ -87,7 +88,10 @@ export async function prepareModel(
   const taps = chosen.map((c) => c.tensor);
   const blockOf = new Map(chosen.map((c) => [c.tensor, c.block]));
   if (!taps.length)
-    throw new ReplensError('E_ARGUMENT', `--layers ${selectors?.join(',')} names no tensor of ${path.basename(file)}`);
+    throw new ReplensError(
+      'E_ARGUMENT',
+      `--layers ${selectors?.join(',')} names no tensor of ${path.basename(m.path)}`,
+    );
   const byOutput = new Map<string, LayerInfo>();
   for (const l of summary.layers) for (const o of l.outputs) byOutput.set(o, l);
   const layers: LayerRef[] = taps.map((t) => {

@@ -1,7 +1,9 @@
 // The RRA analysis (thesis `002_*` ch. 3–6): per layer one exact kNN graph (metrics/knn.ts) feeds the TwoNN
 // intrinsic dimension (its first two neighbours), NNCS (with labels) and the layer × layer NNLS matrix; the
 // multi-scale variant pools each conv layer with non-overlapping avg/max windows (2, 4, global) and repeats the
-// kNN (ch. 6, Algorithm 1); with a second model on the same samples, the inter-model NNLS matrix (ch. 4).
+// kNN (ch. 6, Algorithm 1); with a second model on the same samples, the inter-model NNLS matrix (ch. 4) — the
+// between-model part, built from both models' kNN graphs as their own runs kept them (cached next to the value:
+// N·k int32 per layer), so a comparison after two single runs builds no graph.
 // Layers are read tile by tile from the ActivationStore (in memory or spilled to disk; never a whole layer at once)
 // and only the N×k neighbour indices are kept, so a run stays within the memory budget whatever N is. Pooled copies
 // are made chunk by chunk into the same store (float32, like the activations) and dropped after their graph.
@@ -22,7 +24,7 @@ import type { LayerRef, RraLayer, RraResult } from '../../shared/result';
 import { rraDefaults } from '../metrics/rra-defaults';
 import { rraWorkingBytes } from '../capture/memory';
 import { formatBytes } from '../fsafe';
-import type { EngineAnalysis, LayerPassOptions } from './context';
+import type { AnalysisContext, EngineAnalysis, LayerPassOptions } from './context';
 
 export interface RraSettings {
   k: number;
@@ -74,53 +76,18 @@ export async function runRra(
   o: LayerPassOptions & {
     /** Layers (by tensor) whose kNN graph is meaningless, with the reason: every metric of theirs is null. */
     skip?: Map<string, string>;
-    skipB?: Map<string, string>;
-    /** How a compared layer is named in notes. */
-    labelB?: (l: LayerRef) => string;
     /** After each layer: the result so far (per-layer rows; the NNLS matrices come at the end). */
     onLayer?: (partial: RraResult) => void;
+    /** Each layer's kNN graph (neighbour indices, N×k), or null when it has none: what the comparison reuses. */
+    onGraph?: (tensor: string, indices: Int32Array | null) => void;
   } = {},
 ): Promise<RraResult> {
-  const knn = async (...a: Parameters<typeof knnWithDistances>) => {
-    const t0 = Date.now();
-    try {
-      return await knnWithDistances(...a);
-    } finally {
-      if (o.timings) o.timings['rra: kNN graphs'] = (o.timings['rra: kNN graphs'] ?? 0) + (Date.now() - t0) / 1000;
-    }
-  };
+  const { knn, orNull, graphOf } = graphTools(s.k, o);
   const n = store.rows(layers[0].tensor);
   const spatial = (l: LayerRef) => l.shape.length === 3 && l.shape[1] > 1;
-  const units = layers.length + layers.filter(spatial).length * s.poolings.length + (o.layersB?.length ?? 0);
+  const units = layers.length + layers.filter(spatial).length * s.poolings.length;
   const progress = new ProgressTracker(o.onProgress, 'RRA: kNN graphs', units);
   let done = 0;
-  const skipped = (metrics: string[], label: string, reason: string) => {
-    for (const m of metrics) o.notes?.push(`${m} skipped for ${label}: ${reason}`);
-  };
-  /** f's value, or null with a note when the metric refuses this layer's data. */
-  const orNull = async <T>(metrics: string[], label: string, f: () => T | Promise<T>): Promise<T | null> => {
-    try {
-      return await f();
-    } catch (e) {
-      if (!isDomainError(e)) throw e;
-      skipped(metrics, label, e.message);
-      return null;
-    }
-  };
-  /** The layer's graph, or null (with a note for each metric that needed it). */
-  const graphOf = async (
-    st: ActivationStore,
-    l: LayerRef,
-    label: string,
-    reason: string | undefined,
-    metrics: string[],
-  ) => {
-    if (reason) {
-      skipped(metrics, label, reason);
-      return null;
-    }
-    return orNull(metrics, label, () => knn(st.source(l.tensor), s.k, { order: 'set' }));
-  };
   const graphs: (Int32Array | null)[] = [];
   const perLayer: RraLayer[] = [];
   for (const l of layers) {
@@ -129,6 +96,7 @@ export async function runRra(
     const needs = ['TwoNN', ...(labels ? ['NNCS'] : []), ...(multi ? ['multi-scale NNCS'] : []), 'NNLS'];
     const g = await graphOf(store, l, l.label, o.skip?.get(l.tensor), needs);
     graphs.push(g?.indices ?? null);
+    o.onGraph?.(l.tensor, g?.indices ?? null);
     const id = g ? await orNull(['TwoNN'], l.label, () => twoNNFromGraph(g)) : null;
     if (id?.dropped && o.notes)
       o.notes.push(
@@ -172,22 +140,112 @@ export async function runRra(
   }
   const names = layers.map((l) => l.tensor);
   const nnls = { rows: names, cols: names, values: nnlsWithGaps(graphs, graphs, n, s.k) };
-  const result: RraResult = { k: s.k, samples: n, rule: s.rule, perLayer, nnls, poolings: s.poolings };
-  if (o.storeB && o.layersB) {
-    const graphsB: (Int32Array | null)[] = [];
-    for (const l of o.layersB) {
-      throwIfAborted(o.signal);
-      const label = o.labelB?.(l) ?? l.label;
-      graphsB.push((await graphOf(o.storeB, l, label, o.skipB?.get(l.tensor), ['inter-model NNLS']))?.indices ?? null);
-      progress.update(++done, `compare ${l.label}`);
+  return { k: s.k, samples: n, rule: s.rule, perLayer, nnls, poolings: s.poolings };
+}
+
+/** The kNN graph builder (timed), and "the metric refuses this layer" as a null with notes, shared by both passes. */
+function graphTools(k: number, o: LayerPassOptions) {
+  const knn = async (...a: Parameters<typeof knnWithDistances>) => {
+    const t0 = Date.now();
+    try {
+      return await knnWithDistances(...a);
+    } finally {
+      if (o.timings) o.timings['rra: kNN graphs'] = (o.timings['rra: kNN graphs'] ?? 0) + (Date.now() - t0) / 1000;
     }
-    result.interModel = {
-      rows: names,
-      cols: o.layersB.map((l) => l.tensor),
-      values: nnlsWithGaps(graphs, graphsB, n, s.k),
-    };
+  };
+  const skipped = (metrics: string[], label: string, reason: string) => {
+    for (const m of metrics) o.notes?.push(`${m} skipped for ${label}: ${reason}`);
+  };
+  /** f's value, or null with a note when the metric refuses this layer's data. */
+  const orNull = async <T>(metrics: string[], label: string, f: () => T | Promise<T>): Promise<T | null> => {
+    try {
+      return await f();
+    } catch (e) {
+      if (!isDomainError(e)) throw e;
+      skipped(metrics, label, e.message);
+      return null;
+    }
+  };
+  /** The layer's graph, or null (with a note for each metric that needed it). */
+  const graphOf = async (
+    st: ActivationStore,
+    l: LayerRef,
+    label: string,
+    reason: string | undefined,
+    metrics: string[],
+  ) => {
+    if (reason) {
+      skipped(metrics, label, reason);
+      return null;
+    }
+    return orNull(metrics, label, () => knn(st.source(l.tensor), k, { order: 'set' }));
+  };
+  return { knn, orNull, graphOf };
+}
+
+/** The name a layer's kNN graph is kept under (with k: a graph at another k is not reused). */
+export const keptGraphName = (k: number, tensor: string) => `knn:${k}:${tensor}`;
+
+/**
+ * The inter-model NNLS matrix (rows: the model's layers, cols: the compared model's) from both models' kNN graphs:
+ * each taken from `kept` (the per-model runs') when there, else built from the store. A layer of the model without a
+ * graph was noted by its per-model run and is left out silently; one of the compared model is noted here
+ * ("inter-model NNLS skipped for …").
+ */
+export async function rraBetween(
+  store: ActivationStore,
+  layers: LayerRef[],
+  storeB: ActivationStore,
+  layersB: LayerRef[],
+  s: RraSettings,
+  o: LayerPassOptions & {
+    skip?: Map<string, string>;
+    skipB?: Map<string, string>;
+    /** How a compared layer is named in notes. */
+    labelB?: (l: LayerRef) => string;
+    /** A kept graph: a non-empty array is the graph, an empty one "none", null "not kept". */
+    kept?: (of: 'model' | 'compare', tensor: string) => Int32Array | null;
+  } = {},
+): Promise<NonNullable<RraResult['interModel']>> {
+  const { knn, graphOf } = graphTools(s.k, o);
+  const n = store.rows(layers[0].tensor);
+  const progress = new ProgressTracker(o.onProgress, 'RRA: between models', layers.length + layersB.length);
+  let done = 0;
+  const graphs: (Int32Array | null)[] = [];
+  for (const l of layers) {
+    throwIfAborted(o.signal);
+    const kept = o.kept?.('model', l.tensor) ?? null;
+    if (kept) graphs.push(kept.length ? kept : null);
+    else if (o.skip?.has(l.tensor)) graphs.push(null);
+    else {
+      let g: Int32Array | null = null;
+      try {
+        g = (await knn(store.source(l.tensor), s.k, { order: 'set' })).indices;
+      } catch (e) {
+        if (!isDomainError(e)) throw e;
+      }
+      graphs.push(g);
+    }
+    progress.update(++done, l.label);
   }
-  return result;
+  const graphsB: (Int32Array | null)[] = [];
+  for (const l of layersB) {
+    throwIfAborted(o.signal);
+    // An empty kept graph (none) is rebuilt here only to say why in the note, as the comparison always did.
+    const kept = o.kept?.('compare', l.tensor) ?? null;
+    const label = o.labelB?.(l) ?? l.label;
+    graphsB.push(
+      kept?.length
+        ? kept
+        : ((await graphOf(storeB, l, label, o.skipB?.get(l.tensor), ['inter-model NNLS']))?.indices ?? null),
+    );
+    progress.update(++done, `compare ${l.label}`);
+  }
+  return {
+    rows: layers.map((l) => l.tensor),
+    cols: layersB.map((l) => l.tensor),
+    values: nnlsWithGaps(graphs, graphsB, n, s.k),
+  };
 }
 
 /**
@@ -238,31 +296,45 @@ export const rraAnalysis: EngineAnalysis<'rra', RraSettings> = {
     };
   },
   async run(ctx, s, io) {
-    // More working memory than planned (fewer classes than assumed): the stores spill to make room first.
-    const graphs = ctx.model.layers.length + (ctx.compare?.layers.length ?? 0);
-    const extra = rraWorkingBytes(ctx.samples, s.k, graphs) - ctx.plannedBytes('rra');
-    if (extra > 0) {
-      ctx.makeRoom(extra);
-      ctx.log(
-        `memory: RRA with k = ${s.k} needs ${formatBytes(extra)} more than planned; the stores spill to make room`,
-      );
-    }
+    makeRoomFor(ctx, s.k, ctx.model.layers.length);
     const notes: string[] = [];
     const timings: Record<string, number> = {};
     if (!ctx.labels) notes.push('NNCS skipped: the dataset has no labels (intrinsic dimension and NNLS computed)');
-    const cmp = ctx.compare;
     const value = await runRra(ctx.store!, ctx.model.layers, ctx.labels, s, {
-      storeB: ctx.compareStore,
-      layersB: cmp?.layers,
+      signal: ctx.signal,
+      onProgress: ctx.onProgress,
+      notes,
+      timings,
+      skip: ctx.degenerate('model'),
+      onLayer: (partial) => io.partial(partial),
+      onGraph: (tensor, g) => io.keep(keptGraphName(s.k, tensor), g ?? new Int32Array(0)),
+    });
+    return { value, notes, timings, settings: { k: s.k } };
+  },
+  async between(ctx, s, io) {
+    const cmp = ctx.compare!;
+    makeRoomFor(ctx, s.k, ctx.model.layers.length + cmp.layers.length);
+    const notes: string[] = [];
+    const timings: Record<string, number> = {};
+    const interModel = await rraBetween(ctx.store!, ctx.model.layers, ctx.compareStore!, cmp.layers, s, {
       signal: ctx.signal,
       onProgress: ctx.onProgress,
       notes,
       timings,
       skip: ctx.degenerate('model'),
       skipB: ctx.degenerate('compare'),
-      labelB: (l) => `${l.label} of ${cmp!.ref.name}`,
-      onLayer: (partial) => io.partial(partial),
+      labelB: (l) => `${l.label} of ${cmp.ref.name}`,
+      kept: (of, tensor) => io.kept(of, keptGraphName(s.k, tensor)),
     });
-    return { value, notes, timings, settings: { k: s.k } };
+    return { value: { interModel }, notes, timings };
   },
 };
+
+/** More working memory than planned (fewer classes than assumed): the stores spill to make room first. */
+function makeRoomFor(ctx: AnalysisContext, k: number, graphs: number): void {
+  const extra = rraWorkingBytes(ctx.samples, k, graphs) - ctx.plannedBytes('rra');
+  if (extra > 0) {
+    ctx.makeRoom(extra);
+    ctx.log(`memory: RRA with k = ${k} needs ${formatBytes(extra)} more than planned; the stores spill to make room`);
+  }
+}

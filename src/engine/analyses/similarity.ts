@@ -219,17 +219,20 @@ function dimsOf(tensor: string, f: LayerCcaFactor): CcaLayerDims {
   };
 }
 
-export async function runSimilarity(
-  store: ActivationStore,
-  layers: LayerRef[],
-  o: LayerPassOptions & {
-    /**
-     * The SVCCA/PWCCA guard: at most ⌊fraction·n⌋ kept directions per side (default CCA_MAX_DIMS_FRACTION); null turns
-     * it off.
-     */
-    ccaMaxDimsFraction?: number | null;
-  } = {},
-): Promise<SimilarityResult> {
+/** Options of both similarity passes. */
+export type SimilarityOptions = LayerPassOptions & {
+  /**
+   * The SVCCA/PWCCA guard: at most ⌊fraction·n⌋ kept directions per side (default CCA_MAX_DIMS_FRACTION); null turns
+   * it off.
+   */
+  ccaMaxDimsFraction?: number | null;
+};
+
+/**
+ * What both passes share: the timers, the failures, the guard's numbers, each layer's representation (its Gram
+ * stream in the store and its CCA factor) and the matrices over pairs of layers.
+ */
+function similarityPass(n: number, o: SimilarityOptions, what: string, units: number) {
   const timed = async <T>(key: string, f: () => Promise<T>): Promise<T> => {
     const t0 = Date.now();
     try {
@@ -238,15 +241,11 @@ export async function runSimilarity(
       if (o.timings) o.timings[key] = (o.timings[key] ?? 0) + (Date.now() - t0) / 1000;
     }
   };
-  const n = store.rows(layers[0].tensor);
   const minibatch = n > SIMILARITY_LIMITS.maxGramSamples;
   const fraction = o.ccaMaxDimsFraction === undefined ? CCA_MAX_DIMS_FRACTION : o.ccaMaxDimsFraction;
   const maxDims = fraction === null ? null : ccaMaxDims(n, fraction);
   const limit = ccaMaxDims(n); // the rule's limit, also used to flag cells when the guard is off
-  const reps: Rep[] = [];
-  const L = layers.length,
-    LB = o.layersB?.length ?? 0;
-  const progress = new ProgressTracker(o.onProgress, 'similarity', L + LB + L * L + L * LB);
+  const progress = new ProgressTracker(o.onProgress, what, units);
   let done = 0;
   const failures: NonNullable<SimilarityResult['ccaFailures']> = [];
   const fail = (metric: string, row: string, col: string, e: unknown) => {
@@ -262,14 +261,19 @@ export async function runSimilarity(
       return null;
     }
   };
-  const factors: (LayerCcaFactor | null)[] = [];
-  for (const l of layers) {
-    throwIfAborted(o.signal);
-    const r = await timed('similarity: CKA Grams', () => representation(store, l, minibatch));
-    factors.push(await factor(l.tensor, r.units));
-    reps.push({ ...r, units: { data: new Float64Array(0), rows: 0, cols: 0 } }); // the factor holds what CCA needs
-    progress.update(++done, l.label);
-  }
+  /** Each layer's Gram stream (in the store, removed by the caller) and CCA factor. */
+  const representations = async (store: ActivationStore, layers: LayerRef[], compared: boolean) => {
+    const reps: Rep[] = [],
+      factors: (LayerCcaFactor | null)[] = [];
+    for (const l of layers) {
+      throwIfAborted(o.signal);
+      const r = await timed('similarity: CKA Grams', () => representation(store, l, minibatch));
+      factors.push(await factor(compared ? `${l.tensor} (compared model)` : l.tensor, r.units));
+      reps.push({ ...r, units: { data: new Float64Array(0), rows: 0, cols: 0 } }); // the factor holds what CCA needs
+      progress.update(++done, compared ? `compare ${l.label}` : l.label);
+    }
+    return { reps, factors };
+  };
   const pairValue = async (
     metric: 'SVCCA' | 'PWCCA',
     row: string,
@@ -284,6 +288,8 @@ export async function runSimilarity(
     }
   };
   const matrices = async (
+    storeA: ActivationStore,
+    storeB: ActivationStore,
     A: Rep[],
     B: Rep[],
     FA: (LayerCcaFactor | null)[],
@@ -308,9 +314,7 @@ export async function runSimilarity(
           c.values[i][j] = 1;
           s.values[i][j] = fa ? 1 : null;
         } else {
-          c.values[i][j] = await timed('similarity: CKA Grams', () =>
-            ckaOf(A[i], store, B[j], same ? store : o.storeB!),
-          );
+          c.values[i][j] = await timed('similarity: CKA Grams', () => ckaOf(A[i], storeA, B[j], storeB));
           if (fa && fb)
             s.values[i][j] = await pairValue(
               'SVCCA',
@@ -333,6 +337,20 @@ export async function runSimilarity(
     }
     return { cka: c, svcca: s, pwcca: p };
   };
+  return { minibatch, fraction, maxDims, limit, failures, representations, matrices };
+}
+
+/** The layer × layer matrices within one model (its layers from the store). */
+export async function runSimilarity(
+  store: ActivationStore,
+  layers: LayerRef[],
+  o: SimilarityOptions = {},
+): Promise<SimilarityResult> {
+  const n = store.rows(layers[0].tensor);
+  const L = layers.length;
+  const pass = similarityPass(n, o, 'similarity', L + L * L);
+  const { maxDims, limit, fraction } = pass;
+  const { reps, factors } = await pass.representations(store, layers, false);
   const names = layers.map((l) => l.tensor);
   const dimsA = layers
     .map((l, i) => (factors[i] ? dimsOf(l.tensor, factors[i]) : null))
@@ -345,50 +363,16 @@ export async function runSimilarity(
         `${n} samples (SVCCA: the 99 % variance directions, capped; PWCCA: the ` +
         `top ${maxDims} principal components when the units' rank exceeds it)`;
   try {
-    const within = await matrices(reps, reps, factors, factors, names, names, true);
+    const within = await pass.matrices(store, store, reps, reps, factors, factors, names, names, true);
     const result: SimilarityResult = {
       cka: within.cka,
       svcca: within.svcca,
       pwcca: within.pwcca,
-      ckaMethod: minibatch ? `minibatch ${SIMILARITY_LIMITS.minibatch}` : 'gram',
+      ckaMethod: pass.minibatch ? `minibatch ${SIMILARITY_LIMITS.minibatch}` : 'gram',
       cca: { rule, maxDims, limit, samples: n, perLayer: dimsA },
     };
-    if (o.storeB && o.layersB) {
-      const repsB: Rep[] = [],
-        factorsB: (LayerCcaFactor | null)[] = [];
-      for (const l of o.layersB) {
-        throwIfAborted(o.signal);
-        const r = await timed('similarity: CKA Grams', () => representation(o.storeB!, l, minibatch));
-        factorsB.push(await factor(`${l.tensor} (compared model)`, r.units));
-        repsB.push({ ...r, units: { data: new Float64Array(0), rows: 0, cols: 0 } });
-        progress.update(++done, `compare ${l.label}`);
-      }
-      try {
-        const cmp = await matrices(
-          reps,
-          repsB,
-          factors,
-          factorsB,
-          names,
-          o.layersB.map((l) => l.tensor),
-          false,
-        );
-        result.compare = cmp;
-        result.cca!.perLayerB = o.layersB
-          .map((l, i) => (factorsB[i] ? dimsOf(l.tensor, factorsB[i]) : null))
-          .filter((d): d is CcaLayerDims => d !== null);
-      } finally {
-        for (const r of repsB) o.storeB.remove(r.grams);
-      }
-    }
-    const warnings = ccaWarnings(result, n, maxDims, limit);
-    if (failures.length) {
-      result.ccaFailures = failures;
-      for (const f of failures)
-        warnings.push(
-          `${f.metric} undefined (null) for ${f.col === '*' ? `layer ${f.row}` : `${f.row} ↔ ${f.col}`}: ${f.reason}`,
-        );
-    }
+    if (pass.failures.length) result.ccaFailures = pass.failures;
+    const warnings = similarityWarnings(result);
     if (warnings.length) {
       result.warnings = warnings;
       o.notes?.push(...warnings);
@@ -397,6 +381,88 @@ export async function runSimilarity(
   } finally {
     for (const r of reps) store.remove(r.grams);
   }
+}
+
+/** The between-model part of a similarity result: what a comparison adds to the model's own. */
+export interface SimilarityBetween {
+  /** Rows: the model's layers, cols: the compared model's. */
+  compare: NonNullable<SimilarityResult['compare']>;
+  /** What SVCCA/PWCCA kept of the compared model's layers (absent when nothing was computed). */
+  perLayerB?: CcaLayerDims[];
+  /** Failed SVCCA/PWCCA cells between the models (and failed factors of the compared model's layers). */
+  ccaFailures?: NonNullable<SimilarityResult['ccaFailures']>;
+}
+
+/**
+ * The matrices between the model's layers (rows) and the compared model's (cols) on the same samples. Both
+ * models' Grams and factors are made again: at n² floats per layer (or per batch of a minibatch run) they are too
+ * large to cache, and they cost what the cells do.
+ */
+export async function runSimilarityBetween(
+  store: ActivationStore,
+  layers: LayerRef[],
+  storeB: ActivationStore,
+  layersB: LayerRef[],
+  o: SimilarityOptions = {},
+): Promise<SimilarityBetween> {
+  const n = store.rows(layers[0].tensor);
+  const L = layers.length,
+    LB = layersB.length;
+  const pass = similarityPass(n, o, 'similarity between models', L + LB + L * LB);
+  // The model's factor failures were named by its own run: only the compared model's are kept here.
+  const a = await pass.representations(store, layers, false);
+  pass.failures.length = 0;
+  try {
+    const b = await pass.representations(storeB, layersB, true);
+    try {
+      const compare = await pass.matrices(
+        store,
+        storeB,
+        a.reps,
+        b.reps,
+        a.factors,
+        b.factors,
+        layers.map((l) => l.tensor),
+        layersB.map((l) => l.tensor),
+        false,
+      );
+      const perLayerB = layersB
+        .map((l, i) => (b.factors[i] ? dimsOf(l.tensor, b.factors[i]) : null))
+        .filter((d): d is CcaLayerDims => d !== null);
+      return { compare, perLayerB, ...(pass.failures.length ? { ccaFailures: pass.failures } : {}) };
+    } finally {
+      for (const r of b.reps) storeB.remove(r.grams);
+    }
+  } finally {
+    for (const r of a.reps) store.remove(r.grams);
+  }
+}
+
+/** The warnings of a result: the guard's (over every cell, within and between) and one per failure. */
+export function similarityWarnings(r: SimilarityResult): string[] {
+  if (!r.cca) return [];
+  const warnings = ccaWarnings(r, r.cca.samples, r.cca.maxDims, r.cca.limit);
+  for (const f of r.ccaFailures ?? [])
+    warnings.push(
+      `${f.metric} undefined (null) for ${f.col === '*' ? `layer ${f.row}` : `${f.row} ↔ ${f.col}`}: ${f.reason}`,
+    );
+  return warnings;
+}
+
+/**
+ * A model's own result with a comparison's between part, as one run over both models writes it: the compared
+ * model's matrices and CCA record, the failures in order, and the warnings made again over every cell.
+ */
+export function withComparison(own: SimilarityResult, between: SimilarityBetween): SimilarityResult {
+  const out: SimilarityResult = { ...own, compare: between.compare };
+  delete out.warnings;
+  delete out.ccaFailures;
+  if (own.cca && between.perLayerB) out.cca = { ...own.cca, perLayerB: between.perLayerB };
+  const failures = [...(own.ccaFailures ?? []), ...(between.ccaFailures ?? [])];
+  if (failures.length) out.ccaFailures = failures;
+  const warnings = similarityWarnings(out);
+  if (warnings.length) out.warnings = warnings;
+  return out;
 }
 
 /** The guard's warnings: what was capped (guard on) or which cells are in the trivial regime (guard off). */
@@ -485,40 +551,65 @@ export function widenSimilarity(
 
 /**
  * The analysis: degenerate layers never reach runSimilarity; their rows and columns are null, the rest is unchanged.
+ * `run` is the model's own matrices; `between` the matrices against the compared model, merged by `combine`.
  */
-export const similarityAnalysis: EngineAnalysis<'similarity', null> = {
+export const similarityAnalysis: EngineAnalysis<'similarity', null, SimilarityBetween> = {
   id: 'similarity',
   settings: () => null,
   async run(ctx) {
     const notes: string[] = [];
     const timings: Record<string, number> = {};
-    const cmp = ctx.compare;
-    const skipA = ctx.degenerate('model'),
-      skipB = ctx.degenerate('compare');
+    const skipA = ctx.degenerate('model');
     for (const l of ctx.model.layers)
       if (skipA.has(l.tensor))
         for (const m of ['CKA', 'SVCCA', 'PWCCA']) notes.push(skipNote(m, l.label, skipA.get(l.tensor)!));
-    for (const l of cmp?.layers ?? [])
-      if (skipB.has(l.tensor))
-        for (const m of ['CKA', 'SVCCA', 'PWCCA'])
-          notes.push(skipNote(m, `${l.label} of ${cmp!.ref.name}`, skipB.get(l.tensor)!));
-    const okA = ctx.model.layers.filter((l) => !skipA.has(l.tensor)),
-      okB = (cmp?.layers ?? []).filter((l) => !skipB.has(l.tensor));
+    const okA = ctx.model.layers.filter((l) => !skipA.has(l.tensor));
     const r: SimilarityResult | null = okA.length
-      ? await runSimilarity(ctx.store!, okA, {
-          storeB: okB.length ? ctx.compareStore : null,
-          layersB: okB.length ? okB : undefined,
-          signal: ctx.signal,
-          onProgress: ctx.onProgress,
-          notes,
-          timings,
-        })
+      ? await runSimilarity(ctx.store!, okA, { signal: ctx.signal, onProgress: ctx.onProgress, notes, timings })
       : null;
     const value = widenSimilarity(
       r,
       ctx.model.layers.map((l) => l.tensor),
-      cmp ? cmp.layers.map((l) => l.tensor) : null,
+      null,
     );
     return { value, notes, timings };
+  },
+  async between(ctx) {
+    const notes: string[] = [];
+    const timings: Record<string, number> = {};
+    const cmp = ctx.compare!;
+    const skipA = ctx.degenerate('model'),
+      skipB = ctx.degenerate('compare');
+    for (const l of cmp.layers)
+      if (skipB.has(l.tensor))
+        for (const m of ['CKA', 'SVCCA', 'PWCCA'])
+          notes.push(skipNote(m, `${l.label} of ${cmp.ref.name}`, skipB.get(l.tensor)!));
+    const okA = ctx.model.layers.filter((l) => !skipA.has(l.tensor)),
+      okB = cmp.layers.filter((l) => !skipB.has(l.tensor));
+    const r =
+      okA.length && okB.length
+        ? await runSimilarityBetween(ctx.store!, okA, ctx.compareStore!, okB, {
+            signal: ctx.signal,
+            onProgress: ctx.onProgress,
+            timings,
+          })
+        : null;
+    const names = ctx.model.layers.map((l) => l.tensor),
+      namesB = cmp.layers.map((l) => l.tensor);
+    const value: SimilarityBetween = {
+      ...r,
+      compare: {
+        cka: widen(r?.compare.cka, names, namesB),
+        svcca: widen(r?.compare.svcca, names, namesB),
+        pwcca: widen(r?.compare.pwcca, names, namesB),
+      },
+    };
+    return { value, notes, timings };
+  },
+  combine(own, between) {
+    const value = withComparison(own.value, between.value);
+    // The model's notes end with its warnings; the comparison's (over every cell) replace them, after its notes.
+    const ownNotes = own.notes.slice(0, own.notes.length - (own.value.warnings?.length ?? 0));
+    return { value, notes: [...ownNotes, ...between.notes, ...(value.warnings ?? [])] };
   },
 };
