@@ -11,7 +11,7 @@ import { runGradCommand } from './grad';
 import { ANALYZE_FLAGS, analyzeJobFromFlags, analyzeOptionsUsage, formatTable, runAnalyzeCommand } from './analyze';
 import type { ActivationsJob, DatasetSource, InspectResult, Progress, RuntimeSettings } from '../shared/messages';
 import { printable } from '../shared/printable';
-import { comparedResult, formatAccuracy } from '../shared/result';
+import { formatAccuracy } from '../shared/result';
 import { formatDuration, formatEta } from '../shared/duration';
 
 const VERSION = '0.1.0';
@@ -353,9 +353,6 @@ export async function main(argv: string[], opts: MainOptions = {}): Promise<numb
         if (values.json) process.stdout.write(JSON.stringify(r) + '\n');
         else {
           process.stdout.write(formatTable(r) + '\n');
-          const second = comparedResult(r);
-          if (second)
-            process.stdout.write(`\ncompared model ${printable(second.model.name)}:\n${formatTable(second)}\n`);
           for (const m of [r.model, r.compare]) {
             if (m?.accuracy)
               process.stdout.write(`accuracy of ${printable(m.name)}: ${printable(formatAccuracy(m.accuracy))}\n`);

@@ -57,14 +57,5 @@ export function depthMode(r: AnalysisResult): DepthMode {
 /** The x axis title of the charts on relative depth. */
 export const RELATIVE_DEPTH_TITLE = 'relative depth (layer position ÷ last position; the models’ layers differ)';
 
-/**
- * The compared model as a result of its own: its layers and per-model analyses in the model's place, the rest (data,
- * settings) shared. The views' table cells and charts read it unchanged. Null without compare.analyses.
- */
-export function comparedResult(r: AnalysisResult): AnalysisResult | null {
-  const c = r.compare;
-  if (!c?.analyses) return null;
-  const { layers, analyses, ...model } = c;
-  delete model.dataset;
-  return { ...r, model, layers, analyses, compare: undefined };
-}
+/** The compared model as a result of its own (one definition, shared with the CLI). */
+export { comparedResult } from '../../src/shared/result';
