@@ -321,6 +321,25 @@ figure { margin: 0; }
 .chart-card figcaption { font-weight: 600; margin: 0 0 4px 4px; }
 .chart { width: 100%; min-height: 120px; }
 .chart-error { color: #d13438; }
+/* a large heatmap keeps its cell size and scrolls */
+.chart { overflow-x: auto; }
+/* the ⓘ beside a column header or chart title, and its popover (webview/analysis/info.ts) */
+.info-button {
+  font: inherit; font-weight: normal; line-height: 1; margin-left: 4px; padding: 0 2px; border: 0;
+  border-radius: 3px; background: transparent; color: var(--accent); cursor: help;
+}
+.info-button::before { content: "ⓘ"; }
+.info-button:focus-visible { outline: 2px solid var(--accent); outline-offset: 1px; }
+.info-popover {
+  inset: auto; margin: 0; position: fixed; padding: 8px 12px; font-size: 13px; line-height: 1.45;
+  white-space: normal; text-align: left; font-weight: normal; color: var(--fg); background: var(--bg);
+  border: 1px solid var(--border); border-radius: 4px; box-shadow: 0 2px 10px rgba(0, 0, 0, 0.3);
+}
+.info-popover .info-title { font-size: 1em; margin: 0 0 4px; }
+.info-popover p { margin: 4px 0; }
+.info-popover .info-key { color: var(--muted); }
+.info-popover a { color: var(--accent); }
+@media (forced-colors: active) { .info-popover { border-color: CanvasText; } }
 @media print { nav#toc, #theme-toggle { display: none; } }
 `;
 

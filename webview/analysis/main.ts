@@ -28,6 +28,8 @@ import { SPARKLINES, tabCharts } from '../views/registry';
 import { plotly } from '../charts/plotly';
 import { runLine, stateText } from './state';
 import { ANALYSIS_SPECS } from '../../src/shared/analyses';
+import { infoButton } from './info';
+import { chartInfo, columnInfo, emptyTabText } from '../views/info';
 
 interface VsCodeApi {
   postMessage(m: AnalysisViewToHost): void;
@@ -166,6 +168,7 @@ function renderTable(r: AnalysisResult): void {
       th.dataset.col = c.key;
       th.tabIndex = 0;
       th.className = `col-${c.key}${c.numeric ? ' num' : ''}`;
+      th.append(infoButton(document, c.label, () => (view.result ? columnInfo(c.key, view.result) : null)));
       th.addEventListener('click', () => sortBy(c.key));
       th.addEventListener('keydown', (e) => {
         if (e.key === 'Enter' || e.key === ' ') {
@@ -326,6 +329,7 @@ async function renderCharts(r: AnalysisResult): Promise<void> {
       png.addEventListener('click', () => {
         void savePng(c.id);
       });
+      title.append(infoButton(document, c.title, () => (view.result ? chartInfo(c.id, view.result) : null)));
       cap.append(title, png);
       const plot = document.createElement('div');
       plot.className = 'chart';
@@ -347,7 +351,7 @@ async function renderCharts(r: AnalysisResult): Promise<void> {
     jobs.push(P.react(plot, c.figure.data, c.figure.layout, PLOT_CONFIG));
   }
   if (!entry.charts.length && !entry.tab.table)
-    box.textContent = view.state === 'running' ? 'Computing…' : 'Nothing to draw for this analysis.';
+    box.textContent = emptyTabText(selectedTab, r, view.state === 'running');
   await Promise.all(jobs);
   if (run === drawing) document.body.dataset.rendered = selectedTab;
 }

@@ -5,6 +5,8 @@ import type { AnalysisResult } from '../../src/shared/result';
 import { reportCharts } from '../views/registry';
 import { OVERVIEW_COLUMNS, REPORT_THEMES, compareSort, type OverviewKey } from './overview';
 import { plotly } from '../charts/plotly';
+import { infoButton } from '../analysis/info';
+import { chartInfo, columnInfo } from '../views/info';
 
 type Mode = 'light' | 'dark';
 
@@ -108,6 +110,27 @@ function setupTable(): void {
   });
 }
 
+// ---- ⓘ: what each column and chart means ------------------------------------------------------------------------
+
+/** An ⓘ on each column header and each chart (in its caption, or the section heading of a single chart). */
+function addInfo(result: AnalysisResult): void {
+  document.querySelectorAll<HTMLElement>('#overview-table thead th[data-col]').forEach((th) => {
+    const col = OVERVIEW_COLUMNS.find((c) => c.key === th.dataset.col);
+    if (col && columnInfo(col.key, result))
+      th.insertBefore(
+        infoButton(document, col.label, () => columnInfo(col.key, result)),
+        th.querySelector('.sort-mark'),
+      );
+  });
+  // the chart placeholders carry the id and the title (aria-label): no figure is built here
+  document.querySelectorAll<HTMLElement>('.chart[data-chart]').forEach((el) => {
+    const id = el.dataset.chart!;
+    const at = el.closest('figure')?.querySelector('figcaption') ?? el.closest('section')?.querySelector('h2');
+    if (at && chartInfo(id, result))
+      at.append(infoButton(document, el.getAttribute('aria-label') ?? id, () => chartInfo(id, result)));
+  });
+}
+
 // ---- start ------------------------------------------------------------------------------------------------------
 
 function main(): void {
@@ -119,6 +142,7 @@ function main(): void {
     root.dataset.rendered = 'error';
     throw e;
   }
+  addInfo(result);
   void setMode(result, currentMode());
   document.getElementById('theme-toggle')?.addEventListener('click', () => {
     followSystem = false;
