@@ -55,10 +55,9 @@ const ccaSettings = (r: AnalysisResult) => {
   const g = r.analyses.similarity?.cca;
   if (!g) return [...runSamples(r), 'units: conv channels by spatial mean'];
   return [
-    g.maxDims === null
-      ? 'no cap on kept directions'
-      : `at most ${g.maxDims} directions per layer (⌊n/10⌋ of ${formatCount(g.samples)} samples)`,
-    ...samples(g.samples),
+    ...(g.maxDims === null
+      ? ['no cap on kept directions', ...samples(g.samples)]
+      : [`at most ${g.maxDims} directions per layer (⌊n/10⌋ of ${formatCount(g.samples)} samples)`]),
     'units: conv channels by spatial mean',
   ];
 };
@@ -147,7 +146,7 @@ const PWCCA: Omit<InfoEntry, 'title'> = {
 };
 const between = (e: Omit<InfoEntry, 'title'>): Omit<InfoEntry, 'title'> => ({
   ...e,
-  definition: `${e.definition} Here rows are this model’s layers and columns the compared model’s, on the same samples.`,
+  definition: `${e.definition} Here rows are this model’s layers, columns the compared model’s, on the same samples.`,
   settings: (r) => [...e.settings(r), ...compared(r)],
 });
 
