@@ -90,7 +90,7 @@ test('the settings line is read from the result (k, samples, classes, poolings, 
     chartInfo('svcca', r)!.settings,
     'at most 30 directions per layer (⌊n/10⌋ of 300 samples) · units: conv channels by spatial mean',
   );
-  r.analyses.similarity!.cca!.maxDims = null;
+  r.analyses.similarity!.cca.maxDims = null;
   assert.match(chartInfo('pwcca', r)!.settings, /^no cap on kept directions · 300 samples · /);
   assert.equal(columnInfo('no-such-column', r), null);
   assert.equal(chartInfo('no-such-chart', r), null);
