@@ -336,8 +336,9 @@ figure { margin: 0; }
   border-radius: 3px; background: transparent; color: var(--accent); cursor: help;
 }
 .info-button::before {
-  content: "i"; display: inline-block; box-sizing: border-box; width: 1.25em; height: 1.25em; border: 1px solid currentColor;
-  border-radius: 50%; font: italic bold 0.72em/1.1em Georgia, "Times New Roman", serif; text-align: center;
+  content: "i"; display: inline-block; box-sizing: border-box; width: 1.25em; height: 1.25em;
+  border: 1px solid currentColor; border-radius: 50%; text-align: center;
+  font: italic bold 0.72em/1.1em Georgia, "Times New Roman", serif;
 }
 .info-button:focus-visible { outline: 2px solid var(--accent); outline-offset: 1px; }
 .info-popover {
