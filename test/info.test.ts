@@ -5,13 +5,14 @@ import assert from 'node:assert/strict';
 import * as fs from 'fs';
 import * as path from 'path';
 import type { AnalysisResult } from '../src/shared/result';
-import { OVERVIEW_COLUMNS, PANEL_TABS, reportCharts, tabCharts } from '../webview/views/registry';
+import { OVERVIEW_COLUMNS, PANEL_TABS, SPARKLINES, reportCharts, tabCharts } from '../webview/views/registry';
 import { DEFAULT_LIGHT } from '../webview/charts/theme';
 import {
   CHART_INFO,
   COLUMN_INFO,
   INFO_ANCHORS,
   README_URL,
+  SPARKLINE_INFO,
   chartInfo,
   columnInfo,
   emptyTabText,
@@ -37,6 +38,11 @@ function variants(): AnalysisResult[] {
 test('every layer-table column and every chart any view produces has an ⓘ entry, and no entry is stale', () => {
   const columns = OVERVIEW_COLUMNS.map((c) => c.key);
   for (const k of columns) assert.ok(COLUMN_INFO[k], `column ${k} has an entry`);
+  for (const sp of SPARKLINES) assert.ok(SPARKLINE_INFO[sp.label], `sparkline column ${sp.label} has an entry`);
+  assert.deepEqual(
+    Object.keys(SPARKLINE_INFO),
+    SPARKLINES.map((sp) => sp.label),
+  );
   const charts = new Set<string>();
   for (const r of variants()) {
     for (const c of reportCharts(r, DEFAULT_LIGHT)) charts.add(c.id);

@@ -29,7 +29,7 @@ import { plotly } from '../charts/plotly';
 import { runLine, stateText } from './state';
 import { ANALYSIS_SPECS } from '../../src/shared/analyses';
 import { infoButton } from './info';
-import { chartInfo, columnInfo, emptyTabText } from '../views/info';
+import { chartInfo, columnInfo, emptyTabText, sparklineInfo } from '../views/info';
 
 interface VsCodeApi {
   postMessage(m: AnalysisViewToHost): void;
@@ -181,6 +181,7 @@ function renderTable(r: AnalysisResult): void {
     for (const sp of SPARKLINES) {
       const th = document.createElement('th');
       th.textContent = sp.label;
+      th.append(infoButton(document, sp.label, () => (view.result ? sparklineInfo(sp.label, view.result) : null)));
       th.className = 'col-spark';
       head.append(th);
     }

@@ -294,6 +294,12 @@ function textOf(e: InfoEntry | undefined, r: AnalysisResult): InfoText | null {
 export const columnInfo = (key: string, r: AnalysisResult): InfoText | null => textOf(COLUMN_INFO[key], r);
 /** The ⓘ text of a chart for this result (null: no entry). */
 export const chartInfo = (id: string, r: AnalysisResult): InfoText | null => textOf(CHART_INFO[id], r);
+/** The panel table's sparkline columns, by their label (SPARKLINES): the distribution a chart also draws. */
+export const SPARKLINE_INFO: Readonly<Record<string, InfoEntry>> = {
+  'Selectivity dist.': { ...CHART_INFO.selectivity, title: 'Selectivity distribution (per-unit histogram)' },
+};
+/** The ⓘ text of a sparkline column for this result (null: no entry). */
+export const sparklineInfo = (label: string, r: AnalysisResult): InfoText | null => textOf(SPARKLINE_INFO[label], r);
 /** Every README anchor the entries link to (the README must have each). */
 export const INFO_ANCHORS: readonly string[] = [
   ...new Set([...Object.values(COLUMN_INFO), ...Object.values(CHART_INFO)].map((e) => e.anchor)),
