@@ -98,6 +98,7 @@ export function infoButton(doc: Document, name: string, text: () => InfoText | n
     for (const x of Array.from(doc.querySelectorAll<HTMLElement>('[data-info-open]'))) delete x.dataset.infoOpen;
     if (other) pop.hidePopover();
     const t = text();
+    if (!t && !pop.matches(':popover-open')) e.preventDefault(); // nothing to show (no result yet): stays closed
     if (!pop.matches(':popover-open') && t) {
       b.dataset.infoOpen = 'true';
       fill(pop, t);
