@@ -221,8 +221,8 @@ test(
     await page.locator('#overview-table thead th.col-op').focus();
     await page.keyboard.press('Enter');
     assert.deepEqual((await col('op')).slice(0, 3), ['BatchNormalization', 'BatchNormalization', 'Conv']);
-    // back to depth order
-    await page.locator('#overview-table thead th.col-index').click();
+    // back to depth order (a click beside the narrow header's ⓘ, which opens its popover instead)
+    await page.locator('#overview-table thead th.col-index').click({ position: { x: 4, y: 4 } });
     assert.deepEqual(await labels(), depth);
     await closePage(page);
   },
@@ -332,6 +332,59 @@ test('a comparison with the compared model’s analyses: both models drawn, its 
     await closePage(page);
   }
 });
+
+test(
+  "an ⓘ on every column and chart: the keyboard opens the definition with this result's settings",
+  opts,
+  async () => {
+    const page = await openReport(path.join(dir, 'report-light.html'), 'info');
+    const count = (sel: string) => page.locator(sel).count();
+    assert.equal(
+      await count('#overview-table thead th .info-button'),
+      await count('#overview-table thead th[data-col]'),
+    );
+    assert.equal(
+      (await count('.section .info-button')) - (await count('#overview-table .info-button')),
+      14,
+      'one a chart',
+    );
+    // the header's text is still the column's label (the glyph is CSS)
+    assert.equal(
+      await page.locator('#overview-table th.col-nncs').evaluate((th: Any) => th.textContent.trim()),
+      'NNCS',
+    );
+    const button = page.locator('#overview-table th.col-nncs .info-button');
+    assert.equal(await button.getAttribute('aria-label'), 'About NNCS');
+    await button.focus();
+    await page.keyboard.press('Enter');
+    await page.waitForFunction(() => document.getElementById('info-popover')?.matches(':popover-open'));
+    const text = await page.locator('#info-popover').innerText();
+    assert.match(text, /^NNCS — nearest-neighbour class separation/);
+    assert.match(text, /Range: 0–1, higher = classes better separated among the k nearest neighbours/);
+    assert.match(text, /This result: k = 10 · 1,000 samples · 10 classes/);
+    assert.equal(await button.getAttribute('aria-expanded'), 'true');
+    assert.equal(await page.locator('#overview-table th.col-nncs').getAttribute('aria-sort'), 'none', 'no sort');
+    assert.match(
+      (await page.locator('#info-popover a').getAttribute('href')) ?? '',
+      /README\.md#info-nncs$/,
+      'the README link',
+    );
+    // Tab reaches the link inside the popover; Escape closes it
+    await page.keyboard.press('Tab');
+    assert.equal(await page.evaluate(() => document.activeElement?.textContent), 'Read more in the README');
+    await page.keyboard.press('Escape');
+    await page.waitForFunction(() => !document.getElementById('info-popover')!.matches(':popover-open'));
+    assert.equal(await button.getAttribute('aria-expanded'), 'false');
+    // a chart's ⓘ (a click) shows that chart's text, and a second one switches to its own
+    await page.locator('#sec-similarity figcaption .info-button').first().click();
+    assert.match(await page.locator('#info-popover').innerText(), /^NNLS — nearest-neighbour layer similarity/);
+    await page.locator('#sec-similarity figcaption .info-button').nth(1).click();
+    await page.waitForFunction(() => document.getElementById('info-popover')?.matches(':popover-open'));
+    assert.match(await page.locator('#info-popover').innerText(), /^Linear CKA\n[^]*CKA computed in feature form/);
+    await shot(page, 'report-info.png');
+    await closePage(page);
+  },
+);
 
 test(
   'no console errors, page errors, CSP violations, failed requests or network requests in any page above',

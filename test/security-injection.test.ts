@@ -176,6 +176,11 @@ function assertInert(fig: unknown, what: string): string[] {
         assert.match(v, /^%\{(hovertext|text)\}<extra><\/extra>$/, `${what}: ${at}`);
         return;
       }
+      // a heatmap's cell values: our constant template over the numbers z, never over text
+      if (key === 'texttemplate') {
+        assert.equal(v, '%{z:.2f}', `${what}: ${at}`);
+        return;
+      }
       const text = v.replace(OUR_MARKUP, '');
       assert.ok(!/[<>$]/.test(text), `${what}: ${at} = ${JSON.stringify(v)} has raw markup or TeX`);
       assert.ok(!text.includes('%{'), `${what}: ${at} = ${JSON.stringify(v)} has a template`);

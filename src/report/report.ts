@@ -13,6 +13,7 @@ import { baseName, formatCount } from '../../webview/format';
 import { REPORT_FONT, REPORT_THEMES } from '../../webview/report/overview';
 import { compareTable, overviewColumns, overviewRows, type TableModel } from '../../webview/views/registry';
 import { packageRoot } from './root';
+import type { PlotFigure } from '../../webview/charts/analysis';
 
 export type ReportTheme = 'light' | 'dark' | 'auto';
 
@@ -201,12 +202,17 @@ ${layerTable(r, 'model', 'overview-table')}${second}
 </section>`;
 }
 
+/** A figure at least this wide (a heatmap over many layers: it has its own width) takes a whole grid row. */
+const WIDE_FIGURE_PX = 700;
+
 /** One chart's figure (its caption only in a grid of several). */
-function chartCard(c: { id: string; title: string }, grid: boolean): string {
+function chartCard(c: { id: string; title: string; figure: PlotFigure }, grid: boolean): string {
   const caption = grid ? `<figcaption>${escapeHtml(c.title)}</figcaption>` : '';
   const label = escapeHtml(c.title);
+  const width = c.figure.layout.width;
+  const wide = typeof width === 'number' && width >= WIDE_FIGURE_PX ? ' wide' : '';
   const chart = `<div class="chart" id="chart-${c.id}" data-chart="${c.id}" role="img" aria-label="${label}">`;
-  return `    <figure class="chart-card">${caption}${chart}</div></figure>`;
+  return `    <figure class="chart-card${wide}">${caption}${chart}</div></figure>`;
 }
 
 function chartSections(r: AnalysisResult): { html: string; toc: [string, string][] } {
@@ -348,10 +354,34 @@ th[aria-sort="descending"] .sort-mark::after { content: "▼"; font-size: 0.7em;
 figure { margin: 0; }
 .chart-grid { display: grid; grid-template-columns: repeat(auto-fill, minmax(520px, 1fr)); gap: 16px; }
 .chart-card { border: 1px solid var(--border); border-radius: 4px; padding: 8px; min-width: 0; }
+.chart-card.wide { grid-column: 1 / -1; }
 .chart-card figcaption { font-weight: 600; margin: 0 0 4px 4px; }
 .chart { width: 100%; min-height: 120px; }
 .chart-error { color: #d13438; }
 .table-title { font-size: 1em; margin: 14px 0 4px; }
+/* a large heatmap keeps its cell size and scrolls */
+.chart { overflow-x: auto; }
+/* the ⓘ beside a column header or chart title, and its popover (webview/analysis/info.ts) */
+.info-button {
+  font: inherit; font-weight: normal; line-height: 1; margin-left: 4px; padding: 0 2px; border: 0;
+  border-radius: 3px; background: transparent; color: var(--accent); cursor: help;
+}
+.info-button::before {
+  content: "i"; display: inline-block; box-sizing: border-box; width: 1.25em; height: 1.25em;
+  border: 1px solid currentColor; border-radius: 50%; text-align: center;
+  font: italic bold 0.72em/1.1em Georgia, "Times New Roman", serif;
+}
+.info-button:focus-visible { outline: 2px solid var(--accent); outline-offset: 1px; }
+.info-popover {
+  inset: auto; margin: 0; position: fixed; padding: 8px 12px; font-size: 13px; line-height: 1.45;
+  white-space: normal; text-align: left; font-weight: normal; color: var(--fg); background: var(--bg);
+  border: 1px solid var(--border); border-radius: 4px; box-shadow: 0 2px 10px rgba(0, 0, 0, 0.3);
+}
+.info-popover .info-title { font-size: 1em; margin: 0 0 4px; }
+.info-popover p { margin: 4px 0; }
+.info-popover .info-key { color: var(--muted); }
+.info-popover a { color: var(--accent); }
+@media (forced-colors: active) { .info-popover { border-color: CanvasText; } }
 @media print { nav#toc, #theme-toggle { display: none; } }
 `;
 

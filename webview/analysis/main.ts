@@ -36,6 +36,8 @@ import {
 import { plotly } from '../charts/plotly';
 import { runLine, stateText } from './state';
 import { ANALYSIS_SPECS } from '../../src/shared/analyses';
+import { infoButton } from './info';
+import { chartInfo, columnInfo, emptyTabText, sparklineInfo } from '../views/info';
 
 interface VsCodeApi {
   postMessage(m: AnalysisViewToHost): void;
@@ -180,6 +182,12 @@ function fillTable(table: HTMLTableElement, r: AnalysisResult, which: TableModel
       th.dataset.col = c.key;
       th.tabIndex = 0;
       th.className = `col-${c.key}${c.numeric ? ' num' : ''}`;
+      // the compared model's own table explains its numbers with its run's settings
+      th.append(
+        infoButton(document, c.label, () =>
+          view.result ? columnInfo(c.key, tableResult(view.result, which) ?? view.result) : null,
+        ),
+      );
       th.addEventListener('click', () => sortBy(c.key, c.numeric));
       th.addEventListener('keydown', (e) => {
         if (e.key === 'Enter' || e.key === ' ') {
@@ -192,6 +200,7 @@ function fillTable(table: HTMLTableElement, r: AnalysisResult, which: TableModel
     for (const sp of sparks) {
       const th = document.createElement('th');
       th.textContent = sp.label;
+      th.append(infoButton(document, sp.label, () => (view.result ? sparklineInfo(sp.label, view.result) : null)));
       th.className = 'col-spark';
       head.append(th);
     }
@@ -387,6 +396,7 @@ async function renderCharts(r: AnalysisResult): Promise<void> {
       png.addEventListener('click', () => {
         void savePng(c.id);
       });
+      title.append(infoButton(document, c.title, () => (view.result ? chartInfo(c.id, view.result) : null)));
       cap.append(title, png);
       const plot = document.createElement('div');
       plot.className = 'chart';
@@ -408,7 +418,7 @@ async function renderCharts(r: AnalysisResult): Promise<void> {
     jobs.push(P.react(plot, c.figure.data, c.figure.layout, PLOT_CONFIG));
   }
   if (!entry.charts.length && !entry.tab.table)
-    box.textContent = view.state === 'running' ? 'Computing…' : 'Nothing to draw for this analysis.';
+    box.textContent = emptyTabText(selectedTab, r, view.state === 'running');
   await Promise.all(jobs);
   if (run === drawing) document.body.dataset.rendered = selectedTab;
 }

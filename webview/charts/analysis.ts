@@ -37,6 +37,10 @@ export interface PlotFigure {
 
 /** Longest axis label (characters) before it is cut in the middle. */
 export const AXIS_LABEL_MAX = 24;
+/** Heatmaps up to this many rows and columns print each cell's value (2 decimals) in the cell. */
+export const HEATMAP_VALUES_MAX = 16;
+/** Above this many layers a heatmap's tick labels get a smaller font and a shorter cut. */
+export const HEATMAP_MANY = 24;
 /** The heatmaps' fixed colour range. */
 export const HEATMAP_RANGE: [number, number] = [0, 1];
 
@@ -524,10 +528,55 @@ export interface HeatmapOptions {
   cellNote?: (row: string, col: string) => string | null;
 }
 
+/** Room right of a heatmap's plot for its colour bar (bar, tick labels, title). */
+const HEATMAP_COLORBAR_PX = 84;
+
+export interface HeatmapGeometry {
+  /** Cell side (px): square cells. */
+  cell: number;
+  plotW: number;
+  plotH: number;
+  /** Tick label font size (px) and the length labels are cut to (in the middle). */
+  tickPx: number;
+  labelMax: number;
+  /** Column label angle: flat for a few, 45° for more, vertical when they would crowd at 45°. */
+  angle: number;
+  /** Whether the cells print their values, and in which font size. */
+  values: boolean;
+  valuePx: number;
+}
+
+/**
+ * The size of a rows × cols heatmap. A few layers: about 28 px cells, the plot 160–380 px. Many layers: the cells
+ * never go below the tick label's line height, so every layer's label shows (the figure grows: at 54 layers about
+ * 760 px), with a smaller font and a shorter cut. Up to HEATMAP_VALUES_MAX a side, cells are wide enough for "0.63".
+ */
+export function heatmapGeometry(rows: number, cols: number, theme: ChartTheme): HeatmapGeometry {
+  const n = Math.max(rows, cols);
+  const many = n > HEATMAP_MANY;
+  const tickPx = many ? Math.max(9, theme.fontSize - 3) : Math.max(10, theme.fontSize - 2);
+  const values = rows <= HEATMAP_VALUES_MAX && cols <= HEATMAP_VALUES_MAX;
+  const valuePx = Math.max(9, theme.fontSize - 3);
+  // the old sizing (a readable square for a few layers), then the floors: a label line, or a printed value
+  const fit = Math.max(160 / n, Math.min(28, 380 / n));
+  const floor = Math.max(Math.ceil(tickPx * 1.4), values ? Math.ceil(valuePx * 0.62 * 4 + 6) : 0);
+  const cell = Math.round(Math.max(fit, floor) * 10) / 10;
+  return {
+    cell,
+    plotW: Math.round(cols * cell),
+    plotH: Math.round(rows * cell),
+    tickPx,
+    labelMax: many ? 20 : AXIS_LABEL_MAX,
+    angle: cols > HEATMAP_MANY ? -90 : cols > 4 ? -45 : 0,
+    values,
+    valuePx,
+  };
+}
+
 /**
  * A layer × layer matrix as a heatmap: rows top to bottom and columns left to right in the matrix's order, square
- * cells, colour range fixed to [0, 1], null cells grey (the plot background), hover "row ↔ col: value" with the
- * exact value and full labels.
+ * cells sized by heatmapGeometry (every layer labelled; values printed in small matrices), colour range fixed to
+ * [0, 1], null cells grey (the plot background), hover "row ↔ col: value" with 3 significant digits and full labels.
  */
 export function layerHeatmap(
   m: LayerMatrix | undefined | null,
@@ -538,8 +587,9 @@ export function layerHeatmap(
   if (!m || m.rows.length === 0 || m.cols.length === 0) return null;
   const rowFull = m.rows.map((t) => labelOf(t, result.layers));
   const colFull = m.cols.map((t) => labelOf(t, o.colRefs ?? result.layers));
-  const y = uniqueLabels(rowFull);
-  const x = uniqueLabels(colFull);
+  const g = heatmapGeometry(m.rows.length, m.cols.length, theme);
+  const y = uniqueLabels(rowFull, g.labelMax);
+  const x = uniqueLabels(colFull, g.labelMax);
   const z = m.rows.map((_, i) => m.cols.map((_, j) => finite(m.values[i]?.[j])));
   const text = z.map((row, i) =>
     row.map((v, j) => {
@@ -547,21 +597,16 @@ export function layerHeatmap(
       return plotlyText(`${rowFull[i]} ↔ ${colFull[j]}: ${sig3(v)}${note ? ` — ${note}` : ''}`);
     }),
   );
-  // Explicit margins from the (shortened) label lengths and a plot side from the layer count, so the square plot
-  // fills the figure instead of floating in slack (automargin still grows them when the estimate is short).
-  const n = Math.max(m.rows.length, m.cols.length);
-  const side = Math.max(160, Math.min(380, n * 28));
-  const tickPx = Math.max(10, theme.fontSize - 2);
-  const charW = tickPx * 0.6;
-  // column labels: flat for a few, 45° for more, vertical when they would crowd at 45°
-  const angle = m.cols.length > 24 ? -90 : m.cols.length > 4 ? -45 : 0;
+  // Explicit margins from the (shortened) label lengths, and the plot's size from the cell size, so the square
+  // cells fill the figure instead of floating in slack, and every tick label has a cell of its own (automargin
+  // still grows the margins when the estimate is short). A wide figure scrolls in its box.
+  const charW = g.tickPx * 0.6;
   const longest = (xs: string[]) => Math.max(1, ...xs.map(drawnLength));
   const marginL = Math.ceil(longest(y) * charW + 12 + (o.rowTitle ? 22 : 0));
   const marginB = Math.ceil(
-    (angle ? longest(x) * charW * (angle === -90 ? 1 : 0.72) + 14 : theme.fontSize + 10) + (o.colTitle ? 22 : 0),
+    (g.angle ? longest(x) * charW * (g.angle === -90 ? 1 : 0.72) + 14 : g.tickPx + 10) + (o.colTitle ? 22 : 0),
   );
-  // at most one label per ~1.3 lines of text along an axis (plotly skips the rest; the hover names every cell)
-  const maxTicks = Math.max(2, Math.floor(side / (tickPx * 1.3)));
+  const font = { family: theme.fontFamily, size: g.tickPx, color: theme.foreground };
   const trace: Trace = {
     type: 'heatmap',
     name: plotlyText(o.metric),
@@ -575,6 +620,8 @@ export function layerHeatmap(
     hoverongaps: true,
     text,
     hovertemplate: '%{text}<extra></extra>',
+    // a small matrix prints its values (plotly picks a light or dark ink per cell; a null cell prints nothing)
+    ...(g.values ? { texttemplate: '%{z:.2f}', textfont: { family: theme.fontFamily, size: g.valuePx } } : {}),
     colorbar: {
       title: {
         text: plotlyText(o.metric),
@@ -588,19 +635,23 @@ export function layerHeatmap(
       tickvals: [0, 0.25, 0.5, 0.75, 1],
     },
   };
-  const layout = baseLayout(theme, side + 12 + marginB);
+  const marginT = 12;
+  const layout = baseLayout(theme, marginT + g.plotH + marginB);
+  layout.width = marginL + g.plotW + HEATMAP_COLORBAR_PX;
   layout.showlegend = false;
   layout.plot_bgcolor = gapColour(theme);
-  layout.margin = { l: marginL, r: 8, t: 12, b: marginB, pad: 0 };
+  layout.margin = { l: marginL, r: HEATMAP_COLORBAR_PX, t: marginT, b: marginB, pad: 0 };
+  // every category gets its tick label (plotly would skip labels to keep its own spacing)
+  const every = (labels: string[]) => ({ tickmode: 'array', tickvals: labels, ticktext: labels, tickfont: font });
   layout.xaxis = {
     ...layerAxis(theme, x, o.colTitle ?? ''),
     showgrid: false,
     zeroline: false,
     showline: false,
     ticks: '',
-    tickangle: angle,
+    tickangle: g.angle,
     constrain: 'domain',
-    ...(m.cols.length > maxTicks ? { nticks: maxTicks } : {}),
+    ...every(x),
   };
   layout.yaxis = {
     ...layerAxis(theme, y, o.rowTitle ?? ''),
@@ -614,7 +665,7 @@ export function layerHeatmap(
     scaleratio: 1,
     constrain: 'domain',
     constraintoward: 'top',
-    ...(m.rows.length > maxTicks ? { nticks: maxTicks } : {}),
+    ...every(y),
   };
   return { data: [trace], layout };
 }

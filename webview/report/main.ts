@@ -1,10 +1,12 @@
 // The report page's script (bundled to dist/webview/report.js, inlined into the report): reads the result from the
 // JSON data block, draws every chart with the pure builders, sorts the overview table on header clicks and switches
 // between the light and dark theme (re-rendering the charts). Plain DOM, no framework.
-import type { AnalysisResult } from '../../src/shared/result';
+import { comparedResult, type AnalysisResult } from '../../src/shared/result';
 import { reportCharts } from '../views/registry';
 import { REPORT_THEMES, compareSort, type OverviewKey } from './overview';
 import { plotly } from '../charts/plotly';
+import { infoButton } from '../analysis/info';
+import { chartInfo, columnInfo } from '../views/info';
 
 type Mode = 'light' | 'dark';
 
@@ -105,6 +107,30 @@ function setupTable(table: HTMLTableElement): void {
   });
 }
 
+// ---- ⓘ: what each column and chart means ------------------------------------------------------------------------
+
+/** An ⓘ on each column header and each chart (in its caption, or the section heading of a single chart). */
+function addInfo(result: AnalysisResult): void {
+  // both layer tables (the compared model's own, for another architecture, reads its settings from its run)
+  document.querySelectorAll<HTMLElement>('table.layer-table thead th[data-col]').forEach((th) => {
+    const key = th.dataset.col!;
+    const of = th.closest('table')?.id === 'compare-table' ? (comparedResult(result) ?? result) : result;
+    const label = th.firstChild?.textContent?.trim() || key;
+    if (columnInfo(key, of))
+      th.insertBefore(
+        infoButton(document, label, () => columnInfo(key, of)),
+        th.querySelector('.sort-mark'),
+      );
+  });
+  // the chart placeholders carry the id and the title (aria-label): no figure is built here
+  document.querySelectorAll<HTMLElement>('.chart[data-chart]').forEach((el) => {
+    const id = el.dataset.chart!;
+    const at = el.closest('figure')?.querySelector('figcaption') ?? el.closest('section')?.querySelector('h2');
+    if (at && chartInfo(id, result))
+      at.append(infoButton(document, el.getAttribute('aria-label') ?? id, () => chartInfo(id, result)));
+  });
+}
+
 // ---- start ------------------------------------------------------------------------------------------------------
 
 function main(): void {
@@ -116,6 +142,7 @@ function main(): void {
     root.dataset.rendered = 'error';
     throw e;
   }
+  addInfo(result);
   void setMode(result, currentMode());
   document.getElementById('theme-toggle')?.addEventListener('click', () => {
     followSystem = false;

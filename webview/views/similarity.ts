@@ -14,7 +14,8 @@ export const similarityView: AnalysisView<'similarity'> = {
       title: 'Layer similarity',
       order: 30,
       note: () =>
-        'Layer × layer similarity in [0, 1]; grey cells are undefined. Hover a cell for its value ' +
+        'Layer × layer similarity in [0, 1]; grey cells are undefined. Up to 16 layers the cells print their value ' +
+        '(2 decimals). Hover a cell for its value ' +
         '(3 significant digits; the CSV export keeps every digit).',
     },
   ],
