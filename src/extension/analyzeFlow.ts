@@ -20,6 +20,8 @@ export interface AnalyzeCommandOptions {
   samples?: number;
   compare?: string;
   noCache?: boolean;
+  /** The analyses the picker starts with (Compare With…: the shown run's), instead of the last picked. */
+  defaultAnalyses?: AnalysisId[];
 }
 
 export function isCommandOptions(x: unknown): x is AnalyzeCommandOptions {
@@ -57,7 +59,7 @@ export class AnalyzeFlow {
       if (!m) return null;
       compareWith = m;
     }
-    const analyses = o.analyses ?? (await this.pickAnalyses(cfg));
+    const analyses = o.analyses ?? (await this.pickAnalyses(cfg, o.defaultAnalyses));
     if (!analyses?.length) return null;
     const ds = o.data
       ? { data: { path: path.resolve(o.data) }, configPath: o.configPath }
@@ -87,8 +89,9 @@ export class AnalyzeFlow {
     };
   }
 
-  private async pickAnalyses(cfg: vscode.WorkspaceConfiguration): Promise<AnalysisId[] | null> {
-    const defaults = this.memento.get<string[]>(LAST_ANALYSES) ?? cfg.get<string[]>('analyses') ?? DEFAULT_ANALYSES;
+  private async pickAnalyses(cfg: vscode.WorkspaceConfiguration, given?: AnalysisId[]): Promise<AnalysisId[] | null> {
+    const defaults =
+      given ?? this.memento.get<string[]>(LAST_ANALYSES) ?? cfg.get<string[]>('analyses') ?? DEFAULT_ANALYSES;
     const items = ANALYSIS_IDS.map((a) => ({
       label: ANALYSIS_SPECS[a].title,
       description: a,

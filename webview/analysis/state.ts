@@ -1,6 +1,8 @@
-// The panel's status line for a run state: what a cancelled or failed run left is said as it is.
-import type { AnalysisRunInfo, AnalysisRunState } from '../../src/shared/messages';
+// The panel's status line for a run state (what a cancelled or failed run left is said as it is), its run line, and
+// how the run pickers name a stored run.
+import type { AnalysisRunInfo, AnalysisRunState, RunSummary } from '../../src/shared/messages';
 import type { AnalysisResult } from '../../src/shared/result';
+import { formatWhen } from '../../src/shared/overlay';
 
 const STATE_TEXT: Record<AnalysisRunState, string> = {
   running: 'running…',
@@ -32,5 +34,28 @@ export function runLine(run: AnalysisRunInfo | undefined, result: AnalysisResult
     ...(analyses?.length ? [analyses.join(', ')] : []),
     ...(samples ? [`${samples} samples`] : []),
     ...(compare ? [`compared with ${base(compare)}`] : []),
+  ].join(' · ');
+}
+
+/**
+ * A stored run in the run pickers: '2026-12-03 19:02:11 · summary, rra · 200 samples · data x.npy · vs b.onnx ·
+ * cancelled · cached' (the state unless complete; 'cached' when every analysis came from the cache, 'k of n cached'
+ * when some did). `model`: say the model too (a run of another model, in the overlay picker).
+ */
+export function runLabel(s: RunSummary, model = false): string {
+  const cached = s.cached.length
+    ? s.cached.length >= s.analyses.length
+      ? 'cached'
+      : `${s.cached.length} of ${s.analyses.length} cached`
+    : '';
+  return [
+    ...(model ? [base(s.modelPath)] : []),
+    formatWhen(s.when),
+    s.analyses.join(', '),
+    `${s.samples} samples`,
+    `data ${base(s.dataset)}`,
+    ...(s.compare ? [`vs ${base(s.compare)}`] : []),
+    ...(s.state !== 'complete' ? [s.state] : []),
+    ...(cached ? [cached] : []),
   ].join(' · ');
 }
