@@ -266,7 +266,7 @@ const flush = () => new Promise((r) => setImmediate(r));
 const finish = (p: ReturnType<typeof panel>, result: AnalysisResult) =>
   p.runner.calls.at(-1)!.resolve({ kind: 'analyze', result, modules: [], executionProvider: 'cpu', seconds: 1 });
 
-test('controller: Compare With… is a new run; the single-model run it started from stays, shown on demand', async () => {
+test('controller: Compare With… is a new run; the single-model run before it stays and can be picked', async () => {
   const reg = new ResultRegistry(null);
   const p = panel(reg);
   const single = p.c.start(job());
