@@ -84,6 +84,7 @@ const save = () => vscode.setState(view);
 function setState(state: AnalysisRunState | undefined): void {
   document.body.dataset.state = state ?? 'idle';
   $('status').textContent = state ? stateText(state, view.result) : 'no result yet';
+  $('status').title = $('status').textContent; // shown in full where the header is narrow
   $('cancel-button').hidden = state !== 'running';
   $('rerun-button').hidden = state === 'running' || !view.run;
   const exportable = !!view.result && state !== 'running';
