@@ -14,6 +14,7 @@ import type { AnalyzeJob, AnalysisRuns, HostToAnalysisView, JobResult } from '..
 import { parseHostToAnalysisView } from '../src/shared/messages';
 import type { AnalysisResult } from '../src/shared/result';
 import type { RunHandlers } from '../src/worker/client';
+import { runLine } from '../webview/analysis/state';
 import { tempDir } from './helpers/tmp';
 
 const SAMPLE = JSON.parse(
@@ -200,6 +201,9 @@ test("overlayRuns: A with B as its compared model — B's per-model analyses, no
   assert.deepEqual(o.notes.slice(0, a.notes.length), a.notes);
   assert.deepEqual(o.notes.slice(a.notes.length), ['Overlaid run: b.onnx (run of 2026-12-03 18:02:11).']);
   assert.ok(a.analyses.similarity!.compare && a.analyses.rra!.interModel && !a.notes.some((n) => /Overlaid/.test(n)));
+  // The run line names the overlaid run (a Compare With… run's names its compared model).
+  assert.match(runLine(undefined, o, true), / · overlaid with b\.onnx$/);
+  assert.match(runLine(undefined, a), new RegExp(` · compared with ${path.basename(SAMPLE.compare!.path)}$`));
   // Overlaying again replaces the notes; an overlay of the same model names the run.
   const again = overlayRuns(o, doc(A, 200));
   assert.equal(again.compare!.name, `a.onnx (run of ${formatWhen(SAMPLE.createdAt)})`);

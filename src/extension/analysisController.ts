@@ -46,7 +46,7 @@ export interface AnalysisControllerHost {
   runner(): AnalyzeRunner;
   log(line: string): void;
   showLog(): void;
-  /** Progress of the running job (the notification and the status bar follow it); null when it ends. */
+  /** Progress of the running job (the status bar follows it); null when it ends. */
   onProgress?(p: Progress | null, modelPath: string): void;
   /**
    * A finished (or partly finished, on cancel or failure) document: stored as a run (code lenses and the status bar
@@ -92,10 +92,6 @@ export class AnalysisController {
   }
   get lastState(): AnalysisRunState | null {
     return this.state;
-  }
-  /** The stored runs shown and overlaid (the webview keeps them in its state: a restored panel shows the same). */
-  get shown(): { id: string | null; overlay: string | null } {
-    return { id: this.shownId, overlay: this.overlayId };
   }
 
   /**

@@ -258,7 +258,8 @@ async function main() {
     // 1c. Runs are kept (issue 15): Re-run is a second run; the Run picker shows either; another run overlays
     setPhase('runs');
     await webview(page).locator('#rerun-button').click();
-    const two = await waitHeader(page, (h) => h.runs.length >= 2 && h.runs[0].value === h.shown, 240000);
+    // The new run is in the picker once it is stored (while it runs, the picker's first entry is 'this run').
+    const two = await waitHeader(page, (h) => h.runs.length >= 2 && !!h.shown && h.runs[0].value === h.shown, 240000);
     log('runs:', two && two.runs.map((r) => r.text).join(' || '));
     check(two && two.runs.length === 2, `after Re-run the Run picker lists 2 runs (${two && two.runs.length})`);
     check(

@@ -155,7 +155,7 @@ function showRun(run: AnalysisRunInfo): void {
   const base = (p: string) => p.split(/[\\/]/).pop() ?? p;
   $('model-name').textContent = base(run.modelPath);
   $('model-name').title = run.modelPath;
-  $('run-meta').textContent = runLine(run, view.result);
+  $('run-meta').textContent = runLine(run, view.result, !!view.runs?.overlay);
 }
 
 /** Which analyses came from the cache (an earlier run with the same model, data and settings), with Recompute. */
@@ -437,7 +437,7 @@ function render(): void {
     $('empty').hidden = !!r || view.state === 'running';
     if (!r) return;
     renderTable(r);
-    $('run-meta').textContent = runLine(view.run, r);
+    $('run-meta').textContent = runLine(view.run, r, !!view.runs?.overlay);
     showAccuracy(r);
     showCached(r);
     ensureTabs(r);

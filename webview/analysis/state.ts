@@ -22,18 +22,26 @@ const base = (p: string) => p.split(/[\\/]/).pop() ?? p;
 
 /**
  * The run line under the model's name: from the result once there is one (so a live panel and one restored after a
- * reload say the same), else from what the run was asked to do.
+ * reload say the same), else from what the run was asked to do. `overlaid`: the result's compared model is a stored run
+ * overlaid on it.
  */
-export function runLine(run: AnalysisRunInfo | undefined, result: AnalysisResult | undefined): string {
+export function runLine(
+  run: AnalysisRunInfo | undefined,
+  result: AnalysisResult | undefined,
+  overlaid = false,
+): string {
   const data = result ? (result.dataset.path ?? result.dataset.description) : run?.dataset;
   const analyses = result ? result.settings.analyses : run?.analyses;
   const samples = result ? result.dataset.samples : run?.samples;
   const compare = result ? result.compare?.path : run?.compare;
+  // An overlaid run (overlayRuns) is named as the overlay names it: its model, and its time when it is this model.
+  const other =
+    overlaid && result?.compare ? `overlaid with ${result.compare.name}` : `compared with ${base(compare ?? '')}`;
   return [
     ...(data ? [`data ${base(data)}`] : []),
     ...(analyses?.length ? [analyses.join(', ')] : []),
     ...(samples ? [`${samples} samples`] : []),
-    ...(compare ? [`compared with ${base(compare)}`] : []),
+    ...(compare ? [other] : []),
   ].join(' · ');
 }
 
