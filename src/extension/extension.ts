@@ -85,8 +85,11 @@ export function activate(context: vscode.ExtensionContext): void {
     const running = [...runningProgress.entries()];
     if (running.length) {
       const [m, p] = running[0];
-      status.text = `$(sync~spin) RepLens: ${path.basename(m)} ${p.stage}${p.total > 0 ? ` ${p.done}/${p.total}` : ''}`;
-      status.tooltip = `RepLens is analysing ${path.basename(m)}: click to show its panel (progress, Cancel)`;
+      // Only that a run is going on: its progress shows once, in the panel (with Cancel), which a click brings back.
+      status.text = `$(sync~spin) RepLens: analysing ${path.basename(m)}`;
+      status.tooltip =
+        `RepLens: ${p.stage}${p.total > 0 ? ` ${p.done}/${p.total}` : ''} — ` +
+        `click to show the panel of ${path.basename(m)} (progress, Cancel)`;
       status.command = { title: 'Show the panel', command: 'replens.showAnalysis', arguments: [m] };
       status.show();
       return;
