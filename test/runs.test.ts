@@ -301,6 +301,12 @@ test('controller: Compare With… is a new run; the single-model run before it s
   assert.equal(p.last('runs')!.runs.shown, first.id);
   assert.equal(p.last('run')!.run.compare, undefined);
   assert.equal(reg.get(A)!.id, first.id);
+  // Re-run runs the shown run's request again (not the comparison's, which ran last).
+  assert.equal(p.last('run')!.run.rerun, true);
+  void p.c.onMessage({ v: 1, type: 'rerun' });
+  await flush();
+  assert.equal(p.runner.calls.at(-1)!.job.compare, undefined);
+  p.c.dispose();
 });
 
 test('controller: overlay a run; a restored panel shows the same run and overlay; failures keep runs', async () => {
@@ -330,7 +336,9 @@ test('controller: overlay a run; a restored panel shows the same run and overlay
   await restored.c.onMessage({ v: 1, type: 'ready' });
   assert.deepEqual(restored.last('result')!.result, o);
   assert.deepEqual([restored.last('runs')!.runs.shown, restored.last('runs')!.runs.overlay], [older.id, other.id]);
-  assert.deepEqual(restored.last('run')!.run, p.last('run')!.run);
+  // The same run line; a restored panel never saw the run's request, so it offers no Re-run.
+  assert.deepEqual(restored.last('run')!.run, { ...p.last('run')!.run, rerun: false });
+  assert.equal(p.last('run')!.run.rerun, false, 'a run stored before this panel existed');
   // Without a state (an older panel): the newest run, no overlay. An id no longer stored falls back the same way.
   const plain = panel(reg);
   plain.c.restore('gone', 'gone-too');

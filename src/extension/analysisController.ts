@@ -77,6 +77,8 @@ export class AnalysisController {
   private shownId: string | null = null;
   private overlayId: string | null = null;
   private overlaid: { key: string; doc: AnalysisResult } | null = null;
+  /** The request of each run stored from this panel: Re-run runs the shown run's request again. */
+  private readonly jobs = new Map<string, AnalyzeJob>();
   private error: ErrorInfo | null = null;
   private progress: Progress | null = null;
   /** The layer a lens asked for: replayed after the result, since a hidden panel's webview reloads on reveal. */
@@ -109,7 +111,7 @@ export class AnalysisController {
     this.shownId = id;
     this.result = run.result;
     this.state = run.state;
-    this.runInfo = runInfoOf(run.result);
+    this.runInfo = { ...runInfoOf(run.result), rerun: this.jobs.has(id) };
     this.error = null;
     this.send({ v: 1, type: 'run', run: this.runInfo });
     this.sendRuns();
@@ -297,11 +299,12 @@ export class AnalysisController {
       case 'overlay':
         this.overlay(msg.id);
         return Promise.resolve();
-      case 'rerun':
-        // Re-run serves cached analyses (labelled in the panel); Recompute runs them all again.
-        return this.job
-          ? this.start({ ...this.job, noCache: msg.recompute === true }).then(() => undefined)
-          : Promise.resolve();
+      case 'rerun': {
+        // Re-run serves cached analyses (labelled in the panel); Recompute runs them all again. The shown run's
+        // request, else the last one.
+        const job = (this.shownId ? this.jobs.get(this.shownId) : undefined) ?? this.job;
+        return job ? this.start({ ...job, noCache: msg.recompute === true }).then(() => undefined) : Promise.resolve();
+      }
       case 'export':
         return this.exportAs(msg.format);
       case 'png':
@@ -359,6 +362,7 @@ export class AnalysisController {
   private stored(id: string | null | undefined | void): void {
     if (!id) return;
     this.shownId = id;
+    if (this.job) this.jobs.set(id, this.job);
     this.sendRuns();
   }
 

@@ -147,6 +147,8 @@ export interface AnalysisRunInfo {
   dataset: string;
   analyses: string[];
   samples?: number;
+  /** false: the panel cannot run it again (a stored run whose request this window never saw). */
+  rerun?: boolean;
 }
 
 /** One stored run of a model (src/extension/results.ts): what the panel's run pickers list. */

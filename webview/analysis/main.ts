@@ -86,7 +86,7 @@ function setState(state: AnalysisRunState | undefined): void {
   $('status').textContent = state ? stateText(state, view.result) : 'no result yet';
   $('status').title = $('status').textContent; // shown in full where the header is narrow
   $('cancel-button').hidden = state !== 'running';
-  $('rerun-button').hidden = state === 'running' || !view.run;
+  $('rerun-button').hidden = state === 'running' || !view.run || view.run.rerun === false;
   const exportable = !!view.result && state !== 'running';
   for (const id of ['export-button', 'export-html', 'export-json', 'export-csv'])
     $(id).toggleAttribute('disabled', !exportable);
@@ -165,7 +165,7 @@ function showCached(r: AnalysisResult): void {
     ? `From the cache (an earlier run with the same model, data and settings): ` +
       ids.map((id) => ANALYSIS_SPECS[id].title).join(', ')
     : '';
-  $('cached-row').hidden = !ids.length || view.state === 'running';
+  $('cached-row').hidden = !ids.length || view.state === 'running' || view.run?.rerun === false;
 }
 
 /** The model's accuracy on the analysed samples (when the data has labels), under the run line. */
