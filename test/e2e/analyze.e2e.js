@@ -463,6 +463,36 @@ async function main() {
       const meta2 = (await webview(page).locator('#run-meta').innerText()).trim();
       check(back && !/compared with/.test(meta2), `picking a single-model run shows it again ("${meta2}")`);
       await shot(page, 'a12-single-run-again');
+
+      // 5. After a window reload the panel shows what it showed: the same run, the same overlay (issue 15)
+      setPhase('reload');
+      const cmpRun = cmpRuns.runs[0].value;
+      await webview(page).locator('#overlay-picker').selectOption(cmpRun);
+      await compareTab.waitFor({ timeout: 20000 }).catch(() => {});
+      const live = await headerReport(page);
+      const liveMeta = (await webview(page).locator('#run-meta').innerText()).trim();
+      const liveOverlay = await webview(page).locator('#overlay-picker').inputValue();
+      await sleep(1000); // the webview saves its state (the shown run and the overlay) as it changes
+      await runCommand(page, 'Developer: Reload Window');
+      await sleep(3000);
+      await page.waitForSelector('.monaco-workbench .part.statusbar', { timeout: 90000 });
+      await waitForTab(page, 'RepLens: shallow_cnn.onnx', 60000);
+      const restored = await waitHeader(page, (h) => h.runs.length === live.runs.length && !!h.shown, 90000);
+      const restoredMeta = await webview(page)
+        .locator('#run-meta')
+        .innerText()
+        .then((t) => t.trim())
+        .catch(() => '');
+      const restoredOverlay = await webview(page)
+        .locator('#overlay-picker')
+        .inputValue()
+        .catch(() => '');
+      log('restored:', JSON.stringify({ shown: restored && restored.shown, restoredOverlay, restoredMeta }));
+      check(
+        restored && restored.shown === live.shown && restoredOverlay === liveOverlay && restoredMeta === liveMeta,
+        `the restored panel shows the same run and overlay ("${restoredMeta}")`,
+      );
+      await shot(page, 'a13-restored');
     }
 
     const crashed = page.locator('.notification-toast', { hasText: /Extension host .*(terminated|crashed)/i });
