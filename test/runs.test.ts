@@ -22,11 +22,14 @@ const SAMPLE = JSON.parse(
 ) as AnalysisResult;
 const A = path.resolve('/m/a.onnx');
 const B = path.resolve('/m/b.onnx');
-/** The sample result as a run of `model` with `samples` samples (the sample is a comparison: `single` drops that). */
+/** The sample result as a run of `model` with `samples` samples, started a second after the last (the sample is a
+ * comparison: `single` drops that). */
+let clock = 0;
 function doc(model: string, samples: number, single = true): AnalysisResult {
   const { compare, ...rest } = SAMPLE;
   const r: AnalysisResult = {
     ...rest,
+    createdAt: new Date(Date.UTC(2026, 11, 3, 12, 0, clock++)).toISOString(), // each run its own start
     ...(single ? {} : { compare }),
     model: { ...SAMPLE.model, path: model, name: path.basename(model) },
     dataset: { ...SAMPLE.dataset, samples },
@@ -86,7 +89,7 @@ test('registry: a reload reads the indexes and loads runs when asked; a missing 
     [rb.id, r2.id, r1.id],
   );
   assert.deepEqual(b.load(r1.id)!.modules, [{ module: 'fc', index: 3, op: 'Gemm' }]);
-  assert.deepEqual(b.load(r1.id)!.result, doc(A, 100));
+  assert.deepEqual(b.load(r1.id)!.result, r1.result);
   // A run file removed behind the registry's back: dropped from the index, with a note; the next run is read.
   fs.rmSync(
     path.join(
@@ -155,9 +158,9 @@ test("registry: an old single-result file becomes the model's oldest run (its fi
   const reg = new ResultRegistry(dir, (l) => logs.push(l));
   assert.deepEqual(reg.models(), [A, B]);
   const [s] = reg.runs(A);
-  assert.deepEqual([s.when, s.state, s.samples], [SAMPLE.createdAt, 'complete', 100]);
+  assert.deepEqual([s.when, s.state, s.samples], [old.result.createdAt, 'complete', 100]);
   assert.deepEqual(reg.get(A)!.modules, old.modules);
-  assert.deepEqual(reg.get(A)!.result, doc(A, 100));
+  assert.deepEqual(reg.get(A)!.result, old.result);
   assert.ok(reg.get(B)!.result.analyses['noise-svd'], 'upgraded to replens.result/2');
   assert.equal(reg.get(B)!.state, 'cancelled');
   assert.match(logs.join('\n'), /skipped the stored result junk\.json/);
@@ -205,10 +208,11 @@ test("overlayRuns: A with B as its compared model — B's per-model analyses, no
   assert.match(runLine(undefined, o, true), / · overlaid with b\.onnx$/);
   assert.match(runLine(undefined, a), new RegExp(` · compared with ${path.basename(SAMPLE.compare!.path)}$`));
   // Overlaying again replaces the notes; an overlay of the same model names the run.
-  const again = overlayRuns(o, doc(A, 200));
-  assert.equal(again.compare!.name, `a.onnx (run of ${formatWhen(SAMPLE.createdAt)})`);
+  const a200 = doc(A, 200);
+  const again = overlayRuns(o, a200);
+  assert.equal(again.compare!.name, `a.onnx (run of ${formatWhen(a200.createdAt)})`);
   assert.deepEqual(again.notes.slice(a.notes.length), [
-    `Overlaid run: a.onnx (run of ${formatWhen(SAMPLE.createdAt)}).`,
+    `Overlaid run: a.onnx (run of ${formatWhen(a200.createdAt)}).`,
     'Overlaid run used other samples (200, not 1000): its numbers are not on the same samples.',
   ]);
 });
@@ -323,7 +327,7 @@ test('controller: overlay a run; a restored panel shows the same run and overlay
   await p.c.onMessage({ v: 1, type: 'showRun', id: older.id });
   await p.c.onMessage({ v: 1, type: 'overlay', id: other.id });
   const o = p.last('result')!.result;
-  assert.deepEqual(o, overlayRuns(doc(A, 100), doc(B, 100)));
+  assert.deepEqual(o, overlayRuns(older.result, other.result));
   assert.deepEqual(p.last('runs')!.runs, {
     own: reg.runs(A),
     others: [reg.runs(B)[0]],
@@ -345,14 +349,14 @@ test('controller: overlay a run; a restored panel shows the same run and overlay
   assert.deepEqual([plain.last('runs')!.runs.shown, plain.last('runs')!.runs.overlay], [newest.id, null]);
   // Removing the overlay shows the run itself.
   await p.c.onMessage({ v: 1, type: 'overlay', id: null });
-  assert.deepEqual(p.last('result')!.result, doc(A, 100));
+  assert.deepEqual(p.last('result')!.result, older.result);
   // A run that fails before finishing anything: the shown run stays, nothing is stored; the overlay is off.
   const failing = p.c.start(job());
   await flush();
   p.runner.calls.at(-1)!.reject(new ReplensError('E_DATASET', 'x.npy: bad'));
   await failing;
   assert.equal(reg.runs(A).length, 2);
-  assert.deepEqual(p.last('result')!.result, doc(A, 100));
+  assert.deepEqual(p.last('result')!.result, older.result);
   assert.equal(p.last('runs')!.runs.shown, older.id);
   // One that fails after a part finished: the part is a run of its own, the complete runs stay.
   const partial = p.c.start(job());

@@ -30,6 +30,7 @@ export interface StoredAnalysis {
 
 export interface StoredRun extends StoredAnalysis {
   id: string;
+  /** When the run started: its result's createdAt. */
   when: string;
 }
 
@@ -191,7 +192,9 @@ export class ResultRegistry {
 
   /** Stores a run that ended (complete, or what a cancelled or failed run finished) as the model's newest. */
   add(modelPath: string, result: AnalysisResult, modules: ModuleIndex[], state: AnalysisRunState): StoredRun {
-    const run = this.store(modelPath, result, modules, state, new Date().toISOString(), 'last');
+    // When the run started (what its result and an overlay of it say), else now.
+    const when = Number.isNaN(Date.parse(result.createdAt)) ? new Date().toISOString() : result.createdAt;
+    const run = this.store(modelPath, result, modules, state, when, 'last');
     for (const l of this.listeners) l();
     return run;
   }

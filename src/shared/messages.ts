@@ -155,7 +155,7 @@ export interface AnalysisRunInfo {
 export interface RunSummary {
   id: string;
   modelPath: string;
-  /** When the run ended (ISO 8601). */
+  /** When the run started (ISO 8601; its result's createdAt). */
   when: string;
   state: AnalysisRunState;
   analyses: string[];
