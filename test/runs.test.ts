@@ -251,7 +251,7 @@ function panel(reg: ResultRegistry) {
     runner: () => runner,
     log: () => undefined,
     showLog: () => undefined,
-    onResult: (r, modules, state) => reg.add(r.model.path, r, modules, state).id,
+    onResult: (r, modules, state, j) => reg.add(r.model.path, r, modules, state, j).id,
     history: {
       runs: () => reg.runs(A),
       others: () => reg.all().filter((s) => s.modelPath !== A),
@@ -343,6 +343,14 @@ test('controller: overlay a run; a restored panel shows the same run and overlay
   // The same run line; a restored panel never saw the run's request, so it offers no Re-run.
   assert.deepEqual(restored.last('run')!.run, { ...p.last('run')!.run, rerun: false });
   assert.equal(p.last('run')!.run.rerun, false, 'a run stored before this panel existed');
+  // The newest run was stored with its request: after a reload, Re-run runs it again.
+  const again = panel(new ResultRegistry(dir));
+  again.c.restore(newest.id);
+  assert.equal(again.last('run')!.run.rerun, true);
+  void again.c.onMessage({ v: 1, type: 'rerun' });
+  await flush();
+  assert.deepEqual(again.runner.calls.at(-1)!.job, { ...job(), noCache: false });
+  again.c.dispose();
   // Without a state (an older panel): the newest run, no overlay. An id no longer stored falls back the same way.
   const plain = panel(reg);
   plain.c.restore('gone', 'gone-too');

@@ -49,13 +49,15 @@ export interface AnalysisControllerHost {
   /** Progress of the running job (the status bar follows it); null when it ends. */
   onProgress?(p: Progress | null, modelPath: string): void;
   /**
-   * A finished (or partly finished, on cancel or failure) document: stored as a run (code lenses and the status bar
-   * read it); returns the stored run's id.
+   * A finished (or partly finished, on cancel or failure) document: stored as a run with the request that made it
+   * (code lenses and the status bar read it; Re-run, after a reload too, runs the request again); returns the stored
+   * run's id.
    */
   onResult?(
     result: AnalysisResult,
     modules: AnalyzeJobResult['modules'],
     state: AnalysisRunState,
+    job: AnalyzeJob,
   ): string | null | undefined | void;
   history?: RunHistory;
   /** Export: asks where and writes; resolves to the path written, or null when the user cancelled. */
@@ -109,6 +111,7 @@ export class AnalysisController {
       return false;
     }
     this.shownId = id;
+    if (run.job && !this.jobs.has(id)) this.jobs.set(id, run.job);
     this.result = run.result;
     this.state = run.state;
     this.runInfo = { ...runInfoOf(run.result), rerun: this.jobs.has(id) };
@@ -218,7 +221,7 @@ export class AnalysisController {
       );
       for (const n of r.result.notes) this.host.log(`analyze ${name}: note: ${n}`);
       this.send({ v: 1, type: 'result', result: r.result, state: 'complete' });
-      this.stored(this.host.onResult?.(r.result, r.modules, 'complete'));
+      this.stored(this.host.onResult?.(r.result, r.modules, 'complete', job));
       return 'complete';
     } catch (e) {
       const error: ErrorInfo = { code: errorCode(e), message: errorMessage(e) };
@@ -240,7 +243,7 @@ export class AnalysisController {
       const finished = this.result && Object.keys(this.result.analyses).length > 0;
       if (finished && this.result) {
         this.send({ v: 1, type: 'result', result: this.result, state: this.state });
-        this.stored(this.host.onResult?.(this.result, this.result.modules ?? [], this.state));
+        this.stored(this.host.onResult?.(this.result, this.result.modules ?? [], this.state, job));
       } else if (previous) {
         this.result = previous.result;
         this.state = previous.state;

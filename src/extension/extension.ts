@@ -126,8 +126,8 @@ export function activate(context: vscode.ExtensionContext): void {
       else runningProgress.delete(path.resolve(modelPath));
       updateStatus();
     },
-    onResult: (result, modules, state) => {
-      const run = registry.add(result.model.path, result, modules, state);
+    onResult: (result, modules, state, job) => {
+      const run = registry.add(result.model.path, result, modules, state, job);
       if (state === 'complete')
         void context.workspaceState.update(SELECTED, path.resolve(result.model.path)).then(updateStatus);
       return run.id;

@@ -10,8 +10,9 @@
 import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
-import type { AnalysisRunState, ModuleIndex, RunSummary } from '../shared/messages';
+import type { AnalysisRunState, AnalyzeJob, ModuleIndex, RunSummary } from '../shared/messages';
 import { upgradeResult, type AnalysisResult } from '../shared/result';
+import { analyzeSettingsProblem } from '../shared/analyses';
 import { writeAtomic } from '../engine/fswrite';
 
 /** Runs kept per model: the oldest go first (never the latest complete single-model run, which lenses read). */
@@ -30,6 +31,8 @@ export interface StoredAnalysis {
 
 export interface StoredRun extends StoredAnalysis {
   id: string;
+  /** The request that made it (Re-run runs it again), when the run was stored with one. */
+  job?: AnalyzeJob;
   /** When the run started: its result's createdAt. */
   when: string;
 }
@@ -169,9 +172,14 @@ export class ResultRegistry {
     const summary = model.runs.find((s) => s.id === id)!;
     const file = path.join(this.dir, hash(model.modelPath), `${id}.json`);
     try {
-      const s = JSON.parse(fs.readFileSync(file, 'utf8')) as Partial<StoredAnalysis>;
+      const s = JSON.parse(fs.readFileSync(file, 'utf8')) as Partial<StoredRun>;
       const result = upgradeResult(s?.result);
       if (!result) throw new Error('not a stored analysis');
+      // A request that no longer passes the job checks (written by another version) is left out: no Re-run.
+      const job =
+        s.job && s.job.kind === 'analyze' && !analyzeSettingsProblem(s.job as unknown as Record<string, unknown>)
+          ? s.job
+          : undefined;
       const run: StoredRun = {
         id,
         when: summary.when,
@@ -179,6 +187,7 @@ export class ResultRegistry {
         result,
         modules: Array.isArray(s.modules) ? s.modules : [],
         state: summary.state,
+        ...(job ? { job } : {}),
       };
       this.remember(run);
       return run;
@@ -191,10 +200,16 @@ export class ResultRegistry {
   }
 
   /** Stores a run that ended (complete, or what a cancelled or failed run finished) as the model's newest. */
-  add(modelPath: string, result: AnalysisResult, modules: ModuleIndex[], state: AnalysisRunState): StoredRun {
+  add(
+    modelPath: string,
+    result: AnalysisResult,
+    modules: ModuleIndex[],
+    state: AnalysisRunState,
+    job?: AnalyzeJob,
+  ): StoredRun {
     // When the run started (what its result and an overlay of it say), else now.
     const when = Number.isNaN(Date.parse(result.createdAt)) ? new Date().toISOString() : result.createdAt;
-    const run = this.store(modelPath, result, modules, state, when, 'last');
+    const run = this.store(modelPath, result, modules, state, when, 'last', job);
     for (const l of this.listeners) l();
     return run;
   }
@@ -211,16 +226,17 @@ export class ResultRegistry {
     state: AnalysisRunState,
     when: string,
     at: 'first' | 'last',
+    job?: AnalyzeJob,
   ): StoredRun {
     const key = path.resolve(modelPath);
     const id = `${Date.now().toString(36)}-${(this.seq++).toString(36)}-${crypto.randomBytes(3).toString('hex')}`;
-    const run: StoredRun = { id, when, modelPath: key, result, modules, state };
+    const run: StoredRun = { id, when, modelPath: key, result, modules, state, ...(job ? { job } : {}) };
     const model = this.byModel.get(key) ?? { modelPath: key, runs: [] };
     this.byModel.set(key, model);
     if (this.dir) {
       const dir = path.join(this.dir, hash(key));
       fs.mkdirSync(dir, { recursive: true });
-      writeAtomic(path.join(dir, `${id}.json`), JSON.stringify({ modelPath: key, result, modules, state }));
+      writeAtomic(path.join(dir, `${id}.json`), JSON.stringify({ modelPath: key, result, modules, state, job }));
     }
     const summary = summarize(id, result, state, when);
     if (at === 'first') model.runs.unshift(summary);
