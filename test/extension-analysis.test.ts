@@ -65,7 +65,9 @@ function harness() {
     runner: () => runner,
     log: () => undefined,
     showLog: () => undefined,
-    onResult: (r, _m, state) => results.push({ state, layers: r.analyses.rra?.perLayer.length ?? 0 }),
+    onResult: (r, _m, state) => {
+      results.push({ state, layers: r.analyses.rra?.perLayer.length ?? 0 });
+    },
     exportResult: async (_r, f) => `/out/x.${f}`,
   };
   return { c: new AnalysisController(host), posted, results, runner };

@@ -21,6 +21,7 @@ import type { HostToWebview, InspectResult } from '../src/shared/messages';
 import { inspectHtml, makeNonce } from '../src/extension/inspectHtml';
 import { cellText } from '../webview/inspect/table';
 import { browserUnavailable, launchChromium } from './helpers/browser';
+import { DARK, LIGHT, styleAttr } from './helpers/vscode-theme';
 import { tempDir } from './helpers/tmp';
 
 const ROOT = path.join(__dirname, '..');
@@ -31,97 +32,6 @@ const step = (m: string) => {
 };
 const SKIP = browserUnavailable();
 if (SKIP) console.log(`# webview-browser: SKIPPED: ${SKIP}`);
-
-// ---- VS Code's theme variables (a subset of Dark Modern / Light Modern, as the webview host sets them on <html>) ---
-
-const FONT = {
-  '--vscode-font-family': 'system-ui, "Ubuntu", "Droid Sans", sans-serif',
-  '--vscode-font-size': '13px',
-  '--vscode-font-weight': 'normal',
-  '--vscode-editor-font-family': '"Droid Sans Mono", "monospace", monospace',
-};
-const DARK: Record<string, string> = {
-  ...FONT,
-  '--vscode-foreground': '#cccccc',
-  '--vscode-editor-foreground': '#cccccc',
-  '--vscode-editor-background': '#1f1f1f',
-  '--vscode-descriptionForeground': '#9d9d9d',
-  '--vscode-errorForeground': '#f85149',
-  '--vscode-focusBorder': '#0078d4',
-  '--vscode-charts-blue': '#3794ff',
-  '--vscode-charts-lines': 'rgba(204, 204, 204, 0.5)',
-  '--vscode-editorWidget-border': '#454545',
-  '--vscode-editorWidget-background': '#202020',
-  '--vscode-editorHoverWidget-background': '#202020',
-  '--vscode-editorHoverWidget-foreground': '#cccccc',
-  '--vscode-editorHoverWidget-border': '#454545',
-  '--vscode-sideBar-background': '#181818',
-  '--vscode-list-hoverBackground': '#2a2d2e',
-  '--vscode-panel-border': '#2b2b2b',
-  '--vscode-button-background': '#0078d4',
-  '--vscode-button-foreground': '#ffffff',
-  '--vscode-button-hoverBackground': '#026ec1',
-  '--vscode-button-border': 'rgba(255, 255, 255, 0.07)',
-  '--vscode-button-secondaryBackground': '#313131',
-  '--vscode-button-secondaryForeground': '#cccccc',
-  '--vscode-button-secondaryHoverBackground': '#3c3c3c',
-  '--vscode-badge-background': '#616161',
-  '--vscode-badge-foreground': '#f8f8f8',
-  '--vscode-progressBar-background': '#0078d4',
-  '--vscode-input-background': '#313131',
-  '--vscode-input-foreground': '#cccccc',
-  '--vscode-input-border': '#3c3c3c',
-  '--vscode-input-placeholderForeground': '#989898',
-  '--vscode-inputValidation-errorBackground': '#5a1d1d',
-  '--vscode-inputValidation-errorBorder': '#be1100',
-  '--vscode-textCodeBlock-background': '#2b2b2b',
-  '--vscode-testing-iconPassed': '#73c991',
-  '--vscode-symbolIcon-moduleForeground': '#cccccc',
-  '--vscode-editor-findMatchHighlightBackground': 'rgba(234, 92, 0, 0.33)',
-};
-const LIGHT: Record<string, string> = {
-  ...FONT,
-  '--vscode-foreground': '#3b3b3b',
-  '--vscode-editor-foreground': '#3b3b3b',
-  '--vscode-editor-background': '#ffffff',
-  '--vscode-descriptionForeground': '#3b3b3b',
-  '--vscode-errorForeground': '#f85149',
-  '--vscode-focusBorder': '#005fb8',
-  '--vscode-charts-blue': '#1a85ff',
-  '--vscode-charts-lines': 'rgba(97, 97, 97, 0.5)',
-  '--vscode-editorWidget-border': '#c8c8c8',
-  '--vscode-editorWidget-background': '#f8f8f8',
-  '--vscode-editorHoverWidget-background': '#f8f8f8',
-  '--vscode-editorHoverWidget-foreground': '#3b3b3b',
-  '--vscode-editorHoverWidget-border': '#c8c8c8',
-  '--vscode-sideBar-background': '#f8f8f8',
-  '--vscode-list-hoverBackground': '#f2f2f2',
-  '--vscode-panel-border': '#e5e5e5',
-  '--vscode-button-background': '#005fb8',
-  '--vscode-button-foreground': '#ffffff',
-  '--vscode-button-hoverBackground': '#0258a8',
-  '--vscode-button-border': 'rgba(0, 0, 0, 0.1)',
-  '--vscode-button-secondaryBackground': '#e5e5e5',
-  '--vscode-button-secondaryForeground': '#3b3b3b',
-  '--vscode-button-secondaryHoverBackground': '#cccccc',
-  '--vscode-badge-background': '#cccccc',
-  '--vscode-badge-foreground': '#3b3b3b',
-  '--vscode-progressBar-background': '#005fb8',
-  '--vscode-input-background': '#ffffff',
-  '--vscode-input-foreground': '#3b3b3b',
-  '--vscode-input-border': '#cecece',
-  '--vscode-input-placeholderForeground': '#767676',
-  '--vscode-inputValidation-errorBackground': '#f2dede',
-  '--vscode-inputValidation-errorBorder': '#be1100',
-  '--vscode-textCodeBlock-background': '#f8f8f8',
-  '--vscode-testing-iconPassed': '#388a34',
-  '--vscode-symbolIcon-moduleForeground': '#3b3b3b',
-  '--vscode-editor-findMatchHighlightBackground': 'rgba(234, 92, 0, 0.33)',
-};
-const styleAttr = (vars: Record<string, string>) =>
-  Object.entries(vars)
-    .map(([k, v]) => `${k}: ${v};`)
-    .join(' ');
 
 // ---- a small torch-style CNN and its real Inspect result ---------------------------------------------------------
 

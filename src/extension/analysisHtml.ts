@@ -31,14 +31,27 @@ export function analysisHtml(o: AnalysisHtmlOptions): string {
     <h1 id="model-name" title="${e(o.modelPath)}">${e(name)}</h1>
     <span id="status" role="status" aria-live="polite">loading…</span>
     <span class="spacer"></span>
-    <vscode-button id="cancel-button" hidden>Cancel</vscode-button>
-    <vscode-button id="rerun-button" secondary hidden>Re-run</vscode-button>
-    <vscode-button id="export-html" secondary disabled
-      title="Save the standalone HTML report">Export HTML</vscode-button>
-    <vscode-button id="export-json" secondary disabled title="Save result.json">JSON</vscode-button>
-    <vscode-button id="export-csv" secondary disabled
-      title="Save layers.csv and the matrices as CSV into a folder">CSV</vscode-button>
-    <vscode-button id="show-log-button" secondary>Show Log</vscode-button>
+    <div class="actions">
+      <vscode-button id="cancel-button" hidden title="Stop the run; what finished is kept">Cancel</vscode-button>
+      <vscode-button id="rerun-button" class="icon-button" secondary hidden aria-label="Re-run"
+        title="Re-run the same analyses (an earlier identical run's results come from the cache)"
+        >${ICONS.rerun}</vscode-button>
+      <vscode-button id="export-button" secondary disabled aria-haspopup="menu" aria-expanded="false"
+        title="Export the shown run: HTML report, result.json or CSV files">Export ${ICONS.chevron}</vscode-button>
+      <vscode-button id="show-log-button" class="icon-button" secondary aria-label="Show Log"
+        title="Show the RepLens log">${ICONS.log}</vscode-button>
+      <div id="export-menu" class="menu" role="menu" hidden>
+        <button id="export-html" role="menuitem" disabled title="Save the standalone HTML report">HTML report…</button>
+        <button id="export-json" role="menuitem" disabled title="Save result.json">result.json…</button>
+        <button id="export-csv" role="menuitem" disabled
+          title="Save layers.csv and the matrices as CSV into a folder">CSV files…</button>
+      </div>
+    </div>
+  </div>
+  <div id="runs-row" class="runs-row" hidden>
+    <label class="picker">Run <select id="run-picker" title="Show a stored run of this model"></select></label>
+    <label class="picker">Compare with run <select id="overlay-picker"
+      title="Overlay another stored run (of this model or another) on the shown one"></select></label>
   </div>
   <div id="run-meta" class="meta"></div>
   <div id="accuracy" class="meta" hidden></div>
@@ -76,3 +89,13 @@ export function analysisHtml(o: AnalysisHtmlOptions): string {
 </html>
 `;
 }
+
+/** Inline icons (no icon font to load): 16×16, drawn in the button's text colour. */
+const svg = (body: string) =>
+  `<svg class="icon" viewBox="0 0 16 16" width="16" height="16" aria-hidden="true" fill="none" ` +
+  `stroke="currentColor" stroke-width="1.4" stroke-linecap="round" stroke-linejoin="round">${body}</svg>`;
+const ICONS = {
+  rerun: svg('<path d="M13 8a5 5 0 1 1-1.5-3.6"/><path d="M12 1.8v3h-3"/>'),
+  log: svg('<path d="M3 3.5h10M3 6.5h10M3 9.5h7M3 12.5h5"/>'),
+  chevron: svg('<path d="M4.5 6.5 8 10l3.5-3.5"/>'),
+};

@@ -1,9 +1,11 @@
 // The Analysis panels: one WebviewPanel per model. Analyze on a model with an open panel reveals it and runs again;
 // closing a panel cancels its run. After a reload VS Code restores the panels through the serializer and each shows
-// its model's last result from the ResultRegistry (no re-run). Logic: AnalysisController; document: analysisHtml.
+// the stored run it showed before (its webview state names it), with the same overlay, from the ResultRegistry (no
+// re-run). Logic: AnalysisController; document: analysisHtml.
 import * as path from 'path';
 import * as vscode from 'vscode';
 import type { AnalyzeJob, AnalysisRunState } from '../shared/messages';
+import type { AnalysisResult } from '../shared/result';
 import { AnalysisController, type AnalysisControllerHost } from './analysisController';
 import { analysisHtml } from './analysisHtml';
 import { makeNonce } from './inspectHtml';
@@ -28,7 +30,16 @@ class AnalysisPanel {
     panel.title = `RepLens: ${path.basename(modelPath)}`;
     panel.iconPath = vscode.Uri.joinPath(services.extensionUri, 'media', 'replens.svg');
     panel.webview.options = webviewOptions(services.extensionUri);
-    this.controller = new AnalysisController({ ...services, post: (m) => panel.webview.postMessage(m) });
+    const registry = services.registry;
+    this.controller = new AnalysisController({
+      ...services,
+      post: (m) => panel.webview.postMessage(m),
+      history: {
+        runs: () => registry.runs(modelPath),
+        others: () => registry.all().filter((r) => r.modelPath !== path.resolve(modelPath)),
+        load: (id) => registry.load(id),
+      },
+    });
     const subs = [
       panel.webview.onDidReceiveMessage((m) => {
         void this.controller.onMessage(m);
@@ -93,16 +104,26 @@ export class AnalysisPanels implements vscode.Disposable, vscode.WebviewPanelSer
     this.panels.get(path.resolve(modelPath))?.controller.cancel('cancelled from the notification');
   }
 
-  /** Opens the model's panel on its stored result (if it has no run of its own) and highlights a layer. */
+  /** Opens the model's panel on the run the lenses show (if it shows nothing yet) and highlights a layer. */
   reveal(modelPath: string, tensor: string): void {
     const p = this.open(modelPath, true);
-    const stored = this.services.registry.get(modelPath);
-    if (!p.controller.lastResult && stored) p.controller.showResult(stored.result, runInfo(stored.result));
+    if (!p.controller.lastResult) p.controller.restore(this.services.registry.get(modelPath)?.id);
     p.controller.reveal(tensor);
   }
 
+  /** Reveals the model's panel when it is open (the status bar item during a run). */
+  show(modelPath: string): void {
+    this.panels.get(path.resolve(modelPath))?.panel.reveal(undefined, false);
+  }
+
+  /** The result the model's panel shows, if it is open and shows one. */
+  shownResult(modelPath: string): AnalysisResult | null {
+    return this.panels.get(path.resolve(modelPath))?.controller.lastResult ?? null;
+  }
+
   async deserializeWebviewPanel(panel: vscode.WebviewPanel, state: unknown): Promise<void> {
-    const modelPath = (state as { modelPath?: unknown } | undefined)?.modelPath;
+    const st = state as { modelPath?: unknown; runs?: { shown?: unknown; overlay?: unknown } } | undefined;
+    const modelPath = st?.modelPath;
     if (typeof modelPath !== 'string' || !modelPath) {
       this.services.log('a restored Analysis panel had no model path in its state; closing it');
       panel.dispose();
@@ -115,8 +136,8 @@ export class AnalysisPanels implements vscode.Disposable, vscode.WebviewPanelSer
     }
     this.services.log(`restoring the Analysis panel of ${modelPath}`);
     const p = this.adopt(key, panel);
-    const stored = this.services.registry.get(key);
-    if (stored) p.controller.showResult(stored.result, runInfo(stored.result));
+    const id = (x: unknown) => (typeof x === 'string' ? x : null);
+    p.controller.restore(id(st?.runs?.shown), id(st?.runs?.overlay));
   }
 
   private adopt(key: string, panel: vscode.WebviewPanel): AnalysisPanel {
@@ -131,14 +152,4 @@ export class AnalysisPanels implements vscode.Disposable, vscode.WebviewPanelSer
     for (const p of [...this.panels.values()]) p.panel.dispose();
     this.panels.clear();
   }
-}
-
-function runInfo(r: import('../shared/result').AnalysisResult) {
-  return {
-    modelPath: r.model.path,
-    compare: r.compare?.path,
-    dataset: r.dataset.path ?? r.dataset.description,
-    analyses: r.settings.analyses,
-    samples: r.dataset.samples,
-  };
 }

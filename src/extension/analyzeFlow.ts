@@ -49,6 +49,8 @@ export interface AnalyzeCommandOptions {
   sigmas?: number[];
   /** Show the confirm item with the time estimate (default: only when no options were passed). */
   confirm?: boolean;
+  /** The analyses the picker starts with (Compare With…: the shown run's), instead of the last picked. */
+  defaultAnalyses?: AnalysisId[];
 }
 
 export function isCommandOptions(x: unknown): x is AnalyzeCommandOptions {
@@ -130,7 +132,7 @@ export class AnalyzeFlow {
       if (!m) return null;
       compareWith = m;
     }
-    const analyses = o.analyses ?? (await this.pickAnalyses(cfg));
+    const analyses = o.analyses ?? (await this.pickAnalyses(cfg, o.defaultAnalyses));
     if (!analyses?.length) return null;
     const ds: Omit<DatasetChoice, 'label'> | null = o.data
       ? { data: { path: path.resolve(o.data) }, configPath: o.configPath }
@@ -200,8 +202,9 @@ export class AnalyzeFlow {
     }
   }
 
-  private async pickAnalyses(cfg: vscode.WorkspaceConfiguration): Promise<AnalysisId[] | null> {
-    const defaults = this.memento.get<string[]>(LAST_ANALYSES) ?? cfg.get<string[]>('analyses') ?? DEFAULT_ANALYSES;
+  private async pickAnalyses(cfg: vscode.WorkspaceConfiguration, given?: AnalysisId[]): Promise<AnalysisId[] | null> {
+    const defaults =
+      given ?? this.memento.get<string[]>(LAST_ANALYSES) ?? cfg.get<string[]>('analyses') ?? DEFAULT_ANALYSES;
     const items = ANALYSIS_IDS.map((a) => ({
       label: ANALYSIS_SPECS[a].title,
       description: a,

@@ -9,8 +9,8 @@ import { errorCode, errorMessage } from '../engine/errors';
 import { writeAtomic } from '../engine/fswrite';
 import { writeResultFiles } from '../report/files';
 import type { AnalyzeJob, ErrorInfo, InspectJob, ModelCheckResult, Progress } from '../shared/messages';
+import { ANALYSIS_IDS, type AnalysisId } from '../shared/analyses';
 import type { AnalysisResult } from '../shared/result';
-import { formatEta } from '../shared/duration';
 import { writeReport } from '../report/write';
 import { INSPECT_VIEW_TYPE, InspectPanels } from './inspectPanel';
 import { ANALYSIS_VIEW_TYPE, AnalysisPanels } from './analysisPanel';
@@ -85,9 +85,12 @@ export function activate(context: vscode.ExtensionContext): void {
     const running = [...runningProgress.entries()];
     if (running.length) {
       const [m, p] = running[0];
-      status.text = `$(sync~spin) RepLens: ${path.basename(m)} ${p.stage}${p.total > 0 ? ` ${p.done}/${p.total}` : ''}`;
-      status.tooltip = 'RepLens is analysing; cancel from the notification or the panel';
-      status.command = 'replens.showLog';
+      // Only that a run is going on: its progress shows once, in the panel (with Cancel), which a click brings back.
+      status.text = `$(sync~spin) RepLens: analysing ${path.basename(m)}`;
+      status.tooltip =
+        `RepLens: ${p.stage}${p.total > 0 ? ` ${p.done}/${p.total}` : ''} — ` +
+        `click to show the panel of ${path.basename(m)} (progress, Cancel)`;
+      status.command = { title: 'Show the panel', command: 'replens.showAnalysis', arguments: [m] };
       status.show();
       return;
     }
@@ -104,7 +107,6 @@ export function activate(context: vscode.ExtensionContext): void {
   context.subscriptions.push(registry.onDidChange(updateStatus));
   updateStatus();
 
-  const progressListeners = new Map<string, (p: Progress | null) => void>();
   const analysisPanels = new AnalysisPanels({
     extensionUri: context.extensionUri,
     registry,
@@ -122,13 +124,13 @@ export function activate(context: vscode.ExtensionContext): void {
     onProgress: (p, modelPath) => {
       if (p) runningProgress.set(path.resolve(modelPath), p);
       else runningProgress.delete(path.resolve(modelPath));
-      progressListeners.get(path.resolve(modelPath))?.(p);
       updateStatus();
     },
-    onResult: (result, modules, state) => {
-      registry.set(result.model.path, result, modules, state);
+    onResult: (result, modules, state, job) => {
+      const run = registry.add(result.model.path, result, modules, state, job);
       if (state === 'complete')
         void context.workspaceState.update(SELECTED, path.resolve(result.model.path)).then(updateStatus);
+      return run.id;
     },
     exportResult: (result, format) => exportResult(result, format),
     savePng: async (chart, png) => {
@@ -149,53 +151,26 @@ export function activate(context: vscode.ExtensionContext): void {
 
   const flow = new AnalyzeFlow(context.workspaceState, log, {
     run: (job) => analysis.run(job),
-    // The time estimate scales this model's last finished run.
+    // The time estimate scales this model's last finished single-model run.
     lastResult: (m) => {
-      const r = registry.get(m);
-      return r?.state === 'complete' ? r.result : undefined;
+      const s = registry.runs(m).find((x) => x.state === 'complete' && !x.compare);
+      return s ? registry.load(s.id)?.result : undefined;
     },
   });
-  /** Runs a job in its panel under a cancellable notification with per-layer progress and ETA. */
-  const runJob = (job: AnalyzeJob) =>
-    vscode.window.withProgress(
-      {
-        location: vscode.ProgressLocation.Notification,
-        cancellable: true,
-        title: `RepLens: ${path.basename(job.modelPath)}`,
-      },
-      async (progress, token) => {
-        const key = path.resolve(job.modelPath);
-        let last = 0;
-        progressListeners.set(key, (p) => {
-          if (!p) return;
-          const pct = p.total > 0 ? (100 * p.done) / p.total : 0;
-          const eta = formatEta(p.etaSeconds);
-          const layer = p.layer ? ` — ${p.layer}` : '';
-          const count = p.total > 0 ? ` ${p.done}/${p.total}` : '';
-          progress.report({
-            message: `${p.stage}${layer}${count}${eta ? ` · ${eta} left` : ''}`,
-            increment: pct >= last ? pct - last : undefined,
-          });
-          last = pct;
+  /**
+   * Runs a job in its model's panel. Progress shows once, in the panel, with its one Cancel (closing the panel cancels
+   * too); a notification would repeat both, so there is none. While the panel is hidden behind other editors, the
+   * status bar item says the run is going on and brings the panel back.
+   */
+  const runJob = async (job: AnalyzeJob) => {
+    const state = await analysisPanels.run(job);
+    if (state === 'failed')
+      void vscode.window
+        .showErrorMessage(`RepLens: the analysis of ${path.basename(job.modelPath)} failed; see its panel`, 'Show Log')
+        .then((p) => {
+          if (p) showLog();
         });
-        const sub = token.onCancellationRequested(() => analysisPanels.cancel(job.modelPath));
-        try {
-          const state = await analysisPanels.run(job);
-          if (state === 'failed')
-            void vscode.window
-              .showErrorMessage(
-                `RepLens: the analysis of ${path.basename(job.modelPath)} failed; see its panel`,
-                'Show Log',
-              )
-              .then((p) => {
-                if (p) showLog();
-              });
-        } finally {
-          sub.dispose();
-          progressListeners.delete(key);
-        }
-      },
-    );
+  };
 
   /**
    * The model is read and its shapes probed (in the worker, which remembers the answer per model file version) before
@@ -236,7 +211,16 @@ export function activate(context: vscode.ExtensionContext): void {
       if (!(await requireTrust('analyse models', log))) return;
       const check = await checkModel(targets[0]);
       if (!check) return;
-      const job = await flow.job(targets[0], opts, compare, check, !isCommandOptions(args));
+      // Compare With… runs, by default, the analyses of the run its panel shows (else of the model's latest run).
+      const shown = compare ? (analysisPanels.shownResult(targets[0]) ?? registry.get(targets[0])?.result) : null;
+      const defaults = shown?.settings.analyses.filter(isAnalysisId);
+      const job = await flow.job(
+        targets[0],
+        defaults?.length ? { ...opts, defaultAnalyses: defaults } : opts,
+        compare,
+        check,
+        !isCommandOptions(args),
+      );
       if (!job) {
         log('analyze: not started (a picker was dismissed)');
         return;
@@ -247,6 +231,9 @@ export function activate(context: vscode.ExtensionContext): void {
     vscode.commands.registerCommand('replens.analyzeModel', analyzeCommand(false)),
     vscode.commands.registerCommand('replens.compareWith', analyzeCommand(true)),
     vscode.commands.registerCommand('replens.showLog', showLog),
+    vscode.commands.registerCommand('replens.showAnalysis', (modelPath?: unknown) => {
+      if (typeof modelPath === 'string') analysisPanels.show(modelPath);
+    }),
     vscode.commands.registerCommand('replens.revealLayer', (modelPath?: unknown, tensor?: unknown) =>
       guard('Reveal Layer', log, showLog, async () => {
         if (typeof modelPath !== 'string' || typeof tensor !== 'string') return;
@@ -478,3 +465,5 @@ async function exportResult(result: AnalysisResult, format: 'html' | 'json' | 'c
   else writeAtomic(uri.fsPath, JSON.stringify(result, null, 1) + '\n');
   return uri.fsPath;
 }
+
+const isAnalysisId = (x: string): x is AnalysisId => (ANALYSIS_IDS as readonly string[]).includes(x);

@@ -221,10 +221,41 @@ export interface AnalysisRunInfo {
   dataset: string;
   analyses: string[];
   samples?: number;
+  /** false: the panel cannot run it again (a stored run whose request this window never saw). */
+  rerun?: boolean;
+}
+
+/** One stored run of a model (src/extension/results.ts): what the panel's run pickers list. */
+export interface RunSummary {
+  id: string;
+  modelPath: string;
+  /** When the run started (ISO 8601; its result's createdAt). */
+  when: string;
+  state: AnalysisRunState;
+  analyses: string[];
+  samples: number;
+  /** The dataset's path (or its description in results written before datasets had one) and identity. */
+  dataset: string;
+  datasetIdentity: string;
+  /** The compared model of a Compare With… run. */
+  compare?: string;
+  /** Analyses served from the cache. */
+  cached: string[];
+}
+
+/** The runs the panel can show (`own`, newest first) and overlay (`own` and `others`: other models' runs). */
+export interface AnalysisRuns {
+  own: RunSummary[];
+  others: RunSummary[];
+  /** The run shown (null: a live run not stored yet, or none) and the run overlaid on it. */
+  shown: string | null;
+  overlay: string | null;
 }
 
 export type HostToAnalysisView =
   | { v: 1; type: 'run'; run: AnalysisRunInfo }
+  /** The stored runs and which are shown: the header's run pickers. */
+  | { v: 1; type: 'runs'; runs: AnalysisRuns }
   | { v: 1; type: 'progress'; progress: Progress }
   /** The document so far (`running`), the final one, or what a cancelled or failed run had finished. */
   | { v: 1; type: 'result'; result: AnalysisResult; state: AnalysisRunState }
@@ -239,6 +270,10 @@ export type AnalysisViewToHost =
   /** Run the same job again; `recompute`: without the cache. */
   | { v: 1; type: 'rerun'; recompute?: boolean }
   | { v: 1; type: 'cancel' }
+  /** Show a stored run of this model. */
+  | { v: 1; type: 'showRun'; id: string }
+  /** Overlay a stored run (of any model) on the shown one; null removes the overlay. */
+  | { v: 1; type: 'overlay'; id: string | null }
   | { v: 1; type: 'export'; format: 'html' | 'json' | 'csv' }
   | { v: 1; type: 'png'; chart: string; dataUrl: string };
 
@@ -407,8 +442,14 @@ export function parseWebviewToHost(m: unknown): WebviewToHost {
 }
 
 export function parseHostToAnalysisView(m: unknown): HostToAnalysisView {
-  const o = header(m, ['run', 'progress', 'result', 'error', 'reveal', 'exported']);
+  const o = header(m, ['run', 'runs', 'progress', 'result', 'error', 'reveal', 'exported']);
   switch (o.type) {
+    case 'runs':
+      need(
+        isObj(o.runs) && Array.isArray(o.runs.own) && Array.isArray(o.runs.others),
+        "'runs' must list the runs (own, others)",
+      );
+      break;
     case 'run':
       need(isObj(o.run) && typeof o.run.modelPath === 'string', "'run' must name the model");
       break;
@@ -437,7 +478,9 @@ export function parseHostToAnalysisView(m: unknown): HostToAnalysisView {
 }
 
 export function parseAnalysisViewToHost(m: unknown): AnalysisViewToHost {
-  const o = header(m, ['ready', 'showLog', 'rerun', 'cancel', 'export', 'png']);
+  const o = header(m, ['ready', 'showLog', 'rerun', 'cancel', 'showRun', 'overlay', 'export', 'png']);
+  if (o.type === 'showRun') str(o, 'id');
+  if (o.type === 'overlay') need(o.id === null || typeof o.id === 'string', "'id' must be a run id or null");
   if (o.type === 'rerun')
     need(o.recompute === undefined || typeof o.recompute === 'boolean', "'recompute' must be a boolean");
   if (o.type === 'export')

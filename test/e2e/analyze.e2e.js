@@ -254,6 +254,46 @@ async function tableReport(page) {
     });
 }
 
+/** The panel header: how many lines its title row takes, the visible Cancel buttons, the run pickers' options. */
+async function headerReport(page) {
+  return webview(page)
+    .locator('body')
+    .evaluate(() => {
+      const { document, innerWidth } = globalThis; // runs in the webview
+      const visible = (e) => e.offsetParent !== null;
+      const row = document.querySelector('.title-row');
+      const items = [...row.querySelectorAll('h1, #status, .actions > vscode-button')].filter(visible);
+      const header = document.getElementById('header');
+      const options = (id) =>
+        [...document.querySelectorAll(`#${id} option`)].map((o) => ({ value: o.value, text: o.textContent }));
+      return {
+        width: innerWidth,
+        lines: new Set(items.map((e) => Math.round(e.getBoundingClientRect().top / 8))).size,
+        overflow: header.scrollWidth > header.clientWidth,
+        buttons: items.filter((e) => e.tagName !== 'H1' && e.id !== 'status').map((e) => e.id),
+        cancels: [...document.querySelectorAll('vscode-button, button')].filter(
+          (b) => visible(b) && /cancel/i.test(b.textContent),
+        ).length,
+        bars: [...document.querySelectorAll('vscode-progress-bar')].filter(visible).length,
+        runs: options('run-picker'),
+        shown: document.getElementById('run-picker').value,
+        overlays: options('overlay-picker'),
+      };
+    });
+}
+
+/** Polls the header until `ok(report)`; the last report either way. */
+async function waitHeader(page, ok, timeout) {
+  const deadline = Date.now() + timeout;
+  let h = null;
+  while (Date.now() < deadline) {
+    h = await headerReport(page).catch(() => null);
+    if (h && ok(h)) return h;
+    await sleep(500);
+  }
+  return h;
+}
+
 async function selectTab(page, title) {
   const tab = webview(page).locator('vscode-tab-header', { hasText: title }).first();
   await tab.click();
@@ -359,6 +399,67 @@ async function main() {
     const status = page.locator('.statusbar-item', { hasText: 'RepLens: shallow_cnn.onnx' }).first();
     check(await status.isVisible().catch(() => false), 'the status bar names the model the lenses show');
 
+    // 1b. The header at about 600 px (issue 15: its five buttons wrapped at half width), light and dark
+    setPhase('header');
+    const full = await headerReport(page);
+    const viewport = page.viewportSize();
+    await page.setViewportSize({ width: viewport.width - (full.width - 600), height: viewport.height });
+    await sleep(1000);
+    const narrow = await headerReport(page);
+    log('header at', narrow.width, 'px:', JSON.stringify({ lines: narrow.lines, buttons: narrow.buttons }));
+    check(
+      Math.abs(narrow.width - 600) <= 40 && narrow.lines === 1 && !narrow.overflow,
+      `the header's title row is one line at ${narrow.width} px (${narrow.lines} lines: ${narrow.buttons.join(', ')})`,
+    );
+    await shot(page, 'a04b-header-600-light');
+    await toggleTheme(page);
+    await shot(page, 'a04c-header-600-dark');
+    await toggleTheme(page);
+    await page.setViewportSize(viewport);
+    await sleep(800);
+
+    // 1c. Runs are kept (issue 15): Re-run is a second run; the Run picker shows either; another run overlays
+    setPhase('runs');
+    await webview(page).locator('#rerun-button').click();
+    // The new run is in the picker once it is stored (while it runs, the picker's first entry is 'this run').
+    const two = await waitHeader(page, (h) => h.runs.length >= 2 && !!h.shown && h.runs[0].value === h.shown, 240000);
+    log('runs:', two && two.runs.map((r) => r.text).join(' || '));
+    check(two && two.runs.length === 2, `after Re-run the Run picker lists 2 runs (${two && two.runs.length})`);
+    check(
+      two && /cached/.test(two.runs[0].text),
+      `the re-run is labelled as served from the cache ("${two && two.runs[0].text}")`,
+    );
+    const older = two.runs[1].value;
+    await webview(page).locator('#run-picker').selectOption(older);
+    const picked = await waitHeader(page, (h) => h.shown === older, 20000);
+    check(picked && picked.shown === older, 'picking the older run shows it');
+    const overlayWith = picked.overlays.find((o) => o.value && o.value !== older);
+    check(!!overlayWith, `the other run can be overlaid (${picked.overlays.map((o) => o.text).join(' || ')})`);
+    await webview(page).locator('#overlay-picker').selectOption(overlayWith.value);
+    const compareTab = webview(page).locator('vscode-tab-header[data-tab="compare"]');
+    const overlaid = await compareTab.waitFor({ timeout: 20000 }).then(
+      () => true,
+      () => false,
+    );
+    const notes = await webview(page)
+      .locator('#notes')
+      .innerText()
+      .catch(() => '');
+    check(
+      overlaid && /Overlaid run:/.test(notes),
+      `Compare with run: a Compare tab and the overlay's note (${overlaid})`,
+    );
+    await selectTab(page, 'Compare');
+    await sleep(1000);
+    await shot(page, 'a04d-overlay');
+    await webview(page).locator('#overlay-picker').selectOption('');
+    const removed = await compareTab.waitFor({ state: 'detached', timeout: 20000 }).then(
+      () => true,
+      () => false,
+    );
+    check(removed, 'removing the overlay removes the Compare tab');
+    await selectTab(page, 'Layers');
+
     // 2. Code lenses on the PyTorch definition
     setPhase('code lenses');
     await runCommand(page, 'Go to File');
@@ -443,6 +544,16 @@ async function main() {
       if (kept < 1) await sleep(250);
     }
     check(kept >= 1, `model.onnx: the first RRA layers stream in before the run ends (${kept})`);
+    // Progress shows once during a run, with one Cancel: in the panel; no notification repeats them (issue 15).
+    const during = await headerReport(page);
+    const toasts = await page.locator('.notification-toast', { hasText: 'RepLens: model.onnx' }).count();
+    log('during the run:', JSON.stringify({ cancels: during.cancels, bars: during.bars, toasts }));
+    check(
+      during.cancels === 1 && during.bars === 1 && toasts === 0 && during.lines === 1,
+      `one progress bar and one Cancel during the run, no progress notification (${during.cancels} Cancel, ` +
+        `${during.bars} bars, ${toasts} notifications, title ${during.lines} line)`,
+    );
+    await shot(page, 'a09b-running-one-cancel');
     await webview(page).locator('#cancel-button').click();
     const cancelled = await waitDone(page, 60000);
     check(cancelled === 'cancelled', `Cancel in the panel stops the run (${cancelled})`);
@@ -501,6 +612,54 @@ async function main() {
     const meta = (await webview(page).locator('#run-meta').innerText()).trim();
     check(/compared with model\.onnx/.test(meta), `the run line names the second model ("${meta}")`);
     await shot(page, 'a11-compare');
+    // Compare With… is a run of its own: the single-model runs before it stay in the Run picker (issue 15).
+    const cmpRuns = await waitHeader(page, (h) => h.runs.length >= 3, 10000);
+    log('runs:', cmpRuns && cmpRuns.runs.map((r) => r.text).join(' || '));
+    const single = cmpRuns && cmpRuns.runs.find((r) => !/ vs /.test(r.text));
+    check(
+      cmpRuns && / vs model\.onnx/.test(cmpRuns.runs[0].text) && !!single,
+      `the comparison is the newest run and the single-model runs stay (${cmpRuns && cmpRuns.runs.length} runs)`,
+    );
+    if (single) {
+      await webview(page).locator('#run-picker').selectOption(single.value);
+      const back = await compareTab.waitFor({ state: 'detached', timeout: 20000 }).then(
+        () => true,
+        () => false,
+      );
+      const meta2 = (await webview(page).locator('#run-meta').innerText()).trim();
+      check(back && !/compared with/.test(meta2), `picking a single-model run shows it again ("${meta2}")`);
+      await shot(page, 'a12-single-run-again');
+
+      // 5. After a window reload the panel shows what it showed: the same run, the same overlay (issue 15)
+      setPhase('reload');
+      const cmpRun = cmpRuns.runs[0].value;
+      await webview(page).locator('#overlay-picker').selectOption(cmpRun);
+      await compareTab.waitFor({ timeout: 20000 }).catch(() => {});
+      const live = await headerReport(page);
+      const liveMeta = (await webview(page).locator('#run-meta').innerText()).trim();
+      const liveOverlay = await webview(page).locator('#overlay-picker').inputValue();
+      await sleep(1000); // the webview saves its state (the shown run and the overlay) as it changes
+      await runCommand(page, 'Developer: Reload Window');
+      await sleep(3000);
+      await page.waitForSelector('.monaco-workbench .part.statusbar', { timeout: 90000 });
+      await waitForTab(page, 'RepLens: shallow_cnn.onnx', 60000);
+      const restored = await waitHeader(page, (h) => h.runs.length === live.runs.length && !!h.shown, 90000);
+      const restoredMeta = await webview(page)
+        .locator('#run-meta')
+        .innerText()
+        .then((t) => t.trim())
+        .catch(() => '');
+      const restoredOverlay = await webview(page)
+        .locator('#overlay-picker')
+        .inputValue()
+        .catch(() => '');
+      log('restored:', JSON.stringify({ shown: restored && restored.shown, restoredOverlay, restoredMeta }));
+      check(
+        restored && restored.shown === live.shown && restoredOverlay === liveOverlay && restoredMeta === liveMeta,
+        `the restored panel shows the same run and overlay ("${restoredMeta}")`,
+      );
+      await shot(page, 'a13-restored');
+    }
 
     const crashed = page.locator('.notification-toast', { hasText: /Extension host .*(terminated|crashed)/i });
     check(!(await crashed.isVisible().catch(() => false)), 'no "extension host terminated" notification');

@@ -1,4 +1,5 @@
-// The Analysis panel's webview: validates host messages; shows the run (status, progress, Cancel / Re-run / Export),
+// The Analysis panel's webview: validates host messages; shows the run (status, progress, Cancel / Re-run / Export,
+// the run pickers: any stored run of the model, another run overlaid on it),
 // the per-layer table with selectivity sparklines, and one tab per analysis with the report's chart builders. Results
 // stream in (the host sends the document so far a few times a second); only the visible tab is drawn. The last
 // document is kept in the webview state, so a hidden or restored panel shows it at once.
@@ -12,6 +13,7 @@ import {
   assertNever,
   parseHostToAnalysisView,
   type AnalysisRunInfo,
+  type AnalysisRuns,
   type AnalysisRunState,
   type AnalysisViewToHost,
   type ErrorInfo,
@@ -34,7 +36,7 @@ import {
   type TableModel,
 } from '../views/registry';
 import { plotly } from '../charts/plotly';
-import { runLine, stateText } from './state';
+import { runLabel, runLine, stateText } from './state';
 import { ANALYSIS_SPECS } from '../../src/shared/analyses';
 import { infoButton } from './info';
 import { chartInfo, columnInfo, emptyTabText, sparklineInfo } from '../views/info';
@@ -49,6 +51,8 @@ interface ViewState {
   v: 1;
   modelPath: string;
   run?: AnalysisRunInfo;
+  /** The stored runs and the ids shown and overlaid (a panel restored after a reload shows the same). */
+  runs?: AnalysisRuns;
   result?: AnalysisResult;
   state?: AnalysisRunState;
   tab?: string;
@@ -76,6 +80,7 @@ function restore(): ViewState {
     v: 1,
     modelPath,
     run: s.run,
+    runs: s.runs,
     result: upgradeResult(s.result) ?? undefined,
     state: s.state,
     tab: s.tab,
@@ -89,18 +94,78 @@ const save = () => vscode.setState(view);
 function setState(state: AnalysisRunState | undefined): void {
   document.body.dataset.state = state ?? 'idle';
   $('status').textContent = state ? stateText(state, view.result) : 'no result yet';
+  $('status').title = $('status').textContent; // shown in full where the header is narrow
   $('cancel-button').hidden = state !== 'running';
-  $('rerun-button').hidden = state === 'running' || !view.run;
+  $('rerun-button').hidden = state === 'running' || !view.run || view.run.rerun === false;
   const exportable = !!view.result && state !== 'running';
-  for (const id of ['export-html', 'export-json', 'export-csv']) $(id).toggleAttribute('disabled', !exportable);
+  for (const id of ['export-button', 'export-html', 'export-json', 'export-csv'])
+    $(id).toggleAttribute('disabled', !exportable);
+  if (!exportable) showMenu(false);
   if (state !== 'running') $('progress').hidden = true;
+  showRuns();
+}
+
+function showMenu(open: boolean): void {
+  $('export-menu').hidden = !open;
+  $('export-button').setAttribute('aria-expanded', String(open));
+  if (open) $<HTMLButtonElement>('export-html').focus();
+}
+
+function option(value: string, text: string, selected = false): HTMLOptionElement {
+  const o = document.createElement('option');
+  o.value = value;
+  o.textContent = text;
+  o.selected = selected;
+  return o;
+}
+
+/** The run pickers: the model's stored runs (the shown one selected) and the runs that can be overlaid on it. */
+function showRuns(): void {
+  const runs = view.runs;
+  const running = view.state === 'running';
+  $('runs-row').hidden = !runs || (!runs.own.length && !running);
+  if (!runs) return;
+  const picker = $<HTMLSelectElement>('run-picker');
+  picker.replaceChildren(
+    ...(runs.shown === null ? [option('', running ? 'this run (running…)' : 'this run', true)] : []),
+    ...runs.own.map((r) => option(r.id, runLabel(r), r.id === runs.shown)),
+  );
+  picker.disabled = running;
+  const overlay = $<HTMLSelectElement>('overlay-picker');
+  const group = (label: string, items: HTMLOptionElement[]) => {
+    const g = document.createElement('optgroup');
+    g.label = label;
+    g.append(...items);
+    return g;
+  };
+  const own = runs.own.filter((r) => r.id !== runs.shown);
+  overlay.replaceChildren(
+    option('', 'none', !runs.overlay),
+    ...(own.length
+      ? [
+          group(
+            'this model',
+            own.map((r) => option(r.id, runLabel(r), r.id === runs.overlay)),
+          ),
+        ]
+      : []),
+    ...(runs.others.length
+      ? [
+          group(
+            'other models',
+            runs.others.map((r) => option(r.id, runLabel(r, true), r.id === runs.overlay)),
+          ),
+        ]
+      : []),
+  );
+  overlay.disabled = running || runs.shown === null || !(own.length + runs.others.length);
 }
 
 function showRun(run: AnalysisRunInfo): void {
   const base = (p: string) => p.split(/[\\/]/).pop() ?? p;
   $('model-name').textContent = base(run.modelPath);
   $('model-name').title = run.modelPath;
-  $('run-meta').textContent = runLine(run, view.result);
+  $('run-meta').textContent = runLine(run, view.result, !!view.runs?.overlay);
 }
 
 /** Which analyses came from the cache (an earlier run with the same model, data and settings), with Recompute. */
@@ -110,7 +175,7 @@ function showCached(r: AnalysisResult): void {
     ? `From the cache (an earlier run with the same model, data and settings): ` +
       ids.map((id) => ANALYSIS_SPECS[id].title).join(', ')
     : '';
-  $('cached-row').hidden = !ids.length || view.state === 'running';
+  $('cached-row').hidden = !ids.length || view.state === 'running' || view.run?.rerun === false;
 }
 
 /** The model's accuracy on the analysed samples (when the data has labels), under the run line. */
@@ -443,7 +508,7 @@ function render(): void {
     $('empty').hidden = !!r || view.state === 'running';
     if (!r) return;
     renderTable(r);
-    $('run-meta').textContent = runLine(view.run, r);
+    $('run-meta').textContent = runLine(view.run, r, !!view.runs?.overlay);
     showAccuracy(r);
     showCached(r);
     ensureTabs(r);
@@ -481,8 +546,17 @@ window.addEventListener('message', (ev: MessageEvent) => {
       showError(null);
       if (!view.result || view.result.model.path !== m.run.modelPath) view.result = undefined;
       break;
+    case 'runs':
+      view.runs = m.runs;
+      showRuns();
+      break;
     case 'progress':
-      if (view.state === 'running' || !view.state) showProgress(m.progress);
+      // Progress comes only while a run is going on (a webview reloaded mid-run may get it before the run).
+      if (!view.state) {
+        view.state = 'running';
+        setState('running');
+      }
+      if (view.state === 'running') showProgress(m.progress);
       break;
     case 'result':
       view.result = m.result;
@@ -528,9 +602,31 @@ $('rerun-button').addEventListener('click', () => post({ v: 1, type: 'rerun' }))
 $('recompute-button').addEventListener('click', () => post({ v: 1, type: 'rerun', recompute: true }));
 $('show-log-button').addEventListener('click', () => post({ v: 1, type: 'showLog' }));
 $('error-log-button').addEventListener('click', () => post({ v: 1, type: 'showLog' }));
-$('export-html').addEventListener('click', () => post({ v: 1, type: 'export', format: 'html' }));
-$('export-json').addEventListener('click', () => post({ v: 1, type: 'export', format: 'json' }));
-$('export-csv').addEventListener('click', () => post({ v: 1, type: 'export', format: 'csv' }));
+for (const format of ['html', 'json', 'csv'] as const)
+  $(`export-${format}`).addEventListener('click', () => {
+    showMenu(false);
+    post({ v: 1, type: 'export', format });
+  });
+$('export-button').addEventListener('click', (e) => {
+  e.stopPropagation();
+  if (!$('export-button').hasAttribute('disabled')) showMenu($('export-menu').hidden);
+});
+document.addEventListener('click', (e) => {
+  if (!$('export-menu').hidden && !$('export-menu').contains(e.target as Node)) showMenu(false);
+});
+document.addEventListener('keydown', (e) => {
+  if (e.key === 'Escape' && !$('export-menu').hidden) {
+    showMenu(false);
+    $('export-button').focus();
+  }
+});
+$<HTMLSelectElement>('run-picker').addEventListener('change', (e) => {
+  const id = (e.target as HTMLSelectElement).value;
+  if (id) post({ v: 1, type: 'showRun', id });
+});
+$<HTMLSelectElement>('overlay-picker').addEventListener('change', (e) => {
+  post({ v: 1, type: 'overlay', id: (e.target as HTMLSelectElement).value || null });
+});
 
 new MutationObserver(() => {
   if (view.result) void renderCharts(view.result);
