@@ -85,7 +85,13 @@ export const PANEL_TABS: readonly PanelTab[] = [
       ? []
       : [{ id: v.tab.id, title: v.tab.title, order: v.tab.order, has: (r: AnalysisResult) => !!r.analyses[v.id] }],
   ),
-  { id: 'compare', title: 'Compare', has: (r: AnalysisResult) => !!r.compare, order: COMPARE_SECTION.order },
+  // Between-model matrices only (a run overlaid on another has none: its curves and columns are on the other tabs).
+  {
+    id: 'compare',
+    title: 'Compare',
+    has: (r: AnalysisResult) => !!r.compare && !!(r.analyses.similarity?.compare || r.analyses.rra?.interModel),
+    order: COMPARE_SECTION.order,
+  },
 ]
   .sort((a, b) => a.order - b.order)
   .map(({ order: _order, ...tab }) => tab);
