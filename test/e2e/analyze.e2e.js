@@ -626,6 +626,7 @@ async function main() {
       `the comparison is the newest run and the single-model runs stay (${cmpRuns && cmpRuns.runs.length} runs)`,
     );
     if (single) {
+      const compareTab = webview(page).locator('vscode-tab-header[data-tab="compare"]');
       await webview(page).locator('#run-picker').selectOption(single.value);
       const back = await compareTab.waitFor({ state: 'detached', timeout: 20000 }).then(
         () => true,
@@ -639,7 +640,11 @@ async function main() {
       setPhase('reload');
       const cmpRun = cmpRuns.runs[0].value;
       await webview(page).locator('#overlay-picker').selectOption(cmpRun);
-      await compareTab.waitFor({ timeout: 20000 }).catch(() => {});
+      // the overlaid comparison's own model (the same layers): the table's (B) columns
+      await webview(page)
+        .locator('#layer-table th.col-id-b')
+        .waitFor({ timeout: 20000 })
+        .catch(() => {});
       const live = await headerReport(page);
       const liveMeta = (await webview(page).locator('#run-meta').innerText()).trim();
       const liveOverlay = await webview(page).locator('#overlay-picker').inputValue();
