@@ -16,7 +16,8 @@ function popover(doc: Document): HTMLElement {
   pop.className = 'info-popover';
   pop.setAttribute('popover', 'auto');
   pop.setAttribute('role', 'dialog');
-  pop.addEventListener('toggle', (e) => {
+  // beforetoggle runs synchronously as the state changes (toggle is queued): aria-expanded never lags behind it
+  pop.addEventListener('beforetoggle', (e) => {
     const open = (e as Event & { newState?: string }).newState === 'open';
     for (const b of Array.from(doc.querySelectorAll<HTMLElement>(`[popovertarget="${POPOVER_ID}"]`)))
       b.setAttribute('aria-expanded', String(open && b.dataset.infoOpen === 'true'));
