@@ -309,11 +309,13 @@ test(
       { v: 1, type: 'overlay', id: 'run-other' },
       { v: 1, type: 'overlay', id: null },
     ]);
-    // The host answers an overlay with the overlaid document: the Compare tab appears; the state names both runs.
+    // The host answers an overlay with the overlaid document: the table gets the other run's "(B)" columns (the
+    // same layers), no Compare tab (an overlay has no between-model matrices); the state names both runs.
     const b = { ...SAMPLE, model: { ...SAMPLE.model, path: OTHER.modelPath, name: 'model_bn.onnx' } };
     await post(page, { v: 1, type: 'runs', runs: { ...RUNS, overlay: OTHER.id } });
     await post(page, { v: 1, type: 'result', result: overlayRuns(SAMPLE, b), state: 'complete' });
-    await page.locator('vscode-tab-header[data-tab="compare"]').waitFor({ timeout: 5000 });
+    await page.locator('#layer-table th.col-id-b').waitFor({ timeout: 5000 });
+    assert.equal(await page.locator('vscode-tab-header[data-tab="compare"]').count(), 0);
     assert.equal(await page.locator('#overlay-picker').inputValue(), 'run-other');
     const state = await page.evaluate(() => (window as Any).__state);
     assert.deepEqual([state.runs.shown, state.runs.overlay], ['run-new', 'run-other']);
