@@ -58,6 +58,7 @@ function harness() {
   const posted: HostToAnalysisView[] = [];
   const results: { state: string; layers: number }[] = [];
   const runner = new FakeRunner();
+  const readme: string[] = [];
   const host: AnalysisControllerHost = {
     post: (m) => {
       posted.push(parseHostToAnalysisView(JSON.parse(JSON.stringify(m))));
@@ -65,12 +66,13 @@ function harness() {
     runner: () => runner,
     log: () => undefined,
     showLog: () => undefined,
+    openReadme: (anchor) => readme.push(anchor),
     onResult: (r, _m, state) => {
       results.push({ state, layers: r.analyses.rra?.perLayer.length ?? 0 });
     },
     exportResult: async (_r, f) => `/out/x.${f}`,
   };
-  return { c: new AnalysisController(host), posted, results, runner };
+  return { c: new AnalysisController(host), posted, results, runner, readme };
 }
 
 const partial = (layers: number): AnalysisResult => ({
@@ -142,6 +144,15 @@ test('messages: the analysis view protocol refuses malformed messages with one l
     () => parseAnalysisViewToHost({ v: 1, type: 'png', chart: 'a', dataUrl: 'data:text/html,<b>' }),
     /PNG data URL/,
   );
+  for (const anchor of ['', 'a b', '../x', 'x'.repeat(81), 7])
+    assert.throws(() => parseAnalysisViewToHost({ v: 1, type: 'readme', anchor }), /README heading id/);
+});
+
+test("controller: an ⓘ's README link opens the bundled README at the section; a malformed one, nothing", async () => {
+  const { c, readme } = harness();
+  await c.onMessage({ v: 1, type: 'readme', anchor: 'info-nncs' });
+  await c.onMessage({ v: 1, type: 'readme', anchor: 'javascript:alert(1)' });
+  assert.deepEqual(readme, ['info-nncs']);
 });
 
 test('registry: results survive a reload from disk; unreadable files are skipped with a note', () => {

@@ -46,6 +46,8 @@ export interface AnalysisControllerHost {
   runner(): AnalyzeRunner;
   log(line: string): void;
   showLog(): void;
+  /** Opens the bundled README at a section (an ⓘ's link). */
+  openReadme?(anchor: string): void;
   /** Progress of the running job (the status bar follows it); null when it ends. */
   onProgress?(p: Progress | null, modelPath: string): void;
   /**
@@ -289,6 +291,9 @@ export class AnalysisController {
     switch (msg.type) {
       case 'ready':
         this.replay();
+        return Promise.resolve();
+      case 'readme':
+        this.host.openReadme?.(msg.anchor);
         return Promise.resolve();
       case 'showLog':
         this.host.showLog();

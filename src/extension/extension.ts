@@ -113,6 +113,22 @@ export function activate(context: vscode.ExtensionContext): void {
     runner: () => analysis,
     log,
     showLog,
+    // The ⓘ's README link: the README shipped in the extension, beside the panel, at the section's heading (the
+    // heading carries the anchor: `<a id="info-nncs"></a>`).
+    openReadme: (anchor) => {
+      const readme = vscode.Uri.joinPath(context.extensionUri, 'README.md');
+      void (async () => {
+        const doc = await vscode.workspace.openTextDocument(readme);
+        const at = doc.getText().indexOf(`id="${anchor}"`);
+        const line = at < 0 ? 0 : doc.positionAt(at).line;
+        const editor = await vscode.window.showTextDocument(doc, {
+          viewColumn: vscode.ViewColumn.Beside,
+          preview: true,
+          selection: new vscode.Range(line, 0, line, 0),
+        });
+        editor.revealRange(new vscode.Range(line, 0, line, 0), vscode.TextEditorRevealType.AtTop);
+      })().catch((e: unknown) => log(`could not open the README at #${anchor}: ${errorMessage(e)}`));
+    },
     notify: (e) => {
       void vscode.window.showErrorMessage(`RepLens: ${e.message}`, 'Show Log').then(
         (pick) => {

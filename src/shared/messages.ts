@@ -275,7 +275,9 @@ export type AnalysisViewToHost =
   /** Overlay a stored run (of any model) on the shown one; null removes the overlay. */
   | { v: 1; type: 'overlay'; id: string | null }
   | { v: 1; type: 'export'; format: 'html' | 'json' | 'csv' }
-  | { v: 1; type: 'png'; chart: string; dataUrl: string };
+  | { v: 1; type: 'png'; chart: string; dataUrl: string }
+  /** Open the bundled README at a section (an ⓘ's link): `anchor` is the heading's id. */
+  | { v: 1; type: 'readme'; anchor: string };
 
 // ---- validation ---------------------------------------------------------------------------------------------
 
@@ -478,7 +480,9 @@ export function parseHostToAnalysisView(m: unknown): HostToAnalysisView {
 }
 
 export function parseAnalysisViewToHost(m: unknown): AnalysisViewToHost {
-  const o = header(m, ['ready', 'showLog', 'rerun', 'cancel', 'showRun', 'overlay', 'export', 'png']);
+  const o = header(m, ['ready', 'showLog', 'rerun', 'cancel', 'showRun', 'overlay', 'export', 'png', 'readme']);
+  if (o.type === 'readme')
+    need(typeof o.anchor === 'string' && /^[a-z0-9-]{1,80}$/.test(o.anchor), "'anchor' must be a README heading id");
   if (o.type === 'showRun') str(o, 'id');
   if (o.type === 'overlay') need(o.id === null || typeof o.id === 'string', "'id' must be a run id or null");
   if (o.type === 'rerun')

@@ -465,6 +465,39 @@ async function main() {
     check(removed, 'removing the overlay removes the (B) columns');
     await selectTab(page, 'Layers');
 
+    // 1d. Each number explains itself (issue 15): the NNCS column's ⓘ, its README link opens the section beside
+    setPhase('info');
+    await webview(page).locator('#layer-table th.col-nncs .info-button').click();
+    const infoLink = webview(page).locator('#info-popover .info-link');
+    const popped = await infoLink.waitFor({ timeout: 10000 }).then(
+      () => true,
+      () => false,
+    );
+    const infoText = popped ? await webview(page).locator('#info-popover').innerText() : '';
+    check(
+      popped && /Range:/.test(infoText) && /This result:[^]*k = \d+/.test(infoText),
+      `the NNCS ⓘ says its range and this result's k ("${infoText.replace(/\s+/g, ' ').slice(0, 160)}")`,
+    );
+    await shot(page, 'a04e-info-popover');
+    if (popped) {
+      await infoLink.click();
+      const readmeTab = await waitForTab(page, 'README.md', 20000).then(
+        () => true,
+        () => false,
+      );
+      const line = await page
+        .locator('.editor-instance .view-line', { hasText: 'id="info-nncs"' })
+        .count()
+        .catch(() => 0);
+      check(
+        readmeTab && line > 0,
+        `the ⓘ's link opens the README at the NNCS section (tab ${readmeTab}, line ${line})`,
+      );
+      await shot(page, 'a04f-readme-section');
+      await runCommand(page, 'View: Close Editor');
+      await sleep(500);
+    }
+
     // 2. Code lenses on the PyTorch definition
     setPhase('code lenses');
     await runCommand(page, 'Go to File');

@@ -7,6 +7,12 @@ import type { InfoText } from '../views/info';
 
 const POPOVER_ID = 'info-popover';
 
+/** Where a README link goes instead of its href (the panel: the host opens the bundled README at the section). */
+let readmeOpener: ((anchor: string) => void) | null = null;
+export function setReadmeOpener(open: (anchor: string) => void): void {
+  readmeOpener = open;
+}
+
 /** The shared popover, created on first use. */
 function popover(doc: Document): HTMLElement {
   let pop = doc.getElementById(POPOVER_ID);
@@ -48,6 +54,12 @@ function fill(pop: HTMLElement, t: InfoText): void {
   link.href = t.href;
   link.textContent = 'Read more in the README';
   link.className = 'info-link';
+  link.addEventListener('click', (e) => {
+    const anchor = t.href.split('#')[1];
+    if (!readmeOpener || !anchor) return;
+    e.preventDefault();
+    readmeOpener(anchor);
+  });
   const more = doc.createElement('p');
   more.append(link);
   pop.replaceChildren(

@@ -38,7 +38,7 @@ import {
 import { plotly } from '../charts/plotly';
 import { runLabel, runLine, stateText } from './state';
 import { ANALYSIS_SPECS } from '../../src/shared/analyses';
-import { infoButton } from './info';
+import { infoButton, setReadmeOpener } from './info';
 import { chartInfo, columnInfo, emptyTabText, sparklineInfo } from '../views/info';
 
 interface VsCodeApi {
@@ -63,6 +63,8 @@ const vscode = acquireVsCodeApi();
 const $ = byId;
 const modelPath = documentModelPath();
 const post = (m: AnalysisViewToHost) => vscode.postMessage(m);
+// a webview cannot open the README's web address: the host opens the bundled README at the section
+setReadmeOpener((anchor) => post({ v: 1, type: 'readme', anchor }));
 const PLOT_CONFIG = {
   displaylogo: false,
   responsive: true,
