@@ -435,6 +435,7 @@ async function main() {
     check(picked && picked.shown === older, 'picking the older run shows it');
     const overlayWith = picked.overlays.find((o) => o.value && o.value !== older);
     check(!!overlayWith, `the other run can be overlaid (${picked.overlays.map((o) => o.text).join(' || ')})`);
+    await selectTab(page, 'Layers'); // the (B) columns are on the Layers tab (an earlier step left another open)
     await webview(page).locator('#overlay-picker').selectOption(overlayWith.value);
     // An overlay draws the other run in the per-layer charts and the table's "(B)" columns (same layers); it has no
     // between-model matrices, hence no Compare tab.
@@ -451,11 +452,6 @@ async function main() {
       overlaid && /Overlaid run:/.test(notes),
       `Compare with run: the table's ID (B) column and the overlay's note (${overlaid})`,
     );
-    const depthB = await webview(page)
-      .locator('#chart-depth .legend text')
-      .allInnerTexts()
-      .catch(() => []);
-    log('overlay legend:', depthB.join(' | '));
     await shot(page, 'a04d-overlay');
     await webview(page).locator('#overlay-picker').selectOption('');
     const removed = await bColumn.waitFor({ state: 'detached', timeout: 20000 }).then(
