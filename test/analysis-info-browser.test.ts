@@ -219,6 +219,10 @@ test('an ⓘ on every column: the keyboard opens it with this result’s setting
       .evaluate((el: Any) => [getComputedStyle(el).color, getComputedStyle(el).backgroundColor]);
     assert.notEqual(colours[0], colours[1]);
     await page.screenshot({ path: path.join(OUT, `panel-${theme}-info.png`) });
+    // its README link asks the host to open the bundled README at the section (no navigation in the webview)
+    await page.locator('#info-popover .info-link').click();
+    const asked = await page.evaluate(() => (window as Any).__posted.filter((m: Any) => m.type === 'readme'));
+    assert.deepEqual(asked, [{ v: 1, type: 'readme', anchor: 'info-nncs' }]);
     await page.keyboard.press('Escape');
     await page.waitForFunction(() => !document.getElementById('info-popover')!.matches(':popover-open'));
     assert.equal(await button.getAttribute('aria-expanded'), 'false');
