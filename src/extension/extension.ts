@@ -2,6 +2,7 @@
 // so onnxruntime never runs on the extension host's thread) and the Inspect panels; every command handler catches
 // everything, so a failing model or a dying worker never takes the extension host down.
 import * as os from 'os';
+import * as fs from 'fs';
 import * as path from 'path';
 import * as vscode from 'vscode';
 import { AnalysisWorker } from '../worker/client';
@@ -116,7 +117,9 @@ export function activate(context: vscode.ExtensionContext): void {
     // The ⓘ's README link: the README shipped in the extension, beside the panel, at the section's heading (the
     // heading carries the anchor: `<a id="info-nncs"></a>`).
     openReadme: (anchor) => {
-      const readme = vscode.Uri.joinPath(context.extensionUri, 'README.md');
+      // vsce packs the README as readme.md
+      const name = ['README.md', 'readme.md'].find((n) => fs.existsSync(path.join(context.extensionPath, n)));
+      const readme = vscode.Uri.joinPath(context.extensionUri, name ?? 'README.md');
       void (async () => {
         const doc = await vscode.workspace.openTextDocument(readme);
         const at = doc.getText().indexOf(`id="${anchor}"`);
