@@ -521,8 +521,14 @@ async function main() {
     await runCommand(page, 'Go to Line/Column...').catch((e) => log('go to line:', e.message.split('\n')[0]));
     await page.keyboard.type('36');
     await page.keyboard.press('Enter');
-    await sleep(1500);
-    const lensTexts = (await lens.allInnerTexts().catch(() => [])).map((x) => x.trim());
+    // Lenses are provided, then resolved (their text), then drawn: on a loaded machine that takes a while, so read
+    // them once all 7 read "RepLens: …" (or after 30 s, and the checks below say what was seen).
+    let lensTexts = [];
+    for (let t = 0; t < 60; t++) {
+      await sleep(500);
+      lensTexts = (await lens.allInnerTexts().catch(() => [])).map((x) => x.trim());
+      if (lensTexts.length >= 7 && lensTexts.every((x) => /^RepLens: \S/.test(x))) break;
+    }
     log('lenses:', lensTexts.join(' || '));
     check(lensTexts.length >= 7, `code lenses over the layer definitions (${lensTexts.length})`);
     check(
