@@ -461,47 +461,6 @@ async function main() {
     check(removed, 'removing the overlay removes the (B) columns');
     await selectTab(page, 'Layers');
 
-    // 1d. Each number explains itself (issue 15): the NNCS column's ⓘ
-    setPhase('info');
-    await webview(page).locator('#layer-table th.col-nncs .info-button').click();
-    const infoLink = webview(page).locator('#info-popover .info-link');
-    const popped = await infoLink.waitFor({ timeout: 10000 }).then(
-      () => true,
-      () => false,
-    );
-    const infoText = popped ? await webview(page).locator('#info-popover').innerText() : '';
-    check(
-      popped && /Range:/.test(infoText) && /This result:[^]*k = \d+/.test(infoText),
-      `the NNCS ⓘ says its range and this result's k ("${infoText.replace(/\s+/g, ' ').slice(0, 160)}")`,
-    );
-    await shot(page, 'a04e-info-popover');
-    if (popped) {
-      // its README link: the README shipped in the extension opens beside the panel, at the section's heading
-      await infoLink.click();
-      const readmeTab = await waitForTab(page, 'readme.md', 20000).then(
-        () => true,
-        () => false,
-      );
-      const line = await page
-        .locator('.editor-instance .view-line', { hasText: 'id="info-nncs"' })
-        .count()
-        .catch(() => 0);
-      check(
-        readmeTab && line > 0,
-        `the ⓘ's link opens the README at the NNCS section (tab ${readmeTab}, line ${line})`,
-      );
-      await shot(page, 'a04f-readme-section');
-      // close the README (not the panel): its tab's close button
-      if (readmeTab)
-        await page
-          .locator('.tabs-container .tab', { hasText: 'readme.md' })
-          .first()
-          .locator('.action-label.codicon-close')
-          .click()
-          .catch(() => {});
-      await sleep(500);
-    } else await page.keyboard.press('Escape');
-
     // 2. Code lenses on the PyTorch definition
     setPhase('code lenses');
     await runCommand(page, 'Go to File');
@@ -714,6 +673,40 @@ async function main() {
       );
       await shot(page, 'a13-restored');
     }
+
+    // 6. Each number explains itself (issue 15): the NNCS column's ⓘ (last: the README it opens stays open)
+    setPhase('info');
+    await selectTab(page, 'Layers');
+    await webview(page).locator('#layer-table th.col-nncs .info-button').click();
+    const infoLink = webview(page).locator('#info-popover .info-link');
+    const popped = await infoLink.waitFor({ timeout: 10000 }).then(
+      () => true,
+      () => false,
+    );
+    const infoText = popped ? await webview(page).locator('#info-popover').innerText() : '';
+    check(
+      popped && /Range:/.test(infoText) && /This result:[^]*k = \d+/.test(infoText),
+      `the NNCS ⓘ says its range and this result's k ("${infoText.replace(/\s+/g, ' ').slice(0, 160)}")`,
+    );
+    await shot(page, 'a04e-info-popover');
+    if (popped) {
+      // its README link: the README shipped in the extension opens beside the panel, at the section's heading
+      await infoLink.click();
+      const readmeTab = await waitForTab(page, 'readme.md', 20000).then(
+        () => true,
+        () => false,
+      );
+      const line = await page
+        .locator('.editor-instance .view-line', { hasText: 'id="info-nncs"' })
+        .count()
+        .catch(() => 0);
+      check(
+        readmeTab && line > 0,
+        `the ⓘ's link opens the README at the NNCS section (tab ${readmeTab}, line ${line})`,
+      );
+      await shot(page, 'a04f-readme-section');
+      await sleep(500);
+    } else await page.keyboard.press('Escape');
 
     const crashed = page.locator('.notification-toast', { hasText: /Extension host .*(terminated|crashed)/i });
     check(!(await crashed.isVisible().catch(() => false)), 'no "extension host terminated" notification');
